@@ -1,0 +1,41 @@
+# yiwang — two commands: `make demo` and `make test`. Everything else is a helper of theirs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+export YIWANG_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: demo test install lint unit serve clean config-reference
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: install, migrate, load the demo city (示例市) and serve both zones.
+demo: export YIWANG_ENV ?= demo
+demo: install
+	$(BIN)/yiwang migrate --noinput
+	$(BIN)/yiwang demo
+	$(BIN)/yiwang serve
+
+## make test: install and run every check and test.
+test: install lint unit
+
+lint: install
+	$(BIN)/ruff check yiwang tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/mypy yiwang/core
+	YIWANG_ENV=test $(BIN)/yiwang makemigrations --check --dry-run
+
+unit: install
+	$(BIN)/pytest -n 2 -q
+
+config-reference: install
+	YIWANG_ENV=test $(BIN)/yiwang config-reference > docs/configuration.md
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,3 @@
+from yiwang.cli import main
+
+main()

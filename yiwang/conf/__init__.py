@@ -1,0 +1,1 @@
+"""Settings, read from the environment with safe defaults (see docs/configuration.md)."""

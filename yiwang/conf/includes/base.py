@@ -1,0 +1,113 @@
+"""Core Django settings: paths, applications, middleware, templates, i18n."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.utils.translation import gettext_lazy as _
+
+from yiwang.conf.env import env
+
+BASE_DIR = Path(__file__).resolve().parents[2]  # the yiwang package
+PROJECT_DIR = BASE_DIR.parent
+
+YIWANG_ENV = env(
+    "YIWANG_ENV", "production", group="General",
+    choices=("production", "demo", "development", "test"),
+    doc="Deployment kind. `production` refuses to start without real secrets; `demo` and "
+        "`development` generate and keep their own under `YIWANG_DATA_DIR`.",
+)
+DATA_DIR = Path(env(
+    "YIWANG_DATA_DIR", str(PROJECT_DIR / "var"), group="General",
+    show_default="./var",
+    doc="Folder for the embedded database, uploaded files, generated keys and runtime state.",
+))
+DEBUG = env("DEBUG", False, group="General",
+            doc="Django debug pages. Never enable in production.")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    # core (vertical systems: security, operations)
+    "yiwang.core.audit",
+    "yiwang.core.crypto",
+    "yiwang.core.identifiers",
+    "yiwang.core.masking",
+    "yiwang.core.tasks",
+    "yiwang.core.health",
+    # platform (基础设施层)
+    "yiwang.platform.zones",
+    "yiwang.platform.regions",
+    "yiwang.platform.orgs",
+    "yiwang.platform.registry",
+    # support (应用支撑层)
+    "yiwang.support.identity",
+    # entry (用户入口层)
+    "yiwang.entry.portal",
+    "yiwang.entry.workbench",
+    "yiwang.entry.api",
+    # operations
+    "yiwang.demo",
+]
+
+MIDDLEWARE = [
+    "yiwang.core.health.middleware.RequestContextMiddleware",
+    "yiwang.platform.zones.middleware.ZoneMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "yiwang.core.audit.middleware.AuditContextMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "yiwang.core.health.middleware.SecurityHeadersMiddleware",
+]
+
+ROOT_URLCONF = "yiwang.urls.public"
+WSGI_APPLICATION = "yiwang.wsgi.application"
+AUTH_USER_MODEL = "identity.User"
+LOGIN_URL = "workbench:login"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "yiwang.platform.zones.context_processors.zone",
+            ],
+        },
+    },
+]
+
+# i18n: Simplified Chinese first, English second.
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = DATA_DIR / "media"
+MEDIA_URL = "/media/"
+WHITENOISE_USE_FINDERS = True
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000

@@ -1,0 +1,26 @@
+"""Network zones: the public listener (政务外网) and the internal one (政务内网)."""
+
+from __future__ import annotations
+
+from yiwang.conf.env import env
+
+YIWANG_ZONE = env(
+    "YIWANG_ZONE", "all", group="Zones and serving", choices=("public", "internal", "all"),
+    doc="Which zone this process serves: `public` (portal, public APIs), `internal` "
+        "(workbench, admin, metrics) or `all` (both, each on its own port).",
+)
+YIWANG_BIND = env("YIWANG_BIND", "127.0.0.1", group="Zones and serving",
+                  doc="Address the listeners bind to.")
+YIWANG_PUBLIC_PORT = env("YIWANG_PUBLIC_PORT", 8000, group="Zones and serving",
+                         doc="Port of the public listener (portal).")
+YIWANG_INTERNAL_PORT = env("YIWANG_INTERNAL_PORT", 8001, group="Zones and serving",
+                           doc="Port of the internal listener (workbench).")
+YIWANG_PUBLIC_URL = env("YIWANG_PUBLIC_URL", "http://127.0.0.1:8000", group="Zones and serving",
+                        doc="How people reach the portal (used in links and printed URLs).")
+YIWANG_INTERNAL_URL = env("YIWANG_INTERNAL_URL", "http://127.0.0.1:8001",
+                          group="Zones and serving",
+                          doc="How officials reach the workbench.")
+YIWANG_WEB_WORKERS = env("YIWANG_WEB_WORKERS", 2, group="Zones and serving",
+                         doc="Web server processes per listener set.")
+YIWANG_WEB_THREADS = env("YIWANG_WEB_THREADS", 4, group="Zones and serving",
+                         doc="Threads per web server process.")

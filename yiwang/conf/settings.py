@@ -1,0 +1,9 @@
+"""The settings Django loads. Each concern lives in its own module under ``includes/``."""
+
+from yiwang.conf.includes.base import *  # noqa: F403
+from yiwang.conf.includes.cache import *  # noqa: F403
+from yiwang.conf.includes.database import *  # noqa: F403
+from yiwang.conf.includes.logging import *  # noqa: F403
+from yiwang.conf.includes.security import *  # noqa: F403
+from yiwang.conf.includes.tasks import *  # noqa: F403
+from yiwang.conf.includes.zones import *  # noqa: F403

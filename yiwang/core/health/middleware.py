@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from yiwang.core.health import context, metrics
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Give each request an id (kept from a trusted proxy's X-Request-ID when well-formed),
+    bind it for logs and audit, echo it in the response, and count the request."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = context.begin(request_id, request.META.get("REMOTE_ADDR", ""))
+        try:
+            response = self.get_response(request)
+        finally:
+            zone = context.current().zone
+            context.end(token)
+        response["X-Request-ID"] = request_id
+        metrics.observe_request(request, response, zone, time.perf_counter() - started)
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django does not set itself: Content-Security-Policy and Permissions-Policy."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.csp = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.csp and not request.path.startswith("/api/v1/docs"):
+            response.headers.setdefault("Content-Security-Policy", self.csp)
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"
+        )
+        return response

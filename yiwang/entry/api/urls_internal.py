@@ -1,0 +1,5 @@
+from django.urls import path
+
+from yiwang.entry.api.internal import api
+
+urlpatterns = [path("", api.urls)]

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from yiwang.entry.api.public import api
+
+urlpatterns = [path("", api.urls)]

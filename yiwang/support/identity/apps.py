@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IdentityConfig(AppConfig):
+    name = "yiwang.support.identity"
+    label = "identity"
+    verbose_name = "统一身份 Identity"

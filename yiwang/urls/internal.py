@@ -1,0 +1,17 @@
+"""The internal zone (政务内网): workbench, Django admin and metrics."""
+
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("yiwang.core.health.urls")),
+    path("", include("yiwang.core.health.urls_internal")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("yiwang.entry.api.urls_internal")),
+    *i18n_patterns(
+        path("admin/", admin.site.urls),
+        path("", include("yiwang.entry.workbench.urls")),
+        prefix_default_language=False,
+    ),
+]

@@ -1,0 +1,13 @@
+"""The public zone (政务外网): portal and public APIs. Nothing internal is routed here."""
+
+from django.conf.urls.i18n import i18n_patterns
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("yiwang.core.health.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("yiwang.entry.api.urls_public")),
+    *i18n_patterns(path("", include("yiwang.entry.portal.urls")), prefix_default_language=False),
+]
+
+handler404 = "yiwang.entry.portal.views.not_found"

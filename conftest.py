@@ -19,3 +19,19 @@ def public_client() -> Client:
 def internal_client() -> Client:
     """A browser talking to the internal listener (政务内网)."""
     return ListenerClient(settings.YIWANG_INTERNAL_PORT)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Let the test runner empty the audit table between transactional tests on SQLite.
+
+    Django flushes SQLite tables with DELETE, which the append-only trigger refuses unless
+    the maintenance window is open (PostgreSQL flushes with TRUNCATE, which row triggers
+    do not see). Tests of the trigger close the window inside their own transaction.
+    """
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("INSERT INTO audit_maintenance (open) VALUES (1)")

@@ -6,7 +6,7 @@ import logging
 
 from pythonjsonlogger.json import JsonFormatter as _BaseJsonFormatter
 
-from yiwang.core.health import context
+from yiwang.core import context
 from yiwang.core.masking.service import mask_text
 
 
@@ -15,8 +15,10 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = context.current()
-        record.request_id = ctx.request_id
-        record.zone = ctx.zone
+        if not hasattr(record, "request_id"):
+            record.request_id = ctx.request_id
+        if not hasattr(record, "zone"):
+            record.zone = ctx.zone
         if record.args:
             try:
                 record.msg = record.getMessage()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -8,8 +9,10 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from yiwang.core.health import context, metrics
+from yiwang.core import context
+from yiwang.core.health import metrics
 
+access_log = logging.getLogger("yiwang.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
@@ -32,7 +35,15 @@ class RequestContextMiddleware:
             zone = context.current().zone
             context.end(token)
         response["X-Request-ID"] = request_id
-        metrics.observe_request(request, response, zone, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        metrics.observe_request(request, response, zone, elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(
+                "%s %s %s", request.method, request.path, response.status_code,
+                extra={"method": request.method, "path": request.path,
+                       "status": response.status_code, "ms": round(elapsed * 1000, 2),
+                       "zone": zone, "request_id": request_id},
+            )
         return response
 
 

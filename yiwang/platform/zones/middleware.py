@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from yiwang.core.health.context import bind_zone
+from yiwang.core.context import bind_zone
 from yiwang.platform.zones.service import URLCONFS, zone_for_port
 
 

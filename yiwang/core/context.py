@@ -1,9 +1,14 @@
-"""Per-request context (request id, zone, client address) for logs and audit events."""
+"""Per-request context (request id, zone, client address, actor) for logs and audit events.
+
+Set by middleware at the edge of each request and read wherever an event is recorded, so
+that service functions need not pass the request around.
+"""
 
 from __future__ import annotations
 
 import contextvars
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -11,6 +16,7 @@ class RequestContext:
     request_id: str = "-"
     zone: str = "-"
     address: str = ""
+    user: Any = None  # the signed-in account (lazy object) or None
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
@@ -35,3 +41,9 @@ def bind_zone(zone: str) -> None:
     ctx = _current.get()
     if ctx is not None:
         ctx.zone = zone
+
+
+def bind_user(user: Any) -> None:
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.user = user

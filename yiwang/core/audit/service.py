@@ -1,0 +1,149 @@
+"""Public facade of the audit app (审计): record and search audit events.
+
+Every write to a yiwang model is recorded automatically (see ``signals.py``); service
+functions that reveal personal data unmasked call :func:`record_personal_read`; sign-ins
+and other security events call :func:`record`. Events carry the request context (actor,
+zone, address, request id) bound by the middleware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from yiwang.core import context
+from yiwang.core.audit.models import AppendOnlyError, AuditEvent
+from yiwang.core.masking.service import mask_text
+
+__all__ = [
+    "AppendOnlyError",
+    "AuditEvent",
+    "AuditFilter",
+    "purge_older_than",
+    "record",
+    "record_personal_read",
+    "search",
+]
+
+SYSTEM = "system"
+
+
+def _actor(actor: Any) -> tuple[str, str]:
+    user = actor if actor is not None else context.current().user
+    if user is None:
+        return SYSTEM, SYSTEM
+    if not getattr(user, "is_authenticated", False):
+        return "", "anonymous"
+    return str(user.pk), str(user.get_username())
+
+
+def _object(obj: Any) -> tuple[str, str, str]:
+    if obj is None:
+        return "", "", ""
+    if isinstance(obj, models.Model):
+        meta = obj._meta
+        return f"{meta.app_label}.{meta.model_name}", str(obj.pk), mask_text(str(obj))[:200]
+    if isinstance(obj, tuple) and len(obj) == 2:
+        return str(obj[0]), str(obj[1]), ""
+    raise TypeError("obj must be a model instance or an (object_type, object_id) pair")
+
+
+def record(
+    action: str,
+    obj: Any = None,
+    *,
+    actor: Any = None,
+    personal_data: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event.
+
+    ``obj`` is a model instance or an ``(object_type, object_id)`` pair. ``actor`` defaults
+    to the signed-in user of the current request ("system" outside requests). ``detail``
+    must not contain unmasked personal data: free text in it is masked.
+    """
+    actor_id, actor_label = _actor(actor)
+    object_type, object_id, object_repr = _object(obj)
+    ctx = context.current()
+    clean_detail = {k: mask_text(v) if isinstance(v, str) else v for k, v in (detail or {}).items()}
+    return AuditEvent.objects.create(
+        actor_id=actor_id,
+        actor_label=actor_label[:150],
+        action=action[:64],
+        object_type=object_type[:100],
+        object_id=object_id[:64],
+        object_repr=object_repr,
+        zone=ctx.zone if ctx.zone != "-" else "",
+        address=ctx.address or None,
+        request_id=ctx.request_id if ctx.request_id != "-" else "",
+        personal_data=personal_data,
+        detail=clean_detail,
+    )
+
+
+def record_personal_read(obj: Any, fields: list[str], *, purpose: str = "",
+                         actor: Any = None) -> AuditEvent:
+    """Record that ``fields`` of ``obj`` were shown unmasked (个人信息查看)."""
+    return record("personal_data.read", obj, actor=actor, personal_data=True,
+                  detail={"fields": sorted(fields), "purpose": purpose})
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Search criteria for auditors; every criterion is optional."""
+
+    actor: str = ""
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    request_id: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    personal_only: bool = False
+
+
+def search(criteria: AuditFilter) -> QuerySet[AuditEvent]:
+    """Events matching ``criteria``, newest first (paginate the result)."""
+    events = AuditEvent.objects.all()
+    if criteria.actor:
+        events = events.filter(Q(actor_label=criteria.actor) | Q(actor_id=criteria.actor))
+    if criteria.action:
+        events = events.filter(action__startswith=criteria.action)
+    if criteria.object_type:
+        events = events.filter(object_type=criteria.object_type)
+    if criteria.object_id:
+        events = events.filter(object_id=criteria.object_id)
+    if criteria.request_id:
+        events = events.filter(request_id=criteria.request_id)
+    if criteria.since:
+        events = events.filter(occurred_at__gte=criteria.since)
+    if criteria.until:
+        events = events.filter(occurred_at__lt=criteria.until)
+    if criteria.personal_only:
+        events = events.filter(personal_data=True)
+    return events.order_by("-occurred_at", "-id")
+
+
+@transaction.atomic
+def purge_older_than(days: int) -> int:
+    """Delete events older than ``days`` (retention; at least 180 days, as the
+    Cybersecurity Law requires logs to be kept six months). Records the purge itself."""
+    if days < 180:
+        raise ValueError("audit events must be kept at least 180 days")
+    cutoff = timezone.now() - timedelta(days=days)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL yiwang.audit_maintenance = 'on'")
+        else:
+            cursor.execute("INSERT INTO audit_maintenance (open) VALUES (1)")
+        cursor.execute("DELETE FROM audit_auditevent WHERE occurred_at < %s", [cutoff])
+        deleted = cursor.rowcount
+        if connection.vendor != "postgresql":
+            cursor.execute("DELETE FROM audit_maintenance WHERE rowid = last_insert_rowid()")
+    record("audit.purge", detail={"older_than_days": days, "deleted": deleted})
+    return int(deleted)

@@ -1,0 +1,67 @@
+import json
+import logging
+
+import pytest
+
+from yiwang.core.health.logs import ContextFilter, JsonFormatter
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("fixture", ["public_client", "internal_client"])
+def test_healthz_on_both_listeners(request, fixture):
+    client = request.getfixturevalue(fixture)
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert len(response["X-Request-ID"]) >= 8
+
+
+def test_readyz_reports_each_dependency(public_client):
+    response = public_client.get("/readyz")
+    body = response.json()
+    assert set(body["checks"]) == {"database", "cache", "worker"}
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["cache"]["ok"] is True
+    # No worker runs in this test: not ready, and it says why.
+    assert body["checks"]["worker"]["ok"] is False
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+
+
+def test_metrics_only_on_the_internal_listener(public_client, internal_client):
+    internal_client.get("/healthz")
+    response = internal_client.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "yiwang_http_requests_total" in text
+    assert 'zone="internal"' in text
+    assert public_client.get("/metrics").status_code == 404
+
+
+def test_a_well_formed_request_id_from_the_proxy_is_kept(public_client):
+    response = public_client.get("/healthz", HTTP_X_REQUEST_ID="abcdef123456")
+    assert response["X-Request-ID"] == "abcdef123456"
+    forged = public_client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+    assert forged["X-Request-ID"] != "bad id\nwith newline"
+
+
+def test_json_log_lines_carry_request_id_and_mask_personal_data():
+    record = logging.LogRecord("yiwang.test", logging.INFO, __file__, 1,
+                               "citizen %s called from %s", ("110101199003074258", "13812345678"),
+                               None)
+    ContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["level"] == "INFO"
+    assert line["logger"] == "yiwang.test"
+    assert line["request_id"] == "-"
+    assert "110101199003074258" not in line["message"]
+    assert "13812345678" not in line["message"]
+
+
+def test_security_headers(public_client):
+    response = public_client.get("/healthz")
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"

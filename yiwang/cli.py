@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
         django.setup()
         command = argv[1] if len(argv) > 1 else ""
         if command in PREFLIGHT_COMMANDS:
-            from yiwang.core.health.preflight import check_dependencies
+            from yiwang.core.health.service import check_dependencies
 
             check_dependencies()
     except ConfigError as exc:

@@ -10,7 +10,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.utils import Error as DatabaseError
 
+from yiwang.core.health.preflight import check_dependencies
 from yiwang.core.tasks.service import worker_status
+
+__all__ = ["check_dependencies", "readiness"]
 
 
 def _timed(check: Any) -> dict[str, Any]:

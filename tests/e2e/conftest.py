@@ -1,0 +1,100 @@
+"""A real yiwang, started the way `make demo` starts it: migrate, load the demo city, serve.
+
+The server runs on the embedded default (SQLite in a temporary data folder) whatever the
+suite's own database is, on free ports, and is stopped with SIGTERM at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    public: str
+    internal: str
+    data_dir: Path
+    env: dict[str, str]
+    process: subprocess.Popen[str]
+    demo_output: str
+
+    def get(self, url: str, *, headers: dict[str, str] | None = None
+            ) -> tuple[int, dict[str, str], str]:
+        request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read().decode()
+
+    def json(self, url: str) -> tuple[int, dict[str, object]]:
+        status, _headers, body = self.get(url)
+        return status, json.loads(body)
+
+
+def yiwang(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "yiwang", *args], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, check=True)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("yiwang-e2e")
+    public_port, internal_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("YIWANG_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS",
+                                "PYTEST_XDIST"))}
+    env.update({
+        "YIWANG_ENV": "demo", "YIWANG_DATA_DIR": str(data_dir),
+        "YIWANG_PUBLIC_PORT": str(public_port), "YIWANG_INTERNAL_PORT": str(internal_port),
+        "YIWANG_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
+        "YIWANG_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
+        "YIWANG_WEB_WORKERS": "1", "YIWANG_WEB_THREADS": "4", "YIWANG_LOG_LEVEL": "WARNING",
+        "YIWANG_WORKER_POLL": "0.2",
+    })
+    yiwang("migrate", "--noinput", env=env)
+    demo = yiwang("demo", env=env)
+    process = subprocess.Popen([sys.executable, "-m", "yiwang", "serve"], env=env, cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    srv = Server(f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}",
+                 data_dir, env, process, demo.stdout)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"yiwang serve exited: {process.stdout.read()}")  # type: ignore[union-attr]
+        try:
+            if srv.get(srv.internal + "/healthz")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError("yiwang serve did not answer within 60 s")
+    yield srv
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise

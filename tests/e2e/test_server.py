@@ -1,0 +1,97 @@
+"""The platform as a newcomer meets it: `make demo`'s steps, then the two listeners."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_load_prints_the_urls_and_accounts(server):
+    out = server.demo_output
+    assert server.public in out
+    assert server.internal in out
+    assert re.search(r"账号 account: \S+", out)
+    assert re.search(r"密码 password: \S{12,}", out)
+
+
+def test_portal_and_workbench_answer_on_their_own_listeners(server):
+    status, _h, body = server.get(server.public + "/")
+    assert status == 200
+    assert "示例市" in body
+    status, _h, body = server.get(server.internal + "/login/")
+    assert status == 200
+
+
+@pytest.mark.parametrize("path", ["/login/", "/admin/", "/metrics", "/admin/login/"])
+def test_internal_pages_are_refused_on_the_public_listener(server, path):
+    assert server.get(server.public + path)[0] == 404
+
+
+def test_a_forged_host_header_does_not_reach_the_internal_zone(server):
+    port = server.internal.rsplit(":", 1)[1]
+    status, _h, _b = server.get(server.public + "/metrics",
+                                headers={"Host": f"127.0.0.1:{port}"})
+    assert status == 404
+
+
+def test_readiness_includes_the_worker_started_by_serve(server):
+    deadline = time.time() + 30
+    status, body = server.json(server.public + "/readyz")
+    while status != 200 and time.time() < deadline:
+        time.sleep(0.5)
+        status, body = server.json(server.public + "/readyz")
+    assert status == 200, body
+    assert body["checks"]["worker"]["ok"] is True
+
+
+def test_metrics_count_requests_across_gunicorn_workers(server):
+    for _ in range(3):
+        server.get(server.public + "/healthz")
+    status, _h, text = server.get(server.internal + "/metrics")
+    assert status == 200
+    counts = re.findall(r'yiwang_http_requests_total\{[^}]*zone="public"[^}]*\} ([\d.]+)', text)
+    assert sum(float(c) for c in counts) >= 3
+
+
+def test_public_api_serves_regions_of_the_demo_city(server):
+    status, body = server.json(server.public + "/api/v1/regions")
+    assert status == 200
+    status, doc = server.json(server.public + "/api/v1/openapi.json")
+    assert status == 200
+    assert doc["info"]["title"]
+
+
+def test_demo_load_is_idempotent_and_survives_sigkill(server, tmp_path):
+    """Kill a second load of the city half-way, run it again: the city is complete."""
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT, yiwang
+
+    env = dict(server.env)
+    env["YIWANG_DATA_DIR"] = str(tmp_path)
+    yiwang("migrate", "--noinput", env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "yiwang", "demo"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(4)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    incomplete = subprocess.run([sys.executable, "-m", "yiwang", "demo", "--check"], env=env,
+                                cwd=ROOT, capture_output=True, text=True, check=False)
+    assert incomplete.returncode != 0 or "complete" in incomplete.stdout
+    yiwang("demo", env=env)
+    summary = yiwang("demo", "--check", env=env).stdout
+    assert "complete" in summary
+    counts = dict(re.findall(r"(\w+): (\d+)", summary))
+    assert int(counts["districts"]) >= 4
+    assert int(counts["streets"]) >= 12
+    assert int(counts["communities"]) >= 40
+    assert int(counts["grids"]) >= 400
+    assert int(counts["departments"]) >= 12
+    assert int(counts["citizens"]) >= 1000
+    assert int(counts["enterprises"]) >= 200

@@ -2,6 +2,9 @@
 
 from ninja import NinjaAPI
 
+from yiwang.entry.api.routers import orgs as orgs_routes
+from yiwang.entry.api.routers import regions as regions_routes
+
 api = NinjaAPI(
     title="yiwang public API",
     version="1",
@@ -16,3 +19,8 @@ api = NinjaAPI(
 @api.get("/ping", tags=["meta"], summary="Check the API answers")
 def ping(request):  # type: ignore[no-untyped-def]
     return {"status": "ok"}
+
+
+api.add_router("/regions", regions_routes.router)
+api.add_router("/grids", regions_routes.grids_router)
+api.add_router("/departments", orgs_routes.router)

@@ -43,6 +43,7 @@ __all__ = [
     "grids_geojson",
     "grids_in",
     "level_label",
+    "list_regions",
     "load_grids",
     "load_regions",
     "normalize_code",
@@ -91,6 +92,21 @@ def children(code: str | None = None) -> QuerySet[Region]:
     if code is None:
         return Region.objects.filter(parent__isnull=True).order_by("code")
     return Region.objects.filter(parent=get_region(code)).order_by("code")
+
+
+def list_regions(parent_code: str | None = None, level: str | None = None
+                 ) -> QuerySet[Region]:
+    """Regions for browsing, ordered by code, each annotated with ``child_count``.
+
+    No argument: the top-level regions. ``parent_code``: its children, or with ``level``
+    its descendants of that level. ``level`` alone: every region of that level."""
+    if parent_code is not None:
+        qs = children(parent_code) if level is None else descendants(parent_code, level)
+    elif level is not None:
+        qs = Region.objects.filter(level=Level(level))
+    else:
+        qs = children()
+    return qs.annotate(child_count=Count("children")).order_by("code")
 
 
 def ancestors(code: str | Region) -> list[Region]:

@@ -1,0 +1,1 @@
+"""Routers of the public JSON API, one module per app; mounted in ``public.py``."""

@@ -3,9 +3,10 @@
 Each process keeps one :class:`~yiwang.platform.regions.spatial.BucketIndex` of all grids.
 Every change to grids (a save or delete through the ORM — signals — or a bulk load) writes a
 new random token to the ``GridIndexVersion`` row. A process compares its index's token with
-the database's at most every ``YIWANG_GRID_INDEX_RECHECK`` seconds (default 2), and on every
-lookup while it has itself changed grids in a transaction not yet known to be committed
-(a rolled-back change must not survive in the index). Setting ``YIWANG_GRID_INDEX = False``
+the database's at most every ``YIWANG_GRID_INDEX_RECHECK`` seconds (default 2), but on every
+lookup made inside a transaction (atomic block) or after this process changed grids and
+before it has seen the change committed: a rolled-back change must not survive in the
+index, and a transaction sees its own changes. Setting ``YIWANG_GRID_INDEX = False``
 makes ``grid_at`` query the database instead (bounding-box prefilter + exact test).
 """
 
@@ -80,7 +81,9 @@ def current() -> BucketIndex[Grid]:
     """This process's grid index, rebuilt if grids changed since it was built."""
     state = _state
     now = time.monotonic()
-    if (state.index is not None and not state.tentative
+    # Inside a transaction the index may not match what this connection sees (its own
+    # uncommitted changes, or a test's rolled-back ones): check the token every time there.
+    if (state.index is not None and not state.tentative and not connection.in_atomic_block
             and now - state.checked_at < _recheck_seconds()):
         return state.index
     token = _db_token()  # read before building: a change after this triggers a rebuild

@@ -6,6 +6,7 @@ import random
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from yiwang.platform.regions import index, service
 from yiwang.platform.regions.spatial import BucketIndex, TreeIndex
@@ -121,8 +122,25 @@ def test_index_follows_a_grid_that_moves(chain: dict) -> None:
     assert _code(120.055, 30.005) is None
 
 
+def test_a_rolled_back_grid_leaves_no_trace_in_the_index(chain: dict) -> None:
+    _two_by_two()
+    assert _code(120.055, 30.005) is None
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        service.create_grid(f"{COMMUNITY}009", "临时网格", box(120.05, 30.0, 120.06, 30.01))
+        assert _code(120.055, 30.005) == f"{COMMUNITY}009"  # the transaction sees its own
+        raise Abort
+    assert _code(120.055, 30.005) is None
+    assert _code(120.005, 30.005) == f"{COMMUNITY}001"
+
+
 def test_index_notices_a_change_made_by_another_process(chain: dict, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.YIWANG_GRID_INDEX_RECHECK = 0
+    # Outside transactions the token is read every RECHECK seconds; inside one (as this
+    # test is) on every lookup, whatever the interval.
+    settings.YIWANG_GRID_INDEX_RECHECK = 3600
     _two_by_two()
     assert _code(120.005, 30.005) == f"{COMMUNITY}001"
     index.current()

@@ -1,10 +1,123 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The public portal (门户, 政务外网): home, city divisions, departments and honest
+"not yet available" (暂未开放) pages for the modules still under construction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from yiwang.entry.portal import modules
+from yiwang.entry.portal.service import (
+    Crumb,
+    city_overview,
+    department_or_404,
+    grid_or_404,
+    grid_page_context,
+    home_region,
+    region_or_404,
+    region_page_context,
+)
+from yiwang.platform.orgs import service as orgs
+
+DEPARTMENTS_PER_PAGE = 20
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html", {})
+    more = [modules.UNBUILT[s] for s in ("reviews", "payments", "assistant", "credit")]
+    return render(request, "portal/home.html", {
+        "nav": "home",
+        "personal_events": modules.PERSONAL_EVENTS,
+        "enterprise_events": modules.ENTERPRISE_EVENTS,
+        "overview": city_overview(),
+        "more_modules": more,
+    })
+
+
+@require_safe
+def unavailable(request: HttpRequest, slug: str) -> HttpResponse:
+    """The one "not yet available" page of every unbuilt public module (status 200)."""
+    module = modules.UNBUILT.get(slug)
+    if module is None:
+        raise Http404("unknown module")
+    context: dict[str, Any] = {"nav": slug, "module": module}
+    if slug == "services":
+        context["event"] = modules.LIFE_EVENTS.get(request.GET.get("event", ""))
+    if slug == "search":
+        context["query"] = request.GET.get("q", "").strip()[:100]
+    return render(request, "portal/unavailable.html", context)
+
+
+def _link(code: str, is_grid: bool) -> str:
+    return reverse("portal:grid" if is_grid else "portal:region", args=[code])
+
+
+@require_safe
+def regions(request: HttpRequest) -> HttpResponse:
+    """城市区划: start at the city (or list the top-level regions when there are several)."""
+    top = home_region()
+    if top is not None:
+        return redirect("portal:region", code=top.code)
+    context = region_page_context(None, _link, index_href=reverse("portal:home"))
+    return render(request, "portal/region.html", {"nav": "regions", **context})
+
+
+@require_safe
+def region(request: HttpRequest, code: str) -> HttpResponse:
+    context = region_page_context(region_or_404(code), _link,
+                                  index_href=reverse("portal:home"))
+    return render(request, "portal/region.html", {"nav": "regions", **context})
+
+
+@require_safe
+def grid(request: HttpRequest, code: str) -> HttpResponse:
+    context = grid_page_context(grid_or_404(code), _link, index_href=reverse("portal:home"))
+    return render(request, "portal/grid.html", {"nav": "regions", **context})
+
+
+@require_safe
+def departments(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:50]
+    found = orgs.list_departments(q=query or None)
+    page = Paginator(found, DEPARTMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "portal/departments.html", {
+        "nav": "departments", "query": query, "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+    })
+
+
+@require_safe
+def department(request: HttpRequest, code: str) -> HttpResponse:
+    dept = department_or_404(code)
+    # Public information only: positions are shown, the people holding them never are.
+    return render(request, "portal/department.html", {
+        "nav": "departments", "department": dept, "positions": orgs.positions_of(dept),
+        "crumbs": [Crumb(_("首页"), reverse("portal:home")),
+                   Crumb(_("政府部门"), reverse("portal:departments"))],
+    })
+
+
+@require_safe
+def about(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/about.html", {})
+
+
+@require_safe
+def accessibility(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/accessibility.html", {})
+
+
+@require_safe
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/privacy.html", {})
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", {}, status=404)
+    """The public zone's 404 page (``handler404``): never says why, never shows internals."""
+    return render(request, "404.html", {"error_layout": "portal/base.html"}, status=404)

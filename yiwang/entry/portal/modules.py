@@ -1,0 +1,128 @@
+"""The public modules that are not built yet, and the life events of the home page.
+
+Each unbuilt module has an honest "not yet available" (暂未开放) page that says what it will do,
+in the words of the white paper, so that the navigation of the portal is complete from day one
+and a visitor is never sent to a dead end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Module:
+    slug: str
+    name: Promise
+    summary: Promise
+
+
+UNBUILT: dict[str, Module] = {
+    m.slug: m
+    for m in [
+        Module(
+            "services",
+            _("办事服务"),
+            _(
+                "一网通办服务目录将按个人和法人的生命周期事件(出生、上学、就业、婚育、置业、"
+                "退休,企业开办、变更、注销等)汇集各部门的政务服务事项,提供办事指南、在线申报、"
+                "材料复用和办理进度查询,让更多服务网上办、掌上办、一次办。"
+            ),
+        ),
+        Module(
+            "search",
+            _("统一搜索"),
+            _(
+                "统一搜索将在一个搜索框里检索服务事项、办事指南、政策文件和部门信息,支持中文分词,"
+                "并可按区划和部门筛选结果。"
+            ),
+        ),
+        Module(
+            "reports",
+            _("随手拍"),
+            _(
+                "市民可以随手拍下身边的城市问题(如道路破损、占道经营、垃圾堆放),附上照片和位置"
+                "提交。问题将按所在网格派发给责任部门限时处置,处置结果反馈给您,并可评价。"
+                "这里也将受理 12345 热线工单,并提供 Open311 标准接口。"
+            ),
+        ),
+        Module(
+            "licences",
+            _("我的证照"),
+            _(
+                "电子证照服务提供发证、用证、数字签名认证和信息加解密等服务。您将可以在“我的证照”"
+                "中保存本人的电子证照,办事时授权使用、免交纸质材料;任何人都可以离线核验证照的"
+                "真实性。"
+            ),
+        ),
+        Module(
+            "credit",
+            _("信用公示"),
+            _(
+                "社会信用公共平台实现跨部门、跨行业、跨区域的社会信用信息的记录、整合和应用,"
+                "将向社会公示企业和组织的信用信息、行政许可和行政处罚信息,以及信用红黑名单。"
+            ),
+        ),
+        Module(
+            "assistant",
+            _("智能客服"),
+            _(
+                "智能客服将以对话的方式回答办事问题,引导您找到对应的服务事项和办事指南;"
+                "无法解答的问题将转人工服务或 12345 热线。"
+            ),
+        ),
+        Module(
+            "reviews",
+            _("好差评"),
+            _(
+                "政务服务“好差评”让办事群众和企业对每一次服务进行评价。每一条差评都将被回访、"
+                "整改,整改结果向社会公开,推动服务质量持续提升。"
+            ),
+        ),
+        Module(
+            "payments",
+            _("统一支付"),
+            _(
+                "统一支付服务整合线上支付渠道,打通政府各部门收费系统,为用户提供安全、统一、"
+                "便捷的资金结算服务,实现非税缴费、公共服务缴费等收费业务的网上缴纳。"
+            ),
+        ),
+        Module(
+            "account",
+            _("登录"),
+            _(
+                "统一身份认证服务将为个人和法人提供一个账户、一次登录,即可办理各部门的服务,"
+                "并通过 OpenID Connect 标准为接入的系统提供身份认证。"
+            ),
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class LifeEvent:
+    slug: str
+    name: Promise
+    hint: Promise
+
+
+PERSONAL_EVENTS = [
+    LifeEvent("birth", _("出生"), _("出生医学证明、户口登记、医保参保")),
+    LifeEvent("school", _("上学"), _("入园入学、学籍、资助")),
+    LifeEvent("work", _("就业"), _("求职登记、社保、职业培训")),
+    LifeEvent("family", _("婚育"), _("婚姻登记、生育登记、育儿补贴")),
+    LifeEvent("housing", _("置业"), _("不动产登记、公积金、落户")),
+    LifeEvent("retirement", _("退休"), _("退休申请、养老金、医保待遇")),
+]
+
+ENTERPRISE_EVENTS = [
+    LifeEvent("start", _("开办"), _("设立登记、刻章、税务登记、社保开户")),
+    LifeEvent("change", _("变更"), _("名称、地址、法定代表人变更")),
+    LifeEvent("permit", _("经营许可"), _("食品经营、建设工程等行政许可")),
+    LifeEvent("close", _("注销"), _("简易注销、清税、社保注销")),
+]
+
+LIFE_EVENTS = {e.slug: e for e in [*PERSONAL_EVENTS, *ENTERPRISE_EVENTS]}

@@ -1,0 +1,232 @@
+"""Public facade of the portal app: the region browsing and the server-side SVG map, shared
+with the workbench (which shows the same tree to officials, with its own links).
+
+The pages themselves stay in ``views.py``; what lives here is the part that does not depend
+on the zone: fetching a region with its ancestors, children and child counts, the city
+overview, and rendering the map.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from yiwang.entry.portal.svgmap import build_svg_map, render_svg_map
+from yiwang.platform.orgs import service as orgs
+from yiwang.platform.regions import service as regions
+
+__all__ = [
+    "Crumb",
+    "Row",
+    "build_svg_map",
+    "city_overview",
+    "department_or_404",
+    "grid_page_context",
+    "home_region",
+    "region_or_404",
+    "region_page_context",
+    "render_svg_map",
+]
+
+GRID = "grid"
+
+# Link to a region or a grid page of the caller's zone: link(code, is_grid).
+Linker = Callable[[str, bool], str]
+
+_NEXT_LEVEL = {
+    regions.Level.PROVINCE: regions.Level.CITY,
+    regions.Level.CITY: regions.Level.DISTRICT,
+    regions.Level.DISTRICT: regions.Level.STREET,
+    regions.Level.STREET: regions.Level.COMMUNITY,
+}
+
+
+@dataclass(frozen=True)
+class Crumb:
+    name: str
+    href: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One child of the region on the page: a region or a grid."""
+
+    code: str
+    name: str
+    name_en: str
+    level: str
+    level_label: str
+    href: str
+    count: int | None  # its own children (regions, or grids for a community)
+
+
+def region_or_404(code: str) -> Any:
+    """The region, or Http404 for a malformed or unknown code."""
+    try:
+        return regions.get_region(code)
+    except (ValidationError, ObjectDoesNotExist):
+        raise Http404("no such region") from None
+
+
+def grid_or_404(code: str) -> Any:
+    try:
+        return regions.get_grid(code)
+    except (ValidationError, ObjectDoesNotExist):
+        raise Http404("no such grid") from None
+
+
+def department_or_404(code: str) -> Any:
+    try:
+        department = orgs.get_department(code)
+    except (ValidationError, ObjectDoesNotExist):
+        department = None
+    if department is None:
+        raise Http404("no such department")
+    return department
+
+
+def home_region() -> Any | None:
+    """The region a city portal starts from: the single top-level region, or the city
+    below a single province; None when there are several (or none)."""
+    top = list(regions.children(None)[:2])
+    while len(top) == 1 and top[0].level == regions.Level.PROVINCE:
+        below = list(regions.children(top[0].code)[:2])
+        if len(below) != 1:
+            break
+        top = below
+    return top[0] if len(top) == 1 else None
+
+
+def city_overview() -> list[tuple[str, int]]:
+    """(label, count) of the home region's divisions, grids and departments, for the home
+    page's 城市概况; empty when no region is loaded."""
+    city = home_region()
+    if city is None:
+        return []
+    figures = regions.stats(city.code)
+    labels = {
+        regions.Level.CITY: _("市"),
+        regions.Level.DISTRICT: _("区县"),
+        regions.Level.STREET: _("街道"),
+        regions.Level.COMMUNITY: _("社区"),
+    }
+    overview = [(labels[level], n) for level, n in _level_counts(figures) if level in labels]
+    overview.append((_("网格"), int(figures.get("grids", 0))))
+    overview.append((_("部门"), orgs.list_departments().count()))
+    return overview
+
+
+def _level_counts(figures: dict[str, Any]) -> list[tuple[str, int]]:
+    """(level, count) of the divisions below a region, top-down, from ``regions.stats``."""
+    return [(level.value, int(figures[level.value])) for level in regions.Level
+            if level.value in figures]
+
+
+def _child_counts(region: Any, children: list[Any]) -> dict[str, int]:
+    """How many regions (or, below communities, grids) each child has, in one query."""
+    if not children:
+        return {}
+    counts: Counter[str] = Counter()
+    next_levels = {_NEXT_LEVEL[c.level] for c in children if c.level in _NEXT_LEVEL}
+    for level in next_levels:
+        counts.update(regions.descendants(region, level=level)
+                      .values_list("parent_id", flat=True))
+    if any(c.level == regions.Level.COMMUNITY for c in children):
+        counts.update(code[:12] for code in regions.grids_in(region)
+                      .values_list("code", flat=True))
+    return counts
+
+
+def _grid_number(feature: dict[str, Any]) -> str:
+    """A grid's number within its community (the last 3 digits of its code), as a label."""
+    return str(int(str((feature.get("properties") or {}).get("code", "0"))[-3:] or 0))
+
+
+def region_page_context(region: Any | None, link: Linker, *, index_href: str,
+                        index_label: str | None = None) -> dict[str, Any]:
+    """Everything a region page shows: breadcrumbs, facts, the map and the table of children.
+
+    ``region`` None means the top of the tree. ``link(code, is_grid)`` is the caller's URL of
+    a region or grid page; the breadcrumbs start with ``index_label`` (default 首页) linking to
+    ``index_href``."""
+    index_label = index_label or _("首页")
+    crumbs = [Crumb(index_label, index_href)]
+    if region is None:
+        child_regions = list(regions.children(None))
+        geojson = regions.regions_geojson(None)
+        title = _("城市区划")
+    else:
+        crumbs += [Crumb(a.name, link(a.code, False)) for a in regions.ancestors(region)]
+        child_regions = list(regions.children(region.code))
+        geojson = regions.regions_geojson(region.code)
+        title = region.name
+
+    rows: list[Row]
+    if child_regions or region is None:
+        counts = _child_counts(region, child_regions) if region is not None else {}
+        rows = [Row(c.code, c.name, c.name_en, c.level, regions.level_label(c.level),
+                    link(c.code, False), counts.get(c.code)) for c in child_regions]
+        kind = "regions"
+    else:
+        grids = list(regions.grids_in(region))
+        geojson = regions.grids_geojson(region.code)
+        rows = [Row(g.code, g.name, "", GRID, _("网格"), link(g.code, True), None)
+                for g in grids]
+        kind = "grids"
+
+    def href(feature: dict[str, Any]) -> str:
+        properties = feature.get("properties") or {}
+        return link(str(properties.get("code")), properties.get("level") == GRID)
+
+    svg = render_svg_map(
+        geojson, href, label_for=_grid_number if kind == "grids" else None,
+        title=_("%(name)s的下级区划地图") % {"name": title} if kind == "regions"
+        else _("%(name)s的网格地图") % {"name": title},
+    )
+    return {
+        "region": region,
+        "level_label": regions.level_label(region.level) if region is not None else "",
+        "crumbs": crumbs,
+        "rows": rows,
+        "kind": kind,
+        "svg_map": svg,
+        "facts": _facts(region) if region is not None else [],
+    }
+
+
+def _facts(region: Any) -> list[tuple[str, int]]:
+    """(label, count) of the divisions and grids below a region."""
+    figures = regions.stats(region.code)
+    facts = [(_("%(level)s数量") % {"level": regions.level_label(level)}, n)
+             for level, n in _level_counts(figures) if n]
+    if figures.get("grids"):
+        facts.append((_("网格数量"), int(figures["grids"])))
+    return facts
+
+
+def grid_page_context(grid: Any, link: Linker, *, index_href: str,
+                      index_label: str | None = None) -> dict[str, Any]:
+    """A grid page: breadcrumbs up to its community, and the map of the community's grids
+    with this one marked."""
+    index_label = index_label or _("首页")
+    community = region_or_404(grid.code[:12])
+    crumbs = [Crumb(index_label, index_href)]
+    crumbs += [Crumb(a.name, link(a.code, False)) for a in regions.ancestors(community)]
+    crumbs.append(Crumb(community.name, link(community.code, False)))
+
+    def href(feature: dict[str, Any]) -> str:
+        return link(str((feature.get("properties") or {}).get("code")), True)
+
+    svg = render_svg_map(
+        regions.grids_geojson(community.code), href, current=grid.code, label_for=_grid_number,
+        title=_("%(name)s的网格地图") % {"name": community.name},
+        caption=_("深色区域是本网格。地图上的每个网格都是一个链接,可用键盘 Tab 键逐个选择。"),
+    )
+    return {"grid": grid, "community": community, "crumbs": crumbs, "svg_map": svg}
+

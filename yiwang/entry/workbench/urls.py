@@ -2,11 +2,20 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from yiwang.entry.workbench import views
+from yiwang.entry.workbench.forms import OfficialAuthenticationForm
 
 app_name = "workbench"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="workbench/login.html"),
-         name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", auth_views.LoginView.as_view(
+        template_name="workbench/login.html",
+        authentication_form=OfficialAuthenticationForm,
+    ), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(next_page="workbench:login"), name="logout"),
+    path("regions/", views.regions, name="regions"),
+    path("regions/<str:code>/", views.region, name="region"),
+    path("grids/<str:code>/", views.grid, name="grid"),
+    path("departments/", views.departments, name="departments"),
+    path("departments/<slug:code>/", views.department, name="department"),
+    path("unavailable/<slug:slug>/", views.unavailable, name="unavailable"),
 ]

@@ -1,8 +1,121 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""The officials' workbench (工作台, 政务内网). Every view is wrapped in
+:func:`~yiwang.entry.workbench.access.official_required`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from yiwang.entry.portal.service import (
+    Crumb,
+    city_overview,
+    department_or_404,
+    grid_or_404,
+    grid_page_context,
+    home_region,
+    region_or_404,
+    region_page_context,
+)
+from yiwang.entry.workbench import modules
+from yiwang.entry.workbench.access import official_required
+from yiwang.platform.orgs import service as orgs
+
+DEPARTMENTS_PER_PAGE = 25
+MEMBERS_PER_PAGE = 50
 
 
-@login_required
+def _render(request: HttpRequest, template: str, nav: str, context: dict[str, Any]
+            ) -> HttpResponse:
+    """Render a workbench page with the side navigation and the user's memberships."""
+    memberships = list(orgs.memberships_of(request.user))
+    return render(request, template, {
+        "nav": nav,
+        "nav_groups": modules.grouped(),
+        "memberships": memberships,
+        **context,
+    })
+
+
+@require_safe
+@official_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "workbench/home.html", {})
+    return _render(request, "workbench/home.html", "home", {
+        "overview": city_overview(),
+        "unbuilt": list(modules.UNBUILT.values()),
+    })
+
+
+@require_safe
+@official_required
+def unavailable(request: HttpRequest, slug: str) -> HttpResponse:
+    """The workbench's "not yet available" page of an unbuilt module (status 200)."""
+    module = modules.UNBUILT.get(slug)
+    if module is None:
+        raise Http404("unknown module")
+    return _render(request, "workbench/unavailable.html", slug, {"module": module})
+
+
+def _link(code: str, is_grid: bool) -> str:
+    return reverse("workbench:grid" if is_grid else "workbench:region", args=[code])
+
+
+@require_safe
+@official_required
+def regions(request: HttpRequest) -> HttpResponse:
+    top = home_region()
+    if top is not None:
+        return redirect("workbench:region", code=top.code)
+    context = region_page_context(None, _link, index_href=reverse("workbench:home"),
+                                  index_label=_("工作台首页"))
+    return _render(request, "workbench/region.html", "regions", context)
+
+
+@require_safe
+@official_required
+def region(request: HttpRequest, code: str) -> HttpResponse:
+    current = region_or_404(code)
+    context = region_page_context(current, _link, index_href=reverse("workbench:home"),
+                                  index_label=_("工作台首页"))
+    context["departments"] = orgs.list_departments(region_code=current.code)
+    return _render(request, "workbench/region.html", "regions", context)
+
+
+@require_safe
+@official_required
+def grid(request: HttpRequest, code: str) -> HttpResponse:
+    context = grid_page_context(grid_or_404(code), _link, index_href=reverse("workbench:home"),
+                                index_label=_("工作台首页"))
+    return _render(request, "workbench/grid.html", "regions", context)
+
+
+@require_safe
+@official_required
+def departments(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:50]
+    found = orgs.list_departments(q=query or None)
+    page = Paginator(found, DEPARTMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return _render(request, "workbench/departments.html", "departments", {
+        "query": query, "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+    })
+
+
+@require_safe
+@official_required
+def department(request: HttpRequest, code: str) -> HttpResponse:
+    dept = department_or_404(code)
+    page = Paginator(orgs.members_of(dept), MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+    return _render(request, "workbench/department.html", "departments", {
+        "department": dept,
+        "positions": orgs.positions_of(dept),
+        "page": page,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "crumbs": [Crumb(_("工作台首页"), reverse("workbench:home")),
+                   Crumb(_("部门与人员"), reverse("workbench:departments"))],
+    })

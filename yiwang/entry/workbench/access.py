@@ -1,0 +1,57 @@
+"""Who may use the workbench (工作台): signed-in officials (公职人员) only.
+
+Every workbench view is wrapped in :func:`official_required` (or uses
+:class:`OfficialRequiredMixin`). An anonymous visitor is sent to the sign-in page; a
+signed-in account that is not an official's (``is_staff``) gets 403, not a sign-in loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
+
+
+def is_official(user: Any) -> bool:
+    """An active, signed-in account flagged as an official's (``is_staff``)."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def check_official(request: HttpRequest) -> HttpResponse | None:
+    """None when the request may proceed, else the sign-in redirect; raises 403 for others."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not is_official(user):
+        raise PermissionDenied("not an official")
+    return None
+
+
+def official_required(view: View) -> View:
+    """Decorate a workbench view: sign-in required, and the account must be an official's."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = check_official(request)
+        if refused is not None:
+            return refused
+        return view(request, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class OfficialRequiredMixin:
+    """The same rule for class-based views."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        refused = check_official(request)
+        if refused is not None:
+            return refused
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+

@@ -1,0 +1,81 @@
+"""The officials' modules of the workbench side navigation, built or not yet.
+
+A built module links to its page (``url_name``); an unbuilt one to the workbench's honest
+"not yet available" (暂未开放) page, which says what it will do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class Module:
+    slug: str
+    name: Promise
+    summary: Promise
+    group: str  # a key of GROUPS
+    url_name: str | None = None  # None: not built yet
+
+    @property
+    def built(self) -> bool:
+        return self.url_name is not None
+
+
+SERVE, GOVERN, COOPERATE, PLATFORM = "serve", "govern", "cooperate", "platform"
+GROUPS: dict[str, Promise] = {
+    SERVE: _("一网通办"),
+    GOVERN: _("一网统管"),
+    COOPERATE: _("一网协同"),
+    PLATFORM: _("基础与运维"),
+}
+
+MODULES: list[Module] = [
+    Module("approvals", _("办件审批"), _(
+        "受理、审查和审批一网通办的申请件:按事项配置的审批流程在工作台流转,支持材料核验、"
+        "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE),
+    Module("licences", _("电子证照"), _(
+        "电子证照的签发、变更、注销与核验:发证部门签发可验证的电子证照,证照摘要写入防篡改"
+        "账本,实现跨地区、跨部门互认互通。"), SERVE),
+    Module("seals", _("电子印章"), _(
+        "电子印章的制作、授权与使用:为电子证照、电子公文和电子证明加盖电子印章,并提供印章"
+        "验证服务,保障跨部门、跨层级的数据交换可信。"), SERVE),
+    Module("payments", _("统一支付"), _(
+        "查看和核对非税收入、公共服务缴费等收费业务的网上缴纳记录,管理各部门的收费项目,"
+        "与支付渠道对账。"), SERVE),
+    Module("credit", _("信用"), _(
+        "归集各部门的行政许可、行政处罚和信用承诺信息,管理信用红黑名单,为审批和监管提供"
+        "信用核查。"), SERVE),
+    Module("cases", _("案卷处置"), _(
+        "一网统管的城市运行案卷:来自感知设备、视频巡检、市民随手拍和网格员上报的事件,按发生地"
+        "网格立案,派发到责任部门和人员限时处置,经核查、结案和评价,全过程留痕。"), GOVERN),
+    Module("regions", _("区划与网格"), _("浏览行政区划树和网格。"), GOVERN, "workbench:regions"),
+    Module("devices", _("感知设备"), _(
+        "物联感知设备和视频源的登记、状态监测与读数查看:设备按网格登记,异常读数和视频识别的"
+        "事件可自动生成城市运行案卷。"), GOVERN),
+    Module("cockpit", _("数字驾驶舱"), _(
+        "市级、区县级、街道级数字驾驶舱:城市运行体征、办件和案卷的统计与趋势、高频事件和预警,"
+        "一屏可视化,辅助决策指挥。"), GOVERN),
+    Module("office", _("协同办公"), _(
+        "一网协同:部门之间的通知公告、电子公文(加盖电子印章)、督办任务和数据共享申请,"
+        "在政务内网中流转。"), COOPERATE),
+    Module("departments", _("部门与人员"), _("查看部门、岗位和人员。"), COOPERATE,
+           "workbench:departments"),
+    Module("lowcode", _("低代码搭建"), _(
+        "业务人员无需编程即可搭建服务事项的申请表单和审批流程,发布后在一网通办中上线,"
+        "让最懂业务的人参与应用建设。"), PLATFORM),
+    Module("audit", _("审计日志"), _(
+        "查看每一次重要操作的审计记录:谁、在何时、从哪个网络分区、对什么做了什么。记录只增"
+        "不改,可供安全审计和追溯。"), PLATFORM),
+]
+
+BY_SLUG = {m.slug: m for m in MODULES}
+UNBUILT = {m.slug: m for m in MODULES if not m.built}
+
+
+def grouped() -> list[tuple[Promise, list[Module]]]:
+    """The modules by group, in the order of the side navigation."""
+    return [(name, [m for m in MODULES if m.group == key]) for key, name in GROUPS.items()]

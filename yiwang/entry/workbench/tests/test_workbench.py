@@ -1,0 +1,250 @@
+"""The officials' workbench, through the internal listener (政务内网)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.test import RequestFactory
+from django.utils import translation
+from django.views import View
+
+from yiwang.entry.portal.testing import (
+    DEPARTMENT,
+    MEMBER_NAME,
+    PASSWORD,
+    SmallCity,
+    build_small_city,
+    html_lang,
+    unlabelled_inputs,
+)
+from yiwang.entry.workbench import modules
+from yiwang.entry.workbench.access import OfficialRequiredMixin, official_required
+from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT
+from yiwang.support.identity import service as identity
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def city() -> SmallCity:
+    return build_small_city()
+
+
+@pytest.fixture
+def official_client(internal_client, city):  # type: ignore[no-untyped-def]
+    internal_client.force_login(city.official)
+    return internal_client
+
+
+def pages(city: SmallCity) -> list[str]:
+    return [
+        "/", "/regions/", f"/regions/{CITY}/", f"/regions/{COMMUNITY}/",
+        f"/grids/{city.grids[0]}/", "/departments/", f"/departments/{DEPARTMENT}/",
+        *[f"/unavailable/{slug}/" for slug in modules.UNBUILT],
+    ]
+
+
+def text(response) -> str:  # type: ignore[no-untyped-def]
+    return response.content.decode()
+
+
+# --- access ------------------------------------------------------------------------------
+
+def test_every_page_sends_anonymous_visitors_to_sign_in(internal_client, city) -> None:
+    for path in pages(city):
+        response = internal_client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/login/?next="), path
+
+
+def test_every_page_refuses_a_signed_in_non_official(internal_client, city) -> None:
+    citizen = get_user_model().objects.create_user("zhang.san", password=PASSWORD)
+    internal_client.force_login(citizen)
+    for path in pages(city):
+        response = internal_client.get(path)
+        assert response.status_code == 403, path
+        html = text(response)
+        assert "没有访问权限" in html
+        assert "not an official" not in html  # the reason is not shown
+        assert 'action="/logout/"' in html  # a way out, to sign in as someone else
+
+
+def test_every_page_answers_an_official(official_client, city) -> None:
+    for path in pages(city):
+        response = official_client.get(path, follow=True)
+        assert response.status_code == 200, path
+        assert html_lang(text(response)) == "zh-Hans", path
+        assert unlabelled_inputs(text(response)) == [], path
+        english = official_client.get("/en" + path, follow=True)
+        assert english.status_code == 200, path
+        assert html_lang(text(english)) == "en", path
+
+
+@pytest.fixture
+def internal_urls(settings):  # type: ignore[no-untyped-def]
+    """Views called directly (not through a listener) reverse in the internal zone."""
+    settings.ROOT_URLCONF = "yiwang.urls.internal"
+    with translation.override("zh-hans"):  # a previous test may leave English active
+        yield
+
+
+@pytest.mark.usefixtures("internal_urls")
+def test_official_required_decorator() -> None:
+    @official_required
+    def view(request):  # type: ignore[no-untyped-def]
+        return HttpResponse("ok")
+
+    factory = RequestFactory()
+    request = factory.get("/secret/?a=1")
+    request.user = AnonymousUser()
+    response = view(request)
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/secret/%3Fa%3D1"
+
+    users = get_user_model().objects
+    request.user = users.create_user("citizen", password=PASSWORD)
+    with pytest.raises(PermissionDenied):
+        view(request)
+
+    request.user = users.create_user("inactive", password=PASSWORD, is_staff=True,
+                                     is_active=False)
+    with pytest.raises(PermissionDenied):
+        view(request)
+
+    request.user = users.create_user("official", password=PASSWORD, is_staff=True)
+    assert view(request).content == b"ok"
+
+
+@pytest.mark.usefixtures("internal_urls")
+def test_official_required_mixin() -> None:
+    class Secret(OfficialRequiredMixin, View):
+        def get(self, request):  # type: ignore[no-untyped-def]
+            return HttpResponse("ok")
+
+    request = RequestFactory().get("/secret/")
+    request.user = AnonymousUser()
+    assert Secret.as_view()(request).status_code == 302
+    request.user = get_user_model().objects.create_user("citizen", password=PASSWORD)
+    with pytest.raises(PermissionDenied):
+        Secret.as_view()(request)
+    request.user = get_user_model().objects.create_user("o", password=PASSWORD, is_staff=True)
+    assert Secret.as_view()(request).content == b"ok"
+
+
+# --- sign in and out ---------------------------------------------------------------------
+
+def test_sign_in_page_is_labelled_and_lets_an_official_in(internal_client, city) -> None:
+    page = internal_client.get("/login/")
+    assert page.status_code == 200
+    assert unlabelled_inputs(text(page)) == []
+    assert 'autocomplete="current-password"' in text(page)
+    response = internal_client.post("/login/", {"username": "lin.xiaolan",
+                                                "password": PASSWORD, "next": "/departments/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/departments/"
+
+
+def test_sign_in_refuses_a_non_official_account(internal_client) -> None:
+    get_user_model().objects.create_user("zhang.san", password=PASSWORD)
+    response = internal_client.post("/login/", {"username": "zhang.san", "password": PASSWORD})
+    assert response.status_code == 200
+    assert "不是公职人员账户" in text(response)
+    assert "_auth_user_id" not in internal_client.session
+
+
+def test_sign_in_with_a_wrong_password_shows_an_error(internal_client, city) -> None:
+    response = internal_client.post("/login/", {"username": "lin.xiaolan", "password": "no"})
+    assert response.status_code == 200
+    assert 'class="error-summary"' in text(response)
+
+
+def test_sign_out_is_a_post(official_client) -> None:
+    assert official_client.get("/logout/").status_code == 405
+    response = official_client.post("/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/"
+    assert official_client.get("/").status_code == 302
+
+
+# --- pages -------------------------------------------------------------------------------
+
+def test_layout_shows_the_user_their_post_and_the_module_navigation(official_client) -> None:
+    html = text(official_client.get("/"))
+    header = html[:html.index("</header>")]
+    assert MEMBER_NAME in header
+    assert "示例市城市管理局 · 网格巡查员" in header
+    assert 'action="/logout/" method="post"' in header
+    assert 'action="/i18n/setlang/" method="post"' in header
+    nav = html[html.index('class="wb-sidenav"'):html.index("</nav>", html.index("wb-sidenav"))]
+    for module in modules.MODULES:
+        assert str(module.name) in nav
+        if module.built:
+            assert f'href="/{module.slug}/"' in nav
+        else:
+            assert f'href="/unavailable/{module.slug}/"' in nav
+    assert "/admin/" not in html  # not a superuser
+
+
+def test_home_dashboard_counts_and_memberships(official_client) -> None:
+    html = text(official_client.get("/"))
+    assert f'<a href="/departments/{DEPARTMENT}/">示例市城市管理局</a> · 网格巡查员' in html
+    assert "主要任职" in html
+    for label, count in [("区县", 2), ("网格", 6), ("部门", 1)]:
+        assert re.search(rf"<dt>{label}</dt><dd>{count}</dd>", html), label
+
+
+def test_admin_link_for_superusers_only(internal_client, city) -> None:
+    admin = identity.create_official("root", "管理员", password=PASSWORD, superuser=True)
+    internal_client.force_login(admin)
+    html = text(internal_client.get("/"))
+    assert 'href="/admin/"' in html
+    assert internal_client.get("/admin/").status_code == 200
+
+
+def test_member_names_are_shown_to_officials(official_client) -> None:
+    html = text(official_client.get(f"/departments/{DEPARTMENT}/"))
+    table = html[html.index("<h2>人员</h2>"):]
+    assert f'<th scope="row">{MEMBER_NAME}</th>' in table
+    assert "网格巡查员" in table
+
+
+def test_department_members_are_paged(official_client, city) -> None:
+    from yiwang.platform.orgs import service as orgs
+
+    for n in range(55):
+        user = identity.create_official(f"official{n:02d}", f"官员{n:02d}", password=PASSWORD)
+        orgs.add_member(user, DEPARTMENT, position_code="inspector")
+    first = text(official_client.get(f"/departments/{DEPARTMENT}/"))
+    assert first.count('<th scope="row">官员') + first.count(f">{MEMBER_NAME}</th>") == 50
+    second = text(official_client.get(f"/departments/{DEPARTMENT}/", {"page": 2}))
+    assert second.count('<th scope="row">官员') + second.count(f">{MEMBER_NAME}</th>") == 6
+
+
+def test_region_pages_share_the_map_with_workbench_links(official_client, city) -> None:
+    html = text(official_client.get(f"/regions/{CITY}/"))
+    assert f'href="/regions/{DISTRICT}/"><title>东城区</title>' in html
+    assert f'<a href="/departments/{DEPARTMENT}/">示例市城市管理局</a>' in html  # 本级部门
+    grids = text(official_client.get(f"/regions/{COMMUNITY}/"))
+    assert len(re.findall(r'<a class="map-shape[^"]*" href="/grids/', grids)) == 6
+
+
+def test_unknown_things_are_404(official_client) -> None:
+    for path in ["/unavailable/nothing/", "/regions/339999000000/", "/departments/nope/",
+                 "/grids/339901001001999/"]:
+        response = official_client.get(path)
+        assert response.status_code == 404, path
+        assert "页面不存在" in text(response)
+
+
+@pytest.mark.parametrize("path", ["/", "/regions/", "/departments/", "/unavailable/cases/"])
+def test_workbench_is_not_served_on_the_public_listener(public_client, city, path) -> None:
+    public_client.force_login(city.official)
+    response = public_client.get(path, follow=True)
+    assert MEMBER_NAME not in text(response)
+    assert "政务工作台" not in text(response)
+    assert public_client.get("/login/").status_code == 404

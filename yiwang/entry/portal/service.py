@@ -17,7 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from yiwang.entry.portal.svgmap import build_svg_map, render_svg_map
+from yiwang.entry.portal.svgmap import Feature, build_svg_map, render_svg_map
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
 
@@ -110,16 +110,21 @@ def city_overview() -> list[tuple[str, int]]:
     if city is None:
         return []
     figures = regions.stats(city.code)
-    labels = {
+    labels = _count_labels()
+    overview = [(labels[level], n) for level, n in _level_counts(figures) if level in labels]
+    overview.append((_("网格"), int(figures.get("grids", 0))))
+    overview.append((_("部门"), orgs.list_departments().count()))
+    return overview
+
+
+def _count_labels() -> dict[str, str]:
+    """How a count of the divisions of each level is labelled (区县: 4)."""
+    return {
         regions.Level.CITY: _("市"),
         regions.Level.DISTRICT: _("区县"),
         regions.Level.STREET: _("街道"),
         regions.Level.COMMUNITY: _("社区"),
     }
-    overview = [(labels[level], n) for level, n in _level_counts(figures) if level in labels]
-    overview.append((_("网格"), int(figures.get("grids", 0))))
-    overview.append((_("部门"), orgs.list_departments().count()))
-    return overview
 
 
 def _level_counts(figures: dict[str, Any]) -> list[tuple[str, int]]:
@@ -143,7 +148,7 @@ def _child_counts(region: Any, children: list[Any]) -> dict[str, int]:
     return counts
 
 
-def _grid_number(feature: dict[str, Any]) -> str:
+def _grid_number(feature: Feature) -> str:
     """A grid's number within its community (the last 3 digits of its code), as a label."""
     return str(int(str((feature.get("properties") or {}).get("code", "0"))[-3:] or 0))
 
@@ -180,7 +185,7 @@ def region_page_context(region: Any | None, link: Linker, *, index_href: str,
                 for g in grids]
         kind = "grids"
 
-    def href(feature: dict[str, Any]) -> str:
+    def href(feature: Feature) -> str:
         properties = feature.get("properties") or {}
         return link(str(properties.get("code")), properties.get("level") == GRID)
 
@@ -203,10 +208,10 @@ def region_page_context(region: Any | None, link: Linker, *, index_href: str,
 def _facts(region: Any) -> list[tuple[str, int]]:
     """(label, count) of the divisions and grids below a region."""
     figures = regions.stats(region.code)
-    facts = [(_("%(level)s数量") % {"level": regions.level_label(level)}, n)
-             for level, n in _level_counts(figures) if n]
+    labels = _count_labels()
+    facts = [(labels[level], n) for level, n in _level_counts(figures) if n and level in labels]
     if figures.get("grids"):
-        facts.append((_("网格数量"), int(figures["grids"])))
+        facts.append((_("网格"), int(figures["grids"])))
     return facts
 
 
@@ -220,7 +225,7 @@ def grid_page_context(grid: Any, link: Linker, *, index_href: str,
     crumbs += [Crumb(a.name, link(a.code, False)) for a in regions.ancestors(community)]
     crumbs.append(Crumb(community.name, link(community.code, False)))
 
-    def href(feature: dict[str, Any]) -> str:
+    def href(feature: Feature) -> str:
         return link(str((feature.get("properties") or {}).get("code")), True)
 
     svg = render_svg_map(

@@ -18,6 +18,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from shapely.errors import ShapelyError
 from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
 
 Feature = Mapping[str, Any]
 Ring = Sequence[Sequence[float]]
@@ -25,6 +26,8 @@ Ring = Sequence[Sequence[float]]
 # Labels on more shapes than this would overlap into noise; the table still names them all.
 MAX_LABELS = 40
 PALETTE_SIZE = 6
+# Colouring neighbours apart compares every pair of shapes: keep it to maps of this size.
+MAX_COLOURED = 150
 
 
 @dataclass(frozen=True)
@@ -115,18 +118,47 @@ def _path(polygons: list[list[Ring]], project: _Projection) -> str:
     return "".join(parts)
 
 
-def _label_point(polygons: list[list[Ring]]) -> tuple[float, float]:
-    """A point inside the feature (its largest polygon), for the label."""
+def _shape(polygons: list[list[Ring]]) -> BaseGeometry | None:
+    """The feature as a shapely geometry, or None when it is not a usable polygon."""
     try:
         shape = MultiPolygon([Polygon(p[0], p[1:]) for p in polygons if p and len(p[0]) >= 4])
-        if not shape.is_empty:
+    except (ValueError, TypeError, IndexError, ShapelyError):
+        return None
+    return None if shape.is_empty else shape
+
+
+def _label_point(polygons: list[list[Ring]], shape: BaseGeometry | None) -> tuple[float, float]:
+    """A point inside the feature, for its label."""
+    if shape is not None:
+        try:
             point = shape.representative_point()
             return point.x, point.y
-    except (ValueError, TypeError, IndexError, ShapelyError):
-        pass  # an invalid geometry still gets a label, at the centre of its bounds
+        except ShapelyError:
+            pass  # an invalid geometry still gets a label, at the centre of its bounds
     xs = [float(pt[0]) for p in polygons for pt in p[0]]
     ys = [float(pt[1]) for p in polygons for pt in p[0]]
     return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def _colours(shapes: list[BaseGeometry | None]) -> list[int]:
+    """A palette index per shape such that neighbours (shapes that touch) differ when the
+    palette allows: greedy colouring, in order. Beyond MAX_COLOURED shapes, by position."""
+    if len(shapes) > MAX_COLOURED:
+        return [i % PALETTE_SIZE for i in range(len(shapes))]
+    colours: list[int] = []
+    for i, shape in enumerate(shapes):
+        taken = set()
+        if shape is not None:
+            for j in range(i):
+                other = shapes[j]
+                try:
+                    if other is not None and shape.intersects(other):
+                        taken.add(colours[j])
+                except ShapelyError:
+                    continue
+        free = [c for c in range(PALETTE_SIZE) if c not in taken]
+        colours.append(free[0] if free else i % PALETTE_SIZE)
+    return colours
 
 
 def build_svg_map(
@@ -153,17 +185,19 @@ def build_svg_map(
     lats = [float(pt[1]) for _f, polys in drawable for p in polys for ring in p for pt in ring]
     project = _Projection((min(lons), min(lats), max(lons), max(lats)), width, max_height,
                           padding)
+    geometries = [_shape(polygons) for _f, polygons in drawable]
+    colours = _colours(geometries)
     shapes = []
     for index, (feature, polygons) in enumerate(drawable):
         properties = feature.get("properties") or {}
-        lx, ly = project(*_label_point(polygons))
+        lx, ly = project(*_label_point(polygons, geometries[index]))
         shapes.append(MapShape(
             code=str(properties.get("code", "")),
             name=str(properties.get("name", "")),
             label=label_for(feature) if label_for else str(properties.get("name", "")),
             d=_path(polygons, project),
             href=href_for(feature),
-            colour=index % PALETTE_SIZE,
+            colour=colours[index],
             label_x=round(lx, 1),
             label_y=round(ly, 1),
             current=current is not None and str(properties.get("code")) == current,

@@ -31,16 +31,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(app: str, port: int, env: dict[str, str], workers: int, threads: int
-                   ) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-           "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-           "--log-level", "warning"]
+def start_gunicorn(
+    app: str, port: int, env: dict[str, str], workers: int, threads: int
+) -> subprocess.Popen[bytes]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        app,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
     deadline = time.time() + 30
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)  # noqa: S310
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
             return proc
         except OSError:
             time.sleep(0.3)
@@ -50,8 +64,12 @@ def start_gunicorn(app: str, port: int, env: dict[str, str], workers: int, threa
 
 def wrk(url: str, duration: int) -> tuple[float, float]:
     """(requests per second, p99 latency in ms)."""
-    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{duration}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", "-t2", "-c32", f"-d{duration}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     p99 = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -77,15 +95,17 @@ def main() -> None:
     yiwang_env = {**base_env, "YIWANG_ZONE": "public", "YIWANG_PUBLIC_PORT": str(public_port)}
 
     results = {}
-    hello = start_gunicorn("benchmarks.hello.wsgi:application", hello_port, base_env,
-                           args.workers, args.threads)
+    hello = start_gunicorn(
+        "benchmarks.hello.wsgi:application", hello_port, base_env, args.workers, args.threads
+    )
     try:
         results["bare Django hello"] = wrk(f"http://127.0.0.1:{hello_port}/", args.duration)
     finally:
         hello.terminate()
         hello.wait()
-    web = start_gunicorn("yiwang.wsgi:application", public_port, yiwang_env,
-                         args.workers, args.threads)
+    web = start_gunicorn(
+        "yiwang.wsgi:application", public_port, yiwang_env, args.workers, args.threads
+    )
     try:
         results["portal home /"] = wrk(f"http://127.0.0.1:{public_port}/", args.duration)
         results["/healthz"] = wrk(f"http://127.0.0.1:{public_port}/healthz", args.duration)
@@ -93,9 +113,11 @@ def main() -> None:
         web.terminate()
         web.wait()
 
-    base_rps, base_p99 = results["bare Django hello"]
-    print(f"\n32 connections, {args.duration} s each, gunicorn gthread "
-          f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores")
+    base_rps, _base_p99 = results["bare Django hello"]
+    print(
+        f"\n32 connections, {args.duration} s each, gunicorn gthread "
+        f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores"
+    )
     print(f"{'endpoint':<20}{'req/s':>10}{'p99 ms':>10}{'ratio':>8}")
     for name, (rps, p99) in results.items():
         print(f"{name:<20}{rps:>10.0f}{p99:>10.1f}{rps / base_rps:>8.2f}")

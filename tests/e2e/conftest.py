@@ -39,8 +39,9 @@ class Server:
     process: subprocess.Popen[str]
     demo_output: str
 
-    def get(self, url: str, *, headers: dict[str, str] | None = None
-            ) -> tuple[int, dict[str, str], str]:
+    def get(
+        self, url: str, *, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], str]:
         request = urllib.request.Request(url, headers=headers or {})  # noqa: S310
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -54,31 +55,60 @@ class Server:
 
 
 def yiwang(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "yiwang", *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=True)
+    return subprocess.run(
+        [sys.executable, "-m", "yiwang", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("yiwang-e2e")
     public_port, internal_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("YIWANG_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS",
-                                "PYTEST_XDIST"))}
-    env.update({
-        "YIWANG_ENV": "demo", "YIWANG_DATA_DIR": str(data_dir),
-        "YIWANG_PUBLIC_PORT": str(public_port), "YIWANG_INTERNAL_PORT": str(internal_port),
-        "YIWANG_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
-        "YIWANG_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
-        "YIWANG_WEB_WORKERS": "1", "YIWANG_WEB_THREADS": "4", "YIWANG_LOG_LEVEL": "WARNING",
-        "YIWANG_WORKER_POLL": "0.2",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("YIWANG_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS", "PYTEST_XDIST")
+        )
+    }
+    env.update(
+        {
+            "YIWANG_ENV": "demo",
+            "YIWANG_DATA_DIR": str(data_dir),
+            "YIWANG_PUBLIC_PORT": str(public_port),
+            "YIWANG_INTERNAL_PORT": str(internal_port),
+            "YIWANG_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
+            "YIWANG_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
+            "YIWANG_WEB_WORKERS": "1",
+            "YIWANG_WEB_THREADS": "4",
+            "YIWANG_LOG_LEVEL": "WARNING",
+            "YIWANG_WORKER_POLL": "0.2",
+        }
+    )
     yiwang("migrate", "--noinput", env=env)
     demo = yiwang("demo", env=env)
-    process = subprocess.Popen([sys.executable, "-m", "yiwang", "serve"], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    srv = Server(f"http://127.0.0.1:{public_port}", f"http://127.0.0.1:{internal_port}",
-                 data_dir, env, process, demo.stdout)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "yiwang", "serve"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    srv = Server(
+        f"http://127.0.0.1:{public_port}",
+        f"http://127.0.0.1:{internal_port}",
+        data_dir,
+        env,
+        process,
+        demo.stdout,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         if process.poll() is not None:

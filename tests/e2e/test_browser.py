@@ -19,14 +19,24 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     if not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER):
-        pytest.fail("Chromium and chromedriver are required (apt-get install chromium chromium-driver)")
+        pytest.fail(
+            "Chromium and chromedriver are required (apt-get install chromium chromium-driver)"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="yiwang-chromium-")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                 f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
@@ -53,7 +63,9 @@ def test_official_signs_in_to_the_workbench(server, browser):
     browser.get(server.internal + "/login/")
     browser.find_element(By.NAME, "username").send_keys("zwfw.reviewer1")
     browser.find_element(By.NAME, "password").send_keys(password)
-    browser.find_element(By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]").click()
+    browser.find_element(
+        By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]"
+    ).click()
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "政务服务中心" in body
     browser.save_screenshot(str(server.data_dir / "workbench.png"))

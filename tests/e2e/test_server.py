@@ -34,8 +34,7 @@ def test_internal_pages_are_refused_on_the_public_listener(server, path):
 
 def test_a_forged_host_header_does_not_reach_the_internal_zone(server):
     port = server.internal.rsplit(":", 1)[1]
-    status, _h, _b = server.get(server.public + "/metrics",
-                                headers={"Host": f"127.0.0.1:{port}"})
+    status, _h, _b = server.get(server.public + "/metrics", headers={"Host": f"127.0.0.1:{port}"})
     assert status == 404
 
 
@@ -61,6 +60,7 @@ def test_metrics_count_requests_across_gunicorn_workers(server):
 def test_public_api_serves_regions_of_the_demo_city(server):
     status, body = server.json(server.public + "/api/v1/regions")
     assert status == 200
+    assert "示例" in str(body)
     status, doc = server.json(server.public + "/api/v1/openapi.json")
     assert status == 200
     assert doc["info"]["title"]
@@ -76,13 +76,25 @@ def test_demo_load_is_idempotent_and_survives_sigkill(server, tmp_path):
     env = dict(server.env)
     env["YIWANG_DATA_DIR"] = str(tmp_path)
     yiwang("migrate", "--noinput", env=env)
-    proc = subprocess.Popen([sys.executable, "-m", "yiwang", "demo"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "yiwang", "demo"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     time.sleep(4)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    incomplete = subprocess.run([sys.executable, "-m", "yiwang", "demo", "--check"], env=env,
-                                cwd=ROOT, capture_output=True, text=True, check=False)
+    incomplete = subprocess.run(
+        [sys.executable, "-m", "yiwang", "demo", "--check"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert incomplete.returncode != 0 or "complete" in incomplete.stdout
     yiwang("demo", env=env)
     summary = yiwang("demo", "--check", env=env).stdout

@@ -53,6 +53,13 @@ def _as_int(name: str, raw: str) -> int:
         raise ConfigError(name, f"expected an integer, got {raw!r}") from None
 
 
+def _as_float(name: str, raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ConfigError(name, f"expected a number, got {raw!r}") from None
+
+
 def _as_list(name: str, raw: str) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
@@ -61,6 +68,7 @@ _CASTS: dict[type, tuple[str, Callable[[str, str], Any]]] = {
     str: ("string", lambda _n, raw: raw),
     bool: ("boolean", _as_bool),
     int: ("integer", _as_int),
+    float: ("number", _as_float),
     list: ("comma-separated list", _as_list),
 }
 
@@ -85,7 +93,7 @@ def env(name: str, default: T, *, doc: str, group: str, cast: type | None = None
     value = caster(name, raw)
     if choices and value not in choices:
         raise ConfigError(name, f"must be one of {', '.join(choices)}; got {raw!r}")
-    return value  # type: ignore[no-any-return]
+    return value  # type: ignore[no-any-return,unused-ignore]
 
 
 def _show(default: object) -> str:
@@ -116,6 +124,7 @@ def reference_markdown() -> str:
                   "|---|---|---|---|"]
         for s in sorted(groups[group], key=lambda s: s.name):
             doc = s.doc.replace("|", "\\|")
-            lines.append(f"| `{s.name}` | {s.kind} | `{s.default}` | {doc} |")
+            kind = s.kind.replace("|", "\\|")
+            lines.append(f"| `{s.name}` | {kind} | `{s.default}` | {doc} |")
         lines.append("")
     return "\n".join(lines)

@@ -34,15 +34,77 @@ DISTRICTS = [  # (county code, name, English name)
     ("04", "南湖区", "Nanhu District"),
     ("05", "高新区", "Gaoxin District"),
 ]
-STREET_NAMES = ["人民路街道", "文昌街道", "东湖街道", "望江街道", "白塔街道", "城南街道",
-                "北山街道", "清河街道", "长乐街道", "新华街道", "梧桐街道", "云栖街道"]
-STREET_NAMES_EN = ["Renmin Road", "Wenchang", "Donghu", "Wangjiang", "Baita", "Chengnan",
-                   "Beishan", "Qinghe", "Changle", "Xinhua", "Wutong", "Yunqi"]
+STREET_NAMES = [
+    "人民路街道",
+    "文昌街道",
+    "东湖街道",
+    "望江街道",
+    "白塔街道",
+    "城南街道",
+    "北山街道",
+    "清河街道",
+    "长乐街道",
+    "新华街道",
+    "梧桐街道",
+    "云栖街道",
+]
+STREET_NAMES_EN = [
+    "Renmin Road",
+    "Wenchang",
+    "Donghu",
+    "Wangjiang",
+    "Baita",
+    "Chengnan",
+    "Beishan",
+    "Qinghe",
+    "Changle",
+    "Xinhua",
+    "Wutong",
+    "Yunqi",
+]
 COMMUNITY_SUFFIXES = ["社区", "社区", "社区", "村"]
-COMMUNITY_STEMS = ["和平", "幸福", "光明", "锦绣", "春晖", "翠苑", "丰收", "桂花", "安居", "兴旺",
-                   "景园", "明珠", "朝阳", "枫林", "金桥", "玉泉", "松涛", "海棠", "滨江", "银湖",
-                   "长青", "百合", "紫荆", "星光", "同心", "秀水", "杏坛", "蓝天", "荷塘", "梅园",
-                   "竹溪", "鹿鸣", "书香", "福寿", "泰和", "龙井", "柳岸", "芳草", "晨曦", "宝石"]
+COMMUNITY_STEMS = [
+    "和平",
+    "幸福",
+    "光明",
+    "锦绣",
+    "春晖",
+    "翠苑",
+    "丰收",
+    "桂花",
+    "安居",
+    "兴旺",
+    "景园",
+    "明珠",
+    "朝阳",
+    "枫林",
+    "金桥",
+    "玉泉",
+    "松涛",
+    "海棠",
+    "滨江",
+    "银湖",
+    "长青",
+    "百合",
+    "紫荆",
+    "星光",
+    "同心",
+    "秀水",
+    "杏坛",
+    "蓝天",
+    "荷塘",
+    "梅园",
+    "竹溪",
+    "鹿鸣",
+    "书香",
+    "福寿",
+    "泰和",
+    "龙井",
+    "柳岸",
+    "芳草",
+    "晨曦",
+    "宝石",
+]
 GRID_COLS, GRID_ROWS_PER_COMMUNITY = 5, 2
 COMMUNITIES_PER_STREET = [4, 3, 3, 4, 3, 3, 4, 3, 3, 4, 3, 3]  # 40 in all
 
@@ -77,8 +139,9 @@ def _lists(value: Any) -> Any:
     return round(value, 6)
 
 
-def _street_cells(rng: random.Random, box: tuple[float, float, float, float], rows: int
-                  ) -> list[list[Polygon]]:
+def _street_cells(
+    rng: random.Random, box: tuple[float, float, float, float], rows: int
+) -> list[list[Polygon]]:
     """Jittered cells of one street: cells[row][col], rows counted from the north."""
     west, south, east, north = box
     dx, dy = (east - west) / GRID_COLS, (north - south) / rows
@@ -91,9 +154,21 @@ def _street_cells(rng: random.Random, box: tuple[float, float, float, float], ro
             if 0 < j < rows:
                 y += rng.uniform(-0.25, 0.25) * dy
             corners[(i, j)] = (round(x, 6), round(y, 6))
-    return [[Polygon([corners[(i, j)], corners[(i + 1, j)], corners[(i + 1, j + 1)],
-                      corners[(i, j + 1)], corners[(i, j)]])
-             for i in range(GRID_COLS)] for j in range(rows)]
+    return [
+        [
+            Polygon(
+                [
+                    corners[(i, j)],
+                    corners[(i + 1, j)],
+                    corners[(i + 1, j + 1)],
+                    corners[(i, j + 1)],
+                    corners[(i, j)],
+                ]
+            )
+            for i in range(GRID_COLS)
+        ]
+        for j in range(rows)
+    ]
 
 
 def build_city() -> City:
@@ -102,8 +177,12 @@ def build_city() -> City:
     regions: list[Area] = []
     grids: list[Area] = []
     mid_x, mid_y = (WEST + EAST) / 2, (SOUTH + NORTH) / 2
-    district_boxes = [(WEST, mid_y, mid_x, NORTH), (mid_x, mid_y, EAST, NORTH),
-                      (WEST, SOUTH, mid_x, mid_y), (mid_x, SOUTH, EAST, mid_y)]
+    district_boxes = [
+        (WEST, mid_y, mid_x, NORTH),
+        (mid_x, mid_y, EAST, NORTH),
+        (WEST, SOUTH, mid_x, mid_y),
+        (mid_x, SOUTH, EAST, mid_y),
+    ]
     city_code = CITY[0]
     street_no = community_no = 0
     district_shapes = []
@@ -121,33 +200,62 @@ def build_city() -> City:
                 stem = COMMUNITY_STEMS[community_no]
                 suffix = COMMUNITY_SUFFIXES[community_no % 4] if s == 2 else "社区"
                 c_code = s_code[:9] + f"{c + 1:03d}"
-                rows = cells[c * GRID_ROWS_PER_COMMUNITY:(c + 1) * GRID_ROWS_PER_COMMUNITY]
+                rows = cells[c * GRID_ROWS_PER_COMMUNITY : (c + 1) * GRID_ROWS_PER_COMMUNITY]
                 grid_no = 0
                 for row in rows:
                     for cell in row:
                         grid_no += 1
-                        grids.append(Area(
-                            code=f"{c_code}{grid_no:03d}", name=f"{stem}{suffix}第{grid_no}网格",
-                            name_en=f"{stem} grid {grid_no}", level="grid", parent_code=c_code,
-                            geometry=_geojson(cell)))
+                        grids.append(
+                            Area(
+                                code=f"{c_code}{grid_no:03d}",
+                                name=f"{stem}{suffix}第{grid_no}网格",
+                                name_en=f"{stem} grid {grid_no}",
+                                level="grid",
+                                parent_code=c_code,
+                                geometry=_geojson(cell),
+                            )
+                        )
                 shape = unary_union([cell for row in rows for cell in row])
                 community_shapes.append(shape)
-                regions.append(Area(c_code, f"{stem}{suffix}", f"{stem} Community",
-                                    "community", s_code, _geojson(shape)))
+                regions.append(
+                    Area(
+                        c_code,
+                        f"{stem}{suffix}",
+                        f"{stem} Community",
+                        "community",
+                        s_code,
+                        _geojson(shape),
+                    )
+                )
                 community_no += 1
             street_shape = unary_union(community_shapes)
             street_shapes.append(street_shape)
-            regions.append(Area(s_code, STREET_NAMES[street_no],
-                                f"{STREET_NAMES_EN[street_no]} Subdistrict", "street", d_code,
-                                _geojson(street_shape)))
+            regions.append(
+                Area(
+                    s_code,
+                    STREET_NAMES[street_no],
+                    f"{STREET_NAMES_EN[street_no]} Subdistrict",
+                    "street",
+                    d_code,
+                    _geojson(street_shape),
+                )
+            )
             street_no += 1
         district_shape = unary_union(street_shapes)
         district_shapes.append(district_shape)
         regions.append(Area(d_code, d_name, d_en, "district", city_code, _geojson(district_shape)))
     city_shape = unary_union(district_shapes)
     regions.append(Area(city_code, CITY[1], CITY[2], "city", PROVINCE[0], _geojson(city_shape)))
-    regions.append(Area(PROVINCE[0], PROVINCE[1], PROVINCE[2], "province", None,
-                        _geojson(city_shape.envelope.buffer(0.05, join_style="mitre"))))
+    regions.append(
+        Area(
+            PROVINCE[0],
+            PROVINCE[1],
+            PROVINCE[2],
+            "province",
+            None,
+            _geojson(city_shape.envelope.buffer(0.05, join_style="mitre")),
+        )
+    )
     order = {"province": 0, "city": 1, "district": 2, "street": 3, "community": 4}
     regions.sort(key=lambda r: (order[r.level], r.code))
     return City(regions=regions, grids=grids)

@@ -12,8 +12,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰志强海燕文博雨欣子涵浩宇思远"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+)
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国红梅玉兰志强海燕文博雨欣子涵浩宇思远"
+)
 
 
 @dataclass(frozen=True)
@@ -24,34 +28,76 @@ class DepartmentSpec:
     positions: tuple[tuple[str, str], ...]  # (code, name)
 
 
-COMMON_POSITIONS = (("head", "局长"), ("deputy", "副局长"), ("section_chief", "科长"),
-                    ("clerk", "工作人员"))
+COMMON_POSITIONS = (
+    ("head", "局长"),
+    ("deputy", "副局长"),
+    ("section_chief", "科长"),
+    ("clerk", "工作人员"),
+)
 DEPARTMENTS = [
-    DepartmentSpec("zwfw", "政务服务中心", "Government Service Center",
-                   (("head", "主任"), ("deputy", "副主任"), ("window", "窗口受理员"),
-                    ("reviewer", "审批员"))),
-    DepartmentSpec("scjg", "市场监管局", "Administration for Market Regulation",
-                   (*COMMON_POSITIONS, ("inspector", "执法检查员"))),
-    DepartmentSpec("rsj", "人社局", "Human Resources and Social Security Bureau",
-                   (*COMMON_POSITIONS, ("reviewer", "社保经办员"))),
-    DepartmentSpec("swj", "税务局", "Taxation Bureau", (*COMMON_POSITIONS, ("reviewer", "税收管理员"))),
-    DepartmentSpec("slj", "水务局", "Water Affairs Bureau", (*COMMON_POSITIONS, ("patrol", "巡河员"))),
-    DepartmentSpec("cgj", "城管局", "Urban Management Bureau",
-                   (*COMMON_POSITIONS, ("dispatcher", "派遣员"), ("grid_inspector", "网格员"))),
-    DepartmentSpec("bdc", "不动产登记中心", "Real Estate Registration Center",
-                   (("head", "主任"), ("deputy", "副主任"), ("reviewer", "登记审核员"),
-                    ("clerk", "工作人员"))),
-    DepartmentSpec("gaj", "公安局", "Public Security Bureau",
-                   (*COMMON_POSITIONS, ("officer", "民警"))),
-    DepartmentSpec("sthj", "生态环境局", "Ecology and Environment Bureau",
-                   (*COMMON_POSITIONS, ("inspector", "环境监察员"))),
-    DepartmentSpec("zjj", "住建局", "Housing and Urban-Rural Development Bureau",
-                   (*COMMON_POSITIONS, ("inspector", "质量安全监督员"))),
-    DepartmentSpec("zrzy", "自然资源局", "Natural Resources Bureau",
-                   (*COMMON_POSITIONS, ("surveyor", "测绘员"))),
-    DepartmentSpec("wjw", "卫健委", "Health Commission", (("head", "主任"), ("deputy", "副主任"),
-                                                        ("section_chief", "科长"),
-                                                        ("clerk", "工作人员"))),
+    DepartmentSpec(
+        "zwfw",
+        "政务服务中心",
+        "Government Service Center",
+        (("head", "主任"), ("deputy", "副主任"), ("window", "窗口受理员"), ("reviewer", "审批员")),
+    ),
+    DepartmentSpec(
+        "scjg",
+        "市场监管局",
+        "Administration for Market Regulation",
+        (*COMMON_POSITIONS, ("reviewer", "登记审批员"), ("inspector", "执法检查员")),
+    ),
+    DepartmentSpec(
+        "rsj",
+        "人社局",
+        "Human Resources and Social Security Bureau",
+        (*COMMON_POSITIONS, ("reviewer", "社保经办员")),
+    ),
+    DepartmentSpec(
+        "swj", "税务局", "Taxation Bureau", (*COMMON_POSITIONS, ("reviewer", "税收管理员"))
+    ),
+    DepartmentSpec(
+        "slj", "水务局", "Water Affairs Bureau", (*COMMON_POSITIONS, ("patrol", "巡河员"))
+    ),
+    DepartmentSpec(
+        "cgj",
+        "城管局",
+        "Urban Management Bureau",
+        (*COMMON_POSITIONS, ("dispatcher", "派遣员"), ("grid_inspector", "网格员")),
+    ),
+    DepartmentSpec(
+        "bdc",
+        "不动产登记中心",
+        "Real Estate Registration Center",
+        (("head", "主任"), ("deputy", "副主任"), ("reviewer", "登记审核员"), ("clerk", "工作人员")),
+    ),
+    DepartmentSpec(
+        "gaj", "公安局", "Public Security Bureau", (*COMMON_POSITIONS, ("officer", "民警"))
+    ),
+    DepartmentSpec(
+        "sthj",
+        "生态环境局",
+        "Ecology and Environment Bureau",
+        (*COMMON_POSITIONS, ("inspector", "环境监察员")),
+    ),
+    DepartmentSpec(
+        "zjj",
+        "住建局",
+        "Housing and Urban-Rural Development Bureau",
+        (*COMMON_POSITIONS, ("inspector", "质量安全监督员")),
+    ),
+    DepartmentSpec(
+        "zrzy",
+        "自然资源局",
+        "Natural Resources Bureau",
+        (*COMMON_POSITIONS, ("surveyor", "测绘员")),
+    ),
+    DepartmentSpec(
+        "wjw",
+        "卫健委",
+        "Health Commission",
+        (("head", "主任"), ("deputy", "副主任"), ("section_chief", "科长"), ("clerk", "工作人员")),
+    ),
 ]
 
 # Categories of matters (事项/事件) and the departments that answer for them city-wide.
@@ -100,12 +146,40 @@ def random_birth_date(rng: random.Random) -> date:
     return date(1945, 1, 1) + timedelta(days=rng.randrange(0, 365 * 75))
 
 
-ENTERPRISE_WORDS = ["星辰", "启明", "恒信", "瑞丰", "嘉禾", "远航", "鼎盛", "华光", "青禾", "云帆",
-                    "博远", "立信", "天工", "聚贤", "万象", "和泰", "锦程", "新源", "德润", "友邦"]
-ENTERPRISE_TRADES = [("科技", "信息技术"), ("餐饮", "餐饮服务"), ("建筑工程", "建筑业"),
-                     ("商贸", "批发零售"), ("物流", "交通运输"), ("文化传媒", "文化娱乐"),
-                     ("食品", "制造业"), ("物业管理", "房地产"), ("医疗器械", "制造业"),
-                     ("教育咨询", "教育")]
+ENTERPRISE_WORDS = [
+    "星辰",
+    "启明",
+    "恒信",
+    "瑞丰",
+    "嘉禾",
+    "远航",
+    "鼎盛",
+    "华光",
+    "青禾",
+    "云帆",
+    "博远",
+    "立信",
+    "天工",
+    "聚贤",
+    "万象",
+    "和泰",
+    "锦程",
+    "新源",
+    "德润",
+    "友邦",
+]
+ENTERPRISE_TRADES = [
+    ("科技", "信息技术"),
+    ("餐饮", "餐饮服务"),
+    ("建筑工程", "建筑业"),
+    ("商贸", "批发零售"),
+    ("物流", "交通运输"),
+    ("文化传媒", "文化娱乐"),
+    ("食品", "制造业"),
+    ("物业管理", "房地产"),
+    ("医疗器械", "制造业"),
+    ("教育咨询", "教育"),
+]
 ENTERPRISE_KINDS = ["有限责任公司", "有限责任公司", "股份有限公司", "个人独资企业"]
 
 

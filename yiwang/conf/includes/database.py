@@ -53,7 +53,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
         return sqlite_database(config["NAME"])
     if not config.get("NAME"):
         raise ConfigError("DATABASE_URL", "names no database (add /dbname at the end)")
-    return config
+    return dict(config)
 
 
 if DATABASE_URL:

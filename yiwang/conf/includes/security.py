@@ -52,7 +52,7 @@ ALLOWED_HOSTS = env(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"], group="Security",
     doc="Host names this instance answers to.",
 )
-CSRF_TRUSTED_ORIGINS = env(
+CSRF_TRUSTED_ORIGINS: list[str] = env(
     "CSRF_TRUSTED_ORIGINS", [], group="Security", cast=list,
     doc="Origins (scheme://host:port) trusted for cross-origin form posts.",
 )
@@ -89,3 +89,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 if DEBUG and YIWANG_ENV == "production":
     raise ConfigError("DEBUG", "must not be on when YIWANG_ENV=production")
+
+YIWANG_DATA_CIPHER = env(
+    "YIWANG_DATA_CIPHER", "aes-256-gcm", group="Security", choices=("aes-256-gcm", "sm4-gcm"),
+    doc="Cipher for personal data at rest. Changing it needs `yiwang rotate-data-keys`.",
+)
+YIWANG_INDEX_KEY = env(
+    "YIWANG_INDEX_KEY", "", group="Security", show_default="(last data key)",
+    doc="base64(32 bytes) key for blind indexes (search of encrypted columns). Unset: derived "
+        "from the last key of YIWANG_DATA_KEYS. Set it before ever retiring that key.",
+)

@@ -16,7 +16,7 @@ YIWANG_TASK_TIME_LIMIT = env("YIWANG_TASK_TIME_LIMIT", 300, group="Cache and bac
                              doc="Seconds a task may run before it is stopped and retried.")
 YIWANG_TASK_MAX_RETRIES = env("YIWANG_TASK_MAX_RETRIES", 3, group="Cache and background work",
                               doc="Retries for a failing task, with exponential back-off.")
-YIWANG_WORKER_POLL = env("YIWANG_WORKER_POLL", 1, group="Cache and background work",
+YIWANG_WORKER_POLL = env("YIWANG_WORKER_POLL", 1.0, group="Cache and background work",
                          doc="Seconds the embedded worker sleeps when its queue is empty.")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None

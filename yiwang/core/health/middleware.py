@@ -9,8 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from yiwang.core import context
-from yiwang.core.health import metrics
+from yiwang.core import context, metrics
 
 access_log = logging.getLogger("yiwang.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

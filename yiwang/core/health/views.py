@@ -4,7 +4,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from yiwang.core.health import metrics
+from yiwang.core import metrics
 from yiwang.core.health.service import readiness
 
 

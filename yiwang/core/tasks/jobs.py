@@ -22,8 +22,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from yiwang.core import context
-from yiwang.core.health.metrics import TASKS
 from yiwang.core.masking.service import mask_text
+from yiwang.core.metrics import TASKS
 from yiwang.core.tasks import registry
 from yiwang.core.tasks.models import Job
 

@@ -23,8 +23,8 @@ class User(AbstractUser):
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
-        verbose_name = _("账户")
-        verbose_name_plural = _("账户")
+        verbose_name = _("账户")  # type: ignore[assignment]
+        verbose_name_plural = _("账户")  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -98,7 +98,7 @@ def test_the_database_refuses_updates_and_deletes(closed_window):
 
 def test_purge_keeps_recent_events_and_records_itself(closed_window):
     old = record("old")
-    AuditEvent.objects.filter(pk=old.pk)  # noqa: B018 - the row exists
+    AuditEvent.objects.filter(pk=old.pk)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only")

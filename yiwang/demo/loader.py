@@ -1,0 +1,289 @@
+"""Load the demo city 示例市 through the apps' service functions.
+
+Each phase is an idempotent upsert keyed by natural codes and computed from a fixed seed,
+so loading twice changes nothing and a load killed at any point (even SIGKILL) is completed
+by the next run. Phases commit in batches; nothing half-written survives a crash because
+every batch is one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+
+from yiwang.core.audit.service import record
+from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
+from yiwang.demo import geography, population
+from yiwang.platform.orgs import service as orgs
+from yiwang.platform.regions import service as regions
+from yiwang.platform.registry import service as registry
+from yiwang.support.identity import service as identity
+
+Progress = Callable[[str, int], Callable[[int], None]]
+
+N_CITIZENS = 1000
+N_ENTERPRISES = 200
+OFFICIALS_PER_POSITION = {
+    "head": 1,
+    "deputy": 1,
+    "section_chief": 1,
+    "clerk": 1,
+    "reviewer": 2,
+    "window": 2,
+    "dispatcher": 2,
+    "grid_inspector": 4,
+    "inspector": 2,
+}
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    name: str
+    role: str
+
+
+def demo_password() -> str:
+    """The demo accounts' password: generated once per instance and kept beside its secrets."""
+    path = Path(settings.DATA_DIR) / "secrets" / "demo_password"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    password = "demo-" + secrets.token_urlsafe(9)
+    path.write_text(password)
+    path.chmod(0o600)
+    return password
+
+
+def _rng(phase: str) -> random.Random:
+    # One stream per phase: a phase's data does not depend on whether earlier phases ran.
+    return random.Random(f"{geography.SEED}:{phase}")
+
+
+def load_geography(progress: Progress) -> geography.City:
+    city = geography.build_city()
+    regions.load_regions(
+        (
+            {
+                "code": r.code,
+                "name": r.name,
+                "name_en": r.name_en,
+                "level": r.level,
+                "parent_code": r.parent_code,
+                "geometry": r.geometry,
+            }
+            for r in city.regions
+        ),
+        progress=progress("行政区划 regions", len(city.regions)),
+    )
+    regions.load_grids(
+        (
+            {
+                "code": g.code,
+                "name": g.name,
+                "community_code": g.parent_code,
+                "geometry": g.geometry,
+            }
+            for g in city.grids
+        ),
+        progress=progress("网格 grids", len(city.grids)),
+    )
+    return city
+
+
+def load_departments(progress: Progress) -> None:
+    rng = _rng("departments")
+    city_code = geography.CITY[0]
+    tick = progress("部门 departments", len(population.DEPARTMENTS))
+    for spec in population.DEPARTMENTS:
+        department = orgs.get_department(spec.code)
+        # Draw the same random numbers whether or not the department exists, so that
+        # every department gets the same code and phone on every run.
+        credit_code = generate_credit_code(city_code[:6], authority="1", org_type="1", rng=rng)
+        phone = f"0579-8{rng.randrange(1000000, 9999999)}"
+        address = f"示例市市民中心{rng.randrange(1, 9)}号楼"
+        if department is None:
+            department = orgs.create_department(
+                code=spec.code,
+                name=spec.name,
+                name_en=spec.name_en,
+                credit_code=credit_code,
+                region_code=city_code,
+                phone=phone,
+                address=address,
+            )
+        have = set(orgs.positions_of(department).values_list("code", flat=True))
+        for code, name in spec.positions:
+            if code not in have:
+                orgs.create_position(department, code=code, name=name)
+        tick(1)
+    for code, name, parent, kind in population.CATEGORIES:
+        if orgs.get_category(code) is None:
+            orgs.create_category(code=code, name=name, parent_code=parent, kind=kind)
+    for dept_code, position, category in population.RESPONSIBILITIES:
+        assigned = {
+            (r.department.code, r.position.code if r.position else "")
+            for r in orgs.responsible_for(city_code, category)
+            if r.category and r.category.code == category
+        }
+        if (dept_code, position) not in assigned:
+            orgs.assign_responsibility(
+                department_code=dept_code,
+                position_code=position or None,
+                region_code=city_code,
+                category_code=category,
+            )
+
+
+def load_officials(progress: Progress) -> list[DemoAccount]:
+    rng = _rng("officials")
+    password_hash = make_password(demo_password())
+    accounts = [DemoAccount("admin", "系统管理员", "超级管理员、审计员 administrator and auditor")]
+    identity.create_official("admin", "系统管理员", password_hash=password_hash, superuser=True)
+    plan = [
+        (spec, code, name, n)
+        for spec in population.DEPARTMENTS
+        for code, name in spec.positions
+        for n in range(1, OFFICIALS_PER_POSITION.get(code, 1) + 1)
+    ]
+    tick = progress("公职人员 officials", len(plan))
+    for spec, code, position_name, n in plan:
+        username = f"{spec.code}.{code}{n}"
+        display = population.person_name(rng)
+        user = identity.create_official(username, display, password_hash=password_hash)
+        if (
+            not orgs.memberships_of(user)
+            .filter(department__code=spec.code, position__code=code)
+            .exists()
+        ):
+            orgs.add_member(
+                user,
+                department_code=spec.code,
+                position_code=code,
+                primary=not orgs.memberships_of(user).exists(),
+            )
+        if n == 1 and code in {"head", "reviewer", "window", "dispatcher"}:
+            accounts.append(DemoAccount(username, display, f"{spec.name} {position_name}"))
+        tick(1)
+    return accounts
+
+
+def _citizen_rows(city: geography.City) -> Iterator[registry.PersonRow]:
+    rng = _rng("citizens")
+    communities = city.of_level("community")
+    names = {r.code: r.name for r in city.regions}
+    grids_by_community: dict[str, list[str]] = {}
+    for grid in city.grids:
+        grids_by_community.setdefault(grid.parent_code or "", []).append(grid.code)
+    for i in range(N_CITIZENS):
+        community = rng.choice(communities)
+        street, district = community.code[:9] + "000", community.code[:6] + "000000"
+        yield registry.PersonRow(
+            name=population.person_name(rng),
+            id_number=generate_synthetic_id_number(rng, community.code[:6]),
+            phone=population.synthetic_phone(i),
+            address=(
+                f"{geography.CITY[1]}{names[district]}{names[street]}{community.name}"
+                f"{rng.randrange(1, 300)}号{rng.randrange(1, 20)}幢{rng.randrange(101, 2405)}室"
+            ),
+            region_code=community.code,
+            grid_code=rng.choice(grids_by_community[community.code]),
+            synthetic=True,
+        )
+
+
+def load_citizens(city: geography.City, progress: Progress) -> int:
+    return registry.load_persons(
+        _citizen_rows(city), progress=progress("市民 citizens", N_CITIZENS)
+    )
+
+
+def load_enterprises(city: geography.City, progress: Progress) -> int:
+    rng = _rng("enterprises")
+    people = list(
+        registry.list_persons().filter(synthetic=True).order_by("id")[: N_ENTERPRISES * 2]
+    )
+    districts = city.of_level("district")
+    streets = {r.code: r.name for r in city.of_level("street")}
+    rows = []
+    tick = progress("企业 enterprises", N_ENTERPRISES)
+    for i in range(N_ENTERPRISES):
+        district = districts[i % len(districts)]
+        name, kind, industry = population.enterprise_name(rng, district.name, i)
+        street_code = rng.choice([c for c in streets if c.startswith(district.code[:6])])
+        rows.append(
+            registry.Enterprise(
+                credit_code=generate_credit_code(
+                    district.code[:6], authority="9", org_type=rng.choice("123"), rng=rng
+                ),
+                name=name,
+                kind=kind,
+                industry=industry,
+                legal_representative=people[rng.randrange(len(people))],
+                registered_capital=population.registered_capital(rng),
+                established_on=population.random_birth_date(rng).replace(
+                    year=rng.randrange(1995, 2026)
+                ),
+                address=f"{geography.CITY[1]}{district.name}{streets[street_code]}"
+                f"{population.ENTERPRISE_WORDS[i % 20]}路{rng.randrange(1, 500)}号",
+                region_code=street_code,
+                synthetic=True,
+            )
+        )
+        tick(1)
+    return registry.load_enterprises(rows)
+
+
+def load_all(progress: Progress) -> list[DemoAccount]:
+    """Load (or complete) the whole demo city; return the demo accounts to print."""
+    city = load_geography(progress)
+    load_departments(progress)
+    accounts = load_officials(progress)
+    load_citizens(city, progress)
+    load_enterprises(city, progress)
+    record(
+        "demo.load",
+        detail={
+            "regions": len(city.regions),
+            "grids": len(city.grids),
+            "citizens": N_CITIZENS,
+            "enterprises": N_ENTERPRISES,
+        },
+    )
+    return accounts
+
+
+def census() -> dict[str, int]:
+    """How much of the demo city is in the database."""
+    city_code = geography.CITY[0]
+    by_level: dict[str, Any] = regions.stats(city_code)
+    return {
+        "districts": int(by_level.get("district", 0)),
+        "streets": int(by_level.get("street", 0)),
+        "communities": int(by_level.get("community", 0)),
+        "grids": int(by_level.get("grids", 0)),
+        "departments": len(orgs.list_departments()),
+        "officials": identity.count_officials(),
+        "citizens": registry.list_persons().filter(synthetic=True).count(),
+        "enterprises": registry.list_enterprises().filter(synthetic=True).count(),
+    }
+
+
+def expected() -> dict[str, int]:
+    city = geography.build_city()
+    return {
+        "districts": len(city.of_level("district")),
+        "streets": len(city.of_level("street")),
+        "communities": len(city.of_level("community")),
+        "grids": len(city.grids),
+        "departments": len(population.DEPARTMENTS),
+        "citizens": N_CITIZENS,
+        "enterprises": N_ENTERPRISES,
+    }

@@ -174,9 +174,10 @@ def region_page_context(region: Any | None, link: Linker, *, index_href: str,
 
     rows: list[Row]
     if child_regions or region is None:
-        counts = _child_counts(region, child_regions) if region is not None else {}
+        counts = _child_counts(region, child_regions) if region is not None else None
         rows = [Row(c.code, c.name, c.name_en, c.level, regions.level_label(c.level),
-                    link(c.code, False), counts.get(c.code)) for c in child_regions]
+                    link(c.code, False), None if counts is None else counts.get(c.code, 0))
+                for c in child_regions]
         kind = "regions"
     else:
         grids = list(regions.grids_in(region))

@@ -293,3 +293,25 @@ def test_member_names_never_appear_on_the_portal(public_client, city) -> None:
                                   "/admin/"])
 def test_workbench_and_admin_are_not_on_the_public_listener(public_client, path) -> None:
     assert public_client.get(path).status_code == 404
+
+
+def test_region_pages_make_a_fixed_number_of_queries(public_client, city,
+                                                     django_assert_max_num_queries) -> None:
+    # Child counts come from one grouped query, not one query per child.
+    with django_assert_max_num_queries(12):
+        public_client.get(f"/regions/{CITY}/")
+    with django_assert_max_num_queries(14):
+        public_client.get(f"/regions/{COMMUNITY}/")
+
+
+def test_region_index_lists_several_top_level_regions(public_client) -> None:
+    from yiwang.platform.regions import service as regions
+    from yiwang.platform.regions.testing import box
+
+    regions.create_region("330000000000", "示例省", geometry=box(120, 30, 121, 31))
+    regions.create_region("340000000000", "邻省", geometry=box(121, 30, 122, 31))
+    response = public_client.get("/regions/")
+    assert response.status_code == 200
+    html = text(response)
+    assert '<li aria-current="page">城市区划</li>' in html
+    assert sorted(svg_links(html)) == ["/regions/330000000000/", "/regions/340000000000/"]

@@ -248,3 +248,14 @@ def test_workbench_is_not_served_on_the_public_listener(public_client, city, pat
     assert MEMBER_NAME not in text(response)
     assert "政务工作台" not in text(response)
     assert public_client.get("/login/").status_code == 404
+
+
+def test_department_page_queries_do_not_grow_with_members(official_client, city,
+                                                          django_assert_max_num_queries) -> None:
+    from yiwang.platform.orgs import service as orgs
+
+    for n in range(20):
+        user = identity.create_official(f"extra{n:02d}", f"官员{n:02d}", password=PASSWORD)
+        orgs.add_member(user, DEPARTMENT, position_code="inspector")
+    with django_assert_max_num_queries(8):
+        official_client.get(f"/departments/{DEPARTMENT}/")

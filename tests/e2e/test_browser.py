@@ -58,14 +58,12 @@ def test_portal_home_in_chinese_then_english(server, browser):
 
 def test_official_signs_in_to_the_workbench(server, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     password = (server.data_dir / "secrets" / "demo_password").read_text().strip()
     browser.get(server.internal + "/login/")
     browser.find_element(By.NAME, "username").send_keys("zwfw.reviewer1")
-    browser.find_element(By.NAME, "password").send_keys(password)
-    browser.find_element(
-        By.CSS_SELECTOR, "form button[type=submit], form input[type=submit]"
-    ).click()
+    browser.find_element(By.NAME, "password").send_keys(password + Keys.ENTER)
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "政务服务中心" in body
     browser.save_screenshot(str(server.data_dir / "workbench.png"))

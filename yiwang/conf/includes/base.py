@@ -75,6 +75,8 @@ ROOT_URLCONF = "yiwang.urls.public"
 WSGI_APPLICATION = "yiwang.wsgi.application"
 AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "workbench:login"
+LOGIN_REDIRECT_URL = "workbench:home"
+LOGOUT_REDIRECT_URL = "workbench:login"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TEMPLATES = [

@@ -1,6 +1,6 @@
 """Point-in-grid lookups per second on one core, bucket index vs STRtree.
 
-    .venv/bin/python -m yiwang.platform.regions.benchmark [--grids 400] [--points 200000]
+    .venv/bin/python benchmarks/point_in_grid_synthetic.py [--grids 400] [--points 200000]
 
 Two synthetic cities of ``--grids`` grids over a 0.2° x 0.2° area: a square tiling, and a
 Voronoi tessellation (irregular polygons sharing edges, closer to real grids). Points are
@@ -33,7 +33,7 @@ def square_tiling(n: int) -> list[tuple[str, BaseGeometry, int]]:
 
 
 def voronoi_tiling(n: int, seed: int = 7) -> list[tuple[str, BaseGeometry, int]]:
-    rng = random.Random(seed)  # noqa: S311 - synthetic data
+    rng = random.Random(seed)
     seeds = shapely.MultiPoint([(X0 + rng.random() * SIZE, Y0 + rng.random() * SIZE)
                                 for _ in range(n)])
     frame = shapely.box(X0, Y0, X0 + SIZE, Y0 + SIZE)
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--grids", type=int, default=400)
     parser.add_argument("--points", type=int, default=200_000)
     args = parser.parse_args()
-    rng = random.Random(1)  # noqa: S311 - synthetic data
+    rng = random.Random(1)
     margin = SIZE * 0.05
     points = [(X0 - margin + rng.random() * (SIZE + 2 * margin),
                Y0 - margin + rng.random() * (SIZE + 2 * margin)) for _ in range(args.points)]

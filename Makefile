@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export YIWANG_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: demo test install lint unit serve clean config-reference
+.PHONY: demo test install lint unit serve clean config-reference openapi
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ lint: install
 
 unit: install
 	$(BIN)/pytest -n 2 -q
+
+openapi: install
+	YIWANG_ENV=test $(BIN)/yiwang export-openapi
 
 config-reference: install
 	YIWANG_ENV=test $(BIN)/yiwang config-reference > docs/configuration.md

@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from yiwang.entry.api.routers import identifiers as identifier_routes
 from yiwang.entry.api.routers import orgs as orgs_routes
 from yiwang.entry.api.routers import regions as regions_routes
 
@@ -24,3 +25,4 @@ def ping(request):  # type: ignore[no-untyped-def]
 api.add_router("/regions", regions_routes.router)
 api.add_router("/grids", regions_routes.grids_router)
 api.add_router("/departments", orgs_routes.router)
+api.add_router("/identifiers", identifier_routes.router)

@@ -65,3 +65,26 @@ def test_security_headers(public_client):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_django_request_errors_keep_the_request_id(public_client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = public_client.get("/no-such-page/")
+    assert response.status_code == 404
+    record = next(r for r in caplog.records if r.name == "django.request")
+    ContextFilter().filter(record)
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == response["X-Request-ID"]
+    assert line["zone"] == "public"
+    assert "+" in line["time"] or line["time"].endswith("Z")
+
+
+def test_extra_fields_and_request_reprs_are_masked_too():
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Not Found", (),
+                               None)
+    record.request = "<WSGIRequest: GET '/x?id=110101199003074258&tel=13812345678'>"
+    ContextFilter().filter(record)
+    text = JsonFormatter().format(record)
+    assert "110101199003074258" not in text
+    assert "13812345678" not in text
+    assert json.loads(text)["request"].startswith("<WSGIRequest: GET '/x?id=")

@@ -35,3 +35,13 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
                 cursor.execute("INSERT INTO audit_maintenance (open) VALUES (1)")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    """Each test starts in the default language: a request under /en/ leaves English
+    active in the thread, which would leak into the next test's request-free rendering."""
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

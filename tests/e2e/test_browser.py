@@ -51,7 +51,7 @@ def test_portal_home_in_chinese_then_english(server, browser):
     browser.get(server.public + "/")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans"
     assert "示例市" in browser.title
-    switch = browser.find_element(By.CSS_SELECTOR, "form[action$='/i18n/setlang/'] button")
+    switch = browser.find_element(By.CSS_SELECTOR, "nav.lang-switch a")
     switch.click()
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
 

@@ -9,6 +9,7 @@ os.environ.setdefault("YIWANG_LOG_FORMAT", "text")
 from yiwang.conf.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+YIWANG_PAGE_CACHE_SECONDS = 0  # tests of the cache turn it on themselves
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
 if not os.environ.get("DATABASE_URL"):
     # A file (not :memory:) so that worker and server subprocesses started by tests see the

@@ -7,7 +7,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("yiwang.core.health.urls")),
     path("", include("yiwang.core.health.urls_internal")),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("yiwang.entry.api.urls_internal")),
     *i18n_patterns(
         path("admin/", admin.site.urls),

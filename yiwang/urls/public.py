@@ -5,7 +5,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("yiwang.core.health.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("yiwang.entry.api.urls_public")),
     *i18n_patterns(path("", include("yiwang.entry.portal.urls")), prefix_default_language=False),
 ]

@@ -20,3 +20,9 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                           "LOCATION": "yiwang"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+YIWANG_PAGE_CACHE_SECONDS = env(
+    "YIWANG_PAGE_CACHE_SECONDS", 30, group="Cache and background work",
+    doc="Seconds a public portal page is reused for visitors who are not signed in "
+        "(0 turns it off). Counts and lists on those pages may lag by this much.",
+)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from yiwang.entry.portal import modules
+from yiwang.entry.portal.caching import public_page
 from yiwang.entry.portal.service import (
     Crumb,
     city_overview,
@@ -29,6 +30,7 @@ DEPARTMENTS_PER_PAGE = 20
 
 
 @require_safe
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     more = [modules.UNBUILT[s] for s in ("reviews", "payments", "assistant", "credit")]
     return render(request, "portal/home.html", {
@@ -41,6 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def unavailable(request: HttpRequest, slug: str) -> HttpResponse:
     """The one "not yet available" page of every unbuilt public module (status 200)."""
     module = modules.UNBUILT.get(slug)
@@ -59,6 +62,7 @@ def _link(code: str, is_grid: bool) -> str:
 
 
 @require_safe
+@public_page
 def regions(request: HttpRequest) -> HttpResponse:
     """城市区划: start at the city (or list the top-level regions when there are several)."""
     top = home_region()
@@ -69,6 +73,7 @@ def regions(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def region(request: HttpRequest, code: str) -> HttpResponse:
     context = region_page_context(region_or_404(code), _link,
                                   index_href=reverse("portal:home"))
@@ -76,12 +81,14 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def grid(request: HttpRequest, code: str) -> HttpResponse:
     context = grid_page_context(grid_or_404(code), _link, index_href=reverse("portal:home"))
     return render(request, "portal/grid.html", {"nav": "regions", **context})
 
 
 @require_safe
+@public_page
 def departments(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:50]
     found = orgs.list_departments(q=query or None)
@@ -93,6 +100,7 @@ def departments(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def department(request: HttpRequest, code: str) -> HttpResponse:
     dept = department_or_404(code)
     # Public information only: positions are shown, the people holding them never are.
@@ -104,16 +112,19 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def about(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/about.html", {})
 
 
 @require_safe
+@public_page
 def accessibility(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/accessibility.html", {})
 
 
 @require_safe
+@public_page
 def privacy(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/privacy.html", {})
 

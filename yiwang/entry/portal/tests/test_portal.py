@@ -19,7 +19,6 @@ from yiwang.entry.portal.testing import (
     unlabelled_inputs,
 )
 from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT, PROVINCE
-from yiwang.platform.zones.testing import ListenerClient
 
 pytestmark = pytest.mark.django_db
 
@@ -77,51 +76,38 @@ def test_static_stylesheet_is_served(public_client) -> None:
     assert b":focus-visible" in b"".join(response.streaming_content)
 
 
-def switch_form(html: str) -> dict[str, str]:
-    form = re.search(r'<form class="lang-switch".*?</form>', html, re.S)
-    assert form, "no language switch"
-    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(0)))
+def switch_link(html: str) -> str:
+    link = re.search(r'<nav class="lang-switch".*?<a href="([^"]*)"', html, re.S)
+    assert link, "no language switch"
+    return link.group(1).replace("&amp;", "&")
 
 
-def test_language_switch_sets_the_cookie_and_redirects(public_client, city) -> None:
+def test_language_switch_is_a_link_to_the_same_page_in_the_other_language(
+        public_client, city) -> None:
     chinese = text(public_client.get("/departments/", {"q": "城市"}))
-    assert 'action="/i18n/setlang/" method="post"' in chinese
-    assert '<button type="submit" lang="en">English</button>' in chinese
-    form = switch_form(chinese)
-    assert form["language"] == "en" and form["csrfmiddlewaretoken"]
+    assert '<html lang="zh-Hans"' in chinese
+    assert 'lang="en" hreflang="en">English</a>' in chinese
+    target = switch_link(chinese)
+    assert target == "/en/departments/?q=%E5%9F%8E%E5%B8%82"
 
-    response = public_client.post("/i18n/setlang/", form)
-    assert response.status_code == 302
-    assert response["Location"] == "/en/departments/?q=%E5%9F%8E%E5%B8%82"
-    assert response.cookies["django_language"].value == "en"
+    english = text(public_client.get(target))
+    assert '<html lang="en"' in english
+    assert 'lang="zh-Hans" hreflang="zh-Hans">中文</a>' in english
+    assert switch_link(english) == "/departments/?q=%E5%9F%8E%E5%B8%82"
 
-    english = text(public_client.get(response["Location"]))
-    assert '<button type="submit" lang="zh-Hans">中文</button>' in english
-    back = public_client.post("/i18n/setlang/", switch_form(english))
-    assert back.status_code == 302
-    assert back["Location"] == "/departments/?q=%E5%9F%8E%E5%B8%82"
-    assert back.cookies["django_language"].value == "zh-hans"
+
+def test_the_language_comes_from_the_url_only(public_client) -> None:
+    """Neither Accept-Language nor an old language cookie changes what a URL shows."""
+    public_client.cookies["django_language"] = "en"
+    response = public_client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+    assert '<html lang="zh-Hans"' in text(response)
+    assert response["Content-Language"] == "zh-hans"
+    assert public_client.get("/en/")["Content-Language"] == "en"
 
 
 def test_language_switch_on_a_404_page_moves_the_prefix(public_client) -> None:
-    assert switch_form(text(public_client.get("/nowhere/")))["next"] == "/en/nowhere/"
-    assert switch_form(text(public_client.get("/en/nowhere/")))["next"] == "/nowhere/"
-
-
-def test_language_switch_refuses_a_foreign_redirect(public_client) -> None:
-    response = public_client.post("/i18n/setlang/", {"language": "en",
-                                                     "next": "https://evil.example/"})
-    assert response.status_code == 302
-    assert "evil.example" not in response["Location"]
-
-
-def test_language_switch_needs_the_csrf_token() -> None:
-    from django.conf import settings
-
-    strict = ListenerClient(settings.YIWANG_PUBLIC_PORT, enforce_csrf_checks=True)
-    response = strict.post("/i18n/setlang/", {"language": "en", "next": "/"})
-    assert response.status_code == 403
-    assert "页面已过期" in text(response)
+    assert switch_link(text(public_client.get("/nowhere/"))) == "/en/nowhere/"
+    assert switch_link(text(public_client.get("/en/nowhere/"))) == "/nowhere/"
 
 
 @pytest.mark.parametrize("slug", sorted(modules.UNBUILT))

@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
 
 from yiwang.core.audit.service import record
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
@@ -41,6 +44,25 @@ OFFICIALS_PER_POSITION = {
     "grid_inspector": 4,
     "inspector": 2,
 }
+
+
+# Demo groups (用户组) and the Django permissions they grant: 审计员 may search and export
+# the audit log; 人口库查询 may look people and enterprises up in the base registries and
+# show a person's full data (``change_person`` is the workbench's reveal permission, see
+# yiwang/entry/workbench/views_registry.py).
+AUDITORS = "审计员"
+REGISTRY_READERS = "人口库查询"
+GROUP_PERMISSIONS = {
+    AUDITORS: ["audit.view_auditevent"],
+    REGISTRY_READERS: [
+        "registry.view_person",
+        "registry.view_enterprise",
+        "registry.change_person",
+    ],
+}
+REGISTRY_DEPARTMENTS = ("gaj", "zwfw")  # 公安局, 政务服务中心
+AUDITOR = "audit.auditor1"
+AUDITOR_DEPARTMENT, AUDITOR_POSITION = "zwfw", "clerk"
 
 
 @dataclass(frozen=True)
@@ -170,9 +192,64 @@ def load_officials(progress: Progress) -> list[DemoAccount]:
                 primary=not orgs.memberships_of(user).exists(),
             )
         if n == 1 and code in {"head", "reviewer", "window", "dispatcher"}:
-            accounts.append(DemoAccount(username, display, f"{spec.name} {position_name}"))
+            role = f"{spec.name} {position_name}"
+            if spec.code in REGISTRY_DEPARTMENTS:
+                role += "、人口库查询 registry reader"
+            accounts.append(DemoAccount(username, display, role))
         tick(1)
+    auditor = _load_auditor(password_hash)
+    accounts.insert(
+        1,
+        DemoAccount(
+            auditor.username, auditor.display_name, "政务服务中心 工作人员、审计员 auditor"
+        ),
+    )
+    load_groups()
     return accounts
+
+
+def _load_auditor(password_hash: str) -> Any:
+    """The demo auditor: a clerk (工作人员) of 政务服务中心, a post the centre's spec lacks."""
+    user = identity.create_official(
+        AUDITOR, population.person_name(_rng("auditor")), password_hash=password_hash
+    )
+    if not orgs.positions_of(AUDITOR_DEPARTMENT).filter(code=AUDITOR_POSITION).exists():
+        orgs.create_position(AUDITOR_DEPARTMENT, code=AUDITOR_POSITION, name="工作人员")
+    if not orgs.memberships_of(user).filter(department__code=AUDITOR_DEPARTMENT).exists():
+        orgs.add_member(
+            user, department_code=AUDITOR_DEPARTMENT, position_code=AUDITOR_POSITION, primary=True
+        )
+    return user
+
+
+@transaction.atomic
+def load_groups() -> None:
+    """Create the demo groups with their permissions and fill them (idempotent: adds only).
+
+    审计员: ``admin`` and the demo auditor. 人口库查询: every current official of 公安局 and
+    政务服务中心 except the auditors, who check the registry's reveals and so, keeping
+    duties separate (三员分立), do not reveal personal data themselves.
+    """
+    groups = {}
+    for name, perms in GROUP_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        group.permissions.add(*(_permission(p) for p in perms))
+        groups[name] = group
+    users = get_user_model().objects
+    auditors = list(users.filter(username__in=["admin", AUDITOR]))
+    groups[AUDITORS].user_set.add(*auditors)
+    readers = {
+        m.user
+        for code in REGISTRY_DEPARTMENTS
+        if orgs.get_department(code) is not None
+        for m in orgs.members_of(code)
+    } - set(auditors)
+    groups[REGISTRY_READERS].user_set.add(*readers)
+
+
+def _permission(dotted: str) -> Permission:
+    app_label, codename = dotted.split(".")
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
 def _citizen_rows(city: geography.City) -> Iterator[registry.PersonRow]:

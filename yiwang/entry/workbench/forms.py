@@ -1,12 +1,19 @@
 from __future__ import annotations
 
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
+from yiwang.core.audit.service import AuditFilter
+from yiwang.core.identifiers.service import is_valid_id_number
 from yiwang.entry.workbench.access import is_official
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 class OfficialAuthenticationForm(AuthenticationForm):
@@ -26,3 +33,128 @@ class OfficialAuthenticationForm(AuthenticationForm):
         super().confirm_login_allowed(user)
         if not is_official(user):
             raise forms.ValidationError(self.error_messages["not_official"], code="not_official")
+
+
+# --- audit log search (审计日志) ------------------------------------------------------------
+
+AUDIT_TIME_ZONE = ZoneInfo("Asia/Shanghai")  # dates typed by auditors are Beijing time
+_DATE_ERROR = _("请按“年-月-日”的格式填写日期,例如 2025-03-01。")
+
+
+def _text(label: StrPromise, max_length: int, help_text: StrPromise | str = ""
+          ) -> forms.CharField:
+    return forms.CharField(label=label, max_length=max_length, required=False,
+                           help_text=help_text,
+                           widget=forms.TextInput(attrs={"class": "input",
+                                                         "autocomplete": "off",
+                                                         "spellcheck": "false"}))
+
+
+def _date(label: StrPromise) -> forms.DateField:
+    return forms.DateField(label=label, required=False, input_formats=["%Y-%m-%d"],
+                           error_messages={"invalid": _DATE_ERROR},
+                           widget=forms.DateInput(attrs={"class": "input", "type": "date"},
+                                                  format="%Y-%m-%d"))
+
+
+class AuditSearchForm(forms.Form):
+    """Filters of the audit log search; every one optional, dates in Beijing time."""
+
+    actor = _text(_("操作人用户名"), 150)
+    action = _text(_("操作"), 64, _("按开头匹配,例如 personal_data 或 registry."))
+    object_type = _text(_("对象类型"), 100, _("例如 registry.person"))
+    object_id = _text(_("对象编号"), 64)
+    request_id = _text(_("请求编号"), 64)
+    date_from = _date(_("开始日期"))
+    date_to = _date(_("结束日期(含当天)"))
+    personal_only = forms.BooleanField(label=_("只看涉及个人信息的事件"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("结束日期不能早于开始日期。"))
+        return data
+
+    def criteria(self) -> AuditFilter:
+        """The audit service's filter for the cleaned data (the form must be valid)."""
+        data = self.cleaned_data
+        start, end = data.get("date_from"), data.get("date_to")
+        return AuditFilter(
+            actor=data["actor"].strip(), action=data["action"].strip(),
+            object_type=data["object_type"].strip(), object_id=data["object_id"].strip(),
+            request_id=data["request_id"].strip(),
+            since=datetime.combine(start, time.min, AUDIT_TIME_ZONE) if start else None,
+            until=(datetime.combine(end + timedelta(days=1), time.min, AUDIT_TIME_ZONE)
+                   if end else None),
+            personal_only=bool(data.get("personal_only")),
+        )
+
+    def used(self) -> dict[str, Any]:
+        """The filters given, for the audit event that records the search."""
+        return {name: value.isoformat() if isinstance(value, date) else value
+                for name, value in self.cleaned_data.items() if value not in ("", None, False)}
+
+
+# --- base registries (基础数据) -------------------------------------------------------------
+
+class RegistrySearchForm(forms.Form):
+    """Search of a registry list: a name (or code) and a district or street."""
+
+    q = forms.CharField(max_length=50, required=False,
+                        widget=forms.TextInput(attrs={"class": "input", "type": "search",
+                                                      "autocomplete": "off"}))
+    region = forms.ChoiceField(label=_("所在区县或街道"), required=False,
+                               widget=forms.Select(attrs={"class": "input"}))
+
+    def __init__(self, *args: Any, q_label: StrPromise, region_choices: list[Any],
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["q"].label = q_label
+        region = self.fields["region"]
+        assert isinstance(region, forms.ChoiceField)
+        region.choices = [("", _("全部区县")), *region_choices]
+
+
+class IdNumberLookupForm(forms.Form):
+    """Find a person by the full ID number: posted, so the number stays out of URLs and logs."""
+
+    id_number = forms.CharField(
+        label=_("公民身份号码"), min_length=18, max_length=18,
+        error_messages={"min_length": _("公民身份号码为 18 位。"),
+                        "max_length": _("公民身份号码为 18 位。"),
+                        "required": _("请填写公民身份号码。")},
+        widget=forms.TextInput(attrs={"class": "input", "autocomplete": "off",
+                                      "spellcheck": "false", "inputmode": "text"}))
+
+    def clean_id_number(self) -> str:
+        value = self.cleaned_data["id_number"].strip().upper()
+        if not is_valid_id_number(value):
+            raise forms.ValidationError(_("这不是有效的公民身份号码,请核对后再试。"),
+                                        code="invalid")
+        return value
+
+
+REVEAL_PURPOSES = [
+    _("办理政务服务事项,核验申请人身份"),
+    _("处置城市运行案卷,联系当事人"),
+    _("办理信访件,联系信访人"),
+    _("核查登记信息"),
+]
+
+
+class RevealForm(forms.Form):
+    """Why an official needs a person's full data (事由): required, recorded in the audit log."""
+
+    purpose = forms.CharField(
+        label=_("事由"), max_length=200,
+        help_text=_("说明为什么需要查看完整信息,将记入审计日志。可从建议中选择或自行填写。"),
+        error_messages={"required": _("请填写事由。")},
+        widget=forms.TextInput(attrs={"class": "input", "list": "reveal-purposes",
+                                      "autocomplete": "off"}))
+
+    def clean_purpose(self) -> str:
+        purpose = " ".join(self.cleaned_data["purpose"].split())
+        if not purpose:
+            raise forms.ValidationError(_("请填写事由。"), code="required")
+        return purpose

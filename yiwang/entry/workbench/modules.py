@@ -1,12 +1,14 @@
 """The officials' modules of the workbench side navigation, built or not yet.
 
 A built module links to its page (``url_name``); an unbuilt one to the workbench's honest
-"not yet available" (暂未开放) page, which says what it will do.
+"not yet available" (暂未开放) page, which says what it will do. A module with a
+``permission`` is listed only to the users who hold it (its pages refuse the others).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +21,14 @@ class Module:
     summary: Promise
     group: str  # a key of GROUPS
     url_name: str | None = None  # None: not built yet
+    permission: str | None = None  # "app_label.codename" needed to see it; None: every official
 
     @property
     def built(self) -> bool:
         return self.url_name is not None
+
+    def visible_to(self, user: Any) -> bool:
+        return self.permission is None or bool(user and user.has_perm(self.permission))
 
 
 SERVE, GOVERN, COOPERATE, PLATFORM = "serve", "govern", "cooperate", "platform"
@@ -67,15 +73,22 @@ MODULES: list[Module] = [
     Module("lowcode", _("低代码搭建"), _(
         "业务人员无需编程即可搭建服务事项的申请表单和审批流程,发布后在一网通办中上线,"
         "让最懂业务的人参与应用建设。"), PLATFORM),
+    Module("registry", _("基础数据"), _(
+        "人口库和法人库的查询:列表只显示脱敏信息,查看完整信息须填写事由并记入审计日志。"),
+        PLATFORM, "workbench:persons", permission="registry.view_person"),
     Module("audit", _("审计日志"), _(
         "查看每一次重要操作的审计记录:谁、在何时、从哪个网络分区、对什么做了什么。记录只增"
-        "不改,可供安全审计和追溯。"), PLATFORM),
+        "不改,可供安全审计和追溯。"), PLATFORM, "workbench:audit",
+        permission="audit.view_auditevent"),
 ]
 
 BY_SLUG = {m.slug: m for m in MODULES}
 UNBUILT = {m.slug: m for m in MODULES if not m.built}
 
 
-def grouped() -> list[tuple[Promise, list[Module]]]:
-    """The modules by group, in the order of the side navigation."""
-    return [(name, [m for m in MODULES if m.group == key]) for key, name in GROUPS.items()]
+def grouped(user: Any = None) -> list[tuple[Promise, list[Module]]]:
+    """The modules ``user`` may see, by group, in the order of the side navigation (no
+    user: every module). Groups left empty are left out."""
+    shown = [m for m in MODULES if user is None or m.visible_to(user)]
+    by_group = [(name, [m for m in shown if m.group == key]) for key, name in GROUPS.items()]
+    return [(name, found) for name, found in by_group if found]

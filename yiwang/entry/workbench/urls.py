@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from yiwang.entry.workbench import views
+from yiwang.entry.workbench import views, views_audit, views_registry
 from yiwang.entry.workbench.forms import OfficialAuthenticationForm
 
 app_name = "workbench"
@@ -18,4 +18,11 @@ urlpatterns = [
     path("departments/", views.departments, name="departments"),
     path("departments/<slug:code>/", views.department, name="department"),
     path("unavailable/<slug:slug>/", views.unavailable, name="unavailable"),
+    path("audit/", views_audit.search, name="audit"),
+    path("audit/export.csv", views_audit.export, name="audit_export"),
+    path("registry/persons/", views_registry.persons, name="persons"),
+    path("registry/persons/<int:pk>/", views_registry.person, name="person"),
+    path("registry/enterprises/", views_registry.enterprises, name="enterprises"),
+    path("registry/enterprises/<str:credit_code>/", views_registry.enterprise,
+         name="enterprise"),
 ]

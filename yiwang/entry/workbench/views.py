@@ -30,13 +30,13 @@ DEPARTMENTS_PER_PAGE = 25
 MEMBERS_PER_PAGE = 50
 
 
-def _render(request: HttpRequest, template: str, nav: str, context: dict[str, Any]
+def render_page(request: HttpRequest, template: str, nav: str, context: dict[str, Any]
             ) -> HttpResponse:
     """Render a workbench page with the side navigation and the user's memberships."""
     memberships = list(orgs.memberships_of(request.user))
     return render(request, template, {
         "nav": nav,
-        "nav_groups": modules.grouped(),
+        "nav_groups": modules.grouped(request.user),
         "memberships": memberships,
         **context,
     })
@@ -45,7 +45,7 @@ def _render(request: HttpRequest, template: str, nav: str, context: dict[str, An
 @require_safe
 @official_required
 def home(request: HttpRequest) -> HttpResponse:
-    return _render(request, "workbench/home.html", "home", {
+    return render_page(request, "workbench/home.html", "home", {
         "overview": city_overview(),
         "unbuilt": list(modules.UNBUILT.values()),
     })
@@ -58,7 +58,7 @@ def unavailable(request: HttpRequest, slug: str) -> HttpResponse:
     module = modules.UNBUILT.get(slug)
     if module is None:
         raise Http404("unknown module")
-    return _render(request, "workbench/unavailable.html", slug, {"module": module})
+    return render_page(request, "workbench/unavailable.html", slug, {"module": module})
 
 
 def _link(code: str, is_grid: bool) -> str:
@@ -73,7 +73,7 @@ def regions(request: HttpRequest) -> HttpResponse:
         return redirect("workbench:region", code=top.code)
     context = region_page_context(None, _link, index_href=reverse("workbench:home"),
                                   index_label=_("工作台首页"))
-    return _render(request, "workbench/region.html", "regions", context)
+    return render_page(request, "workbench/region.html", "regions", context)
 
 
 @require_safe
@@ -83,7 +83,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
     context = region_page_context(current, _link, index_href=reverse("workbench:home"),
                                   index_label=_("工作台首页"))
     context["departments"] = orgs.list_departments(region_code=current.code)
-    return _render(request, "workbench/region.html", "regions", context)
+    return render_page(request, "workbench/region.html", "regions", context)
 
 
 @require_safe
@@ -91,7 +91,7 @@ def region(request: HttpRequest, code: str) -> HttpResponse:
 def grid(request: HttpRequest, code: str) -> HttpResponse:
     context = grid_page_context(grid_or_404(code), _link, index_href=reverse("workbench:home"),
                                 index_label=_("工作台首页"))
-    return _render(request, "workbench/grid.html", "regions", context)
+    return render_page(request, "workbench/grid.html", "regions", context)
 
 
 @require_safe
@@ -100,7 +100,7 @@ def departments(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:50]
     found = orgs.list_departments(q=query or None)
     page = Paginator(found, DEPARTMENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return _render(request, "workbench/departments.html", "departments", {
+    return render_page(request, "workbench/departments.html", "departments", {
         "query": query, "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number),
     })
@@ -111,7 +111,7 @@ def departments(request: HttpRequest) -> HttpResponse:
 def department(request: HttpRequest, code: str) -> HttpResponse:
     dept = department_or_404(code)
     page = Paginator(orgs.members_of(dept), MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
-    return _render(request, "workbench/department.html", "departments", {
+    return render_page(request, "workbench/department.html", "departments", {
         "department": dept,
         "positions": orgs.positions_of(dept),
         "page": page,

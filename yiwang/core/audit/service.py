@@ -47,10 +47,25 @@ def _object(obj: Any) -> tuple[str, str, str]:
         return "", "", ""
     if isinstance(obj, models.Model):
         meta = obj._meta
-        return f"{meta.app_label}.{meta.model_name}", str(obj.pk), mask_text(str(obj))[:200]
+        # A record holding personal data is named by type and id only: its str() is
+        # often a person's name, which mask_text cannot recognise.
+        personal = any(getattr(f, "personal_data", False) for f in meta.concrete_fields)
+        label = "" if personal else mask_text(str(obj))[:200]
+        return f"{meta.app_label}.{meta.model_name}", str(obj.pk), label
     if isinstance(obj, tuple) and len(obj) == 2:
         return str(obj[0]), str(obj[1]), ""
     raise TypeError("obj must be a model instance or an (object_type, object_id) pair")
+
+
+def _masked(value: Any) -> Any:
+    """``value`` with every string in it masked, however deeply nested."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {str(k): _masked(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(v) for v in value]
+    return value
 
 
 def record(
@@ -70,7 +85,7 @@ def record(
     actor_id, actor_label = _actor(actor)
     object_type, object_id, object_repr = _object(obj)
     ctx = context.current()
-    clean_detail = {k: mask_text(v) if isinstance(v, str) else v for k, v in (detail or {}).items()}
+    clean_detail = _masked(detail or {})
     return AuditEvent.objects.create(
         actor_id=actor_id,
         actor_label=actor_label[:150],

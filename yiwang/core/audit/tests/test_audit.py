@@ -137,3 +137,10 @@ def test_sign_in_success_and_failure_are_audited(internal_client):
     ok = AuditEvent.objects.get(action="auth.login")
     assert ok.actor_label == "official1"
     assert ok.request_id
+
+
+def test_nested_detail_is_masked_too():
+    event = record("note", detail={"rows": [{"tel": "13812345678"}], "n": 2})
+    assert "13812345678" not in str(event.detail)
+    assert event.detail["n"] == 2
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from yiwang.platform.zones.testing import ListenerClient
 
@@ -45,3 +46,8 @@ def _default_language():  # type: ignore[no-untyped-def]
 
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+# Property tests check correctness, not speed: a busy CI machine must not fail them.
+hypothesis_settings.register_profile("yiwang", deadline=None)
+hypothesis_settings.load_profile("yiwang")

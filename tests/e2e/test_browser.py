@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 
@@ -19,9 +20,10 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     if not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER):
-        pytest.fail(
-            "Chromium and chromedriver are required (apt-get install chromium chromium-driver)"
-        )
+        message = "Chromium and chromedriver are needed: apt-get install chromium chromium-driver"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     profile = tempfile.mkdtemp(prefix="yiwang-chromium-")

@@ -52,6 +52,11 @@ ALLOWED_HOSTS = env(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"], group="Security",
     doc="Host names this instance answers to.",
 )
+YIWANG_TRUSTED_PROXIES: list[str] = env(
+    "YIWANG_TRUSTED_PROXIES", [], group="Security", cast=list,
+    doc="Addresses of reverse proxies whose X-Request-ID header is kept (so a request keeps "
+        "one id from the gateway to the audit log); from anyone else it is replaced.",
+)
 CSRF_TRUSTED_ORIGINS: list[str] = env(
     "CSRF_TRUSTED_ORIGINS", [], group="Security", cast=list,
     doc="Origins (scheme://host:port) trusted for cross-origin form posts.",
@@ -94,8 +99,10 @@ YIWANG_DATA_CIPHER = env(
     "YIWANG_DATA_CIPHER", "aes-256-gcm", group="Security", choices=("aes-256-gcm", "sm4-gcm"),
     doc="Cipher for personal data at rest. Changing it needs `yiwang rotate-data-keys`.",
 )
-YIWANG_INDEX_KEY = env(
-    "YIWANG_INDEX_KEY", "", group="Security", show_default="(last data key)",
-    doc="base64(32 bytes) key for blind indexes (search of encrypted columns). Unset: derived "
-        "from the last key of YIWANG_DATA_KEYS. Set it before ever retiring that key.",
+env("YIWANG_INDEX_KEY", None, group="Security", show_default="(generated in demo)",
+    doc="base64(32 bytes) key for blind indexes (lookups in encrypted columns, e.g. by ID "
+        "number). Separate from the data keys so that rotating those never breaks lookups; "
+        "changing it needs every index recomputed. Required in production.")
+YIWANG_INDEX_KEY = _kept_secret(
+    "YIWANG_INDEX_KEY", "index_key", base64.b64encode(secrets.token_bytes(32)).decode(),
 )

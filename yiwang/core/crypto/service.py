@@ -337,7 +337,8 @@ def rotate_data_keys(*, batch_size: int = 500, dry_run: bool = False,
     """Re-encrypt every ``EncryptedTextField`` value not made with the current key and cipher.
 
     Run after prepending a key to ``YIWANG_DATA_KEYS`` or changing ``YIWANG_DATA_CIPHER``;
-    afterwards keys no token uses any more may be removed. Works in batches of
+    afterwards keys no token uses any more may be removed (blind indexes are keyed by
+    ``YIWANG_INDEX_KEY``, which rotation neither uses nor changes). Works in batches of
     ``batch_size`` rows, each in its own transaction, calling ``on_batch(rows)`` after each;
     idempotent (a second run finds nothing to do). Values that fail to decrypt are left as
     they are and counted as failed. ``only`` restricts the run to app labels or

@@ -21,11 +21,13 @@ class RequestContextMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.trusted_proxies = frozenset(settings.YIWANG_TRUSTED_PROXIES)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        trusted = request.META.get("REMOTE_ADDR", "") in self.trusted_proxies
+        request_id = incoming if trusted and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
         token = context.begin(request_id, request.META.get("REMOTE_ADDR", ""))
         try:

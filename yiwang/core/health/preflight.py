@@ -29,7 +29,20 @@ def check_redis() -> None:
         raise ConfigError("REDIS_URL", f"Redis is unreachable ({exc})") from None
 
 
+def check_data_keys() -> None:
+    """The keys for personal data load and a value round-trips (ConfigError names the key
+    variable when they are malformed)."""
+    from yiwang.core.crypto.service import CryptoError, self_check
+
+    try:
+        self_check()
+    except CryptoError as exc:
+        raise ConfigError("YIWANG_DATA_KEYS", f"personal data encryption fails ({exc})") from None
+
+
 def check_dependencies() -> None:
-    """Check the database and Redis answer; raise ConfigError naming the first that does not."""
+    """Check the data keys, the database and Redis; raise ConfigError naming the first
+    that is wrong."""
+    check_data_keys()
     check_database()
     check_redis()

@@ -21,6 +21,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: database, cache and background worker, each with its own verdict."""
     checks = readiness()
     ok = all(c["ok"] for c in checks.values())
+    if getattr(request, "zone", None) != "internal":
+        # Error details name hosts and addresses of the internal network: not for the public.
+        checks = {name: {k: v for k, v in c.items() if k != "detail"} for name, c in checks.items()}
     return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks},
                         status=200 if ok else 503)
 

@@ -1,7 +1,23 @@
 """The internal JSON API (/api/v1/ on the internal listener), for officials' tools."""
 
+from typing import Any
+
+from django.http import HttpRequest
 from ninja import NinjaAPI
-from ninja.security import django_auth
+from ninja.security import SessionAuth
+
+
+class OfficialSession(SessionAuth):
+    """A signed-in, active official's session (the workbench's rule), CSRF-checked."""
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = super().authenticate(request, key)
+        if user is not None and user.is_active and user.is_staff:
+            return user
+        return None
+
+
+official_session = OfficialSession()
 
 api = NinjaAPI(
     title="yiwang internal API",
@@ -10,10 +26,16 @@ api = NinjaAPI(
     urls_namespace="api-internal",
     openapi_url="/openapi.json",
     docs_url="/docs",
-    auth=django_auth,
+    auth=official_session,
 )
 
 
 @api.get("/ping", tags=["meta"], summary="Check the API answers", auth=None)
 def ping(request):  # type: ignore[no-untyped-def]
     return {"status": "ok"}
+
+
+@api.get("/me", tags=["meta"], summary="The signed-in official")
+def me(request):  # type: ignore[no-untyped-def]
+    user = request.auth
+    return {"username": user.get_username(), "name": getattr(user, "display_name", "")}

@@ -57,6 +57,11 @@ def _date(label: StrPromise) -> forms.DateField:
                                                   format="%Y-%m-%d"))
 
 
+# Dates outside this range are typing mistakes, and at the extremes (9999-12-31 plus a
+# day) they would overflow.
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
+
+
 class AuditSearchForm(forms.Form):
     """Filters of the audit log search; every one optional, dates in Beijing time."""
 
@@ -71,6 +76,11 @@ class AuditSearchForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        for name, day in (("date_from", start), ("date_to", end)):
+            if day and not EARLIEST <= day <= LATEST:
+                self.add_error(name, _("请填写 2000 年至 2099 年之间的日期。"))
+                data.pop(name, None)
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", _("结束日期不能早于开始日期。"))

@@ -119,16 +119,16 @@ def find_person(id_number: str) -> Person | None:
 
 
 def list_persons(*, q: str = "", region_prefix: str = "") -> QuerySet[Person]:
-    """People filtered by name (or exact ID number) and region; show them masked."""
+    """People filtered by name and region; show them masked.
+
+    Searching by ID number is :func:`find_person` only: a number typed into a list's search
+    box would travel in URLs and browser history, and skip the lookup's audit event.
+    """
     persons = Person.objects.all()
     if region_prefix:
         persons = persons.filter(region_code__startswith=region_prefix)
-    q = q.strip()
-    if q:
-        condition = Q(name__contains=q)
-        if len(q) == 18:
-            condition |= Q(id_number_index=blind_index(q.upper(), ID_PURPOSE))
-        persons = persons.filter(condition)
+    if q.strip():
+        persons = persons.filter(name__contains=q.strip())
     return persons.order_by("region_code", "id")
 
 

@@ -2,6 +2,7 @@ import json
 import logging
 
 import pytest
+from django.test import override_settings
 
 from yiwang.core.health.logs import ContextFilter, JsonFormatter
 
@@ -39,11 +40,24 @@ def test_metrics_only_on_the_internal_listener(public_client, internal_client):
     assert public_client.get("/metrics").status_code == 404
 
 
-def test_a_well_formed_request_id_from_the_proxy_is_kept(public_client):
+def test_a_well_formed_request_id_from_a_trusted_proxy_is_kept(public_client):
+    with override_settings(YIWANG_TRUSTED_PROXIES=["127.0.0.1"]):
+        response = public_client.get("/healthz", HTTP_X_REQUEST_ID="abcdef123456")
+        assert response["X-Request-ID"] == "abcdef123456"
+        forged = public_client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
+        assert forged["X-Request-ID"] != "bad id\nwith newline"
+
+
+def test_clients_cannot_choose_their_request_id(public_client):
     response = public_client.get("/healthz", HTTP_X_REQUEST_ID="abcdef123456")
-    assert response["X-Request-ID"] == "abcdef123456"
-    forged = public_client.get("/healthz", HTTP_X_REQUEST_ID="bad id\nwith newline")
-    assert forged["X-Request-ID"] != "bad id\nwith newline"
+    assert response["X-Request-ID"] != "abcdef123456"
+
+
+def test_public_readiness_hides_error_details(public_client, internal_client):
+    public = public_client.get("/readyz").json()["checks"]["worker"]
+    internal = internal_client.get("/readyz").json()["checks"]["worker"]
+    assert public["ok"] is False and "detail" not in public
+    assert internal["ok"] is False and internal["detail"]
 
 
 def test_json_log_lines_carry_request_id_and_mask_personal_data():

@@ -95,3 +95,16 @@ def test_configuration_reference_matches_the_code():
                                   "YIWANG_DATA_KEYS", "DEBUG"])
 def test_reference_documents_the_main_variables(name):
     assert f"`{name}`" in reference_markdown()
+
+
+def test_malformed_data_keys_stop_the_start(tmp_path):
+    line = one_line_error(run_yiwang(
+        "migrate", env={"YIWANG_ENV": "demo", "YIWANG_DATA_KEYS": "k1:abc"}, tmp_path=tmp_path))
+    assert line.startswith("yiwang: configuration error: YIWANG_DATA_KEYS")
+
+
+def test_production_needs_the_index_key_too(tmp_path):
+    line = one_line_error(run_yiwang(
+        "check", env={"SECRET_KEY": "x" * 50, "YIWANG_DATA_KEYS": "k1:" + "A" * 43 + "="},
+        tmp_path=tmp_path))
+    assert line.startswith("yiwang: configuration error: YIWANG_INDEX_KEY: not set")

@@ -48,7 +48,7 @@ class DepartmentQuery(Schema):
     region: str | None = Field(None, description="只列出该区划（政府层级）的部门，"
                                                  "如 339900000000")
     limit: int = Field(50, ge=1, le=500, description="每页数量（1–500）")
-    offset: int = Field(0, ge=0, description="起始位置")
+    offset: int = Field(0, ge=0, le=1_000_000_000, description="起始位置")
 
 
 class DepartmentPage(Schema):

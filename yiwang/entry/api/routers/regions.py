@@ -46,7 +46,7 @@ class RegionQuery(Schema):
                                                  "该层级的全部下级）")
     level: regions.Level | None = Field(None, description="只列出该层级")
     limit: int = Field(50, ge=1, le=500, description="每页数量（1–500）")
-    offset: int = Field(0, ge=0, description="起始位置")
+    offset: int = Field(0, ge=0, le=1_000_000_000, description="起始位置")
 
 
 class RegionPage(Schema):

@@ -287,3 +287,12 @@ def test_page_queries_do_not_grow_with_events(auditor_client, django_assert_max_
     with django_assert_max_num_queries(8):
         response = auditor_client.get("/audit/", {"action": "bulk.", "page": 2})
     assert rows(text(response)) == 30
+
+
+@pytest.mark.parametrize("params", [{"date_to": "9999-12-31"}, {"date_from": "0001-01-01"}])
+@pytest.mark.parametrize("path", ["/audit/", "/audit/export.csv"])
+def test_extreme_dates_are_field_errors_not_crashes(auditor_client, params, path) -> None:
+    response = auditor_client.get(path, params)
+    assert response.status_code in (200, 400)
+    if path == "/audit/":
+        assert "2099" in text(response)

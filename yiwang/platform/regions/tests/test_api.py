@@ -132,3 +132,10 @@ def test_grid_at_bad_coordinates(public_client, city: None, query: str, status: 
 def test_not_served_on_the_internal_listener(internal_client, city: None) -> None:  # type: ignore[no-untyped-def]
     # The internal API is a different NinjaAPI: the public routers are not mounted there.
     assert internal_client.get("/api/v1/regions").status_code in (401, 403, 404)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/regions?offset=100000000000000000000000",
+                                 "/api/v1/departments?offset=1e23",
+                                 "/api/v1/regions?limit=-1"])
+def test_absurd_paging_is_a_422_not_a_500(public_client, url):
+    assert public_client.get(url).status_code == 422

@@ -42,7 +42,7 @@ def test_personal_data_is_encrypted_at_rest_and_found_by_blind_index():
     assert "19900001234" not in stored[1]
     assert all(value.startswith("v1$") for value in stored)
     assert find_person(person.id_number.lower()) == person
-    assert list(list_persons(q=person.id_number)) == [person]
+    assert list(list_persons(q=person.id_number)) == []  # never through a list's search box
 
 
 def test_registering_twice_updates_instead_of_duplicating():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -59,8 +60,6 @@ class Command(BaseCommand):
 
         web = subprocess.Popen(web_cmd, env=env)  # noqa: S603 - our own interpreter and args
         worker = None if options["no_worker"] else subprocess.Popen(worker_cmd, env=env)  # noqa: S603
-        self._announce(binds, worker is not None)
-
         stopping = False
 
         def stop(signum: int, _frame: Any) -> None:
@@ -72,6 +71,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        if self._wait_for_listeners(web, binds):
+            self._announce(binds, worker is not None)
         restarts = 0
         while not stopping:
             time.sleep(0.5)
@@ -83,14 +84,31 @@ class Command(BaseCommand):
                 restarts += 1
                 delay = min(30, 2 ** min(restarts, 5))
                 self.stderr.write(f"worker exited ({worker.returncode}); restarting in {delay}s")
-                time.sleep(delay)
-                worker = subprocess.Popen(worker_cmd, env=env)  # noqa: S603
+                restart_at = time.monotonic() + delay
+                while not stopping and time.monotonic() < restart_at:
+                    time.sleep(0.2)
+                if not stopping:
+                    worker = subprocess.Popen(worker_cmd, env=env)  # noqa: S603
         for child in (web, worker):
             if child:
                 try:
                     child.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+    def _wait_for_listeners(self, web: subprocess.Popen[bytes],
+                            binds: list[tuple[Zone, str, int]]) -> bool:
+        """Wait until every listener accepts connections (or the web server gives up)."""
+        deadline = time.monotonic() + 60
+        pending = list(binds)
+        while pending and time.monotonic() < deadline and web.poll() is None:
+            _zone, host, port = pending[0]
+            try:
+                with socket.create_connection((host, port), timeout=1):
+                    pending.pop(0)
+            except OSError:
+                time.sleep(0.2)
+        return not pending
 
     def _refuse_unmigrated(self) -> None:
         executor = MigrationExecutor(connection)

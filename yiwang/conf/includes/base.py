@@ -26,13 +26,14 @@ DEBUG = env("DEBUG", False, group="General",
             doc="Django debug pages. Never enable in production.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "yiwang.entry.workbench.admin_site.YiwangAdminConfig",  # django.contrib.admin
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",  # Swagger UI from its own static files, never a CDN
     # core (vertical systems: security, operations)
     "yiwang.core.audit",
     "yiwang.core.crypto",

@@ -26,7 +26,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,7 +49,7 @@ from yiwang.platform.registry import service as registry
 VIEW_PERSON = "registry.view_person"
 REVEAL_PERSON = "registry.change_person"  # see the module docstring
 VIEW_ENTERPRISE = "registry.view_enterprise"
-REVEALED_FIELDS = ("id_number", "phone", "address")
+REVEALED_FIELDS = ("name", "id_number", "phone", "address")
 ROWS_PER_PAGE = 50
 # Leading digits of a division code that identify a district and a street (see regions).
 _PREFIX_LENGTH = {"district": 6, "street": 9}
@@ -143,7 +143,9 @@ def persons(request: HttpRequest) -> HttpResponse:
 def person(request: HttpRequest, pk: int) -> HttpResponse:
     """A person, masked; the POST of 查看完整信息 with a purpose shows the full values in
     its response (and only there) and records the access in the audit log."""
-    found = get_object_or_404(registry.Person, pk=pk)
+    found = registry.get_person(pk)
+    if found is None:
+        raise Http404
     may_reveal = request.user.has_perm(REVEAL_PERSON)
     form = RevealForm()
     revealed: dict[str, str] | None = None

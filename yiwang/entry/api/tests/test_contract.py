@@ -22,3 +22,10 @@ def test_served_document_is_the_contract(public_client, internal_client):
     assert "/api/v1/regions" in served["paths"]
     internal = internal_client.get("/api/v1/openapi.json").json()
     assert internal["info"]["title"] == "yiwang internal API"
+
+
+def test_api_docs_load_nothing_from_the_internet(public_client):
+    html = public_client.get("/api/v1/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower()
+    assert "http://" not in html and "https://" not in html

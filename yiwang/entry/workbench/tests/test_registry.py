@@ -294,14 +294,14 @@ def test_reveal_needs_a_purpose_shows_the_full_data_once_and_is_audited(internal
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     html = text(response)
-    for value in [row.id_number, row.phone, row.address]:
+    for value in [row.name, row.id_number, row.phone, row.address]:
         assert value in html
     assert "正在显示完整信息" in html
     (event,) = reveals()
     assert event.personal_data
     assert event.actor_label == "officer"
     assert (event.object_type, event.object_id) == ("registry.person", str(person.pk))
-    assert event.detail == {"fields": ["address", "id_number", "phone"],
+    assert event.detail == {"fields": ["address", "id_number", "name", "phone"],
                             "purpose": "办理信访件, 联系信访人"}
     # Nothing is kept: the next page is masked again, and the session holds no personal data.
     again = text(internal_client.get(url))

@@ -105,6 +105,13 @@ COMMUNITY_STEMS = [
     "晨曦",
     "宝石",
 ]
+COMMUNITY_STEMS_EN = ["Heping", "Xingfu", "Guangming", "Jinxiu", "Chunhui", "Cuiyuan",
+                      "Fengshou", "Guihua", "Anju", "Xingwang", "Jingyuan", "Mingzhu",
+                      "Chaoyang", "Fenglin", "Jinqiao", "Yuquan", "Songtao", "Haitang",
+                      "Binjiang", "Yinhu", "Changqing", "Baihe", "Zijing", "Xingguang",
+                      "Tongxin", "Xiushui", "Xingtan", "Lantian", "Hetang", "Meiyuan",
+                      "Zhuxi", "Luming", "Shuxiang", "Fushou", "Taihe", "Longjing", "Liu'an",
+                      "Fangcao", "Chenxi", "Baoshi"]
 GRID_COLS, GRID_ROWS_PER_COMMUNITY = 5, 2
 COMMUNITIES_PER_STREET = [4, 3, 3, 4, 3, 3, 4, 3, 3, 4, 3, 3]  # 40 in all
 
@@ -198,7 +205,9 @@ def build_city() -> City:
             community_shapes = []
             for c in range(n_comm):
                 stem = COMMUNITY_STEMS[community_no]
+                stem_en = COMMUNITY_STEMS_EN[community_no]
                 suffix = COMMUNITY_SUFFIXES[community_no % 4] if s == 2 else "社区"
+                kind_en = "Village" if suffix == "村" else "Community"
                 c_code = s_code[:9] + f"{c + 1:03d}"
                 rows = cells[c * GRID_ROWS_PER_COMMUNITY : (c + 1) * GRID_ROWS_PER_COMMUNITY]
                 grid_no = 0
@@ -209,7 +218,7 @@ def build_city() -> City:
                             Area(
                                 code=f"{c_code}{grid_no:03d}",
                                 name=f"{stem}{suffix}第{grid_no}网格",
-                                name_en=f"{stem} grid {grid_no}",
+                                name_en=f"{stem_en} {kind_en} Grid {grid_no}",
                                 level="grid",
                                 parent_code=c_code,
                                 geometry=_geojson(cell),
@@ -221,7 +230,7 @@ def build_city() -> City:
                     Area(
                         c_code,
                         f"{stem}{suffix}",
-                        f"{stem} Community",
+                        f"{stem_en} {kind_en}",
                         "community",
                         s_code,
                         _geojson(shape),

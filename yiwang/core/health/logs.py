@@ -16,6 +16,11 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = context.current()
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            # A refused or bad request is the client's business: one line, no traceback.
+            record.exc_info = None
+            record.exc_text = None
         # Django logs some request errors (django.request) after the middleware has
         # returned; those records carry the request itself.
         request = getattr(record, "request", None)

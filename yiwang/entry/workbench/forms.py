@@ -9,7 +9,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.audit.service import AuditFilter
-from yiwang.core.identifiers.service import is_valid_id_number
+from yiwang.core.identifiers.service import InvalidIdentifier, validate_id_number
 from yiwang.entry.workbench.access import is_official
 
 if TYPE_CHECKING:
@@ -138,11 +138,10 @@ class IdNumberLookupForm(forms.Form):
                                       "spellcheck": "false", "inputmode": "text"}))
 
     def clean_id_number(self) -> str:
-        value = self.cleaned_data["id_number"].strip().upper()
-        if not is_valid_id_number(value):
-            raise forms.ValidationError(_("这不是有效的公民身份号码,请核对后再试。"),
-                                        code="invalid")
-        return value
+        try:
+            return validate_id_number(self.cleaned_data["id_number"]).value
+        except InvalidIdentifier as exc:  # says which part is wrong
+            raise forms.ValidationError(exc.message, code=exc.part) from None
 
 
 REVEAL_PURPOSES = [

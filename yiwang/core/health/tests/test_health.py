@@ -102,3 +102,21 @@ def test_extra_fields_and_request_reprs_are_masked_too():
     assert "110101199003074258" not in text
     assert "13812345678" not in text
     assert json.loads(text)["request"].startswith("<WSGIRequest: GET '/x?id=")
+
+
+def test_client_errors_are_logged_without_a_traceback():
+    try:
+        raise PermissionError("no")
+    except PermissionError:
+        import sys
+
+        info = sys.exc_info()
+    record = logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Forbidden", (),
+                               info)
+    record.status_code = 403
+    ContextFilter().filter(record)
+    assert "Traceback" not in JsonFormatter().format(record)
+    record.status_code = 500
+    record.exc_info = info
+    ContextFilter().filter(record)
+    assert "Traceback" in JsonFormatter().format(record)

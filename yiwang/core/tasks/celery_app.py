@@ -7,9 +7,9 @@ personal data) stay in the database.
 
 Timers do not use ``celery beat``: a bootstep in every worker's main process runs the same
 scheduler as the embedded worker every few seconds (heartbeat, periodic jobs, sending
-delayed jobs and retries when due, recovering jobs of lost workers). Periods are claimed in
-the database, so any number of worker nodes fire each period once — several ``-B`` beats
-would each fire it — and no node is special.
+delayed jobs and retries when due, sending again jobs whose message was lost, recovering
+jobs of lost workers). Periods are claimed in the database, so any number of worker nodes
+fire each period once — several ``-B`` beats would each fire it — and no node is special.
 
 ``yiwang worker`` starts this worker when ``YIWANG_TASKS_BACKEND=celery``; so does
 ``celery -A yiwang.core.tasks.celery_app worker``.
@@ -21,6 +21,7 @@ import logging
 import os
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import django
@@ -35,7 +36,8 @@ from celery import Celery, bootsteps
 from celery.worker import state
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import F
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, Value
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from yiwang.core.tasks import heartbeats, jobs, periodic, registry
@@ -47,6 +49,11 @@ BACKEND = Job.Backend.CELERY
 TICK_SECONDS = 2.0  # how often each worker's scheduler looks for due work
 HARD_LIMIT_MARGIN = 30  # seconds after the soft limit before Celery kills the child
 DISPATCH_BATCH = 500
+# A queued job still not taken this long after its message was sent is sent again (the
+# message was lost, or waits in a backlog; see _redelivery_due). Well above the time a
+# message waits in the broker while workers keep up; a lost job waits this long.
+REDELIVER_AFTER = timedelta(minutes=5)
+REDELIVER_MAX = timedelta(hours=1)  # the longest wait between two sends of a job
 
 
 def celery_config() -> dict[str, Any]:
@@ -111,30 +118,55 @@ def run(self: Any, name: str, args: list[Any] | None = None,
 
 def send(job_id: uuid.UUID, name: str, queue: str) -> None:
     """Publish the message that makes a Celery worker run job ``job_id``."""
-    try:
-        limit = registry.get(name).seconds_allowed
-    except LookupError:
-        limit = int(settings.YIWANG_TASK_TIME_LIMIT)
+    limit = jobs.time_limit_of(name)
     run.apply_async(args=[name, [], {}, str(job_id)], queue=queue,
                     soft_time_limit=limit, time_limit=limit + HARD_LIMIT_MARGIN)
 
 
-def dispatch_due(limit: int = DISPATCH_BATCH) -> int:
-    """Send the Celery jobs that are due and not yet sent: delayed jobs, retries, jobs whose
-    send failed after commit, and jobs of lost workers. Returns how many were sent."""
-    now = timezone.now()
+def _redelivery_due(now: datetime) -> Q:
+    """Queued jobs sent long enough ago that their message is presumed lost.
+
+    A queued job whose message a worker received would be running, so a job still queued
+    ``REDELIVER_AFTER`` after its send either lost its message (the sender died between the
+    commit and the send, or Redis lost it) or waits behind a backlog. It is sent again;
+    should both messages arrive, ``jobs.claim_by_id`` drops the second. So that a long
+    backlog does not get a duplicate of every waiting job every few minutes, the wait before
+    each further send is as long as the job has already waited since it was due, but never
+    longer than ``REDELIVER_MAX``: a job due at 0:00 and never taken is sent again at 0:05,
+    0:10, 0:20, 0:40, 1:20, then hourly.
+    """
+    waited = ExpressionWrapper(F("dispatched_at") - F("run_at"), output_field=DurationField())
+    silent = ExpressionWrapper(Value(now, output_field=DateTimeField()) - F("dispatched_at"),
+                               output_field=DurationField())
+    return Q(dispatched_at__lt=now - REDELIVER_AFTER) & (
+        Q(dispatched_at__lt=now - REDELIVER_MAX) | Q(GreaterThan(silent, waited))
+    )
+
+
+def dispatch_due(limit: int = DISPATCH_BATCH, *, now: datetime | None = None) -> int:
+    """Send the Celery jobs that are due and not yet sent — delayed jobs, retries, jobs whose
+    send failed after commit, jobs of lost workers — and send again those whose message is
+    presumed lost (see :func:`_redelivery_due`). Returns how many were sent."""
+    now = now or timezone.now()
     Job.objects.filter(
         backend=BACKEND, status=Job.Status.RUNNING, locked_until__lt=now,
         attempts__lt=F("max_attempts"),
     ).update(status=Job.Status.QUEUED, locked_by="", locked_until=None, dispatched_at=None)
-    due = (Job.objects.filter(backend=BACKEND, status=Job.Status.QUEUED,
-                              dispatched_at__isnull=True, run_at__lte=now)
-           .order_by("run_at").values_list("id", "name", "queue")[:limit])
+    due = (Job.objects.filter(Q(dispatched_at__isnull=True) | _redelivery_due(now),
+                              backend=BACKEND, status=Job.Status.QUEUED, run_at__lte=now)
+           .order_by("run_at").values_list("id", "name", "queue", "dispatched_at")[:limit])
     sent = 0
-    for job_id, name, queue in due:
+    for job_id, name, queue, last_sent in due:
         # Of several workers dispatching at once, the one whose UPDATE changes the row sends.
-        if not Job.objects.filter(pk=job_id, dispatched_at__isnull=True).update(dispatched_at=now):
+        mine = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED)
+        mine = (mine.filter(dispatched_at__isnull=True) if last_sent is None
+                else mine.filter(dispatched_at=last_sent))
+        if not mine.update(dispatched_at=now):
             continue
+        if last_sent is not None:
+            logger.warning("job %s (%s): still queued %s after it was sent, sending it again",
+                           job_id, name, now - last_sent,
+                           extra={"job_id": str(job_id), "task": name})
         try:
             send(job_id, name, queue)
         except Exception:

@@ -72,6 +72,8 @@ def backoff(attempt: int) -> float:
 
 
 def time_limit_of(name: str) -> int:
+    """Seconds one run of task ``name`` may take (``YIWANG_TASK_TIME_LIMIT`` if the task is
+    not registered in this process)."""
     try:
         return registry.get(name).seconds_allowed
     except LookupError:
@@ -99,8 +101,14 @@ def _request_id() -> str:
     return "" if request_id == "-" else request_id[:64]
 
 
-def _claimable(now: datetime) -> Q:
-    queued = Q(status=Status.QUEUED, run_at__lte=now)
+def _claimable(now: datetime, *, due_only: bool = True) -> Q:
+    """Jobs a worker may claim: queued (and due, unless ``due_only`` is false), or running
+    on a lost worker (lease expired) with attempts left.
+
+    The Celery path claims without ``due_only``: a message is only sent for a due job, so
+    the message itself says the job is due, whatever the clock of the worker that gets it.
+    """
+    queued = Q(status=Status.QUEUED, run_at__lte=now) if due_only else Q(status=Status.QUEUED)
     lost = Q(status=Status.RUNNING, locked_until__lt=now, attempts__lt=F("max_attempts"))
     return queued | lost
 
@@ -150,11 +158,10 @@ def claim_next(
 def claim_by_id(job_id: uuid.UUID, worker_id: str, now: datetime | None = None) -> Claim | None:
     """Claim one named job (the Celery path); ``None`` if it is done or someone holds it."""
     now = now or timezone.now()
-    lost = Q(status=Status.RUNNING, locked_until__lt=now, attempts__lt=F("max_attempts"))
     name = Job.objects.filter(pk=job_id).values_list("name", flat=True).first()
     if name is None:
         return None
-    return _take(job_id, name, worker_id, now, Q(status=Status.QUEUED) | lost)
+    return _take(job_id, name, worker_id, now, _claimable(now, due_only=False))
 
 
 def execute(claim: Claim) -> Outcome:

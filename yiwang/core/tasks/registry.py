@@ -1,10 +1,12 @@
 """The registry of background tasks (后台任务) and periodic jobs (定时任务).
 
-Apps declare their tasks in their own ``tasks.py``, which the tasks app imports at start-up::
+Apps declare their tasks in their own ``tasks.py``, which the tasks app imports at start-up.
+They import ``task``, ``periodic`` and ``PermanentFailure`` from the facade,
+:mod:`yiwang.core.tasks.service` (other apps may not import this module)::
 
     from datetime import timedelta
 
-    from yiwang.core.tasks.registry import periodic, task
+    from yiwang.core.tasks.service import periodic, task
 
     @task(name="regions.rebuild_index", max_retries=5, time_limit=600)
     def rebuild_index(region_code: str) -> int:

@@ -1,7 +1,16 @@
 """Public facade of the tasks app (后台任务): enqueue work, read results, run and watch workers.
 
-Declare tasks with :mod:`yiwang.core.tasks.registry` (``@task``, ``@periodic``) in your app's
-``tasks.py``; enqueue them from service functions::
+Declare tasks with ``@task`` and ``@periodic`` from this module in your app's ``tasks.py``
+(they are defined in ``registry.py``, which other apps may not import; its docstring says
+how to write tasks)::
+
+    from yiwang.core.tasks.service import PermanentFailure, periodic, task
+
+    @task(name="licences.issue_licence", max_retries=5)
+    def issue_licence(application_id: int) -> None:
+        ...
+
+and enqueue them from service functions::
 
     from yiwang.core.tasks.service import enqueue
 
@@ -33,17 +42,20 @@ from django.utils import timezone
 from yiwang.core.tasks import heartbeats, jobs, registry
 from yiwang.core.tasks.heartbeats import WorkerStatus
 from yiwang.core.tasks.models import Job
-from yiwang.core.tasks.registry import PermanentFailure, Task
+from yiwang.core.tasks.registry import PermanentFailure, Task, periodic, task
 
 __all__ = [
     "PermanentFailure",
+    "Task",
     "TaskResult",
     "WorkerStatus",
     "enqueue",
     "get_task_result",
     "heartbeat",
     "list_recent",
+    "periodic",
     "run_pending",
+    "task",
     "worker_status",
 ]
 

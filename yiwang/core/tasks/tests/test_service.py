@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from yiwang.core import context
@@ -383,6 +385,53 @@ def test_celery_send_failure_leaves_the_job_for_the_dispatcher(
     assert celery_app.dispatch_due() == 0  # sent once
 
 
+def test_celery_job_whose_message_was_lost_is_sent_again(
+        settings, monkeypatch, django_capture_on_commit_callbacks):
+    settings.YIWANG_TASKS_BACKEND = "celery"
+    import yiwang.core.tasks.celery_app as celery_app
+
+    sent: list[str] = []
+    monkeypatch.setattr(celery_app, "send", lambda job_id, name, queue: sent.append(
+        str(job_id)))
+    # The process dies between the commit and the send: the job is marked sent, nothing went.
+    with django_capture_on_commit_callbacks(execute=False):
+        job_id = enqueue("tasks.echo", "hi")
+    t0 = Job.objects.get(pk=job_id).dispatched_at
+    assert t0 is not None
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=4)) == 0  # may still be queued
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=5, seconds=1)) == 1
+    assert sent == [job_id]
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=9)) == 0  # sent once
+    # No worker for a while; then the second message is lost too. The next send waits as
+    # long as the job had waited (a backlog is not flooded with a duplicate of every
+    # waiting job every five minutes).
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=30)) == 1  # waited 30 min
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=40)) == 0
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=59)) == 0
+    assert celery_app.dispatch_due(now=t0 + timedelta(minutes=60, seconds=1)) == 1
+    assert sent == [job_id, job_id, job_id]
+    # Both messages arrive in the end: the job runs once, the duplicate is dropped.
+    assert celery_app.run.run("tasks.echo", [], {}, job_id) == job_id
+    assert celery_app.run.run("tasks.echo", [], {}, job_id) is None
+    job = Job.objects.get(pk=job_id)
+    assert job.status == "succeeded" and job.attempts == 1
+    assert celery_app.dispatch_due(now=t0 + timedelta(hours=3)) == 0
+
+
+def test_redelivery_waits_at_most_an_hour_between_sends(settings, monkeypatch):
+    import yiwang.core.tasks.celery_app as celery_app
+
+    sent: list[str] = []
+    monkeypatch.setattr(celery_app, "send", lambda job_id, name, queue: sent.append(
+        str(job_id)))
+    now = timezone.now()
+    job = Job.objects.create(name="tasks.echo", backend="celery", run_at=now - timedelta(days=1),
+                             dispatched_at=now - celery_app.REDELIVER_MAX + timedelta(seconds=5))
+    assert celery_app.dispatch_due(now=now) == 0
+    assert celery_app.dispatch_due(now=now + timedelta(seconds=6)) == 1
+    assert sent == [str(job.pk)]
+
+
 def test_celery_rollback_sends_nothing(settings, monkeypatch,
                                        django_capture_on_commit_callbacks):
     settings.YIWANG_TASKS_BACKEND = "celery"
@@ -395,6 +444,37 @@ def test_celery_rollback_sends_nothing(settings, monkeypatch,
             pass
     assert callbacks == []
     assert not Job.objects.exists()
+
+
+def test_both_backends_share_the_time_limit_and_the_claim_rule(monkeypatch):
+    import yiwang.core.tasks.celery_app as celery_app
+
+    # The message's limits come from the same place as the lease of the claim.
+    published: list[dict[str, object]] = []
+    monkeypatch.setattr(celery_app.run, "apply_async", lambda **kw: published.append(kw))
+    monkeypatch.setattr(jobs, "time_limit_of", lambda name: 42)
+    celery_app.send(uuid.uuid4(), "tasks.echo", "default")
+    assert published[0]["soft_time_limit"] == 42
+    assert published[0]["time_limit"] == 42 + celery_app.HARD_LIMIT_MARGIN
+    # Claiming by id (Celery) uses the rule claim_next uses, only without the due date.
+    job = Job.objects.create(name="tasks.echo", backend="celery",
+                             run_at=timezone.now() + timedelta(hours=1))
+    assert jobs.claim_next("w", backend="celery") is None
+    rule = jobs._claimable
+    monkeypatch.setattr(jobs, "_claimable", lambda now, due_only=True: rule(now) & Q(pk=None))
+    assert jobs.claim_by_id(job.pk, "w") is None  # a stricter rule applies to both paths
+    monkeypatch.setattr(jobs, "_claimable", rule)
+    claim = jobs.claim_by_id(job.pk, "w")
+    assert claim is not None and claim.time_limit == 42  # and the lease follows the limit
+
+
+def test_the_facade_exports_what_apps_declare_tasks_with():
+    from yiwang.core.tasks import registry
+
+    assert service.task is registry.task
+    assert service.periodic is registry.periodic
+    assert service.PermanentFailure is registry.PermanentFailure
+    assert {"task", "periodic", "PermanentFailure"} <= set(service.__all__)
 
 
 def test_the_celery_task_runs_a_job_once():

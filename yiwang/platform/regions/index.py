@@ -1,24 +1,30 @@
 """The per-process grid index behind ``service.grid_at`` and its invalidation.
 
-Each process keeps one :class:`~yiwang.platform.regions.spatial.BucketIndex` of all grids.
-Every change to grids (a save or delete through the ORM — signals — or a bulk load) writes a
-new random token to the ``GridIndexVersion`` row. A process compares its index's token with
-the database's at most every ``YIWANG_GRID_INDEX_RECHECK`` seconds (default 2), but on every
-lookup made inside a transaction (atomic block) or after this process changed grids and
-before it has seen the change committed: a rolled-back change must not survive in the
-index, and a transaction sees its own changes. Setting ``YIWANG_GRID_INDEX = False``
-makes ``grid_at`` query the database instead (bounding-box prefilter + exact test).
+Each process keeps one :class:`~yiwang.platform.regions.spatial.BucketIndex` of all grids,
+shared by its threads. Every change to grids (a save or delete through the ORM — signals —
+or a bulk load) writes a new random token to the ``GridIndexVersion`` row. Outside
+transactions a thread compares the shared index's token with the database's at most every
+``YIWANG_GRID_INDEX_RECHECK`` seconds (default 2), and at once after a commit of this
+process changed grids. Inside a transaction (atomic block) it compares them on every lookup:
+the transaction sees its own changes, and a rolled-back change must leave no trace.
+
+Only what is committed is shared. A thread whose open transaction changed grids answers
+from an index of its own (thread-local, rebuilt when the token changes), so other threads —
+gunicorn's gthread workers — never see its uncommitted grids, before or after a rollback.
+Setting ``YIWANG_GRID_INDEX = False`` makes ``grid_at`` query the database instead
+(bounding-box prefilter + exact test).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
 
 import shapely
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from shapely.geometry import shape
 
@@ -27,16 +33,28 @@ from yiwang.platform.regions.spatial import BucketIndex
 
 KEY = "grids"
 
+_Snapshot = tuple[str, BucketIndex[Grid]]  # (token, index of the grids with that token)
 
-class _State:
+
+class _Shared:
+    """The process's index of committed grids, used by every thread."""
+
     def __init__(self) -> None:
-        self.index: BucketIndex[Grid] | None = None
-        self.token: str | None = None
-        self.checked_at = 0.0
-        self.tentative = False
+        self.snapshot: _Snapshot | None = None
+        self.checked_at = -math.inf  # time.monotonic() before the last token read that matched
+        self.invalidated_at = -math.inf  # a commit changed grids: check the token again
 
 
-_state = _State()
+class _Local(threading.local):
+    """This thread's view while its transaction holds grid changes others cannot see."""
+
+    def __init__(self) -> None:
+        self.uncommitted = False  # the open transaction (or one that rolled back) wrote grids
+        self.snapshot: _Snapshot | None = None
+
+
+_shared = _Shared()
+_local = _Local()
 _lock = threading.Lock()
 
 
@@ -63,7 +81,17 @@ def grids_changed() -> None:
             [GridIndexVersion(key=KEY, token=token, changed_at=now)], ignore_conflicts=True
         )
         GridIndexVersion.objects.filter(key=KEY).update(token=token, changed_at=now)
-    _state.tentative = True
+    if connection.in_atomic_block:
+        _local.uncommitted = True
+    # After the commit (at once in autocommit mode) every thread checks the token on its
+    # next lookup; a rollback discards this and leaves the shared index as it was.
+    transaction.on_commit(_committed)
+
+
+def _committed() -> None:
+    _shared.invalidated_at = time.monotonic()
+    _local.uncommitted = False
+    _local.snapshot = None
 
 
 def _build() -> BucketIndex[Grid]:
@@ -77,32 +105,58 @@ def _build() -> BucketIndex[Grid]:
     return BucketIndex(entries)
 
 
-def current() -> BucketIndex[Grid]:
-    """This process's grid index, rebuilt if grids changed since it was built."""
-    state = _state
-    now = time.monotonic()
-    # Inside a transaction the index may not match what this connection sees (its own
-    # uncommitted changes, or a test's rolled-back ones): check the token every time there.
-    if (state.index is not None and not state.tentative and not connection.in_atomic_block
-            and now - state.checked_at < _recheck_seconds()):
-        return state.index
-    token = _db_token()  # read before building: a change after this triggers a rebuild
+def _share(token: str) -> BucketIndex[Grid]:
+    """The shared index for ``token`` (committed), rebuilt if it is for another token."""
     with _lock:
-        if state.index is None or token != state.token:
-            state.index = _build()
-            state.token = token
-        state.checked_at = now
-        if not connection.in_atomic_block:
-            state.tentative = False  # what we read is committed
-        return state.index
+        snapshot = _shared.snapshot
+        if snapshot is None or snapshot[0] != token:
+            snapshot = (token, _build())
+            _shared.snapshot = snapshot
+        return snapshot[1]
+
+
+def current() -> BucketIndex[Grid]:
+    """The grid index this thread should use now, rebuilt if grids changed since."""
+    if connection.in_atomic_block:
+        return _in_transaction()
+    if _local.uncommitted:  # this thread's transaction is over: it was rolled back
+        _local.uncommitted = False
+        _local.snapshot = None
+    started = time.monotonic()
+    snapshot = _shared.snapshot
+    if (snapshot is not None and _shared.checked_at > _shared.invalidated_at
+            and started - _shared.checked_at < _recheck_seconds()):
+        return snapshot[1]
+    index = _share(_db_token())  # read before building: a change after this triggers a rebuild
+    # The time before the read, so that a commit during the read still forces a new check.
+    _shared.checked_at = max(_shared.checked_at, started)
+    return index
+
+
+def _in_transaction() -> BucketIndex[Grid]:
+    token = _db_token()
+    snapshot = _shared.snapshot
+    if snapshot is not None and snapshot[0] == token:
+        return snapshot[1]
+    if not _local.uncommitted:
+        # This transaction changed no grids: it sees committed ones, which may be shared
+        # (other threads still check the token on their own schedule).
+        return _share(token)
+    own = _local.snapshot
+    if own is None or own[0] != token:
+        own = (token, _build())
+        _local.snapshot = own
+    return own[1]
 
 
 def reset() -> None:
     """Forget the index (tests; after raw SQL changes to grids)."""
     with _lock:
-        _state.index = None
-        _state.token = None
-        _state.tentative = False
+        _shared.snapshot = None
+        _shared.checked_at = -math.inf
+        _shared.invalidated_at = -math.inf
+    _local.uncommitted = False
+    _local.snapshot = None
 
 
 def lookup_db(lon: float, lat: float) -> Grid | None:

@@ -13,7 +13,7 @@ Two implementations answer the same question:
   candidates with ``shapely.intersects_xy`` on prepared polygons.
 - :class:`TreeIndex`: a shapely ``STRtree`` queried with an ``intersects`` predicate.
 
-See ``python -m yiwang.platform.regions.benchmark`` for their speed.
+``benchmarks/point_in_grid_synthetic.py`` (at the root of the repository) measures their speed.
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import threading
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 
 from yiwang.platform.regions import index, service
 from yiwang.platform.regions.spatial import BucketIndex, TreeIndex
@@ -137,20 +138,91 @@ def test_a_rolled_back_grid_leaves_no_trace_in_the_index(chain: dict) -> None:
     assert _code(120.005, 30.005) == f"{COMMUNITY}001"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_open_in_another_thread_never_shows_in_this_one(
+        chain: dict, settings) -> None:  # type: ignore[no-untyped-def]
+    # gunicorn gthread: threads of one process share the index. A thread whose transaction
+    # adds a grid sees it; the others must not, before or after it rolls back.
+    settings.YIWANG_GRID_INDEX_RECHECK = 3600  # a stale index would stay for the test
+    _two_by_two()
+    index.reset()
+    inside: list[str | None] = []
+    outside: list[str | None] = []
+    failure: list[BaseException] = []
+    added, looked_again, rolled_back = threading.Event(), threading.Event(), threading.Event()
+    go_on, finish = threading.Event(), threading.Event()
+
+    class Abort(Exception):
+        pass
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                service.create_grid(f"{COMMUNITY}009", "临时网格", box(120.05, 30.0, 120.06, 30.01))
+                inside.append(_code(120.055, 30.005))
+                added.set()
+                go_on.wait(10)
+                inside.append(_code(120.055, 30.005))
+                looked_again.set()
+                finish.wait(10)
+                raise Abort
+        except Abort:
+            pass
+        except BaseException as exc:  # reported by the main thread
+            failure.append(exc)
+        finally:
+            added.set()
+            looked_again.set()
+            rolled_back.set()
+            connection.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        added.wait(10)
+        outside.append(_code(120.055, 30.005))
+        go_on.set()
+        looked_again.wait(10)
+        outside.append(_code(120.055, 30.005))
+        outside.append(_code(120.005, 30.005))
+    finally:
+        go_on.set()
+        finish.set()
+        thread.join(10)
+    assert not failure, failure
+    assert rolled_back.is_set()
+    outside.append(_code(120.055, 30.005))
+    assert inside == [f"{COMMUNITY}009", f"{COMMUNITY}009"]  # the writer sees its own grid
+    assert outside == [None, None, f"{COMMUNITY}001", None]
+
+    # A commit in another thread shows at once, without waiting for the recheck interval.
+    def committer() -> None:
+        try:
+            service.create_grid(f"{COMMUNITY}009", "新网格", box(120.05, 30.0, 120.06, 30.01))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=committer)
+    thread.start()
+    thread.join(10)
+    assert _code(120.055, 30.005) == f"{COMMUNITY}009"
+    index.reset()
+
+
 def test_index_notices_a_change_made_by_another_process(chain: dict, settings) -> None:  # type: ignore[no-untyped-def]
     # Outside transactions the token is read every RECHECK seconds; inside one (as this
     # test is) on every lookup, whatever the interval.
     settings.YIWANG_GRID_INDEX_RECHECK = 3600
     _two_by_two()
     assert _code(120.005, 30.005) == f"{COMMUNITY}001"
+    index._local.uncommitted = False  # as if this process had never written grids
     index.current()
-    index._state.tentative = False  # as if this process had never written grids
     # Another process moves the grid: only the version row tells this one.
     service.Grid.objects.filter(pk=f"{COMMUNITY}001").update(
         geometry=box(120.05, 30.0, 120.06, 30.01), min_lon=120.05, max_lon=120.06)
     assert _code(120.055, 30.005) is None  # the stale index, until the token changes
     index.grids_changed()
-    index._state.tentative = False
+    index._local.uncommitted = False
     assert _code(120.055, 30.005) == f"{COMMUNITY}001"
 
 
@@ -232,3 +304,19 @@ def test_bucket_and_tree_indexes_agree_on_irregular_polygons() -> None:
     for x, y in points + vertices:
         assert bucket.code_at(x, y) == tree.code_at(x, y), (x, y)
     assert sum(bucket.code_at(x, y) is None for x, y in points) > 0
+
+
+def test_the_benchmark_the_index_docs_point_to_exists() -> None:
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    from yiwang.platform.regions import spatial
+
+    root = Path(__file__).resolve().parents[4]
+    doc = spatial.__doc__ or ""
+    paths = re.findall(r"benchmarks/[\w/]+\.py", doc)
+    modules = re.findall(r"python -m ([\w.]+)", doc)
+    assert paths or modules
+    assert all((root / path).is_file() for path in paths), paths
+    assert all(importlib.util.find_spec(module) for module in modules), modules

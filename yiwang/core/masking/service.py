@@ -31,8 +31,11 @@ details) and masks them.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from yiwang.core.identifiers.service import PROVINCES
+from django.utils import timezone
+
+from yiwang.core.identifiers.service import PROVINCES, is_valid_id_number
 
 __all__ = [
     "mask_address",
@@ -164,11 +167,11 @@ def mask_email(value: str) -> str:
 # --- Free text ----------------------------------------------------------------------------
 
 _PROVINCE_CODES = frozenset(PROVINCES)
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
+_ONE_DAY = timedelta(days=1)
 _MMDD = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 # One pass over the text finds candidates; the callback confirms them. The structure (year,
-# month, day) keeps order numbers and timestamps out; the check digit does the rest.
+# month, day) keeps order numbers and timestamps out; the identifiers app's validation of
+# 18-character numbers (region, real birth date, sequence, check character) does the rest.
 _PERSONAL = re.compile(
     r"(?<![0-9A-Za-z])(?:"
     rf"(?P<id18>[1-8]\d{{5}}(?:18|19|20)\d\d{_MMDD}\d{{3}}[\dXx])"
@@ -178,17 +181,14 @@ _PERSONAL = re.compile(
 )
 
 
-def _valid_id18(text: str) -> bool:
-    if text[:2] not in _PROVINCE_CODES:
-        return False
-    total = sum(int(c) * w for c, w in zip(text, _ID_WEIGHTS, strict=False))
-    return _ID_CHECK[total % 11] == text[17].upper()
-
-
 def _replace(match: re.Match[str]) -> str:
     found = match.group(0)
     if (id18 := match.group("id18")) is not None:
-        return mask_id_number(id18) if _valid_id18(id18) else found
+        # Tomorrow in UTC is never before today in Asia/Shanghai (UTC+8), so a newborn's
+        # number is masked (the birth-date bound errs towards masking); it is also much
+        # cheaper than timezone.localdate() for every number found.
+        today = timezone.now().date() + _ONE_DAY
+        return mask_id_number(id18) if is_valid_id_number(id18, today=today) else found
     if (id15 := match.group("id15")) is not None:
         return mask_id_number(id15) if id15[:2] in _PROVINCE_CODES else found
     mobile, sep = match.group("mobile"), match.group("sep")
@@ -199,7 +199,8 @@ def _replace(match: re.Match[str]) -> str:
 def mask_text(text: str) -> str:
     """Mask resident ID numbers and mainland mobile numbers found in free text.
 
-    Finds 18-character ID numbers with a valid check character, 15-digit (pre-1999) ID
+    Finds 18-character ID numbers that ``identifiers.is_valid_id_number`` accepts (a
+    known province, a real birth date, a valid check character), 15-digit (pre-1999) ID
     numbers with a plausible date, and mobile numbers (``1[3-9]`` and 9 more digits,
     optionally ``+86``-prefixed or split by spaces or hyphens), none of them inside a longer
     run of letters or digits. Everything else is left as it is, and the length of the text

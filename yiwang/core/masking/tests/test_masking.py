@@ -3,10 +3,12 @@ from datetime import date
 
 import pytest
 from django.template import Context, Template
-from hypothesis import given
+from django.utils import timezone
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from yiwang.core.identifiers.service import (
+    PROVINCES,
     Sex,
     generate_id_number,
     generate_synthetic_id_number,
@@ -110,6 +112,26 @@ def test_text_leaves_ordinary_numbers_alone(text):
 def test_text_leaves_18_digit_runs_with_a_wrong_check_digit_alone():
     wrong = ID[:17] + ("0" if ID[17] != "0" else "1")
     assert mask_text(f"no {wrong} here") == f"no {wrong} here"
+
+
+@given(st.sampled_from(sorted(PROVINCES)), st.integers(1800, date.today().year - 1),
+       st.integers(1, 12), st.integers(1, 31), st.integers(0, 999))
+@example("11", 1990, 2, 30, 123)  # no such day
+@example("11", 1990, 4, 31, 123)
+@example("11", 1990, 3, 7, 0)  # sequence 000 is never issued
+@example("11", 1899, 3, 7, 123)  # before 1900
+def test_text_masks_exactly_the_id_numbers_identifiers_accepts(province, year, month, day,
+                                                                sequence):
+    first17 = f"{province}0101{year:04d}{month:02d}{day:02d}{sequence:03d}"
+    for check in "0123456789X":
+        value = first17 + check
+        masked = mask_text(f"号码 {value} 已核验")
+        assert (value not in masked) == is_valid_id_number(value), value
+
+
+def test_text_masks_the_id_number_of_a_child_born_today():
+    value = generate_id_number("110101", timezone.localdate(), Sex.FEMALE, 2)
+    assert value not in mask_text(f"新生儿 {value}")
 
 
 @given(st.text())

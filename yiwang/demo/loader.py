@@ -142,9 +142,11 @@ def load_departments(progress: Progress) -> None:
                 address=address,
             )
         have = set(orgs.positions_of(department).values_list("code", flat=True))
-        for code, name in spec.positions:
+        for number, (code, name) in enumerate(spec.positions, start=1):
             if code not in have:
-                orgs.create_position(department, code=code, name=name)
+                orgs.create_position(department, code=code, name=name, sort_order=number)
+        # The spec's order, head first; also for the positions of an earlier load.
+        orgs.order_positions(department, [code for code, _name in spec.positions])
         tick(1)
     for code, name, parent, kind in population.CATEGORIES:
         if orgs.get_category(code) is None:
@@ -209,7 +211,8 @@ def load_officials(progress: Progress) -> list[DemoAccount]:
 
 
 def _load_auditor(password_hash: str) -> Any:
-    """The demo auditor: a clerk (工作人员) of 政务服务中心, a post the centre's spec lacks."""
+    """The demo auditor: a clerk (工作人员) of 政务服务中心, a post the centre's spec lacks
+    (unnumbered, it is listed after the spec's posts)."""
     user = identity.create_official(
         AUDITOR, population.person_name(_rng("auditor")), password_hash=password_hash
     )

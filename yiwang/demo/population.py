@@ -25,7 +25,8 @@ class DepartmentSpec:
     code: str
     name: str
     name_en: str
-    positions: tuple[tuple[str, str], ...]  # (code, name)
+    # (code, name) in the department's order, head first: the loader numbers them so.
+    positions: tuple[tuple[str, str], ...]
 
 
 COMMON_POSITIONS = (

@@ -14,3 +14,5 @@ urlpatterns = [
         prefix_default_language=False,
     ),
 ]
+
+handler403 = "yiwang.entry.workbench.views.permission_denied"

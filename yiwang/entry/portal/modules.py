@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ ENTERPRISE_EVENTS = [
     LifeEvent("start", _("开办"), _("设立登记、刻章、税务登记、社保开户")),
     LifeEvent("change", _("变更"), _("名称、地址、法定代表人变更")),
     LifeEvent("permit", _("经营许可"), _("食品经营、建设工程等行政许可")),
-    LifeEvent("close", _("注销"), _("简易注销、清税、社保注销")),
+    LifeEvent("close", pgettext_lazy("life event", "注销"), _("简易注销、清税、社保注销")),
 ]
 
 LIFE_EVENTS = {e.slug: e for e in [*PERSONAL_EVENTS, *ENTERPRISE_EVENTS]}

@@ -3,7 +3,8 @@ with the workbench (which shows the same tree to officials, with its own links).
 
 The pages themselves stay in ``views.py``; what lives here is the part that does not depend
 on the zone: fetching a region with its ancestors, children and child counts, the city
-overview, and rendering the map.
+overview, and rendering the map; and, from ``labels.py``, names and labels in the page's
+language (``local_name``, ``level_label``…).
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from yiwang.entry.portal.labels import (
+    COUNT_LABELS,
+    GRID,
+    department_kind_label,
+    enterprise_status_label,
+    grid_name_en,
+    grid_number,
+    level_label,
+    local_name,
+)
 from yiwang.entry.portal.svgmap import Feature, build_svg_map, render_svg_map
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
@@ -26,15 +37,18 @@ __all__ = [
     "Row",
     "build_svg_map",
     "city_overview",
+    "department_kind_label",
     "department_or_404",
+    "enterprise_status_label",
+    "grid_name_en",
     "grid_page_context",
     "home_region",
+    "level_label",
+    "local_name",
     "region_or_404",
     "region_page_context",
     "render_svg_map",
 ]
-
-GRID = "grid"
 
 # Link to a region or a grid page of the caller's zone: link(code, is_grid).
 Linker = Callable[[str, bool], str]
@@ -110,21 +124,11 @@ def city_overview() -> list[tuple[str, int]]:
     if city is None:
         return []
     figures = regions.stats(city.code)
-    labels = _count_labels()
-    overview = [(labels[level], n) for level, n in _level_counts(figures) if level in labels]
-    overview.append((_("网格"), int(figures.get("grids", 0))))
-    overview.append((_("部门"), orgs.list_departments().count()))
+    overview = [(str(COUNT_LABELS[level]), n) for level, n in _level_counts(figures)
+                if level in COUNT_LABELS]
+    overview.append((str(COUNT_LABELS[GRID]), int(figures.get("grids", 0))))
+    overview.append((str(COUNT_LABELS["departments"]), orgs.list_departments().count()))
     return overview
-
-
-def _count_labels() -> dict[str, str]:
-    """How a count of the divisions of each level is labelled (区县: 4)."""
-    return {
-        regions.Level.CITY: _("市"),
-        regions.Level.DISTRICT: _("区县"),
-        regions.Level.STREET: _("街道"),
-        regions.Level.COMMUNITY: _("社区"),
-    }
 
 
 def _level_counts(figures: dict[str, Any]) -> list[tuple[str, int]]:
@@ -150,7 +154,38 @@ def _child_counts(region: Any, children: list[Any]) -> dict[str, int]:
 
 def _grid_number(feature: Feature) -> str:
     """A grid's number within its community (the last 3 digits of its code), as a label."""
-    return str(int(str((feature.get("properties") or {}).get("code", "0"))[-3:] or 0))
+    return str(grid_number(str((feature.get("properties") or {}).get("code", "0"))))
+
+
+def _feature_name(feature: Feature) -> str:
+    """A region feature's name in the active language (its properties carry name_en)."""
+    return local_name(feature.get("properties") or {})
+
+
+def _community_names_en(known: dict[str, str]) -> Callable[[str], str]:
+    """The English name of a community by code: from ``known``, else looked up (once)."""
+
+    def english(code: str) -> str:
+        if code not in known:
+            try:
+                known[code] = regions.get_region(code).name_en
+            except (ValidationError, ObjectDoesNotExist):
+                known[code] = ""
+        return known[code]
+
+    return english
+
+
+def _grid_namer(community_en: Callable[[str], str]) -> Callable[[Feature], str]:
+    """The name of a grid feature in the active language."""
+
+    def name(feature: Feature) -> str:
+        properties = feature.get("properties") or {}
+        code = str(properties.get("code", ""))
+        english = grid_name_en(code, community_en(str(properties.get("community") or code[:12])))
+        return local_name({"name": properties.get("name", ""), "name_en": english})
+
+    return name
 
 
 def region_page_context(region: Any | None, link: Linker, *, index_href: str,
@@ -167,22 +202,26 @@ def region_page_context(region: Any | None, link: Linker, *, index_href: str,
         geojson = regions.regions_geojson(None)
         title = _("城市区划")
     else:
-        crumbs += [Crumb(a.name, link(a.code, False)) for a in regions.ancestors(region)]
+        crumbs += [Crumb(local_name(a), link(a.code, False)) for a in regions.ancestors(region)]
         child_regions = list(regions.children(region.code))
         geojson = regions.regions_geojson(region.code)
-        title = region.name
+        title = local_name(region)
 
     rows: list[Row]
+    name_for: Callable[[Feature], str] = _feature_name
     if child_regions or region is None:
         counts = _child_counts(region, child_regions) if region is not None else None
-        rows = [Row(c.code, c.name, c.name_en, c.level, regions.level_label(c.level),
+        rows = [Row(c.code, c.name, c.name_en, c.level, level_label(c.level),
                     link(c.code, False), None if counts is None else counts.get(c.code, 0))
                 for c in child_regions]
         kind = "regions"
     else:
         grids = list(regions.grids_in(region))
         geojson = regions.grids_geojson(region.code)
-        rows = [Row(g.code, g.name, "", GRID, _("网格"), link(g.code, True), None)
+        community_en = _community_names_en({region.code: region.name_en})
+        name_for = _grid_namer(community_en)
+        rows = [Row(g.code, g.name, grid_name_en(g.code, community_en(g.community_id)),
+                    GRID, level_label(GRID), link(g.code, True), None)
                 for g in grids]
         kind = "grids"
 
@@ -191,13 +230,13 @@ def region_page_context(region: Any | None, link: Linker, *, index_href: str,
         return link(str(properties.get("code")), properties.get("level") == GRID)
 
     svg = render_svg_map(
-        geojson, href, label_for=_grid_number if kind == "grids" else None,
+        geojson, href, label_for=_grid_number if kind == "grids" else None, name_for=name_for,
         title=_("%(name)s的下级区划地图") % {"name": title} if kind == "regions"
         else _("%(name)s的网格地图") % {"name": title},
     )
     return {
         "region": region,
-        "level_label": regions.level_label(region.level) if region is not None else "",
+        "level_label": level_label(region.level) if region is not None else "",
         "crumbs": crumbs,
         "rows": rows,
         "kind": kind,
@@ -209,10 +248,10 @@ def region_page_context(region: Any | None, link: Linker, *, index_href: str,
 def _facts(region: Any) -> list[tuple[str, int]]:
     """(label, count) of the divisions and grids below a region."""
     figures = regions.stats(region.code)
-    labels = _count_labels()
-    facts = [(labels[level], n) for level, n in _level_counts(figures) if n and level in labels]
+    facts = [(str(COUNT_LABELS[level]), n) for level, n in _level_counts(figures)
+             if n and level in COUNT_LABELS]
     if figures.get("grids"):
-        facts.append((_("网格"), int(figures["grids"])))
+        facts.append((str(COUNT_LABELS[GRID]), int(figures["grids"])))
     return facts
 
 
@@ -223,15 +262,16 @@ def grid_page_context(grid: Any, link: Linker, *, index_href: str,
     index_label = index_label or _("首页")
     community = region_or_404(grid.code[:12])
     crumbs = [Crumb(index_label, index_href)]
-    crumbs += [Crumb(a.name, link(a.code, False)) for a in regions.ancestors(community)]
-    crumbs.append(Crumb(community.name, link(community.code, False)))
+    crumbs += [Crumb(local_name(a), link(a.code, False)) for a in regions.ancestors(community)]
+    crumbs.append(Crumb(local_name(community), link(community.code, False)))
 
     def href(feature: Feature) -> str:
         return link(str((feature.get("properties") or {}).get("code")), True)
 
     svg = render_svg_map(
         regions.grids_geojson(community.code), href, current=grid.code, label_for=_grid_number,
-        title=_("%(name)s的网格地图") % {"name": community.name},
+        name_for=_grid_namer(_community_names_en({community.code: community.name_en})),
+        title=_("%(name)s的网格地图") % {"name": local_name(community)},
         caption=_("深色区域是本网格。地图上的每个网格都是一个链接,可用键盘 Tab 键逐个选择。"),
     )
     return {"grid": grid, "community": community, "crumbs": crumbs, "svg_map": svg}

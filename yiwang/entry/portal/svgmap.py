@@ -170,12 +170,15 @@ def build_svg_map(
     padding: int = 12,
     current: str | None = None,
     label_for: Callable[[Feature], str] | None = None,
+    name_for: Callable[[Feature], str] | None = None,
 ) -> SvgMap | None:
     """Project the polygon features into an SVG viewBox; None when none has a geometry.
 
     ``href_for`` gives the link of a feature (its ``properties`` carry ``code`` and ``name``);
-    the feature whose code is ``current`` is marked as the current page. ``label_for`` gives
-    the text drawn on a shape (default: its name).
+    the feature whose code is ``current`` is marked as the current page. ``name_for`` gives
+    a feature's name, for its ``<title>`` (default: the ``name`` property; the portal passes
+    the name in the page's language); ``label_for`` the text drawn on a shape (default: its
+    name).
     """
     drawable = [(f, _polygons(f.get("geometry"))) for f in _features(features)]
     drawable = [(f, polys) for f, polys in drawable if polys]
@@ -191,10 +194,11 @@ def build_svg_map(
     for index, (feature, polygons) in enumerate(drawable):
         properties = feature.get("properties") or {}
         lx, ly = project(*_label_point(polygons, geometries[index]))
+        name = name_for(feature) if name_for else str(properties.get("name", ""))
         shapes.append(MapShape(
             code=str(properties.get("code", "")),
-            name=str(properties.get("name", "")),
-            label=label_for(feature) if label_for else str(properties.get("name", "")),
+            name=name,
+            label=label_for(feature) if label_for else name,
             d=_path(polygons, project),
             href=href_for(feature),
             colour=colours[index],
@@ -222,15 +226,17 @@ def render_svg_map(
     max_height: int = 520,
     current: str | None = None,
     label_for: Callable[[Feature], str] | None = None,
+    name_for: Callable[[Feature], str] | None = None,
 ) -> SafeString:
     """The ``<figure>`` with the SVG map of the features, or an empty string if none has a shape.
 
     Each feature is a link (``href_for(feature)``) with a ``<title>``; ``title`` names the map;
-    ``current`` is the code of the feature to mark as the current page, if any; ``label_for``
-    the text drawn on each shape (default: its name; the ``<title>`` is always the name).
+    ``current`` is the code of the feature to mark as the current page, if any; ``name_for``
+    a feature's name (default: its ``name`` property); ``label_for`` the text drawn on each
+    shape (default: its name; the ``<title>`` is always the name).
     """
     svg_map = build_svg_map(features, href_for, width=width, max_height=max_height,
-                            current=current, label_for=label_for)
+                            current=current, label_for=label_for, name_for=name_for)
     if svg_map is None:
         return SafeString("")
     return SafeString(render_to_string("includes/svg_map.html", {

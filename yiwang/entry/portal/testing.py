@@ -11,13 +11,30 @@ from typing import Any
 from yiwang.core.identifiers.service import generate_credit_code
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
-from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT, box, make_chain, tile_grids
+from yiwang.platform.regions.testing import (
+    CITY,
+    COMMUNITY,
+    DISTRICT,
+    PROVINCE,
+    STREET,
+    box,
+    make_chain,
+    tile_grids,
+)
 from yiwang.support.identity import service as identity
 
 OTHER_DISTRICT = "339902000000"
 DEPARTMENT = "csglj"
 MEMBER_NAME = "林晓岚"
 PASSWORD = "a-long-password-1"  # noqa: S105 - test accounts only
+# The English names of the small city's regions (its grids have none of their own).
+ENGLISH_NAMES = {
+    PROVINCE: "Shili Province",
+    CITY: "Shili City",
+    DISTRICT: "Dongcheng District",
+    STREET: "Donghu Subdistrict",
+    COMMUNITY: "Hupan Community",
+}
 
 
 @dataclass
@@ -31,8 +48,11 @@ class SmallCity:
 def build_small_city(*, departments: int = 0) -> SmallCity:
     """province → city → two districts → street → community with 3 × 2 grids, a city
     department (城市管理局) with a position and one official member (林晓岚), and
-    ``departments`` more departments named 测试部门NN."""
+    ``departments`` more departments named 测试部门NN. The regions have English names
+    (``ENGLISH_NAMES``), the second district too."""
     made = make_chain()
+    regions.load_regions({"code": r.code, "name": r.name, "name_en": ENGLISH_NAMES[r.code],
+                          "level": r.level, "geometry": r.geometry} for r in made.values())
     regions.create_region(OTHER_DISTRICT, "西城区", name_en="Xicheng District",
                           geometry=box(119.7, 29.7, 119.8, 30.5))
     rows = tile_grids(COMMUNITY, 3, 2, step=0.05)

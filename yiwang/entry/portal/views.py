@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_safe
 
 from yiwang.entry.portal import modules
@@ -107,7 +108,7 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "portal/department.html", {
         "nav": "departments", "department": dept, "positions": orgs.positions_of(dept),
         "crumbs": [Crumb(_("首页"), reverse("portal:home")),
-                   Crumb(_("政府部门"), reverse("portal:departments"))],
+                   Crumb(pgettext("portal section", "政府部门"), reverse("portal:departments"))],
     })
 
 

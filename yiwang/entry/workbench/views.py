@@ -23,15 +23,15 @@ from yiwang.entry.portal.service import (
     region_page_context,
 )
 from yiwang.entry.workbench import modules
-from yiwang.entry.workbench.access import official_required
+from yiwang.entry.workbench.access import is_official, official_required
 from yiwang.platform.orgs import service as orgs
 
 DEPARTMENTS_PER_PAGE = 25
 MEMBERS_PER_PAGE = 50
 
 
-def render_page(request: HttpRequest, template: str, nav: str, context: dict[str, Any]
-            ) -> HttpResponse:
+def render_page(request: HttpRequest, template: str, nav: str, context: dict[str, Any], *,
+                status: int = 200) -> HttpResponse:
     """Render a workbench page with the side navigation and the user's memberships."""
     memberships = list(orgs.memberships_of(request.user))
     return render(request, template, {
@@ -39,7 +39,21 @@ def render_page(request: HttpRequest, template: str, nav: str, context: dict[str
         "nav_groups": modules.grouped(request.user),
         "memberships": memberships,
         **context,
-    })
+    }, status=status)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None
+                      ) -> HttpResponse:
+    """The internal zone's 403 page (``handler403``), in the workbench's layout.
+
+    An official who lacks a module's permission is told so, with whom to ask, and keeps the
+    side navigation; any other signed-in account is told that the workbench is for
+    officials only, and may sign out to use another account. Never says which permission
+    is missing."""
+    user = getattr(request, "user", None)
+    if is_official(user):
+        return render_page(request, "workbench/403.html", "", {"official": True}, status=403)
+    return render(request, "workbench/403.html", {"official": False}, status=403)
 
 
 @require_safe

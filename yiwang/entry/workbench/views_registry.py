@@ -34,7 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from yiwang.core.audit import service as audit
-from yiwang.entry.portal.service import Crumb
+from yiwang.entry.portal.service import Crumb, local_name
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.forms import (
     REVEAL_PURPOSES,
@@ -56,8 +56,8 @@ _PREFIX_LENGTH = {"district": 6, "street": 9}
 
 
 def _region_options() -> tuple[list[Any], dict[str, str]]:
-    """The districts, each with its streets, as grouped choices; and each choice's code
-    prefix for the registry's ``region_prefix``."""
+    """The districts, each with its streets, as grouped choices (named in the page's
+    language); and each choice's code prefix for the registry's ``region_prefix``."""
     districts = list(regions.list_regions(level="district"))
     streets = list(regions.list_regions(level="street"))
     prefixes: dict[str, str] = {}
@@ -65,23 +65,27 @@ def _region_options() -> tuple[list[Any], dict[str, str]]:
     for district in districts:
         prefix = district.code[:_PREFIX_LENGTH["district"]]
         prefixes[district.code] = prefix
-        options = [(district.code, _("%(name)s(全区)") % {"name": district.name})]
+        options = [(district.code, _("%(name)s(全区)") % {"name": local_name(district)})]
         for street in streets:
             if street.code.startswith(prefix):
                 prefixes[street.code] = street.code[:_PREFIX_LENGTH["street"]]
-                options.append((street.code, street.name))
-        choices.append((district.name, options))
+                options.append((street.code, local_name(street)))
+        choices.append((local_name(district), options))
     return choices, prefixes
 
 
 def _place_names(region_codes: Iterable[str], grid_codes: Iterable[str] = ()
                  ) -> dict[str, str]:
-    """Names of the regions and grids with these codes (two queries at most)."""
+    """Names, in the page's language, of the regions and grids with these codes (two
+    queries at most)."""
     names: dict[str, str] = {}
     if wanted := {c for c in region_codes if c}:
-        names.update(regions.Region.objects.filter(code__in=wanted).values_list("code", "name"))
+        found = regions.Region.objects.filter(code__in=wanted).only("code", "name", "name_en")
+        names.update((r.code, local_name(r)) for r in found)
     if wanted := {c for c in grid_codes if c}:
-        names.update(regions.Grid.objects.filter(code__in=wanted).values_list("code", "name"))
+        grids = (regions.Grid.objects.filter(code__in=wanted).select_related("community")
+                 .only("code", "name", "community", "community__name_en"))
+        names.update((g.code, local_name(g)) for g in grids)
     return names
 
 

@@ -14,7 +14,7 @@ from yiwang.platform.orgs.models import (
 class PositionInline(admin.TabularInline):
     model = Position
     extra = 0
-    fields = ("code", "name", "rank")
+    fields = ("sort_order", "code", "name", "rank")
 
 
 @admin.register(Department)
@@ -29,7 +29,7 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Position)
 class PositionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "department", "rank", "region_code")
+    list_display = ("code", "name", "department", "rank", "sort_order", "region_code")
     list_filter = ("department",)
     search_fields = ("code", "name", "department__name")
     list_select_related = ("department",)

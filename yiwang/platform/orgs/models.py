@@ -120,12 +120,18 @@ class Position(models.Model):
     code = models.SlugField(_("岗位代码"), max_length=64)
     name = models.CharField(_("名称"), max_length=64)
     rank = models.CharField(_("职级"), max_length=32, blank=True)  # e.g. 正科级
+    # Where the post comes in its department's list (head first); ``rank`` is a civil
+    # service grade, free text that does not sort.
+    sort_order = models.PositiveSmallIntegerField(
+        _("排序"), null=True, blank=True,
+        help_text=_("岗位在本部门中的显示顺序,小的在前;不填的排在最后。"),
+    )
     region_code = models.CharField(_("区划代码"), max_length=12, db_index=True, editable=False)
 
     class Meta:
         verbose_name = _("岗位")
         verbose_name_plural = _("岗位")
-        ordering = ["department_id", "code"]
+        ordering = ["department_id", F("sort_order").asc(nulls_last=True), "code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["department", "code"], name="orgs_position_code_unique",

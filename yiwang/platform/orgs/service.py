@@ -13,13 +13,14 @@ Missing end dates mean "open".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -55,6 +56,7 @@ __all__ = [
     "list_departments",
     "members_of",
     "memberships_of",
+    "order_positions",
     "positions_of",
     "responsible_for",
 ]
@@ -128,15 +130,19 @@ def get_department(code: str) -> Department | None:
 
 
 def positions_of(department: Department | str) -> QuerySet[Position]:
-    """The positions of a department, by code."""
-    return Position.objects.filter(department=_department(department)).order_by("code")
+    """The positions of a department in their order (``sort_order``: head first; positions
+    without one last), then by code."""
+    return (Position.objects.filter(department=_department(department))
+            .order_by(F("sort_order").asc(nulls_last=True), "code"))
 
 
 def members_of(department: Department | str, *, on: date | None = None) -> QuerySet[Membership]:
     """The memberships of a department that count on ``on`` (today), with user and
     position loaded."""
     return (Membership.objects.filter(_open_on(_today(on)), department=_department(department))
-            .select_related("user", "position").order_by("position__code", "started_on", "id"))
+            .select_related("user", "position")
+            .order_by(F("position__sort_order").asc(nulls_last=True), "position__code",
+                      "started_on", "id"))
 
 
 def memberships_of(user: Any, *, on: date | None = None,
@@ -264,12 +270,39 @@ def create_department(
 
 @transaction.atomic
 def create_position(department: Department | str, code: str, name: str, *,
-                    rank: str = "") -> Position:
-    """Create a position in a department (given as instance or code)."""
-    position = Position(department=_department(department), code=code, name=name, rank=rank)
+                    rank: str = "", sort_order: int | None = None) -> Position:
+    """Create a position in a department (given as instance or code). ``rank`` is its
+    grade (职级, e.g. 正科级); ``sort_order`` its place in the department's list (None:
+    after the ordered ones)."""
+    position = Position(department=_department(department), code=code, name=name, rank=rank,
+                        sort_order=sort_order)
     position.full_clean(exclude=["region_code"])
     position.save()
     return position
+
+
+@transaction.atomic
+def order_positions(department: Department | str, codes: Sequence[str]) -> int:
+    """Put a department's positions in the order of ``codes`` (``sort_order`` 1, 2, 3…);
+    positions not listed keep theirs. Idempotent: only the positions whose order changes
+    are written; returns how many. Refuses unknown codes and repeats, changing nothing."""
+    found = _department(department)
+    if len(set(codes)) != len(codes):
+        raise _error(gettext("岗位代码重复"), "duplicate_position")
+    positions = {p.code: p for p in Position.objects.select_for_update()
+                 .filter(department=found, code__in=codes)}
+    for code in codes:
+        if code not in positions:
+            raise _error(gettext("部门“%(department)s”没有岗位 %(code)s"), "no_position",
+                         department=found.name, code=code)
+    changed = []
+    for number, code in enumerate(codes, start=1):
+        position = positions[code]
+        if position.sort_order != number:
+            position.sort_order = number
+            changed.append(position)
+    Position.objects.bulk_update(changed, ["sort_order"])
+    return len(changed)
 
 
 @transaction.atomic

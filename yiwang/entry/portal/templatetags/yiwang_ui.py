@@ -2,12 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import template
 from django.conf import settings
 from django.urls import translate_url
+from django.utils.translation import gettext as _
 from django.utils.translation import to_locale
 
+from yiwang.entry.portal import labels
+
 register = template.Library()
+
+
+@register.filter
+def local_name(obj: Any) -> str:
+    """A region's, grid's or department's name in the page's language (``name_en`` on
+    English pages when it has one): ``{{ region|local_name }}``."""
+    return labels.local_name(obj)
+
+
+@register.filter
+def department_kind(department: Any) -> str:
+    """A department's type (类型), as the label of one department."""
+    return labels.department_kind_label(getattr(department, "kind", "") or "")
+
+
+@register.filter
+def enterprise_status(enterprise: Any) -> str:
+    """An enterprise's registration status (存续, 注销, 吊销)."""
+    return labels.enterprise_status_label(getattr(enterprise, "status", "") or "")
+
+
+@register.filter
+def readable(value: Any) -> str:
+    """A value of a JSON detail (of an audit event) as a reader would write it: lists
+    joined by 、 (Chinese) or ", " (English), mappings as ``key: value``, yes/no for
+    booleans, — for nothing. Never Python's repr."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, Mapping):
+        separator = "; " if labels.english_active() else "；"
+        return separator.join(f"{key}: {readable(item)}" for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        separator = ", " if labels.english_active() else "、"
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return separator.join(readable(item) for item in items)
+    return str(value)
 
 
 @register.filter

@@ -78,3 +78,16 @@ def test_neighbours_get_different_colours() -> None:
     colours = [s.colour for s in svg.shapes]
     assert all(a != b for a, b in itertools.pairwise(colours))
     assert max(colours) <= 1  # a strip needs two colours only
+
+
+def test_names_may_come_from_the_caller_for_titles_and_labels() -> None:
+    named = feature("1", "青山区", box(0, 0, 1, 1))
+    named["properties"]["name_en"] = "Qingshan District"
+    html = render_svg_map([named], href, title="Map",
+                          name_for=lambda f: f["properties"]["name_en"])
+    assert "<title>Qingshan District</title>" in html
+    assert ">Qingshan District</text>" in html
+    assert "青山区" not in html
+    numbered = render_svg_map([named], href, title="Map", name_for=lambda f: "Grid 1",
+                              label_for=lambda f: "1")
+    assert "<title>Grid 1</title>" in numbered and ">1</text>" in numbered

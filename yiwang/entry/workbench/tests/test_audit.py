@@ -296,3 +296,31 @@ def test_extreme_dates_are_field_errors_not_crashes(auditor_client, params, path
     assert response.status_code in (200, 400)
     if path == "/audit/":
         assert "2099" in text(response)
+
+
+def test_details_read_as_text_not_python(auditor_client) -> None:
+    event("identity.user.update", detail={
+        "fields": ["last_login", "password"], "filters": {"action": "auth", "page": 2},
+        "personal": True, "found": 0, "note": None,
+    })
+    chinese = text(auditor_client.get("/audit/", {"action": "identity"}))
+    body = chinese[chinese.index("<tbody>"):chinese.index("</tbody>")]
+    for shown in ["fields: last_login、password", "filters: action: auth；page: 2",
+                  "personal: 是", "found: 0", "note: —"]:
+        assert shown in body, shown
+    assert "[" not in body and "{" not in body and "True" not in body and "None" not in body
+    english = text(auditor_client.get("/en/audit/", {"action": "identity"}))
+    body = english[english.index("<tbody>"):english.index("</tbody>")]
+    for shown in ["fields: last_login, password", "filters: action: auth; page: 2",
+                  "personal: Yes"]:
+        assert shown in body, shown
+
+
+def test_the_table_scrolls_inside_a_named_focusable_region(auditor_client) -> None:
+    event()
+    html = text(auditor_client.get("/audit/"))
+    region = '<div class="table-scroll" role="region" aria-label="审计事件" tabindex="0">'
+    assert region in html
+    assert html.index(region) < html.index("<table class=\"table table--compact\">")
+    english = text(auditor_client.get("/en/audit/"))
+    assert 'role="region" aria-label="Audit events" tabindex="0"' in english

@@ -263,3 +263,81 @@ def test_department_page_queries_do_not_grow_with_members(official_client, city,
     # 10: the page's 8, and the user's and their groups' permissions (side navigation).
     with django_assert_max_num_queries(10):
         official_client.get(f"/departments/{DEPARTMENT}/")
+
+
+# --- 403 ---------------------------------------------------------------------------------
+
+def actions(html: str) -> str:
+    start = html.index('<div class="form-actions">')
+    return html[start:html.index("</div>", start)]
+
+
+def test_an_official_lacking_a_permission_gets_the_workbench_403(internal_client, city) -> None:
+    internal_client.force_login(city.official)
+    response = internal_client.get("/audit/")
+    assert response.status_code == 403
+    html = text(response)
+    assert 'class="wb-header"' in html and 'class="wb-sidenav"' in html  # the workbench layout
+    assert "您没有访问此页面的权限" in html and "请向本部门的系统管理员申请" in html
+    assert "仅供公职人员使用" not in html  # the official is one
+    assert "missing permission" not in html  # the reason is not shown
+    buttons = actions(html)  # the way on and the way out, apart (a flex row with a gap)
+    assert '<a href="/">返回工作台首页</a>' in buttons
+    assert 'action="/logout/" method="post"' in buttons
+    english = internal_client.get("/en/audit/")
+    assert english.status_code == 403
+    assert html_lang(text(english)) == "en"
+    assert "You do not have permission to see this page." in text(english)
+    assert '<a href="/en/">Back to the workbench home</a>' in actions(text(english))
+
+
+def test_a_non_official_gets_the_officials_only_403_without_the_navigation(internal_client,
+                                                                          city) -> None:
+    citizen = get_user_model().objects.create_user("zhang.san", password=PASSWORD)
+    internal_client.force_login(citizen)
+    response = internal_client.get("/")
+    assert response.status_code == 403
+    html = text(response)
+    assert 'class="wb-header"' in html  # the workbench's header, not the portal's
+    assert "wb-sidenav" not in html and "wb-menu-link" not in html
+    assert "政务工作台仅供公职人员使用" in html
+    assert "返回工作台首页" not in html  # it would refuse them again
+    assert 'action="/logout/" method="post"' in actions(html)
+    assert unlabelled_inputs(html) == []
+
+
+# --- names in the page's language ----------------------------------------------------------
+
+def test_english_workbench_pages_name_departments_and_regions_in_english(official_client,
+                                                                         city) -> None:
+    home = text(official_client.get("/en/"))
+    header = home[:home.index("</header>")]
+    assert "Urban Management Bureau · 网格巡查员" in header
+    assert f'<a href="/en/departments/{DEPARTMENT}/">Urban Management Bureau</a>' in home
+    assert re.search(r"<dt>Districts</dt><dd>2</dd>", home)
+    region = text(official_client.get(f"/en/regions/{CITY}/"))
+    assert f'<a href="/en/departments/{DEPARTMENT}/">Urban Management Bureau</a>' in region
+    assert f'href="/en/regions/{DISTRICT}/"><title>Dongcheng District</title>' in region
+    listing = text(official_client.get("/en/departments/"))
+    row = listing[listing.index("<tbody>"):]
+    assert "<td>Government department</td>" in row and "<td>Shili City</td>" in row
+    grid = text(official_client.get(f"/en/grids/{city.grids[0]}/"))
+    assert "<h1>Hupan Community Grid 1</h1>" in grid
+    chinese = text(official_client.get(f"/departments/{DEPARTMENT}/"))
+    assert "<h1>示例市城市管理局</h1>" in chinese
+
+
+def test_department_positions_come_in_their_order(official_client, city) -> None:
+    from yiwang.platform.orgs import service as orgs
+
+    orgs.create_position(DEPARTMENT, "deputy", "副局长")
+    orgs.create_position(DEPARTMENT, "head", "局长")
+    orgs.order_positions(DEPARTMENT, ["head", "deputy"])  # 网格巡查员 has no place: last
+    html = text(official_client.get(f"/en/departments/{DEPARTMENT}/"))
+    table = html[html.index("<h2>Positions</h2>"):html.index("</table>")]
+    assert table.index("局长") < table.index("副局长") < table.index("网格巡查员")
+    assert '<th scope="col">Position</th>' in table
+    assert '<div class="table-scroll" role="region" aria-label="Positions" tabindex="0">' in table
+    chinese = text(official_client.get(f"/departments/{DEPARTMENT}/"))
+    assert chinese.index('<th scope="row">局长</th>') < chinese.index(
+        '<th scope="row">副局长</th>') < chinese.index('<th scope="row">网格巡查员</th>')

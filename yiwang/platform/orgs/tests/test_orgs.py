@@ -103,6 +103,49 @@ def test_positions_and_memberships(city: None, official) -> None:  # type: ignor
         service.add_member(official, "scjgj", position_code="director")
 
 
+def test_positions_come_in_their_order_then_by_code(city: None) -> None:
+    service.create_department("cgj", "城管局", region_code=CITY)
+    for code, name in [("section_chief", "科长"), ("clerk", "工作人员"), ("head", "局长"),
+                       ("dispatcher", "派遣员"), ("deputy", "副局长")]:
+        service.create_position("cgj", code, name)
+    # Nothing ordered yet: by code, as before.
+    assert [p.code for p in service.positions_of("cgj")] == [
+        "clerk", "deputy", "dispatcher", "head", "section_chief"]
+    assert service.order_positions("cgj", ["head", "deputy", "section_chief"]) == 3
+    # The ordered ones first, the rest after them by code.
+    assert [p.name for p in service.positions_of("cgj")] == [
+        "局长", "副局长", "科长", "工作人员", "派遣员"]
+    assert service.order_positions("cgj", ["head", "deputy", "section_chief"]) == 0  # no-op
+    assert service.order_positions("cgj", ["head", "section_chief", "deputy"]) == 2
+    assert [p.code for p in service.positions_of("cgj")][:3] == [
+        "head", "section_chief", "deputy"]
+    placed = service.create_position("cgj", "grid_inspector", "网格员", sort_order=1)
+    assert placed.sort_order == 1
+    assert [p.code for p in service.positions_of("cgj")][:2] == ["grid_inspector", "head"]
+
+
+def test_order_positions_refuses_unknown_and_repeated_codes(city: None) -> None:
+    service.create_department("cgj", "城管局", region_code=CITY)
+    service.create_position("cgj", "head", "局长")
+    with pytest.raises(ValidationError, match="没有岗位"):
+        service.order_positions("cgj", ["head", "mayor"])
+    with pytest.raises(ValidationError, match="重复"):
+        service.order_positions("cgj", ["head", "head"])
+    assert service.positions_of("cgj").get().sort_order is None  # nothing changed
+    with pytest.raises(ValidationError, match="不存在"):
+        service.order_positions("nowhere", ["head"])
+
+
+def test_members_are_listed_in_the_order_of_their_positions(city: None) -> None:
+    users = get_user_model().objects
+    service.create_department("cgj", "城管局", region_code=CITY)
+    service.create_position("cgj", "clerk", "工作人员", sort_order=2)
+    service.create_position("cgj", "head", "局长", sort_order=1)
+    service.add_member(users.create_user("a", password="x"), "cgj", position_code="clerk")
+    service.add_member(users.create_user("b", password="x"), "cgj", position_code="head")
+    assert [m.position.code for m in service.members_of("cgj")] == ["head", "clerk"]
+
+
 def test_an_ended_membership_no_longer_counts(city: None, official) -> None:  # type: ignore[no-untyped-def]
     service.create_department("scjgj", "市场监管局", region_code=CITY)
     today = timezone.localdate()

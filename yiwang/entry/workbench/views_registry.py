@@ -78,15 +78,8 @@ def _place_names(region_codes: Iterable[str], grid_codes: Iterable[str] = ()
                  ) -> dict[str, str]:
     """Names, in the page's language, of the regions and grids with these codes (two
     queries at most)."""
-    names: dict[str, str] = {}
-    if wanted := {c for c in region_codes if c}:
-        found = regions.Region.objects.filter(code__in=wanted).only("code", "name", "name_en")
-        names.update((r.code, local_name(r)) for r in found)
-    if wanted := {c for c in grid_codes if c}:
-        grids = (regions.Grid.objects.filter(code__in=wanted).select_related("community")
-                 .only("code", "name", "community", "community__name_en"))
-        names.update((g.code, local_name(g)) for g in grids)
-    return names
+    found = {**regions.regions_by_code(region_codes), **regions.grids_by_code(grid_codes)}
+    return {code: local_name(place) for code, place in found.items()}
 
 
 def _search(request: HttpRequest, q_label: Any) -> tuple[RegistrySearchForm, str, str]:

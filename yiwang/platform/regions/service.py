@@ -40,6 +40,7 @@ __all__ = [
     "get_grid",
     "get_region",
     "grid_at",
+    "grids_by_code",
     "grids_geojson",
     "grids_in",
     "level_label",
@@ -48,6 +49,7 @@ __all__ = [
     "load_regions",
     "normalize_code",
     "region_tree",
+    "regions_by_code",
     "regions_geojson",
     "stats",
     "update_grid",
@@ -173,6 +175,27 @@ def grids_in(region_code: str | Region) -> QuerySet[Grid]:
     """The grids inside a region (any level), ordered by code."""
     region = _as_region(region_code)
     return Grid.objects.filter(code__startswith=codes.prefix(region.code)).order_by("code")
+
+
+def regions_by_code(codes: Iterable[str]) -> dict[str, Region]:
+    """The regions with these codes, by code, in one query (unknown codes are left out;
+    geometry is not loaded)."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    found = Region.objects.filter(code__in=wanted).defer("geometry")
+    return {r.code: r for r in found}
+
+
+def grids_by_code(codes: Iterable[str]) -> dict[str, Grid]:
+    """The grids with these codes, by code, with their community, in one query (unknown
+    codes are left out; geometry is not loaded)."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    found = (Grid.objects.filter(code__in=wanted).select_related("community")
+             .defer("geometry", "community__geometry"))
+    return {g.code: g for g in found}
 
 
 def get_grid(code: str) -> Grid:

@@ -183,3 +183,18 @@ def test_bulk_load_names_the_bad_row_and_keeps_earlier_batches() -> None:
         service.load_regions(rows, batch_size=5)
     assert "339901001999x" in "".join(exc.value.messages)
     assert service.Region.objects.count() == 5
+
+
+def test_regions_and_grids_by_code_in_one_query_each(django_assert_num_queries) -> None:
+    from yiwang.platform.regions.testing import tile_grids
+
+    make_chain()
+    service.load_grids(tile_grids(COMMUNITY, 2, 1))
+    grid_code = f"{COMMUNITY}001"
+    with django_assert_num_queries(1):
+        found = service.regions_by_code([CITY, STREET, "339999999999", ""])
+    assert set(found) == {CITY, STREET}
+    with django_assert_num_queries(1):
+        grids = service.grids_by_code([grid_code, "nope"])
+        assert grids[grid_code].community.code == COMMUNITY
+    assert service.regions_by_code([]) == {} and service.grids_by_code([""]) == {}

@@ -46,7 +46,8 @@ def readable(value: Any) -> str:
         return _("是") if value else _("否")
     if isinstance(value, Mapping):
         separator = "; " if labels.english_active() else "；"
-        return separator.join(f"{key}: {readable(item)}" for key, item in value.items())
+        # Sorted: PostgreSQL's jsonb does not keep the order keys were written in.
+        return separator.join(f"{key}: {readable(value[key])}" for key in sorted(value, key=str))
     if isinstance(value, list | tuple | set | frozenset):
         separator = ", " if labels.english_active() else "、"
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value

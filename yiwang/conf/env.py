@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -71,6 +72,18 @@ _CASTS: dict[type, tuple[str, Callable[[str, str], Any]]] = {
     float: ("number", _as_float),
     list: ("comma-separated list", _as_list),
 }
+
+
+def kept_in_file(path: Path, make: str) -> str:
+    """The secret kept in ``path``, or ``make`` written there first (created 0600 atomically,
+    so it is never readable by others, not even for a moment; folder 0700)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(make)
+    return make
 
 
 def env(name: str, default: T, *, doc: str, group: str, cast: type | None = None,

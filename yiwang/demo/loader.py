@@ -21,6 +21,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
+from yiwang.conf.env import kept_in_file
 from yiwang.core.audit.service import record
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
 from yiwang.demo import geography, population
@@ -74,14 +75,8 @@ class DemoAccount:
 
 def demo_password() -> str:
     """The demo accounts' password: generated once per instance and kept beside its secrets."""
-    path = Path(settings.DATA_DIR) / "secrets" / "demo_password"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    password = "demo-" + secrets.token_urlsafe(9)
-    path.write_text(password)
-    path.chmod(0o600)
-    return password
+    return kept_in_file(Path(settings.DATA_DIR) / "secrets" / "demo_password",
+                        "demo-" + secrets.token_urlsafe(9))
 
 
 def _rng(phase: str) -> random.Random:

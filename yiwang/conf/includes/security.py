@@ -7,7 +7,7 @@ import os
 import secrets
 from pathlib import Path
 
-from yiwang.conf.env import ConfigError, env
+from yiwang.conf.env import ConfigError, env, kept_in_file
 from yiwang.conf.includes.base import DATA_DIR, DEBUG, YIWANG_ENV
 
 _GENERATES_OWN_SECRETS = YIWANG_ENV in {"demo", "development", "test"}
@@ -24,14 +24,7 @@ def _kept_secret(variable: str, filename: str, make: str) -> str:
             "not set. Production needs it: set it in the environment, or set "
             "YIWANG_ENV=demo for a demonstration instance that generates its own.",
         )
-    path = Path(DATA_DIR) / "secrets" / filename
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(make)
-    return make
+    return kept_in_file(Path(DATA_DIR) / "secrets" / filename, make)
 
 
 env("SECRET_KEY", None, group="Security", show_default="(generated in demo)",

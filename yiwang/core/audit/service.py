@@ -24,6 +24,7 @@ __all__ = [
     "AppendOnlyError",
     "AuditEvent",
     "AuditFilter",
+    "holds_personal_data",
     "purge_older_than",
     "record",
     "record_personal_read",
@@ -42,6 +43,12 @@ def _actor(actor: Any) -> tuple[str, str]:
     return str(user.pk), str(user.get_username())
 
 
+def holds_personal_data(obj: models.Model | type[models.Model]) -> bool:
+    """Whether a model (or an instance of it) has a field marked ``personal_data``, such
+    as the encrypted fields of ``yiwang.core.crypto``."""
+    return any(getattr(f, "personal_data", False) for f in obj._meta.concrete_fields)
+
+
 def _object(obj: Any) -> tuple[str, str, str]:
     if obj is None:
         return "", "", ""
@@ -49,8 +56,7 @@ def _object(obj: Any) -> tuple[str, str, str]:
         meta = obj._meta
         # A record holding personal data is named by type and id only: its str() is
         # often a person's name, which mask_text cannot recognise.
-        personal = any(getattr(f, "personal_data", False) for f in meta.concrete_fields)
-        label = "" if personal else mask_text(str(obj))[:200]
+        label = "" if holds_personal_data(obj) else mask_text(str(obj))[:200]
         return f"{meta.app_label}.{meta.model_name}", str(obj.pk), label
     if isinstance(obj, tuple) and len(obj) == 2:
         return str(obj[0]), str(obj[1]), ""

@@ -19,27 +19,23 @@ def _audited(sender: type[models.Model]) -> bool:
             and (sender.__module__.startswith("yiwang.") or meta.app_label == "auth"))
 
 
-def _has_personal_data(instance: models.Model) -> bool:
-    return any(getattr(f, "personal_data", False) for f in instance._meta.concrete_fields)
-
-
 def on_save(sender: type[models.Model], instance: models.Model, created: bool, raw: bool = False,
             update_fields: Any = None, **kwargs: Any) -> None:
     if raw or not _audited(sender):
         return
-    from yiwang.core.audit.service import record
+    from yiwang.core.audit.service import holds_personal_data, record
 
     detail = {"fields": sorted(update_fields)} if update_fields else {}
     record("create" if created else "update", instance,
-           personal_data=_has_personal_data(instance), detail=detail)
+           personal_data=holds_personal_data(instance), detail=detail)
 
 
 def on_delete(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
     if not _audited(sender):
         return
-    from yiwang.core.audit.service import record
+    from yiwang.core.audit.service import holds_personal_data, record
 
-    record("delete", instance, personal_data=_has_personal_data(instance))
+    record("delete", instance, personal_data=holds_personal_data(instance))
 
 
 def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.utils import Error as DatabaseError
 
 from yiwang.core.health.preflight import check_dependencies
 from yiwang.core.tasks.service import worker_status
@@ -30,12 +29,9 @@ def _timed(check: Any) -> dict[str, Any]:
 
 
 def _database() -> str | None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        raise
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
     return None
 
 

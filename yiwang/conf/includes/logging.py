@@ -18,7 +18,8 @@ LOGGING = {
     },
     "formatters": {
         "json": {"()": "yiwang.core.health.logs.JsonFormatter"},
-        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "text": {"()": "yiwang.core.health.logs.TextFormatter",
+                 "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,

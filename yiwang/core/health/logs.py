@@ -12,7 +12,8 @@ from yiwang.core.masking.service import mask_text
 
 
 class ContextFilter(logging.Filter):
-    """Attach request id and zone; mask ID numbers and phone numbers in the message."""
+    """Attach request id and zone, and drop tracebacks of client errors. Masking is the
+    formatters' job: they see the whole line, extra fields and tracebacks included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         ctx = context.current()
@@ -29,15 +30,14 @@ class ContextFilter(logging.Filter):
         if not hasattr(record, "zone"):
             zone = getattr(request, "zone", None)
             record.zone = getattr(zone, "value", None) or ctx.zone
-        if record.args:
-            try:
-                record.msg = record.getMessage()
-            except (TypeError, ValueError):
-                return True
-            record.args = None
-        if isinstance(record.msg, str):
-            record.msg = mask_text(record.msg)
         return True
+
+
+class TextFormatter(logging.Formatter):
+    """Lines for people, with personal data masked over the whole line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_text(super().format(record))
 
 
 class JsonFormatter(_BaseJsonFormatter):

@@ -120,3 +120,14 @@ def test_client_errors_are_logged_without_a_traceback():
     record.exc_info = info
     ContextFilter().filter(record)
     assert "Traceback" in JsonFormatter().format(record)
+
+
+def test_text_log_lines_are_masked_too():
+    from yiwang.core.health.logs import TextFormatter
+
+    record = logging.LogRecord("yiwang.test", logging.INFO, __file__, 1, "citizen %s",
+                               ("110101199003074258",), None)
+    ContextFilter().filter(record)
+    line = TextFormatter("%(request_id)s %(message)s").format(record)
+    assert "110101199003074258" not in line
+    assert line.startswith("- citizen ")

@@ -4,6 +4,7 @@ from yiwang.conf.includes.base import *  # noqa: F403
 from yiwang.conf.includes.cache import *  # noqa: F403
 from yiwang.conf.includes.database import *  # noqa: F403
 from yiwang.conf.includes.gis import *  # noqa: F403
+from yiwang.conf.includes.identity import *  # noqa: F403
 from yiwang.conf.includes.logging import *  # noqa: F403
 from yiwang.conf.includes.security import *  # noqa: F403
 from yiwang.conf.includes.tasks import *  # noqa: F403

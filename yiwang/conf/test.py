@@ -8,7 +8,10 @@ os.environ.setdefault("YIWANG_LOG_FORMAT", "text")
 
 from yiwang.conf.settings import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "yiwang.support.identity.hashers.ClientSecretHasher",
+]
 YIWANG_PAGE_CACHE_SECONDS = 0  # tests of the cache turn it on themselves
 LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
 if not os.environ.get("DATABASE_URL"):

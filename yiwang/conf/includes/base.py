@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "yiwang.platform.registry",
     # support (应用支撑层)
     "yiwang.support.identity",
+    "yiwang.support.identity.oidc",
+    "oauth2_provider",
     # entry (用户入口层)
     "yiwang.entry.portal",
     "yiwang.entry.workbench",
@@ -61,11 +63,13 @@ MIDDLEWARE = [
     "yiwang.platform.zones.middleware.ZoneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "yiwang.platform.zones.middleware.ZoneSessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "yiwang.core.i18n.LanguageFromUrlMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "yiwang.support.identity.middleware.SessionLivenessMiddleware",
     "yiwang.core.audit.middleware.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

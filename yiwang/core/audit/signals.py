@@ -15,6 +15,8 @@ EXCLUDED_LABELS = {"audit", "tasks", "sessions", "contenttypes", "admin", "healt
 
 def _audited(sender: type[models.Model]) -> bool:
     meta = sender._meta
+    if not getattr(sender, "audit_writes", True):  # bookkeeping; its events are recorded
+        return False
     return (meta.app_label not in EXCLUDED_LABELS
             and (sender.__module__.startswith("yiwang.") or meta.app_label == "auth"))
 

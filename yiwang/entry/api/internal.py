@@ -6,9 +6,13 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from yiwang.platform.zones.service import Zone, session_cookie_name
+
 
 class OfficialSession(SessionAuth):
     """A signed-in, active official's session (the workbench's rule), CSRF-checked."""
+
+    param_name = session_cookie_name(Zone.INTERNAL)  # what the browser sends (see zones)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)

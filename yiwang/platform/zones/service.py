@@ -45,6 +45,11 @@ def zone_of(request: HttpRequest) -> Zone:
     return getattr(request, "zone", None) or zone_for_port(request.META.get("SERVER_PORT"))
 
 
+def session_cookie_name(zone: Zone) -> str:
+    """The session cookie of a zone: each zone signs people in separately."""
+    return f"yiwang_{zone.value}"
+
+
 def listeners() -> list[tuple[Zone, str, int]]:
     """(zone, host, port) for each listener this process opens."""
     ports = {Zone.PUBLIC: settings.YIWANG_PUBLIC_PORT, Zone.INTERNAL: settings.YIWANG_INTERNAL_PORT}

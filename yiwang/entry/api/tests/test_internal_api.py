@@ -1,6 +1,8 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from yiwang.support.identity.testing import sign_in_client
+
 pytestmark = pytest.mark.django_db
 
 
@@ -8,11 +10,11 @@ def test_only_officials_may_use_the_internal_api(internal_client, public_client)
     users = get_user_model().objects
     assert internal_client.get("/api/v1/me").status_code == 401
     citizen = users.create_user("citizen1", password="x" * 12)
-    internal_client.force_login(citizen)
+    sign_in_client(internal_client, citizen)
     assert internal_client.get("/api/v1/me").status_code == 401
     official = users.create_user("official1", password="x" * 12, is_staff=True,
                                  display_name="李四")
-    internal_client.force_login(official)
+    sign_in_client(internal_client, official)
     assert internal_client.get("/api/v1/me").json() == {"username": "official1", "name": "李四"}
-    public_client.force_login(official)
+    sign_in_client(public_client, official)
     assert public_client.get("/api/v1/me").status_code == 404

@@ -32,7 +32,7 @@ def test_anonymous_pages_are_served_from_the_cache_per_url_and_language(public_c
 @override_settings(YIWANG_PAGE_CACHE_SECONDS=30)
 def test_visitors_with_a_session_are_never_served_a_shared_page(public_client):
     public_client.get("/about/")
-    public_client.cookies["sessionid"] = "abc"
+    public_client.cookies["yiwang_public"] = "abc"
     response = public_client.get("/about/")
     assert "X-Page-Cache" not in response
 

@@ -14,6 +14,7 @@ from yiwang.core.audit import service as audit
 from yiwang.entry.portal.testing import PASSWORD, SmallCity, build_small_city, unlabelled_inputs
 from yiwang.entry.workbench import views_audit
 from yiwang.support.identity import service as identity
+from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -55,7 +56,7 @@ def auditor(city):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def auditor_client(internal_client, auditor):  # type: ignore[no-untyped-def]
-    internal_client.force_login(auditor)
+    sign_in_client(internal_client, auditor)
     return internal_client
 
 
@@ -68,7 +69,7 @@ def searches() -> list[audit.AuditEvent]:
 @pytest.mark.parametrize("path", ["/audit/", "/audit/export.csv"])
 def test_only_holders_of_the_view_permission_may_search(internal_client, city, path) -> None:
     assert internal_client.get(path).status_code == 302  # anonymous: sign in first
-    internal_client.force_login(city.official)  # an official, without the permission
+    sign_in_client(internal_client, city.official)  # an official, without the permission
     response = internal_client.get(path)
     assert response.status_code == 403
     assert "没有访问权限" in text(response)
@@ -77,9 +78,9 @@ def test_only_holders_of_the_view_permission_may_search(internal_client, city, p
 
 def test_the_side_navigation_links_the_audit_log_for_auditors_only(internal_client, city,
                                                                     auditor) -> None:
-    internal_client.force_login(city.official)
+    sign_in_client(internal_client, city.official)
     assert 'href="/audit/"' not in text(internal_client.get("/"))
-    internal_client.force_login(auditor)
+    sign_in_client(internal_client, auditor)
     html = text(internal_client.get("/"))
     nav = html[html.index('class="wb-sidenav"'):]
     assert '<a href="/audit/">审计日志</a>' in nav
@@ -89,14 +90,14 @@ def test_the_side_navigation_links_the_audit_log_for_auditors_only(internal_clie
 
 def test_a_superuser_may_search(internal_client, city) -> None:
     root = identity.create_official("root", "管理员", password=PASSWORD, superuser=True)
-    internal_client.force_login(root)
+    sign_in_client(internal_client, root)
     assert internal_client.get("/audit/").status_code == 200
 
 
 @pytest.mark.parametrize("path", ["/audit/", "/audit/export.csv"])
 def test_the_audit_log_is_not_served_on_the_public_listener(public_client, auditor,
                                                             path) -> None:
-    public_client.force_login(auditor)
+    sign_in_client(public_client, auditor)
     assert public_client.get(path).status_code == 404
 
 
@@ -284,7 +285,7 @@ def test_page_queries_do_not_grow_with_events(auditor_client, django_assert_max_
     for n in range(80):
         event("bulk.item", object_id=str(n), detail={"n": n})
     # session, user, permissions (2), memberships, count, events, and the search's record
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = auditor_client.get("/audit/", {"action": "bulk.", "page": 2})
     assert rows(text(response)) == 30
 

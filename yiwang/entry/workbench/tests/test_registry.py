@@ -26,6 +26,7 @@ from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT, STREET
 from yiwang.platform.registry import service as registry
 from yiwang.support.identity import service as identity
+from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ def paths(people: People) -> list[str]:
 def test_officials_without_the_permissions_get_403(internal_client, city, people) -> None:
     for path in paths(people):
         assert internal_client.get(path).status_code == 302, path  # anonymous: sign in
-    internal_client.force_login(city.official)
+    sign_in_client(internal_client, city.official)
     for path in paths(people):
         assert internal_client.get(path).status_code == 403, path
     person = people.person()
@@ -116,12 +117,12 @@ def test_officials_without_the_permissions_get_403(internal_client, city, people
 
 
 def test_enterprises_need_their_own_permission(internal_client, city, people) -> None:
-    internal_client.force_login(grant(identity.create_official("p", "人口", password=PASSWORD),
+    sign_in_client(internal_client, grant(identity.create_official("p", "人口", password=PASSWORD),
                                       "registry.view_person"))
     assert internal_client.get("/registry/persons/").status_code == 200
     assert 'href="/registry/enterprises/"' not in text(internal_client.get("/registry/persons/"))
     assert internal_client.get("/registry/enterprises/").status_code == 403
-    internal_client.force_login(grant(identity.create_official("e", "法人", password=PASSWORD),
+    sign_in_client(internal_client, grant(identity.create_official("e", "法人", password=PASSWORD),
                                       "registry.view_enterprise"))
     assert internal_client.get("/registry/enterprises/").status_code == 200
     assert internal_client.get("/registry/persons/").status_code == 403
@@ -129,9 +130,9 @@ def test_enterprises_need_their_own_permission(internal_client, city, people) ->
 
 def test_the_side_navigation_links_the_registries_for_readers_only(internal_client, city,
                                                                     reader) -> None:
-    internal_client.force_login(city.official)
+    sign_in_client(internal_client, city.official)
     assert "/registry/" not in text(internal_client.get("/"))
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     html = text(internal_client.get("/"))
     assert '<a href="/registry/persons/">基础数据</a>' in html
 
@@ -139,7 +140,7 @@ def test_the_side_navigation_links_the_registries_for_readers_only(internal_clie
 @pytest.mark.parametrize("path", ["/registry/persons/", "/registry/enterprises/",
                                   "/registry/persons/1/"])
 def test_registries_are_not_served_on_the_public_listener(public_client, reader, path) -> None:
-    public_client.force_login(reader)
+    sign_in_client(public_client, reader)
     assert public_client.get(path).status_code == 404
 
 
@@ -159,14 +160,14 @@ def test_demo_groups_open_the_population_registry_to_gaj_and_zwfw_only(internal_
     person = people.person()
     for username, status in [("gaj.clerk1", 200), ("zwfw.clerk1", 200), ("cgj.clerk1", 403),
                              (loader.AUDITOR, 403)]:
-        internal_client.force_login(users[username])
+        sign_in_client(internal_client, users[username])
         for path in ["/registry/persons/", f"/registry/persons/{person.pk}/"]:
             assert internal_client.get(path).status_code == status, (username, path)
     assert users["gaj.clerk1"].has_perm(REVEAL)
     assert not users["cgj.clerk1"].has_perm("registry.view_enterprise")
-    internal_client.force_login(users[loader.AUDITOR])
+    sign_in_client(internal_client, users[loader.AUDITOR])
     assert internal_client.get("/audit/").status_code == 200
-    internal_client.force_login(users["cgj.clerk1"])
+    sign_in_client(internal_client, users["cgj.clerk1"])
     assert internal_client.get("/audit/").status_code == 403
     assert sorted(users["admin"].groups.values_list("name", flat=True)) == [loader.AUDITORS]
 
@@ -174,7 +175,7 @@ def test_demo_groups_open_the_population_registry_to_gaj_and_zwfw_only(internal_
 # --- the population registry -------------------------------------------------------------
 
 def test_list_shows_masked_data_only(internal_client, reader, people) -> None:
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     response = internal_client.get("/registry/persons/")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
@@ -194,7 +195,7 @@ def test_list_shows_masked_data_only(internal_client, reader, people) -> None:
 
 
 def test_search_by_name_and_region(internal_client, reader, people) -> None:
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
 
     def found(**query: str) -> int:
         response = internal_client.get("/registry/persons/", query)
@@ -215,7 +216,7 @@ def test_search_by_name_and_region(internal_client, reader, people) -> None:
 
 
 def test_region_choices_are_the_districts_and_their_streets(internal_client, reader) -> None:
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     html = text(internal_client.get("/registry/persons/"))
     assert '<optgroup label="东城区">' in html
     assert f'<option value="{DISTRICT}">东城区(全区)</option>' in html
@@ -225,7 +226,7 @@ def test_region_choices_are_the_districts_and_their_streets(internal_client, rea
 
 def test_lookup_by_id_number_is_a_post_that_opens_the_person(internal_client, reader,
                                                              people) -> None:
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     row = people.rows[2]
     response = internal_client.post("/registry/persons/", {"id_number": row.id_number.lower()})
     assert response.status_code == 302
@@ -249,7 +250,7 @@ def test_lookup_by_id_number_is_a_post_that_opens_the_person(internal_client, re
 
 def test_persons_are_paged_by_fifty_keeping_the_filters(internal_client, reader, city) -> None:
     make_people(city, 55)
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     first = text(internal_client.get("/registry/persons/", {"region": DISTRICT}))
     assert first.count('<th scope="row"><a href="/registry/persons/') == 50
     assert f'href="?region={DISTRICT}&amp;page=2"' in first
@@ -258,7 +259,7 @@ def test_persons_are_paged_by_fifty_keeping_the_filters(internal_client, reader,
 
 
 def test_person_page_is_masked_by_default(internal_client, reader, people) -> None:
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     row, person = people.rows[0], people.person()
     response = internal_client.get(f"/registry/persons/{person.pk}/")
     assert response.status_code == 200
@@ -276,7 +277,7 @@ def test_person_page_is_masked_by_default(internal_client, reader, people) -> No
 
 def test_reveal_needs_a_purpose_shows_the_full_data_once_and_is_audited(internal_client,
                                                                         officer, people) -> None:
-    internal_client.force_login(officer)
+    sign_in_client(internal_client, officer)
     row, person = people.rows[0], people.person()
     url = f"/registry/persons/{person.pk}/"
     page = text(internal_client.get(url))
@@ -317,7 +318,7 @@ def test_reveal_needs_a_purpose_shows_the_full_data_once_and_is_audited(internal
 # --- the legal-entity registry -----------------------------------------------------------
 
 def test_enterprise_list_and_page(internal_client, reader, people) -> None:
-    internal_client.force_login(reader)
+    sign_in_client(internal_client, reader)
     enterprise, representative = people.enterprise, people.rows[0]
     html = text(internal_client.get("/registry/enterprises/"))
     assert unlabelled_inputs(html) == []
@@ -349,10 +350,11 @@ def test_list_queries_do_not_grow_with_rows(internal_client, reader, city,
         registry.register_enterprise(
             credit_code=generate_credit_code(DISTRICT[:6], rng=rng), name=f"企业{n:02d}",
             kind="有限责任公司", legal_representative=people.person(n), region_code=STREET)
-    internal_client.force_login(reader)
-    # session, user, permissions (2), memberships, districts, streets, count, rows,
+    sign_in_client(internal_client, reader)
+    # session, identity session, user, permissions (2), memberships, districts, streets,
+    # count, rows,
     # region names, grid names
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         internal_client.get("/registry/persons/")
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         internal_client.get("/registry/enterprises/")

@@ -26,6 +26,7 @@ from yiwang.entry.workbench import modules
 from yiwang.entry.workbench.access import OfficialRequiredMixin, official_required
 from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT
 from yiwang.support.identity import service as identity
+from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def city() -> SmallCity:
 
 @pytest.fixture
 def official_client(internal_client, city):  # type: ignore[no-untyped-def]
-    internal_client.force_login(city.official)
+    sign_in_client(internal_client, city.official)
     return internal_client
 
 
@@ -64,7 +65,7 @@ def test_every_page_sends_anonymous_visitors_to_sign_in(internal_client, city) -
 
 def test_every_page_refuses_a_signed_in_non_official(internal_client, city) -> None:
     citizen = get_user_model().objects.create_user("zhang.san", password=PASSWORD)
-    internal_client.force_login(citizen)
+    sign_in_client(internal_client, citizen)
     for path in pages(city):
         response = internal_client.get(path)
         assert response.status_code == 403, path
@@ -203,7 +204,7 @@ def test_home_dashboard_counts_and_memberships(official_client) -> None:
 
 def test_admin_link_for_superusers_only(internal_client, city) -> None:
     admin = identity.create_official("root", "管理员", password=PASSWORD, superuser=True)
-    internal_client.force_login(admin)
+    sign_in_client(internal_client, admin)
     html = text(internal_client.get("/"))
     assert 'href="/admin/"' in html
     assert internal_client.get("/admin/").status_code == 200
@@ -246,7 +247,7 @@ def test_unknown_things_are_404(official_client) -> None:
 
 @pytest.mark.parametrize("path", ["/", "/regions/", "/departments/", "/unavailable/cases/"])
 def test_workbench_is_not_served_on_the_public_listener(public_client, city, path) -> None:
-    public_client.force_login(city.official)
+    sign_in_client(public_client, city.official)
     response = public_client.get(path, follow=True)
     assert MEMBER_NAME not in text(response)
     assert "政务工作台" not in text(response)
@@ -273,7 +274,7 @@ def actions(html: str) -> str:
 
 
 def test_an_official_lacking_a_permission_gets_the_workbench_403(internal_client, city) -> None:
-    internal_client.force_login(city.official)
+    sign_in_client(internal_client, city.official)
     response = internal_client.get("/audit/")
     assert response.status_code == 403
     html = text(response)
@@ -294,7 +295,7 @@ def test_an_official_lacking_a_permission_gets_the_workbench_403(internal_client
 def test_a_non_official_gets_the_officials_only_403_without_the_navigation(internal_client,
                                                                           city) -> None:
     citizen = get_user_model().objects.create_user("zhang.san", password=PASSWORD)
-    internal_client.force_login(citizen)
+    sign_in_client(internal_client, citizen)
     response = internal_client.get("/")
     assert response.status_code == 403
     html = text(response)

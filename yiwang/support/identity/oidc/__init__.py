@@ -1,0 +1,1 @@
+"""The OpenID Connect provider, on django-oauth-toolkit (ADR 11)."""

@@ -1,0 +1,109 @@
+"""Relying parties, signing keys, consents and which relying parties a session reached."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from oauth2_provider.models import AbstractApplication
+
+from yiwang.core.crypto.fields import EncryptedTextField
+
+
+class SubjectType(models.TextChoices):
+    PUBLIC = "public", _("统一标识 (public)")
+    PAIRWISE = "pairwise", _("按应用区分 (pairwise)")
+
+
+class RelyingParty(AbstractApplication):
+    """A registered client application (接入应用): DOT's Application plus what yiwang needs."""
+
+    description = models.CharField(_("说明"), max_length=200, blank=True)
+    department_code = models.CharField(_("主管部门"), max_length=32, blank=True)
+    backchannel_logout_uri = models.URLField(_("后端注销地址"), max_length=512, blank=True)
+    subject_type = models.CharField(_("用户标识类型"), max_length=16, choices=SubjectType.choices,
+                                    default=SubjectType.PUBLIC)
+    sector_identifier = models.CharField(_("标识分区"), max_length=255, blank=True)
+    allowed_scopes = models.CharField(_("可申请的范围"), max_length=255,
+                                      default="openid profile")
+    min_level = models.PositiveSmallIntegerField(_("最低认证等级"), default=1)
+    first_party = models.BooleanField(_("平台自有应用"), default=False)
+    active = models.BooleanField(_("启用"), default=True)
+    updated_at_rp = models.DateTimeField(auto_now=True)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        verbose_name = _("接入应用")
+        verbose_name_plural = _("接入应用")
+
+    def is_usable(self, request: Any) -> bool:
+        return self.active and super().is_usable(request)
+
+    @property
+    def jwk_key(self) -> Any:
+        from yiwang.support.identity.oidc import keys
+
+        return keys.active_key().jwk
+
+
+class KeyState(models.TextChoices):
+    NEXT = "next", _("待启用")
+    ACTIVE = "active", _("使用中")
+    RETIRED = "retired", _("已停用")
+
+
+class SigningKey(models.Model):
+    """A key that signs ID tokens. JWKS publishes next, active and recently retired keys."""
+
+    kid = models.CharField(max_length=64, unique=True)
+    algorithm = models.CharField(max_length=16, default="RS256")
+    private_pem = EncryptedTextField(purpose="oidc.signingkey.private_pem")
+    public_jwk = models.JSONField()
+    state = models.CharField(max_length=16, choices=KeyState.choices, default=KeyState.NEXT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("签名密钥")
+        verbose_name_plural = _("签名密钥")
+
+
+class Consent(models.Model):
+    """What a person allowed a relying party to know (per scope), until revoked."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="consents")
+    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                                    on_delete=models.CASCADE, related_name="consents")
+    scopes = models.CharField(max_length=255)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("授权同意")
+        verbose_name_plural = _("授权同意")
+        constraints = [models.UniqueConstraint(fields=["user", "application"],
+                                               name="oidc_consent_unique")]
+
+
+class SessionClient(models.Model):
+    """A relying party that received tokens within an identity-provider session (for logout)."""
+
+    audit_writes = False
+
+    sid = models.CharField(max_length=64, db_index=True)
+    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                                    on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    first_at = models.DateTimeField(auto_now_add=True)
+    last_at = models.DateTimeField(auto_now=True)
+    logout_sent_at = models.DateTimeField(null=True, blank=True)
+    logout_error = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sid", "application"],
+                                               name="oidc_session_client_unique")]

@@ -1,0 +1,236 @@
+"""Identity-provider sessions: starting, stepping up, listing and ending them.
+
+A signed-in Django session carries ``yiwang_sid``, the id of an :class:`AccountSession`.
+The session middleware checks on every request that the row is still live, so ending the
+row (remote sign-out, deprovisioning, RP-initiated logout) ends the session at once in every
+process. Whatever else must happen when a session ends — revoking its tokens, telling
+relying parties over the back channel — registers itself with :func:`on_session_end`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import login, logout
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from yiwang.core.audit import service as audit
+from yiwang.support.identity import assurance
+from yiwang.support.identity.models import AccountSession
+
+logger = logging.getLogger(__name__)
+
+SESSION_KEY = "yiwang_sid"
+TOUCH_EVERY = timedelta(minutes=1)
+
+_end_hooks: list[Callable[[AccountSession, str], None]] = []
+
+
+def on_session_end(hook: Callable[[AccountSession, str], None]) -> Callable[[AccountSession, str], None]:
+    """Register ``hook(session, reason)``; it runs after the ending transaction commits."""
+    if hook not in _end_hooks:
+        _end_hooks.append(hook)
+    return hook
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address as the listener saw it (proxies are trusted by configuration)."""
+    return str(request.META.get("REMOTE_ADDR") or "")
+
+
+def mask_address(address: str) -> str:
+    """192.168.1.23 -> 192.168.1.*, 2001:db8::1 -> 2001:db8::/48-ish: enough to recognise."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if ip.version == 4:
+        return ".".join(str(ip).split(".")[:3]) + ".*"
+    return str(ipaddress.ip_network(f"{ip}/48", strict=False).network_address) + "*"
+
+
+def _user_agent(request: HttpRequest) -> str:
+    return str(request.META.get("HTTP_USER_AGENT", ""))[:256]
+
+
+def new_sid() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def sign_in(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
+            level_cap: int | None = None, backend: str | None = None) -> AccountSession:
+    """Sign ``user`` in on this browser with the factors in ``amr``; returns the new session.
+
+    Rotates the session key (no fixation), records an :class:`AccountSession`, stores its
+    sid in the Django session and writes the security event ``identity.sign_in``.
+    """
+    amr_list = assurance.with_mfa_marker(amr)
+    level = assurance.session_level(user, amr_list, cap=level_cap)
+    previous = current(request)
+    acting_for = previous.acting_for if previous and previous.user_id == user.pk else ""
+    with transaction.atomic():
+        if previous is not None and previous.ended_at is None:
+            _mark_ended(previous, "replaced")
+        login(request, user, backend=backend or "django.contrib.auth.backends.ModelBackend")
+        now = timezone.now()
+        session = AccountSession.objects.create(
+            sid=new_sid(), user=user, zone=str(getattr(request, "zone", "public")),
+            auth_time=now, acr=level, amr=amr_list,
+            ip_masked=mask_address(client_address(request)), user_agent=_user_agent(request),
+            acting_for=acting_for,
+        )
+        request.session[SESSION_KEY] = session.sid
+        audit.record("identity.sign_in", user, actor=user,
+                     detail={"method": method, "amr": amr_list, "acr": assurance.acr_name(level),
+                             "ip": session.ip_masked})
+    return session
+
+
+def step_up(request: HttpRequest, *, amr: Iterable[str], method: str) -> AccountSession:
+    """Add factors proved just now to the current session and raise its level if they allow."""
+    session = current(request)
+    if session is None:
+        raise PermissionError("no signed-in session to step up")
+    amr_list = assurance.with_mfa_marker([*session.amr, *amr])
+    level = max(session.acr, assurance.session_level(session.user, amr_list))
+    with transaction.atomic():
+        request.session.cycle_key()
+        AccountSession.objects.filter(pk=session.pk).update(
+            amr=amr_list, acr=level, auth_time=timezone.now())
+        audit.record("identity.step_up", session.user, actor=session.user,
+                     detail={"method": method, "amr": amr_list, "acr": assurance.acr_name(level)})
+    session.refresh_from_db()
+    return session
+
+
+def current(request: HttpRequest) -> AccountSession | None:
+    """The live :class:`AccountSession` of this request, or None (cached on the request)."""
+    cached = getattr(request, "_yiwang_account_session", False)
+    if cached is not False:
+        return cached  # type: ignore[return-value]
+    sid = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
+    found = None
+    if sid:
+        found = (AccountSession.objects.select_related("user")
+                 .filter(sid=sid, ended_at__isnull=True).first())
+    request._yiwang_account_session = found  # type: ignore[attr-defined]
+    return found
+
+
+def level_of(request: HttpRequest) -> int:
+    """The assurance level of this request's session (0 when nobody is signed in)."""
+    session = current(request)
+    return int(session.acr) if session else 0
+
+
+def get_session(sid: str) -> AccountSession | None:
+    return AccountSession.objects.select_related("user").filter(sid=sid).first()
+
+
+def list_sessions(user: Any, *, live_only: bool = True) -> list[AccountSession]:
+    """A person's sessions, newest first."""
+    qs = AccountSession.objects.filter(user=user).order_by("-last_seen_at", "-id")
+    if live_only:
+        qs = qs.filter(ended_at__isnull=True)
+    return list(qs[:100])
+
+
+def _mark_ended(session: AccountSession, reason: str) -> bool:
+    updated = AccountSession.objects.filter(pk=session.pk, ended_at__isnull=True).update(
+        ended_at=timezone.now(), end_reason=reason[:32])
+    if updated:
+        session.ended_at = timezone.now()
+        session.end_reason = reason[:32]
+        for hook in list(_end_hooks):
+            transaction.on_commit(lambda hook=hook: _run_hook(hook, session, reason))
+    return bool(updated)
+
+
+def _run_hook(hook: Callable[[AccountSession, str], None], session: AccountSession,
+              reason: str) -> None:
+    try:
+        hook(session, reason)
+    except Exception:  # one failing hook must not stop the others; it is logged
+        logger.exception("session end hook %s failed for a session", getattr(hook, "__name__", hook))
+
+
+@transaction.atomic
+def end_session(session: AccountSession | str, *, reason: str, actor: Any = None) -> bool:
+    """End one session everywhere (its browsers, its tokens, its relying parties)."""
+    if isinstance(session, str):
+        found = get_session(session)
+        if found is None:
+            return False
+        session = found
+    ended = _mark_ended(session, reason)
+    if ended:
+        audit.record("identity.session_ended", session.user, actor=actor,
+                     detail={"reason": reason, "ip": session.ip_masked})
+    return ended
+
+
+@transaction.atomic
+def end_user_sessions(user: Any, *, reason: str, actor: Any = None) -> int:
+    """End every live session of ``user``; returns how many."""
+    count = 0
+    for session in AccountSession.objects.filter(user=user, ended_at__isnull=True):
+        if _mark_ended(session, reason):
+            count += 1
+    audit.record("identity.sessions_ended", user, actor=actor,
+                 detail={"reason": reason, "count": count})
+    return count
+
+
+def sign_out(request: HttpRequest, *, reason: str = "sign_out") -> AccountSession | None:
+    """End this browser's session (and so every relying party's) and clear the cookie."""
+    session = current(request)
+    if session is not None:
+        end_session(session, reason=reason, actor=session.user)
+    logout(request)
+    request._yiwang_account_session = None  # type: ignore[attr-defined]
+    return session
+
+
+def set_acting_for(request: HttpRequest, credit_code: str) -> None:
+    """Record which enterprise (or nobody: ``""``) this session acts for."""
+    session = current(request)
+    if session is None:
+        raise PermissionError("not signed in")
+    AccountSession.objects.filter(pk=session.pk).update(acting_for=credit_code)
+    session.acting_for = credit_code
+    audit.record("identity.acting_for", session.user, actor=session.user,
+                 detail={"credit_code": credit_code})
+
+
+def check_request(request: HttpRequest) -> None:
+    """Called by the middleware: sign out a browser whose session was ended elsewhere."""
+    sid = request.session.get(SESSION_KEY)
+    user = getattr(request, "user", None)
+    if not sid:
+        if user is not None and user.is_authenticated:
+            # Signed in without an identity-provider session (a bypass of the sign-in
+            # pipeline, e.g. a bare django.contrib.auth.login): refuse it.
+            logout(request)
+        return
+    session = current(request)
+    if session is None or (user is not None and user.is_authenticated
+                           and session.user_id != user.pk):
+        logout(request)
+        request._yiwang_account_session = None  # type: ignore[attr-defined]
+        return
+    now = timezone.now()
+    if now - session.last_seen_at > TOUCH_EVERY:
+        AccountSession.objects.filter(pk=session.pk).update(last_seen_at=now)
+
+
+def hash_token(value: str) -> str:
+    """SHA-256 hex of a bearer secret (codes, tickets) for storage."""
+    return hashlib.sha256(value.encode()).hexdigest()

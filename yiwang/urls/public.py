@@ -6,7 +6,12 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("yiwang.core.health.urls")),
     path("api/v1/", include("yiwang.entry.api.urls_public")),
-    *i18n_patterns(path("", include("yiwang.entry.portal.urls")), prefix_default_language=False),
+    path("", include("yiwang.support.identity.oidc.urls")),  # /oidc/..., /.well-known/...
+    *i18n_patterns(
+        path("account/", include("yiwang.support.identity.urls")),
+        path("", include("yiwang.entry.portal.urls")),
+        prefix_default_language=False,
+    ),
 ]
 
 handler404 = "yiwang.entry.portal.views.not_found"

@@ -1,0 +1,3 @@
+"""Protocol endpoints of the OpenID Connect provider (/oidc/ and /.well-known/)."""
+
+urlpatterns: list = []

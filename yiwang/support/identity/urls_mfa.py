@@ -1,0 +1,3 @@
+"""URL patterns of the mfa screens (included by urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URL patterns of the signin screens (included by urls.py)."""
+
+urlpatterns: list = []

@@ -26,7 +26,7 @@ demo: install
 test: install lint unit
 
 lint: install
-	$(BIN)/ruff check yiwang tests benchmarks
+	$(BIN)/ruff check yiwang tests benchmarks examples
 	$(BIN)/lint-imports
 	$(BIN)/mypy yiwang/core $$(git ls-files "yiwang/*/service.py" | grep -v "^yiwang/core/")
 	YIWANG_ENV=test $(BIN)/yiwang makemigrations --check --dry-run

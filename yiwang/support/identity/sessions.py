@@ -111,6 +111,23 @@ def step_up(request: HttpRequest, *, amr: Iterable[str], method: str) -> Account
     return session
 
 
+def join_session(request: HttpRequest, sid: str) -> AccountSession:
+    """Sign this browser in to an existing live provider session (a first-party relying party).
+
+    The workbench, in the internal zone, receives the provider's ``sid`` in the ID token of a
+    completed OpenID Connect sign-in and joins that session: ending it anywhere ends this
+    browser's sign-in too.
+    """
+    session = AccountSession.objects.select_related("user").filter(
+        sid=sid, ended_at__isnull=True).first()
+    if session is None or not session.user.is_active:
+        raise PermissionError("the provider session has ended")
+    login(request, session.user, backend="django.contrib.auth.backends.ModelBackend")
+    request.session[SESSION_KEY] = session.sid
+    request._yiwang_account_session = session  # type: ignore[attr-defined]
+    return session
+
+
 def current(request: HttpRequest) -> AccountSession | None:
     """The live :class:`AccountSession` of this request, or None (cached on the request)."""
     cached = getattr(request, "_yiwang_account_session", False)

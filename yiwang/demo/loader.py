@@ -79,6 +79,11 @@ def demo_password() -> str:
                         "demo-" + secrets.token_urlsafe(9))
 
 
+def official_phone(n: int) -> str:
+    """Officials' phones come after the citizens' in the demo's synthetic block."""
+    return population.synthetic_phone(5000 + n)
+
+
 def _rng(phase: str) -> random.Random:
     # One stream per phase: a phase's data does not depend on whether earlier phases ran.
     return random.Random(f"{geography.SEED}:{phase}")
@@ -165,7 +170,10 @@ def load_officials(progress: Progress) -> list[DemoAccount]:
     rng = _rng("officials")
     password_hash = make_password(demo_password())
     accounts = [DemoAccount("admin", "系统管理员", "超级管理员、审计员 administrator and auditor")]
-    identity.create_official("admin", "系统管理员", password_hash=password_hash, superuser=True)
+    # Officials sign in with two factors; the second is a code sent to their phone (the local
+    # SMS gateway writes it to var/sms/outbox.jsonl) until they set up TOTP or a passkey.
+    identity.create_official("admin", "系统管理员", password_hash=password_hash, superuser=True,
+                             phone=official_phone(0))
     plan = [
         (spec, code, name, n)
         for spec in population.DEPARTMENTS
@@ -173,10 +181,11 @@ def load_officials(progress: Progress) -> list[DemoAccount]:
         for n in range(1, OFFICIALS_PER_POSITION.get(code, 1) + 1)
     ]
     tick = progress("公职人员 officials", len(plan))
-    for spec, code, position_name, n in plan:
+    for index, (spec, code, position_name, n) in enumerate(plan, start=2):
         username = f"{spec.code}.{code}{n}"
         display = population.person_name(rng)
-        user = identity.create_official(username, display, password_hash=password_hash)
+        user = identity.create_official(username, display, password_hash=password_hash,
+                                        phone=official_phone(index))
         if (
             not orgs.memberships_of(user)
             .filter(department__code=spec.code, position__code=code)
@@ -209,7 +218,8 @@ def _load_auditor(password_hash: str) -> Any:
     """The demo auditor: a clerk (工作人员) of 政务服务中心, a post the centre's spec lacks
     (unnumbered, it is listed after the spec's posts)."""
     user = identity.create_official(
-        AUDITOR, population.person_name(_rng("auditor")), password_hash=password_hash
+        AUDITOR, population.person_name(_rng("auditor")), password_hash=password_hash,
+        phone=official_phone(1),
     )
     if not orgs.positions_of(AUDITOR_DEPARTMENT).filter(code=AUDITOR_POSITION).exists():
         orgs.create_position(AUDITOR_DEPARTMENT, code=AUDITOR_POSITION, name="工作人员")

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.http import HttpRequest
 
 from yiwang.core.audit import service as audit
 from yiwang.core.masking.service import mask_phone
@@ -92,6 +93,40 @@ def available_second_factors(user: Any) -> list[str]:
     if RecoveryCode.objects.filter(user=user, used_at__isnull=True).exists():
         found.add(RECOVERY)
     return [name for name in SECOND_FACTOR_ORDER if name in found]
+
+
+def _throttle_key(user: Any) -> str:
+    return str(user.get_username())
+
+
+def throttle_check(request: HttpRequest | None, user: Any) -> None:
+    """Refuse a guess at ``user``'s factor while the account or address is locked out.
+
+    Raises the sign-in throttle's ``ValidationError``; does nothing without a request.
+    """
+    if request is None:
+        return
+    from yiwang.support.identity import throttle
+
+    throttle.check(request, _throttle_key(user))
+
+
+def throttle_fail(request: HttpRequest | None, user: Any) -> None:
+    """Count a wrong guess at ``user``'s factor (does nothing without a request)."""
+    if request is None:
+        return
+    from yiwang.support.identity import throttle
+
+    throttle.fail(request, _throttle_key(user))
+
+
+def throttle_succeed(request: HttpRequest | None, user: Any) -> None:
+    """Clear the account's failure count after a right guess (nothing without a request)."""
+    if request is None:
+        return
+    from yiwang.support.identity import throttle
+
+    throttle.succeed(request, _throttle_key(user))
 
 
 def list_factors(user: Any) -> FactorSummary:

@@ -239,6 +239,13 @@ class EnterpriseAccount(models.Model):
     class Meta:
         verbose_name = _("法人账户")
         verbose_name_plural = _("法人账户")
+        # The workbench's permissions over accounts and relying parties live here (the user
+        # model belongs to the sign-in work; the oidc app to the provider's).
+        permissions = [
+            ("manage_accounts", _("账户管理:查询账户、停用启用、结束会话、重置多因素认证")),
+            ("reveal_accounts", _("查看账户的完整个人信息")),
+            ("manage_relying_parties", _("接入应用管理")),
+        ]
 
     def __str__(self) -> str:
         return self.name

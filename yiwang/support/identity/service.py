@@ -99,3 +99,95 @@ def create_official(username: str, display_name: str, *, password: str | None = 
 def count_officials() -> int:
     """How many active official accounts exist."""
     return User.objects.filter(account_type=AccountType.OFFICIAL, is_active=True).count()
+
+
+# --- enterprise and account administration (法人、授权委托、账户管理) -------------------------
+# Imported here, at the end, so that this section stays apart from the others'.
+
+from yiwang.support.identity.admin_ops import (  # noqa: E402
+    MANAGE_ACCOUNTS,
+    MANAGE_RELYING_PARTIES,
+    REVEAL_ACCOUNTS,
+    AccountDetail,
+    AccountPage,
+    AccountRow,
+    account_detail,
+    approximate_total,
+    deactivate_account,
+    end_account_sessions,
+    find_account,
+    get_account,
+    masked_account,
+    may_manage_relying_party,
+    reactivate_account,
+    relying_party_departments,
+    reset_account_factors,
+    reveal_account,
+    search_accounts,
+)
+from yiwang.support.identity.enterprise import (  # noqa: E402
+    SCOPES as MANDATE_SCOPES,
+)
+from yiwang.support.identity.enterprise import (  # noqa: E402
+    ActingIdentity,
+    acting_for_session,
+    acting_identities,
+    current_acting,
+    get_enterprise,
+    grant_mandate,
+    has_scope,
+    managing_mandate,
+    mandate_of,
+    mandates_for,
+    mandates_of_enterprise,
+    register_enterprise_account,
+    revoke_mandate,
+    switch_identity,
+)
+from yiwang.support.identity.models import (  # noqa: E402
+    EnterpriseAccount,
+    EnterpriseStatus,
+    Mandate,
+    MandateRole,
+)
+
+__all__ += [
+    "MANAGE_ACCOUNTS",
+    "MANAGE_RELYING_PARTIES",
+    "MANDATE_SCOPES",
+    "REVEAL_ACCOUNTS",
+    "AccountDetail",
+    "AccountPage",
+    "AccountRow",
+    "ActingIdentity",
+    "EnterpriseAccount",
+    "EnterpriseStatus",
+    "Mandate",
+    "MandateRole",
+    "account_detail",
+    "acting_for_session",
+    "acting_identities",
+    "approximate_total",
+    "current_acting",
+    "deactivate_account",
+    "end_account_sessions",
+    "find_account",
+    "get_account",
+    "get_enterprise",
+    "grant_mandate",
+    "has_scope",
+    "managing_mandate",
+    "mandate_of",
+    "mandates_for",
+    "mandates_of_enterprise",
+    "masked_account",
+    "may_manage_relying_party",
+    "reactivate_account",
+    "register_enterprise_account",
+    "relying_party_departments",
+    "reset_account_factors",
+    "reveal_account",
+    "revoke_mandate",
+    "search_accounts",
+    "switch_identity",
+]

@@ -20,6 +20,9 @@ for a stated purpose and records it in the audit log.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -50,6 +53,8 @@ from yiwang.support.identity.models import (
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
+
+logger = logging.getLogger(__name__)
 
 MANAGE_ACCOUNTS = "identity.manage_accounts"
 REVEAL_ACCOUNTS = "identity.reveal_accounts"
@@ -360,11 +365,13 @@ def _check_may_act_on(user: User, actor: Any) -> None:
 
 def revoke_tokens(user: User, *, reason: str) -> int | None:
     """Revoke every OAuth token of ``user`` now; None when the provider is not installed."""
-    try:
-        from yiwang.support.identity.oidc.service import revoke_user_tokens
-    except ImportError:
+    # The provider's module may not be there (yet): only its absence is tolerated, not an
+    # error raised while importing it.
+    if importlib.util.find_spec("yiwang.support.identity.oidc.service") is None:
+        logger.warning("no OIDC service: tokens of account %s were not revoked", user.pk)
         return None
-    return int(revoke_user_tokens(user, reason=reason) or 0)
+    oidc_service = importlib.import_module("yiwang.support.identity.oidc.service")
+    return int(oidc_service.revoke_user_tokens(user, reason=reason) or 0)
 
 
 @transaction.atomic

@@ -95,38 +95,29 @@ def available_second_factors(user: Any) -> list[str]:
     return [name for name in SECOND_FACTOR_ORDER if name in found]
 
 
-def _throttle_key(user: Any) -> str:
-    return str(user.get_username())
-
-
 def throttle_check(request: HttpRequest | None, user: Any) -> None:
-    """Refuse a guess at ``user``'s factor while the account or address is locked out.
+    """Refuse a guess at ``user``'s factor while the account or the address is locked out.
 
-    Raises the sign-in throttle's ``ValidationError``; does nothing without a request.
+    Raises the sign-in throttle's ``Locked`` (a ``ValidationError`` with a message to show).
     """
-    if request is None:
-        return
     from yiwang.support.identity import throttle
 
-    throttle.check(request, _throttle_key(user))
+    throttle.check(request, user)
 
 
-def throttle_fail(request: HttpRequest | None, user: Any) -> None:
-    """Count a wrong guess at ``user``'s factor (does nothing without a request)."""
-    if request is None:
-        return
+def throttle_fail(request: HttpRequest | None, user: Any, *, method: str,
+                  reason: str = "") -> None:
+    """Count a wrong guess at ``user``'s factor (audited by the throttle as a failure)."""
     from yiwang.support.identity import throttle
 
-    throttle.fail(request, _throttle_key(user))
+    throttle.fail(request, user, method=method, reason=reason)
 
 
 def throttle_succeed(request: HttpRequest | None, user: Any) -> None:
-    """Clear the account's failure count after a right guess (nothing without a request)."""
-    if request is None:
-        return
+    """Clear the account's failure count after a right guess."""
     from yiwang.support.identity import throttle
 
-    throttle.succeed(request, _throttle_key(user))
+    throttle.succeed(request, user)
 
 
 def list_factors(user: Any) -> FactorSummary:
@@ -176,3 +167,30 @@ def reset_factors(user: Any, *, actor: Any) -> None:
     audit.record("identity.mfa_reset", user, actor=actor,
                  detail={"totp": totp, "passkeys": passkeys, "recovery_codes": codes,
                          "sessions_ended": ended})
+
+
+# --- Devices ---------------------------------------------------------------------------
+
+_BROWSERS = (  # checked in order: many browsers also say "Chrome" and "Safari"
+    ("MicroMessenger", "微信"), ("AlipayClient", "支付宝"), ("DingTalk", "钉钉"),
+    ("QQBrowser", "QQ浏览器"), ("UCBrowser", "UC浏览器"), ("Edg", "Edge"),
+    ("OPR", "Opera"), ("Firefox", "Firefox"), ("HeadlessChrome", "Chrome"),
+    ("Chrome", "Chrome"), ("CriOS", "Chrome"), ("Safari", "Safari"),
+)
+_SYSTEMS = (
+    ("HarmonyOS", "HarmonyOS"), ("OpenHarmony", "HarmonyOS"), ("Android", "Android"),
+    ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"), ("Mac OS X", "macOS"),
+    ("Macintosh", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str) -> str:
+    """A short, recognisable name for a browser from its user agent: ``Chrome · Windows``.
+
+    Deliberately coarse (no versions): enough for a person to recognise their device.
+    Empty when nothing is recognised.
+    """
+    text = str(user_agent or "")
+    browser = next((name for token, name in _BROWSERS if token in text), "")
+    system = next((name for token, name in _SYSTEMS if token in text), "")
+    return " · ".join(part for part in (browser, system) if part)

@@ -72,9 +72,11 @@ def _looks_like_code(code: str) -> bool:
 def use(user: Any, code: str, *, request: HttpRequest | None = None) -> bool:
     """Spend one of ``user``'s recovery codes; True when it was valid and unused.
 
-    Throttled with the sign-in guessing limits when ``request`` is given (the second-factor
-    page passes it). Audited as ``identity.recovery_code_used`` (or ``..._failed``). Not one
-    transaction on purpose: the failure count must stay recorded when the code is refused.
+    Throttled by the sign-in guessing limits (per account, and per address when ``request``
+    is given): raises the throttle's ``Locked`` (a ``ValidationError``) while locked, so
+    callers must not count failures again. Audited as ``identity.recovery_code_used``
+    (failures by the throttle). Not one transaction on purpose: the failure count must stay
+    recorded when the code is refused.
     """
     from yiwang.support.identity import factors
 
@@ -91,6 +93,5 @@ def use(user: Any, code: str, *, request: HttpRequest | None = None) -> bool:
         audit.record("identity.recovery_code_used", user, actor=user, detail={"remaining": left})
         factors.throttle_succeed(request, user)
     else:
-        audit.record("identity.recovery_code_failed", user, actor=user)
-        factors.throttle_fail(request, user)
+        factors.throttle_fail(request, user, method="recovery")
     return ok

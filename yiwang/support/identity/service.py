@@ -191,3 +191,29 @@ __all__ += [
     "search_accounts",
     "switch_identity",
 ]
+
+
+# --- factors (多因素认证: TOTP, passkeys, recovery codes, QR login) ---------------------------
+# Imported here, at the end, so that this section stays apart from the others'.
+
+from yiwang.support.identity.factors import (  # noqa: E402
+    FactorSummary,
+    available_second_factors,
+    describe_device,
+    has_second_factor,
+    list_factors,
+    reset_factors,
+)
+from yiwang.support.identity.qrlogin import (  # noqa: E402
+    purge_expired as purge_expired_qr_tickets,
+)
+
+__all__ += [
+    "FactorSummary",
+    "available_second_factors",
+    "describe_device",
+    "has_second_factor",
+    "list_factors",
+    "purge_expired_qr_tickets",
+    "reset_factors",
+]

@@ -125,7 +125,7 @@ def confirm_enrolment(user: Any, device_id: int, code: str, *, name: str = "",
     factors.throttle_check(request, user)
     step = _matching_step(device.secret, _normalise(code), time.time())
     if step is None:
-        factors.throttle_fail(request, user)
+        factors.throttle_fail(request, user, method="totp", reason="enrolment")
         raise ValidationError(_("验证码不正确。请输入身份验证器中当前显示的 6 位数字。"))
     factors.throttle_succeed(request, user)
     with transaction.atomic():
@@ -143,9 +143,11 @@ def verify(user: Any, code: str, *, request: HttpRequest | None = None) -> bool:
     """Whether ``code`` is a current, unused code of one of ``user``'s confirmed authenticators.
 
     Accepts one step of clock drift either way. A code is accepted once: the step it belongs
-    to and every earlier one are then refused. Throttled by the sign-in guessing limits when
-    ``request`` is given. Audited on failure (``identity.totp_failed``) and replay
-    (``identity.totp_replayed``).
+    to and every earlier one are then refused. Throttled by the sign-in guessing limits (per
+    account, and per address when ``request`` is given): raises the throttle's ``Locked``
+    (a ``ValidationError``) while locked, so callers must not count failures again.
+    Failures are audited by the throttle (``identity.sign_in_failed``), replays also as
+    ``identity.totp_replayed``.
     """
     from yiwang.support.identity import factors
 
@@ -166,9 +168,9 @@ def verify(user: Any, code: str, *, request: HttpRequest | None = None) -> bool:
                 factors.throttle_succeed(request, user)
                 return True
             replayed = True
-    audit.record("identity.totp_replayed" if replayed else "identity.totp_failed", user,
-                 actor=user)
-    factors.throttle_fail(request, user)
+    if replayed:
+        audit.record("identity.totp_replayed", user, actor=user)
+    factors.throttle_fail(request, user, method="totp", reason="replayed" if replayed else "")
     return False
 
 

@@ -100,7 +100,8 @@ def _error(message: StrPromise, error_code: str, /, **params: Any) -> Validation
     return ValidationError(message, code=error_code, params=params or None)
 
 
-def _acting(mandate: Mandate) -> ActingIdentity:
+def acting_from(mandate: Mandate) -> ActingIdentity:
+    """The identity a mandate gives (the representative holds every scope)."""
     scopes = (tuple(SCOPES) if mandate.role == MandateRole.REPRESENTATIVE
               else tuple(s for s in SCOPES if s in (mandate.scopes or [])))
     return ActingIdentity(enterprise=mandate.enterprise, mandate=mandate, role=mandate.role,
@@ -145,7 +146,7 @@ def mandates_for(user: Any) -> list[Mandate]:
 
 def acting_identities(user: Any) -> list[ActingIdentity]:
     """Every enterprise the person may act for now, representative roles first."""
-    found = [_acting(m) for m in mandates_for(user)]
+    found = [acting_from(m) for m in mandates_for(user)]
     return sorted(found, key=lambda a: (not a.is_representative, a.name))
 
 
@@ -473,7 +474,7 @@ def switch_identity(request: HttpRequest, credit_code: str) -> ActingIdentity | 
         audit.record("identity.identity_switched", user, actor=user,
                      detail={"from": previous, "to": mandate.enterprise.credit_code,
                              "role": mandate.role})
-    acting = _acting(mandate)
+    acting = acting_from(mandate)
     setattr(request, _ACTING_CACHE, acting)
     return acting
 
@@ -487,7 +488,7 @@ def acting_for_session(session: AccountSession | None) -> ActingIdentity | None:
     if session is None or not session.acting_for or session.ended_at is not None:
         return None
     mandate = mandate_of(session.user, session.acting_for)
-    return _acting(mandate) if mandate is not None else None
+    return acting_from(mandate) if mandate is not None else None
 
 
 def current_acting(request: HttpRequest) -> ActingIdentity | None:

@@ -110,6 +110,10 @@ def user_handle(user: Any) -> bytes:
     return bytes.fromhex(blind_index(f"webauthn-user:{user.pk}", "identity.webauthn_user"))
 
 
+def _now() -> float:
+    return time.time()
+
+
 # --- Challenges ------------------------------------------------------------------------
 
 
@@ -118,7 +122,7 @@ def _store_challenge(request: HttpRequest, *, purpose: str, challenge: bytes,
     request.session[SESSION_KEY] = {
         "purpose": purpose,
         "challenge": bytes_to_base64url(challenge),
-        "expires": time.time() + CHALLENGE_TTL_SECONDS,
+        "expires": _now() + CHALLENGE_TTL_SECONDS,
         "user": getattr(user, "pk", None),
         "next": next_url,
     }
@@ -129,7 +133,7 @@ def _take_challenge(request: HttpRequest, purposes: tuple[str, ...]) -> dict[str
     state = request.session.pop(SESSION_KEY, None)
     if not isinstance(state, dict) or state.get("purpose") not in purposes:
         raise PasskeyError(_("验证请求已失效,请重试。"))
-    if float(state.get("expires", 0)) < time.time():
+    if float(state.get("expires", 0)) < _now():
         raise PasskeyError(_("验证超时,请重试。"))
     return state
 

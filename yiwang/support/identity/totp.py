@@ -47,9 +47,13 @@ def _totp(secret: str) -> pyotp.TOTP:
     return pyotp.TOTP(secret, digits=DIGITS, interval=INTERVAL)
 
 
+def _now() -> float:
+    return time.time()
+
+
 def current_step(at: float | None = None) -> int:
     """The RFC 6238 time step of ``at`` (now by default)."""
-    return int((time.time() if at is None else at) // INTERVAL)
+    return int((_now() if at is None else at) // INTERVAL)
 
 
 def _normalise(code: str) -> str:
@@ -123,7 +127,7 @@ def confirm_enrolment(user: Any, device_id: int, code: str, *, name: str = "",
         raise ValidationError(_("这次绑定已失效,请重新开始。"))
     device = enrolment.device
     factors.throttle_check(request, user)
-    step = _matching_step(device.secret, _normalise(code), time.time())
+    step = _matching_step(device.secret, _normalise(code), _now())
     if step is None:
         factors.throttle_fail(request, user, method="totp", reason="enrolment")
         raise ValidationError(_("验证码不正确。请输入身份验证器中当前显示的 6 位数字。"))
@@ -155,7 +159,7 @@ def verify(user: Any, code: str, *, request: HttpRequest | None = None) -> bool:
         return False
     factors.throttle_check(request, user)
     text = _normalise(code)
-    now = time.time()
+    now = _now()
     replayed = False
     if len(text) == DIGITS and text.isdigit():
         for device in TotpDevice.objects.filter(user=user, confirmed_at__isnull=False):

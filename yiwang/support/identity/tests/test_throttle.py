@@ -1,0 +1,153 @@
+"""Guessing limits: per account (doubling locks), per address, unknown names alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.test import RequestFactory
+from django.utils import timezone
+
+from yiwang.core.audit.models import AuditEvent
+from yiwang.support.identity import throttle
+from yiwang.support.identity.models import AuthThrottle
+from yiwang.support.identity.tests.test_signin_support import make_citizen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _limits(settings):
+    settings.YIWANG_LOCKOUT_ACCOUNT_FAILURES = 3
+    settings.YIWANG_LOCKOUT_ADDRESS_FAILURES = 10
+    settings.YIWANG_LOCKOUT_WINDOW_SECONDS = 600
+
+
+def request_from(address: str = "198.51.100.7"):
+    return RequestFactory().post("/account/login/", REMOTE_ADDR=address)
+
+
+def at(moment):
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def fail_times(who, n: int, address: str = "198.51.100.7") -> bool:
+    locked = False
+    for _ in range(n):
+        locked = throttle.fail(request_from(address), who, method="password")
+    return locked
+
+
+def test_an_account_is_locked_after_the_limit_and_released_after_the_window() -> None:
+    user = make_citizen()
+    assert not fail_times(user, 2)
+    throttle.check(request_from(), user)  # two failures: still allowed
+    assert fail_times(user, 1)
+    with pytest.raises(throttle.Locked) as caught:
+        throttle.check(request_from("203.0.113.9"), user)  # from anywhere
+    assert 500 <= caught.value.retry_after <= 600
+    assert "10 分钟" in " ".join(caught.value.messages)
+    with at(timezone.now() + timedelta(seconds=601)):
+        throttle.check(request_from(), user)  # the lock has ended
+
+
+def test_the_name_or_phone_typed_locks_the_same_account(settings) -> None:
+    user = make_citizen(phone="13812345678")
+    throttle.fail(request_from(), "zhangsan")
+    throttle.fail(request_from(), "+86 138 1234 5678")
+    throttle.fail(request_from(), user)
+    with pytest.raises(throttle.Locked):
+        throttle.check(request_from(), "13812345678")
+
+
+def test_each_further_lock_lasts_twice_as_long_up_to_a_day(settings) -> None:
+    user = make_citizen()
+    start = timezone.now()
+    lengths = []
+    moment = start
+    for _round in range(9):
+        with at(moment):
+            fail_times(user, 3)
+        row = AuthThrottle.objects.get(key=throttle.account_key(user))
+        lengths.append(row.locked_until - moment)
+        moment = row.locked_until + timedelta(seconds=1)
+    assert lengths[:4] == [timedelta(minutes=10), timedelta(minutes=20),
+                           timedelta(minutes=40), timedelta(minutes=80)]
+    assert lengths[-1] == timedelta(days=1)
+
+
+def test_a_quiet_day_after_a_lock_forgets_it() -> None:
+    user = make_citizen()
+    fail_times(user, 3)
+    row = AuthThrottle.objects.get(key=throttle.account_key(user))
+    with at(row.locked_until + timedelta(days=1, seconds=1)):
+        fail_times(user, 3)
+        row.refresh_from_db()
+        assert row.locked_until - timezone.now() == timedelta(minutes=10)
+
+
+def test_failures_outside_the_window_do_not_add_up() -> None:
+    user = make_citizen()
+    fail_times(user, 2)
+    with at(timezone.now() + timedelta(seconds=601)):
+        assert not fail_times(user, 2)
+        throttle.check(request_from(), user)
+
+
+def test_an_unknown_name_is_counted_and_locked_like_an_account() -> None:
+    assert not fail_times("nobody-here", 2)
+    assert fail_times("nobody-here", 1)
+    with pytest.raises(throttle.Locked):
+        throttle.check(request_from("203.0.113.9"), "NOBODY-here ")
+    key = throttle.account_key("nobody-here")
+    assert key.startswith("acct:h") and "nobody" not in key
+    failed = AuditEvent.objects.filter(action="identity.sign_in_failed").last()
+    assert failed.detail["known_account"] is False
+    assert failed.detail["login"] == "no********"
+
+
+def test_success_clears_the_account_but_not_the_address() -> None:
+    user = make_citizen()
+    fail_times(user, 2)
+    throttle.succeed(request_from(), user)
+    assert not fail_times(user, 2)
+    address_row = AuthThrottle.objects.get(key=throttle.address_key(request_from()))
+    assert address_row.failures == 4
+
+
+def test_an_address_is_locked_after_its_limit_whatever_names_it_tries() -> None:
+    for n in range(10):
+        throttle.fail(request_from(), f"guess{n}")
+    with pytest.raises(throttle.Locked):
+        throttle.check(request_from(), "someone-else")
+    throttle.check(request_from("203.0.113.9"), "someone-else")  # other addresses are fine
+    assert "198.51.100" not in throttle.address_key(request_from())
+
+
+def test_failures_and_locks_are_audited() -> None:
+    user = make_citizen()
+    fail_times(user, 3)
+    assert AuditEvent.objects.filter(action="identity.sign_in_failed").count() == 3
+    locked = AuditEvent.objects.get(action="identity.locked")
+    assert locked.detail["scope"] == "account"
+    assert locked.object_id == str(user.pk)
+
+
+def test_rate_limit_hits_count_within_their_window() -> None:
+    window = timedelta(minutes=1)
+    assert throttle.hit("rate:test", limit=2, window=window) == 0
+    assert throttle.hit("rate:test", limit=2, window=window) == 0
+    assert 0 < throttle.hit("rate:test", limit=2, window=window) <= 60
+    with at(timezone.now() + timedelta(seconds=61)):
+        assert throttle.hit("rate:test", limit=2, window=window) == 0
+
+
+def test_purge_keeps_live_counters() -> None:
+    user = make_citizen()
+    fail_times(user, 3)
+    old = AuthThrottle.objects.create(key="acct:hold", failures=1,
+                                      window_started_at=timezone.now() - timedelta(days=5))
+    assert throttle.purge() == 1
+    assert not AuthThrottle.objects.filter(pk=old.pk).exists()
+    assert AuthThrottle.objects.filter(key=throttle.account_key(user)).exists()

@@ -76,6 +76,14 @@ MODULES: list[Module] = [
     Module("registry", _("基础数据"), _(
         "人口库和法人库的查询:列表只显示脱敏信息,查看完整信息须填写事由并记入审计日志。"),
         PLATFORM, "workbench:persons", permission="registry.view_person"),
+    Module("accounts", _("账户管理"), _(
+        "查询和管理统一身份认证的账户:按用户名、手机号码或身份证号查找,查看认证等级、"
+        "登录方式和会话,停用或启用账户、结束全部会话、重置多因素认证。"), PLATFORM,
+        "workbench:accounts", permission="identity.manage_accounts"),
+    Module("relying_parties", _("接入应用管理"), _(
+        "登记通过统一身份认证登录的政务应用(OpenID Connect 接入应用):回调地址、可申请的"
+        "范围、最低认证等级、密钥轮换和停用。"), PLATFORM, "workbench:relying_parties",
+        permission="identity.manage_relying_parties"),
     Module("audit", _("审计日志"), _(
         "查看每一次重要操作的审计记录:谁、在何时、从哪个网络分区、对什么做了什么。记录只增"
         "不改,可供安全审计和追溯。"), PLATFORM, "workbench:audit",

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from yiwang.entry.workbench import views, views_audit, views_registry
+from yiwang.entry.workbench import views, views_audit, views_identity, views_registry
 from yiwang.entry.workbench.forms import OfficialAuthenticationForm
 
 app_name = "workbench"
@@ -25,4 +25,17 @@ urlpatterns = [
     path("registry/enterprises/", views_registry.enterprises, name="enterprises"),
     path("registry/enterprises/<str:credit_code>/", views_registry.enterprise,
          name="enterprise"),
+    # 账户管理 and 接入应用管理 (identity administration)
+    path("accounts/", views_identity.accounts, name="accounts"),
+    path("accounts/<int:pk>/", views_identity.account, name="account"),
+    path("accounts/<int:pk>/<slug:action>/", views_identity.account_action,
+         name="account_action"),
+    path("relying-parties/", views_identity.relying_parties, name="relying_parties"),
+    path("relying-parties/new/", views_identity.relying_party_new, name="relying_party_new"),
+    path("relying-parties/<str:client_id>/", views_identity.relying_party,
+         name="relying_party"),
+    path("relying-parties/<str:client_id>/rotate-secret/", views_identity.relying_party_rotate,
+         name="relying_party_rotate"),
+    path("relying-parties/<str:client_id>/active/", views_identity.relying_party_active,
+         name="relying_party_active"),
 ]

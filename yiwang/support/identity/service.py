@@ -105,6 +105,9 @@ def count_officials() -> int:
 # Imported here, at the end, so that this section stays apart from the others'.
 
 from yiwang.support.identity.admin_ops import (  # noqa: E402
+    REVEALABLE as REVEALABLE_ACCOUNT_FIELDS,
+)
+from yiwang.support.identity.admin_ops import (  # noqa: E402
     MANAGE_ACCOUNTS,
     MANAGE_RELYING_PARTIES,
     REVEAL_ACCOUNTS,
@@ -113,6 +116,7 @@ from yiwang.support.identity.admin_ops import (  # noqa: E402
     AccountRow,
     account_detail,
     approximate_total,
+    classify_query,
     deactivate_account,
     end_account_sessions,
     find_account,
@@ -155,6 +159,7 @@ __all__ += [
     "MANAGE_ACCOUNTS",
     "MANAGE_RELYING_PARTIES",
     "MANDATE_SCOPES",
+    "REVEALABLE_ACCOUNT_FIELDS",
     "REVEAL_ACCOUNTS",
     "AccountDetail",
     "AccountPage",
@@ -168,6 +173,7 @@ __all__ += [
     "acting_for_session",
     "acting_identities",
     "approximate_total",
+    "classify_query",
     "current_acting",
     "deactivate_account",
     "end_account_sessions",

@@ -153,10 +153,13 @@ def _descriptors(user: Any) -> list[PublicKeyCredentialDescriptor]:
     found = []
     for cred_id, transports in WebAuthnCredential.objects.filter(user=user).values_list(
             "credential_id", "transports"):
+        try:
+            raw = base64url_to_bytes(cred_id)
+        except ValueError:  # a damaged row must not stop the person's other keys
+            continue
         known = [AuthenticatorTransport(t) for t in (transports or [])
                  if t in AuthenticatorTransport._value2member_map_]
-        found.append(PublicKeyCredentialDescriptor(id=base64url_to_bytes(cred_id),
-                                                   transports=known or None))
+        found.append(PublicKeyCredentialDescriptor(id=raw, transports=known or None))
     return found
 
 

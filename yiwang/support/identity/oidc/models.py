@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
 
@@ -31,6 +34,9 @@ class RelyingParty(AbstractApplication):
     min_level = models.PositiveSmallIntegerField(_("最低认证等级"), default=1)
     first_party = models.BooleanField(_("平台自有应用"), default=False)
     active = models.BooleanField(_("启用"), default=True)
+    # A confidential client may also obtain tokens for itself (a service account, as
+    # Keycloak calls it): the client-credentials grant, beside its authorization-code grant.
+    allow_client_credentials = models.BooleanField(_("允许客户端凭证模式"), default=False)
     updated_at_rp = models.DateTimeField(auto_now=True)
 
     class Meta(AbstractApplication.Meta):
@@ -41,11 +47,32 @@ class RelyingParty(AbstractApplication):
     def is_usable(self, request: Any) -> bool:
         return self.active and super().is_usable(request)
 
+    def allows_grant_type(self, *grant_types: str) -> bool:
+        if super().allows_grant_type(*grant_types):
+            return True
+        return (self.allow_client_credentials
+                and self.client_type == self.CLIENT_CONFIDENTIAL
+                and self.GRANT_CLIENT_CREDENTIALS in grant_types)
+
+    def clean(self) -> None:
+        # DOT insists on a static OIDC_RSA_PRIVATE_KEY for RS256; yiwang signs with the
+        # rotating keys of SigningKey instead, so that one complaint does not apply.
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = {k: v for k, v in exc.message_dict.items() if k != "algorithm"}
+            if errors:
+                raise ValidationError(errors) from None
+
     @property
     def jwk_key(self) -> Any:
         from yiwang.support.identity.oidc import keys
 
         return keys.active_key().jwk
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.allowed_scopes.split()
 
 
 class KeyState(models.TextChoices):
@@ -69,16 +96,35 @@ class SigningKey(models.Model):
     class Meta:
         verbose_name = _("签名密钥")
         verbose_name_plural = _("签名密钥")
+        constraints = [
+            # At most one key signs, and at most one waits to: two processes creating the
+            # first key at once cannot both succeed.
+            models.UniqueConstraint(fields=["state"], condition=Q(state="active"),
+                                    name="oidc_one_active_key"),
+            models.UniqueConstraint(fields=["state"], condition=Q(state="next"),
+                                    name="oidc_one_next_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.state})"
 
 
 class Consent(models.Model):
-    """What a person allowed a relying party to know (per scope), until revoked."""
+    """What a person allowed a relying party to know (per scope), until revoked.
+
+    ``asked_scopes`` are the scopes the consent screen showed, ``scopes`` those the person
+    ticked: a later request for no more than was asked is answered without asking again,
+    with only the ticked scopes. Its writes are recorded as ``oidc.consent_*`` events.
+    """
+
+    audit_writes = False
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="consents")
     application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
                                     on_delete=models.CASCADE, related_name="consents")
     scopes = models.CharField(max_length=255)
+    asked_scopes = models.CharField(max_length=255, blank=True)
     granted_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -89,6 +135,13 @@ class Consent(models.Model):
         constraints = [models.UniqueConstraint(fields=["user", "application"],
                                                name="oidc_consent_unique")]
 
+    def __str__(self) -> str:
+        return f"consent #{self.pk}"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return self.scopes.split()
+
 
 class SessionClient(models.Model):
     """A relying party that received tokens within an identity-provider session (for logout)."""
@@ -97,7 +150,7 @@ class SessionClient(models.Model):
 
     sid = models.CharField(max_length=64, db_index=True)
     application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
-                                    on_delete=models.CASCADE, related_name="+")
+                                     on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     first_at = models.DateTimeField(auto_now_add=True)
     last_at = models.DateTimeField(auto_now=True)
@@ -107,3 +160,44 @@ class SessionClient(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["sid", "application"],
                                                name="oidc_session_client_unique")]
+
+    def __str__(self) -> str:
+        return f"session client #{self.pk}"
+
+
+class Authorization(models.Model):
+    """One authorization of a relying party within an identity-provider session.
+
+    Created with the authorization code; its ``family`` becomes the ``token_family`` of the
+    refresh tokens the code starts (kept through every rotation), so any access or refresh
+    token leads back to the session it belongs to. The authentication facts of the session
+    when the person authorized (``acr``, ``amr``, ``auth_time``) go into every ID token of
+    the family, refreshed ones included.
+    """
+
+    audit_writes = False  # bookkeeping; the grants it stands for are audited explicitly
+
+    family = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    code_hash = models.CharField(max_length=64, unique=True)
+    session = models.ForeignKey("identity.AccountSession", on_delete=models.CASCADE,
+                                related_name="+")
+    application = models.ForeignKey(settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+                                    on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    acr = models.PositiveSmallIntegerField()
+    amr = models.JSONField(default=list)
+    auth_time = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    code_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "application"], name="oidc_authz_user_app")]
+
+    def __str__(self) -> str:
+        return f"authorization #{self.pk}"
+
+    @property
+    def live(self) -> bool:
+        """Neither revoked nor from an ended session."""
+        return self.revoked_at is None and self.session.ended_at is None

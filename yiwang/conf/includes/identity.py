@@ -63,6 +63,10 @@ OIDC_SCOPES = {
     "official": "所在部门与岗位 / department and positions",
 }
 
+# Each process re-reads which signing key is active at most this often (a rotation in the
+# process itself applies at once). Tests roll the database back between tests: no cache.
+YIWANG_OIDC_KEY_CACHE_SECONDS = 0 if YIWANG_ENV == "test" else 30
+
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.RelyingParty"
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
@@ -83,4 +87,16 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if YIWANG_ENV == "production" else ["http", "https"],
+    # RFC 9700 (OAuth 2.0 Security BCP) behaviour now rather than with DOT 4.0: no implicit
+    # or password grants, no "plain" PKCE, tokens stored only as hashes, and the issuer in
+    # every authorization response (RFC 9207).
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["public", "pairwise"],
 }

@@ -1,20 +1,45 @@
-"""The oauthlib server yiwang runs: PKCE with S256 only (never ``plain``)."""
+"""The oauthlib server yiwang runs: PKCE with S256 only (never ``plain``), refusals audited."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from oauthlib.oauth2.rfc6749 import errors
+from oauthlib.oauth2.rfc6749.grant_types.authorization_code import code_challenge_method_s256
 from oauthlib.openid import Server
 
 
-class S256OnlyServer(Server):
-    """oauthlib's OpenID Connect server with the ``plain`` PKCE method removed."""
+def _audited(validate: Callable[[Any], None], validator: Any) -> Callable[[Any], None]:
+    @functools.wraps(validate)
+    def validate_token_request(request: Any) -> None:
+        try:
+            validate(request)
+        except errors.OAuth2Error as error:
+            audit = getattr(validator, "audit_token_refusal", None)
+            if audit is not None:
+                audit(request, error)
+            raise
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for grant in {*self.grant_types.values(), *self.response_types.values()}:
-            for candidate in (grant, getattr(grant, "default_grant", None),
-                              getattr(grant, "oidc_grant", None)):
-                methods = getattr(candidate, "_code_challenge_methods", None)
-                if isinstance(methods, dict):
-                    methods.pop("plain", None)
+    return validate_token_request
+
+
+class S256OnlyServer(Server):
+    """oauthlib's OpenID Connect server with only the ``S256`` PKCE method.
+
+    A request with ``code_challenge_method=plain`` (or with a challenge and no method, which
+    means ``plain``) is refused with ``invalid_request``. Each grant gets its own method
+    table, so oauthlib's class-level table is left alone. Refused token requests are handed
+    to the validator's ``audit_token_refusal``.
+    """
+
+    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request_validator, *args, **kwargs)
+        code_grants = [self.auth_grant, self.openid_connect_auth.proxy_target,
+                       self.openid_connect_hybrid.proxy_target]
+        for grant in code_grants:
+            grant._code_challenge_methods = {"S256": code_challenge_method_s256}
+        for grant in (*code_grants, self.refresh_grant.proxy_target, self.credentials_grant):
+            grant.validate_token_request = _audited(grant.validate_token_request,
+                                                    request_validator)

@@ -223,3 +223,71 @@ __all__ += [
     "purge_expired_qr_tickets",
     "reset_factors",
 ]
+
+
+# --- OpenID Connect provider (relying parties, tokens, consents, first-party sign-in) ------
+# Imported here, at the end, so that this section stays apart from the others'.
+
+from yiwang.support.identity.oidc.service import (  # noqa: E402
+    Consent,
+    RelyingParty,
+    SessionClient,
+    firstparty,
+    get_relying_party,
+    list_consents,
+    list_relying_parties,
+    register_relying_party,
+    revoke_client_tokens,
+    revoke_consent,
+    revoke_user_tokens,
+    rotate_client_secret,
+    rotate_signing_keys,
+    set_relying_party_active,
+    update_relying_party,
+)
+
+__all__ += [
+    "Consent",
+    "RelyingParty",
+    "SessionClient",
+    "firstparty",
+    "get_relying_party",
+    "list_consents",
+    "list_relying_parties",
+    "register_relying_party",
+    "revoke_client_tokens",
+    "revoke_consent",
+    "revoke_user_tokens",
+    "rotate_client_secret",
+    "rotate_signing_keys",
+    "set_relying_party_active",
+    "update_relying_party",
+]
+
+
+# --- sign-in (accounts, SMS codes, real-name verification, the sign-in pipeline) ----------
+# Imported here, at the end, so that this section stays apart from the others'.
+
+from yiwang.support.identity.accounts import (  # noqa: E402
+    change_password,
+    display_label,
+    register_citizen,
+    validate_phone,
+)
+from yiwang.support.identity.accounts import (  # noqa: E402
+    find_account as find_account_by_login,
+)
+from yiwang.support.identity.pipeline import safe_next  # noqa: E402
+from yiwang.support.identity.realname import verify_real_name  # noqa: E402
+from yiwang.support.identity.sms import latest_code as latest_sms_code  # noqa: E402
+
+__all__ += [
+    "change_password",
+    "display_label",
+    "find_account_by_login",
+    "latest_sms_code",
+    "register_citizen",
+    "safe_next",
+    "validate_phone",
+    "verify_real_name",
+]

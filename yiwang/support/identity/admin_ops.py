@@ -130,6 +130,13 @@ def classify_query(q: str) -> tuple[str, str]:
     return "username", text
 
 
+def _by_index(qs: QuerySet[User], field: str, value: str) -> QuerySet[User]:
+    """Rows whose blind index ``field`` is ``value``. The unique indexes on the blind
+    indexes are partial (``WHERE NOT (field = '')``); SQLite uses a partial index only when
+    the query states its condition, so it is repeated here."""
+    return qs.filter(**{field: value}).exclude(**{field: ""})
+
+
 def _prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix``."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
@@ -142,7 +149,9 @@ def _filtered(account_type: str, level: int | None, active: bool | None) -> Quer
     if level is not None:
         qs = qs.filter(level=level)
     if active is not None:
-        qs = qs.filter(is_active=active)
+        # ``is_active=False`` renders as ``NOT is_active``, which no index serves; an IN of
+        # one value is an equality to the planner, so (is_active, id) is used.
+        qs = qs.filter(is_active__in=[active])
     return qs
 
 
@@ -167,14 +176,22 @@ def approximate_total(*, account_type: str = "", level: int | None = None,
     return total
 
 
-def _row(user: User) -> AccountRow:
+def _labels() -> tuple[dict[str, str], dict[int, str]]:
+    # Translated once per page: get_FOO_display() hashes lazy choices on every call, which
+    # cost more than the query itself.
+    return ({value: str(label) for value, label in AccountType.choices},
+            {value: str(label) for value, label in Level.choices})
+
+
+def _row(user: User, labels: tuple[dict[str, str], dict[int, str]]) -> AccountRow:
     name = user.display_name or user.username
     if user.account_type != AccountType.OFFICIAL:
         name = mask_name(name)
+    types, levels = labels
     return AccountRow(
         id=user.pk, username=user.username, name=name, account_type=user.account_type,
-        account_type_label=str(user.get_account_type_display()), level=int(user.level),
-        level_label=str(user.get_level_display()),
+        account_type_label=types.get(user.account_type, user.account_type),
+        level=int(user.level), level_label=levels.get(int(user.level), str(user.level)),
         phone=mask_phone(user.phone) if user.phone else "", is_active=user.is_active,
         is_superuser=user.is_superuser, date_joined=user.date_joined, last_login=user.last_login,
     )
@@ -202,11 +219,11 @@ def search_accounts(*, q: str = "", account_type: str = "", level: int | None = 
     lookup, value = classify_query(q)
     qs = _filtered(account_type, level, active).only(*_LIST_FIELDS)
     if lookup == "phone":
-        qs = qs.filter(phone_index=blind_index(value, "identity.phone"))
+        qs = _by_index(qs, "phone_index", blind_index(value, "identity.phone"))
     elif lookup == "id_number":
         if not value:
             return AccountPage(rows=[], order="id", lookup=lookup, filters=filters)
-        qs = qs.filter(id_number_index=blind_index(value, "identity.id_number"))
+        qs = _by_index(qs, "id_number_index", blind_index(value, "identity.id_number"))
     elif lookup == "username":
         return _username_page(qs, value, after_username, before_username, limit, filters)
 
@@ -222,7 +239,8 @@ def search_accounts(*, q: str = "", account_type: str = "", level: int | None = 
     found = found[:limit]
     if backwards:
         found.reverse()
-    rows = [_row(u) for u in found]
+    labels = _labels()
+    rows = [_row(u, labels) for u in found]
     has_next = (not backwards and more) or (backwards and bool(rows))
     has_previous = (backwards and more) or (not backwards and after_id is not None)
     total = None
@@ -254,7 +272,8 @@ def _username_page(qs: QuerySet[User], prefix: str, after: str | None, before: s
     found = found[:limit]
     if backwards:
         found.reverse()
-    rows = [_row(u) for u in found]
+    labels = _labels()
+    rows = [_row(u, labels) for u in found]
     has_next = (not backwards and more) or (backwards and bool(rows))
     has_previous = (backwards and more) or (not backwards and after is not None)
     return AccountPage(
@@ -277,7 +296,7 @@ def find_account(number: str, *, actor: Any) -> User | None:
         raise _error(_("请填写 11 位手机号码或 18 位公民身份号码。"), "not_a_number")
     index_field, purpose = (("phone_index", "identity.phone") if lookup == "phone"
                             else ("id_number_index", "identity.id_number"))
-    found = User.objects.filter(**{index_field: blind_index(value, purpose)}).first()
+    found = _by_index(User.objects.all(), index_field, blind_index(value, purpose)).first()
     audit.record("identity.account_lookup", found or ("identity.user", ""), actor=actor,
                  detail={"by": lookup, "found": found is not None})
     return found

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.audit import service as audit
 from yiwang.core.crypto.service import blind_index
-from yiwang.core.masking.service import mask_phone
+from yiwang.core.masking.service import mask_name, mask_phone
 from yiwang.support.identity.models import AccountSession, AccountType, CodePurpose, Level, User
 
 PHONE_PURPOSE = "identity.phone"
@@ -90,11 +90,11 @@ def find_account(login: str) -> User | None:
 
 
 def display_label(user: Any) -> str:
-    """How the account is named on screens: the masked real name, or else the username."""
+    """How the account is named on screens: the masked name (``李**``), else the username."""
     if user is None or not getattr(user, "is_authenticated", False):
         return ""
     if getattr(user, "display_name", ""):
-        return str(user.display_name)
+        return mask_name(str(user.display_name))
     return str(user.get_username())
 
 

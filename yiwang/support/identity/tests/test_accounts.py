@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.support.identity import accounts, otp
 from yiwang.support.identity.models import AccountSession, CodePurpose, Level, User
 from yiwang.support.identity.tests.test_signin_support import PASSWORD, last_code, make_citizen

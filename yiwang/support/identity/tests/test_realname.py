@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import RequestFactory
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.core.identifiers.service import generate_synthetic_id_number
 from yiwang.support.identity import realname
 from yiwang.support.identity.models import Level

@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.support.identity import sms
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from django.test import RequestFactory
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.support.identity import throttle
 from yiwang.support.identity.models import AuthThrottle
 from yiwang.support.identity.tests.test_signin_support import make_citizen

@@ -28,6 +28,9 @@ from yiwang.entry.portal.service import (
 from yiwang.platform.orgs import service as orgs
 
 DEPARTMENTS_PER_PAGE = 20
+# Modules that had a "not yet available" page and are built now: their old address
+# leads to the real page.
+BUILT = {"account": "identity:login"}
 
 
 @require_safe
@@ -47,6 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @public_page
 def unavailable(request: HttpRequest, slug: str) -> HttpResponse:
     """The one "not yet available" page of every unbuilt public module (status 200)."""
+    if slug in BUILT:
+        return redirect(BUILT[slug], permanent=True)
     module = modules.UNBUILT.get(slug)
     if module is None:
         raise Http404("unknown module")

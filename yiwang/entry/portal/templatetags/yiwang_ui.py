@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import to_locale
 
 from yiwang.entry.portal import labels
+from yiwang.support.identity import service as identity
 
 register = template.Library()
 
@@ -53,6 +54,13 @@ def readable(value: Any) -> str:
         items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
         return separator.join(readable(item) for item in items)
     return str(value)
+
+
+@register.filter
+def account_label(user: Any) -> str:
+    """How the page header names the signed-in person: the masked name (``李**``) or, before
+    real-name verification, the username. Never the full name or number."""
+    return identity.display_label(user)
 
 
 @register.filter

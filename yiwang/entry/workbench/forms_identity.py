@@ -105,6 +105,8 @@ class RelyingPartyForm(forms.Form):
     name = forms.CharField(label=_("应用名称"), max_length=255,
                            error_messages={"required": _("请填写应用名称。")},
                            widget=forms.TextInput(attrs={"class": "input"}))
+    description = forms.CharField(label=_("说明"), max_length=200, required=False,
+                                  widget=forms.TextInput(attrs={"class": "input"}))
     client_type = forms.ChoiceField(
         label=_("客户端类型"),
         choices=[("confidential", _("机密客户端(有服务器端,持有密钥)")),

@@ -212,6 +212,18 @@ def _department_choices(request: HttpRequest) -> list[tuple[str, str]]:
     return [(d.code, d.name) for d in departments]
 
 
+def _show_errors(form: RelyingPartyForm, exc: ValidationError) -> None:
+    """The provider's refusal on the form: on its field when the form has one."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            target = field if field in form.fields else None
+            for error in errors:
+                form.add_error(target, error.messages)
+    else:
+        for message in exc.messages:
+            form.add_error(None, message)
+
+
 def _rp_form(request: HttpRequest, data: Any = None, **kwargs: Any) -> RelyingPartyForm:
     return RelyingPartyForm(data, departments=_department_choices(request),
                             superuser=request.user.is_superuser, **kwargs)
@@ -263,8 +275,7 @@ def relying_party_new(request: HttpRequest) -> HttpResponse:
         try:
             rp, secret = _provider("register_relying_party")(**data, actor=request.user)
         except ValidationError as exc:
-            for message in exc.messages:
-                form.add_error(None, message)
+            _show_errors(form, exc)
         else:
             return render_page(request, "workbench/identity_relying_party_secret.html",
                                "relying_parties", {
@@ -277,7 +288,8 @@ def relying_party_new(request: HttpRequest) -> HttpResponse:
 
 def _initial(rp: Any) -> dict[str, Any]:
     return {
-        "name": rp.name, "client_type": rp.client_type, "department_code": rp.department_code,
+        "name": rp.name, "description": rp.description, "client_type": rp.client_type,
+        "department_code": rp.department_code,
         "redirect_uris": "\n".join(str(rp.redirect_uris or "").split()),
         "post_logout_redirect_uris": "\n".join(str(rp.post_logout_redirect_uris or "").split()),
         "backchannel_logout_uri": rp.backchannel_logout_uri,
@@ -303,8 +315,7 @@ def relying_party(request: HttpRequest, client_id: str) -> HttpResponse:
             try:
                 _provider("update_relying_party")(rp, actor=request.user, **changes)
             except ValidationError as exc:
-                for message in exc.messages:
-                    form.add_error(None, message)
+                _show_errors(form, exc)
             else:
                 messages.success(request, _("已保存。"))
                 return redirect("workbench:relying_party", client_id=rp.client_id)

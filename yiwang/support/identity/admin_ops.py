@@ -453,9 +453,16 @@ def reset_account_factors(user: User, *, actor: Any, reason: str) -> None:
 # --- who may administer relying parties ------------------------------------------------------
 
 def relying_party_departments(user: Any) -> list[Any]:
-    """The departments whose relying parties ``user`` may manage (superusers: all of them
-    are allowed by :func:`may_manage_relying_party`; this lists their own)."""
-    return list(orgs.departments_of(user))
+    """The departments whose relying parties ``user`` may manage: theirs, and the
+    departments their units (科室) belong to, as :func:`may_manage_relying_party` counts
+    them. (Superusers may manage every relying party; this lists their own departments.)"""
+    found: dict[str, Any] = {}
+    for department in orgs.departments_of(user):
+        current, depth = department, 0
+        while current is not None and current.code not in found and depth < 10:
+            found[current.code] = current
+            current, depth = current.parent, depth + 1
+    return list(found.values())
 
 
 def may_manage_relying_party(user: Any, relying_party: Any) -> bool:

@@ -111,6 +111,8 @@ def test_display_label_prefers_the_masked_real_name() -> None:
     assert accounts.display_label(user) == "wangwu"
     user.display_name = "王*"
     assert accounts.display_label(user) == "王*"
+    user.display_name = "王芳"  # an official's name as appointed: masked on screens too
+    assert accounts.display_label(user) == "王*"
 
 
 def sessions_of(user: User, n: int) -> list[AccountSession]:

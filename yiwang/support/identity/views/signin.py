@@ -168,8 +168,10 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any],
     return response
 
 
-def _login_links(next_url: str, level: int | None) -> dict[str, str]:
-    query = {"next": next_url, "level": level}
+def _login_links(request: HttpRequest, next_url: str, level: int | None) -> dict[str, str]:
+    # prompt=login (a relying party asked for a fresh sign-in) follows the person between tabs.
+    prompt = "login" if request.GET.get("prompt") == "login" else None
+    query = {"next": next_url, "level": level, "prompt": prompt}
     qr = _url("identity:qr_login")
     return {
         "password_url": pipeline.url_with("identity:login", **query),
@@ -238,7 +240,7 @@ def login(request: HttpRequest) -> HttpResponse:
     return _render(request, "login.html", {
         "form": form, "next": next_url, "level": level, "tab": "password",
         "expired": expired, "passkey": _template_exists(PASSKEY_SNIPPET),
-        **_login_links(next_url, level),
+        **_login_links(request, next_url, level),
     }, status=status)
 
 
@@ -271,7 +273,7 @@ def login_sms(request: HttpRequest) -> HttpResponse:
                                                           next=next_url, level=level))
     return _render(request, "login_sms.html", {
         "form": form, "next": next_url, "level": level, "tab": "sms",
-        "passkey": _template_exists(PASSKEY_SNIPPET), **_login_links(next_url, level),
+        "passkey": _template_exists(PASSKEY_SNIPPET), **_login_links(request, next_url, level),
     }, status=status)
 
 
@@ -324,7 +326,7 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
     return _render(request, "login_sms_verify.html", {
         "form": form, "next": next_url, "level": level, "tab": "sms",
         "phone_masked": mask_phone(phone), "ttl_minutes": int(otp.ttl().total_seconds() // 60),
-        **_login_links(next_url, level),
+        **_login_links(request, next_url, level),
     }, status=status)
 
 

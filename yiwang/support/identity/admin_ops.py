@@ -458,7 +458,8 @@ def relying_party_departments(user: Any) -> list[Any]:
     them. (Superusers may manage every relying party; this lists their own departments.)"""
     found: dict[str, Any] = {}
     for department in orgs.departments_of(user):
-        current, depth = department, 0
+        current: Any = department
+        depth = 0
         while current is not None and current.code not in found and depth < 10:
             found[current.code] = current
             current, depth = current.parent, depth + 1

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from yiwang.support.identity.assurance import (
     ACR_VALUES,
-    acr_name,
     account_level,
+    acr_name,
     parse_acr,
     required_level,
 )
@@ -105,9 +105,6 @@ def count_officials() -> int:
 # Imported here, at the end, so that this section stays apart from the others'.
 
 from yiwang.support.identity.admin_ops import (  # noqa: E402
-    REVEALABLE as REVEALABLE_ACCOUNT_FIELDS,
-)
-from yiwang.support.identity.admin_ops import (  # noqa: E402
     MANAGE_ACCOUNTS,
     MANAGE_RELYING_PARTIES,
     REVEAL_ACCOUNTS,
@@ -128,6 +125,9 @@ from yiwang.support.identity.admin_ops import (  # noqa: E402
     reset_account_factors,
     reveal_account,
     search_accounts,
+)
+from yiwang.support.identity.admin_ops import (  # noqa: E402
+    REVEALABLE as REVEALABLE_ACCOUNT_FIELDS,
 )
 from yiwang.support.identity.enterprise import (  # noqa: E402
     SCOPES as MANDATE_SCOPES,

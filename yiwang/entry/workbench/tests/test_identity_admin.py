@@ -181,7 +181,8 @@ def test_deactivate_after_confirmation(internal_client, manager, target) -> None
     assert confirm.status_code == 200 and "确认停用" in text(confirm)
     assert internal_client.post(f"/accounts/{target.pk}/deactivate/",
                                 {"reason": ""}).status_code == 400
-    response = internal_client.post(f"/accounts/{target.pk}/deactivate/", {"reason": "本人申请注销"})
+    response = internal_client.post(f"/accounts/{target.pk}/deactivate/",
+                                    {"reason": "本人申请注销"})
     assert response.status_code == 302
     target.refresh_from_db()
     assert not target.is_active

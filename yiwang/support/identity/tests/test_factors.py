@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyotp
 import pytest
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit import service as audit
 from yiwang.support.identity import factors, recovery, service, totp
 from yiwang.support.identity.models import (
     AccountSession,
@@ -18,6 +20,11 @@ from yiwang.support.identity.models import (
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
+
+
+def events(action: str) -> Any:
+    """Audit events of exactly ``action``."""
+    return audit.search(audit.AuditFilter(action=action)).filter(action=action)
 
 
 def make_user(username: str = "zhangsan", **extra: object) -> User:
@@ -105,7 +112,7 @@ def test_reset_removes_every_factor_and_ends_sessions(client) -> None:  # type: 
     assert not RecoveryCode.objects.filter(user=user).exists()
     assert AccountSession.objects.get(pk=session.pk).ended_at is not None
     assert TotpDevice.objects.filter(user=other).exists()  # nobody else's
-    event = AuditEvent.objects.filter(action="identity.mfa_reset").get()
+    event = events("identity.mfa_reset").get()
     assert event.object_id == str(user.pk)
     assert event.actor_id == str(admin.pk)
     assert event.detail["totp"] == 1 and event.detail["passkeys"] == 1

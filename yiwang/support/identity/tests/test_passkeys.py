@@ -26,7 +26,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit import service as audit
 from yiwang.support.identity import passkeys, pipeline
 from yiwang.support.identity.models import (
     AccountSession,
@@ -39,6 +39,11 @@ from yiwang.support.identity.sessions import SESSION_KEY
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
+
+
+def events(action: str) -> Any:
+    """Audit events of exactly ``action``."""
+    return audit.search(audit.AuditFilter(action=action)).filter(action=action)
 
 UP, UV, AT = 0x01, 0x04, 0x40
 
@@ -211,8 +216,7 @@ def test_registering_a_passkey(public_client) -> None:  # type: ignore[no-untype
     assert row.credential_id == b64url(authenticator.credential_id)
     assert row.name == "办公电脑"
     assert row.user_verified and row.transports == ["internal", "hybrid"]
-    assert AuditEvent.objects.filter(action="identity.mfa_added",
-                                     detail__factor="passkey").exists()
+    assert events("identity.mfa_added").filter(detail__factor="passkey").exists()
     shown = public_client.get(reverse("identity:recovery_codes_new"))
     assert shown.status_code == 200 and shown.content.decode().count("<code>") == 10
 
@@ -244,7 +248,7 @@ def test_a_registration_from_another_origin_is_refused(public_client) -> None:  
     response = register(public_client, SoftAuthenticator(origin="https://phishing.example"))
     assert response.status_code == 400
     assert not WebAuthnCredential.objects.exists()
-    assert AuditEvent.objects.filter(action="identity.passkey_register_failed").exists()
+    assert events("identity.passkey_register_failed").exists()
 
 
 def test_an_expired_challenge_is_refused(public_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -336,8 +340,7 @@ def test_a_wrong_user_handle_is_refused(public_client, enrolled) -> None:  # typ
     _user, authenticator = enrolled
     response = login_with(public_client, authenticator, user_handle=b"someone else")
     assert response.status_code == 400
-    assert AuditEvent.objects.filter(action="identity.passkey_failed",
-                                     detail__reason="user_handle_mismatch").exists()
+    assert events("identity.passkey_failed").filter(detail__reason="user_handle_mismatch").exists()
 
 
 def test_an_unknown_credential_is_refused(public_client, enrolled) -> None:  # type: ignore[no-untyped-def]
@@ -366,8 +369,7 @@ def test_an_assertion_for_another_challenge_is_refused(public_client, enrolled) 
     forged = authenticator.get({"rpId": passkeys.rp_id(), "challenge": b64url(os.urandom(32))})
     response = post_json(public_client, "identity:passkey_verify", {"credential": forged})
     assert response.status_code == 400
-    assert AuditEvent.objects.filter(action="identity.passkey_failed",
-                                     detail__reason="invalid_assertion").exists()
+    assert events("identity.passkey_failed").filter(detail__reason="invalid_assertion").exists()
 
 
 def test_a_counter_that_goes_back_means_a_clone_and_is_refused(public_client, enrolled) -> None:  # type: ignore[no-untyped-def]
@@ -380,7 +382,7 @@ def test_a_counter_that_goes_back_means_a_clone_and_is_refused(public_client, en
     assert "复制" in response.json()["error"]
     assert signed_in_sid(public_client) is None
     assert WebAuthnCredential.objects.get(user=user).sign_count == 10
-    warning = AuditEvent.objects.filter(action="identity.passkey_clone_warning").get()
+    warning = events("identity.passkey_clone_warning").get()
     assert warning.detail["stored_count"] == 10 and warning.detail["new_count"] == 5
 
 
@@ -444,8 +446,7 @@ def test_another_persons_passkey_is_no_second_factor(public_client, enrolled) ->
                          {"credential": authenticator.get(options)})
     assert response.status_code == 400
     assert signed_in_sid(public_client) is None
-    assert AuditEvent.objects.filter(action="identity.passkey_failed",
-                                     detail__reason="foreign_credential").exists()
+    assert events("identity.passkey_failed").filter(detail__reason="foreign_credential").exists()
 
 
 def test_second_factor_without_a_pending_sign_in_is_refused(public_client, enrolled) -> None:  # type: ignore[no-untyped-def]
@@ -486,8 +487,7 @@ def test_rename_and_remove_ones_own_passkey(public_client, enrolled) -> None:  #
     response = public_client.post(reverse("identity:passkey_remove", args=[row.pk]))
     assert response.status_code == 302
     assert not WebAuthnCredential.objects.filter(pk=row.pk).exists()
-    assert AuditEvent.objects.filter(action="identity.mfa_removed",
-                                     detail__factor="passkey").exists()
+    assert events("identity.mfa_removed").filter(detail__factor="passkey").exists()
 
 
 def test_another_persons_passkey_is_a_404(public_client, enrolled) -> None:  # type: ignore[no-untyped-def]

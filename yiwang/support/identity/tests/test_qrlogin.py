@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit import service as audit
 from yiwang.platform.zones.testing import ListenerClient
 from yiwang.support.identity import qrlogin, sessions
 from yiwang.support.identity.models import (
@@ -27,6 +27,11 @@ from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.identity.views import qr as qr_views
 
 pytestmark = pytest.mark.django_db
+
+
+def events(action: str) -> Any:
+    """Audit events of exactly ``action``."""
+    return audit.search(audit.AuditFilter(action=action)).filter(action=action)
 
 DESKTOP_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/124.0 Safari/537.36")
@@ -136,7 +141,7 @@ def test_scan_approve_and_sign_in(desktop, phone) -> None:  # type: ignore[no-un
     assert desktop_session.amr == ["qr"]
     assert desktop_session.acr == Level.L2  # capped: never above L2
     assert QrLoginTicket.objects.get().state == QrState.CONSUMED
-    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    actions = set(audit.search(audit.AuditFilter()).values_list("action", flat=True))
     assert {"identity.qr_created", "identity.qr_scanned", "identity.qr_approved",
             "identity.qr_consumed", "identity.sign_in"} <= actions
 
@@ -179,7 +184,7 @@ def test_a_consumed_ticket_cannot_be_replayed(desktop, phone) -> None:  # type: 
     assert again.status_code == 400
     assert again.json()["state"] == "error"
     assert phone_client.post(approve_url(token), {"decision": "approve"}).status_code == 400
-    assert AuditEvent.objects.filter(action="identity.qr_replayed").exists()
+    assert events("identity.qr_replayed").exists()
 
 
 def test_another_browser_cannot_use_the_ticket(desktop, phone) -> None:  # type: ignore[no-untyped-def]
@@ -195,7 +200,7 @@ def test_another_browser_cannot_use_the_ticket(desktop, phone) -> None:  # type:
     assert server_sid(attacker) is None
     assert QrLoginTicket.objects.get(token_hash=sessions.hash_token(token)).state == \
         QrState.APPROVED  # still usable by the right browser
-    assert AuditEvent.objects.filter(action="identity.qr_foreign_browser").exists()
+    assert events("identity.qr_foreign_browser").exists()
     assert poll(desktop, token).status_code == 200
 
 
@@ -216,7 +221,7 @@ def test_an_expired_ticket_is_refused(desktop, phone) -> None:  # type: ignore[n
     assert page.status_code == 400 and "过期" in page.content.decode()
     assert phone_client.post(approve_url(token), {"decision": "approve"}).status_code == 400
     assert QrLoginTicket.objects.get().state == QrState.PENDING
-    assert AuditEvent.objects.filter(action="identity.qr_expired").exists()
+    assert events("identity.qr_expired").exists()
 
 
 def test_a_ticket_approved_then_expired_cannot_be_consumed(desktop, phone) -> None:  # type: ignore[no-untyped-def]
@@ -238,7 +243,7 @@ def test_a_denied_ticket_stays_denied(desktop, phone) -> None:  # type: ignore[n
     assert poll(desktop, token).json()["state"] == "denied"
     assert phone_client.post(approve_url(token), {"decision": "approve"}).status_code == 400
     assert server_sid(desktop) is None
-    assert AuditEvent.objects.filter(action="identity.qr_denied").exists()
+    assert events("identity.qr_denied").exists()
 
 
 def test_an_approval_from_a_session_that_ended_is_refused(desktop, phone) -> None:  # type: ignore[no-untyped-def]
@@ -250,7 +255,7 @@ def test_an_approval_from_a_session_that_ended_is_refused(desktop, phone) -> Non
     response = poll(desktop, token)
     assert response.status_code == 400
     assert server_sid(desktop) is None
-    assert AuditEvent.objects.filter(action="identity.qr_approver_gone").exists()
+    assert events("identity.qr_approver_gone").exists()
 
 
 def test_the_phone_must_be_signed_in(desktop) -> None:  # type: ignore[no-untyped-def]
@@ -284,7 +289,7 @@ def test_an_unknown_approval_link(phone) -> None:  # type: ignore[no-untyped-def
     phone_client, _user, _session = phone
     response = phone_client.get(approve_url("no-such-ticket"))
     assert response.status_code == 400
-    assert AuditEvent.objects.filter(action="identity.qr_unknown").exists()
+    assert events("identity.qr_unknown").exists()
 
 
 def test_the_ticket_is_consumed_once_even_if_two_polls_race(desktop, phone) -> None:  # type: ignore[no-untyped-def]

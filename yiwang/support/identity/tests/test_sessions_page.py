@@ -8,13 +8,18 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit import service as audit
 from yiwang.platform.zones.testing import ListenerClient
 from yiwang.support.identity.models import AccountSession, User
 from yiwang.support.identity.oidc.models import RelyingParty, SessionClient
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
+
+
+def events(action: str) -> Any:
+    """Audit events of exactly ``action``."""
+    return audit.search(audit.AuditFilter(action=action)).filter(action=action)
 
 PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47")
@@ -91,7 +96,7 @@ def test_ending_one_of_my_other_sessions(me) -> None:  # type: ignore[no-untyped
     assert phone.ended_at is not None and phone.end_reason == "remote_sign_out"
     current.refresh_from_db()
     assert current.ended_at is None
-    event = AuditEvent.objects.filter(action="identity.session_ended").get()
+    event = events("identity.session_ended").get()
     assert event.actor_id == str(user.pk)
 
 

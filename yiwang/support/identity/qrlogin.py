@@ -35,6 +35,10 @@ from yiwang.support.identity.models import AccountSession, Level, QrLoginTicket,
 BROWSER_KEY = "yiwang_qr_browser"
 EXPIRED = "expired"
 MAX_LEVEL = int(Level.L2)
+# New tickets per client address and window: a page left open refreshes its code every
+# couple of minutes; a script filling the table hits this first.
+TICKETS_PER_ADDRESS = 30
+TICKET_WINDOW = timedelta(minutes=10)
 
 
 class QrLoginError(ValidationError):
@@ -80,9 +84,28 @@ def seconds_left(ticket: QrLoginTicket) -> int:
     return max(0, int((ticket.expires_at - timezone.now()).total_seconds()))
 
 
-@transaction.atomic
+def _rate_limit(request: HttpRequest) -> None:
+    from yiwang.support.identity import throttle
+
+    address = throttle.address_key(request)
+    if address and throttle.hit(f"qr:{address}", limit=TICKETS_PER_ADDRESS,
+                                window=TICKET_WINDOW):
+        audit.record("identity.qr_rate_limited", None,
+                     detail={"ip": sessions.mask_address(sessions.client_address(request))})
+        raise QrLoginError(_("请求二维码过于频繁,请稍后再试,或使用其他方式登录。"))
+
+
 def create_ticket(request: HttpRequest) -> tuple[QrLoginTicket, str]:
-    """A new ticket for this (desktop) browser; returns it and its token (shown as a QR code)."""
+    """A new ticket for this (desktop) browser; returns it and its token (shown as a QR code).
+
+    Raises :class:`QrLoginError` when this address asked for too many tickets lately.
+    """
+    _rate_limit(request)
+    with transaction.atomic():
+        return _create_ticket(request)
+
+
+def _create_ticket(request: HttpRequest) -> tuple[QrLoginTicket, str]:
     token = secrets.token_urlsafe(32)
     secret = _browser_secret(request, create=True)
     ticket = QrLoginTicket.objects.create(

@@ -312,3 +312,15 @@ def test_purging_old_tickets() -> None:
                                  expires_at=timezone.now() + timedelta(minutes=1))
     assert qrlogin.purge_expired() == 1
     assert list(QrLoginTicket.objects.values_list("token_hash", flat=True)) == ["c"]
+
+
+def test_asking_for_codes_too_often_is_slowed_down(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(qrlogin, "TICKETS_PER_ADDRESS", 2)
+    client = new_client()
+    assert client.get(reverse("identity:qr_login")).status_code == 200
+    assert client.get(reverse("identity:qr_login")).status_code == 200
+    third = client.get(reverse("identity:qr_login"))
+    assert third.status_code == 429
+    assert "过于频繁" in third.content.decode()
+    assert QrLoginTicket.objects.count() == 2
+    assert events("identity.qr_rate_limited").exists()

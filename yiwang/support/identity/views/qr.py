@@ -60,7 +60,13 @@ def _desktop_page(request: HttpRequest, ticket: QrLoginTicket, token: str, *, ne
 def qr_login(request: HttpRequest) -> HttpResponse:
     """The desktop page: a fresh ticket as a QR code, polled by ``identity/qrlogin.js``."""
     next_url = safe_next(request, request.GET.get("next"))
-    ticket, token = qrlogin.create_ticket(request)
+    try:
+        ticket, token = qrlogin.create_ticket(request)
+    except ValidationError as exc:
+        response = _error_page(request, " ".join(str(m) for m in exc.messages), "")
+        response.status_code = 429
+        response["Retry-After"] = str(int(qrlogin.TICKET_WINDOW.total_seconds()))
+        return response
     return _desktop_page(request, ticket, token, next_url=next_url, state=QrState.PENDING)
 
 

@@ -157,8 +157,8 @@ def test_bad_input_shows_the_form_again(client, data) -> None:
 def test_errors_are_summarised_and_linked_to_their_fields(client) -> None:
     html = text(client.post(LOGIN, {"login": "", "password": ""}))
     assert '<a href="#id_login">请输入手机号码或用户名。</a>' in html
-    assert 'id="id_login-error"' in html
-    assert 'aria-invalid="true"' in html and 'aria-describedby="id_login-error"' in html
+    assert 'id="id_login_error"' in html
+    assert 'aria-invalid="true"' in html and 'aria-describedby="id_login_error"' in html
     assert "<title>错误:登录" in html
 
 
@@ -230,6 +230,7 @@ def test_a_wrong_second_factor_is_counted(client) -> None:
     response = client.post("/account/login/second-factor/",
                            {"method": "sms", "action": "verify", "code": wrong})
     assert "还可以再试" in text(response)
+    assert 'aria-describedby="id_code_error"' in text(response)  # an error found after cleaning
     assert AuditEvent.objects.filter(action="identity.sign_in_failed").count() == 1
 
 

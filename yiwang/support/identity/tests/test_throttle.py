@@ -151,3 +151,12 @@ def test_purge_keeps_live_counters() -> None:
     assert throttle.purge() == 1
     assert not AuthThrottle.objects.filter(pk=old.pk).exists()
     assert AuthThrottle.objects.filter(key=throttle.account_key(user)).exists()
+
+
+def test_stale_counters_and_codes_are_purged_daily() -> None:
+    from yiwang.support.identity import tasks as identity_tasks
+
+    AuthThrottle.objects.create(key="acct:hold", failures=1,
+                                window_started_at=timezone.now() - timedelta(days=5))
+    assert identity_tasks.purge_sign_in_counters() == 1
+    assert identity_tasks.purge_sign_in_counters.name == "identity.purge_sign_in_counters"

@@ -1,0 +1,15 @@
+"""Background work of the identity app (discovered by the tasks app)."""
+
+from __future__ import annotations
+
+from yiwang.core.tasks.service import periodic
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+@periodic(name="identity.purge_sign_in_counters", at="03:40")
+def purge_sign_in_counters() -> int:
+    """Delete guessing counters quiet for two days and SMS codes ended a day ago."""
+    from yiwang.support.identity import otp, throttle
+
+    return throttle.purge() + otp.purge()

@@ -256,17 +256,24 @@ def search_accounts(*, q: str = "", account_type: str = "", level: int | None = 
 def _username_page(qs: QuerySet[User], prefix: str, after: str | None, before: str | None,
                    limit: int, filters: dict[str, Any]) -> AccountPage:
     qs = qs.filter(username__startswith=prefix)
-    if connection.vendor == "sqlite":
-        # SQLite's LIKE (case-insensitive, with ESCAPE) cannot use the index; the range can,
-        # and with SQLite's binary collation it selects exactly the names with the prefix.
-        qs = qs.filter(username__gte=prefix, username__lt=_prefix_upper_bound(prefix))
     backwards = before is not None and after is None
-    if backwards:
-        qs = qs.filter(username__lt=before).order_by("-username")
-    else:
-        if after is not None:
-            qs = qs.filter(username__gt=after)
-        qs = qs.order_by("username")
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE (case-insensitive, with ESCAPE) cannot use the index; a range can,
+        # and with SQLite's binary collation it selects exactly the names with the prefix.
+        # One bound per side: given two lower bounds, SQLite may start the index range at
+        # the wrong one and read every name before the page.
+        lower, upper = prefix, _prefix_upper_bound(prefix)
+        if backwards and before is not None:
+            qs = qs.filter(username__gte=lower, username__lt=min(upper, before))
+        elif after is not None and after >= lower:
+            qs = qs.filter(username__gt=after, username__lt=upper)
+        else:
+            qs = qs.filter(username__gte=lower, username__lt=upper)
+    elif backwards:
+        qs = qs.filter(username__lt=before)
+    elif after is not None:
+        qs = qs.filter(username__gt=after)
+    qs = qs.order_by("-username" if backwards else "username")
     found = list(qs[:limit + 1])
     more = len(found) > limit
     found = found[:limit]

@@ -257,7 +257,7 @@ class MandateRole(models.TextChoices):
 
 
 class Mandate(models.Model):
-    """授权委托: a person may act for an enterprise, within scopes, until it expires or is revoked."""
+    """授权委托: a person may act for an enterprise within scopes, until expiry or revocation."""
 
     enterprise = models.ForeignKey(EnterpriseAccount, on_delete=models.CASCADE,
                                    related_name="mandates")
@@ -278,3 +278,6 @@ class Mandate(models.Model):
         verbose_name = _("授权委托")
         verbose_name_plural = _("授权委托")
         indexes = [models.Index(fields=["agent", "revoked_at"], name="identity_mandate_agent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} #{self.agent_id} @ {self.enterprise_id}"

@@ -528,3 +528,31 @@ def test_lockout_applies_to_the_sms_code_as_well(client) -> None:
                                                             "code": "000000"})
     assert response.status_code == 429
     assert throttle.retry_after(None, PHONE) > 0
+
+
+ODD_VALUES = ["", "x" * 3000, "\x00", "１２３", "<script>", "../../etc", "%", "L9", "-1",
+              "https://evil.example/"]
+PAGES = ["/account/", "/account/login/", "/account/login/sms/", "/account/login/sms/code/",
+         "/account/login/second-factor/", "/account/step-up/", "/account/logout/",
+         "/account/register/", "/account/register/verify/", "/account/realname/",
+         "/account/password/"]
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_nothing_typed_anywhere_makes_a_server_error(client, signed_in) -> None:
+    user = make_official()
+    if signed_in:
+        sign_in_client(client, user, amr=["pwd"])
+    else:
+        client.post(LOGIN, {"login": "official1", "password": PASSWORD})  # a pending sign-in
+    for page in PAGES:
+        for value in ODD_VALUES:
+            params = {"next": value, "level": value, "method": value, "action": value,
+                      "phone": value, "code": value, "login": value, "password": value,
+                      "name": value, "id_number": value, "old_password": value,
+                      "new_password1": value, "new_password2": value, "username": value,
+                      "password1": value, "password2": value, "prompt": value}
+            for response in (client.get(page, params), client.head(page),
+                             client.post(page, params)):
+                assert response.status_code < 500, (page, value, response.status_code)
+            assert client.put(page).status_code == 405

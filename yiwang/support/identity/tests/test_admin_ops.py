@@ -249,3 +249,24 @@ def test_who_may_manage_a_relying_party() -> None:
     assert not identity.may_manage_relying_party(official, Rp(""))
     assert identity.may_manage_relying_party(boss, Rp("dept-b"))
     assert identity.may_manage_relying_party(boss, Rp(""))
+
+
+def test_deprovisioning_an_official_revokes_their_tokens_at_once(admin: Any) -> None:
+    from datetime import timedelta
+
+    from oauth2_provider.models import AccessToken, RefreshToken
+
+    official = identity.create_official("leaver", "离职人员", password=PASSWORD)
+    rp, _secret = identity.register_relying_party(
+        name="业务系统", client_type="confidential",
+        redirect_uris="https://app.example.gov.cn/cb", actor=None)
+    access = AccessToken.objects.create(user=official, application=rp, token="access-1",
+                                        expires=timezone.now() + timedelta(minutes=10),
+                                        scope="openid")
+    RefreshToken.objects.create(user=official, application=rp, token="refresh-1",
+                                access_token=access)
+    identity.deactivate_account(official, actor=admin, reason="离职")
+    assert not AccessToken.objects.filter(user=official).exists()
+    assert RefreshToken.objects.get(token="refresh-1").revoked is not None
+    (event,) = events("identity.account_deactivated")
+    assert event.detail["tokens_revoked"] >= 2

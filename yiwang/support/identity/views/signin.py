@@ -430,7 +430,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         "step_up": state.kind == pipeline.STEP_UP,
         "mandatory": assurance.requires_multi_factor(user),
         "phone_masked": mask_phone(str(user.phone)) if user.phone else "",
-        "sms_sent": sms_sent, "minutes_left": max(1, state.seconds_left // 60),
+        "sms_sent": sms_sent, "minutes_left": max(1, -(-state.seconds_left // 60)),
         "next": state.next_url,
     }, status=status)
 

@@ -158,8 +158,7 @@ def _create_citizen(*, phone: str, username: str, password: str) -> User:
     return user
 
 
-def register_citizen(phone: str, password: str, code: str, *, username: str = "",
-                     request: Any = None) -> User:
+def register_citizen(phone: str, password: str, code: str, *, username: str = "") -> User:
     """Open an L1 citizen account for the holder of ``phone`` who typed the SMS ``code``.
 
     Checks the username (chosen, or generated when empty) and the password first, then the

@@ -533,8 +533,7 @@ def register_verify(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             user = accounts.register_citizen(phone, data["password1"], data["code"],
-                                             username=data.get("username") or "",
-                                             request=request)
+                                             username=data.get("username") or "")
         except otp.CodeError as error:
             form.add_error("code", error)
         except ValidationError as error:

@@ -20,9 +20,15 @@
     if (!form) {
       return;
     }
-    if (confirm) {
-      confirm.hidden = true; // the script confirms by itself
+    // The script confirms by itself; the button comes back if the network keeps failing.
+    // (style, not the hidden attribute: .button sets display, which would override it.)
+    function showButton(visible) {
+      if (confirm) {
+        confirm.style.display = visible ? "" : "none";
+      }
     }
+    var failures = 0;
+    showButton(false);
 
     function show(text) {
       if (stateText && text) {
@@ -48,6 +54,8 @@
       }).then(function (response) {
         return response.json();
       }).then(function (data) {
+        failures = 0;
+        showButton(false);
         if (data.redirect) {
           show(data.message);
           window.location.assign(data.redirect);
@@ -60,6 +68,8 @@
         show(data.message);
         timer = window.setTimeout(poll, every);
       }).catch(function () {
+        failures += 1;
+        showButton(failures >= 3);
         show(root.dataset.msgNetwork);
         if (Date.now() <= deadline) {
           timer = window.setTimeout(poll, every * 2);

@@ -35,7 +35,7 @@ class Level(models.IntegerChoices):
     L3 = 3, _("L3 多因素强认证")
 
 
-class User(AbstractUser):
+class User(AbstractUser):  # type: ignore[django-manager-missing]
     """One account for a natural person: a citizen (who may act for enterprises) or an official."""
 
     account_type = models.CharField(
@@ -101,6 +101,9 @@ class AccountSession(models.Model):
         verbose_name_plural = _("登录会话")
         indexes = [models.Index(fields=["user", "ended_at"], name="identity_sess_user_live")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id}@{self.sid[:8]}"
+
 
 class TotpDevice(models.Model):
     """A time-based one-time password authenticator (RFC 6238) in an app on a phone."""
@@ -117,6 +120,9 @@ class TotpDevice(models.Model):
     class Meta:
         verbose_name = _("动态口令")
         verbose_name_plural = _("动态口令")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class WebAuthnCredential(models.Model):
@@ -139,6 +145,9 @@ class WebAuthnCredential(models.Model):
         verbose_name = _("通行密钥")
         verbose_name_plural = _("通行密钥")
 
+    def __str__(self) -> str:
+        return self.name
+
 
 class RecoveryCode(models.Model):
     """A single-use recovery code (only its keyed hash is stored)."""
@@ -153,6 +162,9 @@ class RecoveryCode(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["user", "code_hash"], name="identity_recovery_lookup")]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk}"
 
 
 class CodePurpose(models.TextChoices):
@@ -181,6 +193,9 @@ class OneTimeCode(models.Model):
         indexes = [models.Index(fields=["target_index", "purpose", "created_at"],
                                 name="identity_otc_lookup")]
 
+    def __str__(self) -> str:
+        return f"{self.purpose} code {self.pk}"
+
 
 class QrState(models.TextChoices):
     PENDING = "pending", _("待扫码")
@@ -207,6 +222,9 @@ class QrLoginTicket(models.Model):
     desktop_user_agent = models.CharField(max_length=256, blank=True)
     consumed_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"QR ticket {self.pk} ({self.state})"
+
 
 class AuthThrottle(models.Model):
     """Failure counters per account and per address (shared by every process)."""
@@ -217,6 +235,9 @@ class AuthThrottle(models.Model):
     failures = models.PositiveIntegerField(default=0)
     window_started_at = models.DateTimeField()
     locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key
 
 
 class EnterpriseStatus(models.TextChoices):

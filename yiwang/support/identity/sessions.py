@@ -15,6 +15,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import login, logout
@@ -34,7 +35,10 @@ TOUCH_EVERY = timedelta(minutes=1)
 _end_hooks: list[Callable[[AccountSession, str], None]] = []
 
 
-def on_session_end(hook: Callable[[AccountSession, str], None]) -> Callable[[AccountSession, str], None]:
+EndHook = Callable[[AccountSession, str], None]
+
+
+def on_session_end(hook: EndHook) -> EndHook:
     """Register ``hook(session, reason)``; it runs after the ending transaction commits."""
     if hook not in _end_hooks:
         _end_hooks.append(hook)
@@ -88,6 +92,7 @@ def sign_in(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
             acting_for=acting_for,
         )
         request.session[SESSION_KEY] = session.sid
+        request._yiwang_account_session = session  # type: ignore[attr-defined]
         audit.record("identity.sign_in", user, actor=user,
                      detail={"method": method, "amr": amr_list, "acr": assurance.acr_name(level),
                              "ip": session.ip_masked})
@@ -108,6 +113,7 @@ def step_up(request: HttpRequest, *, amr: Iterable[str], method: str) -> Account
         audit.record("identity.step_up", session.user, actor=session.user,
                      detail={"method": method, "amr": amr_list, "acr": assurance.acr_name(level)})
     session.refresh_from_db()
+    request._yiwang_account_session = session  # type: ignore[attr-defined]
     return session
 
 
@@ -167,7 +173,7 @@ def _mark_ended(session: AccountSession, reason: str) -> bool:
         session.ended_at = timezone.now()
         session.end_reason = reason[:32]
         for hook in list(_end_hooks):
-            transaction.on_commit(lambda hook=hook: _run_hook(hook, session, reason))
+            transaction.on_commit(partial(_run_hook, hook, session, reason))
     return bool(updated)
 
 
@@ -176,7 +182,8 @@ def _run_hook(hook: Callable[[AccountSession, str], None], session: AccountSessi
     try:
         hook(session, reason)
     except Exception:  # one failing hook must not stop the others; it is logged
-        logger.exception("session end hook %s failed for a session", getattr(hook, "__name__", hook))
+        logger.exception("session end hook %s failed for a session",
+                         getattr(hook, "__name__", hook))
 
 
 @transaction.atomic

@@ -63,6 +63,7 @@ class Pending:
     method: str
     next_url: str
     required_level: int | None = None
+    level_cap: int | None = None
     started: float = field(default_factory=time.time)
 
     @property
@@ -161,6 +162,10 @@ def needs_second_factor(user: Any, amr: Iterable[str], required_level: int | Non
         return False
     if assurance.requires_multi_factor(user) or (required_level or 0) >= 3:
         return True
+    if "qr" in amr:
+        # 扫码登录: approved on a phone that is itself signed in with the person's factors;
+        # it is not asked again (its level is capped instead, see qrlogin).
+        return False
     return any(f not in FALLBACKS and not _used(f, amr) for f in available_second_factors(user))
 
 
@@ -228,11 +233,13 @@ def _signed_in(request: HttpRequest, session: Any) -> None:
 
 
 def begin(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
-          next_url: str | None, required_level: int | None = None) -> HttpResponse:
+          next_url: str | None, required_level: int | None = None,
+          level_cap: int | None = None) -> HttpResponse:
     """A first factor succeeded for ``user``: sign in, or ask for a second factor.
 
     Returns the response to send: a redirect to ``next`` (made safe; via the step-up page
     when the session is below ``required_level``) or to ``identity:second_factor``.
+    ``level_cap`` holds the session's level down whatever factors follow (QR login).
     """
     if not getattr(user, "is_active", False):
         raise PermissionDenied("inactive account")
@@ -241,13 +248,15 @@ def begin(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
     next_target = safe_next(request, next_url)
     if not needs_second_factor(user, amr_list, level):
         clear(request)
-        _signed_in(request, sessions.sign_in(request, user, amr=amr_list, method=method))
+        _signed_in(request, sessions.sign_in(request, user, amr=amr_list, method=method,
+                                             level_cap=level_cap))
         return finish_redirect(request, next_target, level)
     # A new key for the half-signed-in browser: a session id seen before this point (e.g.
     # planted by someone else) is worth nothing afterwards.
     request.session.cycle_key()
     _store(request, Pending(kind=SIGN_IN, user_id=user.pk, amr=amr_list, method=method,
-                            next_url=next_target, required_level=level))
+                            next_url=next_target, required_level=level,
+                            level_cap=level_cap))
     return HttpResponseRedirect(reverse("identity:second_factor"))
 
 
@@ -276,7 +285,8 @@ def complete(request: HttpRequest, *, amr: Iterable[str], method: str) -> HttpRe
         sessions.step_up(request, amr=list(amr), method=method)
     else:
         _signed_in(request, sessions.sign_in(request, user, amr=[*state.amr, *amr],
-                                             method=f"{state.method}+{method}"))
+                                             method=f"{state.method}+{method}",
+                                             level_cap=state.level_cap))
     return finish_redirect(request, state.next_url, state.required_level)
 
 

@@ -13,3 +13,14 @@ def purge_sign_in_counters() -> int:
     from yiwang.support.identity import otp, throttle
 
     return throttle.purge() + otp.purge()
+
+
+# --- factors ---------------------------------------------------------------------------------
+
+
+@periodic(name="identity.purge_qr_tickets", at="03:45")
+def purge_qr_tickets() -> int:
+    """Delete QR sign-in tickets that ended (expired or used) more than a day ago."""
+    from yiwang.support.identity import qrlogin
+
+    return qrlogin.purge_expired()

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yiwang.support.identity import factors, qrlogin, sessions
-from yiwang.support.identity.models import AccountSession, QrLoginTicket, QrState
+from yiwang.support.identity.models import QrLoginTicket, QrState
 from yiwang.support.identity.views.mfa import _qr_svg, login_url, safe_next
 
 POLL_MS = 2000
@@ -74,16 +74,8 @@ def _finish(request: HttpRequest, approved: qrlogin.Approved, next_url: str) -> 
     """Sign the desktop in through the pipeline, at most at the approving session's level."""
     from yiwang.support.identity import pipeline
 
-    before = request.session.get(sessions.SESSION_KEY)
-    response = pipeline.begin(request, approved.user, amr=["qr"], method="qr",
-                              next_url=next_url or None)
-    after = request.session.get(sessions.SESSION_KEY)
-    if after and after != before:
-        # The pipeline signed the desktop in at once: hold the new session to the cap.
-        AccountSession.objects.filter(sid=after, user=approved.user,
-                                      acr__gt=approved.level_cap).update(acr=approved.level_cap)
-        request._yiwang_account_session = False  # type: ignore[attr-defined]  # re-read
-    return response
+    return pipeline.begin(request, approved.user, amr=["qr"], method="qr",
+                          next_url=next_url or None, level_cap=approved.level_cap)
 
 
 @never_cache

@@ -63,6 +63,10 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
                                     name="identity_user_unique_id_number"),
         ]
         indexes = [
+            # Plain indexes as well as the partial unique ones: a lookup by blind index then
+            # uses an index without having to repeat the partial condition (SQLite needs it).
+            models.Index(fields=["phone_index"], name="identity_user_phone_idx"),
+            models.Index(fields=["id_number_index"], name="identity_user_idnum_idx"),
             models.Index(fields=["account_type", "id"], name="identity_user_type_id"),
             models.Index(fields=["level", "id"], name="identity_user_level_id"),
             models.Index(fields=["is_active", "id"], name="identity_user_active_id"),

@@ -54,6 +54,11 @@ YIWANG_OIDC_KEY_ROTATION_DAYS = env(
     doc="Days an ID-token signing key is used before the next one takes over (the old one "
         "stays published for a day after).")
 
+YIWANG_DEMO_EXAMPLE_RP_URL = env(
+    "YIWANG_DEMO_EXAMPLE_RP_URL", "http://127.0.0.1:8100", group="Identity",
+    doc="Where the demo's example relying party (examples/relying_party/) runs; `yiwang demo` "
+        "registers its redirect and back-channel logout URIs there.")
+
 OIDC_SCOPES = {
     "openid": "OpenID Connect 登录 / sign in",
     "profile": "姓名与账户类型 / name and account type",

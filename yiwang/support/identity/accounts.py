@@ -213,3 +213,33 @@ def change_password(user: User, new_password: str, *, old_password: str | None =
                  detail={"without_old_password": bool(recently_authenticated),
                          "sessions_ended": ended})
     return ended
+
+
+@transaction.atomic
+def load_citizen_account(username: str, *, phone: str, password_hash: str,
+                         source: str) -> User:
+    """Create (or update) a citizen's L1 account whose phone another system already verified.
+
+    For bulk loads — the demo city, or accounts migrated from an older 统一身份 system
+    (``source`` names it, and is audited) — where no SMS round trip is possible. Pass an
+    already computed ``password_hash`` (Argon2 per account would take minutes per thousand).
+    Real-name verification is then done with ``realname.verify_real_name`` as for anyone.
+    """
+    phone = validate_phone(phone)
+    index = blind_index(phone, PHONE_PURPOSE)
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(username=validate_username(username), account_type=AccountType.CITIZEN,
+                    level=Level.L1)
+    elif user.account_type != AccountType.CITIZEN:
+        raise ValidationError(_("该用户名已被其他类型的账户使用。"), code="taken")
+    holder = User.objects.filter(phone_index=index).exclude(pk=user.pk).first()
+    if holder is not None:
+        raise ValidationError(_("该手机号码或用户名已被注册。"), code="taken")
+    user.phone, user.phone_index = phone, index
+    user.phone_verified_at = user.phone_verified_at or timezone.now()
+    user.password = password_hash
+    user.save()
+    audit.record("identity.account_loaded", user,
+                 detail={"phone": mask_phone(phone), "source": source[:64]})
+    return user

@@ -271,6 +271,7 @@ __all__ += [
 from yiwang.support.identity.accounts import (  # noqa: E402
     change_password,
     display_label,
+    load_citizen_account,
     register_citizen,
     validate_phone,
 )
@@ -286,6 +287,7 @@ __all__ += [
     "display_label",
     "find_account_by_login",
     "latest_sms_code",
+    "load_citizen_account",
     "register_citizen",
     "safe_next",
     "validate_phone",

@@ -7,6 +7,7 @@ HTTPS in production. Every write is audited (``oidc.relying_party_*``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -134,10 +135,13 @@ def register_relying_party(
     allowed_scopes: str | Iterable[str] = "openid profile", subject_type: str = "public",
     sector_identifier: str = "", min_level: int = 1, first_party: bool = False,
     department_code: str = "", actor: Any, description: str = "",
-    allow_client_credentials: bool = False,
+    allow_client_credentials: bool = False, client_id: str = "",
 ) -> tuple[RelyingParty, str | None]:
     """Register a relying party; returns it and its client secret (confidential clients
-    only — shown this once, stored hashed) or None for public clients."""
+    only — shown this once, stored hashed) or None for public clients.
+
+    ``client_id`` is generated unless given (a fixed, readable id for platform apps and
+    automation, e.g. ``yiwang-workbench``: letters, digits, ``.``, ``_`` and ``-``)."""
     if client_type not in (RelyingParty.CLIENT_CONFIDENTIAL, RelyingParty.CLIENT_PUBLIC):
         raise _error(_("客户端类型只能是 confidential(机密)或 public(公开)。"), "client_type",
                      "client_type")
@@ -150,6 +154,13 @@ def register_relying_party(
         "department_code": department_code,
         "allow_client_credentials": bool(allow_client_credentials),
     }, client_type)
+    if client_id:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{2,99}", client_id):
+            raise _error(_("客户端标识只能包含英文字母、数字和 . _ -，长度 3 至 100 位。"),
+                         "client_id", "client_id")
+        if RelyingParty.objects.filter(client_id=client_id).exists():
+            raise _error(_("该客户端标识已被使用。"), "client_id_taken", "client_id")
+        values["client_id"] = client_id
     secret = generate_client_secret()
     rp = RelyingParty(client_type=client_type, client_secret=secret, hash_client_secret=True,
                       authorization_grant_type=RelyingParty.GRANT_AUTHORIZATION_CODE,

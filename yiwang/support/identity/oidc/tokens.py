@@ -18,7 +18,7 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from oauth2_provider.models import (
     get_access_token_model,
@@ -29,7 +29,7 @@ from oauth2_provider.models import (
 from yiwang.core.audit import service as audit
 from yiwang.core.tasks.service import PermanentFailure, enqueue
 from yiwang.support.identity.models import AccountSession
-from yiwang.support.identity.oidc import claims, keys
+from yiwang.support.identity.oidc import claims, keys, lookups
 from yiwang.support.identity.oidc.models import Authorization, RelyingParty, SessionClient
 
 logger = logging.getLogger(__name__)
@@ -49,17 +49,17 @@ def issuer() -> str:
 
 def authorization_of_access_token(access_token: Any) -> Authorization | None:
     """The authorization (and so the session) an access token was issued under, or None."""
-    family = RefreshToken.objects.filter(access_token_id=access_token.pk).values("token_family")[:1]
-    return (Authorization.objects.select_related("session")
-            .filter(family=Subquery(family)).first())
+    family = lookups.family_of_access_token(access_token.pk)
+    if family is None:
+        return None
+    return lookups.authorization(family, person=access_token.user)
 
 
 def authorization_of_refresh_token(refresh_token: Any) -> Authorization | None:
     """The authorization a refresh token's family belongs to, or None."""
     if not refresh_token.token_family:
         return None
-    return (Authorization.objects.select_related("session")
-            .filter(family=refresh_token.token_family).first())
+    return lookups.authorization(refresh_token.token_family, person=refresh_token.user)
 
 
 def _revoke(authorizations: QuerySet[Authorization], token_filter: Q) -> tuple[int, int]:

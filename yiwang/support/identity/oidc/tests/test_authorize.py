@@ -11,7 +11,7 @@ from oauthlib.oauth2.rfc6749.grant_types.authorization_code import (
     AuthorizationCodeGrant as OAuth2AuthorizationCodeGrant,
 )
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.platform.zones.testing import ListenerClient
 from yiwang.support.identity.models import AccountSession
 from yiwang.support.identity.oidc import firstparty

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.platform.zones.testing import ListenerClient
 from yiwang.support.identity.oidc.consents import list_consents, revoke_consent
 from yiwang.support.identity.oidc.models import Consent

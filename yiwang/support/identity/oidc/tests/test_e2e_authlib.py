@@ -62,7 +62,7 @@ class Receiver:
         received = self.bodies
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 received.append(parse_qs(self.rfile.read(length).decode()))
                 self.send_response(200)
@@ -182,7 +182,7 @@ def test_a_standard_client_signs_in_refreshes_and_logs_out(served: str, receiver
     assert metadata["code_challenge_methods_supported"] == ["S256"]
 
     verifier, nonce = generate_token(48), generate_token(20)
-    url, state = oauth.create_authorization_url(metadata["authorization_endpoint"],
+    url, _state = oauth.create_authorization_url(metadata["authorization_endpoint"],
                                                 code_verifier=verifier, nonce=nonce)
     answer = _consent(oauth, url)
     assert answer.status_code == 302, answer.text[:500]

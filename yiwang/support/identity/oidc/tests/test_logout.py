@@ -9,9 +9,8 @@ import pytest
 import requests
 from jwcrypto import jwk, jwt
 
-from yiwang.core.audit.models import AuditEvent
-from yiwang.core.tasks.models import Job
-from yiwang.core.tasks.service import PermanentFailure, run_pending
+from yiwang.core.audit.service import AuditEvent
+from yiwang.core.tasks.service import PermanentFailure, list_recent, run_pending
 from yiwang.support.identity import sessions
 from yiwang.support.identity.models import AccountSession
 from yiwang.support.identity.oidc import keys, tokens
@@ -143,7 +142,7 @@ def test_session_end_sends_logout_tokens_to_relying_parties_that_ask(
     session = AccountSession.objects.get(user=citizen)
     with django_capture_on_commit_callbacks(execute=True):
         sessions.end_session(session, reason="test", actor=None)
-    assert Job.objects.filter(name="oidc.send_backchannel_logout").count() == 1
+    assert len(list_recent(name="oidc.send_backchannel_logout")) == 1
     assert run_pending(isolated=False) >= 1
     assert len(posted) == 1 and posted[0]["url"] == BACKCHANNEL
     assert posted[0]["allow_redirects"] is False and posted[0]["timeout"]

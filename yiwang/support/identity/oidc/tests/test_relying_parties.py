@@ -7,7 +7,7 @@ import base64
 import pytest
 from django.core.exceptions import ValidationError
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import CITY, make_chain
 from yiwang.support.identity import service as identity
@@ -77,7 +77,8 @@ def test_invalid_settings_are_refused_with_a_message(field, value):
 
 
 def test_https_only_in_production(settings):
-    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "ALLOWED_REDIRECT_URI_SCHEMES": ["https"]}
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER,
+                                "ALLOWED_REDIRECT_URI_SCHEMES": ["https"]}
     with pytest.raises(ValidationError) as caught:
         _register(redirect_uris="http://app.example.org/cb")
     assert "https://" in caught.value.message_dict["redirect_uris"][0]

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 import pytest
 from django.contrib.auth.hashers import check_password
-from oauth2_provider.models import AccessToken, RefreshToken
 from jwcrypto import jws
+from oauth2_provider.models import AccessToken, RefreshToken
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.platform.zones.testing import ListenerClient
 from yiwang.support.identity import sessions
 from yiwang.support.identity.models import AccountSession
@@ -314,3 +315,32 @@ def test_pairwise_subjects_differ_per_sector_and_stay_stable(public_client, citi
 def test_client_secrets_are_stored_hashed(rp, secret):
     assert rp.client_secret != secret
     assert check_password(secret, rp.client_secret)
+
+
+def test_two_refreshes_racing_with_one_token_give_one_new_pair(flow, monkeypatch):
+    from yiwang.support.identity.oidc import lookups
+
+    got = flow.tokens()
+    checksum = hashlib.sha256(got["refresh_token"].encode()).hexdigest()
+    stale = lookups.refresh_token(checksum)  # what a second request read a moment earlier
+    assert flow.refresh(got["refresh_token"]).status_code == 200
+    monkeypatch.setattr(lookups, "refresh_token", lambda _checksum: stale)
+    late = flow.refresh(got["refresh_token"])
+    assert late.status_code == 400 and late.json()["error"] == "invalid_grant"
+    assert AccessToken.objects.count() == 1
+
+
+def test_hot_path_reads_give_complete_instances(flow, citizen):
+    from yiwang.support.identity.oidc import lookups
+
+    got = flow.tokens()
+    token = lookups.access_token(hashlib.sha256(got["access_token"].encode()).hexdigest())
+    orm = AccessToken.objects.select_related("application", "user").get(pk=token.pk)
+    assert token.expires == orm.expires and token.expires.tzinfo is not None
+    assert token.application == orm.application and token.user.phone == citizen.phone
+    assert token.user.id_number == citizen.id_number  # decrypted like the ORM does
+    refresh = lookups.refresh_token(hashlib.sha256(got["refresh_token"].encode()).hexdigest())
+    assert refresh.token_family == RefreshToken.objects.get(pk=refresh.pk).token_family
+    authorization = lookups.authorization(refresh.token_family)
+    assert authorization.amr == ["otp", "pwd", "mfa"] and authorization.session.ended_at is None
+    assert lookups.access_token("0" * 64) is None

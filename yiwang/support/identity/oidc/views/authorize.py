@@ -42,12 +42,12 @@ ATTEMPT_PARAM = "yiwang_auth"
 ATTEMPT_SALT = "yiwang.oidc.authorize.attempt"
 ATTEMPT_MAX_AGE = 30 * 60  # seconds a sign-in or step-up may take before we ask afresh
 
-FATAL_MESSAGES = {
-    "invalid_client_id": "unknown_client",
-    "missing_client_id": "unknown_client",
-    "invalid_redirect_uri": "bad_redirect",
-    "mismatching_redirect_uri": "bad_redirect",
-    "missing_redirect_uri": "bad_redirect",
+FATAL_KINDS = {  # oauthlib's fatal errors (all "invalid_request") by what went wrong
+    "InvalidClientIdError": "unknown_client",
+    "MissingClientIdError": "unknown_client",
+    "InvalidRedirectURIError": "bad_redirect",
+    "MismatchingRedirectURIError": "bad_redirect",
+    "MissingRedirectURIError": "bad_redirect",
 }
 
 
@@ -129,7 +129,10 @@ class AuthorizeView(AuthorizationView):
 
         max_age = _int_or_none(request.GET.get("max_age"))
         age = (timezone.now() - session.auth_time).total_seconds()
-        stale = "login" in prompt or (max_age is not None and age > max_age)
+        # A return from the re-authentication we asked for (prompt=login is gone from it)
+        # must show an authentication newer than the moment we asked.
+        stale = ("login" in prompt or (max_age is not None and age > max_age)
+                 or bool(attempt.get("after")))
         reauthenticated = bool(attempt.get("after")) and \
             session.auth_time.timestamp() >= float(attempt["after"])
         if stale and not reauthenticated:
@@ -259,7 +262,7 @@ class AuthorizeView(AuthorizationView):
     def refuse(self, request: HttpRequest, error: OAuthToolkitError) -> HttpResponse:
         """Unknown client or unregistered redirect URI: an error page, never a redirect."""
         oauth_error = error.oauthlib_error
-        kind = FATAL_MESSAGES.get(oauth_error.error, "invalid")
+        kind = FATAL_KINDS.get(type(oauth_error).__name__, "invalid")
         client_id = str(request.GET.get("client_id", ""))[:100]
         audit.record("oidc.authorize_refused", ("oidc.relyingparty", client_id),
                      actor=request.user if request.user.is_authenticated else None,

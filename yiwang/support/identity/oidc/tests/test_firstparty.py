@@ -26,9 +26,8 @@ def workbench(monkeypatch) -> RelyingParty:
     monkeypatch.setitem(URLCONFS, Zone.INTERNAL, "yiwang.support.identity.oidc.tests.urls_rp")
     rp, _none = register_relying_party(name="政务工作台", client_type="public",
                                        redirect_uris=urls_rp.CALLBACK, first_party=True,
-                                       allowed_scopes="openid profile official", actor=None)
-    RelyingParty.objects.filter(pk=rp.pk).update(client_id=urls_rp.CLIENT_ID)
-    rp.refresh_from_db()
+                                       allowed_scopes="openid profile official", actor=None,
+                                       client_id=urls_rp.CLIENT_ID)
     return rp
 
 

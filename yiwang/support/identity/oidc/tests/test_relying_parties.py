@@ -137,3 +137,13 @@ def test_enable_disable_and_list_by_department():
     assert AuditEvent.objects.filter(action="oidc.relying_party_disabled").exists()
     set_relying_party_active(mine, True, actor=None)
     assert RelyingParty.objects.get(pk=mine.pk).active
+
+
+def test_a_fixed_client_id_for_platform_apps():
+    rp, _secret = _register(client_id="yiwang-workbench")
+    assert get_relying_party("yiwang-workbench") == rp
+    with pytest.raises(ValidationError) as caught:
+        _register(client_id="yiwang-workbench")
+    assert "client_id" in caught.value.message_dict
+    with pytest.raises(ValidationError):
+        _register(client_id="has space")

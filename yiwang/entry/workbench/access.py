@@ -2,7 +2,8 @@
 
 Every workbench view is wrapped in :func:`official_required` (or uses
 :class:`OfficialRequiredMixin`). An anonymous visitor is sent to the sign-in page; a
-signed-in account that is not an official's (``is_staff``) gets 403, not a sign-in loop.
+signed-in account that is not an official's (``is_staff``) gets 403, not a sign-in loop; an
+official's session below L3 (multi-factor) is sent back through sign-in to step up.
 Modules that show sensitive data (审计日志, 基础数据) add :func:`permission_required`: an
 official without the Django permission gets 403 too.
 """
@@ -16,6 +17,11 @@ from typing import Any, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+
+from yiwang.support.identity import service as identity
+
+# Officials work at L3: a session signed in with more than one factor (see identity.assurance).
+REQUIRED_LEVEL = 3
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 
@@ -32,6 +38,9 @@ def check_official(request: HttpRequest) -> HttpResponse | None:
         return redirect_to_login(request.get_full_path())
     if not is_official(user):
         raise PermissionDenied("not an official")
+    if identity.level_of(request) < REQUIRED_LEVEL:
+        # Signed in below L3 (e.g. the level was lowered): sign in again, stepping up.
+        return redirect_to_login(request.get_full_path())
     return None
 
 

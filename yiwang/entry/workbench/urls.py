@@ -1,17 +1,13 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from yiwang.entry.workbench import views, views_audit, views_identity, views_registry
-from yiwang.entry.workbench.forms import OfficialAuthenticationForm
+from yiwang.entry.workbench import views, views_audit, views_identity, views_registry, views_signin
 
 app_name = "workbench"
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(
-        template_name="workbench/login.html",
-        authentication_form=OfficialAuthenticationForm,
-    ), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(next_page="workbench:login"), name="logout"),
+    path("login/", views_signin.login, name="login"),
+    path("oidc/callback/", views_signin.oidc_callback, name="oidc_callback"),
+    path("logout/", views_signin.logout, name="logout"),
     path("regions/", views.regions, name="regions"),
     path("regions/<str:code>/", views.region, name="region"),
     path("grids/<str:code>/", views.grid, name="grid"),

@@ -25,6 +25,8 @@ from yiwang.support.identity.sessions import (
 from yiwang.support.identity.sessions import (
     end_session,
     end_user_sessions,
+    join_session,
+    leave_session,
     level_of,
     list_sessions,
     on_session_end,
@@ -46,6 +48,8 @@ __all__ = [
     "end_session",
     "end_user_sessions",
     "get_user",
+    "join_session",
+    "leave_session",
     "level_of",
     "list_sessions",
     "on_session_end",

@@ -134,6 +134,12 @@ def join_session(request: HttpRequest, sid: str) -> AccountSession:
     return session
 
 
+def leave_session(request: HttpRequest) -> None:
+    """Sign this browser out locally only: the provider session (and others') lives on."""
+    logout(request)
+    request._yiwang_account_session = None  # type: ignore[attr-defined]
+
+
 def current(request: HttpRequest) -> AccountSession | None:
     """The live :class:`AccountSession` of this request, or None (cached on the request)."""
     cached = getattr(request, "_yiwang_account_session", False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import RequestFactory
-from django.utils import translation
+from django.utils import timezone, translation
 from django.views import View
 
 from yiwang.entry.portal.testing import (
@@ -25,6 +26,7 @@ from yiwang.entry.portal.testing import (
 from yiwang.entry.workbench import modules
 from yiwang.entry.workbench.access import OfficialRequiredMixin, official_required
 from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT
+from yiwang.support.identity import assurance
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_client
 
@@ -94,6 +96,21 @@ def internal_urls(settings):  # type: ignore[no-untyped-def]
         yield
 
 
+def _with_session(request, user, *, amr=("pwd", "otp")):  # type: ignore[no-untyped-def]
+    """Give a RequestFactory request the identity session the sign-in pipeline would."""
+    from yiwang.support.identity.models import AccountSession
+    from yiwang.support.identity.sessions import SESSION_KEY
+
+    session = AccountSession.objects.create(
+        sid=f"sid-{user.pk}-{len(amr)}", user=user, auth_time=timezone.now(),
+        acr=assurance.session_level(user, assurance.with_mfa_marker(amr)),
+        amr=list(amr))
+    request.user = user
+    request.session = {SESSION_KEY: session.sid}
+    request.__dict__.pop("_yiwang_account_session", None)
+    return request
+
+
 @pytest.mark.usefixtures("internal_urls")
 def test_official_required_decorator() -> None:
     @official_required
@@ -117,8 +134,11 @@ def test_official_required_decorator() -> None:
     with pytest.raises(PermissionDenied):
         view(request)
 
-    request.user = users.create_user("official", password=PASSWORD, is_staff=True)
-    assert view(request).content == b"ok"
+    official = identity.create_official("official", "官员", password=PASSWORD)
+    # One factor is not enough for the workbench: back through sign-in, to step up.
+    assert view(_with_session(factory.get("/secret/"), official, amr=("pwd",))
+                ).status_code == 302
+    assert view(_with_session(factory.get("/secret/"), official)).content == b"ok"
 
 
 @pytest.mark.usefixtures("internal_urls")
@@ -133,43 +153,88 @@ def test_official_required_mixin() -> None:
     request.user = get_user_model().objects.create_user("citizen", password=PASSWORD)
     with pytest.raises(PermissionDenied):
         Secret.as_view()(request)
-    request.user = get_user_model().objects.create_user("o", password=PASSWORD, is_staff=True)
+    official = identity.create_official("o", "官员", password=PASSWORD)
+    request = _with_session(RequestFactory().get("/secret/"), official)
     assert Secret.as_view()(request).content == b"ok"
 
 
-# --- sign in and out ---------------------------------------------------------------------
+# --- sign in and out (OpenID Connect, through the provider in the public zone) -----------
 
-def test_sign_in_page_is_labelled_and_lets_an_official_in(internal_client, city) -> None:
+def _follow_sign_in(internal_client, public_client, next_url="/departments/"):  # type: ignore[no-untyped-def]
+    """Start at the workbench's sign-in, pass the provider, come back: the last response."""
+    start = internal_client.get("/login/", {"next": next_url})
+    assert start.status_code == 302
+    authorize = urlsplit(start["Location"])
+    assert authorize.path == "/oidc/authorize/"
+    query = parse_qs(authorize.query)
+    assert query["client_id"] == ["yiwang-workbench"] and query["acr_values"] == ["L3"]
+    assert query["code_challenge_method"] == ["S256"]
+    at_provider = public_client.get(authorize.path + "?" + authorize.query)
+    if at_provider.status_code != 302 or "/oidc/callback/" not in at_provider["Location"]:
+        return at_provider
+    back = urlsplit(at_provider["Location"])
+    return internal_client.get(back.path + "?" + back.query)
+
+
+def test_sign_in_goes_through_the_provider_and_lands_on_next(internal_client, public_client,
+                                                            city) -> None:
+    official = get_user_model().objects.get(username="lin.xiaolan")
+    sign_in_client(public_client, official)  # signed in at the provider with two factors
+    response = _follow_sign_in(internal_client, public_client)
+    assert response.status_code == 302 and response["Location"] == "/departments/"
+    page = internal_client.get("/departments/")
+    assert page.status_code == 200 and MEMBER_NAME in text(page)
+
+
+def test_sign_in_page_explains_and_is_labelled(internal_client) -> None:
     page = internal_client.get("/login/")
-    assert page.status_code == 200
-    assert unlabelled_inputs(text(page)) == []
-    assert 'autocomplete="current-password"' in text(page)
-    response = internal_client.post("/login/", {"username": "lin.xiaolan",
-                                                "password": PASSWORD, "next": "/departments/"})
-    assert response.status_code == 302
-    assert response["Location"] == "/departments/"
-
-
-def test_sign_in_refuses_a_non_official_account(internal_client) -> None:
-    get_user_model().objects.create_user("zhang.san", password=PASSWORD)
-    response = internal_client.post("/login/", {"username": "zhang.san", "password": PASSWORD})
-    assert response.status_code == 200
-    assert "不是公职人员账户" in text(response)
+    assert page.status_code == 302  # straight to the provider
+    callback = internal_client.get("/oidc/callback/", {"state": "forged", "code": "x"})
+    assert callback.status_code == 400
+    assert "重新登录" in text(callback) and unlabelled_inputs(text(callback)) == []
     assert "_auth_user_id" not in internal_client.session
 
 
-def test_sign_in_with_a_wrong_password_shows_an_error(internal_client, city) -> None:
-    response = internal_client.post("/login/", {"username": "lin.xiaolan", "password": "no"})
-    assert response.status_code == 200
-    assert 'class="error-summary"' in text(response)
-
-
-def test_sign_out_is_a_post(official_client) -> None:
-    assert official_client.get("/logout/").status_code == 405
-    response = official_client.post("/logout/")
+def test_an_anonymous_visitor_is_asked_to_sign_in_at_the_provider(internal_client,
+                                                                  public_client) -> None:
+    response = _follow_sign_in(internal_client, public_client)
     assert response.status_code == 302
-    assert response["Location"] == "/login/"
-    assert official_client.get("/").status_code == 302
+    assert response["Location"].startswith("/account/login/")
+    assert "level=3" in response["Location"]
+
+
+def test_one_factor_at_the_provider_is_stepped_up_not_refused(internal_client, public_client,
+                                                             city) -> None:
+    official = get_user_model().objects.get(username="lin.xiaolan")
+    sign_in_client(public_client, official, amr=("sms",))
+    response = _follow_sign_in(internal_client, public_client)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/step-up/")
+    assert "_auth_user_id" not in internal_client.session
+
+
+def test_sign_in_refuses_a_non_official_account(internal_client, public_client) -> None:
+    citizen = get_user_model().objects.create_user("zhang.san", password=PASSWORD,
+                                                   verified_at=timezone.now())
+    sign_in_client(public_client, citizen)
+    response = _follow_sign_in(internal_client, public_client)
+    assert response.status_code == 403
+    assert "不是公职人员账户" in text(response)
+    assert "_auth_user_id" not in internal_client.session
+    assert public_client.get("/account/").status_code == 200  # still signed in at the portal
+
+
+def test_sign_out_ends_the_session_everywhere(internal_client, public_client, city) -> None:
+    official = get_user_model().objects.get(username="lin.xiaolan")
+    sign_in_client(public_client, official)
+    _follow_sign_in(internal_client, public_client)
+    confirm = internal_client.get("/logout/")
+    assert confirm.status_code == 200 and 'method="post"' in text(confirm)
+    response = internal_client.post("/logout/")
+    assert response.status_code == 200 and "已退出" in text(response)
+    assert internal_client.get("/").status_code == 302
+    # The portal (the provider's session) is signed out too.
+    assert public_client.get("/account/").status_code == 302
 
 
 # --- pages -------------------------------------------------------------------------------

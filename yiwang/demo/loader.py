@@ -24,6 +24,7 @@ from django.db import transaction
 from yiwang.conf.env import kept_in_file
 from yiwang.core.audit.service import record
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
+from yiwang.demo import accounts as demo_accounts
 from yiwang.demo import geography, population
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
@@ -333,6 +334,7 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     accounts = load_officials(progress)
     load_citizens(city, progress)
     load_enterprises(city, progress)
+    accounts += load_people_who_sign_in(progress)
     record(
         "demo.load",
         detail={
@@ -343,6 +345,29 @@ def load_all(progress: Progress) -> list[DemoAccount]:
         },
     )
     return accounts
+
+
+def load_people_who_sign_in(progress: Progress) -> list[DemoAccount]:
+    """Citizens' accounts, the first enterprise's account and agent, the identity admin
+    groups and the example relying party (see yiwang/demo/accounts.py)."""
+    tick = progress("账户 accounts", demo_accounts.N_CITIZEN_ACCOUNTS + 3)
+    users = demo_accounts.load_citizen_accounts(make_password(demo_password()))
+    tick(len(users))
+    enterprise = demo_accounts.load_enterprise(users)
+    tick(1)
+    demo_accounts.load_identity_groups(["admin"])
+    tick(1)
+    demo_accounts.load_example_relying_party(actor=None)
+    tick(1)
+    listed = [
+        DemoAccount(users[0].username, users[0].display_name,
+                    f"市民（已实名，L2）、{enterprise} 法定代表人 citizen, legal representative"),
+        DemoAccount(users[1].username, users[1].display_name,
+                    f"市民（已实名，L2）、{enterprise} 经办人 citizen, agent"),
+        DemoAccount(users[-1].username, users[-1].display_name or users[-1].username,
+                    "市民（未实名，L1）citizen, not yet real-name verified"),
+    ]
+    return listed
 
 
 def census() -> dict[str, int]:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from yiwang.demo import accounts as demo_accounts
 from yiwang.demo import loader
 from yiwang.platform.zones.service import Zone, base_url
 
@@ -64,7 +65,8 @@ class Command(BaseCommand):
         self.stdout.write(f"工作台 workbench (internal zone): {base_url(Zone.INTERNAL)}")
         self.stdout.write("")
         self.stdout.write(
-            "Demo accounts for the workbench 工作台演示账号 (all share one password):"
+            "Demo accounts 演示账号 (all share one password; officials sign in to the workbench,"
+            " citizens to the portal):"
         )
         self.stdout.write(f"  密码 password: {loader.demo_password()}")
         for account in accounts:
@@ -72,8 +74,17 @@ class Command(BaseCommand):
                 f"  账号 account: {account.username:<22} {account.name}  {account.role}"
             )
         self.stdout.write(
-            "  (every official: <department>.<position><n>, e.g. cgj.grid_inspector3)"
+            "  (every official: <department>.<position><n>, e.g. cgj.grid_inspector3;"
+            " citizens: citizen1 … citizen10)"
         )
+        self.stdout.write("")
+        self.stdout.write(
+            "第二重验证 second factor: sign-in asks for a code sent by SMS. The local SMS gateway"
+            " writes it to var/sms/outbox.jsonl; read it with:  .venv/bin/yiwang sms-outbox")
+        self.stdout.write(
+            "示例第三方应用 example relying party: RP_CLIENT_SECRET_FILE="
+            f"{demo_accounts.example_rp_secret_path()} .venv/bin/python "
+            "examples/relying_party/app.py")
 
     def _check(self) -> None:
         have, want = loader.census(), loader.expected()

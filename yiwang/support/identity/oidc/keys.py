@@ -80,6 +80,7 @@ def clear_cache() -> None:
     with _lock:
         _parsed.clear()
         _active.update(kid=None, checked=0.0)
+        _jwks.update(doc=None, checked=0.0)
 
 
 def _new_key(state: str) -> SigningKey:
@@ -162,9 +163,19 @@ def published_keys() -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
+_jwks: dict[str, Any] = {"doc": None, "checked": 0.0}
+
+
 def jwks() -> dict[str, Any]:
-    """The JSON Web Key Set document."""
-    return {"keys": published_keys()}
+    """The JSON Web Key Set document (rebuilt at most every key-cache interval, and at once
+    after a rotation in this process)."""
+    now = time.monotonic()
+    doc = _jwks["doc"]
+    if doc is not None and now - float(_jwks["checked"]) < _cache_seconds():
+        return dict(doc)
+    doc = {"keys": published_keys()}
+    _jwks.update(doc=doc, checked=now)
+    return dict(doc)
 
 
 @transaction.atomic

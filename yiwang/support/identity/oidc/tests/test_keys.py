@@ -148,3 +148,16 @@ def test_rotate_command(capsys):
     assert f"Active signing key: {keys.active_key().kid}" in out
     call_command("rotate_oidc_keys", "--if-due")
     assert "Not due" in capsys.readouterr().out
+
+
+def test_the_jwks_is_cached_and_rebuilt_after_a_rotation_here(
+        settings, django_capture_on_commit_callbacks):
+    settings.YIWANG_OIDC_KEY_CACHE_SECONDS = 30
+    first = keys.jwks()
+    with CaptureQueriesContext(connection) as queries:
+        assert keys.jwks() == first
+    assert len(queries) == 0
+    _age_next_key()
+    with django_capture_on_commit_callbacks(execute=True):
+        keys.rotate_signing_keys()
+    assert len(keys.jwks()["keys"]) == 3

@@ -344,3 +344,11 @@ def test_hot_path_reads_give_complete_instances(flow, citizen):
     authorization = lookups.authorization(refresh.token_family)
     assert authorization.amr == ["otp", "pwd", "mfa"] and authorization.session.ended_at is None
     assert lookups.access_token("0" * 64) is None
+
+
+def test_tokens_are_long_random_strings(flow):
+    got = flow.tokens()
+    for name in ("access_token", "refresh_token"):
+        assert len(got[name]) == 43 and set(got[name]) <= set(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+    assert got["access_token"] != got["refresh_token"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import secrets
 import sys
 import threading
@@ -39,7 +40,6 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-COOKIE = "example_rp_session"
 PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
 
 
@@ -103,6 +103,9 @@ class App:
         self.config = config
         self.provider = Provider(config.issuer)
         self.sessions: dict[str, dict] = {}  # cookie value -> session data
+        # Browsers share cookies between ports of a host: name ours after the client, so
+        # that two apps on 127.0.0.1 do not overwrite each other's session.
+        self.cookie = "rp_" + re.sub(r"[^A-Za-z0-9]", "_", config.client_id)[:40]
         self.lock = threading.Lock()
 
     # --- helpers -------------------------------------------------------------------------
@@ -117,7 +120,7 @@ class App:
 
     def session_of(self, environ: dict) -> tuple[str, dict]:
         jar = cookies.SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        key = jar[COOKIE].value if COOKIE in jar else ""
+        key = jar[self.cookie].value if self.cookie in jar else ""
         with self.lock:
             if key and key in self.sessions:
                 return key, self.sessions[key]
@@ -174,7 +177,7 @@ class App:
         return status, headers, body
 
     def cookie_header(self, key: str) -> tuple[str, str]:
-        return ("Set-Cookie", f"{COOKIE}={key}; Path=/; HttpOnly; SameSite=Lax")
+        return ("Set-Cookie", f"{self.cookie}={key}; Path=/; HttpOnly; SameSite=Lax")
 
     def home(self, environ: dict) -> tuple[str, list, bytes]:
         key, session = self.session_of(environ)

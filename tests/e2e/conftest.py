@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +42,7 @@ class Server:
     env: dict[str, str]
     process: subprocess.Popen[str]
     demo_output: str
+    example_rp_url: str = ""
 
     def get(
         self, url: str, *, headers: dict[str, str] | None = None
@@ -69,7 +74,7 @@ def yiwang(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.Co
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("yiwang-e2e")
-    public_port, internal_port = free_port(), free_port()
+    public_port, internal_port, example_rp_port = free_port(), free_port(), free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -89,6 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "YIWANG_WEB_THREADS": "4",
             "YIWANG_LOG_LEVEL": "WARNING",
             "YIWANG_WORKER_POLL": "0.2",
+            "YIWANG_DEMO_EXAMPLE_RP_URL": f"http://127.0.0.1:{example_rp_port}",
         }
     )
     yiwang("migrate", "--noinput", env=env)
@@ -108,6 +114,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         env,
         process,
         demo.stdout,
+        f"http://127.0.0.1:{example_rp_port}",
     )
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -128,3 +135,49 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium with its own profile (so its own cookies), closed afterwards."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER):
+        message = "Chromium and chromedriver are needed: apt-get install chromium chromium-driver"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="yiwang-chromium-")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as driver:
+        yield driver

@@ -285,3 +285,15 @@ def test_codes_are_bound_to_the_session(signed_in, rp, citizen):
     assert authorization.session == session
     assert authorization.acr == session.acr and authorization.amr == session.amr
     assert parse_qs(urlsplit(flow.authorize_url()).query)["code_challenge_method"] == ["S256"]
+
+
+def test_an_authorization_request_may_be_posted(public_client, citizen, rp):
+    strict = ListenerClient(int(public_client.port), enforce_csrf_checks=True)
+    sign_in_client(strict, citizen)
+    flow = Flow(strict, rp)
+    params = query_of("http://x" + flow.authorize_url())
+    response = strict.post("/oidc/authorize/", params)  # a relying party's form, no CSRF token
+    assert response.status_code == 303
+    assert response["Location"].startswith("/oidc/authorize/?")
+    assert query_of("http://x" + response["Location"]) == params
+    assert strict.get(response["Location"]).status_code == 200  # the consent screen

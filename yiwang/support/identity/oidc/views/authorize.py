@@ -25,9 +25,12 @@ from urllib.parse import urlencode
 
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.views.base import AuthorizationView
@@ -78,6 +81,7 @@ def _int_or_none(value: str | None) -> int | None:
     return number if number >= 0 else None
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class AuthorizeView(AuthorizationView):
     """DOT's authorization view with yiwang's sessions, levels, consent and audit."""
 
@@ -100,6 +104,20 @@ class AuthorizeView(AuthorizationView):
         return self.authorize(request)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if "decision" not in request.POST:
+            # An authorization request sent as a form (OpenID Connect allows POST): carry
+            # on with the same parameters as a GET, the one form of request handled below.
+            query = request.GET.copy()
+            for key, values in request.POST.lists():
+                if key != "csrfmiddlewaretoken":
+                    query.setlist(key, values)
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}", status=303)
+        # The consent form: the view is CSRF-exempt for relying parties' POSTs, so the
+        # person's answer is checked here.
+        refused = CsrfViewMiddleware(lambda _request: HttpResponse()).process_view(
+            request, None, (), {})
+        if refused is not None:
+            return refused
         return self.authorize(request)
 
     # --- the flow ------------------------------------------------------------------------

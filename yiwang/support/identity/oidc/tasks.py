@@ -24,5 +24,7 @@ def rotate_signing_keys() -> bool:
 
 @periodic(name="oidc.clear_expired_tokens", at="03:30")
 def clear_expired_tokens() -> None:
-    """Delete expired codes, access tokens and refresh tokens past their lifetime."""
+    """Delete expired codes, access tokens and refresh tokens past their lifetime, and the
+    authorizations and session records nothing refers to any more."""
     clear_expired()
+    tokens.purge_stale()

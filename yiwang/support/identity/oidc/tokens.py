@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -178,6 +179,22 @@ def deliver_backchannel_logout(session_client_id: int) -> str:
     if response.status_code in (400, 401, 403, 404, 405, 410, 501):
         raise PermanentFailure(f"relying party refused the logout token: {message}")
     raise RuntimeError(f"back-channel logout failed: {message}")
+
+
+@transaction.atomic
+def purge_stale(*, now: Any = None) -> tuple[int, int]:
+    """Delete bookkeeping nothing can use any more: authorizations revoked, of a session
+    ended, or without a live refresh token, for a day; the list of relying parties of
+    sessions ended 30 days ago. Returns how many of each."""
+    now = now or timezone.now()
+    day_ago, month_ago = now - timedelta(days=1), now - timedelta(days=30)
+    live_families = RefreshToken.objects.filter(revoked__isnull=True).values("token_family")
+    stale = (Q(revoked_at__lt=day_ago) | Q(session__ended_at__lt=day_ago)
+             | (Q(created_at__lt=day_ago) & ~Q(family__in=live_families)))
+    authorizations, _ = Authorization.objects.filter(stale).delete()
+    ended = AccountSession.objects.filter(ended_at__lt=month_ago).values("sid")
+    clients, _ = SessionClient.objects.filter(sid__in=ended).delete()
+    return int(authorizations), int(clients)
 
 
 def record_session_client(session: AccountSession, rp: RelyingParty) -> None:

@@ -352,3 +352,24 @@ def test_tokens_are_long_random_strings(flow):
         assert len(got[name]) == 43 and set(got[name]) <= set(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
     assert got["access_token"] != got["refresh_token"]
+
+
+def test_stale_bookkeeping_is_purged(flow, citizen, public_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from yiwang.support.identity.oidc import tasks, tokens
+
+    got = flow.tokens()
+    assert tokens.purge_stale() == (0, 0)  # all in use
+    later = timezone.now() + timedelta(days=2)
+    assert tokens.purge_stale(now=later) == (0, 0)  # its refresh token is still live
+    revoke_user_tokens(citizen, reason="test")
+    assert tokens.purge_stale(now=later)[0] == 1
+    session = AccountSession.objects.get(user=citizen)
+    sessions.end_session(session, reason="test", actor=None)
+    assert tokens.purge_stale(now=timezone.now() + timedelta(days=31))[1] == 1
+    assert not SessionClient.objects.exists()
+    tasks.clear_expired_tokens()  # runs (DOT's sweep and this one)
+    assert flow.userinfo(got["access_token"]).status_code == 401

@@ -55,18 +55,18 @@ class _Shape:
         return self.model.from_db(connection.alias, self.attnames, values)
 
 
-_shapes: dict[tuple[int, str, str], _Shape] = {}
+_shapes: dict[tuple[str, str, str], _Shape] = {}
 _lock = threading.Lock()
 
 
 def _shape(model: type[Model], alias: str) -> _Shape:
-    key = (id(connection), model._meta.label, alias)
+    # Per database vendor: the converters are the backend's pure functions (they receive
+    # the connection they work for as an argument), the same for every connection.
+    key = (connection.vendor, model._meta.label, alias)
     found = _shapes.get(key)
     if found is None:
         found = _Shape(model, alias)
         with _lock:
-            if len(_shapes) > 512:  # connections come and go with threads
-                _shapes.clear()
             _shapes[key] = found
     return found
 

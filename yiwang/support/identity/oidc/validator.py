@@ -73,10 +73,9 @@ class YiwangValidator(OAuth2Validator):
                 and cached.is_usable(request):
             return cached
         request.client = None
-        try:
-            found = lookups.relying_party(str(client_id))
-        except ValueError:  # e.g. a NUL byte PostgreSQL cannot take: no such client
+        if not client_id or "\x00" in str(client_id):  # PostgreSQL refuses NUL in text
             return None
+        found = lookups.relying_party(str(client_id))
         if found is None or not found.is_usable(request):
             return None
         request.client = found

@@ -373,3 +373,9 @@ def test_stale_bookkeeping_is_purged(flow, citizen, public_client):
     assert not SessionClient.objects.exists()
     tasks.clear_expired_tokens()  # runs (DOT's sweep and this one)
     assert flow.userinfo(got["access_token"]).status_code == 401
+
+
+def test_a_client_id_with_a_nul_byte_is_just_unknown(public_client):
+    response = public_client.post("/oidc/token/", {"grant_type": "client_credentials",
+                                                   "client_id": "a\x00b", "client_secret": "x"})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"

@@ -49,7 +49,7 @@ Grant = get_grant_model()
 def _client_id_of(request: Any) -> str:
     client = getattr(request, "client", None)
     found = getattr(client, "client_id", None) or getattr(request, "client_id", None) or ""
-    return str(found)[:100]
+    return "".join(ch for ch in str(found) if ch >= " ")[:100]  # no NUL into the audit log
 
 
 def _invalid_token(request: Any, description: str) -> bool:

@@ -297,3 +297,10 @@ def test_an_authorization_request_may_be_posted(public_client, citizen, rp):
     assert response["Location"].startswith("/oidc/authorize/?")
     assert query_of("http://x" + response["Location"]) == params
     assert strict.get(response["Location"]).status_code == 200  # the consent screen
+
+
+def test_control_characters_in_a_request_are_refused_and_recorded_safely(signed_in, rp):
+    response = signed_in.get("/oidc/authorize/?client_id=a%00b&redirect_uri=https://x/%00")
+    assert response.status_code == 400
+    event = _events("oidc.authorize_refused")[-1]
+    assert "\x00" not in event.detail["client_id"] and event.detail["client_id"] == "ab"

@@ -281,19 +281,20 @@ class AuthorizeView(AuthorizationView):
         """Unknown client or unregistered redirect URI: an error page, never a redirect."""
         oauth_error = error.oauthlib_error
         kind = FATAL_KINDS.get(type(oauth_error).__name__, "invalid")
-        client_id = str(request.GET.get("client_id", ""))[:100]
+        client_id = common.printable(request.GET.get("client_id"))
         audit.record("oidc.authorize_refused", ("oidc.relyingparty", client_id),
                      actor=request.user if request.user.is_authenticated else None,
                      detail={"client_id": client_id, "error": oauth_error.error,
                              "reason": kind,
-                             "redirect_uri": str(request.GET.get("redirect_uri", ""))[:200]})
+                             "redirect_uri": common.printable(request.GET.get("redirect_uri"),
+                                                              200)})
         return common.page(request, "identity/oidc/error.html",
                       {"message": _fatal_message(kind), "error": oauth_error.error}, status=400)
 
     def refuse_to_client(self, request: HttpRequest, error: OAuthToolkitError) -> HttpResponse:
         """A request the client got wrong (scope, PKCE, response type): tell the client."""
         oauth_error = error.oauthlib_error
-        client_id = str(request.GET.get("client_id", ""))[:100]
+        client_id = common.printable(request.GET.get("client_id"))
         audit.record("oidc.authorize_refused", ("oidc.relyingparty", client_id),
                      actor=request.user if request.user.is_authenticated else None,
                      detail={"client_id": client_id, "error": oauth_error.error,

@@ -36,6 +36,12 @@ def with_language(request: HttpRequest, language: str) -> str:
     return f"{request.path}?{query.urlencode()}"
 
 
+def printable(value: object, limit: int = 100) -> str:
+    """Request input made safe to record: NUL bytes (which PostgreSQL text refuses) and
+    other control characters removed, cut to ``limit`` characters."""
+    return "".join(ch for ch in str(value or "") if ch >= " " or ch == "\t")[:limit]
+
+
 def origin_of(uri: str) -> str:
     parts = urlsplit(uri)
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

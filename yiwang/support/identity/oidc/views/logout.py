@@ -57,8 +57,9 @@ def end_session(request: HttpRequest) -> HttpResponse:
 
 def _end_session(request: HttpRequest, language: str) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
-    hint = str(data.get("id_token_hint", "") or request.GET.get("id_token_hint", ""))
-    client_id = str(data.get("client_id", "") or request.GET.get("client_id", ""))
+    hint = common.printable(data.get("id_token_hint") or request.GET.get("id_token_hint"),
+                            8000)
+    client_id = common.printable(data.get("client_id") or request.GET.get("client_id"), 255)
     redirect_uri = str(data.get("post_logout_redirect_uri", "")
                        or request.GET.get("post_logout_redirect_uri", ""))
     state = str(data.get("state", "") or request.GET.get("state", ""))

@@ -30,3 +30,16 @@ def sign_in_client(client: Client, user: Any, *, amr: Iterable[str] = ("pwd", "o
     django_session[SESSION_KEY] = session.sid
     django_session.save()
     return session
+
+
+def sign_in_request(request: Any, user: Any, *, amr: Iterable[str] = ("pwd", "otp")) -> Any:
+    """Give a ``RequestFactory`` request the identity session the sign-in pipeline would."""
+    amr_list = assurance.with_mfa_marker(amr)
+    session = AccountSession.objects.create(
+        sid=new_sid(), user=user, auth_time=timezone.now(),
+        acr=assurance.session_level(user, amr_list), amr=amr_list, user_agent="test request",
+    )
+    request.user = user
+    request.session = {SESSION_KEY: session.sid}
+    request.__dict__.pop("_yiwang_account_session", None)
+    return request

@@ -26,9 +26,8 @@ from yiwang.entry.portal.testing import (
 from yiwang.entry.workbench import modules
 from yiwang.entry.workbench.access import OfficialRequiredMixin, official_required
 from yiwang.platform.regions.testing import CITY, COMMUNITY, DISTRICT
-from yiwang.support.identity import assurance
 from yiwang.support.identity import service as identity
-from yiwang.support.identity.testing import sign_in_client
+from yiwang.support.identity.testing import sign_in_client, sign_in_request
 
 pytestmark = pytest.mark.django_db
 
@@ -96,21 +95,6 @@ def internal_urls(settings):  # type: ignore[no-untyped-def]
         yield
 
 
-def _with_session(request, user, *, amr=("pwd", "otp")):  # type: ignore[no-untyped-def]
-    """Give a RequestFactory request the identity session the sign-in pipeline would."""
-    from yiwang.support.identity.models import AccountSession
-    from yiwang.support.identity.sessions import SESSION_KEY
-
-    session = AccountSession.objects.create(
-        sid=f"sid-{user.pk}-{len(amr)}", user=user, auth_time=timezone.now(),
-        acr=assurance.session_level(user, assurance.with_mfa_marker(amr)),
-        amr=list(amr))
-    request.user = user
-    request.session = {SESSION_KEY: session.sid}
-    request.__dict__.pop("_yiwang_account_session", None)
-    return request
-
-
 @pytest.mark.usefixtures("internal_urls")
 def test_official_required_decorator() -> None:
     @official_required
@@ -136,9 +120,9 @@ def test_official_required_decorator() -> None:
 
     official = identity.create_official("official", "官员", password=PASSWORD)
     # One factor is not enough for the workbench: back through sign-in, to step up.
-    assert view(_with_session(factory.get("/secret/"), official, amr=("pwd",))
+    assert view(sign_in_request(factory.get("/secret/"), official, amr=("pwd",))
                 ).status_code == 302
-    assert view(_with_session(factory.get("/secret/"), official)).content == b"ok"
+    assert view(sign_in_request(factory.get("/secret/"), official)).content == b"ok"
 
 
 @pytest.mark.usefixtures("internal_urls")
@@ -154,7 +138,7 @@ def test_official_required_mixin() -> None:
     with pytest.raises(PermissionDenied):
         Secret.as_view()(request)
     official = identity.create_official("o", "官员", password=PASSWORD)
-    request = _with_session(RequestFactory().get("/secret/"), official)
+    request = sign_in_request(RequestFactory().get("/secret/"), official)
     assert Secret.as_view()(request).content == b"ok"
 
 

@@ -37,7 +37,7 @@ class AccountSearchForm(forms.Form):
         lookup, _value = identity.classify_query(q)
         if lookup in ("phone", "id_number"):
             raise forms.ValidationError(
-                _("手机号码和公民身份号码请在“按号码查找”中填写,号码不会出现在网址中。"),
+                _("手机号码和公民身份号码请在“按号码查找”中填写，号码不会出现在网址中。"),
                 code="number_in_url")
         return q
 
@@ -109,49 +109,50 @@ class RelyingPartyForm(forms.Form):
                                   widget=forms.TextInput(attrs={"class": "input"}))
     client_type = forms.ChoiceField(
         label=_("客户端类型"),
-        choices=[("confidential", _("机密客户端(有服务器端,持有密钥)")),
-                 ("public", _("公开客户端(单页应用或移动应用,无密钥,须用 PKCE)"))],
+        choices=[("confidential", _("机密客户端（有服务器端，持有密钥）")),
+                 ("public", _("公开客户端（单页应用或移动应用，无密钥，须用 PKCE）"))],
         widget=forms.RadioSelect)
     department_code = forms.ChoiceField(label=_("主管部门"), required=False,
                                         widget=forms.Select(attrs={"class": "input"}))
     redirect_uris = forms.CharField(
-        label=_("登录回调地址"), help_text=_("每行一个,须与应用发来的地址完全一致。"),
+        label=_("登录回调地址"), help_text=_("每行一个，须与应用发来的地址完全一致。"),
         error_messages={"required": _("请至少填写一个登录回调地址。")},
         widget=forms.Textarea(attrs={"class": "input", "rows": 3, "spellcheck": "false"}))
     post_logout_redirect_uris = forms.CharField(
-        label=_("退出后回跳地址"), required=False, help_text=_("每行一个,可不填。"),
+        label=_("退出后回跳地址"), required=False, help_text=_("每行一个，可不填。"),
         widget=forms.Textarea(attrs={"class": "input", "rows": 2, "spellcheck": "false"}))
     backchannel_logout_uri = forms.CharField(
         label=_("后端注销地址"), required=False, max_length=512,
-        help_text=_("用户在任一处退出时,平台向此地址发送注销通知(back-channel logout),可不填。"),
+        help_text=_(
+            "用户在任一处退出时，平台向此地址发送注销通知（back-channel logout），可不填。"),
         widget=forms.TextInput(attrs={"class": "input", "spellcheck": "false"}))
     allowed_scopes = forms.MultipleChoiceField(
         label=_("可申请的范围"), widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("请至少选择 openid。")})
     subject_type = forms.ChoiceField(
         label=_("用户标识类型"),
-        choices=[("public", _("统一标识:各应用看到同一个用户标识")),
-                 ("pairwise", _("按应用区分:每个应用看到不同的用户标识,保护隐私"))],
+        choices=[("public", _("统一标识：各应用看到同一个用户标识")),
+                 ("pairwise", _("按应用区分：每个应用看到不同的用户标识，保护隐私"))],
         widget=forms.RadioSelect)
     sector_identifier = forms.CharField(
         label=_("标识分区"), required=False, max_length=255,
-        help_text=_("按应用区分时,同一分区的应用看到相同的用户标识;不填则按回调地址的主机区分。"),
+        help_text=_("按应用区分时，同一分区的应用看到相同的用户标识；不填则按回调地址的主机区分。"),
         widget=forms.TextInput(attrs={"class": "input", "spellcheck": "false"}))
     min_level = forms.TypedChoiceField(
         label=_("最低认证等级"), coerce=int,
         choices=[(1, identity.Level.L1.label), (2, identity.Level.L2.label),
                  (3, identity.Level.L3.label)],
-        help_text=_("登录等级低于此等级时,平台会要求用户先提升认证等级。"),
+        help_text=_("登录等级低于此等级时，平台会要求用户先提升认证等级。"),
         widget=forms.Select(attrs={"class": "input"}))
     first_party = forms.BooleanField(
-        label=_("平台自有应用(不显示授权同意页)"), required=False)
+        label=_("平台自有应用（不显示授权同意页）"), required=False)
 
     def __init__(self, *args: Any, departments: list[tuple[str, str]], superuser: bool,
                  editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         dept = self.fields["department_code"]
         assert isinstance(dept, forms.ChoiceField)
-        dept.choices = ([("", _("平台(无主管部门)"))] if superuser else []) + departments
+        dept.choices = ([("", _("平台（无主管部门）"))] if superuser else []) + departments
         dept.required = not superuser
         scopes = self.fields["allowed_scopes"]
         assert isinstance(scopes, forms.MultipleChoiceField)

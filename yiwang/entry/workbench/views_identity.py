@@ -52,16 +52,16 @@ _KEYS = ("after_id", "before_id", "after_username", "before_username")
 # The actions on an account: (title, explanation, button, service function name).
 ACTIONS: dict[str, tuple[Any, Any, Any, str]] = {
     "deactivate": (gettext_lazy("停用账户"), gettext_lazy(
-        "停用后该账户不能再登录;它的全部登录会话立即结束,发给各接入应用的令牌立即作废,"
+        "停用后该账户不能再登录；它的全部登录会话立即结束，发给各接入应用的令牌立即作废，"
         "各应用会收到注销通知。"), gettext_lazy("确认停用"), "deactivate_account"),
     "reactivate": (gettext_lazy("启用账户"), gettext_lazy(
-        "启用后该账户可以重新登录;已结束的会话和已作废的令牌不会恢复。"),
+        "启用后该账户可以重新登录；已结束的会话和已作废的令牌不会恢复。"),
         gettext_lazy("确认启用"), "reactivate_account"),
     "sign-out": (gettext_lazy("结束全部会话"), gettext_lazy(
-        "该账户在所有设备上的登录立即结束,发给各接入应用的令牌立即作废。"),
+        "该账户在所有设备上的登录立即结束，发给各接入应用的令牌立即作废。"),
         gettext_lazy("确认结束全部会话"), "end_account_sessions"),
     "reset-mfa": (gettext_lazy("重置多因素认证"), gettext_lazy(
-        "删除该账户的身份验证器、通行密钥和恢复码,并结束其全部会话。请先用其他方式核实"
+        "删除该账户的身份验证器、通行密钥和恢复码，并结束其全部会话。请先用其他方式核实"
         "申请人的身份。"), gettext_lazy("确认重置"), "reset_account_factors"),
 }
 
@@ -184,7 +184,7 @@ def account_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         except PermissionDenied:
             form.add_error(None, _("只有超级管理员可以对超级管理员的账户执行此操作。"))
         else:
-            messages.success(request, _("已完成:%(action)s。") % {"action": title})
+            messages.success(request, _("已完成：%(action)s。") % {"action": title})
             return redirect("workbench:account", pk=user.pk)
     return render_page(request, "workbench/identity_account_action.html", "accounts", {
         "account": user, "masked": identity.masked_account(user), "form": form,

@@ -32,7 +32,7 @@ _COUNTRY = re.compile(r"^(?:\+|00)?86(?=1\d{10}$)")
 _USERNAME = re.compile(r"[a-z][a-z0-9_.-]{3,29}")
 _GENERATED_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
-PHONE_MESSAGE = _("请输入 11 位中国大陆手机号码,以 1 开头、第二位为 3 至 9,例如 13812345678。")
+PHONE_MESSAGE = _("请输入 11 位中国大陆手机号码，以 1 开头、第二位为 3 至 9,例如 13812345678。")
 
 
 # --- phone numbers ---------------------------------------------------------------------
@@ -107,10 +107,10 @@ def validate_username(value: str) -> str:
     text = unicodedata.normalize("NFKC", str(value or "")).strip().lower()
     if not _USERNAME.fullmatch(text):
         raise ValidationError(
-            _("用户名须为 4 至 30 位,以英文字母开头,只能包含英文字母、数字和 _ . -。"),
+            _("用户名须为 4 至 30 位，以英文字母开头，只能包含英文字母、数字和 _ . -。"),
             code="invalid_username")
     if User.objects.filter(Q(username=text) | Q(username=value)).exists():
-        raise ValidationError(_("该用户名已被使用,请换一个,或留空由系统生成。"),
+        raise ValidationError(_("该用户名已被使用，请换一个，或留空由系统生成。"),
                               code="username_taken")
     return text
 
@@ -174,7 +174,7 @@ def register_citizen(phone: str, password: str, code: str, *, username: str = ""
     otp.verify(phone, CodePurpose.REGISTER, code)
     if User.objects.filter(phone_index=blind_index(phone, PHONE_PURPOSE)).exists():
         # Registered meanwhile (codes for registered phones are never sent, so this is a race).
-        raise ValidationError(_("该手机号码已注册,请直接登录。"), code="phone_taken")
+        raise ValidationError(_("该手机号码已注册，请直接登录。"), code="phone_taken")
     return _create_citizen(phone=phone, username=name, password=password)
 
 

@@ -223,7 +223,7 @@ def register_enterprise_account(user: Any, credit_code: str, *, actor: Any) -> E
         return error
 
     if int(user.level) < Level.L2 or not user.id_number:
-        raise refuse(_error(_("只有完成实名认证的账户才能开通法人账户,请先完成实名认证。"),
+        raise refuse(_error(_("只有完成实名认证的账户才能开通法人账户，请先完成实名认证。"),
                             "not_verified"), "not_verified")
     try:
         code = validate_credit_code(credit_code).value
@@ -231,15 +231,15 @@ def register_enterprise_account(user: Any, credit_code: str, *, actor: Any) -> E
         raise refuse(ValidationError(exc.message, code="invalid"), "invalid") from None
     found = registry.find_enterprise(code)
     if found is None:
-        raise refuse(_error(_("法人库中没有统一社会信用代码为 %(code)s 的企业,请核对后再试。"),
+        raise refuse(_error(_("法人库中没有统一社会信用代码为 %(code)s 的企业，请核对后再试。"),
                             "unknown", code=code), "unknown")
     if found.status != registry.EnterpriseStatus.ACTIVE:
         raise refuse(_error(
-            _("%(name)s 的登记状态为“%(status)s”,不能开通法人账户。"), "inactive",
+            _("%(name)s 的登记状态为“%(status)s”，不能开通法人账户。"), "inactive",
             name=found.name, status=found.get_status_display()), "inactive")
     if not _is_registry_representative(user, found):
         raise refuse(_error(
-            _("您不是 %(name)s 登记的法定代表人。法人账户只能由法定代表人本人开通;"
+            _("您不是 %(name)s 登记的法定代表人。法人账户只能由法定代表人本人开通；"
               "经办人请由法定代表人授权。"), "not_representative", name=found.name),
             "not_representative")
 
@@ -255,7 +255,7 @@ def register_enterprise_account(user: Any, credit_code: str, *, actor: Any) -> E
 def _existing_account_problem(account: EnterpriseAccount, user: Any
                               ) -> tuple[ValidationError, str] | None:
     if account.status != EnterpriseStatus.ACTIVE:
-        return _error(_("%(name)s 的法人账户已停用,请联系平台客服。"), "suspended",
+        return _error(_("%(name)s 的法人账户已停用，请联系平台客服。"), "suspended",
                       name=account.name), "suspended"
     current = account.mandates.filter(_live(), role=MandateRole.REPRESENTATIVE,
                                       agent=user).exists()
@@ -305,7 +305,7 @@ def _drop_acting(enterprise: EnterpriseAccount, *, exclude_user: Any = None,
 # --- granting and revoking mandates --------------------------------------------------------
 
 def _find_agent(agent_login: str, agent_name: str, agent_id_number: str) -> User:
-    not_found = _error(_("没有找到这位经办人的账户,或者姓名与身份证号码不一致。请核对后再试,"
+    not_found = _error(_("没有找到这位经办人的账户，或者姓名与身份证号码不一致。请核对后再试，"
                          "并确认对方已注册并完成实名认证。"), "agent_not_found")
     if agent_login.strip():
         agent = User.objects.filter(username=agent_login.strip()).first()
@@ -313,7 +313,7 @@ def _find_agent(agent_login: str, agent_name: str, agent_id_number: str) -> User
             raise not_found
         return agent
     if not (agent_name.strip() and agent_id_number.strip()):
-        raise _error(_("请填写经办人的用户名,或者姓名和公民身份号码。"), "agent_required")
+        raise _error(_("请填写经办人的用户名，或者姓名和公民身份号码。"), "agent_required")
     try:
         number = validate_id_number(agent_id_number).value
     except InvalidIdentifier as exc:
@@ -332,7 +332,7 @@ def _check_expiry(expires_at: datetime | None, granter: Mandate, now: datetime) 
     if expires_at <= now:
         raise _error(_("到期日期须晚于现在。"), "expiry_past")
     if expires_at > now + timedelta(days=MAX_MANDATE_DAYS):
-        raise _error(_("授权期限最长三年,请选择更早的到期日期。"), "expiry_too_far")
+        raise _error(_("授权期限最长三年，请选择更早的到期日期。"), "expiry_too_far")
     if granter.expires_at is not None and expires_at > granter.expires_at:
         raise _error(_("授权的到期日期不能晚于您本人授权的到期日期(%(date)s)。"),
                      "expiry_beyond_granter",
@@ -386,10 +386,10 @@ def _grant(enterprise: EnterpriseAccount, granter: Mandate, *, scopes: Iterable[
     if not agent.is_active or agent.account_type != AccountType.CITIZEN:
         raise _error(_("经办人须使用本人的个人账户。"), "agent_not_citizen")
     if int(agent.level) < Level.L2:
-        raise _error(_("经办人 %(name)s 尚未完成实名认证,请对方完成实名认证后再授权。"),
+        raise _error(_("经办人 %(name)s 尚未完成实名认证，请对方完成实名认证后再授权。"),
                      "agent_not_verified", name=agent.username)
     if mandate_of(agent, enterprise) is not None:
-        raise _error(_("%(name)s 已有本企业的有效授权;如需变更授权范围或期限,请先撤销原授权。"),
+        raise _error(_("%(name)s 已有本企业的有效授权；如需变更授权范围或期限，请先撤销原授权。"),
                      "agent_already", name=agent.username)
     mandate = Mandate.objects.create(enterprise=enterprise, agent=agent, role=MandateRole.AGENT,
                                      scopes=chosen, granted_by=actor, valid_from=now,
@@ -423,7 +423,7 @@ def _revoke(mandate: Mandate, *, actor: Any, reason: str, is_self: bool) -> Mand
     locked = Mandate.objects.select_for_update().select_related("enterprise").get(pk=mandate.pk)
     enterprise = locked.enterprise
     if locked.role == MandateRole.REPRESENTATIVE:
-        raise _error(_("法定代表人的授权不能撤销;法定代表人变更后,由新的法定代表人重新开通。"),
+        raise _error(_("法定代表人的授权不能撤销；法定代表人变更后，由新的法定代表人重新开通。"),
                      "representative")
     if locked.revoked_at is not None:
         raise _error(_("这项授权已经撤销。"), "already_revoked")

@@ -53,7 +53,7 @@ class PasswordLoginForm(AccessibleForm):
 class PhoneForm(AccessibleForm):
     phone = forms.CharField(
         label=_("手机号码"), max_length=32,
-        help_text=_("中国大陆手机号码,例如 13812345678。"),
+        help_text=_("中国大陆手机号码，例如 13812345678。"),
         error_messages={"required": _("请输入手机号码。")},
         widget=forms.TextInput(attrs={"class": "input input--id", "type": "tel",
                                       "autocomplete": "tel-national", "inputmode": "tel",
@@ -75,13 +75,13 @@ class CodeForm(AccessibleForm):
 
 class RegisterForm(CodeForm):
     username = forms.CharField(
-        label=_("用户名(选填)"), max_length=30, required=False,
-        help_text=_("4 至 30 位英文字母、数字或 _ . -,以字母开头。不填则由系统生成,"
+        label=_("用户名（选填）"), max_length=30, required=False,
+        help_text=_("4 至 30 位英文字母、数字或 _ . -,以字母开头。不填则由系统生成，"
                     "您也可以一直用手机号码登录。"),
         widget=_text(autocomplete="username"))
     password1 = forms.CharField(
         label=_("设置密码"), strip=False, max_length=4096,
-        help_text=_("至少 10 个字符,不能全是数字,不能是常见密码,也不能包含手机号码。"),
+        help_text=_("至少 10 个字符，不能全是数字，不能是常见密码，也不能包含手机号码。"),
         error_messages={"required": _("请设置密码。")},
         widget=_password("new-password"))
     password2 = forms.CharField(
@@ -106,7 +106,7 @@ class RealNameForm(AccessibleForm):
                                       "spellcheck": "false"}))
     id_number = forms.CharField(
         label=_("公民身份号码"), max_length=32,
-        help_text=_("18 位,最后一位可能是 X。"),
+        help_text=_("18 位，最后一位可能是 X。"),
         error_messages={"required": _("请输入 18 位公民身份号码。")},
         widget=_text(autocomplete="off", **{"class": "input input--id"}))
 
@@ -117,7 +117,7 @@ class PasswordChangeForm(AccessibleForm):
         widget=_password("current-password"))
     new_password1 = forms.CharField(
         label=_("新密码"), strip=False, max_length=4096,
-        help_text=_("至少 10 个字符,不能全是数字,不能是常见密码,也不能包含手机号码。"),
+        help_text=_("至少 10 个字符，不能全是数字，不能是常见密码，也不能包含手机号码。"),
         error_messages={"required": _("请输入新密码。")},
         widget=_password("new-password"))
     new_password2 = forms.CharField(

@@ -210,7 +210,7 @@ class QrState(models.TextChoices):
 
 
 class QrLoginTicket(models.Model):
-    """扫码登录: a desktop browser shows the ticket; a signed-in phone approves it once."""
+    """扫码登录：a desktop browser shows the ticket; a signed-in phone approves it once."""
 
     audit_writes = False
 
@@ -267,7 +267,7 @@ class EnterpriseAccount(models.Model):
         # The workbench's permissions over accounts and relying parties live here (the user
         # model belongs to the sign-in work; the oidc app to the provider's).
         permissions = [
-            ("manage_accounts", _("账户管理:查询账户、停用启用、结束会话、重置多因素认证")),
+            ("manage_accounts", _("账户管理：查询账户、停用启用、结束会话、重置多因素认证")),
             ("reveal_accounts", _("查看账户的完整个人信息")),
             ("manage_relying_parties", _("接入应用管理")),
         ]
@@ -282,7 +282,7 @@ class MandateRole(models.TextChoices):
 
 
 class Mandate(models.Model):
-    """授权委托: a person may act for an enterprise within scopes, until expiry or revocation."""
+    """授权委托：a person may act for an enterprise within scopes, until expiry or revocation."""
 
     enterprise = models.ForeignKey(EnterpriseAccount, on_delete=models.CASCADE,
                                    related_name="mandates")

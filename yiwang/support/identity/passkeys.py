@@ -1,4 +1,4 @@
-"""Passkeys and security keys (通行密钥, WebAuthn) through py_webauthn.
+"""Passkeys and security keys (通行密钥，WebAuthn) through py_webauthn.
 
 Registration asks for a discoverable credential (resident key preferred) with user
 verification preferred and no attestation, excluding the person's existing credentials.
@@ -132,9 +132,9 @@ def _take_challenge(request: HttpRequest, purposes: tuple[str, ...]) -> dict[str
     """The pending ceremony of this browser, removed from the session (a challenge works once)."""
     state = request.session.pop(SESSION_KEY, None)
     if not isinstance(state, dict) or state.get("purpose") not in purposes:
-        raise PasskeyError(_("验证请求已失效,请重试。"))
+        raise PasskeyError(_("验证请求已失效，请重试。"))
     if float(state.get("expires", 0)) < _now():
-        raise PasskeyError(_("验证超时,请重试。"))
+        raise PasskeyError(_("验证超时，请重试。"))
     return state
 
 
@@ -168,9 +168,9 @@ def _parse(credential: Any) -> Any:
         try:
             credential = json.loads(credential)
         except (ValueError, UnicodeDecodeError):
-            raise PasskeyError(_("浏览器返回的数据无法识别,请重试。")) from None
+            raise PasskeyError(_("浏览器返回的数据无法识别，请重试。")) from None
     if not isinstance(credential, dict):
-        raise PasskeyError(_("浏览器返回的数据无法识别,请重试。"))
+        raise PasskeyError(_("浏览器返回的数据无法识别，请重试。"))
     return credential
 
 
@@ -180,7 +180,7 @@ def _parse(credential: Any) -> Any:
 def registration_options(request: HttpRequest, user: Any) -> dict[str, Any]:
     """``PublicKeyCredentialCreationOptions`` (JSON) to add a passkey to ``user``'s account."""
     if WebAuthnCredential.objects.filter(user=user).count() >= MAX_PASSKEYS:
-        raise PasskeyError(_("最多可绑定 %(count)d 个通行密钥,请先删除不再使用的。")
+        raise PasskeyError(_("最多可绑定 %(count)d 个通行密钥，请先删除不再使用的。")
                            % {"count": MAX_PASSKEYS})
     options = generate_registration_options(
         rp_id=rp_id(), rp_name=RP_NAME,
@@ -208,7 +208,7 @@ def register(request: HttpRequest, user: Any, credential: Any, *,
 
     state = _take_challenge(request, (REGISTER,))
     if state.get("user") != user.pk:
-        raise PasskeyError(_("验证请求已失效,请重试。"))
+        raise PasskeyError(_("验证请求已失效，请重试。"))
     data = _parse(credential)
     try:
         verified = verify_registration_response(
@@ -217,7 +217,7 @@ def register(request: HttpRequest, user: Any, credential: Any, *,
     except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         audit.record("identity.passkey_register_failed", user, actor=user,
                      detail={"reason": str(exc)[:200]})
-        raise PasskeyError(_("通行密钥未能通过验证,请重试。")) from None
+        raise PasskeyError(_("通行密钥未能通过验证，请重试。")) from None
     response = data.get("response") if isinstance(data.get("response"), dict) else {}
     transports = [t for t in (response.get("transports") or [])
                   if isinstance(t, str) and t in AuthenticatorTransport._value2member_map_]
@@ -249,11 +249,11 @@ def authentication_options(request: HttpRequest, *, mode: str, user: Any = None,
     """``PublicKeyCredentialRequestOptions`` (JSON) for a ``login``, ``second_factor`` or
     ``step_up`` ceremony. ``user`` is required for the last two."""
     if mode not in AUTH_MODES:
-        raise PasskeyError(_("验证请求已失效,请重试。"))
+        raise PasskeyError(_("验证请求已失效，请重试。"))
     allow: list[PublicKeyCredentialDescriptor] = []
     if mode != LOGIN:
         if user is None:
-            raise PasskeyError(_("登录已超时,请重新登录。"))
+            raise PasskeyError(_("登录已超时，请重新登录。"))
         allow = _descriptors(user)
         if not allow:
             raise PasskeyError(_("您的账户还没有绑定通行密钥。"))
@@ -268,7 +268,7 @@ def authentication_options(request: HttpRequest, *, mode: str, user: Any = None,
 def _refuse(reason: str, user: Any = None, **detail: Any) -> PasskeyError:
     audit.record("identity.passkey_failed", user, actor=user,
                  detail={"reason": reason, **detail})
-    return PasskeyError(_("通行密钥验证未通过,请重试或换用其他方式。"))
+    return PasskeyError(_("通行密钥验证未通过，请重试或换用其他方式。"))
 
 
 def authenticate(request: HttpRequest, credential: Any, *, mode: str,
@@ -280,12 +280,12 @@ def authenticate(request: HttpRequest, credential: Any, *, mode: str,
     """
     state = _take_challenge(request, (mode,))
     if mode != LOGIN and (user is None or state.get("user") != user.pk):
-        raise PasskeyError(_("验证请求已失效,请重试。"))
+        raise PasskeyError(_("验证请求已失效，请重试。"))
     data = _parse(credential)
     try:
         parsed = parse_authentication_credential_json(data)
     except (WebAuthnException, ValueError, TypeError):
-        raise PasskeyError(_("浏览器返回的数据无法识别,请重试。")) from None
+        raise PasskeyError(_("浏览器返回的数据无法识别，请重试。")) from None
     row = (WebAuthnCredential.objects.select_related("user")
            .filter(credential_id=bytes_to_base64url(parsed.raw_id)).first())
     if row is None:
@@ -316,8 +316,8 @@ def authenticate(request: HttpRequest, credential: Any, *, mode: str,
     if (new > 0 or stored > 0) and new <= stored:
         audit.record("identity.passkey_clone_warning", owner, actor=owner,
                      detail={"credential": row.pk, "stored_count": stored, "new_count": new})
-        raise PasskeyError(_("这个通行密钥的使用计数异常,可能已被复制,本次验证已拒绝。"
-                             "请换用其他方式登录,并在安全设置中检查您的通行密钥。"))
+        raise PasskeyError(_("这个通行密钥的使用计数异常，可能已被复制，本次验证已拒绝。"
+                             "请换用其他方式登录，并在安全设置中检查您的通行密钥。"))
     # Conditional on the count we checked: of two concurrent uses of one count, one wins.
     moved = WebAuthnCredential.objects.filter(pk=row.pk, sign_count=stored).update(
         sign_count=new, last_used_at=timezone.now(),
@@ -326,8 +326,8 @@ def authenticate(request: HttpRequest, credential: Any, *, mode: str,
         audit.record("identity.passkey_clone_warning", owner, actor=owner,
                      detail={"credential": row.pk, "stored_count": stored, "new_count": new,
                              "concurrent": True})
-        raise PasskeyError(_("这个通行密钥的使用计数异常,可能已被复制,本次验证已拒绝。"
-                             "请换用其他方式登录,并在安全设置中检查您的通行密钥。"))
+        raise PasskeyError(_("这个通行密钥的使用计数异常，可能已被复制，本次验证已拒绝。"
+                             "请换用其他方式登录，并在安全设置中检查您的通行密钥。"))
     row.sign_count = new
     audit.record("identity.passkey_used", owner, actor=owner,
                  detail={"credential": row.pk, "mode": mode,

@@ -163,7 +163,7 @@ def needs_second_factor(user: Any, amr: Iterable[str], required_level: int | Non
     if assurance.requires_multi_factor(user) or (required_level or 0) >= 3:
         return True
     if "qr" in amr:
-        # 扫码登录: approved on a phone that is itself signed in with the person's factors;
+        # 扫码登录：approved on a phone that is itself signed in with the person's factors;
         # it is not asked again (its level is capped instead, see qrlogin).
         return False
     return any(f not in FALLBACKS and not _used(f, amr) for f in available_second_factors(user))

@@ -1,4 +1,4 @@
-"""扫码登录: sign a desktop browser in by approving it on a phone that is already signed in.
+"""扫码登录：sign a desktop browser in by approving it on a phone that is already signed in.
 
 1. The desktop sign-in page creates a ticket: a random token (only its SHA-256 is stored),
    bound to the showing browser by a random value kept in that browser's session, valid
@@ -92,7 +92,7 @@ def _rate_limit(request: HttpRequest) -> None:
                                 window=TICKET_WINDOW):
         audit.record("identity.qr_rate_limited", None,
                      detail={"ip": sessions.mask_address(sessions.client_address(request))})
-        raise QrLoginError(_("请求二维码过于频繁,请稍后再试,或使用其他方式登录。"))
+        raise QrLoginError(_("请求二维码过于频繁，请稍后再试，或使用其他方式登录。"))
 
 
 def create_ticket(request: HttpRequest) -> tuple[QrLoginTicket, str]:
@@ -148,7 +148,7 @@ def open_for_approval(request: HttpRequest, token: str) -> QrLoginTicket:
         raise _refuse("expired", ticket, _("二维码已过期。请在电脑上刷新二维码后重新扫描。"),
                       step="scan")
     if state not in (QrState.PENDING, QrState.SCANNED):
-        raise _refuse("replayed", ticket, _("这个二维码已经使用过了,不能再次确认。"), step="scan",
+        raise _refuse("replayed", ticket, _("这个二维码已经使用过了，不能再次确认。"), step="scan",
                       state=state)
     if state == QrState.PENDING:
         QrLoginTicket.objects.filter(pk=ticket.pk, state=QrState.PENDING).update(
@@ -187,7 +187,7 @@ def decide(request: HttpRequest, token: str, *, approve: bool) -> QrLoginTicket:
         if state_of(ticket) == EXPIRED:
             raise _refuse("expired", ticket,
                           _("二维码已过期。请在电脑上刷新二维码后重新扫描。"), step="decide")
-        raise _refuse("replayed", ticket, _("这个二维码已经使用过了,不能再次确认。"),
+        raise _refuse("replayed", ticket, _("这个二维码已经使用过了，不能再次确认。"),
                       step="decide", state=state_of(ticket))
     ticket.refresh_from_db()
     return ticket
@@ -203,10 +203,10 @@ def poll(request: HttpRequest, token: str) -> tuple[QrLoginTicket, str]:
     """
     ticket = find_ticket(token)
     if ticket is None:
-        raise _refuse("unknown", None, _("二维码无效,请刷新后重试。"), step="poll")
+        raise _refuse("unknown", None, _("二维码无效，请刷新后重试。"), step="poll")
     if not _same_browser(request, ticket):
         raise _refuse("foreign_browser", ticket,
-                      _("这个二维码不是在本浏览器上生成的,不能用来登录。请刷新页面获取新的二维码。"),
+                      _("这个二维码不是在本浏览器上生成的，不能用来登录。请刷新页面获取新的二维码。"),
                       step="poll")
     return ticket, state_of(ticket)
 
@@ -220,9 +220,9 @@ def consume(request: HttpRequest, token: str) -> Approved:
     """
     ticket, state = poll(request, token)
     if state == EXPIRED:
-        raise _refuse("expired", ticket, _("二维码已过期,请刷新后重新扫描。"), step="consume")
+        raise _refuse("expired", ticket, _("二维码已过期，请刷新后重新扫描。"), step="consume")
     if state == QrState.CONSUMED:
-        raise _refuse("replayed", ticket, _("这个二维码已经用于登录,不能再次使用。"),
+        raise _refuse("replayed", ticket, _("这个二维码已经用于登录，不能再次使用。"),
                       step="consume")
     if state == QrState.DENIED:
         raise QrLoginError(_("手机上已拒绝这次登录。"))
@@ -232,14 +232,14 @@ def consume(request: HttpRequest, token: str) -> Approved:
                 .filter(sid=ticket.approver_sid, ended_at__isnull=True).first())
     if approver is None or approver.user_id != ticket.approved_by_id or not approver.user.is_active:
         raise _refuse("approver_gone", ticket,
-                      _("确认登录的手机已经退出登录,请刷新二维码后重新扫描。"), step="consume")
+                      _("确认登录的手机已经退出登录，请刷新二维码后重新扫描。"), step="consume")
     now = timezone.now()
     # The conditional UPDATE is what makes a ticket single-use across processes.
     used = QrLoginTicket.objects.filter(
         pk=ticket.pk, state=QrState.APPROVED, consumed_at__isnull=True, expires_at__gt=now,
     ).update(state=QrState.CONSUMED, consumed_at=now)
     if not used:
-        raise _refuse("replayed", ticket, _("这个二维码已经用于登录,不能再次使用。"),
+        raise _refuse("replayed", ticket, _("这个二维码已经用于登录，不能再次使用。"),
                       step="consume")
     request.session.pop(BROWSER_KEY, None)
     cap = min(int(approver.acr), MAX_LEVEL)

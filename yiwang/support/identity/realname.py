@@ -40,10 +40,10 @@ ADDRESS_FAILURES = 20
 FAILURE_WINDOW = timedelta(days=1)
 
 MISMATCH_MESSAGE = _("姓名与身份证号码未能通过核验。请按身份证上的写法核对姓名和号码后重试。")
-BOUND_MESSAGE = _("该身份证号码已绑定另一个账户。一个人只能有一个实名账户:请用那个账户登录;"
-                  "如果那不是您本人开通的,请携带身份证到政务服务中心办理。")
-TOO_MANY_MESSAGE = _("实名核验失败的次数过多,请在约 %(hours)d 小时后再试。")
-UNAVAILABLE_MESSAGE = _("实名核验服务暂时不可用,请稍后再试。")
+BOUND_MESSAGE = _("该身份证号码已绑定另一个账户。一个人只能有一个实名账户：请用那个账户登录；"
+                  "如果那不是您本人开通的，请携带身份证到政务服务中心办理。")
+TOO_MANY_MESSAGE = _("实名核验失败的次数过多，请在约 %(hours)d 小时后再试。")
+UNAVAILABLE_MESSAGE = _("实名核验服务暂时不可用，请稍后再试。")
 
 
 class RegistryUnavailable(Exception):

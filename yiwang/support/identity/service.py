@@ -203,7 +203,7 @@ __all__ += [
 ]
 
 
-# --- factors (多因素认证: TOTP, passkeys, recovery codes, QR login) ---------------------------
+# --- factors (多因素认证：TOTP, passkeys, recovery codes, QR login) ---------------------------
 # Imported here, at the end, so that this section stays apart from the others'.
 
 from yiwang.support.identity.factors import (  # noqa: E402

@@ -48,10 +48,10 @@ PER_DAY = 10
 
 TEMPLATES: dict[str, Any] = {
     "otp": _("【示例市一网通办】您的验证码是 %(code)s,用于%(purpose)s,%(minutes)s 分钟内有效。"
-             "请勿告诉他人;如非本人操作,请忽略本短信。"),
-    "already_registered": _("【示例市一网通办】有人正在用本手机号码注册账户,但该号码已经注册。"
-                            "您可以直接登录;忘记密码时可用短信验证码登录后设置新密码。"
-                            "如非本人操作,请忽略本短信。"),
+             "请勿告诉他人；如非本人操作，请忽略本短信。"),
+    "already_registered": _("【示例市一网通办】有人正在用本手机号码注册账户，但该号码已经注册。"
+                            "您可以直接登录；忘记密码时可用短信验证码登录后设置新密码。"
+                            "如非本人操作，请忽略本短信。"),
 }
 
 
@@ -59,7 +59,7 @@ class SmsError(Exception):
     """A message could not be sent; ``message`` says so in words a person can act on."""
 
     def __init__(self, message: Any = None, *, detail: str = "") -> None:
-        self.message = message if message is not None else _("短信发送失败,请稍后再试。")
+        self.message = message if message is not None else _("短信发送失败，请稍后再试。")
         self.detail = detail
         super().__init__(detail or str(self.message))
 
@@ -70,10 +70,10 @@ class SmsRateLimited(SmsError):
     def __init__(self, retry_after: int) -> None:
         self.retry_after = max(1, int(retry_after))
         if self.retry_after <= 120:
-            message = _("获取验证码过于频繁,请在 %(seconds)d 秒后再试。") % {
+            message = _("获取验证码过于频繁，请在 %(seconds)d 秒后再试。") % {
                 "seconds": self.retry_after}
         else:
-            message = _("获取验证码的次数已达上限,请在约 %(minutes)d 分钟后再试。") % {
+            message = _("获取验证码的次数已达上限，请在约 %(minutes)d 分钟后再试。") % {
                 "minutes": math.ceil(self.retry_after / 60)}
         super().__init__(message, detail="rate limited")
 

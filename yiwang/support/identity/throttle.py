@@ -51,7 +51,8 @@ LOGIN_PURPOSE = "identity.throttle.login"
 ADDRESS_PURPOSE = "identity.throttle.address"
 KEY_HASH_LENGTH = 40  # hex characters of the blind index kept in a key (160 bits)
 
-LOCKED_MESSAGE = _("尝试失败的次数过多,为保护账户安全,已暂停验证。请在约 %(minutes)d 分钟后再试。")
+LOCKED_MESSAGE = _(
+    "尝试失败的次数过多，为保护账户安全，已暂停验证。请在约 %(minutes)d 分钟后再试。")
 
 
 class Locked(ValidationError):

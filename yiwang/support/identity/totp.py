@@ -1,4 +1,4 @@
-"""Authenticator apps (动态口令, TOTP — RFC 6238): enrolment, verification, removal.
+"""Authenticator apps (动态口令，TOTP — RFC 6238): enrolment, verification, removal.
 
 Enrolment makes an unconfirmed device with a fresh 160-bit secret; it counts only after the
 person typed a code from their app (:func:`confirm_enrolment`). Verification accepts the
@@ -92,7 +92,7 @@ def start_enrolment(user: Any, *, name: str = "") -> Enrolment:
     """
     TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).delete()
     if TotpDevice.objects.filter(user=user).count() >= MAX_DEVICES:
-        raise ValidationError(_("最多可绑定 %(count)d 个身份验证器,请先删除不再使用的。")
+        raise ValidationError(_("最多可绑定 %(count)d 个身份验证器，请先删除不再使用的。")
                               % {"count": MAX_DEVICES})
     name = (name or "").strip()[:64] or _("身份验证器")
     device = TotpDevice.objects.create(user=user, name=name,
@@ -124,7 +124,7 @@ def confirm_enrolment(user: Any, device_id: int, code: str, *, name: str = "",
 
     enrolment = pending_enrolment(user, device_id)
     if enrolment is None:
-        raise ValidationError(_("这次绑定已失效,请重新开始。"))
+        raise ValidationError(_("这次绑定已失效，请重新开始。"))
     device = enrolment.device
     factors.throttle_check(request, user)
     step = _matching_step(device.secret, _normalise(code), _now())
@@ -137,7 +137,7 @@ def confirm_enrolment(user: Any, device_id: int, code: str, *, name: str = "",
             confirmed_at=timezone.now(), last_step=step, last_used_at=timezone.now(),
             name=(name or "").strip()[:64] or device.name)
         if not updated:
-            raise ValidationError(_("这次绑定已失效,请重新开始。"))
+            raise ValidationError(_("这次绑定已失效，请重新开始。"))
         audit.record("identity.mfa_added", user, actor=user,
                      detail={"factor": "totp", "device": device.pk})
         return factors.ensure_recovery_codes(user)

@@ -127,16 +127,17 @@ def test_search_filters():
     assert search(AuditFilter(since=timezone.now() + timedelta(minutes=1))).count() == 0
 
 
-def test_sign_in_success_and_failure_are_audited(internal_client):
-    get_user_model().objects.create_user("official1", password="correct-horse-1", is_staff=True)
-    internal_client.post("/login/", {"username": "official1", "password": "wrong-password"})
-    internal_client.post("/login/", {"username": "official1", "password": "correct-horse-1"})
-    failed = AuditEvent.objects.get(action="auth.login_failed")
-    assert failed.detail["username"] == "official1"
-    assert failed.zone == "internal"
-    ok = AuditEvent.objects.get(action="auth.login")
-    assert ok.actor_label == "official1"
+def test_sign_in_success_and_failure_are_audited(public_client):
+    get_user_model().objects.create_user("citizen1", password="correct-horse-1")
+    public_client.post("/account/login/", {"login": "citizen1", "password": "wrong-password"})
+    public_client.post("/account/login/", {"login": "citizen1", "password": "correct-horse-1"})
+    failed = AuditEvent.objects.get(action="identity.sign_in_failed")
+    assert failed.actor_label == "citizen1"
+    assert failed.zone == "public"
+    ok = AuditEvent.objects.get(action="identity.sign_in")
+    assert ok.actor_label == "citizen1" and ok.detail["method"] == "password"
     assert ok.request_id
+    assert AuditEvent.objects.filter(action="auth.login", actor_label="citizen1").exists()
 
 
 def test_nested_detail_is_masked_too():

@@ -211,7 +211,7 @@ def test_sign_out_everywhere_and_reset_mfa(internal_client, public_client, manag
     session.refresh_from_db()
     assert session.ended_at is not None
     response = internal_client.post(f"/accounts/{target.pk}/reset-mfa/",
-                                    {"reason": "手机丢失,已核验身份"})
+                                    {"reason": "手机丢失，已核验身份"})
     assert response.status_code == 302
     assert events("identity.mfa_reset")
 

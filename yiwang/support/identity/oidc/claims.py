@@ -65,7 +65,9 @@ def user_claims(user: Any, rp: RelyingParty, scopes: Iterable[str], *,
     if session is not None and granted & {"profile", "enterprise"}:
         acting = enterprise.acting_for_session(session)
     if "profile" in granted:
-        claims["name"] = user.display_name or user.username
+        # The verified real name: the person consented to ``profile`` for this app, and a
+        # government system needs the name to act on (the ID number stays masked).
+        claims["name"] = user.real_name or user.display_name or user.username
         claims["preferred_username"] = user.username
         claims["account_type"] = "enterprise" if acting is not None else str(user.account_type)
     if "identity" in granted:

@@ -195,7 +195,7 @@ def rotate_signing_keys(*, actor: Any = None, force: bool = False) -> SigningKey
         waiting = _new_key(KeyState.NEXT)
     if not force and waiting.created_at > now - timedelta(seconds=JWKS_MAX_AGE_SECONDS):
         raise ValidationError(
-            _("下一把签名密钥发布不足一小时,接入应用可能还没有获取它;请稍后再轮换,或确认后强制轮换。"),
+            _("下一把签名密钥发布不足一小时，接入应用可能还没有获取它；请稍后再轮换，或确认后强制轮换。"),
             code="next_key_too_new")
     if current is not None:
         current.state = KeyState.RETIRED

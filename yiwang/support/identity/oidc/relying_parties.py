@@ -44,9 +44,9 @@ def _check_uri(uri: str, field: str) -> str:
     schemes = _allowed_schemes()
     if parts.scheme not in schemes or not parts.hostname:
         if schemes == ["https"]:
-            message = _("地址 %(uri)s 无效:必须是以 https:// 开头的完整网址。")
+            message = _("地址 %(uri)s 无效：必须是以 https:// 开头的完整网址。")
         else:
-            message = _("地址 %(uri)s 无效:必须是以 https:// 或 http:// 开头的完整网址。")
+            message = _("地址 %(uri)s 无效：必须是以 https:// 或 http:// 开头的完整网址。")
         raise _error(message % {"uri": uri[:200]}, "bad_uri", field)
     if parts.fragment or "#" in uri:
         raise _error(_("地址 %(uri)s 不能包含 # 片段。") % {"uri": uri[:200]}, "fragment", field)
@@ -66,7 +66,7 @@ def _scopes(value: str | Iterable[str]) -> str:
     items = value.split() if isinstance(value, str) else list(value)
     unknown = [s for s in items if s not in settings.OIDC_SCOPES]
     if unknown:
-        raise _error(_("未知的授权范围:%(names)s。可选:%(known)s。")
+        raise _error(_("未知的授权范围：%(names)s。可选：%(known)s。")
                      % {"names": "、".join(unknown), "known": "、".join(scopes.known())},
                      "unknown_scope", "allowed_scopes")
     return " ".join(scopes.normalise([*items, scopes.OPENID]))
@@ -110,7 +110,7 @@ def _clean(values: dict[str, Any], client_type: str) -> dict[str, Any]:
                          "department_code")
         values["department_code"] = code
     if values.get("allow_client_credentials") and client_type != RelyingParty.CLIENT_CONFIDENTIAL:
-        raise _error(_("只有机密客户端(能保管密钥的服务端应用)才能使用客户端凭证模式。"),
+        raise _error(_("只有机密客户端（能保管密钥的服务端应用）才能使用客户端凭证模式。"),
                      "public_service_account", "allow_client_credentials")
     return values
 

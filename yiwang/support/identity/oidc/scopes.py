@@ -13,7 +13,7 @@ OPENID = "openid"
 # What the consent screen says each scope reveals (the settings hold a bilingual summary
 # for the configuration reference; these follow the page's language).
 DESCRIPTIONS: dict[str, Promise] = {
-    "openid": _("确认您是谁:一个代表您的标识(必需)"),
+    "openid": _("确认您是谁：一个代表您的标识（必需）"),
     "profile": _("姓名、用户名与账户类型"),
     "identity": _("脱敏的身份证号与认证等级"),
     "phone": _("脱敏的手机号码"),

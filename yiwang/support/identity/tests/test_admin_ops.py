@@ -222,7 +222,7 @@ def test_sign_out_everywhere_and_reset_factors(admin: Any) -> None:
     assert not AccountSession.objects.filter(user=target, ended_at__isnull=True).exists()
     TotpDevice.objects.create(user=target, name="手机", secret="JBSWY3DPEHPK3PXP",
                               confirmed_at=timezone.now())
-    identity.reset_account_factors(target, actor=admin, reason="手机丢失,已核验身份")
+    identity.reset_account_factors(target, actor=admin, reason="手机丢失，已核验身份")
     assert not TotpDevice.objects.filter(user=target).exists()
     assert events("identity.account_factors_reset")[0].detail["reason"].startswith("手机丢失")
 

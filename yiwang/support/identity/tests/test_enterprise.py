@@ -1,4 +1,4 @@
-"""法人账户 and 授权委托: opening an enterprise account, granting and revoking agents, and
+"""法人账户 and 授权委托：opening an enterprise account, granting and revoking agents, and
 switching the identity a session acts as."""
 
 from __future__ import annotations

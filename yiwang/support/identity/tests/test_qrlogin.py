@@ -1,4 +1,4 @@
-"""扫码登录: a desktop shows a ticket, a signed-in phone approves it, the desktop signs in once."""
+"""扫码登录：a desktop shows a ticket, a signed-in phone approves it, the desktop signs in once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""登录设备: a person sees and ends only their own sessions."""
+"""登录设备：a person sees and ends only their own sessions."""
 
 from __future__ import annotations
 

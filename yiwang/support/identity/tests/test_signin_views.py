@@ -159,7 +159,7 @@ def test_errors_are_summarised_and_linked_to_their_fields(client) -> None:
     assert '<a href="#id_login">请输入手机号码或用户名。</a>' in html
     assert 'id="id_login_error"' in html
     assert 'aria-invalid="true"' in html and 'aria-describedby="id_login_error"' in html
-    assert "<title>错误:登录" in html
+    assert "<title>错误：登录" in html
 
 
 @pytest.mark.parametrize("target", [

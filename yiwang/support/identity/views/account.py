@@ -1,4 +1,4 @@
-"""登录设备: the signed-in person's own sessions and devices, with remote sign-out."""
+"""登录设备：the signed-in person's own sessions and devices, with remote sign-out."""
 
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def sessions_page(request: HttpRequest) -> HttpResponse:
 @require_POST
 @signed_in
 def session_end(request: HttpRequest, pk: int) -> HttpResponse:
-    """退出该设备: end one of my own sessions (another person's is a 404)."""
+    """退出该设备：end one of my own sessions (another person's is a 404)."""
     user: Any = request.user
     target = AccountSession.objects.filter(pk=pk, user=user,
                                            ended_at__isnull=True).first()
@@ -126,7 +126,7 @@ def session_end(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @signed_in
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
-    """退出其他所有设备: end every other live session of mine."""
+    """退出其他所有设备：end every other live session of mine."""
     current = sessions.current(request)
     count = 0
     user: Any = request.user
@@ -136,7 +136,7 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
         if sessions.end_session(session, reason="remote_sign_out", actor=request.user):
             count += 1
     if count:
-        messages.success(request, _("已退出其他设备:%(count)d 台。") % {"count": count})
+        messages.success(request, _("已退出其他设备：%(count)d 台。") % {"count": count})
     else:
         messages.info(request, _("没有其他已登录的设备。"))
     return redirect("identity:sessions")

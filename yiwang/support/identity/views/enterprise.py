@@ -76,7 +76,7 @@ def _held(request: HttpRequest, credit_code: str) -> tuple[EnterpriseAccount, Ma
 class RegisterForm(forms.Form):
     credit_code = forms.CharField(
         label=gettext_lazy("统一社会信用代码"), max_length=24,
-        help_text=gettext_lazy("18 位,见营业执照或登记证书。字母不区分大小写。"),
+        help_text=gettext_lazy("18 位，见营业执照或登记证书。字母不区分大小写。"),
         error_messages={"required": gettext_lazy("请填写统一社会信用代码。")},
         widget=forms.TextInput(attrs={"class": "input input--id", "autocomplete": "off",
                                       "spellcheck": "false", "autocapitalize": "characters"}))
@@ -100,9 +100,9 @@ class GrantForm(forms.Form):
                         "invalid_choice": gettext_lazy("授权范围无效。")})
     expires_on = forms.DateField(
         label=gettext_lazy("到期日期"), input_formats=["%Y-%m-%d"],
-        help_text=gettext_lazy("授权在这一天结束时失效,最长三年。"),
+        help_text=gettext_lazy("授权在这一天结束时失效，最长三年。"),
         error_messages={"required": gettext_lazy("请填写授权的到期日期。"),
-                        "invalid": gettext_lazy("请按“年-月-日”的格式填写日期,例如 2026-03-01。")},
+                        "invalid": gettext_lazy("请按“年-月-日”的格式填写日期，例如 2026-03-01。")},
         widget=forms.DateInput(attrs={"class": "input", "type": "date"}, format="%Y-%m-%d"))
 
     def clean(self) -> dict[str, Any]:
@@ -110,7 +110,7 @@ class GrantForm(forms.Form):
         if not (data.get("agent_login", "").strip()
                 or (data.get("agent_name", "").strip()
                     and data.get("agent_id_number", "").strip())):
-            raise forms.ValidationError(_("请填写经办人的用户名,或者姓名和公民身份号码。"))
+            raise forms.ValidationError(_("请填写经办人的用户名，或者姓名和公民身份号码。"))
         return data
 
     def expires_at(self) -> datetime:
@@ -138,7 +138,7 @@ def _apply_errors(form: forms.Form, error: ValidationError, field: str | None = 
 @never_cache
 @signed_in
 def enterprise_home(request: HttpRequest) -> HttpResponse:
-    """我的企业: the enterprises I may act for, and whom I act as now."""
+    """我的企业：the enterprises I may act for, and whom I act as now."""
     return render(request, "identity/enterprise.html", {
         "identities": ent.acting_identities(request.user),
         "acting": ent.current_acting(request),
@@ -151,7 +151,7 @@ def enterprise_home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @signed_in
 def enterprise_register(request: HttpRequest) -> HttpResponse:
-    """开通法人账户: the legal representative enters the credit code."""
+    """开通法人账户：the legal representative enters the credit code."""
     form = RegisterForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -160,7 +160,7 @@ def enterprise_register(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc, "credit_code")
         else:
-            messages.success(request, _("已开通 %(name)s 的法人账户。您现在可以授权经办人,"
+            messages.success(request, _("已开通 %(name)s 的法人账户。您现在可以授权经办人，"
                                         "也可以切换为以企业身份办事。") % {"name": account.name})
             return redirect("identity:enterprise_detail", credit_code=account.credit_code)
     return render(request, "identity/enterprise_register.html", {
@@ -194,7 +194,7 @@ def enterprise_detail(request: HttpRequest, credit_code: str) -> HttpResponse:
 @never_cache
 @signed_in
 def enterprise_grant(request: HttpRequest, credit_code: str) -> HttpResponse:
-    """授权经办人: only the representative or a managing agent (403 for other agents)."""
+    """授权经办人：only the representative or a managing agent (403 for other agents)."""
     account, _mandate = _held(request, credit_code)
     if ent.managing_mandate(request.user, account) is None:
         raise PermissionDenied("not a manager of this enterprise")
@@ -231,7 +231,7 @@ def enterprise_grant(request: HttpRequest, credit_code: str) -> HttpResponse:
 @never_cache
 @signed_in
 def mandate_revoke(request: HttpRequest, credit_code: str, pk: int) -> HttpResponse:
-    """撤销授权: confirm with a reason. Managers revoke agents; an agent may give theirs up."""
+    """撤销授权：confirm with a reason. Managers revoke agents; an agent may give theirs up."""
     account, _mandate = _held(request, credit_code)
     target = (Mandate.objects.select_related("agent", "enterprise")
               .filter(pk=pk, enterprise=account).first())
@@ -249,7 +249,7 @@ def mandate_revoke(request: HttpRequest, credit_code: str, pk: int) -> HttpRespo
         except ValidationError as exc:
             _apply_errors(form, exc, "reason")
         else:
-            messages.success(request, _("已撤销 %(name)s 的授权,立即生效。") % {
+            messages.success(request, _("已撤销 %(name)s 的授权，立即生效。") % {
                 "name": target.agent.username})
             if is_self:
                 return redirect("identity:enterprise")

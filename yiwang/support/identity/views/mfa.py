@@ -3,7 +3,7 @@
 Every screen here is the signed-in person's own: objects are always looked up together
 with ``user=request.user``, so another person's device id is a 404. Adding or removing a
 factor and regenerating recovery codes need a recent sign-in (:data:`REAUTH_SECONDS`);
-older sessions confirm who they are first (确认身份, GitHub's "sudo mode") with their
+older sessions confirm who they are first (确认身份，GitHub's "sudo mode") with their
 password, an authenticator code or a passkey, which refreshes the session's ``auth_time``.
 """
 
@@ -67,7 +67,7 @@ def signed_in(view: View) -> View:
         if not request.user.is_authenticated or sessions.current(request) is None:
             if request.method == "POST" or _wants_json(request):
                 if _wants_json(request):
-                    return JsonResponse({"error": _("登录已超时,请重新登录。")}, status=401)
+                    return JsonResponse({"error": _("登录已超时，请重新登录。")}, status=401)
                 return HttpResponseRedirect(login_url(reverse("identity:security")))
             return HttpResponseRedirect(login_url(request.get_full_path()))
         return view(request, *args, **kwargs)
@@ -96,9 +96,9 @@ def recent_auth_required(view: View) -> View:
             back = (request.get_full_path() if request.method == "GET"
                     else reverse("identity:security"))
             if _wants_json(request):
-                return JsonResponse({"error": _("为了您的账户安全,请先重新验证身份。"),
+                return JsonResponse({"error": _("为了您的账户安全，请先重新验证身份。"),
                                      "redirect": reauth_url(request, back)}, status=403)
-            messages.info(request, _("为了您的账户安全,请先重新验证身份,然后再继续操作。"))
+            messages.info(request, _("为了您的账户安全，请先重新验证身份，然后再继续操作。"))
             return HttpResponseRedirect(reauth_url(request, back))
         return view(request, *args, **kwargs)
 
@@ -141,7 +141,7 @@ def _error_text(exc: ValidationError) -> str:
 @require_http_methods(["GET", "HEAD", "POST"])
 @signed_in
 def reauth(request: HttpRequest) -> HttpResponse:
-    """确认身份: prove again, with a password, authenticator code or passkey, that the person
+    """确认身份：prove again, with a password, authenticator code or passkey, that the person
     at this browser is the account holder; then go on to ``next``."""
     user: Any = request.user
     next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"),
@@ -164,7 +164,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
             sessions.step_up(request, amr=amr, method=used)
             return HttpResponseRedirect(next_url)
         if not error:
-            error = (_("验证码不正确,或已经使用过。") if method == "totp"
+            error = (_("验证码不正确，或已经使用过。") if method == "totp"
                      else _("密码不正确。"))
     return render(request, "identity/reauth.html", {
         "next": next_url,
@@ -192,7 +192,7 @@ def _check_password(request: HttpRequest, user: Any, password: str) -> bool:
 @require_http_methods(["GET", "HEAD"])
 @signed_in
 def security(request: HttpRequest) -> HttpResponse:
-    """安全设置: password, authenticator apps, passkeys, recovery codes, SMS."""
+    """安全设置：password, authenticator apps, passkeys, recovery codes, SMS."""
     user: Any = request.user
     summary = factors.list_factors(user)
     session = sessions.current(request)
@@ -242,7 +242,7 @@ def totp_add(request: HttpRequest) -> HttpResponse:
     device_id = _pk(request.POST.get("device"))
     enrolment_or_none = totp.pending_enrolment(user, device_id)
     if enrolment_or_none is None:
-        messages.error(request, _("这次绑定已失效,请重新开始。"))
+        messages.error(request, _("这次绑定已失效，请重新开始。"))
         return redirect("identity:totp_add")
     name = request.POST.get("name", "")
     try:
@@ -300,14 +300,14 @@ def render_new_codes(request: HttpRequest, codes: list[str], *,
 @require_http_methods(["GET", "HEAD", "POST"])
 @signed_in
 def recovery_codes(request: HttpRequest) -> HttpResponse:
-    """恢复码: how many are left; regenerate them (which invalidates the old ones)."""
+    """恢复码：how many are left; regenerate them (which invalidates the old ones)."""
     user: Any = request.user
     if request.method == "POST":
         if not recently_authenticated(request):
-            messages.info(request, _("为了您的账户安全,请先重新验证身份,然后再继续操作。"))
+            messages.info(request, _("为了您的账户安全，请先重新验证身份，然后再继续操作。"))
             return HttpResponseRedirect(reauth_url(request, reverse("identity:recovery_codes")))
         if not factors.has_authenticator(user):
-            messages.error(request, _("请先添加身份验证器或通行密钥,再生成恢复码。"))
+            messages.error(request, _("请先添加身份验证器或通行密钥，再生成恢复码。"))
             return redirect("identity:security")
         return render_new_codes(request, recovery.generate(user, actor=user))
     return render(request, "identity/recovery_codes.html", {
@@ -342,12 +342,12 @@ def recovery_codes_download(request: HttpRequest) -> HttpResponse:
     user: Any = request.user
     lines = [
         _("一网通办 恢复码"),
-        _("账户:%(username)s") % {"username": user.get_username()},
-        _("生成时间:%(time)s") % {"time": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
+        _("账户：%(username)s") % {"username": user.get_username()},
+        _("生成时间：%(time)s") % {"time": timezone.localtime().strftime("%Y-%m-%d %H:%M")},
         "",
         *codes,
         "",
-        _("每个恢复码只能使用一次。请妥善保管,不要告诉任何人。"),
+        _("每个恢复码只能使用一次。请妥善保管，不要告诉任何人。"),
         "",
     ]
     response = HttpResponse("\r\n".join(lines), content_type="text/plain; charset=utf-8")
@@ -458,13 +458,13 @@ def passkey_options(request: HttpRequest) -> JsonResponse:
     if mode == passkeys.SECOND_FACTOR:
         user = _pending_user(request)
         if user is None:
-            return JsonResponse({"error": _("登录已超时,请重新登录。")}, status=400)
+            return JsonResponse({"error": _("登录已超时，请重新登录。")}, status=400)
     elif mode == passkeys.STEP_UP:
         if not request.user.is_authenticated or sessions.current(request) is None:
-            return JsonResponse({"error": _("登录已超时,请重新登录。")}, status=401)
+            return JsonResponse({"error": _("登录已超时，请重新登录。")}, status=401)
         user = request.user
     elif mode != passkeys.LOGIN:
-        return JsonResponse({"error": _("验证请求已失效,请重试。")}, status=400)
+        return JsonResponse({"error": _("验证请求已失效，请重试。")}, status=400)
     try:
         options = passkeys.authentication_options(request, mode=mode, user=user,
                                                   next_url=next_url)
@@ -483,7 +483,7 @@ def passkey_verify(request: HttpRequest) -> JsonResponse:
     state = request.session.get(passkeys.SESSION_KEY)
     mode = state.get("purpose") if isinstance(state, dict) else None
     if mode not in passkeys.AUTH_MODES:
-        return JsonResponse({"error": _("验证请求已失效,请重试。")}, status=400)
+        return JsonResponse({"error": _("验证请求已失效，请重试。")}, status=400)
     next_url = passkeys.pending_next_url(request)
     user = None
     if mode == passkeys.SECOND_FACTOR:
@@ -494,7 +494,7 @@ def passkey_verify(request: HttpRequest) -> JsonResponse:
     try:
         if mode != passkeys.LOGIN and user is None:
             request.session.pop(passkeys.SESSION_KEY, None)
-            raise passkeys.PasskeyError(_("登录已超时,请重新登录。"))
+            raise passkeys.PasskeyError(_("登录已超时，请重新登录。"))
         result = passkeys.authenticate(request, credential, mode=str(mode), user=user)
     except ValidationError as exc:
         return JsonResponse({"error": _error_text(exc)}, status=400)

@@ -31,11 +31,11 @@ def approval_url(token: str) -> str:
 def _messages() -> dict[str, str]:
     return {
         "pending": _("请使用已登录的一网通办手机页面扫描二维码。"),
-        "scanned": _("已扫码,请在手机上确认登录。"),
-        "approved": _("已确认,正在登录……"),
-        "denied": _("手机上已拒绝这次登录。如需登录,请刷新二维码后重新扫描。"),
+        "scanned": _("已扫码，请在手机上确认登录。"),
+        "approved": _("已确认，正在登录……"),
+        "denied": _("手机上已拒绝这次登录。如需登录，请刷新二维码后重新扫描。"),
         "consumed": _("这个二维码已经用于登录。"),
-        "expired": _("二维码已过期,请刷新后重新扫描。"),
+        "expired": _("二维码已过期，请刷新后重新扫描。"),
     }
 
 
@@ -139,8 +139,8 @@ def qr_approve(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             return _result(request, " ".join(str(m) for m in exc.messages), ok=False, status=400)
         if decision == "approve":
-            return _result(request, _("已确认。请回到电脑上继续,电脑将自动登录。"), ok=True)
-        return _result(request, _("已拒绝这次登录。如果不是您本人在操作,建议修改密码。"), ok=True)
+            return _result(request, _("已确认。请回到电脑上继续，电脑将自动登录。"), ok=True)
+        return _result(request, _("已拒绝这次登录。如果不是您本人在操作，建议修改密码。"), ok=True)
     try:
         ticket = qrlogin.open_for_approval(request, token)
     except ValidationError as exc:

@@ -196,7 +196,7 @@ def _already_signed_in(request: HttpRequest, next_url: str, level: int | None
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "HEAD", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
-    """登录: a phone number or username and a password (tabs for SMS code and QR code)."""
+    """登录：a phone number or username and a password (tabs for SMS code and QR code)."""
     next_url, level = _next_and_level(request)
     if request.method != "POST":
         redirect_to = _already_signed_in(request, next_url, level)
@@ -228,7 +228,7 @@ def login(request: HttpRequest) -> HttpResponse:
             if correct and user is not None:
                 audit.record("identity.sign_in_refused", user, actor=user,
                              detail={"reason": "inactive", "method": "password"})
-                form.add_error(None, _("该账户已停用。如有疑问,请联系示例市政务服务中心。"))
+                form.add_error(None, _("该账户已停用。如有疑问，请联系示例市政务服务中心。"))
             else:
                 reason = "unknown_account" if user is None else "wrong_password"
                 if throttle.fail(request, who, method="password", reason=reason):
@@ -250,7 +250,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_sms(request: HttpRequest) -> HttpResponse:
-    """短信验证码登录, step 1: the phone number; a code is sent to it."""
+    """短信验证码登录，step 1: the phone number; a code is sent to it."""
     next_url, level = _next_and_level(request)
     if request.method != "POST":
         redirect_to = _already_signed_in(request, next_url, level)
@@ -280,7 +280,7 @@ def login_sms(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_sms_verify(request: HttpRequest) -> HttpResponse:
-    """短信验证码登录, step 2: the code (or another code)."""
+    """短信验证码登录，step 2: the code (or another code)."""
     next_url, level = _next_and_level(request)
     phone = _stashed_phone(request, LOGIN_STASH)
     if not phone:
@@ -374,7 +374,7 @@ _WRONG = {
 @sensitive_post_parameters("code")
 @require_http_methods(["GET", "HEAD", "POST"])
 def second_factor(request: HttpRequest) -> HttpResponse:
-    """第二步验证: the pending sign-in (or step-up) proves one more factor."""
+    """第二步验证：the pending sign-in (or step-up) proves one more factor."""
     state, expired = pipeline.load(request)
     user = pipeline.pending_user(request) if state is not None else None
     if state is None or user is None:
@@ -441,7 +441,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def step_up(request: HttpRequest) -> HttpResponse:
-    """提升认证等级: a signed-in session below the level a service asks for."""
+    """提升认证等级：a signed-in session below the level a service asks for."""
     next_url, level = _next_and_level(request)
     level = level or 3
     session = sessions.current(request)
@@ -485,7 +485,7 @@ def _send_registration_code(request: HttpRequest, phone: str) -> None:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
-    """注册, step 1: the phone number, which receives a code."""
+    """注册，step 1: the phone number, which receives a code."""
     next_url, _level = _next_and_level(request)
     if sessions.current(request) is not None and request.method != "POST":
         return HttpResponseRedirect(pipeline.safe_next(request, next_url))
@@ -512,7 +512,7 @@ def register(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "HEAD", "POST"])
 def register_verify(request: HttpRequest) -> HttpResponse:
-    """注册, step 2: the code, a username if wanted, and a password."""
+    """注册，step 2: the code, a username if wanted, and a password."""
     next_url, _level = _next_and_level(request)
     phone = _stashed_phone(request, REGISTER_STASH)
     if not phone:
@@ -566,7 +566,7 @@ def register_verify(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @_signed_in
 def realname_view(request: HttpRequest) -> HttpResponse:
-    """实名认证: name and ID number checked against the registry (L1 → L2)."""
+    """实名认证：name and ID number checked against the registry (L1 → L2)."""
     next_url, _level = _next_and_level(request)
     user = request.user
     assert isinstance(user, User)
@@ -586,7 +586,7 @@ def realname_view(request: HttpRequest) -> HttpResponse:
             if session is not None:
                 session.user.refresh_from_db()
                 sessions.step_up(request, amr=[], method="realname")
-            messages.success(request, _("实名认证已完成,您的账户现在是 L2 实名认证账户。"))
+            messages.success(request, _("实名认证已完成，您的账户现在是 L2 实名认证账户。"))
             return HttpResponseRedirect(pipeline.safe_next(request, next_url))
     return _render(request, "realname.html", {
         "form": form, "next": next_url, "verified": bool(user.verified_at),
@@ -652,7 +652,7 @@ def password(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def logout(request: HttpRequest) -> HttpResponse:
-    """退出: GET asks to confirm (a link must not sign anyone out), POST signs out."""
+    """退出：GET asks to confirm (a link must not sign anyone out), POST signs out."""
     next_url, _level = _next_and_level(request)
     home = _url("portal:home") or "/"
     if request.method == "POST":
@@ -673,7 +673,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 @_signed_in
 def home(request: HttpRequest) -> HttpResponse:
-    """我的账户: who this account is, how sure we are of it, and where to manage it."""
+    """我的账户：who this account is, how sure we are of it, and where to manage it."""
     user = request.user
     assert isinstance(user, User)
     session = sessions.current(request)

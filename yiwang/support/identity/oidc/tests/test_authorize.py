@@ -86,7 +86,7 @@ def test_unknown_and_disabled_clients_are_refused_with_a_page(signed_in, rp):
     set_relying_party_active(rp, False, actor=None)
     response = flow.authorize()
     assert response.status_code == 400 and "Location" not in response
-    assert "未在本平台登记,或已被停用" in response.content.decode()
+    assert "未在本平台登记，或已被停用" in response.content.decode()
 
 
 @pytest.mark.parametrize("overrides", [

@@ -212,11 +212,13 @@ def test_disabling_a_relying_party_revokes_its_tokens(flow, rp):
 
 
 def test_userinfo_claims_follow_the_granted_scopes(signed_in, rp, secret, citizen):
+    citizen.real_name = "张三丰"
+    citizen.save()
     flow = Flow(signed_in, rp, secret, scope="openid profile identity phone")
     got = flow.tokens()
     info = flow.userinfo(got["access_token"]).json()
     assert info["sub"] == str(citizen.pk)
-    assert info["name"] == citizen.display_name
+    assert info["name"] == "张三丰"  # verified: the real name, not the masked display name
     assert info["id_number_masked"] != citizen.id_number and info["id_number_masked"][:3] == "110"
     assert "*" in info["phone_number_masked"] and "13912345678" not in json.dumps(info)
     assert info["level"] == "L2" and info["real_name_verified"] is True

@@ -56,11 +56,11 @@ FATAL_KINDS = {  # oauthlib's fatal errors (all "invalid_request") by what went 
 
 def _fatal_message(kind: str) -> str:
     if kind == "unknown_client":
-        return _("发起登录的应用未在本平台登记,或已被停用。请从该应用的正式入口重新进入。")
+        return _("发起登录的应用未在本平台登记，或已被停用。请从该应用的正式入口重新进入。")
     if kind == "bad_redirect":
-        return _("发起登录的应用提供的返回地址未登记。为保护您的账户,本次登录已停止,"
+        return _("发起登录的应用提供的返回地址未登记。为保护您的账户，本次登录已停止，"
                  "没有把您带到那个地址。")
-    return _("登录请求不完整或有误,无法继续。请回到原来的应用重新发起登录。")
+    return _("登录请求不完整或有误，无法继续。请回到原来的应用重新发起登录。")
 
 
 def _read_attempt(raw: str | None) -> dict[str, Any]:

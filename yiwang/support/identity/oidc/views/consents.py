@@ -24,7 +24,7 @@ def _login_redirect(request: HttpRequest, language: str) -> HttpResponse:
 
 @require_http_methods(["GET"])
 def consents_page(request: HttpRequest) -> HttpResponse:
-    """已授权的应用: the relying parties the signed-in person let see their data."""
+    """已授权的应用：the relying parties the signed-in person let see their data."""
     language = common.ui_language(request)
     if sessions.current(request) is None:
         return _login_redirect(request, language)

@@ -69,7 +69,7 @@ def _end_session(request: HttpRequest, language: str) -> HttpResponse:
         hinted = keys.verify(hint, check_expiry=False)
         if hinted is None or hinted.get("iss") != tokens.issuer():
             return _refuse(request, "invalid_id_token_hint", client_id,
-                           _("退出请求携带的身份令牌无效,无法确认是哪个应用发起的退出。"))
+                           _("退出请求携带的身份令牌无效，无法确认是哪个应用发起的退出。"))
         if client_id and client_id != _audience(hinted):
             return _refuse(request, "client_mismatch", client_id,
                            _("退出请求中的应用与身份令牌不符。"))
@@ -78,7 +78,7 @@ def _end_session(request: HttpRequest, language: str) -> HttpResponse:
     rp = RelyingParty.objects.filter(client_id=client_id).first() if client_id else None
     if redirect_uri and (rp is None or not rp.post_logout_redirect_uri_allowed(redirect_uri)):
         return _refuse(request, "unregistered_post_logout_redirect_uri", client_id,
-                       _("应用提供的退出后返回地址未登记,为安全起见不会跳转到该地址。"))
+                       _("应用提供的退出后返回地址未登记，为安全起见不会跳转到该地址。"))
     target = common.client_url(redirect_uri, {"state": state}) if redirect_uri else ""
 
     session = sessions.current(request) if request.user.is_authenticated else None

@@ -46,7 +46,7 @@ PLAIN = [("Content-Type", "text/plain; charset=utf-8")]
 class Config:
     def __init__(self, environ: dict[str, str] | None = None) -> None:
         env = environ if environ is not None else dict(os.environ)
-        self.issuer = env.get("RP_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+        self.issuer = env.get("RP_ISSUER", "http://localhost:8000").rstrip("/")
         self.client_id = env.get("RP_CLIENT_ID", "example-rp")
         secret = env.get("RP_CLIENT_SECRET", "")
         secret_file = env.get("RP_CLIENT_SECRET_FILE", "")

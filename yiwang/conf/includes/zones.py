@@ -15,9 +15,11 @@ YIWANG_PUBLIC_PORT = env("YIWANG_PUBLIC_PORT", 8000, group="Zones and serving",
                          doc="Port of the public listener (portal).")
 YIWANG_INTERNAL_PORT = env("YIWANG_INTERNAL_PORT", 8001, group="Zones and serving",
                            doc="Port of the internal listener (workbench).")
-YIWANG_PUBLIC_URL = env("YIWANG_PUBLIC_URL", "http://127.0.0.1:8000", group="Zones and serving",
-                        doc="How people reach the portal (used in links and printed URLs).")
-YIWANG_INTERNAL_URL = env("YIWANG_INTERNAL_URL", "http://127.0.0.1:8001",
+YIWANG_PUBLIC_URL = env("YIWANG_PUBLIC_URL", "http://localhost:8000", group="Zones and serving",
+                        doc="How people reach the portal (used in links, printed URLs and as "
+                            "the OpenID Connect issuer). A host name, not an IP address: "
+                            "browsers allow passkeys only on a domain or `localhost`.")
+YIWANG_INTERNAL_URL = env("YIWANG_INTERNAL_URL", "http://localhost:8001",
                           group="Zones and serving",
                           doc="How officials reach the workbench.")
 YIWANG_WEB_WORKERS = env("YIWANG_WEB_WORKERS", 2, group="Zones and serving",

@@ -40,7 +40,7 @@ def _sign_in(internal_client, public_client, **start: str):
     response = internal_client.get("/rp/start/", start)
     assert response.status_code == 302
     authorize = response["Location"]
-    assert authorize.startswith("http://127.0.0.1:8000/oidc/authorize/?")
+    assert authorize.startswith("http://localhost:8000/oidc/authorize/?")
     params = query_of(authorize)
     assert params["code_challenge_method"] == "S256" and params["nonce"] and params["state"]
     response = public_client.get(_provider_path(authorize))

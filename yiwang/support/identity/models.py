@@ -94,6 +94,9 @@ class AccountSession(models.Model):
     auth_time = models.DateTimeField()
     acr = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.L1)
     amr = models.JSONField(default=list)
+    # The highest level the factors already proved may give (a QR sign-in: at most L2);
+    # only a factor proved later lifts it.
+    level_cap = models.PositiveSmallIntegerField(null=True, blank=True)
     ip_masked = models.CharField(max_length=64, blank=True)
     user_agent = models.CharField(max_length=256, blank=True)
     acting_for = models.CharField(max_length=18, blank=True)

@@ -144,14 +144,30 @@ def _used(name: str, amr: Iterable[str]) -> bool:
     return bool(FACTOR_AMR.get(name, set()) & set(amr))
 
 
-def second_factor_options(user: Any, amr: Iterable[str]) -> list[str]:
+# The kind of factor each option proves (a passkey with user verification proves two).
+FACTOR_KINDS = {"password": {"knowledge"}, "sms": {"possession"}, "totp": {"possession"},
+                "recovery": {"possession"}, "passkey": {"possession", "inherence"}}
+
+
+def second_factor_options(user: Any, amr: Iterable[str], *,
+                          multi_factor: bool | None = None) -> list[str]:
     """The factors to offer after ``amr``: the enrolled ones not yet used, and the password
-    when it was not the first factor. Best first."""
+    when it was not the first factor. Best first.
+
+    When the sign-in must end multi-factor (officials always; ``multi_factor=True`` when L3
+    was asked for), only factors of a kind not yet proved are offered: an SMS code after a
+    TOTP code would be two possession factors, not two factors.
+    """
     amr = list(amr)
     options = [f for f in available_second_factors(user) if not _used(f, amr)]
     if not _used("password", amr) and user.has_usable_password():
         at = options.index("recovery") if "recovery" in options else len(options)
         options.insert(at, "password")
+    if multi_factor is None:
+        multi_factor = assurance.requires_multi_factor(user)
+    if multi_factor:
+        proved = assurance.factor_kinds(amr)
+        options = [f for f in options if FACTOR_KINDS.get(f, set()) - proved]
     return options
 
 
@@ -280,6 +296,15 @@ def complete(request: HttpRequest, *, amr: Iterable[str], method: str) -> HttpRe
     user = pending_user(request) if state is not None else None
     if state is None or user is None:
         return HttpResponseRedirect(url_with("identity:login", expired=1))
+    combined = [*state.amr, *amr]
+    must = assurance.requires_multi_factor(user) or (state.required_level or 0) >= 3
+    if state.kind == SIGN_IN and must and not assurance.is_multi_factor(combined):
+        # Two factors of one kind (e.g. SMS and TOTP): not yet multi-factor; ask again.
+        _store(request, Pending(kind=SIGN_IN, user_id=user.pk, amr=combined,
+                                method=f"{state.method}+{method}", next_url=state.next_url,
+                                required_level=state.required_level,
+                                level_cap=state.level_cap, started=state.started))
+        return HttpResponseRedirect(reverse("identity:second_factor"))
     clear(request)
     if state.kind == STEP_UP:
         sessions.step_up(request, amr=list(amr), method=method)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import login, logout
 from django.db import transaction
 from django.http import HttpRequest
@@ -79,18 +80,27 @@ def sign_in(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
     amr_list = assurance.with_mfa_marker(amr)
     level = assurance.session_level(user, amr_list, cap=level_cap)
     previous = current(request)
-    acting_for = previous.acting_for if previous and previous.user_id == user.pk else ""
     with transaction.atomic():
-        if previous is not None and previous.ended_at is None:
-            _mark_ended(previous, "replaced")
         login(request, user, backend=backend or "django.contrib.auth.backends.ModelBackend")
         now = timezone.now()
-        session = AccountSession.objects.create(
-            sid=new_sid(), user=user, zone=str(getattr(request, "zone", "public")),
-            auth_time=now, acr=level, amr=amr_list,
-            ip_masked=mask_address(client_address(request)), user_agent=_user_agent(request),
-            acting_for=acting_for,
-        )
+        if previous is not None and previous.user_id == user.pk:
+            # The same person authenticating again (prompt=login, max_age, a new sign-in on
+            # this browser): renew the session in place, so that its relying parties and the
+            # workbench stay signed in.
+            AccountSession.objects.filter(pk=previous.pk).update(
+                auth_time=now, acr=level, amr=amr_list, level_cap=level_cap, last_seen_at=now,
+                ip_masked=mask_address(client_address(request)), user_agent=_user_agent(request))
+            previous.refresh_from_db()
+            session = previous
+        else:
+            if previous is not None:
+                _mark_ended(previous, "replaced")  # another account signs in on this browser
+            session = AccountSession.objects.create(
+                sid=new_sid(), user=user, zone=str(getattr(request, "zone", "public")),
+                auth_time=now, acr=level, amr=amr_list, level_cap=level_cap,
+                ip_masked=mask_address(client_address(request)),
+                user_agent=_user_agent(request),
+            )
         request.session[SESSION_KEY] = session.sid
         request._yiwang_account_session = session  # type: ignore[attr-defined]
         audit.record("identity.sign_in", user, actor=user,
@@ -100,16 +110,26 @@ def sign_in(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
 
 
 def step_up(request: HttpRequest, *, amr: Iterable[str], method: str) -> AccountSession:
-    """Add factors proved just now to the current session and raise its level if they allow."""
+    """Add factors proved just now to the current session and raise its level if they allow.
+
+    Only a factor not already counted in the session is a new authentication: it renews
+    ``auth_time`` and lifts a level cap. Called with nothing new (after real-name
+    verification raised the account's level), it recomputes the level from the factors
+    already proved, within the cap, and leaves ``auth_time`` alone.
+    """
     session = current(request)
     if session is None:
         raise PermissionError("no signed-in session to step up")
+    fresh = {value for value in amr if value != "mfa"} - set(session.amr)
     amr_list = assurance.with_mfa_marker([*session.amr, *amr])
-    level = max(session.acr, assurance.session_level(session.user, amr_list))
+    cap = None if fresh else session.level_cap
+    level = max(session.acr, assurance.session_level(session.user, amr_list, cap=cap))
+    changes: dict[str, Any] = {"amr": amr_list, "acr": level}
+    if fresh:
+        changes.update(auth_time=timezone.now(), level_cap=None)
     with transaction.atomic():
         request.session.cycle_key()
-        AccountSession.objects.filter(pk=session.pk).update(
-            amr=amr_list, acr=level, auth_time=timezone.now())
+        AccountSession.objects.filter(pk=session.pk).update(**changes)
         audit.record("identity.step_up", session.user, actor=session.user,
                      detail={"method": method, "amr": amr_list, "acr": assurance.acr_name(level)})
     session.refresh_from_db()
@@ -240,6 +260,24 @@ def set_acting_for(request: HttpRequest, credit_code: str) -> None:
                  detail={"credit_code": credit_code})
 
 
+def lifetime() -> timedelta:
+    """How long a sign-in lasts at most (``YIWANG_SESSION_AGE``), however active it is."""
+    return timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+
+
+def expire_sessions(*, now: Any = None) -> int:
+    """End every session older than :func:`lifetime` (a periodic job): its browsers sign
+    out, its tokens are revoked and its relying parties told. Returns how many."""
+    now = now or timezone.now()
+    count = 0
+    for session in AccountSession.objects.filter(ended_at__isnull=True,
+                                                 created_at__lt=now - lifetime()):
+        with transaction.atomic():
+            if _mark_ended(session, "expired"):
+                count += 1
+    return count
+
+
 def check_request(request: HttpRequest) -> None:
     """Called by the middleware: sign out a browser whose session was ended elsewhere."""
     sid = request.session.get(SESSION_KEY)
@@ -257,6 +295,11 @@ def check_request(request: HttpRequest) -> None:
         request._yiwang_account_session = None  # type: ignore[attr-defined]
         return
     now = timezone.now()
+    if now - session.created_at > lifetime():
+        end_session(session, reason="expired")
+        logout(request)
+        request._yiwang_account_session = None  # type: ignore[attr-defined]
+        return
     if now - session.last_seen_at > TOUCH_EVERY:
         AccountSession.objects.filter(pk=session.pk).update(last_seen_at=now)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from yiwang.core.tasks.service import periodic
 
 # --- sign-in ---------------------------------------------------------------------------------
@@ -24,3 +26,14 @@ def purge_qr_tickets() -> int:
     from yiwang.support.identity import qrlogin
 
     return qrlogin.purge_expired()
+
+
+# --- sessions --------------------------------------------------------------------------------
+
+
+@periodic(name="identity.expire_sessions", every=timedelta(minutes=5))
+def expire_sessions() -> int:
+    """End sign-ins older than YIWANG_SESSION_AGE, revoking their tokens (see sessions)."""
+    from yiwang.support.identity import sessions
+
+    return sessions.expire_sessions()

@@ -193,7 +193,7 @@ def test_registration_options_follow_the_policy(public_client) -> None:  # type:
     user = make_user()
     sign_in_client(public_client, user, amr=["pwd"])
     options = post_json(public_client, "identity:passkey_register_options", {}).json()["publicKey"]
-    assert options["rp"]["id"] == passkeys.rp_id() == "127.0.0.1"
+    assert options["rp"]["id"] == passkeys.rp_id() == "localhost"
     assert options["authenticatorSelection"]["residentKey"] == "preferred"
     assert options["authenticatorSelection"]["userVerification"] == "preferred"
     assert options["attestation"] == "none"

@@ -386,7 +386,9 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         if state.kind == pipeline.STEP_UP:
             return HttpResponseRedirect(reverse("identity:home"))
         return HttpResponseRedirect(pipeline.url_with("identity:login", next=state.next_url))
-    options = pipeline.second_factor_options(user, state.amr)
+    options = pipeline.second_factor_options(
+        user, state.amr, multi_factor=(assurance.requires_multi_factor(user)
+                                       or (state.required_level or 0) >= 3))
     if not _template_exists(PASSKEY_SNIPPET) and "passkey" in options:
         options.remove("passkey")
     wanted = request.POST.get("method") or request.GET.get("method") or ""

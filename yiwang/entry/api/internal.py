@@ -7,16 +7,18 @@ from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from yiwang.platform.zones.service import Zone, session_cookie_name
+from yiwang.support.identity import service as identity
 
 
 class OfficialSession(SessionAuth):
-    """A signed-in, active official's session (the workbench's rule), CSRF-checked."""
+    """A signed-in, active official's session at L3 (the workbench's rule), CSRF-checked."""
 
     param_name = session_cookie_name(Zone.INTERNAL)  # what the browser sends (see zones)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
-        if user is not None and user.is_active and user.is_staff:
+        if (user is not None and user.is_active and user.is_staff
+                and identity.level_of(request) >= identity.OFFICIAL_LEVEL):
             return user
         return None
 

@@ -21,7 +21,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from yiwang.support.identity import service as identity
 
 # Officials work at L3: a session signed in with more than one factor (see identity.assurance).
-REQUIRED_LEVEL = 3
+REQUIRED_LEVEL = identity.OFFICIAL_LEVEL
 
 View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 

@@ -80,7 +80,7 @@ def _keys(request: HttpRequest) -> dict[str, Any]:
         if value is None or value == "":
             continue
         if name.endswith("_id"):
-            if not value.isdigit() or len(value) > 18:
+            if not (value.isascii() and value.isdigit()) or len(value) > 18:
                 return {}
             return {name: int(value)}
         return {name: value[:150]}

@@ -319,7 +319,9 @@ def _find_agent(agent_login: str, agent_name: str, agent_id_number: str) -> User
     except InvalidIdentifier as exc:
         raise ValidationError(exc.message, code="agent_id_number") from None
     agent = User.objects.filter(id_number_index=blind_index(number, "identity.id_number")).first()
-    if agent is None or " ".join((agent.real_name or "").split()) != " ".join(agent_name.split()):
+    from yiwang.support.identity.realname import normalise_name
+
+    if agent is None or normalise_name(agent.real_name or "") != normalise_name(agent_name):
         raise not_found
     return agent
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core import validators
 from django.utils.translation import gettext_lazy as _
 
 from yiwang.support.identity import accounts, otp
@@ -161,6 +162,10 @@ class SecondFactorForm(AccessibleForm):
             field.label = _("密码")
             field.strip = False
             field.max_length = 4096
+            # The code field's own length validator (set in __init__) must go too.
+            field.validators = [v for v in field.validators
+                                if not isinstance(v, validators.MaxLengthValidator)]
+            field.widget.attrs.pop("maxlength", None)
             field.error_messages["required"] = _("请输入密码。")
             field.widget = _password("current-password")
         elif method == "sms":

@@ -37,6 +37,7 @@ from yiwang.support.identity.sessions import (
 
 __all__ = [
     "ACR_VALUES",
+    "OFFICIAL_LEVEL",
     "AccountSession",
     "AccountType",
     "Level",
@@ -59,6 +60,10 @@ __all__ = [
     "sign_out",
     "step_up",
 ]
+
+
+# Officials work at L3 (more than one factor): the workbench and the internal API require it.
+OFFICIAL_LEVEL = 3
 
 
 def get_user(user_id: int) -> User | None:

@@ -63,6 +63,8 @@ def _normalise(code: str) -> str:
 
 
 def _matching_step(secret: str, code: str, now: float) -> int | None:
+    if not (code.isascii() and code.isdigit()):
+        return None  # e.g. Arabic-Indic digits: never a code, and compare_digest needs ASCII
     totp = _totp(secret)
     step = current_step(now)
     found = None

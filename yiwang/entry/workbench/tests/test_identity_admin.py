@@ -230,3 +230,9 @@ def test_no_action_on_oneself_or_on_a_superuser(internal_client, manager) -> Non
 def test_english(internal_client, manager, target) -> None:
     sign_in_client(internal_client, manager)
     assert internal_client.get("/en/accounts/").status_code == 200
+
+
+def test_odd_page_keys_are_ignored_not_500(internal_client, manager) -> None:
+    sign_in_client(internal_client, manager)
+    for value in ("²", "١٢", "-1", "9" * 40, "abc"):
+        assert internal_client.get("/accounts/", {"after_id": value}).status_code == 200

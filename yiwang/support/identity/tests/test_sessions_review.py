@@ -98,13 +98,32 @@ def test_officials_are_offered_only_a_factor_of_another_kind() -> None:
 
     official = identity.create_official("o.mfa", "官员", password="x" * 12,
                                         phone="13900001111")
-    TotpDevice.objects.create(user=official, name="app", secret="JBSWY3DPEHPK3PXP",
+    TotpDevice.objects.create(user=official, name="app", secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
                               confirmed_at=timezone.now())
     after_sms = pipeline.second_factor_options(official, ["sms"])
     assert "totp" not in after_sms and "password" in after_sms
     after_password = pipeline.second_factor_options(official, ["pwd"])
     assert "totp" in after_password and "sms" in after_password
     citizen = get_user_model().objects.create_user("c.mfa", password="x" * 12)
-    TotpDevice.objects.create(user=citizen, name="app", secret="JBSWY3DPEHPK3PXP",
+    TotpDevice.objects.create(user=citizen, name="app", secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
                               confirmed_at=timezone.now())
     assert "totp" in pipeline.second_factor_options(citizen, ["sms"])  # not required there
+
+
+def test_non_ascii_digits_are_a_wrong_totp_code_not_an_error(verified) -> None:
+    from yiwang.support.identity import totp
+    from yiwang.support.identity.models import TotpDevice
+
+    TotpDevice.objects.create(user=verified, name="app", secret="JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                              confirmed_at=timezone.now())
+    assert totp.verify(verified, "١٢٣٤٥٦") is False
+    assert totp.verify(verified, "１２３４５６") in (True, False)  # full-width: normalised
+
+
+def test_a_long_password_works_as_a_second_factor() -> None:
+    from yiwang.support.identity.forms_signin import SecondFactorForm
+
+    long_password = "长密码-" + "x" * 120
+    form = SecondFactorForm({"code": long_password}, method="password")
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["code"] == long_password

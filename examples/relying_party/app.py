@@ -150,7 +150,8 @@ class App:
                 status, headers, body = self.login(environ)
             elif path == "/callback":
                 status, headers, body = self.callback(environ)
-            elif path == "/logout":
+            elif path == "/logout" and environ["REQUEST_METHOD"] == "POST":
+                # POST only: a link or image elsewhere must not sign people out everywhere.
                 status, headers, body = self.logout(environ)
             elif path == "/backchannel-logout" and environ["REQUEST_METHOD"] == "POST":
                 status, headers, body = self.backchannel_logout(environ)
@@ -235,6 +236,11 @@ class App:
         userinfo = client.get(self.provider.meta["userinfo_endpoint"], timeout=10).json()
         if userinfo.get("sub") != claims["sub"]:
             return self.page("400 Bad Request", environ, "<p id='error'>userinfo sub mismatch</p>")
+        # A new session key at sign-in: a key planted before (fixation) is worth nothing.
+        with self.lock:
+            self.sessions.pop(key, None)
+            key = secrets.token_urlsafe(24)
+            self.sessions[key] = session
         session["user"] = {"claims": claims, "userinfo": userinfo, "id_token": token["id_token"],
                            "sid": claims.get("sid"), "since": time.time()}
         return "302 Found", [("Location", "/"), self.cookie_header(key)], b""

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "yiwang.core.health.middleware.RequestContextMiddleware",
+    "yiwang.core.health.middleware.RejectNulMiddleware",
     "yiwang.platform.zones.middleware.ZoneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

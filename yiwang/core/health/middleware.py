@@ -63,3 +63,29 @@ class SecurityHeadersMiddleware:
             "Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"
         )
         return response
+
+
+class RejectNulMiddleware:
+    """Refuse a request whose query string or form body holds a NUL character (400).
+
+    No text yiwang keeps may contain NUL (PostgreSQL refuses it outright), and no person
+    types one: it only arrives in probes. Checking at the door gives one clear answer
+    instead of a database error deep inside whichever view received it. Multipart bodies
+    are left alone (uploaded files may hold any byte; their form fields are validated).
+    """
+
+    MESSAGE = "请求中含有无效字符（NUL）。 The request contains an invalid character (NUL)."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        bad = "%00" in query or "\x00" in query
+        if not bad and request.content_type == "application/x-www-form-urlencoded":
+            body = request.body  # read and kept: the form parser reuses it
+            bad = b"%00" in body or b"\x00" in body
+        if bad:
+            return HttpResponse(self.MESSAGE, status=400,
+                                content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -269,8 +269,14 @@ def _open_account(user: Any, code: str, name: str, actor: Any) -> EnterpriseAcco
     account = EnterpriseAccount.objects.select_for_update().filter(credit_code=code).first()
     changed = False
     if account is None:
-        account = EnterpriseAccount.objects.create(credit_code=code, name=name,
-                                                   representative=user)
+        try:
+            with transaction.atomic():
+                account = EnterpriseAccount.objects.create(credit_code=code, name=name,
+                                                           representative=user)
+        except IntegrityError:
+            # Opened by someone else a moment ago (a double submit): say so, no 500.
+            raise _error(_("该企业的法人账户刚刚已开立，请刷新页面查看。"),
+                         "enterprise_exists") from None
     else:
         problem = _existing_account_problem(account, user)  # again, under the lock
         if problem is not None:
@@ -382,6 +388,9 @@ def _grant(enterprise: EnterpriseAccount, granter: Mandate, *, scopes: Iterable[
            expires_at: datetime | None, actor: Any, agent_login: str, agent_name: str,
            agent_id_number: str) -> Mandate:
     now = timezone.now()
+    # Grants for one enterprise queue on its row, so that a double submit cannot create two
+    # live mandates for one agent (the check below runs under the lock).
+    EnterpriseAccount.objects.select_for_update().filter(pk=enterprise.pk).first()
     chosen = _check_scopes(scopes, granter)
     expiry = _check_expiry(expires_at, granter, now)
     agent = _find_agent(agent_login, agent_name, agent_id_number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,26 @@ def _audited(validate: Callable[[Any], None], validator: Any) -> Callable[[Any],
     return validate_token_request
 
 
+_CHALLENGE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
+
+
+def check_request_shape(request: Any) -> dict[str, Any]:
+    """A pre-authorization check: values that would not fit where they are kept are refused
+    with ``invalid_request`` here, not a database error later (RFC 7636 section 4.2 gives
+    the challenge's alphabet and length; nonce and state are kept to 255 characters)."""
+    challenge = request.code_challenge
+    if challenge is not None and not _CHALLENGE.fullmatch(str(challenge)):
+        raise errors.InvalidRequestError(
+            description="code_challenge must be 43-128 characters of [A-Za-z0-9-._~]",
+            request=request)
+    for name in ("nonce", "state"):
+        value = getattr(request, name, None)
+        if value is not None and (len(str(value)) > 255 or "\x00" in str(value)):
+            raise errors.InvalidRequestError(description=f"{name} is too long or invalid",
+                                             request=request)
+    return {}
+
+
 class S256OnlyServer(Server):
     """oauthlib's OpenID Connect server with only the ``S256`` PKCE method.
 
@@ -49,6 +70,7 @@ class S256OnlyServer(Server):
                        self.openid_connect_hybrid.proxy_target]
         for grant in code_grants:
             grant._code_challenge_methods = {"S256": code_challenge_method_s256}
+            grant.custom_validators.pre_auth.append(check_request_shape)
         for grant in (*code_grants, self.refresh_grant.proxy_target, self.credentials_grant):
             grant.validate_token_request = _audited(grant.validate_token_request,
                                                     request_validator)

@@ -86,6 +86,11 @@ class RejectNulMiddleware:
             body = request.body  # read and kept: the form parser reuses it
             bad = b"%00" in body or b"\x00" in body
         if bad:
+            from yiwang.core.audit.service import record
+
+            record("request.invalid_characters",
+                   detail={"path": request.path[:200].replace("\x00", ""),
+                           "method": request.method})
             return HttpResponse(self.MESSAGE, status=400,
                                 content_type="text/plain; charset=utf-8")
         return self.get_response(request)

@@ -309,9 +309,11 @@ class YiwangValidator(OAuth2Validator):
         if lifetime and rt.access_token.expires + lifetime <= now:
             return False
         if not rt.user.is_active:
+            self._refused_for_session(request, rt.user, "refresh_token", "account_inactive")
             return False
         authorization = tokens.authorization_of_refresh_token(rt)
         if authorization is None or not authorization.live:
+            self._refused_for_session(request, rt.user, "refresh_token", "session_ended")
             return False
         request.user = rt.user
         request.refresh_token = refresh_token
@@ -331,9 +333,13 @@ class YiwangValidator(OAuth2Validator):
                 return _invalid_token(request, "The access token does not belong to a person.")
             return True
         if not access_token.user.is_active:
+            self._refused_for_session(request, access_token.user, "access_token",
+                                      "account_inactive")
             return _invalid_token(request, "The account is no longer active.")
         authorization = tokens.authorization_of_access_token(access_token)
         if authorization is None or not authorization.live:
+            self._refused_for_session(request, access_token.user, "access_token",
+                                      "session_ended")
             return _invalid_token(request, "The session this token belongs to has ended.")
         request.yiwang_authorization = authorization
         return True
@@ -385,6 +391,14 @@ class YiwangValidator(OAuth2Validator):
         return scopes.all_claims()
 
     # --- Refusals at the token endpoint (called by the server, see server.py) ------------
+
+    def _refused_for_session(self, request: Any, user: Any, token_type: str,
+                             reason: str) -> None:
+        """A token that outlived its sign-in (session ended, account deactivated) was
+        presented: refused, and recorded, since it may be a stolen token being tried."""
+        audit.record("oidc.token_refused", user, actor=None,
+                     detail={"client_id": _client_id_of(request), "token_type": token_type,
+                             "reason": reason})
 
     def audit_token_refusal(self, request: Any, error: errors.OAuth2Error) -> None:
         """Record a refused token request that matters (codes and PKCE, not expiry)."""

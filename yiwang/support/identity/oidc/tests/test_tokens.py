@@ -170,6 +170,12 @@ def test_a_token_of_an_ended_session_fails_even_before_revocation(flow, citizen,
     assert info.status_code == 401 and "invalid_token" in info["WWW-Authenticate"]
     assert flow.refresh(got["refresh_token"]).json()["error"] == "invalid_grant"
     assert _introspect(flow.client, got["access_token"], rp, secret).json() == {"active": False}
+    from yiwang.core.audit import service as audit
+
+    refused = list(audit.search(audit.AuditFilter(action="oidc.token_refused")))
+    kinds = {(e.detail.get("token_type"), e.detail.get("reason")) for e in refused}
+    assert ("access_token", "session_ended") in kinds
+    assert ("refresh_token", "session_ended") in kinds
 
 
 def test_a_deactivated_account_loses_its_tokens(flow, citizen):

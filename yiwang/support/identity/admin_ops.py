@@ -155,6 +155,9 @@ def _filtered(account_type: str, level: int | None, active: bool | None) -> Quer
     return qs
 
 
+ESTIMATE_FROM = 100_000  # below this many rows the planner's estimate is not worth its error
+
+
 def approximate_total(*, account_type: str = "", level: int | None = None,
                       active: bool | None = None) -> int:
     """About how many accounts match these filters: a count cached for a few minutes (the
@@ -170,7 +173,8 @@ def approximate_total(*, account_type: str = "", level: int | None = None,
                            [User._meta.db_table])
             row = cursor.fetchone()
             total = int(row[0]) if row and row[0] is not None and row[0] >= 0 else None
-    if total is None:
+    if total is None or total < ESTIMATE_FROM:
+        # Small (or never analysed: the estimate reads 0 or -1): counting is cheap and exact.
         total = _filtered(account_type, level, active).count()
     cache.set(key, total, COUNT_CACHE_SECONDS)
     return total

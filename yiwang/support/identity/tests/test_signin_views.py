@@ -556,3 +556,24 @@ def test_nothing_typed_anywhere_makes_a_server_error(client, signed_in) -> None:
                              client.post(page, params)):
                 assert response.status_code < 500, (page, value, response.status_code)
             assert client.put(page).status_code == 405
+
+
+def test_asking_again_too_soon_is_a_message_not_an_error(client) -> None:
+    """'Resend' within the per-phone minute, on each page that offers it (found by a tester:
+    the message was added to a form that was never filled in, a 500)."""
+    make_official(phone=PHONE)
+    client.post(LOGIN, {"login": "official1", "password": PASSWORD})
+    send = {"method": "sms", "action": "send"}
+    assert client.post("/account/login/second-factor/", send).status_code == 200
+    again = client.post("/account/login/second-factor/", send)
+    assert again.status_code == 429 and "error-message" in text(again)
+
+    other = ListenerClient(settings.YIWANG_PUBLIC_PORT)
+    other.post("/account/login/sms/", {"phone": "13812340000"})
+    resend = other.post("/account/login/sms/code/", {"action": "resend"})
+    assert resend.status_code == 429 and "error-message" in text(resend)
+
+    third = ListenerClient(settings.YIWANG_PUBLIC_PORT)
+    third.post("/account/register/", {"phone": "13812340001"})
+    resend = third.post("/account/register/verify/", {"action": "resend"})
+    assert resend.status_code == 429 and "error-message" in text(resend)

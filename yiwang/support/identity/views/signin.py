@@ -296,7 +296,7 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
             otp.issue(phone, CodePurpose.SIGN_IN, user=user,
                       deliver=user is not None and user.is_active, request=request)
         except sms.SmsError as error:
-            form.add_error(None, str(error.message))
+            messages.error(request, str(error.message))  # the form is unbound here
             status = _sms_error_status(error)
         else:
             messages.success(request, _("新的验证码已发送。之前的验证码不能再用。"))
@@ -401,7 +401,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         try:
             otp.issue(str(user.phone), CodePurpose.STEP_UP, user=user, request=request)
         except sms.SmsError as error:
-            form.add_error(None, str(error.message))
+            messages.error(request, str(error.message))  # the form is unbound here
             status = _sms_error_status(error)
         else:
             request.session[SECOND_FACTOR_SMS] = state.started
@@ -527,7 +527,7 @@ def register_verify(request: HttpRequest) -> HttpResponse:
         try:
             _send_registration_code(request, phone)
         except sms.SmsError as error:
-            form.add_error(None, str(error.message))
+            messages.error(request, str(error.message))  # the form is unbound here
             status = _sms_error_status(error)
         else:
             messages.success(request, _("新的验证码已发送。之前的验证码不能再用。"))

@@ -80,7 +80,8 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(
             "第二重验证 second factor: sign-in asks for a code sent by SMS. The local SMS gateway"
-            " writes it to var/sms/outbox.jsonl; read it with:  .venv/bin/yiwang sms-outbox")
+            " writes it to var/sms/outbox.jsonl; read it with:"
+            "  YIWANG_ENV=demo .venv/bin/yiwang sms-outbox")
         self.stdout.write(
             "示例第三方应用 example relying party: RP_CLIENT_SECRET_FILE="
             f"{demo_accounts.example_rp_secret_path()} .venv/bin/python "

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import View
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
+from oauth2_provider.settings import oauth2_settings
 from oauth2_provider.views.base import AuthorizationView
 
 from yiwang.core.audit import service as audit
@@ -306,5 +307,8 @@ class AuthorizeView(AuthorizationView):
                           status=400)
         url = common.client_url(redirect_uri, dict(oauth_error.twotuples))
         client = getattr(getattr(oauth_error, "request", None), "client", None)
-        schemes = client.get_allowed_schemes() if client is not None else ["https"]
+        if client is None:  # oauthlib confirmed the redirect URI of this client id
+            client = RelyingParty.objects.filter(client_id=client_id).first()
+        schemes = (client.get_allowed_schemes() if client is not None
+                   else list(oauth2_settings.ALLOWED_REDIRECT_URI_SCHEMES))
         return common.send_to_client(request, url, schemes)

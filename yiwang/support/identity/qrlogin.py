@@ -36,8 +36,9 @@ BROWSER_KEY = "yiwang_qr_browser"
 EXPIRED = "expired"
 MAX_LEVEL = int(Level.L2)
 # New tickets per client address and window: a page left open refreshes its code every
-# couple of minutes; a script filling the table hits this first.
-TICKETS_PER_ADDRESS = 30
+# couple of minutes; a script filling the table hits this first. Generous, because a whole
+# office may reach the portal from one address.
+TICKETS_PER_ADDRESS = 300
 TICKET_WINDOW = timedelta(minutes=10)
 
 

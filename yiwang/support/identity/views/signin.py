@@ -405,9 +405,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             status = _sms_error_status(error)
         else:
             request.session[SECOND_FACTOR_SMS] = state.started
-            sms_sent = True
-            messages.success(request, _("验证码已发送至 %(phone)s。") % {
-                "phone": mask_phone(str(user.phone))})
+            sms_sent = True  # the page itself says where the code went
     elif (request.method == "POST" and request.POST.get("action") == "verify" and method
           and form.is_valid()):
         try:
@@ -431,6 +429,8 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         "form": form, "state": state, "options": options, "method": method,
         "step_up": state.kind == pipeline.STEP_UP,
         "mandatory": assurance.requires_multi_factor(user),
+        # Asked only because the phone is verified (no authenticator or passkey set up).
+        "phone_only": not (set(pipeline.available_second_factors(user)) - {"sms", "recovery"}),
         "phone_masked": mask_phone(str(user.phone)) if user.phone else "",
         "sms_sent": sms_sent, "minutes_left": max(1, -(-state.seconds_left // 60)),
         "next": state.next_url,

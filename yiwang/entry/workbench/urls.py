@@ -32,6 +32,8 @@ urlpatterns = [
          name="relying_party"),
     path("relying-parties/<str:client_id>/rotate-secret/", views_identity.relying_party_rotate,
          name="relying_party_rotate"),
+    path("relying-parties/<str:client_id>/secret/", views_identity.relying_party_secret,
+         name="relying_party_secret"),
     path("relying-parties/<str:client_id>/active/", views_identity.relying_party_active,
          name="relying_party_active"),
 ]

@@ -277,10 +277,7 @@ def relying_party_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             _show_errors(form, exc)
         else:
-            return render_page(request, "workbench/identity_relying_party_secret.html",
-                               "relying_parties", {
-                                   "rp": rp, "secret": secret, "created": True,
-                                   "crumbs": _rp_crumbs()})
+            return _show_secret_once(request, rp, secret, created=True)
     return render_page(request, "workbench/identity_relying_party_form.html",
                        "relying_parties", {"form": form, "rp": None, "crumbs": _rp_crumbs()},
                        status=400 if form.errors else 200)
@@ -336,8 +333,34 @@ def relying_party_rotate(request: HttpRequest, client_id: str) -> HttpResponse:
     if rp.client_type != "confidential":
         raise Http404("public clients have no secret")
     secret = _provider("rotate_client_secret")(rp, actor=request.user)
+    return _show_secret_once(request, rp, secret, created=False)
+
+
+SECRET_ONCE = "workbench_rp_secret_once"  # noqa: S105 - a session key, not a secret
+
+
+def _show_secret_once(request: HttpRequest, rp: Any, secret: str | None, *,
+                      created: bool) -> HttpResponse:
+    """Post/redirect/get: the secret waits in the session for one view of the secret page,
+    so that reloading that page never registers the app (or rotates the secret) again."""
+    request.session[SECRET_ONCE] = {"client_id": rp.client_id, "secret": secret or "",
+                                    "created": created}
+    return redirect("workbench:relying_party_secret", client_id=rp.client_id)
+
+
+@require_http_methods(["GET", "HEAD"])
+@never_cache
+@permission_required(MANAGE_RPS)
+def relying_party_secret(request: HttpRequest, client_id: str) -> HttpResponse:
+    """The page that shows a new client secret once; afterwards it leads to the app."""
+    rp = _rp_or_404(request, client_id)
+    once = request.session.get(SECRET_ONCE)
+    if not once or once.get("client_id") != rp.client_id:
+        return redirect("workbench:relying_party", client_id=rp.client_id)
+    del request.session[SECRET_ONCE]
     return render_page(request, "workbench/identity_relying_party_secret.html",
-                       "relying_parties", {"rp": rp, "secret": secret, "created": False,
+                       "relying_parties", {"rp": rp, "secret": once["secret"] or None,
+                                           "created": bool(once["created"]),
                                            "crumbs": _rp_crumbs()})
 
 

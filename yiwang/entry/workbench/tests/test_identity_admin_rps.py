@@ -124,7 +124,9 @@ def test_superusers_manage_every_relying_party(internal_client, boss) -> None:
 def test_register_shows_the_secret_once(internal_client, rp_admin) -> None:
     sign_in_client(internal_client, rp_admin)
     assert internal_client.get("/relying-parties/new/").status_code == 200
-    response = internal_client.post("/relying-parties/new/", FORM)
+    created = internal_client.post("/relying-parties/new/", FORM)
+    assert created.status_code == 302  # post/redirect/get: reloading never registers twice
+    response = internal_client.get(created["Location"])
     assert response.status_code == 200
     body = text(response)
     assert "密钥只显示这一次" in body
@@ -139,11 +141,15 @@ def test_register_shows_the_secret_once(internal_client, rp_admin) -> None:
     assert not rp.first_party  # a department's official cannot skip consent
     page = text(internal_client.get(f"/relying-parties/{rp.client_id}/"))
     assert secret not in page
+    again = internal_client.get(created["Location"])  # the secret page shows it once
+    assert again.status_code == 302 and secret not in text(again)
+    assert len(identity.list_relying_parties(DEPARTMENT)) == 1
 
 
 def test_public_client_has_no_secret(internal_client, rp_admin) -> None:
     sign_in_client(internal_client, rp_admin)
-    response = internal_client.post("/relying-parties/new/", {**FORM, "client_type": "public"})
+    response = internal_client.post("/relying-parties/new/", {**FORM, "client_type": "public"},
+                                    follow=True)
     assert "公开客户端没有密钥" in text(response)
     (rp,) = identity.list_relying_parties(DEPARTMENT)
     assert rp.client_type == "public"
@@ -177,7 +183,7 @@ def test_edit_rotate_disable_enable(internal_client, rp_admin) -> None:
     assert response.status_code == 302
     rp = identity.get_relying_party(rp.client_id)
     assert rp.name == "改名后的系统" and rp.client_type == "confidential"  # type is fixed
-    response = internal_client.post(f"{base}rotate-secret/")
+    response = internal_client.post(f"{base}rotate-secret/", follow=True)
     new_secret = re.search(r'<code class="secret">([^<]+)</code>', text(response)).group(1)
     assert new_secret != first_secret and "原密钥已经失效" in text(response)
     assert internal_client.post(f"{base}active/", {"active": "0"}).status_code == 302
@@ -191,7 +197,7 @@ def test_edit_rotate_disable_enable(internal_client, rp_admin) -> None:
 def test_superuser_may_register_a_first_party_platform_app(internal_client, boss) -> None:
     sign_in_client(internal_client, boss)
     response = internal_client.post("/relying-parties/new/", {
-        **FORM, "department_code": "", "first_party": "on"})
+        **FORM, "department_code": "", "first_party": "on"}, follow=True)
     assert response.status_code == 200
     (rp,) = [r for r in identity.list_relying_parties() if r.name == FORM["name"]]
     assert rp.first_party and rp.department_code == ""

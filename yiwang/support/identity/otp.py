@@ -15,6 +15,7 @@ many attempts, or wrong — because none of that depends on the account.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 import unicodedata
@@ -99,12 +100,19 @@ def issue(phone: str, purpose: str, *, user: Any = None, deliver: bool = True,
     code = _new_code()
     index = accounts.phone_index(phone)
     expires_at = timezone.now() + ttl()
-    if deliver:
-        minutes = max(1, int(ttl().total_seconds() // 60))
-        sms.send(phone, template, {"code": code, "minutes": minutes, "purpose": purpose})
+    minutes = max(1, int(ttl().total_seconds() // 60))
+    params = {"code": code, "minutes": minutes, "purpose": purpose}
+    queued = not sms.get_gateway().synchronous
+    if queued:
+        # The same work whether or not the number has an account: count it, queue a job.
+        sms.consume_quota(phone)
+    elif deliver:
+        sms.send(phone, template, params)
     else:
         sms.consume_quota(phone)
     with transaction.atomic():
+        if queued:
+            queue_delivery(phone if deliver else "", template, params)
         now = timezone.now()
         OneTimeCode.objects.filter(target_index=index, purpose=purpose, used_at__isnull=True,
                                    expires_at__gt=now).update(expires_at=now)
@@ -166,3 +174,30 @@ def purge(*, now: datetime | None = None) -> int:
 
 
 PURPOSE_LABELS = dict(CodePurpose.choices)
+
+
+SMS_JOB_PURPOSE = "identity.sms_job"
+
+
+def queue_delivery(phone: str, template: str, params: dict[str, Any]) -> None:
+    """Queue a one-time-code SMS for the worker (``phone`` empty: a decoy that sends nothing).
+
+    The job's arguments are sealed with the personal-data key: the job table holds neither
+    the number nor the code in clear.
+    """
+    from yiwang.core.crypto.service import encrypt_personal
+    from yiwang.core.tasks.service import enqueue
+
+    sealed = encrypt_personal(json.dumps({"phone": phone, "template": template,
+                                          "params": params}), SMS_JOB_PURPOSE)
+    enqueue("identity.deliver_sms", sealed)
+
+
+def deliver_queued(sealed: str) -> str:
+    """Run by the worker: open a job made by :func:`queue_delivery` and send it."""
+    from yiwang.core.crypto.service import decrypt_personal
+
+    data = json.loads(decrypt_personal(sealed, SMS_JOB_PURPOSE))
+    if not data["phone"]:
+        return "decoy"
+    return sms.send(data["phone"], data["template"], data["params"], limited=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from yiwang.core.tasks.service import periodic
+from yiwang.core.tasks.service import periodic, task
 
 # --- sign-in ---------------------------------------------------------------------------------
 
@@ -37,3 +37,14 @@ def expire_sessions() -> int:
     from yiwang.support.identity import sessions
 
     return sessions.expire_sessions()
+
+
+# --- SMS -------------------------------------------------------------------------------------
+
+
+@task(name="identity.deliver_sms", max_retries=3)
+def deliver_sms(sealed: str) -> str:
+    """Send a queued one-time code through a real gateway (see otp.queue_delivery)."""
+    from yiwang.support.identity import otp
+
+    return otp.deliver_queued(sealed)

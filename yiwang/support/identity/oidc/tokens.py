@@ -9,7 +9,6 @@ Back-Channel Logout 1.0) by a background task that retries.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -32,6 +31,7 @@ from yiwang.core.tasks.service import PermanentFailure, enqueue
 from yiwang.support.identity.models import AccountSession
 from yiwang.support.identity.oidc import claims, keys, lookups
 from yiwang.support.identity.oidc.models import Authorization, RelyingParty, SessionClient
+from yiwang.support.identity.sessions import hash_token
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def introspect(token: str, hint: str, caller: RelyingParty) -> dict[str, Any]:
     resource servers, about any. A token of an ended session, a deactivated account or a
     disabled relying party is inactive.
     """
-    checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+    checksum = hash_token(token)  # what DOT stores as token_checksum
     found: Any = None
     kind = ""
     if hint != "refresh_token":

@@ -16,7 +16,6 @@ What it adds to DOT's validator:
 
 from __future__ import annotations
 
-import hashlib
 import time
 import uuid
 from collections import OrderedDict
@@ -286,7 +285,7 @@ class YiwangValidator(OAuth2Validator):
 
     def validate_refresh_token(self, refresh_token: str, client: Any, request: Any,
                                *args: Any, **kwargs: Any) -> bool:
-        rt = lookups.refresh_token(hashlib.sha256(refresh_token.encode("utf-8")).hexdigest())
+        rt = lookups.refresh_token(hash_token(refresh_token))
         if rt is None or rt.application_id != client.pk:
             return False
         now = timezone.now()
@@ -322,7 +321,7 @@ class YiwangValidator(OAuth2Validator):
         return True
 
     def _load_access_token(self, token: str) -> Any:
-        return lookups.access_token(hashlib.sha256(token.encode("utf-8")).hexdigest())
+        return lookups.access_token(hash_token(token))
 
     def validate_bearer_token(self, token: str, scopes_needed: list[str], request: Any) -> bool:
         if not super().validate_bearer_token(token, scopes_needed, request):

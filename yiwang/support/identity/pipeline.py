@@ -242,12 +242,6 @@ def pending_user(request: HttpRequest) -> User | None:
 # --- the steps -----------------------------------------------------------------------------
 
 
-def _signed_in(request: HttpRequest, session: Any) -> None:
-    # sessions.current() caches its answer on the request, and sessions.sign_in() does not
-    # update it: without this, the level of the session just started would read as 0.
-    request._yiwang_account_session = session  # type: ignore[attr-defined]
-
-
 def begin(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
           next_url: str | None, required_level: int | None = None,
           level_cap: int | None = None) -> HttpResponse:
@@ -264,8 +258,7 @@ def begin(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
     next_target = safe_next(request, next_url)
     if not needs_second_factor(user, amr_list, level):
         clear(request)
-        _signed_in(request, sessions.sign_in(request, user, amr=amr_list, method=method,
-                                             level_cap=level_cap))
+        sessions.sign_in(request, user, amr=amr_list, method=method, level_cap=level_cap)
         return finish_redirect(request, next_target, level)
     # A new key for the half-signed-in browser: a session id seen before this point (e.g.
     # planted by someone else) is worth nothing afterwards.
@@ -309,9 +302,8 @@ def complete(request: HttpRequest, *, amr: Iterable[str], method: str) -> HttpRe
     if state.kind == STEP_UP:
         sessions.step_up(request, amr=list(amr), method=method)
     else:
-        _signed_in(request, sessions.sign_in(request, user, amr=[*state.amr, *amr],
-                                             method=f"{state.method}+{method}",
-                                             level_cap=state.level_cap))
+        sessions.sign_in(request, user, amr=[*state.amr, *amr],
+                         method=f"{state.method}+{method}", level_cap=state.level_cap)
     return finish_redirect(request, state.next_url, state.required_level)
 
 

@@ -13,18 +13,24 @@ from yiwang.support.identity.models import AccountSession
 from yiwang.support.identity.sessions import SESSION_KEY, new_sid
 
 
+def _account_session(user: Any, amr: Iterable[str], *, user_agent: str,
+                     acting_for: str = "") -> AccountSession:
+    """The provider session the sign-in pipeline would record for ``user`` after ``amr``."""
+    amr_list = assurance.with_mfa_marker(amr)
+    return AccountSession.objects.create(
+        sid=new_sid(), user=user, auth_time=timezone.now(),
+        acr=assurance.session_level(user, amr_list), amr=amr_list, acting_for=acting_for,
+        user_agent=user_agent,
+    )
+
+
 def sign_in_client(client: Client, user: Any, *, amr: Iterable[str] = ("pwd", "otp"),
                    acting_for: str = "") -> AccountSession:
     """Sign ``user`` in on ``client`` with an identity-provider session (default: two factors).
 
     Officials are real-name accounts, so the default gives them L3 as the workbench needs.
     """
-    amr_list = assurance.with_mfa_marker(amr)
-    session = AccountSession.objects.create(
-        sid=new_sid(), user=user, auth_time=timezone.now(),
-        acr=assurance.session_level(user, amr_list), amr=amr_list, acting_for=acting_for,
-        user_agent="test client",
-    )
+    session = _account_session(user, amr, acting_for=acting_for, user_agent="test client")
     client.force_login(user)
     django_session = client.session
     django_session[SESSION_KEY] = session.sid
@@ -34,11 +40,7 @@ def sign_in_client(client: Client, user: Any, *, amr: Iterable[str] = ("pwd", "o
 
 def sign_in_request(request: Any, user: Any, *, amr: Iterable[str] = ("pwd", "otp")) -> Any:
     """Give a ``RequestFactory`` request the identity session the sign-in pipeline would."""
-    amr_list = assurance.with_mfa_marker(amr)
-    session = AccountSession.objects.create(
-        sid=new_sid(), user=user, auth_time=timezone.now(),
-        acr=assurance.session_level(user, amr_list), amr=amr_list, user_agent="test request",
-    )
+    session = _account_session(user, amr, user_agent="test request")
     request.user = user
     request.session = {SESSION_KEY: session.sid}
     request.__dict__.pop("_yiwang_account_session", None)

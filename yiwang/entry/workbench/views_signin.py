@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -57,10 +56,8 @@ def workbench_client() -> object:
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:
-    if value and url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
-                                                 require_https=request.is_secure()):
-        return value
-    return reverse("workbench:home")
+    """``value`` if it stays on this host (the provider's rule), else the workbench home."""
+    return identity.safe_next(request, value, reverse("workbench:home"))
 
 
 def _problem(request: HttpRequest, message: str, *, status: int = 400,

@@ -130,11 +130,6 @@ def classify_query(q: str) -> tuple[str, str]:
     return "username", text
 
 
-def _by_index(qs: QuerySet[User], field: str, value: str) -> QuerySet[User]:
-    """Rows whose blind index ``field`` is ``value``. The unique indexes on the blind
-    indexes are partial (``WHERE NOT (field = '')``); SQLite uses a partial index only when
-    the query states its condition, so it is repeated here."""
-    return qs.filter(**{field: value}).exclude(**{field: ""})
 
 
 def _prefix_upper_bound(prefix: str) -> str:
@@ -223,11 +218,11 @@ def search_accounts(*, q: str = "", account_type: str = "", level: int | None = 
     lookup, value = classify_query(q)
     qs = _filtered(account_type, level, active).only(*_LIST_FIELDS)
     if lookup == "phone":
-        qs = _by_index(qs, "phone_index", blind_index(value, "identity.phone"))
+        qs = qs.filter(phone_index=blind_index(value, "identity.phone"))
     elif lookup == "id_number":
         if not value:
             return AccountPage(rows=[], order="id", lookup=lookup, filters=filters)
-        qs = _by_index(qs, "id_number_index", blind_index(value, "identity.id_number"))
+        qs = qs.filter(id_number_index=blind_index(value, "identity.id_number"))
     elif lookup == "username":
         return _username_page(qs, value, after_username, before_username, limit, filters)
 
@@ -307,7 +302,7 @@ def find_account(number: str, *, actor: Any) -> User | None:
         raise _error(_("请填写 11 位手机号码或 18 位公民身份号码。"), "not_a_number")
     index_field, purpose = (("phone_index", "identity.phone") if lookup == "phone"
                             else ("id_number_index", "identity.id_number"))
-    found = _by_index(User.objects.all(), index_field, blind_index(value, purpose)).first()
+    found = User.objects.filter(**{index_field: blind_index(value, purpose)}).first()
     audit.record("identity.account_lookup", found or ("identity.user", ""), actor=actor,
                  detail={"by": lookup, "found": found is not None})
     return found

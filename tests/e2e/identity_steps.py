@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -22,14 +23,22 @@ WAIT = 20.0
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    """Poll ``check`` until it returns something truthy."""
+    """Poll ``check`` until it returns something truthy.
+
+    A page caught mid-navigation (a redirect chain, a form post) has no body or
+    detached elements for a moment; those errors count as "not yet".
+    """
     deadline = time.time() + timeout
+    last_error: Exception | None = None
     while time.time() < deadline:
-        value = check()
+        try:
+            value = check()
+        except (NoSuchElementException, StaleElementReferenceException) as exc:
+            last_error, value = exc, None
         if value:
             return value
         time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what}") from last_error
 
 
 def outbox(server: Server) -> list[dict[str, Any]]:

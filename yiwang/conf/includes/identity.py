@@ -54,6 +54,19 @@ YIWANG_OIDC_KEY_ROTATION_DAYS = env(
     doc="Days an ID-token signing key is used before the next one takes over (the old one "
         "stays published for a day after).")
 
+# Test, demo and development relying parties run on this machine (tests/e2e, the
+# example relying party): there loopback is allowed; elsewhere only what is listed.
+YIWANG_OIDC_OUTBOUND_ALLOW = env(
+    "YIWANG_OIDC_OUTBOUND_ALLOW",
+    ["127.0.0.0/8", "::1", "localhost"] if YIWANG_ENV in ("test", "demo", "development")
+    else [],
+    group="Identity",
+    show_default="(empty); 127.0.0.0/8,::1,localhost in test, demo and development",
+    doc="Addresses (CIDRs) and host names the provider may call although its outbound rule "
+        "refuses them: back-channel logout and sector identifier URIs of relying parties "
+        "never reach loopback, link-local (cloud metadata), unspecified, multicast or "
+        "reserved addresses otherwise. Public and private networks are always allowed.")
+
 YIWANG_DEMO_EXAMPLE_RP_URL = env(
     "YIWANG_DEMO_EXAMPLE_RP_URL", "http://127.0.0.1:8100", group="Identity",
     doc="Where the demo's example relying party (examples/relying_party/) runs; `yiwang demo` "

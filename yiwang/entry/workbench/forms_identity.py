@@ -134,9 +134,13 @@ class RelyingPartyForm(forms.Form):
         choices=[("public", _("统一标识：各应用看到同一个用户标识")),
                  ("pairwise", _("按应用区分：每个应用看到不同的用户标识，保护隐私"))],
         widget=forms.RadioSelect)
-    sector_identifier = forms.CharField(
-        label=_("标识分区"), required=False, max_length=255,
-        help_text=_("按应用区分时，同一分区的应用看到相同的用户标识；不填则按回调地址的主机区分。"),
+    sector_identifier_uri = forms.CharField(
+        label=_("标识分区文档地址（sector_identifier_uri）"), required=False, max_length=512,
+        help_text=_(
+            "仅对“按应用区分”的应用有用。标识分区在登记时确定，此后不再改变，用户标识也就不会变："
+            "回调地址都在同一主机上时，标识分区就是该主机，此处可不填；回调地址分属多个主机时须填写"
+            "此地址，它返回列出全部回调地址的 JSON 数组，标识分区就是它的主机。同一标识分区的应用"
+            "看到相同的用户标识，所以一个标识分区只能由一个部门的应用使用。"),
         widget=forms.TextInput(attrs={"class": "input", "spellcheck": "false"}))
     min_level = forms.TypedChoiceField(
         label=_("最低认证等级"), coerce=int,
@@ -178,6 +182,12 @@ class RelyingPartyForm(forms.Form):
 
     def clean_backchannel_logout_uri(self) -> str:
         value = self.cleaned_data["backchannel_logout_uri"].strip()
+        if value:
+            _check_urls([value])
+        return value
+
+    def clean_sector_identifier_uri(self) -> str:
+        value = self.cleaned_data["sector_identifier_uri"].strip()
         if value:
             _check_urls([value])
         return value

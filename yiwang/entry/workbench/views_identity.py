@@ -291,7 +291,7 @@ def _initial(rp: Any) -> dict[str, Any]:
         "post_logout_redirect_uris": "\n".join(str(rp.post_logout_redirect_uris or "").split()),
         "backchannel_logout_uri": rp.backchannel_logout_uri,
         "allowed_scopes": str(rp.allowed_scopes or "").split(),
-        "subject_type": rp.subject_type, "sector_identifier": rp.sector_identifier,
+        "subject_type": rp.subject_type, "sector_identifier_uri": rp.sector_identifier_uri,
         "min_level": rp.min_level, "first_party": rp.first_party,
     }
 

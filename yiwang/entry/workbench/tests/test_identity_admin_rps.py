@@ -61,7 +61,7 @@ FORM = {
     "post_logout_redirect_uris": "https://cg.example.gov.cn/", "backchannel_logout_uri":
     "https://cg.example.gov.cn/oidc/backchannel", "allowed_scopes": ["openid", "profile",
                                                                      "official"],
-    "subject_type": "pairwise", "sector_identifier": "", "min_level": "3",
+    "subject_type": "pairwise", "sector_identifier_uri": "", "min_level": "3",
 }
 
 

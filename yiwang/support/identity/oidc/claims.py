@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
 
 from yiwang.core.crypto.service import blind_index
 from yiwang.core.masking.service import mask_id_number, mask_phone
@@ -17,21 +16,16 @@ PAIRWISE_PURPOSE = "oidc.pairwise"
 
 
 def sector_of(rp: RelyingParty) -> str:
-    """The sector a pairwise subject is computed for: the registered sector identifier (the
-    host, when it is a URL), else the host of the first redirect URI, else the client id."""
-    sector = rp.sector_identifier.strip()
-    if sector:
-        return (urlsplit(sector).hostname or sector) if "://" in sector else sector.lower()
-    for uri in rp.redirect_uris.split():
-        host = urlsplit(uri).hostname
-        if host:
-            return host.lower()
-    return rp.client_id
+    """The sector a pairwise subject is computed for: the host fixed when the relying party
+    was registered pairwise (see :mod:`sectors`), else — no redirect URI yet, so nobody has
+    signed in to it — its client id."""
+    return rp.sector or rp.client_id
 
 
 def subject(user: Any, rp: RelyingParty) -> str:
     """``sub`` for ``user`` at ``rp``: the account id, or for pairwise relying parties a keyed
-    hash of sector and account id (stable, and different for every sector)."""
+    hash of sector and account id (stable, and different for every sector; relying parties
+    sharing a sector — only ever of one department — see the same ``sub``)."""
     if rp.subject_type == SubjectType.PAIRWISE:
         return blind_index(f"{sector_of(rp)}|{user.pk}", PAIRWISE_PURPOSE)
     return str(user.pk)

@@ -28,7 +28,11 @@ class RelyingParty(AbstractApplication):
     backchannel_logout_uri = models.URLField(_("后端注销地址"), max_length=512, blank=True)
     subject_type = models.CharField(_("用户标识类型"), max_length=16, choices=SubjectType.choices,
                                     default=SubjectType.PUBLIC)
-    sector_identifier = models.CharField(_("标识分区"), max_length=255, blank=True)
+    # OpenID Connect Core 1.0, section 8.1: a pairwise ``sub`` is computed for a sector (a
+    # host name), fixed when the relying party first becomes pairwise and never changed, so
+    # editing redirect URIs never changes anybody's ``sub``. See ``sectors.py``.
+    sector_identifier_uri = models.URLField(_("标识分区文档地址"), max_length=512, blank=True)
+    sector = models.CharField(_("标识分区"), max_length=255, blank=True, editable=False)
     allowed_scopes = models.CharField(_("可申请的范围"), max_length=255,
                                       default="openid profile")
     min_level = models.PositiveSmallIntegerField(_("最低认证等级"), default=1)

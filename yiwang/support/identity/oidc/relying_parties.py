@@ -2,7 +2,10 @@
 
 A client secret is shown once, when it is made (registration, rotation); only its keyed
 hash is stored. Redirect addresses must be absolute, without fragments or user names, and
-HTTPS in production. Every write is audited (``oidc.relying_party_*``).
+HTTPS in production. Addresses the provider calls itself (back-channel logout, the sector
+identifier document) must also pass the outbound rule of :mod:`outbound`. A pairwise
+relying party's sector is fixed as :mod:`sectors` describes. Every write is audited
+(``oidc.relying_party_*``).
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from oauth2_provider.generators import generate_client_secret
 
 from yiwang.core.audit import service as audit
 from yiwang.platform.orgs import service as orgs
-from yiwang.support.identity.oidc import keys, scopes, tokens
+from yiwang.support.identity.oidc import keys, outbound, scopes, sectors, tokens
 from yiwang.support.identity.oidc.models import RelyingParty, SubjectType
 
 EDITABLE = ("name", "description", "redirect_uris", "post_logout_redirect_uris",
-            "backchannel_logout_uri", "allowed_scopes", "subject_type", "sector_identifier",
+            "backchannel_logout_uri", "allowed_scopes", "subject_type", "sector_identifier_uri",
             "min_level", "first_party", "department_code", "allow_client_credentials")
 
 
@@ -53,6 +56,14 @@ def _check_uri(uri: str, field: str) -> str:
     if parts.username or parts.password or "@" in parts.netloc:
         raise _error(_("地址 %(uri)s 不能包含用户名或密码。") % {"uri": uri[:200]}, "userinfo",
                      field)
+    return uri
+
+
+def _check_outbound(uri: str, field: str) -> str:
+    try:
+        outbound.check_registration(uri)
+    except outbound.OutboundRefused as exc:
+        raise _error(exc.message, f"outbound_{exc.reason}", field) from None
     return uri
 
 
@@ -87,15 +98,15 @@ def _clean(values: dict[str, Any], client_type: str) -> dict[str, Any]:
     if "post_logout_redirect_uris" in values:
         values["post_logout_redirect_uris"] = _uris(values["post_logout_redirect_uris"],
                                                     "post_logout_redirect_uris")
-    if values.get("backchannel_logout_uri"):
-        values["backchannel_logout_uri"] = _check_uri(str(values["backchannel_logout_uri"]).strip(),
-                                                      "backchannel_logout_uri")
+    for name in ("backchannel_logout_uri", "sector_identifier_uri"):
+        if name in values:
+            values[name] = str(values[name] or "").strip()
+            if values[name]:
+                _check_outbound(_check_uri(values[name], name), name)
     if "allowed_scopes" in values:
         values["allowed_scopes"] = _scopes(values["allowed_scopes"])
     if "subject_type" in values and values["subject_type"] not in SubjectType.values:
         raise _error(_("用户标识类型只能是 public 或 pairwise。"), "subject_type", "subject_type")
-    if "sector_identifier" in values:
-        values["sector_identifier"] = str(values["sector_identifier"]).strip()[:255]
     if "min_level" in values:
         try:
             values["min_level"] = int(values["min_level"])
@@ -124,7 +135,7 @@ def _describe(rp: RelyingParty) -> dict[str, Any]:
     return {"client_id": rp.client_id, "client_type": rp.client_type,
             "scopes": rp.allowed_scopes, "min_level": rp.min_level,
             "first_party": rp.first_party, "subject_type": rp.subject_type,
-            "redirect_uris": rp.redirect_uris.split(),
+            "redirect_uris": rp.redirect_uris.split(), "sector": rp.sector,
             "client_credentials": rp.allow_client_credentials}
 
 
@@ -133,7 +144,7 @@ def register_relying_party(
     *, name: str, client_type: str, redirect_uris: str | Iterable[str],
     post_logout_redirect_uris: str | Iterable[str] = "", backchannel_logout_uri: str = "",
     allowed_scopes: str | Iterable[str] = "openid profile", subject_type: str = "public",
-    sector_identifier: str = "", min_level: int = 1, first_party: bool = False,
+    sector_identifier_uri: str = "", min_level: int = 1, first_party: bool = False,
     department_code: str = "", actor: Any, description: str = "",
     allow_client_credentials: bool = False, client_id: str = "",
 ) -> tuple[RelyingParty, str | None]:
@@ -141,7 +152,11 @@ def register_relying_party(
     only — shown this once, stored hashed) or None for public clients.
 
     ``client_id`` is generated unless given (a fixed, readable id for platform apps and
-    automation, e.g. ``yiwang-workbench``: letters, digits, ``.``, ``_`` and ``-``)."""
+    automation, e.g. ``yiwang-workbench``: letters, digits, ``.``, ``_`` and ``-``).
+
+    A pairwise relying party's sector is fixed here (see :mod:`sectors`): the host of its
+    redirect URIs, or of ``sector_identifier_uri`` (required when the redirect URIs are on
+    several hosts; its JSON document must list them all)."""
     if client_type not in (RelyingParty.CLIENT_CONFIDENTIAL, RelyingParty.CLIENT_PUBLIC):
         raise _error(_("客户端类型只能是 confidential(机密)或 public(公开)。"), "client_type",
                      "client_type")
@@ -149,7 +164,7 @@ def register_relying_party(
         "name": name, "description": description, "redirect_uris": redirect_uris,
         "post_logout_redirect_uris": post_logout_redirect_uris,
         "backchannel_logout_uri": backchannel_logout_uri, "allowed_scopes": allowed_scopes,
-        "subject_type": subject_type, "sector_identifier": sector_identifier,
+        "subject_type": subject_type, "sector_identifier_uri": sector_identifier_uri,
         "min_level": min_level, "first_party": bool(first_party),
         "department_code": department_code,
         "allow_client_credentials": bool(allow_client_credentials),
@@ -166,6 +181,7 @@ def register_relying_party(
                       authorization_grant_type=RelyingParty.GRANT_AUTHORIZATION_CODE,
                       algorithm=keys.ALGORITHM, skip_authorization=False, **values)
     _check_complete(rp)
+    sectors.settle(rp, None)
     rp.save()
     audit.record("oidc.relying_party_registered", rp, actor=actor, detail=_describe(rp))
     return rp, secret if client_type == RelyingParty.CLIENT_CONFIDENTIAL else None
@@ -173,18 +189,23 @@ def register_relying_party(
 
 @transaction.atomic
 def update_relying_party(rp: RelyingParty, *, actor: Any, **changes: Any) -> RelyingParty:
-    """Change the editable settings of ``rp`` (names as in :func:`register_relying_party`)."""
+    """Change the editable settings of ``rp`` (names as in :func:`register_relying_party`).
+
+    A pairwise relying party keeps its sector: a new redirect URI on another host must be
+    listed in its ``sector_identifier_uri`` document (see :mod:`sectors`)."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise TypeError(f"update_relying_party: cannot change {', '.join(unknown)}")
     values = _clean(dict(changes), rp.client_type)
+    before = sectors.Before.of(rp)
     changed = [k for k, v in values.items() if getattr(rp, k) != v]
     for key, value in values.items():
         setattr(rp, key, value)
     _check_complete(rp)
+    sectors.settle(rp, before)
     rp.save()
     audit.record("oidc.relying_party_updated", rp, actor=actor,
-                 detail={"client_id": rp.client_id, "changed": changed})
+                 detail={"client_id": rp.client_id, "changed": changed, "sector": rp.sector})
     return rp
 
 

@@ -29,7 +29,7 @@ from oauth2_provider.models import (
 from yiwang.core.audit import service as audit
 from yiwang.core.tasks.service import PermanentFailure, enqueue
 from yiwang.support.identity.models import AccountSession
-from yiwang.support.identity.oidc import claims, keys, lookups
+from yiwang.support.identity.oidc import claims, keys, lookups, outbound
 from yiwang.support.identity.oidc.models import Authorization, RelyingParty, SessionClient
 from yiwang.support.identity.sessions import hash_token
 
@@ -152,8 +152,9 @@ def deliver_backchannel_logout(session_client_id: int) -> str:
 
     Records the outcome on the :class:`SessionClient`. Raises to have the task retried
     (network errors, 5xx), or :class:`PermanentFailure` when the relying party refused the
-    token (4xx): sending it again would not help. Idempotent: a delivered logout is not
-    sent twice.
+    token (4xx) or the address may not be called (the outbound rule of :mod:`outbound`,
+    checked after resolving the name): sending it again would not help. Idempotent: a
+    delivered logout is not sent twice.
     """
     client = (SessionClient.objects.select_related("application", "user")
               .filter(pk=session_client_id).first())
@@ -164,19 +165,25 @@ def deliver_backchannel_logout(session_client_id: int) -> str:
         return "no back-channel logout address"
     token = logout_token(client.application, client.user, client.sid)
     try:
-        response = requests.post(uri, data={"logout_token": token},
-                                 timeout=BACKCHANNEL_TIMEOUT_SECONDS, allow_redirects=False,
-                                 headers={"Cache-Control": "no-store"})
-    except requests.RequestException as exc:
+        with outbound.request("POST", uri, data={"logout_token": token},
+                              timeout=BACKCHANNEL_TIMEOUT_SECONDS,
+                              headers={"Cache-Control": "no-store"}) as response:
+            status = response.status_code
+    except outbound.OutboundRefused as exc:
+        _record_failure(client, f"refused by the outbound rule: {exc.reason}")
+        audit.record("oidc.backchannel_logout_refused", client.application, actor=None,
+                     detail={"client_id": client.application.client_id, "reason": exc.reason})
+        raise PermanentFailure(f"back-channel logout address refused: {exc.reason}") from None
+    except (requests.RequestException, OSError) as exc:
         _record_failure(client, f"{type(exc).__name__}: could not reach the relying party")
         raise
-    if 200 <= response.status_code < 300:
+    if 200 <= status < 300:
         SessionClient.objects.filter(pk=client.pk).update(logout_sent_at=timezone.now(),
                                                          logout_error="")
         return "sent"
-    message = f"HTTP {response.status_code}"
+    message = f"HTTP {status}"
     _record_failure(client, message)
-    if response.status_code in (400, 401, 403, 404, 405, 410, 501):
+    if status in (400, 401, 403, 404, 405, 410, 501):
         raise PermanentFailure(f"relying party refused the logout token: {message}")
     raise RuntimeError(f"back-channel logout failed: {message}")
 

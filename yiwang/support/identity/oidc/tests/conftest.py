@@ -166,3 +166,55 @@ def signed_in(public_client: Client, citizen: User) -> Client:
 @pytest.fixture
 def flow(signed_in: Client, rp: Any, secret: str) -> Flow:
     return Flow(signed_in, rp, secret)
+
+
+# --- a relying party's web server on this machine ------------------------------------------
+
+
+@dataclass
+class LocalServer:
+    """An HTTP server on 127.0.0.1 in a thread: ``routes`` maps a path to (status, body),
+    ``received`` lists the requests it got (method, path, headers, body)."""
+
+    base: str
+    routes: dict[str, tuple[int, bytes]]
+    received: list[dict[str, Any]]
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+
+@pytest.fixture
+def local_server() -> Iterator[LocalServer]:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    routes: dict[str, tuple[int, bytes]] = {}
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            received.append({"method": self.command, "path": self.path,
+                             "headers": dict(self.headers),
+                             "body": self.rfile.read(length) if length else b""})
+            status, body = routes.get(self.path, (404, b"not found"))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", routes, received)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ from yiwang.core.audit.service import AuditEvent
 from yiwang.core.tasks.service import PermanentFailure, list_recent, run_pending
 from yiwang.support.identity import sessions
 from yiwang.support.identity.models import AccountSession
-from yiwang.support.identity.oidc import keys, tokens
+from yiwang.support.identity.oidc import keys, outbound, tokens
 from yiwang.support.identity.oidc.models import SessionClient
 from yiwang.support.identity.oidc.relying_parties import (
     register_relying_party,
@@ -108,12 +109,18 @@ class FakeResponse:
     def __init__(self, status: int) -> None:
         self.status_code = status
 
+    def close(self) -> None:
+        pass
+
 
 class Posted(list):
-    """The POSTs a fake ``requests.post`` received; ``answers`` are its next statuses
+    """The requests a fake transport received; ``answers`` are its next statuses
     (0: the connection fails)."""
 
     answers: list[int]
+
+
+RP_ADDRESS = "203.0.113.7"  # what the relying party's name resolves to in these tests
 
 
 @pytest.fixture
@@ -121,14 +128,16 @@ def posted(monkeypatch) -> Posted:
     sent = Posted()
     sent.answers = []
 
-    def post(url: str, data: dict[str, str], **kwargs: Any) -> FakeResponse:
-        sent.append({"url": url, "data": data, **kwargs})
+    def request(session: Any, method: str, url: str, **kwargs: Any) -> FakeResponse:
+        sent.append({"method": method, "url": url, **kwargs})
         status = sent.answers.pop(0) if sent.answers else 200
         if status == 0:
             raise requests.ConnectionError("refused")
         return FakeResponse(status)
 
-    monkeypatch.setattr(tokens.requests, "post", post)
+    monkeypatch.setattr(outbound, "resolve",
+                        lambda host, port: [ipaddress.ip_address(RP_ADDRESS)])
+    monkeypatch.setattr(requests.Session, "request", request)
     return sent
 
 
@@ -144,7 +153,11 @@ def test_session_end_sends_logout_tokens_to_relying_parties_that_ask(
         sessions.end_session(session, reason="test", actor=None)
     assert len(list_recent(name="oidc.send_backchannel_logout")) == 1
     assert run_pending(isolated=False) >= 1
-    assert len(posted) == 1 and posted[0]["url"] == BACKCHANNEL
+    # Sent to the address that was checked, with the relying party's name as Host (and
+    # for TLS); never following redirects.
+    assert len(posted) == 1 and posted[0]["method"] == "POST"
+    assert posted[0]["url"] == f"https://{RP_ADDRESS}:443/backchannel-logout"
+    assert posted[0]["headers"]["Host"] == "rp.example.org"
     assert posted[0]["allow_redirects"] is False and posted[0]["timeout"]
     token = posted[0]["data"]["logout_token"]
     keyset = jwk.JWKSet.from_json(json.dumps(keys.jwks()))

@@ -286,19 +286,26 @@ def test_client_credentials_for_service_accounts_only(public_client):
 # --- pairwise subjects ---------------------------------------------------------------------
 
 
-def test_pairwise_subjects_differ_per_sector_and_stay_stable(public_client, citizen):
+def test_pairwise_subjects_differ_per_sector_and_stay_stable(public_client, citizen,
+                                                              local_server):
     sign_in_client(public_client, citizen)
     a, a_secret = register_relying_party(name="A", client_type="confidential",
                                          redirect_uris="https://a.example.org/cb",
                                          subject_type="pairwise", actor=None)
+    # B's sector is the host of its sector identifier document, which lists the redirect
+    # URIs of both B and B2 (one department's apps on two hosts).
+    local_server.routes["/sector.json"] = (
+        200, json.dumps(["https://b.example.org/cb", "https://other.example.org/cb"]).encode())
+    document = local_server.url("/sector.json")
     b, b_secret = register_relying_party(name="B", client_type="confidential",
                                          redirect_uris="https://b.example.org/cb",
-                                         subject_type="pairwise", actor=None)
+                                         subject_type="pairwise",
+                                         sector_identifier_uri=document, actor=None)
     b2, b2_secret = register_relying_party(name="B2", client_type="confidential",
                                            redirect_uris="https://other.example.org/cb",
                                            subject_type="pairwise",
-                                           sector_identifier="https://b.example.org/sector",
-                                           actor=None)
+                                           sector_identifier_uri=document, actor=None)
+    assert b.sector == b2.sector == "127.0.0.1" and a.sector == "a.example.org"
 
     def sub(rp, secret, redirect):
         got = Flow(public_client, rp, secret, redirect_uri=redirect).tokens()

@@ -1,0 +1,294 @@
+"""Outbound calls from the provider to relying parties, and the rule for where they may go.
+
+The provider calls addresses an administrator typed in: a relying party's back-channel
+logout URI (from the worker) and its ``sector_identifier_uri`` (at registration). A mistyped
+or malicious address must not turn the provider into a way to reach what only it can reach
+(server-side request forgery). The rule:
+
+* only ``http``/``https``, no user name or password in the URL, no redirects followed;
+* never loopback, link-local (cloud metadata at 169.254.169.254, ``fe80::/10``),
+  unspecified, multicast or reserved addresses (names like ``localhost`` included);
+* public and private addresses (10/8, 172.16/12, 192.168/16 …) are allowed: government
+  relying parties legitimately live on private networks;
+* ``YIWANG_OIDC_OUTBOUND_ALLOW`` (CIDRs and host names) permits more, e.g. loopback for
+  tests and the demo, or a name of an internal service.
+
+The rule is checked when the address is registered and again when it is called, after
+resolving the name: every resolved address must pass, and the connection goes to the
+address that was checked (a name that resolves differently a moment later — DNS
+rebinding — is never asked again). TLS still verifies the certificate against the host name.
+Proxies from the environment are not used: through a proxy the checked address would not
+be the one connected to.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+from django.utils.translation import gettext as _
+from requests.adapters import HTTPAdapter
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# "This network" (0/8) is not "unspecified" to ipaddress, but connecting to it reaches the
+# host itself on Linux.
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+
+
+class OutboundRefused(Exception):
+    """The address may not be called. ``reason`` is a short code (``loopback``,
+    ``link_local``, ``scheme`` …), ``message`` a Chinese sentence naming the reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL: its host name, port and the addresses it may be reached at."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    addresses: tuple[IPAddress, ...]
+
+
+def _allow_list() -> tuple[list[Network], set[str]]:
+    networks: list[Network] = []
+    names: set[str] = set()
+    for entry in getattr(settings, "YIWANG_OIDC_OUTBOUND_ALLOW", []) or []:
+        item = str(entry).strip().lower()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
+        except ValueError:
+            names.add(item.rstrip("."))
+    return networks, names
+
+
+def _literal(host: str) -> IPAddress | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _forbidden(address: IPAddress) -> str:
+    """Why ``address`` is refused by default ('' when it is not)."""
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link_local"
+    if address.is_unspecified or (address.version == 4 and address in _THIS_NETWORK):
+        return "unspecified"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_reserved:
+        return "reserved"
+    return ""
+
+
+def _reason_text(reason: str) -> str:
+    return {
+        "loopback": _("本机回环地址"),
+        "link_local": _("链路本地地址（含云平台元数据地址 169.254.169.254）"),
+        "unspecified": _("未指定地址"),
+        "multicast": _("组播地址"),
+        "reserved": _("保留地址"),
+    }.get(reason, reason)
+
+
+def check_address(address: IPAddress, *, host: str) -> None:
+    """Refuse ``address`` (which ``host`` names or is) unless the rule allows it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    networks, _names = _allow_list()
+    if any(address.version == net.version and address in net for net in networks):
+        return
+    reason = _forbidden(address)
+    if reason:
+        raise OutboundRefused(reason, _(
+            "地址 %(host)s 指向%(what)s（%(address)s），平台不向这类地址发出请求。"
+            "如确需使用，请由运维人员将其加入 YIWANG_OIDC_OUTBOUND_ALLOW。")
+            % {"host": host[:100], "what": _reason_text(reason), "address": address})
+
+
+def parse(url: str) -> Target:
+    """Check the form of ``url`` (scheme, host, no user info); addresses not resolved yet."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise OutboundRefused("bad_url", _("地址 %(url)s 无效。") % {"url": url[:200]}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OutboundRefused("scheme", _("地址 %(url)s 无效：只能使用 http 或 https 的完整网址。")
+                              % {"url": url[:200]})
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise OutboundRefused("userinfo", _("地址 %(url)s 不能包含用户名或密码。")
+                              % {"url": url[:200]})
+    host = parts.hostname.rstrip(".")
+    literal = _literal(host)
+    addresses: tuple[IPAddress, ...] = (literal,) if literal is not None else ()
+    return Target(url=url, scheme=parts.scheme, host=host,
+                  port=port or (443 if parts.scheme == "https" else 80), addresses=addresses)
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to (raises :class:`OSError` when it does not)."""
+    found: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM):
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    if not found:
+        raise OSError(f"{host} has no address")
+    return found
+
+
+def _allowed_by_name(host: str) -> bool:
+    return host.lower() in _allow_list()[1]
+
+
+def _is_localhost_name(host: str) -> bool:
+    # RFC 6761: "localhost" and names under it are always loopback, whatever DNS says.
+    lowered = host.lower()
+    return lowered == "localhost" or lowered.endswith(".localhost")
+
+
+def check_registration(url: str) -> Target:
+    """Check ``url`` as an address to register (raises :class:`OutboundRefused`).
+
+    A literal address is checked as it is; a name is resolved and each of its addresses
+    checked — a name that does not resolve yet is accepted (the relying party may not be
+    deployed); it is checked again whenever it is called.
+    """
+    target = parse(url)
+    if _allowed_by_name(target.host):
+        return target
+    if target.addresses:
+        check_address(target.addresses[0], host=target.host)
+        return target
+    if _is_localhost_name(target.host):
+        check_address(ipaddress.ip_address("127.0.0.1"), host=target.host)
+    try:
+        addresses = resolve(target.host, target.port)
+    except (OSError, UnicodeError):
+        return target
+    for address in addresses:
+        check_address(address, host=target.host)
+    return target
+
+
+def pin(url: str) -> Target:
+    """Check ``url`` for a call now: resolve it and check every address (raises
+    :class:`OutboundRefused`, or :class:`OSError` when the name does not resolve — a
+    network problem that may pass)."""
+    target = parse(url)
+    if target.addresses:
+        addresses = list(target.addresses)
+    else:
+        if _is_localhost_name(target.host) and not _allowed_by_name(target.host):
+            check_address(ipaddress.ip_address("127.0.0.1"), host=target.host)
+        try:
+            addresses = resolve(target.host, target.port)
+        except UnicodeError:
+            raise OutboundRefused("bad_url", _("地址 %(url)s 无效。") % {"url": url[:200]}) \
+                from None
+    if not _allowed_by_name(target.host):
+        for address in addresses:
+            check_address(address, host=target.host)
+    return Target(url=target.url, scheme=target.scheme, host=target.host, port=target.port,
+                  addresses=tuple(addresses))
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Sends to the checked address in the URL while TLS (SNI and the certificate check)
+    uses the relying party's host name."""
+
+    def __init__(self, host: str) -> None:
+        self._host = host
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(
+            self, request: requests.PreparedRequest, verify: bool | str,
+            cert: str | tuple[str, str] | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        if host_params.get("scheme") == "https":
+            pool_kwargs["server_hostname"] = self._host
+        return host_params, pool_kwargs
+
+
+def _verify() -> bool | str:
+    # The environment's CA bundle (a government CA, typically) still applies.
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
+@contextmanager
+def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | None = None,
+            data: dict[str, str] | None = None) -> Iterator[requests.Response]:
+    """Make one request to ``url`` under the rule above; the response is streamed (read
+    what you need) and closed when the block ends. Redirects are never followed.
+
+    Raises :class:`OutboundRefused` when the address may not be called, or
+    :class:`requests.RequestException` / :class:`OSError` for network failures.
+    """
+    target = pin(url)
+    address = target.addresses[0]
+    ip_host = f"[{address}]" if address.version == 6 else str(address)
+    parts = urlsplit(url)
+    pinned = urlunsplit((parts.scheme, f"{ip_host}:{target.port}", parts.path or "/",
+                         parts.query, ""))
+    literal = _literal(target.host)
+    if literal is not None:
+        ascii_host = target.host
+        host_header = f"[{target.host}]" if ":" in target.host else target.host
+    else:
+        ascii_host = host_header = target.host.encode("idna").decode("ascii")
+    if parts.port is not None:
+        host_header = f"{host_header}:{parts.port}"
+    session = requests.Session()
+    session.trust_env = False
+    session.mount(f"{target.scheme}://", _PinnedAdapter(ascii_host))
+    try:
+        response = session.request(method, pinned, data=data, timeout=timeout,
+                                   allow_redirects=False, stream=True, verify=_verify(),
+                                   headers={**(headers or {}), "Host": host_header})
+        try:
+            yield response
+        finally:
+            response.close()
+    finally:
+        session.close()
+
+
+def read_limited(response: requests.Response, limit: int) -> bytes:
+    """The body of ``response``, or :class:`OutboundRefused` when it is over ``limit`` bytes."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise OutboundRefused("too_large", _("文档超过 %(limit)s 字节。") % {"limit": limit})
+    body = b""
+    for chunk in response.iter_content(chunk_size=8192):
+        body += chunk
+        if len(body) > limit:
+            raise OutboundRefused("too_large", _("文档超过 %(limit)s 字节。") % {"limit": limit})
+    return body

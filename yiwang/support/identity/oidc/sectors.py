@@ -1,0 +1,167 @@
+"""Sectors of pairwise subject identifiers (标识分区; OpenID Connect Core 1.0, section 8.1).
+
+A pairwise relying party sees each person under a ``sub`` computed for its *sector*, a host
+name. The sector is fixed the first time the relying party is pairwise and stored
+(``RelyingParty.sector``); changing redirect URIs later never changes it, so nobody's
+``sub`` changes either. It is:
+
+* the host of ``sector_identifier_uri`` when one is given. That URL serves a JSON array of
+  URLs which must list the redirect URIs being registered (fetched under the outbound rule
+  of :mod:`outbound`: short timeout, no redirects, at most 64 KiB);
+* otherwise the one host all redirect URIs share; redirect URIs on several hosts need a
+  ``sector_identifier_uri``.
+
+Later, a new redirect URI must be on the sector host, or listed in the document when the
+relying party has one. A sector belongs to one department: a pairwise relying party of
+another department cannot use it, so two agencies never see the same ``sub`` for a person
+(relying parties of the same department may share a sector, and then share subjects —
+that is what a sector is for).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from yiwang.support.identity.oidc import outbound
+from yiwang.support.identity.oidc.models import RelyingParty, SubjectType
+
+DOCUMENT_TIMEOUT_SECONDS = 5
+DOCUMENT_MAX_BYTES = 64 * 1024
+FIELD = "sector_identifier_uri"
+
+
+@dataclass(frozen=True)
+class Before:
+    """What a relying party looked like before an update (None at registration)."""
+
+    subject_type: str
+    redirect_uris: list[str] = field(default_factory=list)
+    sector_identifier_uri: str = ""
+    department_code: str = ""
+
+    @classmethod
+    def of(cls, rp: RelyingParty) -> Before:
+        return cls(subject_type=rp.subject_type, redirect_uris=rp.redirect_uris.split(),
+                   sector_identifier_uri=rp.sector_identifier_uri,
+                   department_code=rp.department_code)
+
+
+def host_of(uri: str) -> str:
+    """The lower-case host name of ``uri`` ('' when it has none)."""
+    try:
+        return (urlsplit(uri).hostname or "").rstrip(".").lower()
+    except ValueError:
+        return ""
+
+
+def _refuse(message: str, code: str, where: str) -> ValidationError:
+    return ValidationError({where: [ValidationError(message, code=code)]})
+
+
+def fetch_document(uri: str) -> list[str]:
+    """The redirect URIs listed at ``uri`` (a JSON array of strings), or ValidationError on
+    the ``sector_identifier_uri`` field saying what went wrong."""
+    def refuse(reason: str, code: str) -> ValidationError:
+        return _refuse(_("无法使用标识分区文档地址（sector_identifier_uri）%(uri)s：%(reason)s")
+                       % {"uri": uri[:200], "reason": reason}, code, FIELD)
+
+    try:
+        with outbound.request("GET", uri, timeout=DOCUMENT_TIMEOUT_SECONDS,
+                              headers={"Accept": "application/json"}) as response:
+            if response.status_code != 200:
+                raise refuse(_("服务器返回 HTTP %(status)s，应返回 200。")
+                             % {"status": response.status_code}, "sector_status")
+            body = outbound.read_limited(response, DOCUMENT_MAX_BYTES)
+    except outbound.OutboundRefused as exc:
+        code = "sector_too_large" if exc.reason == "too_large" else "sector_address"
+        raise refuse(exc.message, code) from None
+    except (requests.RequestException, OSError):
+        raise refuse(_("无法连接或超时。"), "sector_unreachable") from None
+    try:
+        listed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise refuse(_("内容不是 JSON。"), "sector_not_json") from None
+    if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
+        raise refuse(_("内容应是由网址字符串组成的 JSON 数组。"), "sector_not_list")
+    return listed
+
+
+def _check_uris(rp: RelyingParty, uris: list[str]) -> None:
+    if not uris:
+        return
+    if rp.sector_identifier_uri:
+        listed = set(fetch_document(rp.sector_identifier_uri))
+        missing = [uri for uri in uris if uri not in listed]
+        if missing:
+            raise _refuse(_("标识分区文档地址（sector_identifier_uri）的文档没有列出"
+                            "这些登录回调地址：%(uris)s。请在文档中加入后再保存。")
+                          % {"uris": "、".join(missing)[:500]}, "sector_missing_uri", FIELD)
+        return
+    elsewhere = [uri for uri in uris if host_of(uri) != rp.sector]
+    if elsewhere:
+        raise _refuse(_("登录回调地址 %(uris)s 不在本应用的标识分区 %(sector)s 上。"
+                        "按应用区分用户标识的应用，标识分区登记后不再改变；"
+                        "要使用其他主机的回调地址，请填写标识分区文档地址"
+                        "（sector_identifier_uri），并在该文档中列出全部回调地址。")
+                      % {"uris": "、".join(elsewhere)[:500], "sector": rp.sector},
+                      "sector_other_host", "redirect_uris")
+
+
+def settle(rp: RelyingParty, before: Before | None) -> None:
+    """Fix ``rp``'s sector when it is pairwise for the first time, or check that the
+    change keeps within it (see the module docstring). Raises ValidationError."""
+    if rp.subject_type != SubjectType.PAIRWISE:
+        return
+    uris = rp.redirect_uris.split()
+    document_changed = before is None or before.sector_identifier_uri != rp.sector_identifier_uri
+    became_pairwise = before is not None and before.subject_type != SubjectType.PAIRWISE
+    fixing = not rp.sector
+    if fixing:
+        if rp.sector_identifier_uri:
+            sector = host_of(rp.sector_identifier_uri)
+        else:
+            hosts = sorted({host_of(uri) for uri in uris})
+            if len(hosts) > 1:
+                raise _refuse(_("登录回调地址分属多个主机（%(hosts)s）。"
+                                "按应用区分用户标识时，请填写标识分区文档地址"
+                                "（sector_identifier_uri）：一个返回 JSON 数组、"
+                                "列出全部回调地址的网址，标识分区即为它的主机。")
+                              % {"hosts": "、".join(hosts)[:300]}, "sector_required", FIELD)
+            if not hosts:
+                return  # nobody can sign in yet; the sector is fixed with the first redirect
+            sector = hosts[0]
+        rp.sector = sector
+        to_check = uris
+    else:
+        if (rp.sector_identifier_uri and document_changed
+                and host_of(rp.sector_identifier_uri) != rp.sector):
+            raise _refuse(_("本应用的标识分区已固定为 %(sector)s，不能更改；标识分区文档地址"
+                            "（sector_identifier_uri）须位于该主机上。")
+                          % {"sector": rp.sector}, "sector_fixed", FIELD)
+        if document_changed or became_pairwise:
+            to_check = uris
+        else:
+            known = set(before.redirect_uris) if before is not None else set()
+            to_check = [uri for uri in uris if uri not in known]
+    _check_uris(rp, to_check)
+    if fixing or became_pairwise or before is None or before.department_code != rp.department_code:
+        _check_owner(rp)
+
+
+def _check_owner(rp: RelyingParty) -> None:
+    # A race of two registrations is possible in principle (no row to lock); registering
+    # relying parties is a rare administrative act, audited with the sector.
+    taken = (RelyingParty.objects.filter(subject_type=SubjectType.PAIRWISE, sector=rp.sector)
+             .exclude(pk=rp.pk).exclude(department_code=rp.department_code).exists())
+    if taken:
+        raise _refuse(_("标识分区 %(sector)s 已由其他部门的接入应用使用。"
+                        "不同部门的应用不能共用标识分区，否则会看到相同的用户标识；"
+                        "请使用本部门自己的域名。")
+                      % {"sector": rp.sector}, "sector_taken",
+                      FIELD if rp.sector_identifier_uri else "redirect_uris")

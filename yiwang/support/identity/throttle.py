@@ -1,32 +1,55 @@
-"""Throttling of guesses (防暴力破解): failure counters per account and per address.
+"""Throttling of guesses (防暴力破解): failure counters per login name, account and address.
 
 Every guessable factor — passwords, SMS codes, TOTP codes, recovery codes — calls
 :func:`check` before it looks at what was typed, :func:`fail` when the guess was wrong and
 :func:`succeed` when it was right. The counters live in :class:`AuthThrottle` rows, so every
 process of every listener shares them.
 
-Policy (settings ``YIWANG_LOCKOUT_*``):
+Three counters, three jobs:
 
-- An account is locked after ``YIWANG_LOCKOUT_ACCOUNT_FAILURES`` failures within
-  ``YIWANG_LOCKOUT_WINDOW_SECONDS``, for that window. Within a day of a lock the count goes
-  on: each further run of as many failures locks it again for twice as long, up to a day
-  (Keycloak's "wait increment" with a cap). A successful sign-in clears the account's count.
-- An address is locked after ``YIWANG_LOCKOUT_ADDRESS_FAILURES`` failures within the window,
-  for one window each time (no doubling: many people may share an office's address). Success
-  does not clear it, or one valid account would let an attacker reset it.
-- A login name that belongs to no account is counted too, under a keyed hash of the name as
-  typed (normalised), so that an unknown name locks exactly like a real one: the responses
-  never tell whether an account exists.
+- **The login name as typed** (username or phone number, normalised) has the lock a person
+  *sees*: ``YIWANG_LOCKOUT_ACCOUNT_FAILURES`` failures within ``YIWANG_LOCKOUT_WINDOW_SECONDS``
+  lock the name for that window; within a day of a lock the count goes on and each further
+  run of as many failures locks it again for twice as long, up to a day (Keycloak's "wait
+  increment" with a cap). A name that belongs to no account is counted and locked exactly
+  the same way. Because this lock depends on nothing but what was typed at this name, the
+  answer for one name never tells anything about another: locking a username does not make
+  the account's phone number answer "locked", so the two cannot be linked (django-axes keys
+  by the name as typed for the same reason; Keycloak keys by the account, which links them).
+- **The account** behind the name counts every failure at any of its names, under the same
+  policy, so guessing spread over the username and the phone number gets no more tries. It
+  is consulted *silently*: while it is locked, :func:`check` returns ``True`` for a name
+  that is not locked itself, and the caller must refuse the password without checking it
+  (a dummy hash keeps the time the same) and count a failure as usual. The person then sees
+  the ordinary "wrong login or password" answer — exactly what any other name that is not
+  locked gets — while no guess is evaluated (Keycloak answers "invalid username or
+  password" for a temporarily disabled user for the same reason). For a name that belongs
+  to no account a stand-in account counter, keyed by the name, does the same work. Once a
+  person is identified (second factors, re-authentication, a password change) the guess is
+  made at the account itself, and its lock is shown as it is.
+- **The address** is locked after ``YIWANG_LOCKOUT_ADDRESS_FAILURES`` failures within the
+  window, for one window each time (no doubling: many people may share an office's
+  address). Success does not clear it, or one valid account would let an attacker reset it.
+
+An SMS code typed to sign in (``method="sms"`` with a phone number) has a name counter of
+its own and ignores the account lock: the code is a fresh secret sent only to the owner's
+phone (and limited per code and by the sending quotas), so signing in with it is the
+owner's way out of a lock that guessing at the password caused. Failures while a counter is
+locked are not counted (nothing was tried). A successful sign-in clears the account's count
+and the counters of the account's own names; the address keeps its count.
 
 Keys never hold a login name or an address in clear: they are blind indexes (HMAC) with
-purposes of their own. Audit events: ``identity.sign_in_failed`` for every failure,
-``identity.locked`` when a lock starts.
+purposes of their own. Audit events: ``identity.sign_in_failed`` for every failure (with
+``reason`` ``account_locked`` for a silent refusal), ``identity.locked`` when a lock starts
+(``scope`` ``login``, ``account`` or ``address``; recorded against the account when the name
+belongs to one, so it shows among the account's security events).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -87,35 +110,86 @@ def address_policy() -> Policy:
 
 # --- keys ------------------------------------------------------------------------------
 
+# The method whose name counter is kept apart and which ignores the account lock.
+SENT_CODE_METHODS = frozenset({"sms"})
+
+
+def _is_user(who: Any) -> bool:
+    return hasattr(who, "pk") and hasattr(who, "get_username")
+
 
 def _normalise_login(login: str) -> str:
     from yiwang.support.identity import accounts
 
-    text = str(login or "").strip()
+    text = unicodedata.normalize("NFKC", str(login or "")).strip()
     try:
         return "phone:" + accounts.validate_phone(text)
     except ValidationError:
         return "name:" + text.casefold()
 
 
+def _name_digest(login: str) -> str:
+    return blind_index(_normalise_login(login), LOGIN_PURPOSE)[:KEY_HASH_LENGTH]
+
+
 def _resolve(who: Any) -> tuple[Any, str]:
-    """``(user or None, throttle key)`` for a user, a login name or phone number, or None."""
+    """``(user or None, account key)`` for a user, a login name or phone number, or None.
+
+    A name that matches no account gets a stand-in account key of its own (``acct:h…``),
+    so that it is counted with the same work as a real one."""
     if who is None or who == "":
         return None, ""
-    if hasattr(who, "pk") and hasattr(who, "get_username"):
+    if _is_user(who):
         return who, f"acct:u{who.pk}"
     from yiwang.support.identity import accounts
 
     user = accounts.find_account(str(who))
     if user is not None:
         return user, f"acct:u{user.pk}"
-    digest = blind_index(_normalise_login(str(who)), LOGIN_PURPOSE)[:KEY_HASH_LENGTH]
-    return None, f"acct:h{digest}"
+    return None, f"acct:h{_name_digest(str(who))}"
 
 
 def account_key(who: Any) -> str:
-    """The counter key of an account (a user, or a login name that may match none)."""
+    """The account counter's key for a user or a login name (a stand-in for unknown names)."""
     return _resolve(who)[1]
+
+
+def login_key(who: Any, method: str = "password") -> str:
+    """The key of the counter of a login name as typed ("" for a user: no name was typed).
+
+    SMS codes sent to a phone to sign in are counted apart from passwords typed with it."""
+    if who is None or who == "" or _is_user(who):
+        return ""
+    kind = "s" if method in SENT_CODE_METHODS else "p"
+    return f"login:{kind}:{_name_digest(str(who))}"
+
+
+def _own_login_keys(user: Any) -> list[str]:
+    """The name counters of the names ``user`` can sign in with (username, phone)."""
+    names = [str(user.get_username() or "")]
+    phone = str(getattr(user, "phone", "") or "")
+    if phone:
+        names.append(phone)
+    return [login_key(name, method) for name in names if name
+            for method in ("password", "sms")]
+
+
+def _keys(request: HttpRequest | None, who: Any, method: str
+          ) -> tuple[Any, list[tuple[str, str]], str]:
+    """``(user, [(scope, key) shown], account key consulted silently or "")``."""
+    user, account = _resolve(who)
+    address = address_key(request)
+    shown: list[tuple[str, str]] = []
+    silent = ""
+    if _is_user(who):
+        shown.append(("account", account))
+    elif account:
+        shown.append(("login", login_key(who, method)))
+        if method not in SENT_CODE_METHODS:
+            silent = account
+    if address:
+        shown.append(("address", address))
+    return user, shown, silent
 
 
 def address_key(request: HttpRequest | None) -> str:
@@ -142,9 +216,15 @@ def _lock_length(policy: Policy, lock_number: int) -> timedelta:
 
 def _count_failure(key: str, policy: Policy, now: datetime) -> AuthThrottle:
     """Add one failure to ``key`` (in the caller's transaction); sets ``locked_until`` when
-    this failure starts a lock. Returns the row with ``_locked_now`` telling whether it did."""
+    this failure starts a lock. Returns the row with ``_locked_now`` telling whether it did.
+
+    A failure while the key is locked is not counted: no guess was evaluated (the account
+    lock is consulted silently), and counting it would only let anyone lengthen the lock."""
     row, _created = AuthThrottle.objects.select_for_update().get_or_create(
         key=key, defaults={"window_started_at": now})
+    row._locked_now = False  # type: ignore[attr-defined]
+    if row.locked_until is not None and now < row.locked_until:
+        return row
     in_episode = row.locked_until is not None and now < row.locked_until + MEMORY
     if not in_episode and (row.locked_until is not None
                            or now - row.window_started_at >= policy.window):
@@ -160,23 +240,36 @@ def _count_failure(key: str, policy: Policy, now: datetime) -> AuthThrottle:
     return row
 
 
-def check(request: HttpRequest | None, who: Any) -> None:
-    """Raise :class:`Locked` when ``who``'s account (or login name) or the request's address
-    is locked. Call it before looking at the guess."""
-    keys = [k for k in (account_key(who), address_key(request)) if k]
+def check(request: HttpRequest | None, who: Any, *, method: str = "password") -> bool:
+    """Call before looking at a guess at ``who``'s factor (a user, or a login name as typed).
+
+    Raises :class:`Locked` when the lock a person may see is on: the login name's (or, for a
+    user, the account's) or the request's address. Otherwise returns whether the account
+    behind the name is locked *silently*: then the caller must refuse the guess without
+    evaluating it (running a dummy hash instead of a password check), call :func:`fail`
+    with ``reason="account_locked"`` and answer exactly as for a wrong guess. Always one
+    query, whether or not the name belongs to an account.
+    """
+    _user, shown, silent = _keys(request, who, method)
+    keys = [key for _scope, key in shown if key] + ([silent] if silent else [])
     if not keys:
-        return
+        return False
     now = timezone.now()
-    until = [t for t in AuthThrottle.objects.filter(key__in=keys, locked_until__gt=now)
-             .values_list("locked_until", flat=True) if t is not None]
+    locked: dict[str, datetime] = {
+        key: until for key, until in AuthThrottle.objects.filter(
+            key__in=keys, locked_until__gt=now).values_list("key", "locked_until")
+        if until is not None}
+    until = [locked[key] for _scope, key in shown if key in locked]
     if until:
         raise Locked((max(until) - now).total_seconds())
+    return bool(silent) and silent in locked
 
 
-def retry_after(request: HttpRequest | None, who: Any) -> int:
-    """Seconds until ``who`` and the address may guess again (0 when they may now)."""
+def retry_after(request: HttpRequest | None, who: Any, *, method: str = "password") -> int:
+    """Seconds until ``who`` (the name, or the user) and the address may guess again as far
+    as anyone may see (0 when they may now; a silent account lock is not told)."""
     try:
-        check(request, who)
+        check(request, who, method=method)
     except Locked as locked:
         return locked.retry_after
     return 0
@@ -186,25 +279,32 @@ def fail(request: HttpRequest | None, who: Any, *, method: str = "password",
          reason: str = "") -> bool:
     """Count a wrong guess at ``who``'s factor (and from the request's address).
 
-    Audits ``identity.sign_in_failed`` (and ``identity.locked`` when a lock starts). Returns
-    whether the account or address is locked now, so the caller can say so at once.
+    ``who`` is a login name as typed (its counter, and its account's silently) or a user
+    (the account's counter). Audits ``identity.sign_in_failed`` (and ``identity.locked`` when
+    a lock starts). Returns whether the lock a person may see — the name's (or, for a user,
+    the account's) or the address's — is on now, so the caller can say so at once.
     """
-    user, key = _resolve(who)
-    addr = address_key(request)
+    user, shown, silent = _keys(request, who, method)
     now = timezone.now()
-    locks: list[tuple[str, AuthThrottle]] = []
+    policies = {"login": account_policy(), "account": account_policy(),
+                "address": address_policy()}
+    counted: list[tuple[str, AuthThrottle, bool]] = []
     with transaction.atomic():
-        rows: list[tuple[str, AuthThrottle]] = []
-        if key:
-            rows.append(("account", _count_failure(key, account_policy(), now)))
-        if addr:
-            rows.append(("address", _count_failure(addr, address_policy(), now)))
-        locks = [(scope, row) for scope, row in rows if row._locked_now]  # type: ignore[attr-defined]
-        subject = user if user is not None else ("identity.login", key[6:22] if key else "")
+        for scope, key in shown:
+            if key:
+                counted.append((scope, _count_failure(key, policies[scope], now), True))
+        if silent:
+            counted.append(("account", _count_failure(silent, policies["account"], now),
+                            False))
+        locks = [(scope, row) for scope, row, _shown in counted
+                 if row._locked_now]  # type: ignore[attr-defined]
+        named = isinstance(who, str) and who != ""
+        subject = user if user is not None else (
+            "identity.login", _name_digest(who)[:16] if named else "")
         detail: dict[str, Any] = {"method": method, "known_account": user is not None}
         if reason:
             detail["reason"] = reason
-        if user is None and isinstance(who, str):
+        if user is None and named:
             detail["login"] = _masked_login(who)
         audit.record("identity.sign_in_failed", subject, actor=user, detail=detail)
         for scope, row in locks:
@@ -216,16 +316,20 @@ def fail(request: HttpRequest | None, who: Any, *, method: str = "password",
     for scope, row in locks:
         logger.warning("sign-in guessing paused: %s lock until %s after %d failures",
                        scope, row.locked_until, row.failures)
-    if locks:
-        return True
-    return retry_after(request, user if user is not None else who) > 0
+    return any(is_shown and row.locked_until is not None and row.locked_until > now
+               for _scope, row, is_shown in counted)
 
 
-def succeed(request: HttpRequest | None, who: Any) -> None:
-    """A right guess: clear the account's failures (the address keeps its count)."""
-    key = account_key(who)
-    if key:
-        AuthThrottle.objects.filter(key=key).delete()
+def succeed(request: HttpRequest | None, who: Any, *, method: str = "password") -> None:
+    """A right guess: clear the account's failures, the typed name's and those of the
+    account's own names (the address keeps its count)."""
+    user, account = _resolve(who)
+    keys = {account, login_key(who, method)}
+    if user is not None:
+        keys.update(_own_login_keys(user))
+    keys.discard("")
+    if keys:
+        AuthThrottle.objects.filter(key__in=keys).delete()
 
 
 def _masked_login(login: str) -> str:

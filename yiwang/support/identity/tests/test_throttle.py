@@ -52,13 +52,94 @@ def test_an_account_is_locked_after_the_limit_and_released_after_the_window() ->
         throttle.check(request_from(), user)  # the lock has ended
 
 
-def test_the_name_or_phone_typed_locks_the_same_account(settings) -> None:
+def test_guesses_spread_over_an_accounts_names_lock_it_silently() -> None:
     user = make_citizen(phone="13812345678")
     throttle.fail(request_from(), "zhangsan")
     throttle.fail(request_from(), "+86 138 1234 5678")
-    throttle.fail(request_from(), user)
+    assert throttle.check(request_from(), "13812345678") is False  # two failures: allowed
+    throttle.fail(request_from(), "ZhangSan")
+    # Three failures at the account: every one of its names must refuse the password
+    # without checking it, yet none of them shows a lock (each had fewer than three).
+    for name in ("zhangsan", "13812345678", "+86 138-1234-5678"):
+        assert throttle.check(request_from("203.0.113.9"), name) is True
+        assert throttle.retry_after(request_from(), name) == 0
+    # a name of no account, or of another one, is not affected
+    make_citizen("lisi", phone="13912345678")
+    assert throttle.check(request_from(), "lisi") is False
+    assert throttle.check(request_from(), "13912345678") is False
+    assert throttle.check(request_from(), "13700000000") is False
+    # once the person is identified (a second factor), the account's lock is shown
+    with pytest.raises(throttle.Locked):
+        throttle.check(request_from(), user)
+    with at(timezone.now() + timedelta(seconds=601)):
+        assert throttle.check(request_from(), "13812345678") is False
+
+
+def test_a_name_lock_shows_at_that_name_only() -> None:
+    make_citizen(phone="13812345678")
+    assert fail_times("zhangsan", 3)
+    with pytest.raises(throttle.Locked):
+        throttle.check(request_from("203.0.113.9"), "ZHANGSAN ")
+    # The phone of the same account answers like any phone that is not locked: no Locked,
+    # so probing phones cannot tell which one belongs to the locked username.
+    assert throttle.retry_after(request_from(), "13812345678") == 0
+    assert throttle.retry_after(request_from(), "13700000000") == 0
+    assert throttle.check(request_from(), "13812345678") is True  # silently refused
+
+
+def test_failures_while_locked_are_not_counted_but_the_name_is() -> None:
+    user = make_citizen(phone="13812345678")
+    fail_times("zhangsan", 3)
+    account = AuthThrottle.objects.get(key=throttle.account_key(user))
+    until = account.locked_until
+    # the silent refusals at the phone count towards the phone's own lock, like any phone
+    assert not throttle.fail(request_from(), "13812345678", reason="account_locked")
+    assert not throttle.fail(request_from(), "13812345678", reason="account_locked")
+    assert throttle.fail(request_from(), "13812345678", reason="account_locked")
+    account.refresh_from_db()
+    assert (account.failures, account.locked_until) == (3, until)
+    name_row = AuthThrottle.objects.get(key=throttle.login_key("13812345678"))
+    assert name_row.failures == 3 and name_row.locked_until is not None
+
+
+def test_keys_hold_no_name_and_differ_by_name_and_kind() -> None:
+    user = make_citizen(phone="13812345678")
+    assert throttle.account_key("zhangsan") == throttle.account_key("13812345678") \
+        == f"acct:u{user.pk}"
+    assert throttle.login_key("zhangsan") != throttle.login_key("13812345678")
+    assert throttle.login_key("+86 138 1234 5678") == throttle.login_key("13812345678")
+    assert throttle.login_key("ｚhangsan") == throttle.login_key("ZhangSan")  # NFKC, case
+    assert throttle.login_key("13812345678", "sms") != throttle.login_key("13812345678")
+    assert throttle.login_key(user) == ""
+    for key in (throttle.login_key("zhangsan"), throttle.login_key("13812345678")):
+        assert "zhangsan" not in key and "1381234" not in key
+
+
+def test_sms_codes_have_their_own_counter_and_ignore_the_account_lock() -> None:
+    make_citizen(phone="13812345678")
+    fail_times("13812345678", 3)  # passwords typed with the phone: name and account locked
     with pytest.raises(throttle.Locked):
         throttle.check(request_from(), "13812345678")
+    assert throttle.check(request_from(), "13812345678", method="sms") is False
+    for _ in range(3):
+        locked = throttle.fail(request_from(), "13812345678", method="sms")
+    assert locked
+    with pytest.raises(throttle.Locked):
+        throttle.check(request_from(), "13812345678", method="sms")
+
+
+def test_success_clears_the_account_and_all_its_names() -> None:
+    user = make_citizen(phone="13812345678")
+    fail_times("zhangsan", 3)
+    fail_times("13812345678", 2)
+    fail_times("13812345678", 1, address="203.0.113.9")
+    throttle.fail(request_from(), "13812345678", method="sms")
+    throttle.succeed(request_from(), user)
+    assert throttle.check(request_from("192.0.2.1"), "zhangsan") is False
+    assert throttle.check(request_from("192.0.2.1"), "13812345678") is False
+    assert not AuthThrottle.objects.filter(key__startswith="login:").exists()
+    assert not AuthThrottle.objects.filter(key=throttle.account_key(user)).exists()
+    assert AuthThrottle.objects.get(key=throttle.address_key(request_from())).failures == 6
 
 
 def test_each_further_lock_lasts_twice_as_long_up_to_a_day(settings) -> None:
@@ -102,6 +183,10 @@ def test_an_unknown_name_is_counted_and_locked_like_an_account() -> None:
         throttle.check(request_from("203.0.113.9"), "NOBODY-here ")
     key = throttle.account_key("nobody-here")
     assert key.startswith("acct:h") and "nobody" not in key
+    # the same counters as a real name: its own and a stand-in for the account
+    rows = AuthThrottle.objects.filter(key__in=[key, throttle.login_key("nobody-here")])
+    assert sorted(r.failures for r in rows) == [3, 3]
+    assert throttle.check(request_from("203.0.113.9"), "nobody-else") is False
     failed = AuditEvent.objects.filter(action="identity.sign_in_failed").last()
     assert failed.detail["known_account"] is False
     assert failed.detail["login"] == "no********"

@@ -211,12 +211,14 @@ def login(request: HttpRequest) -> HttpResponse:
         # The name as typed, known or not: the throttle then does the same work for both.
         who: Any = login_name
         try:
-            throttle.check(request, who)
+            # True: the account is locked by guesses at its other names. The password is
+            # then not checked, and the answer is the one for any wrong password.
+            paused = throttle.check(request, who)
         except throttle.Locked as locked:
             form.add_error(None, locked)
             status = TOO_MANY_STATUS
         else:
-            if user is None:
+            if user is None or paused:
                 _run_dummy_hash(password)
                 correct = False
             else:
@@ -230,7 +232,8 @@ def login(request: HttpRequest) -> HttpResponse:
                              detail={"reason": "inactive", "method": "password"})
                 form.add_error(None, _("该账户已停用。如有疑问，请联系示例市政务服务中心。"))
             else:
-                reason = "unknown_account" if user is None else "wrong_password"
+                reason = ("unknown_account" if user is None
+                          else "account_locked" if paused else "wrong_password")
                 if throttle.fail(request, who, method="password", reason=reason):
                     form.add_error(None, throttle.Locked(throttle.retry_after(request, who)))
                     status = TOO_MANY_STATUS
@@ -304,7 +307,9 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
         user = accounts.find_by_phone(phone)
         who: Any = phone  # the same work whether or not the number has an account
         try:
-            throttle.check(request, who)
+            # A code sent to the phone is counted apart and ignores the account lock: it is
+            # the owner's way back in while guessing at the password keeps that locked.
+            throttle.check(request, who, method="sms")
             otp.verify(phone, CodePurpose.SIGN_IN, form.cleaned_data["code"])
             if user is None or not user.is_active:
                 # A code for an unknown number was never sent, so it cannot be known.
@@ -314,7 +319,8 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
             status = TOO_MANY_STATUS
         except otp.CodeError as error:
             if throttle.fail(request, who, method="sms", reason=error.reason):
-                form.add_error("code", throttle.Locked(throttle.retry_after(request, who)))
+                form.add_error("code", throttle.Locked(
+                    throttle.retry_after(request, who, method="sms")))
                 status = TOO_MANY_STATUS
             else:
                 form.add_error("code", error)

@@ -194,6 +194,36 @@ def test_edit_rotate_disable_enable(internal_client, rp_admin) -> None:
     assert internal_client.get("/relying-parties/no-such-client/").status_code == 404
 
 
+def test_the_pairwise_sector_is_shown_fixed_and_kept_on_edits(internal_client, rp_admin,
+                                                               settings) -> None:
+    sign_in_client(internal_client, rp_admin)
+    form_page = text(internal_client.get("/relying-parties/new/"))
+    assert "sector_identifier_uri" in form_page and "标识分区在登记时确定" in form_page
+    # Redirect URIs on two hosts need a sector identifier document: said on its field.
+    response = internal_client.post("/relying-parties/new/", {
+        **FORM, "redirect_uris": "https://cg.example.gov.cn/cb\nhttps://cg2.example.gov.cn/cb"})
+    assert response.status_code == 400
+    assert "cg2.example.gov.cn" in text(response) and 'id="id_sector_identifier_uri_error"' \
+        in text(response)
+    assert internal_client.post("/relying-parties/new/", FORM).status_code == 302
+    (rp,) = identity.list_relying_parties(DEPARTMENT)
+    base = f"/relying-parties/{rp.client_id}/"
+    page = text(internal_client.get(base))
+    assert "<code>cg.example.gov.cn</code>" in page and "不可更改" in page
+    # A redirect URI on another host is refused with the reason on the field; the sector
+    # and so every sub stay as they were.
+    response = internal_client.post(base, {**FORM, "redirect_uris": "https://x.example.gov.cn/cb"})
+    assert response.status_code == 400
+    assert 'id="id_redirect_uris_error"' in text(response) and "cg.example.gov.cn" in text(response)
+    assert identity.get_relying_party(rp.client_id).sector == "cg.example.gov.cn"
+    # The back-channel logout address may not point at the cloud metadata service.
+    settings.YIWANG_OIDC_OUTBOUND_ALLOW = []
+    response = internal_client.post(base, {**FORM,
+                                           "backchannel_logout_uri": "https://169.254.169.254/x"})
+    assert response.status_code == 400 and 'id="id_backchannel_logout_uri_error"' in text(response)
+    assert "链路本地地址" in text(response)
+
+
 def test_superuser_may_register_a_first_party_platform_app(internal_client, boss) -> None:
     sign_in_client(internal_client, boss)
     response = internal_client.post("/relying-parties/new/", {

@@ -1,0 +1,235 @@
+"""Pairwise subject sectors (OpenID Connect Core 1.0, section 8.1): fixed at registration,
+backed by a sector identifier document for several hosts, one department per sector."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from yiwang.core.crypto.service import blind_index
+from yiwang.platform.orgs import service as orgs
+from yiwang.platform.regions.testing import CITY, make_chain
+from yiwang.support.identity.oidc import claims, sectors
+from yiwang.support.identity.oidc.models import RelyingParty
+from yiwang.support.identity.oidc.relying_parties import (
+    register_relying_party,
+    update_relying_party,
+)
+
+pytestmark = pytest.mark.django_db
+
+PERSON = SimpleNamespace(pk=4242)  # subject() needs only the account id
+
+
+def _pairwise(redirect_uris: str | list[str], **extra):
+    rp, _secret = register_relying_party(name="应用", client_type="confidential",
+                                         redirect_uris=redirect_uris, subject_type="pairwise",
+                                         actor=None, **extra)
+    return rp
+
+
+def _refusal(caught: pytest.ExceptionInfo[ValidationError], field: str) -> str:
+    assert field in caught.value.message_dict, caught.value.message_dict
+    return " ".join(caught.value.message_dict[field])
+
+
+@pytest.fixture
+def departments():
+    make_chain(geometry=False)
+    return (orgs.create_department("sec-a", "甲局", region_code=CITY).code,
+            orgs.create_department("sec-b", "乙局", region_code=CITY).code)
+
+
+def test_redirect_uris_on_one_host_make_that_host_the_sector():
+    rp = _pairwise(["https://App.example.org/cb", "https://app.example.org/other"])
+    assert rp.sector == "app.example.org"
+    assert claims.subject(PERSON, rp) == blind_index(f"app.example.org|{PERSON.pk}",
+                                                     claims.PAIRWISE_PURPOSE)
+    # A public relying party has no sector to fix: its sub is the account id.
+    public, _ = register_relying_party(name="公开", client_type="confidential",
+                                       redirect_uris="https://a.example.org/cb "
+                                                     "https://b.example.org/cb", actor=None)
+    assert public.sector == "" and claims.subject(PERSON, public) == str(PERSON.pk)
+
+
+def test_redirect_uris_on_several_hosts_need_a_sector_identifier_uri():
+    with pytest.raises(ValidationError) as caught:
+        _pairwise(["https://a.example.org/cb", "https://b.example.org/cb"])
+    message = _refusal(caught, "sector_identifier_uri")
+    assert "a.example.org" in message and "b.example.org" in message
+    assert "sector_identifier_uri" in message
+    assert not RelyingParty.objects.exists()
+
+
+def test_a_sector_identifier_document_listing_every_redirect_uri(local_server):
+    uris = ["https://a.example.org/cb", "https://b.example.org/cb"]
+    local_server.routes["/sector.json"] = (200, json.dumps([*uris, "https://c.example.org/"])
+                                           .encode())
+    rp = _pairwise(uris, sector_identifier_uri=local_server.url("/sector.json"))
+    assert rp.sector == "127.0.0.1"  # the host of the document
+    assert rp.sector_identifier_uri == local_server.url("/sector.json")
+    (got,) = local_server.received
+    assert got["method"] == "GET" and got["path"] == "/sector.json"
+
+
+@pytest.mark.parametrize(("status", "body", "reason"), [
+    (200, json.dumps(["https://a.example.org/cb"]).encode(), "b.example.org/cb"),
+    (200, b"<html>not json</html>", "JSON"),
+    (200, json.dumps({"redirect_uris": []}).encode(), "JSON 数组"),
+    (200, json.dumps(["https://a.example.org/cb", 7]).encode(), "JSON 数组"),
+    (200, json.dumps(["https://a.example.org/cb"] * 4000).encode(), "65536"),
+    (404, b"missing", "HTTP 404"),
+    (302, b"", "HTTP 302"),
+])
+def test_a_bad_sector_identifier_document_is_refused(local_server, status, body, reason):
+    local_server.routes["/sector.json"] = (status, body)
+    with pytest.raises(ValidationError) as caught:
+        _pairwise(["https://a.example.org/cb", "https://b.example.org/cb"],
+                  sector_identifier_uri=local_server.url("/sector.json"))
+    assert reason in _refusal(caught, "sector_identifier_uri")
+    assert not RelyingParty.objects.exists()
+
+
+def test_an_unreachable_sector_identifier_document_is_refused(local_server):
+    address = local_server.url("/sector.json").replace(local_server.base.rsplit(":", 1)[1], "9")
+    with pytest.raises(ValidationError) as caught:
+        _pairwise("https://a.example.org/cb", sector_identifier_uri=address)
+    assert "无法连接" in _refusal(caught, "sector_identifier_uri")
+
+
+def test_another_departments_sector_is_refused_and_the_same_departments_shared(departments):
+    first, second = departments
+    mine = _pairwise("https://shared.example.gov.cn/a", department_code=first)
+    with pytest.raises(ValidationError) as caught:
+        _pairwise("https://shared.example.gov.cn/b", department_code=second)
+    assert "shared.example.gov.cn" in _refusal(caught, "redirect_uris")
+    with pytest.raises(ValidationError):  # the platform is not that department either
+        _pairwise("https://shared.example.gov.cn/c")
+    # Another app of the same department shares the sector, and so sees the same sub:
+    # that is what a sector is for (one agency's apps on several hosts).
+    sibling = _pairwise("https://shared.example.gov.cn/d", department_code=first)
+    assert sibling.sector == mine.sector
+    assert claims.subject(PERSON, sibling) == claims.subject(PERSON, mine)
+    # Nor can an app move to another department while a sibling keeps the sector.
+    with pytest.raises(ValidationError):
+        update_relying_party(sibling, actor=None, department_code=second)
+    # A public app of another department may use the host; turning pairwise is refused.
+    public, _ = register_relying_party(name="公开", client_type="confidential",
+                                       redirect_uris="https://shared.example.gov.cn/e",
+                                       department_code=second, actor=None)
+    with pytest.raises(ValidationError):
+        update_relying_party(public, actor=None, subject_type="pairwise")
+
+
+def test_editing_redirect_uris_keeps_the_sector_and_every_sub(local_server):
+    rp = _pairwise(["https://app.example.org/cb", "https://app.example.org/two"])
+    sub = claims.subject(PERSON, rp)
+    # Reordered, replaced, extended on the same host: the same sector, the same sub.
+    update_relying_party(rp, actor=None,
+                         redirect_uris=["https://app.example.org/new", "https://app.example.org/cb"])
+    rp.refresh_from_db()
+    assert rp.sector == "app.example.org" and claims.subject(PERSON, rp) == sub
+    # A new host is refused without a document, on the field that names it.
+    with pytest.raises(ValidationError) as caught:
+        update_relying_party(rp, actor=None, redirect_uris=["https://elsewhere.example.org/cb"])
+    message = _refusal(caught, "redirect_uris")
+    assert "app.example.org" in message and "sector_identifier_uri" in message
+    # A document on another host cannot move the sector.
+    local_server.routes["/s.json"] = (200, b'["https://elsewhere.example.org/cb"]')
+    with pytest.raises(ValidationError) as caught:
+        update_relying_party(rp, actor=None, sector_identifier_uri=local_server.url("/s.json"),
+                             redirect_uris=["https://elsewhere.example.org/cb"])
+    assert "app.example.org" in _refusal(caught, "sector_identifier_uri")
+    rp.refresh_from_db()
+    assert rp.sector == "app.example.org" and claims.subject(PERSON, rp) == sub
+
+
+def test_a_new_host_is_allowed_once_the_document_lists_it(local_server):
+    local_server.routes["/sector.json"] = (200, b'["https://a.example.org/cb"]')
+    rp = _pairwise("https://a.example.org/cb",
+                   sector_identifier_uri=local_server.url("/sector.json"))
+    sub = claims.subject(PERSON, rp)
+    with pytest.raises(ValidationError) as caught:
+        update_relying_party(rp, actor=None,
+                             redirect_uris="https://a.example.org/cb https://b.example.org/cb")
+    assert "https://b.example.org/cb" in _refusal(caught, "sector_identifier_uri")
+    local_server.routes["/sector.json"] = (
+        200, b'["https://a.example.org/cb", "https://b.example.org/cb"]')
+    update_relying_party(rp, actor=None,
+                         redirect_uris="https://a.example.org/cb https://b.example.org/cb")
+    rp.refresh_from_db()
+    assert rp.sector == "127.0.0.1" and claims.subject(PERSON, rp) == sub
+    # Edits that add no redirect URI do not fetch the document again.
+    fetched = len(local_server.received)
+    update_relying_party(rp, actor=None, name="新名称")
+    assert len(local_server.received) == fetched
+
+
+def test_the_sector_is_fixed_when_an_app_first_turns_pairwise():
+    rp, _ = register_relying_party(name="应用", client_type="confidential",
+                                   redirect_uris="https://app.example.org/cb", actor=None)
+    assert rp.sector == ""
+    update_relying_party(rp, actor=None, subject_type="pairwise")
+    rp.refresh_from_db()
+    assert rp.sector == "app.example.org"
+    assert sectors.host_of("https://APP.example.org./x") == "app.example.org"
+
+
+# --- the migration ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_keeps_every_existing_pairwise_subject():
+    before = [("oidc", "0002_sessions_and_keys")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("oidc", "RelyingParty")
+
+    def old_rp(client_id: str, redirect_uris: str, sector_identifier: str,
+               subject_type: str = "pairwise") -> None:
+        old.objects.create(client_id=client_id, name=client_id, client_type="confidential",
+                           authorization_grant_type="authorization-code",
+                           redirect_uris=redirect_uris, subject_type=subject_type,
+                           sector_identifier=sector_identifier)
+
+    # The sectors the provider computed before (claims.sector_of of the previous version):
+    # the sector identifier's host (or the identifier itself), else the host of the FIRST
+    # redirect URI, else the client id.
+    expected = {
+        "first-host": "second.example.org",
+        "url-sector": "sector.example.org",
+        "text-sector": "legacy-sector",
+        "no-redirect": "no-redirect",
+    }
+    old_rp("first-host", "https://Second.example.org/cb https://first.example.org/cb", "")
+    old_rp("url-sector", "https://x.example.org/cb", "https://Sector.example.org/doc.json")
+    old_rp("text-sector", "https://x.example.org/cb", "Legacy-Sector")
+    old_rp("no-redirect", "", "")
+    old_rp("public", "https://x.example.org/cb", "https://kept.example.org/doc.json",
+           subject_type="public")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    for client_id, sector in expected.items():
+        rp = RelyingParty.objects.get(client_id=client_id)
+        assert claims.subject(PERSON, rp) == blind_index(f"{sector}|{PERSON.pk}",
+                                                         claims.PAIRWISE_PURPOSE), client_id
+    url_sector = RelyingParty.objects.get(client_id="url-sector")
+    assert url_sector.sector_identifier_uri == "https://Sector.example.org/doc.json"
+    assert RelyingParty.objects.get(client_id="text-sector").sector_identifier_uri == ""
+    public = RelyingParty.objects.get(client_id="public")
+    assert public.sector == "" and claims.subject(PERSON, public) == str(PERSON.pk)
+    # Reordering the redirect URIs of a migrated app no longer changes anybody's sub.
+    first = RelyingParty.objects.get(client_id="first-host")
+    update_relying_party(first, actor=None,
+                         redirect_uris="https://first.example.org/cb https://second.example.org/cb")
+    first.refresh_from_db()
+    assert claims.subject(PERSON, first) == blind_index(
+        f"second.example.org|{PERSON.pk}", claims.PAIRWISE_PURPOSE)

@@ -19,6 +19,10 @@ More than one factor is needed when:
 The second factor must be of another kind than the first; a password may serve as the
 second factor after an SMS code or a QR code. After signing in the browser goes to ``next``
 only when it is on this host (:func:`safe_next`): never an open redirect.
+
+Signing in — here, not when a first factor is right — clears the account's failure count
+(:func:`throttle.succeed`): a first factor proved again must not reset the count of guesses
+at the second one.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from yiwang.core.audit import service as audit
-from yiwang.support.identity import assurance, sessions
+from yiwang.support.identity import assurance, sessions, throttle
 from yiwang.support.identity.models import User
 
 PENDING_KEY = "yiwang_pending_auth"
@@ -259,6 +263,7 @@ def begin(request: HttpRequest, user: Any, *, amr: Iterable[str], method: str,
     if not needs_second_factor(user, amr_list, level):
         clear(request)
         sessions.sign_in(request, user, amr=amr_list, method=method, level_cap=level_cap)
+        throttle.succeed(request, user)  # signed in: now the account's count may go
         return finish_redirect(request, next_target, level)
     # A new key for the half-signed-in browser: a session id seen before this point (e.g.
     # planted by someone else) is worth nothing afterwards.
@@ -304,6 +309,7 @@ def complete(request: HttpRequest, *, amr: Iterable[str], method: str) -> HttpRe
     else:
         sessions.sign_in(request, user, amr=[*state.amr, *amr],
                          method=f"{state.method}+{method}", level_cap=state.level_cap)
+        throttle.succeed(request, user)  # signed in: now the account's count may go
     return finish_redirect(request, state.next_url, state.required_level)
 
 

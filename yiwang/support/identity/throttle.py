@@ -35,8 +35,11 @@ An SMS code typed to sign in (``method="sms"`` with a phone number) has a name c
 its own and ignores the account lock: the code is a fresh secret sent only to the owner's
 phone (and limited per code and by the sending quotas), so signing in with it is the
 owner's way out of a lock that guessing at the password caused. Failures while a counter is
-locked are not counted (nothing was tried). A successful sign-in clears the account's count
-and the counters of the account's own names; the address keeps its count.
+locked are not counted (nothing was tried). Only a *completed* sign-in clears the account's
+count and the counters of the account's own names (the address keeps its count): a right
+first factor that leaves the sign-in waiting for a second one clears just the name it was
+typed at, so guesses at the second factor keep counting — and the lock keeps growing —
+however often the first factor is proved again (see :func:`succeed`).
 
 Keys never hold a login name or an address in clear: they are blind indexes (HMAC) with
 purposes of their own. Audit events: ``identity.sign_in_failed`` for every failure (with
@@ -320,16 +323,38 @@ def fail(request: HttpRequest | None, who: Any, *, method: str = "password",
                for _scope, row, is_shown in counted)
 
 
-def succeed(request: HttpRequest | None, who: Any, *, method: str = "password") -> None:
-    """A right guess: clear the account's failures, the typed name's and those of the
-    account's own names (the address keeps its count)."""
-    user, account = _resolve(who)
-    keys = {account, login_key(who, method)}
-    if user is not None:
-        keys.update(_own_login_keys(user))
+def succeed(request: HttpRequest | None, who: Any, *, method: str = "password",
+            finished: bool = True) -> None:
+    """A right guess: clear the typed name's failures (for ``method``) and, when the guess
+    finished what it was for, the account's and those of the account's own names. The
+    address keeps its count.
+
+    A first factor that leaves a sign-in pending (``finished=False``), and any factor proved
+    while this browser holds a pending sign-in of the account, clear only the typed name:
+    the account's count goes on until :func:`pipeline.begin` or :func:`pipeline.complete`
+    has signed the person in, and they call this again. Otherwise whoever knows the
+    password (or has the phone) could guess at the second factor, wait out the lock and
+    prove the first factor again to start afresh, so the lock would never grow longer.
+    """
+    keys = {login_key(who, method)}
+    if finished and not _sign_in_pending(request, who):
+        user, account = _resolve(who)
+        keys.add(account)
+        if user is not None:
+            keys.update(_own_login_keys(user))
     keys.discard("")
     if keys:
         AuthThrottle.objects.filter(key__in=keys).delete()
+
+
+def _sign_in_pending(request: HttpRequest | None, who: Any) -> bool:
+    """Whether ``request``'s browser is half-way through signing in as the user ``who``."""
+    if request is None or not _is_user(who) or not hasattr(request, "session"):
+        return False
+    from yiwang.support.identity import pipeline
+
+    state = pipeline.pending(request)
+    return state is not None and state.kind == pipeline.SIGN_IN and state.user_id == who.pk
 
 
 def _masked_login(login: str) -> str:

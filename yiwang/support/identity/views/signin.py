@@ -224,7 +224,8 @@ def login(request: HttpRequest) -> HttpResponse:
             else:
                 correct = user.check_password(password)
             if correct and user is not None and user.is_active:
-                throttle.succeed(request, user)
+                # Only the name typed: the account's count goes once signed in (pipeline).
+                throttle.succeed(request, who, method="password", finished=False)
                 return pipeline.begin(request, user, amr=["pwd"], method="password",
                                       next_url=next_url, required_level=level)
             if correct and user is not None:
@@ -325,7 +326,8 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
             else:
                 form.add_error("code", error)
         else:
-            throttle.succeed(request, user)
+            # Only the phone's code counter: the account's count goes once signed in.
+            throttle.succeed(request, who, method="sms", finished=False)
             request.session.pop(LOGIN_STASH, None)
             return pipeline.begin(request, user, amr=["sms"], method="sms", next_url=next_url,
                                   required_level=level)

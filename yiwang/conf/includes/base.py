@@ -77,6 +77,31 @@ MIDDLEWARE = [
     "yiwang.core.health.middleware.SecurityHeadersMiddleware",
 ]
 
+# Endpoints that callers authenticate with client credentials or bearer tokens, never with
+# cookies: their requests skip the middleware that only serves browsers (static files,
+# sessions, CSRF, the signed-in account, messages). See yiwang.core.health.handlers.
+YIWANG_STATELESS_PATHS = (
+    "/healthz",
+    "/.well-known/openid-configuration",
+    "/.well-known/oauth-authorization-server",
+    "/oidc/token/",
+    "/oidc/userinfo/",
+    "/oidc/introspect/",
+    "/oidc/revoke/",
+    "/oidc/jwks/",
+)
+_BROWSER_ONLY_MIDDLEWARE = (
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "yiwang.platform.zones.middleware.ZoneSessionCookieMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "yiwang.support.identity.middleware.SessionLivenessMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+YIWANG_STATELESS_MIDDLEWARE = [m for m in MIDDLEWARE if m not in _BROWSER_ONLY_MIDDLEWARE]
+
 ROOT_URLCONF = "yiwang.urls.public"
 WSGI_APPLICATION = "yiwang.wsgi.application"
 AUTH_USER_MODEL = "identity.User"

@@ -1,0 +1,55 @@
+"""The WSGI application: the whole middleware stack for pages, a short one for the
+stateless protocol endpoints.
+
+Pages need sessions, CSRF, the signed-in account, messages and static files. The OAuth/OIDC
+protocol endpoints (token, userinfo, introspection, revocation, JWKS, discovery) and the
+health check need none of them: callers authenticate with client credentials or bearer
+tokens, never with cookies, and these are the endpoints that take the heaviest load. Their
+requests run through ``YIWANG_STATELESS_MIDDLEWARE`` — the same stack minus the middleware
+that only serves browsers — which keeps request ids, access logs and metrics, zone routing,
+the NUL check, the language, the audit context and every security header.
+
+Dispatch is by exact path (``YIWANG_STATELESS_PATHS``), before Django resolves anything; a
+path not in the list, including one a slash away from it, takes the whole stack.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+_loading = threading.Lock()
+
+
+class StatelessHandler(WSGIHandler):
+    """A WSGI handler whose middleware chain is ``YIWANG_STATELESS_MIDDLEWARE``."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        # BaseHandler.load_middleware reads settings.MIDDLEWARE; present the short list to it
+        # while it builds the chain (once, at start-up), then put the full list back.
+        with _loading:
+            full = settings.MIDDLEWARE
+            settings.MIDDLEWARE = list(settings.YIWANG_STATELESS_MIDDLEWARE)
+            try:
+                super().load_middleware(is_async)
+            finally:
+                settings.MIDDLEWARE = full
+
+
+class Application:
+    """Send each request to the handler its path calls for."""
+
+    def __init__(self) -> None:
+        self.pages = WSGIHandler()
+        self.stateless = StatelessHandler()
+        self.stateless_paths = frozenset(settings.YIWANG_STATELESS_PATHS)
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+        handler = (self.stateless if environ.get("PATH_INFO", "") in self.stateless_paths
+                   else self.pages)
+        return handler(environ, start_response)

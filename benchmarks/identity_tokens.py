@@ -2,7 +2,8 @@
 
 Keycloak's sizing guide gives, per vCPU: 15 password logins/s, 200 client-credential grants/s
 and 120 token refreshes/s. This measures yiwang's on this machine with the server pinned to
-ONE core (``taskset -c 0``, one gunicorn gthread worker) and the load generator on another:
+ONE core (``taskset -c 0``, one gunicorn gthread worker with one thread) and the load
+generator on another:
 
 - client-credential grants/s (POST /oidc/token/, grant_type=client_credentials, HTTP Basic);
 - token refreshes/s (POST /oidc/token/, grant_type=refresh_token; each refresh rotates, so
@@ -11,9 +12,17 @@ ONE core (``taskset -c 0``, one gunicorn gthread worker) and the load generator 
   Argon2id cost stated;
 - userinfo p99 latency at 32 concurrent clients (wrk).
 
-The database is a throwaway SQLite one under var/bench/identity (the embedded default).
+The database is a throwaway SQLite one under var/ (the embedded default). One server thread
+is the efficient setting on one core with SQLite: more threads only take turns at the GIL
+and at SQLite's single write lock (``--server-threads 4`` measures that: about a quarter
+fewer refreshes per CPU-second). Each figure is given twice: per second of wall time, and per
+second of CPU time the server used, which does not move when something else runs on the
+machine (on a shared VM the wall-time figure varies by +-15 % from run to run).
 
-    .venv/bin/python benchmarks/identity_tokens.py [--duration 20]
+    .venv/bin/python benchmarks/identity_tokens.py [--duration 20] [--only cc,refresh]
+
+``BENCH_PY_SPY=out.txt`` (py-spy on PATH) records a raw profile of the worker during the
+refresh run.
 
 Goals (issue 3): >= 2x Keycloak for refresh and client credentials.
 """
@@ -100,13 +109,32 @@ print(json.dumps({
 """
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid`` and its live descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(c) for c in children)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 class Load:
     """Run ``action(conn, state)`` in ``threads`` threads for ``duration`` seconds."""
 
-    def __init__(self, port: int, threads: int, duration: float) -> None:
+    def __init__(self, port: int, threads: int, duration: float, server_pid: int) -> None:
         self.port, self.threads, self.duration = port, threads, duration
+        self.server_pid = server_pid
 
-    def run(self, action, states) -> tuple[float, float, int]:  # type: ignore[no-untyped-def]
+    def run(self, action, states) -> tuple[float, float, int, float]:  # type: ignore[no-untyped-def]
+        """Requests/s, p99 latency (ms), errors and requests per server CPU-second."""
         latencies: list[float] = []
         errors = [0]
         lock = threading.Lock()
@@ -133,15 +161,16 @@ class Load:
             with lock:
                 latencies.extend(mine)
 
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), cpu_seconds(self.server_pid)
         pool = [threading.Thread(target=worker, args=(s,)) for s in states[: self.threads]]
         for t in pool:
             t.start()
         for t in pool:
             t.join()
         elapsed = time.perf_counter() - started
+        cpu = cpu_seconds(self.server_pid) - cpu_before
         p99 = statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 100 else 0.0
-        return len(latencies) / elapsed, p99, errors[0]
+        return len(latencies) / elapsed, p99, errors[0], len(latencies) / cpu if cpu else 0.0
 
 
 def post_form(conn: http.client.HTTPConnection, path: str, fields: dict[str, str],
@@ -207,24 +236,27 @@ def password_login(_data: dict) -> tuple:  # type: ignore[type-arg]
     return action, [None] * 64
 
 
-def wrk_userinfo(port: int, token: str, duration: int) -> tuple[float, float]:
+def wrk_userinfo(port: int, token: str, duration: int) -> tuple[float, float, int]:
     out = subprocess.run(
         ["taskset", "-c", "1", "wrk", "-t2", "-c32", f"-d{duration}s", "--latency",
          "-H", f"Authorization: Bearer {token}", f"http://127.0.0.1:{port}/oidc/userinfo/"],
         capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non2xx:
         raise SystemExit(f"userinfo: {non2xx.group(1)} error responses")
-    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit], count
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--threads", type=int, default=8, help="load-generator threads")
-    parser.add_argument("--server-threads", type=int, default=4)
+    parser.add_argument("--server-workers", type=int, default=1)
+    parser.add_argument("--server-threads", type=int, default=1)
+    parser.add_argument("--only", default="", help="comma-separated: cc,refresh,login,userinfo")
     args = parser.parse_args()
     for tool in ("taskset", "wrk"):
         if not shutil.which(tool):
@@ -245,11 +277,11 @@ def main() -> None:
         setup = subprocess.run([sys.executable, "-c", SETUP, str(args.threads)], env=env,
                                cwd=ROOT, check=True, capture_output=True, text=True)
         data = json.loads(setup.stdout.strip().splitlines()[-1])
-        server = subprocess.Popen(
-            ["taskset", "-c", "0", sys.executable, "-m", "gunicorn", "yiwang.wsgi:application",
-             "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "1",
-             "--threads", str(args.server_threads), "--log-level", "warning"],
-            env=env, cwd=ROOT)
+        command = [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application",
+                   "--bind", f"127.0.0.1:{port}", "--worker-class", "gthread",
+                   "--workers", str(args.server_workers), "--threads", str(args.server_threads),
+                   "--log-level", "warning"]
+        server = subprocess.Popen(["taskset", "-c", "0", *command], env=env, cwd=ROOT)
         try:
             deadline = time.time() + 30
             while time.time() < deadline:
@@ -261,12 +293,29 @@ def main() -> None:
                 except OSError:
                     time.sleep(0.3)
             os.sched_setaffinity(0, {1})
-            load = Load(port, args.threads, args.duration)
+            load = Load(port, args.threads, args.duration, server.pid)
+            only = set(filter(None, args.only.split(","))) or {"cc", "refresh", "login", "userinfo"}
             results = {}
-            results["client credentials"] = load.run(*client_credentials(data))
-            results["token refresh"] = load.run(*refresh(data, args.threads))
-            results["password login"] = load.run(*password_login(data))
-            userinfo = wrk_userinfo(port, data["access_token"], args.duration)
+            if "cc" in only:
+                results["client credentials"] = load.run(*client_credentials(data))
+            if "refresh" in only:
+                spy = None
+                if os.environ.get("BENCH_PY_SPY"):  # profile the worker: py-spy must be on PATH
+                    worker = (Path(f"/proc/{server.pid}/task/{server.pid}/children")
+                              .read_text().split()[0])
+                    spy = subprocess.Popen(["py-spy", "record", "-p", worker, "-o",
+                                            os.environ["BENCH_PY_SPY"], "-f", "raw",
+                                            "-d", str(args.duration)])
+                results["token refresh"] = load.run(*refresh(data, args.threads))
+                if spy:
+                    spy.wait()
+            if "login" in only:
+                results["password login"] = load.run(*password_login(data))
+            userinfo = None
+            if "userinfo" in only:
+                cpu_before = cpu_seconds(server.pid)
+                userinfo = wrk_userinfo(port, data["access_token"], args.duration)
+                userinfo_cpu = userinfo[2] / (cpu_seconds(server.pid) - cpu_before)
         finally:
             server.terminate()
             server.wait()
@@ -277,14 +326,19 @@ def main() -> None:
     print(f"\nserver: 1 gunicorn gthread worker x {args.server_threads} threads pinned to one "
           f"core; load: {args.threads} threads on another core; {args.duration} s each; SQLite")
     print(f"password hash: Argon2id t={t}, m={m} KiB ({m / 1024:.0f} MiB), p=1\n")
-    print(f"{'figure (per core)':<24}{'yiwang/s':>10}{'p99 ms':>9}{'errors':>8}"
-          f"{'Keycloak/s':>12}{'ratio':>8}{'goal':>7}")
-    for name, (rate, p99, errors) in results.items():
+    print("yiwang/s: requests per second of wall time with the server pinned to one core;")
+    print("per CPU-s: requests per second of CPU time the server used (user + system), which")
+    print("does not depend on what else the machine is doing.\n")
+    print(f"{'figure (per core)':<24}{'yiwang/s':>10}{'per CPU-s':>11}{'p99 ms':>9}{'errors':>8}"
+          f"{'Keycloak/s':>12}{'ratio':>8}{'ratio CPU':>11}{'goal':>7}")
+    for name, (rate, p99, errors, per_cpu) in results.items():
         goal = "2.00" if name != "password login" else "-"
-        print(f"{name:<24}{rate:>10.0f}{p99:>9.1f}{errors:>8}{KEYCLOAK[name]:>12.0f}"
-              f"{rate / KEYCLOAK[name]:>8.2f}{goal:>7}")
-    print(f"{'userinfo (wrk, 32 conn)':<24}{userinfo[0]:>10.0f}{userinfo[1]:>9.1f}"
-          f"{'':>8}{'-':>12}{'-':>8}{'-':>7}")
+        print(f"{name:<24}{rate:>10.0f}{per_cpu:>11.0f}{p99:>9.1f}{errors:>8}"
+              f"{KEYCLOAK[name]:>12.0f}{rate / KEYCLOAK[name]:>8.2f}"
+              f"{per_cpu / KEYCLOAK[name]:>11.2f}{goal:>7}")
+    if userinfo:
+        print(f"{'userinfo (wrk, 32 conn)':<24}{userinfo[0]:>10.0f}{userinfo_cpu:>11.0f}"
+              f"{userinfo[1]:>9.1f}{'':>8}{'-':>12}{'-':>8}{'-':>11}{'-':>7}")
 
 
 if __name__ == "__main__":

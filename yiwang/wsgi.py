@@ -7,6 +7,6 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yiwang.conf.settings")
 django.setup(set_prefix=False)
 
-from yiwang.core.health.handlers import Application  # noqa: E402  (needs settings loaded)
+from yiwang.core.health.service import Application  # noqa: E402  (needs settings loaded)
 
 application = Application()

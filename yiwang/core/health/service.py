@@ -1,4 +1,5 @@
-"""Public facade of the health app: readiness of the dependencies."""
+"""Public facade of the health app: readiness of the dependencies, and the WSGI application
+that serves pages and the stateless protocol endpoints (see handlers.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 
+from yiwang.core.health.handlers import Application
 from yiwang.core.health.preflight import check_dependencies
 from yiwang.core.tasks.service import worker_status
 
-__all__ = ["check_dependencies", "readiness"]
+__all__ = ["Application", "check_dependencies", "readiness"]
 
 
 def _timed(check: Any) -> dict[str, Any]:

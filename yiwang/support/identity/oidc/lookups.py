@@ -193,7 +193,7 @@ def authorization(family: Any, *, person: Any = None) -> Authorization | None:
     db = _db()
     query = _cached(db, "authorization", _authorization_query)
     field = Authorization._meta.get_field("family")
-    row = query.row(db, [field.get_db_prep_value(family, db)])  # type: ignore[union-attr]
+    row = query.row(db, [field.get_db_prep_value(family, db)])
     if row is None:
         return None
     found, session = query.split(row, db)
@@ -207,7 +207,7 @@ def family_of_access_token(access_token_id: int) -> Any:
     """The refresh-token family an access token belongs to, or None."""
     db = _db()
     field = RefreshToken._meta.get_field("token_family")
-    column = field.get_col("r")  # type: ignore[union-attr]
+    column = field.get_col("r")
     query = _cached(db, "family_of_access_token", lambda db: _Query([], (
         f"SELECT {_column(db, RefreshToken, 'r', 'token_family')} "  # noqa: S608
         f"FROM {_table(db, RefreshToken, 'r')} "
@@ -239,7 +239,7 @@ def insert(obj: Model) -> Model:
         else:
             cursor.execute(sql, values)
             new_pk = db.ops.last_insert_id(cursor, str(meta.db_table), key)
-    setattr(obj, meta.pk.attname, new_pk)  # type: ignore[union-attr]
+    setattr(obj, meta.pk.attname, new_pk)
     obj._state.adding = False
     obj._state.db = db.alias
     return obj

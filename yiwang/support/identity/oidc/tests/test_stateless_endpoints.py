@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 
-from yiwang.core.health.handlers import Application
+from yiwang.core.health.service import Application
 from yiwang.support.identity.oidc.relying_parties import register_relying_party
 from yiwang.support.identity.oidc.tests.conftest import REDIRECT
 

@@ -94,12 +94,13 @@ _BROWSER_ONLY_MIDDLEWARE = (
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "yiwang.platform.zones.middleware.ZoneSessionCookieMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "yiwang.support.identity.middleware.SessionLivenessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 )
+# CommonMiddleware stays on the short stack: it is what checks the Host header against
+# ALLOWED_HOSTS for every request (Django checks only when request.get_host() is called).
 YIWANG_STATELESS_MIDDLEWARE = [m for m in MIDDLEWARE if m not in _BROWSER_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "yiwang.urls.public"

@@ -7,7 +7,8 @@ health check need none of them: callers authenticate with client credentials or 
 tokens, never with cookies, and these are the endpoints that take the heaviest load. Their
 requests run through ``YIWANG_STATELESS_MIDDLEWARE`` — the same stack minus the middleware
 that only serves browsers — which keeps request ids, access logs and metrics, zone routing,
-the NUL check, the language, the audit context and every security header.
+the Host check against ``ALLOWED_HOSTS``, the NUL check, the language, the audit context and
+every security header.
 
 Dispatch is by exact path (``YIWANG_STATELESS_PATHS``), before Django resolves anything; a
 path not in the list, including one a slash away from it, takes the whole stack.
@@ -25,8 +26,8 @@ from django.core.handlers.wsgi import WSGIHandler
 _loading = threading.Lock()
 
 
-class StatelessHandler(WSGIHandler):
-    """A WSGI handler whose middleware chain is ``YIWANG_STATELESS_MIDDLEWARE``."""
+class StatelessChain:
+    """Mixin for a handler whose middleware chain is ``YIWANG_STATELESS_MIDDLEWARE``."""
 
     def load_middleware(self, is_async: bool = False) -> None:
         # BaseHandler.load_middleware reads settings.MIDDLEWARE; present the short list to it
@@ -35,9 +36,18 @@ class StatelessHandler(WSGIHandler):
             full = settings.MIDDLEWARE
             settings.MIDDLEWARE = list(settings.YIWANG_STATELESS_MIDDLEWARE)
             try:
-                super().load_middleware(is_async)
+                super().load_middleware(is_async)  # type: ignore[misc]
             finally:
                 settings.MIDDLEWARE = full
+
+
+class StatelessHandler(StatelessChain, WSGIHandler):
+    """The WSGI handler of the stateless paths."""
+
+
+def is_stateless(path: str) -> bool:
+    """Whether requests for ``path`` take the short middleware stack."""
+    return path in settings.YIWANG_STATELESS_PATHS
 
 
 class Application:

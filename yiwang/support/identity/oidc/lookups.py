@@ -2,10 +2,11 @@
 
 Building a query through the ORM costs more than running it: for these wide models with
 joins, about a millisecond per query, several times per token request, where the benchmark
-budget of a whole refresh is four. These lookups run fixed SQL (built once per model and
-connection) through a cursor and turn the row into model instances with
-``Model.from_db``, applying the same converters the ORM applies (dates, UUIDs, JSON,
-decrypted personal data). Only reads by unique keys live here; writes use the ORM.
+budget of a whole refresh is four. These lookups run fixed SQL (built once per query and
+database) on the default database's connection itself (not through Django's connection
+proxy; the token models are not routed elsewhere), and turn the row into model instances
+with ``Model.from_db``, applying the same converters the ORM applies (dates, UUIDs, JSON,
+decrypted personal data). Only reads by unique keys, and the token INSERTs, live here.
 """
 
 from __future__ import annotations
@@ -75,9 +76,9 @@ class _Query:
         return built
 
 
-# Per database vendor: the converters are the backend's pure functions (they receive the
-# connection they work for as an argument), the same for every connection of a vendor.
-_queries: dict[tuple[str, str], Any] = {}
+# Per database (alias and vendor): the SQL and the converters, which the rows of every
+# connection to that database share.
+_queries: dict[tuple[str, str, str], Any] = {}
 _lock = threading.Lock()
 
 
@@ -86,7 +87,7 @@ def _db() -> Any:
 
 
 def _cached(db: Any, name: str, build: Callable[[Any], Any]) -> Any:
-    key = (db.vendor, name)
+    key = (db.alias, db.vendor, name)
     found = _queries.get(key)
     if found is None:
         found = build(db)

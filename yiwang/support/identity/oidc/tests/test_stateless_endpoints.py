@@ -114,6 +114,13 @@ def test_the_short_stack_keeps_the_nul_check_and_the_bearer_rule(app):
     assert anonymous.header("WWW-Authenticate")
 
 
+@pytest.mark.parametrize("path", sorted(settings.YIWANG_STATELESS_PATHS))
+def test_a_forged_host_is_refused_on_every_stateless_path(app, path):
+    forged = call(app, "GET", path, headers={"Host": "evil.attacker.example"})
+    assert forged.status_code == 400
+    assert call(app, "GET", path).status_code != 400  # the same request from a real host
+
+
 def test_discovery_and_jwks_on_the_short_stack(app):
     discovery = call(app, "GET", "/.well-known/openid-configuration")
     assert discovery.status_code == 200
@@ -135,3 +142,12 @@ def test_pages_keep_the_full_stack(app):
     assert near.status_code in (301, 404)
     # The workbench is not on the public listener, whichever stack would serve it.
     assert call(app, "GET", "/workbench/").status_code == 404
+
+
+def test_the_test_client_dispatches_like_production(public_client):
+    # The provider's other tests use this client: they exercise the same stacks.
+    protocol = public_client.get("/oidc/jwks/")
+    assert protocol.status_code == 200
+    assert not hasattr(protocol.wsgi_request, "session")
+    page = public_client.get("/account/login/")
+    assert page.status_code == 200 and hasattr(page.wsgi_request, "session")

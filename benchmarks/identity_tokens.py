@@ -13,9 +13,8 @@ generator on another:
 - userinfo p99 latency at 32 concurrent clients (wrk).
 
 The database is a throwaway SQLite one under var/ (the embedded default). One server thread
-is the efficient setting on one core with SQLite: more threads only take turns at the GIL
-and at SQLite's single write lock (``--server-threads 4`` measures that: about a quarter
-fewer refreshes per CPU-second). Each figure is given twice: per second of wall time, and per
+is enough on one core with SQLite: more threads only take turns at the GIL and at SQLite's
+single write lock, and add no throughput (``--server-threads 4`` to compare). Each figure is given twice: per second of wall time, and per
 second of CPU time the server used, which does not move when something else runs on the
 machine (on a shared VM the wall-time figure varies by +-15 % from run to run).
 

@@ -205,3 +205,26 @@ class Authorization(models.Model):
     def live(self) -> bool:
         """Neither revoked nor from an ended session."""
         return self.revoked_at is None and self.session.ended_at is None
+
+
+class PairwiseSector(models.Model):
+    """A sector of pairwise subjects (a host name, see ``sectors.py``) and the department it
+    belongs to — for good.
+
+    The first relying party that is pairwise in a sector claims it for its department; the
+    row is never deleted or moved, so the sector stays that department's when its relying
+    parties turn public, are disabled or deleted: another department can never compute the
+    same pairwise ``sub`` for a person. The unique host also settles two registrations
+    racing for a new sector (the second one is refused).
+    """
+
+    host = models.CharField(_("标识分区"), max_length=255, unique=True)
+    department_code = models.CharField(_("主管部门"), max_length=32, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("标识分区")
+        verbose_name_plural = _("标识分区")
+
+    def __str__(self) -> str:
+        return f"{self.host} ({self.department_code or '-'})"

@@ -181,7 +181,8 @@ def register_relying_party(
                       authorization_grant_type=RelyingParty.GRANT_AUTHORIZATION_CODE,
                       algorithm=keys.ALGORITHM, skip_authorization=False, **values)
     _check_complete(rp)
-    sectors.settle(rp, None)
+    if sectors.settle(rp, None):
+        sectors.claim(rp)
     rp.save()
     audit.record("oidc.relying_party_registered", rp, actor=actor, detail=_describe(rp))
     return rp, secret if client_type == RelyingParty.CLIENT_CONFIDENTIAL else None
@@ -202,7 +203,8 @@ def update_relying_party(rp: RelyingParty, *, actor: Any, **changes: Any) -> Rel
     for key, value in values.items():
         setattr(rp, key, value)
     _check_complete(rp)
-    sectors.settle(rp, before)
+    if sectors.settle(rp, before):
+        sectors.claim(rp)
     rp.save()
     audit.record("oidc.relying_party_updated", rp, actor=actor,
                  detail={"client_id": rp.client_id, "changed": changed, "sector": rp.sector})

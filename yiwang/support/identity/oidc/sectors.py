@@ -12,10 +12,17 @@ name. The sector is fixed the first time the relying party is pairwise and store
   ``sector_identifier_uri``.
 
 Later, a new redirect URI must be on the sector host, or listed in the document when the
-relying party has one. A sector belongs to one department: a pairwise relying party of
-another department cannot use it, so two agencies never see the same ``sub`` for a person
-(relying parties of the same department may share a sector, and then share subjects —
-that is what a sector is for).
+relying party has one. A sector belongs to one department, for good: the first relying
+party to be pairwise in it claims it (a :class:`~models.PairwiseSector` row, never deleted
+or moved), and a relying party of another department can never use it — not after the
+first one turned public, was disabled or deleted either — so two agencies never see the
+same ``sub`` for a person. Relying parties of the same department may share a sector, and
+then share subjects (that is what a sector is for). A pairwise relying party cannot move to
+another department: its sector stays behind.
+
+:func:`settle` checks (reading the document over the network); :func:`claim` records the
+claim in the write transaction, where the unique host refuses the loser of two
+registrations racing for a new sector.
 """
 
 from __future__ import annotations
@@ -26,10 +33,11 @@ from urllib.parse import urlsplit
 
 import requests
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from yiwang.support.identity.oidc import outbound
-from yiwang.support.identity.oidc.models import RelyingParty, SubjectType
+from yiwang.support.identity.oidc.models import PairwiseSector, RelyingParty, SubjectType
 
 DOCUMENT_TIMEOUT_SECONDS = 5
 DOCUMENT_MAX_BYTES = 64 * 1024
@@ -113,11 +121,14 @@ def _check_uris(rp: RelyingParty, uris: list[str]) -> None:
                       "sector_other_host", "redirect_uris")
 
 
-def settle(rp: RelyingParty, before: Before | None) -> None:
+def settle(rp: RelyingParty, before: Before | None) -> bool:
     """Fix ``rp``'s sector when it is pairwise for the first time, or check that the
-    change keeps within it (see the module docstring). Raises ValidationError."""
+    change keeps within it (see the module docstring). Raises ValidationError.
+
+    True when ``rp`` must then :func:`claim` its sector (it is pairwise in it for the first
+    time, or moves to another department) when it is saved."""
     if rp.subject_type != SubjectType.PAIRWISE:
-        return
+        return False
     uris = rp.redirect_uris.split()
     document_changed = before is None or before.sector_identifier_uri != rp.sector_identifier_uri
     became_pairwise = before is not None and before.subject_type != SubjectType.PAIRWISE
@@ -134,7 +145,7 @@ def settle(rp: RelyingParty, before: Before | None) -> None:
                                 "列出全部回调地址的网址，标识分区即为它的主机。")
                               % {"hosts": "、".join(hosts)[:300]}, "sector_required", FIELD)
             if not hosts:
-                return  # nobody can sign in yet; the sector is fixed with the first redirect
+                return False  # nobody can sign in yet; the sector is fixed with the first redirect
             sector = hosts[0]
         rp.sector = sector
         to_check = uris
@@ -150,18 +161,46 @@ def settle(rp: RelyingParty, before: Before | None) -> None:
             known = set(before.redirect_uris) if before is not None else set()
             to_check = [uri for uri in uris if uri not in known]
     _check_uris(rp, to_check)
-    if fixing or became_pairwise or before is None or before.department_code != rp.department_code:
-        _check_owner(rp)
+    needs_claim = (fixing or became_pairwise or before is None
+                   or before.department_code != rp.department_code)
+    if needs_claim:
+        _check_owner(rp, _owner_of(rp.sector))
+    return needs_claim
 
 
-def _check_owner(rp: RelyingParty) -> None:
-    # A race of two registrations is possible in principle (no row to lock); registering
-    # relying parties is a rare administrative act, audited with the sector.
-    taken = (RelyingParty.objects.filter(subject_type=SubjectType.PAIRWISE, sector=rp.sector)
-             .exclude(pk=rp.pk).exclude(department_code=rp.department_code).exists())
-    if taken:
-        raise _refuse(_("标识分区 %(sector)s 已由其他部门的接入应用使用。"
-                        "不同部门的应用不能共用标识分区，否则会看到相同的用户标识；"
-                        "请使用本部门自己的域名。")
-                      % {"sector": rp.sector}, "sector_taken",
-                      FIELD if rp.sector_identifier_uri else "redirect_uris")
+def _owner_of(sector: str) -> str | None:
+    """The department code ``sector`` belongs to ('' the platform), None when unclaimed."""
+    return (PairwiseSector.objects.filter(host=sector)
+            .values_list("department_code", flat=True).first())
+
+
+def _check_owner(rp: RelyingParty, owner: str | None) -> None:
+    """Refuse ``rp`` a sector another department (``owner``) has claimed."""
+    if owner is None or owner == rp.department_code:
+        return
+    raise _refuse(_("标识分区 %(sector)s 已由其他部门的接入应用使用。"
+                    "不同部门的应用不能共用标识分区，否则会看到相同的用户标识；"
+                    "请使用本部门自己的域名。")
+                  % {"sector": rp.sector}, "sector_taken",
+                  FIELD if rp.sector_identifier_uri else "redirect_uris")
+
+
+def claim(rp: RelyingParty) -> None:
+    """Record ``rp``'s sector as its department's, or raise ValidationError when it is
+    another department's (call in the transaction that saves ``rp``, when :func:`settle`
+    said so). Of two registrations racing for a new sector, the unique host lets one in."""
+    if rp.subject_type != SubjectType.PAIRWISE or not rp.sector:
+        return
+    owner = _owner_of(rp.sector)
+    if owner is None:
+        try:
+            with transaction.atomic():
+                PairwiseSector.objects.create(host=rp.sector, department_code=rp.department_code)
+            return
+        except IntegrityError:  # claimed a moment ago by another registration
+            owner = _owner_of(rp.sector)
+        if owner is None:
+            # Claimed, but not visible to this transaction: whose it is cannot be told,
+            # so it is not this relying party's.
+            owner = "?"
+    _check_owner(rp, owner)

@@ -15,9 +15,10 @@ from yiwang.core.crypto.service import blind_index
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import CITY, make_chain
 from yiwang.support.identity.oidc import claims, sectors
-from yiwang.support.identity.oidc.models import RelyingParty
+from yiwang.support.identity.oidc.models import PairwiseSector, RelyingParty
 from yiwang.support.identity.oidc.relying_parties import (
     register_relying_party,
+    set_relying_party_active,
     update_relying_party,
 )
 
@@ -124,6 +125,63 @@ def test_another_departments_sector_is_refused_and_the_same_departments_shared(d
                                        department_code=second, actor=None)
     with pytest.raises(ValidationError):
         update_relying_party(public, actor=None, subject_type="pairwise")
+
+
+@pytest.mark.parametrize("let_go", ["public", "disabled", "deleted"])
+def test_a_sector_stays_its_departments_after_its_app_lets_go_of_it(departments, let_go):
+    first, second = departments
+    mine = _pairwise("https://kept.example.gov.cn/a", department_code=first)
+    if let_go == "public":
+        update_relying_party(mine, actor=None, subject_type="public")
+    elif let_go == "disabled":
+        set_relying_party_active(mine, False, actor=None)
+    else:
+        mine.delete()
+    # Another department would otherwise compute the same subs as the first one did.
+    with pytest.raises(ValidationError) as caught:
+        _pairwise("https://kept.example.gov.cn/b", department_code=second)
+    assert "kept.example.gov.cn" in _refusal(caught, "redirect_uris")
+    assert not RelyingParty.objects.filter(department_code=second).exists()
+    # A public app of the other department on that host cannot turn pairwise either.
+    public, _ = register_relying_party(name="公开", client_type="confidential",
+                                       redirect_uris="https://kept.example.gov.cn/c",
+                                       department_code=second, actor=None)
+    with pytest.raises(ValidationError):
+        update_relying_party(public, actor=None, subject_type="pairwise")
+    # The department that holds it may come back to it, and sees the same subs again.
+    again = _pairwise("https://kept.example.gov.cn/d", department_code=first)
+    assert claims.subject(PERSON, again) == blind_index(f"kept.example.gov.cn|{PERSON.pk}",
+                                                        claims.PAIRWISE_PURPOSE)
+    assert list(PairwiseSector.objects.values_list("host", "department_code")) == [
+        ("kept.example.gov.cn", first)]
+
+
+def test_a_pairwise_app_cannot_take_its_sector_to_another_department(departments):
+    first, second = departments
+    alone = _pairwise("https://alone.example.gov.cn/a", department_code=first)
+    with pytest.raises(ValidationError) as caught:
+        update_relying_party(alone, actor=None, department_code=second)
+    assert "alone.example.gov.cn" in _refusal(caught, "redirect_uris")
+    alone.refresh_from_db()
+    assert alone.department_code == first
+    assert PairwiseSector.objects.get(host="alone.example.gov.cn").department_code == first
+
+
+def test_two_departments_racing_for_a_new_sector_one_is_refused(departments, monkeypatch):
+    first, second = departments
+    checked = sectors._check_owner
+
+    def the_other_registration_commits_meanwhile(rp, owner):
+        checked(rp, owner)  # nobody had claimed the sector when this one looked
+        PairwiseSector.objects.create(host=rp.sector, department_code=first)
+
+    monkeypatch.setattr(sectors, "_check_owner", the_other_registration_commits_meanwhile)
+    with pytest.raises(ValidationError) as caught:
+        _pairwise("https://race.example.gov.cn/a", department_code=second)
+    monkeypatch.undo()
+    assert "race.example.gov.cn" in _refusal(caught, "redirect_uris")
+    assert caught.value.error_dict["redirect_uris"][0].code == "sector_taken"
+    assert not RelyingParty.objects.exists()
 
 
 def test_editing_redirect_uris_keeps_the_sector_and_every_sub(local_server):
@@ -233,3 +291,39 @@ def test_the_migration_keeps_every_existing_pairwise_subject():
     first.refresh_from_db()
     assert claims.subject(PERSON, first) == blind_index(
         f"second.example.org|{PERSON.pk}", claims.PAIRWISE_PURPOSE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sector_owners_are_back_filled_first_registered_first():
+    before = [("oidc", "0003_pairwise_sector")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("oidc", "RelyingParty")
+
+    def old_rp(client_id: str, sector: str, department_code: str,
+               subject_type: str = "pairwise") -> None:
+        old.objects.create(client_id=client_id, name=client_id, client_type="confidential",
+                           authorization_grant_type="authorization-code",
+                           redirect_uris=f"https://{sector or 'x.example.org'}/cb",
+                           subject_type=subject_type, sector=sector,
+                           department_code=department_code)
+
+    old_rp("first", "shared.example.org", "dept-a")
+    old_rp("second", "shared.example.org", "dept-b")  # shared before the provider refused it
+    old_rp("was-pairwise", "public-now.example.org", "dept-c", subject_type="public")
+    old_rp("platform", "platform.example.org", "")
+    old_rp("public", "", "dept-d", subject_type="public")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert dict(PairwiseSector.objects.values_list("host", "department_code")) == {
+        "shared.example.org": "dept-a", "public-now.example.org": "dept-c",
+        "platform.example.org": ""}
+    # The second department's app keeps working and can be edited; its sub is unchanged.
+    second = RelyingParty.objects.get(client_id="second")
+    sub = claims.subject(PERSON, second)
+    update_relying_party(second, actor=None, name="改名")
+    second.refresh_from_db()
+    assert second.name == "改名" and claims.subject(PERSON, second) == sub

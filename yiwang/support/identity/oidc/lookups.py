@@ -121,10 +121,41 @@ def relying_party(client_id: str) -> RelyingParty | None:
     return query.shapes[0].build(row, db) if row else None
 
 
+def _authorization_joins(db: Any, family: str) -> str:
+    """LEFT JOINs of the authorization of token family ``family`` (a column) and its session,
+    under the aliases ``a`` and ``s``."""
+    return (
+        f"LEFT JOIN {_table(db, Authorization, 'a')} ON {_column(db, Authorization, 'a', 'family')}"
+        f" = {family} "
+        f"LEFT JOIN {_table(db, AccountSession, 's')} ON {_column(db, AccountSession, 's', 'id')}"
+        f" = {_column(db, Authorization, 'a', 'session')} ")
+
+
+def _attach(token: Any, person: Any, found: Any, session: Any) -> None:
+    """Keep the authorization read with a token on it (see :func:`prefetched_authorization`)."""
+    if found is None or session is None:  # (a session is never missing: CASCADE)
+        token._yiwang_authorization = None
+        return
+    if person is not None and session.user_id == person.pk:
+        session.user = person
+    found.session = session
+    token._yiwang_authorization = found
+
+
+NOT_READ = object()
+
+
+def prefetched_authorization(token: Any) -> Any:
+    """The authorization :func:`access_token` or :func:`refresh_token` read along with
+    ``token`` (None: it has none), or ``NOT_READ`` for a token read some other way."""
+    return getattr(token, "_yiwang_authorization", NOT_READ)
+
+
 def _access_token_query(db: Any) -> _Query:
     user_model = get_user_model()
     shapes = [_Shape(AccessToken, "t", db), _Shape(RelyingParty, "rp", db),
-              _Shape(user_model, "u", db)]
+              _Shape(user_model, "u", db), _Shape(Authorization, "a", db),
+              _Shape(AccountSession, "s", db)]
     return _Query(shapes, (
         f"SELECT {', '.join(p.columns for p in shapes)} "  # noqa: S608
         f"FROM {_table(db, AccessToken, 't')} "
@@ -132,26 +163,32 @@ def _access_token_query(db: Any) -> _Query:
         f"{_column(db, AccessToken, 't', 'application')} "
         f"LEFT JOIN {_table(db, user_model, 'u')} ON {_column(db, user_model, 'u', 'id')} = "
         f"{_column(db, AccessToken, 't', 'user')} "
+        f"LEFT JOIN {_table(db, RefreshToken, 'r')} ON "
+        f"{_column(db, RefreshToken, 'r', 'access_token')} = {_column(db, AccessToken, 't', 'id')} "
+        f"{_authorization_joins(db, _column(db, RefreshToken, 'r', 'token_family'))}"
         f"WHERE {_column(db, AccessToken, 't', 'token_checksum')} = %s"))
 
 
 def access_token(checksum: str) -> Any:
-    """The access token with this checksum, with its relying party and person."""
+    """The access token with this checksum, with its relying party, person and (see
+    :func:`prefetched_authorization`) the authorization of its refresh-token family."""
     db = _db()
     query = _cached(db, "access_token", _access_token_query)
     row = query.row(db, [checksum])
     if row is None:
         return None
-    token, rp, person = query.split(row, db)
+    token, rp, person, found, session = query.split(row, db)
     token.application = rp
     token.user = person
+    _attach(token, person, found, session)
     return token
 
 
 def _refresh_token_query(db: Any) -> _Query:
     user_model = get_user_model()
     shapes = [_Shape(RefreshToken, "r", db), _Shape(AccessToken, "t", db),
-              _Shape(user_model, "u", db)]
+              _Shape(user_model, "u", db), _Shape(Authorization, "a", db),
+              _Shape(AccountSession, "s", db)]
     revoked = _column(db, RefreshToken, "r", "revoked")
     return _Query(shapes, (
         f"SELECT {', '.join(p.columns for p in shapes)} "  # noqa: S608
@@ -160,21 +197,24 @@ def _refresh_token_query(db: Any) -> _Query:
         f"{_column(db, RefreshToken, 'r', 'access_token')} "
         f"LEFT JOIN {_table(db, user_model, 'u')} ON {_column(db, user_model, 'u', 'id')} = "
         f"{_column(db, RefreshToken, 'r', 'user')} "
+        f"{_authorization_joins(db, _column(db, RefreshToken, 'r', 'token_family'))}"
         f"WHERE {_column(db, RefreshToken, 'r', 'token_checksum')} = %s "
         f"ORDER BY CASE WHEN {revoked} IS NULL THEN 0 ELSE 1 END, {revoked} DESC"))
 
 
 def refresh_token(checksum: str) -> Any:
     """The refresh token with this checksum (the live row first, should a revoked one share
-    it), with its access token and person."""
+    it), with its access token, person and (see :func:`prefetched_authorization`) the
+    authorization of its family."""
     db = _db()
     query = _cached(db, "refresh_token", _refresh_token_query)
     row = query.row(db, [checksum])
     if row is None:
         return None
-    token, access, person = query.split(row, db)
+    token, access, person, found, session = query.split(row, db)
     token.access_token = access
     token.user = person
+    _attach(token, person, found, session)
     return token
 
 

@@ -394,3 +394,24 @@ def test_a_client_id_with_a_nul_byte_is_just_unknown(public_client):
     response = public_client.post("/oidc/token/", {"grant_type": "client_credentials",
                                                    "client_id": "a\x00b", "client_secret": "x"})
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
+
+
+def test_token_use_reads_the_session_with_the_token_in_one_statement(flow, citizen):
+    """userinfo and refresh read the token, its person and the authorization and session
+    it lives under in one SELECT (lookups.py); a session ended meanwhile is still seen."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    got = flow.tokens()
+    with CaptureQueriesContext(connection) as queries:
+        assert flow.userinfo(got["access_token"]).status_code == 200
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 1, selects
+    with CaptureQueriesContext(connection) as queries:
+        refreshed = flow.refresh(got["refresh_token"])
+    assert refreshed.status_code == 200
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")
+               and "oidc_signingkey" not in q["sql"]]  # (tests re-read the active key)
+    assert len(selects) == 2, selects  # the client, then the token with its session
+    sessions.end_user_sessions(citizen, reason="test", actor=None)
+    assert flow.userinfo(refreshed.json()["access_token"]).status_code == 401

@@ -52,7 +52,7 @@ def authorization_of_access_token(access_token: Any) -> Authorization | None:
     """The authorization (and so the session) an access token was issued under, or None."""
     prefetched = lookups.prefetched_authorization(access_token)
     if prefetched is not lookups.NOT_READ:
-        return prefetched  # type: ignore[no-any-return]
+        return prefetched
     family = lookups.family_of_access_token(access_token.pk)
     if family is None:
         return None
@@ -63,7 +63,7 @@ def authorization_of_refresh_token(refresh_token: Any) -> Authorization | None:
     """The authorization a refresh token's family belongs to, or None."""
     prefetched = lookups.prefetched_authorization(refresh_token)
     if prefetched is not lookups.NOT_READ:
-        return prefetched  # type: ignore[no-any-return]
+        return prefetched
     if not refresh_token.token_family:
         return None
     return lookups.authorization(refresh_token.token_family, person=refresh_token.user)

@@ -6,12 +6,20 @@ or malicious address must not turn the provider into a way to reach what only it
 (server-side request forgery). The rule:
 
 * only ``http``/``https``, no user name or password in the URL, no redirects followed;
-* never loopback, link-local (cloud metadata at 169.254.169.254, ``fe80::/10``),
-  unspecified, multicast or reserved addresses (names like ``localhost`` included);
+* never the instance metadata services of cloud platforms (:data:`METADATA`:
+  169.254.169.254, Alibaba Cloud's 100.100.100.200, AWS's ``fd00:ec2::254`` …, also when
+  embedded in an IPv6 address) — checked first, and ``YIWANG_OIDC_OUTBOUND_ALLOW`` cannot
+  permit them, not even through an allowed host name: they hand out the server's cloud
+  credentials, and no relying party lives there;
+* by default never loopback, link-local (``169.254/16``, ``fe80::/10``), unspecified,
+  multicast or reserved addresses (names like ``localhost`` included), nor the shared
+  address space of carrier-grade NAT (``100.64.0.0/10``: not a network relying parties
+  live on, and where some clouds put their own services);
 * public and private addresses (10/8, 172.16/12, 192.168/16 …) are allowed: government
   relying parties legitimately live on private networks;
-* ``YIWANG_OIDC_OUTBOUND_ALLOW`` (CIDRs and host names) permits more, e.g. loopback for
-  tests and the demo, or a name of an internal service.
+* ``YIWANG_OIDC_OUTBOUND_ALLOW`` (CIDRs and host names) permits more of the default
+  refusals, e.g. loopback for tests and the demo, ``100.64.0.0/10`` where a relying party
+  really is there, or a name of an internal service.
 
 The rule is checked when the address is registered and again when it is called, after
 resolving the name: every resolved address must pass, and the connection goes to the
@@ -43,6 +51,24 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # "This network" (0/8) is not "unspecified" to ipaddress, but connecting to it reaches the
 # host itself on Linux.
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+# Carrier-grade NAT (RFC 6598): neither private nor global to ipaddress.
+_SHARED = ipaddress.ip_network("100.64.0.0/10")
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052/8215;
+# IPv4-compatible), through which an IPv4 metadata address could still be reached.
+_EMBEDDING = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"),
+              ipaddress.ip_network("::/96"))
+
+#: Instance metadata services of cloud platforms: never called (see the module docstring).
+METADATA: frozenset[IPAddress] = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254",  # AWS, Azure, Google Cloud, Huawei Cloud, OpenStack, …
+    "169.254.170.2",    # AWS ECS task metadata and credentials
+    "169.254.170.23",   # AWS EKS pod identity agent
+    "169.254.0.23",     # Tencent Cloud
+    "100.100.100.200",  # Alibaba Cloud
+    "192.0.0.192",      # Oracle Cloud (older instances)
+    "fd00:ec2::254",    # AWS over IPv6
+    "fd00:ec2::23",     # AWS EKS pod identity agent over IPv6
+))
 
 
 class OutboundRefused(Exception):
@@ -90,8 +116,21 @@ def _literal(host: str) -> IPAddress | None:
     return address
 
 
+def _is_metadata(address: IPAddress) -> bool:
+    if address in METADATA:
+        return True
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = [address.ipv4_mapped, address.sixtofour]
+        if any(address in net for net in _EMBEDDING):
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        return any(v4 is not None and v4 in METADATA for v4 in embedded)
+    return False
+
+
 def _forbidden(address: IPAddress) -> str:
     """Why ``address`` is refused by default ('' when it is not)."""
+    if address.version == 4 and address in _SHARED:
+        return "shared"
     if address.is_loopback:
         return "loopback"
     if address.is_link_local:
@@ -112,13 +151,24 @@ def _reason_text(reason: str) -> str:
         "unspecified": _("未指定地址"),
         "multicast": _("组播地址"),
         "reserved": _("保留地址"),
+        "shared": _("运营商级 NAT 共享地址（100.64.0.0/10）"),
     }.get(reason, reason)
 
 
-def check_address(address: IPAddress, *, host: str) -> None:
-    """Refuse ``address`` (which ``host`` names or is) unless the rule allows it."""
+def check_address(address: IPAddress, *, host: str, name_allowed: bool = False) -> None:
+    """Refuse ``address`` (which ``host`` names or is) unless the rule allows it.
+
+    A metadata address is always refused; the rest of the rule is skipped when ``host`` is
+    a name ``YIWANG_OIDC_OUTBOUND_ALLOW`` lists (``name_allowed``)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    if _is_metadata(address):
+        raise OutboundRefused("metadata", _(
+            "地址 %(host)s 指向云平台的实例元数据服务（%(address)s），"
+            "平台从不向这类地址发出请求。")
+            % {"host": host[:100], "address": address})
+    if name_allowed:
+        return
     networks, _names = _allow_list()
     if any(address.version == net.version and address in net for net in networks):
         return
@@ -181,19 +231,19 @@ def check_registration(url: str) -> Target:
     deployed); it is checked again whenever it is called.
     """
     target = parse(url)
-    if _allowed_by_name(target.host):
-        return target
+    name_allowed = _allowed_by_name(target.host)
     if target.addresses:
-        check_address(target.addresses[0], host=target.host)
+        check_address(target.addresses[0], host=target.host, name_allowed=name_allowed)
         return target
     if _is_localhost_name(target.host):
-        check_address(ipaddress.ip_address("127.0.0.1"), host=target.host)
+        check_address(ipaddress.ip_address("127.0.0.1"), host=target.host,
+                      name_allowed=name_allowed)
     try:
         addresses = resolve(target.host, target.port)
     except (OSError, UnicodeError):
         return target
     for address in addresses:
-        check_address(address, host=target.host)
+        check_address(address, host=target.host, name_allowed=name_allowed)
     return target
 
 
@@ -202,19 +252,19 @@ def pin(url: str) -> Target:
     :class:`OutboundRefused`, or :class:`OSError` when the name does not resolve — a
     network problem that may pass)."""
     target = parse(url)
+    name_allowed = _allowed_by_name(target.host)
     if target.addresses:
         addresses = list(target.addresses)
     else:
-        if _is_localhost_name(target.host) and not _allowed_by_name(target.host):
+        if _is_localhost_name(target.host) and not name_allowed:
             check_address(ipaddress.ip_address("127.0.0.1"), host=target.host)
         try:
             addresses = resolve(target.host, target.port)
         except UnicodeError:
             raise OutboundRefused("bad_url", _("地址 %(url)s 无效。") % {"url": url[:200]}) \
                 from None
-    if not _allowed_by_name(target.host):
-        for address in addresses:
-            check_address(address, host=target.host)
+    for address in addresses:
+        check_address(address, host=target.host, name_allowed=name_allowed)
     return Target(url=target.url, scheme=target.scheme, host=target.host, port=target.port,
                   addresses=tuple(addresses))
 

@@ -54,8 +54,11 @@ def _fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) ->
 
 
 @pytest.mark.parametrize(("uri", "reason"), [
-    ("http://169.254.169.254/latest/meta-data/", "链路本地"),
+    ("http://169.254.1.1/logout", "链路本地"),
     ("http://[fe80::1]/logout", "链路本地"),
+    ("http://100.64.0.1/logout", "100.64.0.0/10"),
+    ("http://100.127.255.254/logout", "100.64.0.0/10"),
+    ("http://[::ffff:100.64.9.9]/logout", "100.64.0.0/10"),
     ("http://127.0.0.1:8080/logout", "回环"),
     ("http://[::1]/logout", "回环"),
     ("http://[::ffff:127.0.0.1]/logout", "回环"),
@@ -85,7 +88,58 @@ def test_a_name_resolving_to_a_forbidden_address_is_refused(settings, monkeypatc
     with pytest.raises(ValidationError) as caught:
         _register(sector_identifier_uri="https://metadata.example.org/sector.json",
                   subject_type="pairwise")
-    assert "链路本地" in " ".join(caught.value.message_dict["sector_identifier_uri"])
+    assert "元数据" in " ".join(caught.value.message_dict["sector_identifier_uri"])
+
+
+# Every way the allow-list could name them: networks, the addresses, the names.
+ALLOW_EVERYTHING = ["0.0.0.0/0", "::/0", "100.64.0.0/10", "169.254.0.0/16",
+                    "metadata.example.org", "100.100.100.200", "fd00:ec2::254"]
+
+
+@pytest.mark.parametrize("uri", [
+    "http://100.100.100.200/latest/meta-data/",  # Alibaba Cloud
+    "http://[fd00:ec2::254]/latest/meta-data/",  # AWS over IPv6
+    "http://169.254.169.254/latest/meta-data/",
+    "http://169.254.170.2/v2/credentials",
+    "http://[::ffff:100.100.100.200]/",
+    "http://[64:ff9b::6464:64c8]/",  # NAT64 of 100.100.100.200
+    "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
+])
+def test_cloud_metadata_addresses_are_never_allowed(settings, uri):
+    for allow in (NO_EXCEPTIONS, ALLOW_EVERYTHING):
+        settings.YIWANG_OIDC_OUTBOUND_ALLOW = allow
+        with pytest.raises(ValidationError) as caught:
+            _register(backchannel_logout_uri=uri)
+        message = " ".join(caught.value.message_dict["backchannel_logout_uri"])
+        # Refused as metadata, and no hint that the allow-list could help.
+        assert "元数据" in message and "YIWANG_OIDC_OUTBOUND_ALLOW" not in message
+        assert caught.value.error_dict["backchannel_logout_uri"][0].code == "outbound_metadata"
+    assert not RelyingParty.objects.exists()
+
+
+def test_an_allowed_name_resolving_to_a_metadata_address_is_refused(settings, monkeypatch):
+    settings.YIWANG_OIDC_OUTBOUND_ALLOW = ALLOW_EVERYTHING
+    _fake_dns(monkeypatch, {"metadata.example.org": ["100.100.100.200"]})
+    with pytest.raises(ValidationError) as caught:
+        _register(backchannel_logout_uri="https://metadata.example.org/logout")
+    assert "元数据" in " ".join(caught.value.message_dict["backchannel_logout_uri"])
+    with pytest.raises(outbound.OutboundRefused) as refused:
+        outbound.pin("https://metadata.example.org/logout")
+    assert refused.value.reason == "metadata"
+
+
+def test_shared_address_space_is_allowed_only_by_the_allow_list(settings):
+    settings.YIWANG_OIDC_OUTBOUND_ALLOW = ["100.64.0.0/10"]
+    assert _register(backchannel_logout_uri="http://100.64.1.2/bcl")
+    assert outbound.pin("http://100.64.1.2/bcl").addresses == (
+        ipaddress.ip_address("100.64.1.2"),)
+    with pytest.raises(outbound.OutboundRefused) as refused:  # still not the metadata
+        outbound.pin("http://100.100.100.200/bcl")
+    assert refused.value.reason == "metadata"
+    settings.YIWANG_OIDC_OUTBOUND_ALLOW = NO_EXCEPTIONS
+    with pytest.raises(outbound.OutboundRefused) as refused:
+        outbound.pin("http://100.64.1.2/bcl")
+    assert refused.value.reason == "shared"
 
 
 @pytest.mark.parametrize("uri", ["https://10.20.30.40/logout", "http://192.168.1.5:8080/bcl",
@@ -175,7 +229,7 @@ def test_a_name_that_resolves_elsewhere_at_delivery_is_refused(
     with pytest.raises(PermanentFailure):
         tokens.deliver_backchannel_logout(session_client.pk)
     assert sent == []
-    assert "link_local" in SessionClient.objects.get(pk=session_client.pk).logout_error
+    assert "metadata" in SessionClient.objects.get(pk=session_client.pk).logout_error
 
 
 def test_a_name_that_does_not_resolve_is_retried(settings, monkeypatch, rp, session_client):

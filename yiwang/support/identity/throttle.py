@@ -46,6 +46,14 @@ purposes of their own. Audit events: ``identity.sign_in_failed`` for every failu
 ``reason`` ``account_locked`` for a silent refusal), ``identity.locked`` when a lock starts
 (``scope`` ``login``, ``account`` or ``address``; recorded against the account when the name
 belongs to one, so it shows among the account's security events).
+
+A failure at a name does the same work whatever the account behind it is doing — locked
+silently, not locked, or no account at all (a stand-in): the same statements, each writing
+its row, and the same audit records, so neither timing nor the audit trail's growth links a
+username to its phone. So the account counter behind a name is audited on the name's
+schedule: its ``identity.locked`` record (``scope`` ``account``, ``until`` empty if it is
+not locked) comes with the name's own lock, and an account lock started by guesses at its
+other name is noted as ``account_locked_until`` in that failure's ``sign_in_failed`` record.
 """
 
 from __future__ import annotations
@@ -222,22 +230,32 @@ def _count_failure(key: str, policy: Policy, now: datetime) -> AuthThrottle:
     this failure starts a lock. Returns the row with ``_locked_now`` telling whether it did.
 
     A failure while the key is locked is not counted: no guess was evaluated (the account
-    lock is consulted silently), and counting it would only let anyone lengthen the lock."""
-    row, _created = AuthThrottle.objects.select_for_update().get_or_create(
-        key=key, defaults={"window_started_at": now})
-    row._locked_now = False  # type: ignore[attr-defined]
-    if row.locked_until is not None and now < row.locked_until:
-        return row
-    in_episode = row.locked_until is not None and now < row.locked_until + MEMORY
-    if not in_episode and (row.locked_until is not None
-                           or now - row.window_started_at >= policy.window):
-        row.failures = 0
-        row.window_started_at = now
-        row.locked_until = None
-    row.failures += 1
-    locked_now = row.failures % policy.limit == 0
-    if locked_now:
-        row.locked_until = now + _lock_length(policy, row.failures // policy.limit)
+    lock is consulted silently), and counting it would only let anyone lengthen the lock.
+
+    The same three statements run whatever the row holds — new or not, locked or not — and
+    each writes the row: an upsert that creates it or takes its lock, a read of it under
+    that lock, and an update. The work (and so the time) of counting at a name therefore
+    does not tell whether the account behind it is locked, or exists. Concurrent failures
+    at one key queue on the row's lock (BEGIN IMMEDIATE on SQLite), so each is counted once
+    and exactly one of them starts a lock at the limit.
+    """
+    AuthThrottle.objects.bulk_create(
+        [AuthThrottle(key=key, failures=0, window_started_at=now)],
+        update_conflicts=True, unique_fields=["key"], update_fields=["key"])
+    row = AuthThrottle.objects.select_for_update().get(key=key)
+    locked_now = False
+    if row.locked_until is None or now >= row.locked_until:
+        in_episode = row.locked_until is not None and now < row.locked_until + MEMORY
+        if not in_episode and (row.locked_until is not None
+                               or now - row.window_started_at >= policy.window):
+            row.failures = 0
+            row.window_started_at = now
+            row.locked_until = None
+        row.failures += 1
+        locked_now = row.failures % policy.limit == 0
+        if locked_now:
+            row.locked_until = now + _lock_length(policy, row.failures // policy.limit)
+    # written even when nothing changed (a locked key): the same work either way
     row.save(update_fields=["failures", "window_started_at", "locked_until"])
     row._locked_now = locked_now  # type: ignore[attr-defined]
     return row
@@ -299,21 +317,31 @@ def fail(request: HttpRequest | None, who: Any, *, method: str = "password",
         if silent:
             counted.append(("account", _count_failure(silent, policies["account"], now),
                             False))
-        locks = [(scope, row) for scope, row, _shown in counted
-                 if row._locked_now]  # type: ignore[attr-defined]
+        locks = [(scope, row) for scope, row, is_shown in counted
+                 if is_shown and row._locked_now]  # type: ignore[attr-defined]
+        # The account counter behind a name is audited on the name's schedule, not its
+        # own: its state is recorded when the name's lock starts, whatever the account is
+        # doing, and a lock it starts by itself is noted in the failure's record. So every
+        # name — of a locked account, of another, of none — writes the same records at the
+        # same failures (timing follows writes).
+        account_row = counted[-1][1] if silent else None
+        if account_row is not None and any(scope == "login" for scope, _row in locks):
+            locks.append(("account", account_row))
         named = isinstance(who, str) and who != ""
         subject = user if user is not None else (
             "identity.login", _name_digest(who)[:16] if named else "")
         detail: dict[str, Any] = {"method": method, "known_account": user is not None}
         if reason:
             detail["reason"] = reason
+        if account_row is not None and account_row._locked_now:  # type: ignore[attr-defined]
+            detail["account_locked_until"] = _iso(account_row.locked_until)
         if user is None and named:
             detail["login"] = _masked_login(who)
         audit.record("identity.sign_in_failed", subject, actor=user, detail=detail)
         for scope, row in locks:
             audit.record("identity.locked", subject, actor=user, detail={
                 "scope": scope, "failures": row.failures,
-                "until": row.locked_until.isoformat() if row.locked_until else "",
+                "until": _iso(row.locked_until),
                 "method": method,
             })
     for scope, row in locks:
@@ -355,6 +383,10 @@ def _sign_in_pending(request: HttpRequest | None, who: Any) -> bool:
 
     state = pipeline.pending(request)
     return state is not None and state.kind == pipeline.SIGN_IN and state.user_id == who.pk
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
 
 
 def _masked_login(login: str) -> str:

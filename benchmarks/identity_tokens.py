@@ -14,9 +14,10 @@ generator on another:
 
 The database is a throwaway SQLite one under var/ (the embedded default). One server thread
 is enough on one core with SQLite: more threads only take turns at the GIL and at SQLite's
-single write lock, and add no throughput (``--server-threads 4`` to compare). Each figure is given twice: per second of wall time, and per
-second of CPU time the server used, which does not move when something else runs on the
-machine (on a shared VM the wall-time figure varies by +-15 % from run to run).
+single write lock, and add no throughput (``--server-threads 4`` to compare). Each figure
+is given twice: per second of wall time, and per second of CPU time the server used, which
+moves less when something else runs on the machine (on this shared VM the figures still
+vary by +-15 % from run to run).
 
     .venv/bin/python benchmarks/identity_tokens.py [--duration 20] [--only cc,refresh]
 

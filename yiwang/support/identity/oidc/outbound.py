@@ -27,6 +27,10 @@ address that was checked (a name that resolves differently a moment later — DN
 rebinding — is never asked again). TLS still verifies the certificate against the host name.
 Proxies from the environment are not used: through a proxy the checked address would not
 be the one connected to.
+
+Besides the timeout of each connect and read, a whole call (connecting, TLS, the response
+headers and whatever body is read) ends after :data:`DEADLINE_SECONDS`: an address that
+answers a byte at a time cannot hold a worker or an administrator's request for long.
 """
 
 from __future__ import annotations
@@ -34,8 +38,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import threading
+import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -44,6 +51,8 @@ import requests
 from django.conf import settings
 from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -69,6 +78,17 @@ METADATA: frozenset[IPAddress] = frozenset(ipaddress.ip_address(a) for a in (
     "fd00:ec2::254",    # AWS over IPv6
     "fd00:ec2::23",     # AWS EKS pod identity agent over IPv6
 ))
+
+
+#: The longest a whole outbound call may take, in seconds (see the module docstring).
+DEADLINE_SECONDS = 10.0
+#: Bodies are read in chunks this size, the deadline checked between them.
+CHUNK_BYTES = 1024
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The call took longer than :data:`DEADLINE_SECONDS` altogether (a network failure,
+    like any other timeout)."""
 
 
 class OutboundRefused(Exception):
@@ -269,13 +289,97 @@ def pin(url: str) -> Target:
                   addresses=tuple(addresses))
 
 
+class _Deadline:
+    """The end of one outbound call: when it passes, a timer shuts the call's sockets down,
+    which ends whatever connect, TLS handshake or read is waiting on them.
+
+    It shuts down duplicates of the sockets (the same connection, its own descriptors,
+    closed by :meth:`close`), so it never touches a descriptor the operating system may
+    have handed to somebody else in the meantime."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._closed = False
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def passed(self) -> bool:
+        return self.expired or time.monotonic() >= self.at
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Shut ``sock`` down when the deadline passes; returns it."""
+        with self._lock:
+            if not self._closed:
+                duplicate = sock.dup()
+                self._sockets.append(duplicate)
+                if self.expired:
+                    self._shut(duplicate)
+        return sock
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        # OSError: not connected (yet), or already closed by the other side.
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._closed = True
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
+def _watched_pools(deadline: _Deadline) -> dict[str, type[HTTPConnectionPool]]:
+    """Connection pool classes whose connections put their sockets under ``deadline``."""
+
+    class Connection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return deadline.watch(super()._new_conn())
+
+    class TLSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return deadline.watch(super()._new_conn())
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TLSConnection
+
+    return {"http": Pool, "https": TLSPool}
+
+
+# The deadline of each response :func:`request` gave, for :func:`read_limited`.
+_DEADLINES: weakref.WeakKeyDictionary[requests.Response, _Deadline] = \
+    weakref.WeakKeyDictionary()
+
+
 class _PinnedAdapter(HTTPAdapter):
     """Sends to the checked address in the URL while TLS (SNI and the certificate check)
-    uses the relying party's host name."""
+    uses the relying party's host name; its connections are under ``deadline``."""
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, deadline: _Deadline) -> None:
         self._host = host
+        self._deadline = deadline
         super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _watched_pools(self._deadline)
 
     def build_connection_pool_key_attributes(
             self, request: requests.PreparedRequest, verify: bool | str,
@@ -300,7 +404,9 @@ def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | 
     what you need) and closed when the block ends. Redirects are never followed.
 
     Raises :class:`OutboundRefused` when the address may not be called, or
-    :class:`requests.RequestException` / :class:`OSError` for network failures.
+    :class:`requests.RequestException` / :class:`OSError` for network failures —
+    :class:`DeadlineExceeded` when the whole call, reading the body in the block included,
+    took longer than :data:`DEADLINE_SECONDS`.
     """
     target = pin(url)
     address = target.addresses[0]
@@ -316,18 +422,32 @@ def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | 
         ascii_host = host_header = target.host.encode("idna").decode("ascii")
     if parts.port is not None:
         host_header = f"{host_header}:{parts.port}"
+    deadline = _Deadline(DEADLINE_SECONDS)
     session = requests.Session()
     session.trust_env = False
-    session.mount(f"{target.scheme}://", _PinnedAdapter(ascii_host))
+    session.mount(f"{target.scheme}://", _PinnedAdapter(ascii_host, deadline))
     try:
-        response = session.request(method, pinned, data=data, timeout=timeout,
+        response = session.request(method, pinned, data=data,
+                                   timeout=min(timeout, DEADLINE_SECONDS),
                                    allow_redirects=False, stream=True, verify=_verify(),
                                    headers={**(headers or {}), "Host": host_header})
+        _DEADLINES[response] = deadline
         try:
+            if deadline.expired:
+                # Cut off while reading the headers: http.client takes the end of the
+                # connection for the end of the headers, so this looks like an answer.
+                raise DeadlineExceeded(f"{url[:200]}: no complete answer within "
+                                       f"{DEADLINE_SECONDS} s")
             yield response
         finally:
             response.close()
+    except (requests.RequestException, OSError) as exc:
+        if deadline.expired and not isinstance(exc, DeadlineExceeded):
+            raise DeadlineExceeded(f"{url[:200]}: took longer than {DEADLINE_SECONDS} s") \
+                from exc
+        raise
     finally:
+        deadline.close()
         session.close()
 
 
@@ -336,9 +456,12 @@ def read_limited(response: requests.Response, limit: int) -> bytes:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise OutboundRefused("too_large", _("文档超过 %(limit)s 字节。") % {"limit": limit})
-    body = b""
-    for chunk in response.iter_content(chunk_size=8192):
+    deadline = _DEADLINES.get(response)
+    body = bytearray()
+    for chunk in response.iter_content(chunk_size=CHUNK_BYTES):
         body += chunk
         if len(body) > limit:
             raise OutboundRefused("too_large", _("文档超过 %(limit)s 字节。") % {"limit": limit})
-    return body
+        if deadline is not None and deadline.passed():
+            raise DeadlineExceeded(f"reading took longer than {DEADLINE_SECONDS} s")
+    return bytes(body)

@@ -6,6 +6,11 @@ HTTPS in production. Addresses the provider calls itself (back-channel logout, t
 identifier document) must also pass the outbound rule of :mod:`outbound`. A pairwise
 relying party's sector is fixed as :mod:`sectors` describes. Every write is audited
 (``oidc.relying_party_*``).
+
+Registering and changing a relying party check everything first — the outbound rule's DNS
+look-ups and the sector identifier document go over the network — and only then open the
+transaction that writes: no database transaction (nor a lock it holds) waits on another
+server.
 """
 
 from __future__ import annotations
@@ -139,7 +144,6 @@ def _describe(rp: RelyingParty) -> dict[str, Any]:
             "client_credentials": rp.allow_client_credentials}
 
 
-@transaction.atomic
 def register_relying_party(
     *, name: str, client_type: str, redirect_uris: str | Iterable[str],
     post_logout_redirect_uris: str | Iterable[str] = "", backchannel_logout_uri: str = "",
@@ -156,7 +160,8 @@ def register_relying_party(
 
     A pairwise relying party's sector is fixed here (see :mod:`sectors`): the host of its
     redirect URIs, or of ``sector_identifier_uri`` (required when the redirect URIs are on
-    several hosts; its JSON document must list them all)."""
+    several hosts; its JSON document must list them all). Checked first (over the network,
+    see the module docstring), then written in one transaction."""
     if client_type not in (RelyingParty.CLIENT_CONFIDENTIAL, RelyingParty.CLIENT_PUBLIC):
         raise _error(_("客户端类型只能是 confidential(机密)或 public(公开)。"), "client_type",
                      "client_type")
@@ -181,19 +186,21 @@ def register_relying_party(
                       authorization_grant_type=RelyingParty.GRANT_AUTHORIZATION_CODE,
                       algorithm=keys.ALGORITHM, skip_authorization=False, **values)
     _check_complete(rp)
-    if sectors.settle(rp, None):
-        sectors.claim(rp)
-    rp.save()
-    audit.record("oidc.relying_party_registered", rp, actor=actor, detail=_describe(rp))
+    claim = sectors.settle(rp, None)
+    with transaction.atomic():
+        if claim:
+            sectors.claim(rp)
+        rp.save()
+        audit.record("oidc.relying_party_registered", rp, actor=actor, detail=_describe(rp))
     return rp, secret if client_type == RelyingParty.CLIENT_CONFIDENTIAL else None
 
 
-@transaction.atomic
 def update_relying_party(rp: RelyingParty, *, actor: Any, **changes: Any) -> RelyingParty:
     """Change the editable settings of ``rp`` (names as in :func:`register_relying_party`).
 
     A pairwise relying party keeps its sector: a new redirect URI on another host must be
-    listed in its ``sector_identifier_uri`` document (see :mod:`sectors`)."""
+    listed in its ``sector_identifier_uri`` document (see :mod:`sectors`). Checked first
+    (over the network, see the module docstring), then written in one transaction."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise TypeError(f"update_relying_party: cannot change {', '.join(unknown)}")
@@ -203,11 +210,13 @@ def update_relying_party(rp: RelyingParty, *, actor: Any, **changes: Any) -> Rel
     for key, value in values.items():
         setattr(rp, key, value)
     _check_complete(rp)
-    if sectors.settle(rp, before):
-        sectors.claim(rp)
-    rp.save()
-    audit.record("oidc.relying_party_updated", rp, actor=actor,
-                 detail={"client_id": rp.client_id, "changed": changed, "sector": rp.sector})
+    claim = sectors.settle(rp, before)
+    with transaction.atomic():
+        if claim:
+            sectors.claim(rp)
+        rp.save()
+        audit.record("oidc.relying_party_updated", rp, actor=actor,
+                     detail={"client_id": rp.client_id, "changed": changed, "sector": rp.sector})
     return rp
 
 

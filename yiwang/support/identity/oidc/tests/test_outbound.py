@@ -7,7 +7,9 @@ import datetime as dt
 import ipaddress
 import ssl
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -304,3 +306,80 @@ def test_tls_verifies_the_certificate_against_the_relying_partys_name(
             outbound.request("POST", f"https://impostor.example.test:{port}/bcl", timeout=5,
                              data={"logout_token": "x"}):
         pass
+
+
+# --- an overall deadline ---------------------------------------------------------------------
+
+
+@dataclass
+class Drip:
+    """What the dripping server answers: ``head`` at once, then ``drip`` a byte at a time."""
+
+    head: bytes = b""
+    drip: bytes = b""
+    dripped: int = 0
+
+
+@pytest.fixture
+def drip_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Drip]]:
+    """An HTTP server on 127.0.0.1 that answers slowly but steadily — a byte every 50 ms,
+    well within the timeout of each read — under a deadline cut to one second."""
+    monkeypatch.setattr(outbound, "DEADLINE_SECONDS", 1.0)
+    answer = Drip()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                self.wfile.write(answer.head)
+                for byte in answer.drip:
+                    time.sleep(0.05)
+                    self.wfile.write(bytes([byte]))
+                    answer.dripped += 1
+            except OSError:
+                pass  # the provider hung up
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", answer
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_document_read_slowly_is_given_up_at_the_deadline(drip_server):
+    base, answer = drip_server
+    answer.head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 400\r\n\r\n")
+    answer.drip = b"[" + b" " * 398 + b"]"  # 20 s at that pace
+    with pytest.raises(outbound.DeadlineExceeded), \
+            outbound.request("GET", f"{base}/sector.json", timeout=5) as response:
+        outbound.read_limited(response, 64 * 1024)
+    assert answer.dripped < len(answer.drip)
+    with pytest.raises(ValidationError) as caught:
+        register_relying_party(name="应用", client_type="confidential", actor=None,
+                               subject_type="pairwise", redirect_uris="https://a.example.org/cb",
+                               sector_identifier_uri=f"{base}/sector.json")
+    assert "sector_identifier_uri" in caught.value.message_dict
+    assert not RelyingParty.objects.exists()
+
+
+def test_a_delivery_answered_slowly_is_given_up_at_the_deadline_and_retried(
+        drip_server, rp, session_client):
+    base, answer = drip_server
+    answer.head = b"HTTP/1.1 200 OK\r\n"
+    answer.drip = b"X-Slow: " + b"a" * 390 + b"\r\nContent-Length: 0\r\n\r\n"  # headers, 20 s
+    update_relying_party(rp, actor=None, backchannel_logout_uri=f"{base}/bcl")
+    with pytest.raises(outbound.DeadlineExceeded):  # a network failure: the task is retried
+        tokens.deliver_backchannel_logout(session_client.pk)
+    assert answer.dripped < len(answer.drip)
+    client = SessionClient.objects.get(pk=session_client.pk)
+    assert client.logout_sent_at is None and "could not reach" in client.logout_error

@@ -3,8 +3,10 @@ backed by a sector identifier document for several hosts, one department per sec
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,7 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 from yiwang.core.crypto.service import blind_index
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import CITY, make_chain
-from yiwang.support.identity.oidc import claims, sectors
+from yiwang.support.identity.oidc import claims, outbound, sectors
 from yiwang.support.identity.oidc.models import PairwiseSector, RelyingParty
 from yiwang.support.identity.oidc.relying_parties import (
     register_relying_party,
@@ -236,6 +238,43 @@ def test_the_sector_is_fixed_when_an_app_first_turns_pairwise():
     rp.refresh_from_db()
     assert rp.sector == "app.example.org"
     assert sectors.host_of("https://APP.example.org./x") == "app.example.org"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_network_is_used_before_the_transaction_opens(local_server, monkeypatch):
+    # A database transaction (and the locks it holds) must not wait on somebody's server:
+    # DNS look-ups and the sector document come first, the writes after.
+    in_transaction: list[tuple[str, bool]] = []
+    answers = {"docs.example.org": "127.0.0.1", "app.example.org": "203.0.113.7"}
+
+    def resolve(host: str, port: int) -> list[Any]:
+        in_transaction.append((f"dns {host}", connection.in_atomic_block))
+        return [ipaddress.ip_address(answers[host])]
+
+    fetch = sectors.fetch_document
+
+    def fetch_document(uri: str) -> list[str]:
+        in_transaction.append(("document", connection.in_atomic_block))
+        return fetch(uri)
+
+    monkeypatch.setattr(outbound, "resolve", resolve)
+    monkeypatch.setattr(sectors, "fetch_document", fetch_document)
+    port = local_server.base.rsplit(":", 1)[1]
+    local_server.routes["/sector.json"] = (200, b'["https://app.example.org/cb"]')
+    local_server.routes["/sector.json?v=2"] = (
+        200, b'["https://app.example.org/cb", "https://app.example.org/x"]')
+    rp = _pairwise("https://app.example.org/cb",
+                   sector_identifier_uri=f"http://docs.example.org:{port}/sector.json",
+                   backchannel_logout_uri="https://app.example.org/bcl")
+    assert rp.sector == "docs.example.org" and len(local_server.received) == 1
+    update_relying_party(rp, actor=None, backchannel_logout_uri="https://app.example.org/bcl2",
+                         redirect_uris="https://app.example.org/cb https://app.example.org/x",
+                         sector_identifier_uri=f"http://docs.example.org:{port}/sector.json?v=2")
+    assert ("document", False) in in_transaction
+    assert {name for name, _ in in_transaction} == {
+        "dns docs.example.org", "dns app.example.org", "document"}
+    assert [name for name, inside in in_transaction if inside] == []
+    assert len(in_transaction) >= 6
 
 
 # --- the migration ---------------------------------------------------------------------------

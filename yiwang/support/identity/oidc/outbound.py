@@ -22,9 +22,10 @@ or malicious address must not turn the provider into a way to reach what only it
   really is there, or a name of an internal service.
 
 The rule is checked when the address is registered and again when it is called, after
-resolving the name: every resolved address must pass, and the connection goes to the
+resolving the name: every resolved address must pass, and the connection goes to an
 address that was checked (a name that resolves differently a moment later — DNS
-rebinding — is never asked again). TLS still verifies the certificate against the host name.
+rebinding — is never asked again): to each in turn, in the resolver's order, until one
+can be connected to. TLS still verifies the certificate against the host name.
 Proxies from the environment are not used: through a proxy the checked address would not
 be the one connected to.
 
@@ -45,7 +46,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -53,6 +54,7 @@ from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -397,6 +399,34 @@ def _verify() -> bool | str:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
 
 
+def _not_connected(exc: requests.RequestException) -> bool:
+    """Whether ``exc`` says the connection was never made (nothing was sent)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError included
+
+
+def _first_answer(session: requests.Session, method: str, target: Target, parts: SplitResult,
+                  *, deadline: _Deadline, **kwargs: Any) -> requests.Response:
+    """Send to each checked address of ``target`` in turn until one can be connected to:
+    a name with several addresses (IPv6 and IPv4, several servers) still works while one
+    of them is down. Once a connection is made, its answer — or failure — is final, so a
+    request is never sent twice."""
+    for index, address in enumerate(target.addresses):
+        ip_host = f"[{address}]" if address.version == 6 else str(address)
+        pinned = urlunsplit((parts.scheme, f"{ip_host}:{target.port}", parts.path or "/",
+                             parts.query, ""))
+        try:
+            return session.request(method, pinned, allow_redirects=False, stream=True,
+                                   verify=_verify(), **kwargs)
+        except requests.RequestException as exc:
+            last = index == len(target.addresses) - 1
+            if last or not _not_connected(exc) or deadline.passed():
+                raise
+    raise OSError(f"{target.host} has no address")  # pin() never returns none
+
+
 @contextmanager
 def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | None = None,
             data: dict[str, str] | None = None) -> Iterator[requests.Response]:
@@ -409,11 +439,7 @@ def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | 
     took longer than :data:`DEADLINE_SECONDS`.
     """
     target = pin(url)
-    address = target.addresses[0]
-    ip_host = f"[{address}]" if address.version == 6 else str(address)
     parts = urlsplit(url)
-    pinned = urlunsplit((parts.scheme, f"{ip_host}:{target.port}", parts.path or "/",
-                         parts.query, ""))
     literal = _literal(target.host)
     if literal is not None:
         ascii_host = target.host
@@ -427,10 +453,9 @@ def request(method: str, url: str, *, timeout: float, headers: dict[str, str] | 
     session.trust_env = False
     session.mount(f"{target.scheme}://", _PinnedAdapter(ascii_host, deadline))
     try:
-        response = session.request(method, pinned, data=data,
-                                   timeout=min(timeout, DEADLINE_SECONDS),
-                                   allow_redirects=False, stream=True, verify=_verify(),
-                                   headers={**(headers or {}), "Host": host_header})
+        response = _first_answer(session, method, target, parts, data=data,
+                                 timeout=min(timeout, DEADLINE_SECONDS), deadline=deadline,
+                                 headers={**(headers or {}), "Host": host_header})
         _DEADLINES[response] = deadline
         try:
             if deadline.expired:

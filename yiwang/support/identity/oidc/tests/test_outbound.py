@@ -383,3 +383,39 @@ def test_a_delivery_answered_slowly_is_given_up_at_the_deadline_and_retried(
     assert answer.dripped < len(answer.drip)
     client = SessionClient.objects.get(pk=session_client.pk)
     assert client.logout_sent_at is None and "could not reach" in client.logout_error
+
+
+# --- several addresses -----------------------------------------------------------------------
+
+
+def test_delivery_tries_each_checked_address_until_one_connects(
+        settings, monkeypatch, rp, session_client, local_server):
+    # 127.0.0.2 is this machine too, but nothing listens there on the server's port.
+    settings.YIWANG_OIDC_OUTBOUND_ALLOW = ["127.0.0.0/8"]
+    _fake_dns(monkeypatch, {"rp.internal.example": ["127.0.0.2", "127.0.0.1"]})
+    port = local_server.base.rsplit(":", 1)[1]
+    local_server.routes["/bcl"] = (200, b"")
+    update_relying_party(rp, actor=None,
+                         backchannel_logout_uri=f"http://rp.internal.example:{port}/bcl")
+    assert tokens.deliver_backchannel_logout(session_client.pk) == "sent"
+    (got,) = local_server.received
+    assert got["headers"]["Host"] == f"rp.internal.example:{port}"
+
+
+def test_an_address_that_answered_is_final(settings, monkeypatch, rp, session_client,
+                                           local_server):
+    # Once a connection is made, the logout token is not sent to another address too.
+    settings.YIWANG_OIDC_OUTBOUND_ALLOW = ["127.0.0.0/8"]
+    _fake_dns(monkeypatch, {"rp.internal.example": ["127.0.0.1", "127.0.0.1"]})
+    port = local_server.base.rsplit(":", 1)[1]
+    local_server.routes["/bcl"] = (503, b"busy")
+    update_relying_party(rp, actor=None,
+                         backchannel_logout_uri=f"http://rp.internal.example:{port}/bcl")
+    with pytest.raises(RuntimeError):
+        tokens.deliver_backchannel_logout(session_client.pk)
+    assert len(local_server.received) == 1
+    # Nowhere to connect at all: a network failure, retried later.
+    _fake_dns(monkeypatch, {"rp.internal.example": ["127.0.0.2", "127.0.0.3"]})
+    with pytest.raises(requests.ConnectionError):
+        tokens.deliver_backchannel_logout(session_client.pk)
+    assert "could not reach" in SessionClient.objects.get(pk=session_client.pk).logout_error

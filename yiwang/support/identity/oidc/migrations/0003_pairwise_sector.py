@@ -8,14 +8,25 @@ from urllib.parse import urlsplit
 from django.db import migrations, models
 
 
+def _hostname(uri):
+    """urlsplit(uri).hostname, or None where the text is not a URL it can split (an
+    unbalanced "[" of an IPv6 address, say)."""
+    try:
+        return urlsplit(uri).hostname
+    except ValueError:
+        return None
+
+
 def _previous_sector(rp):
     """The sector the provider computed before this migration (claims.sector_of then);
-    '' where it fell back to the client id, which sector_of still does."""
+    '' where it fell back to the client id, which sector_of still does. A sector
+    identifier that is no URL urlsplit can split is kept as its text, as sector_of kept
+    a URL without a host."""
     sector = (rp.sector_identifier or "").strip()
     if sector:
-        return (urlsplit(sector).hostname or sector) if "://" in sector else sector.lower()
+        return (_hostname(sector) or sector) if "://" in sector else sector.lower()
     for uri in (rp.redirect_uris or "").split():
-        host = urlsplit(uri).hostname
+        host = _hostname(uri)
         if host:
             return host.lower()
     return ""
@@ -25,7 +36,9 @@ def fix_sectors(apps, schema_editor):
     RelyingParty = apps.get_model("oidc", "RelyingParty")
     for rp in RelyingParty.objects.all().iterator():
         old = (rp.sector_identifier or "").strip()
-        rp.sector_identifier_uri = old[:512] if old.startswith(("https://", "http://")) else ""
+        # Only a URL with a host becomes the document address (fetched on later edits).
+        is_document = old.startswith(("https://", "http://")) and _hostname(old)
+        rp.sector_identifier_uri = old[:512] if is_document else ""
         rp.sector = _previous_sector(rp)[:255] if rp.subject_type == "pairwise" else ""
         rp.save(update_fields=["sector_identifier_uri", "sector"])
 

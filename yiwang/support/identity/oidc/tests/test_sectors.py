@@ -366,3 +366,50 @@ def test_the_sector_owners_are_back_filled_first_registered_first():
     update_relying_party(second, actor=None, name="改名")
     second.refresh_from_db()
     assert second.name == "改名" and claims.subject(PERSON, second) == sub
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_survives_malformed_identifiers_and_runs_backwards():
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    before = [("oidc", "0002_sessions_and_keys")]
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps.get_model("oidc", "RelyingParty")
+        identifiers = {
+            "broken-url": ("https://[broken/doc.json", "https://x.example.org/cb"),
+            "broken-redirect": ("", "https://[oops/cb https://second.example.org/cb"),
+            "url-sector": ("https://Sector.example.org/doc.json", "https://x.example.org/cb"),
+            "text-sector": ("Legacy-Sector", "https://x.example.org/cb"),
+            "from-redirect": ("", "https://App.example.org/cb"),
+        }
+        for client_id, (sector_identifier, redirect_uris) in identifiers.items():
+            old.objects.create(client_id=client_id, name=client_id, client_type="confidential",
+                               authorization_grant_type="authorization-code",
+                               redirect_uris=redirect_uris, subject_type="pairwise",
+                               sector_identifier=sector_identifier)
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)
+        broken = RelyingParty.objects.get(client_id="broken-url")
+        # Kept as its text (its sub unchanged), and not taken for a document to fetch.
+        assert broken.sector == "https://[broken/doc.json"
+        assert broken.sector_identifier_uri == ""
+        assert RelyingParty.objects.get(client_id="broken-redirect").sector == \
+            "second.example.org"
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps.get_model("oidc", "RelyingParty")
+        restored = dict(old.objects.values_list("client_id", "sector_identifier"))
+        # Each restored identifier gives the sector (so the sub) the app had.
+        assert restored == {
+            "broken-url": "https://[broken/doc.json",
+            "broken-redirect": "second.example.org",
+            "url-sector": "https://Sector.example.org/doc.json",
+            "text-sector": "legacy-sector",
+            "from-redirect": "app.example.org",
+        }
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)

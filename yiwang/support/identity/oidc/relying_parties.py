@@ -186,7 +186,7 @@ def register_relying_party(
                       authorization_grant_type=RelyingParty.GRANT_AUTHORIZATION_CODE,
                       algorithm=keys.ALGORITHM, skip_authorization=False, **values)
     _check_complete(rp)
-    claim = sectors.settle(rp, None)
+    claim = sectors.settle(rp, None, actor=actor)
     with transaction.atomic():
         if claim:
             sectors.claim(rp)
@@ -210,7 +210,7 @@ def update_relying_party(rp: RelyingParty, *, actor: Any, **changes: Any) -> Rel
     for key, value in values.items():
         setattr(rp, key, value)
     _check_complete(rp)
-    claim = sectors.settle(rp, before)
+    claim = sectors.settle(rp, before, actor=actor)
     with transaction.atomic():
         if claim:
             sectors.claim(rp)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -36,6 +37,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from yiwang.core.audit import service as audit
 from yiwang.support.identity.oidc import outbound
 from yiwang.support.identity.oidc.models import PairwiseSector, RelyingParty, SubjectType
 
@@ -72,39 +74,62 @@ def _refuse(message: str, code: str, where: str) -> ValidationError:
     return ValidationError({where: [ValidationError(message, code=code)]})
 
 
-def fetch_document(uri: str) -> list[str]:
-    """The redirect URIs listed at ``uri`` (a JSON array of strings), or ValidationError on
-    the ``sector_identifier_uri`` field saying what went wrong."""
-    def refuse(reason: str, code: str) -> ValidationError:
-        return _refuse(_("无法使用标识分区文档地址（sector_identifier_uri）%(uri)s：%(reason)s")
-                       % {"uri": uri[:200], "reason": reason}, code, FIELD)
+class _Unusable(Exception):
+    """Why the document could not be used: ``reason`` a short code, ``detail`` facts."""
 
+    def __init__(self, reason: str, **detail: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def _read_document(uri: str) -> list[str]:
     try:
         with outbound.request("GET", uri, timeout=DOCUMENT_TIMEOUT_SECONDS,
                               headers={"Accept": "application/json"}) as response:
             if response.status_code != 200:
-                raise refuse(_("服务器返回 HTTP %(status)s，应返回 200。")
-                             % {"status": response.status_code}, "sector_status")
+                raise _Unusable("status", status=response.status_code)
             body = outbound.read_limited(response, DOCUMENT_MAX_BYTES)
     except outbound.OutboundRefused as exc:
-        code = "sector_too_large" if exc.reason == "too_large" else "sector_address"
-        raise refuse(exc.message, code) from None
-    except (requests.RequestException, OSError):
-        raise refuse(_("无法连接或超时。"), "sector_unreachable") from None
+        raise _Unusable("too_large" if exc.reason == "too_large" else "address",
+                        rule=exc.reason) from None
+    except outbound.DeadlineExceeded:
+        raise _Unusable("too_slow") from None
+    except (requests.RequestException, OSError) as exc:
+        raise _Unusable("unreachable", error=type(exc).__name__) from None
     try:
         listed = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise refuse(_("内容不是 JSON。"), "sector_not_json") from None
+        raise _Unusable("not_json") from None
     if not isinstance(listed, list) or not all(isinstance(item, str) for item in listed):
-        raise refuse(_("内容应是由网址字符串组成的 JSON 数组。"), "sector_not_list")
+        raise _Unusable("not_list")
     return listed
 
 
-def _check_uris(rp: RelyingParty, uris: list[str]) -> None:
+def fetch_document(uri: str, *, rp: RelyingParty | None = None, actor: Any = None) -> list[str]:
+    """The redirect URIs listed at ``uri`` (a JSON array of strings), or ValidationError on
+    the ``sector_identifier_uri`` field.
+
+    The message is the same whatever went wrong — an HTTP status, no connection, a timeout,
+    not JSON …: told apart, they would let whoever may register relying parties probe the
+    networks the server reaches. The reason goes to the audit log
+    (``oidc.sector_document_refused``, ``detail.reason``) for operations."""
+    try:
+        return _read_document(uri)
+    except _Unusable as exc:
+        audit.record("oidc.sector_document_refused", rp if rp is not None and rp.pk else None,
+                     actor=actor,
+                     detail={"client_id": rp.client_id if rp is not None else "",
+                             "uri": uri[:200], "reason": exc.reason, **exc.detail})
+        raise _refuse(_("无法读取标识分区文档，或其内容不符合要求：须为 https 地址返回的 "
+                        "JSON 数组，并列出全部回调地址。"), "sector_document", FIELD) from None
+
+
+def _check_uris(rp: RelyingParty, uris: list[str], actor: Any) -> None:
     if not uris:
         return
     if rp.sector_identifier_uri:
-        listed = set(fetch_document(rp.sector_identifier_uri))
+        listed = set(fetch_document(rp.sector_identifier_uri, rp=rp, actor=actor))
         missing = [uri for uri in uris if uri not in listed]
         if missing:
             raise _refuse(_("标识分区文档地址（sector_identifier_uri）的文档没有列出"
@@ -121,7 +146,7 @@ def _check_uris(rp: RelyingParty, uris: list[str]) -> None:
                       "sector_other_host", "redirect_uris")
 
 
-def settle(rp: RelyingParty, before: Before | None) -> bool:
+def settle(rp: RelyingParty, before: Before | None, *, actor: Any = None) -> bool:
     """Fix ``rp``'s sector when it is pairwise for the first time, or check that the
     change keeps within it (see the module docstring). Raises ValidationError.
 
@@ -160,7 +185,7 @@ def settle(rp: RelyingParty, before: Before | None) -> bool:
         else:
             known = set(before.redirect_uris) if before is not None else set()
             to_check = [uri for uri in uris if uri not in known]
-    _check_uris(rp, to_check)
+    _check_uris(rp, to_check, actor)
     needs_claim = (fixing or became_pairwise or before is None
                    or before.department_code != rp.department_code)
     if needs_claim:

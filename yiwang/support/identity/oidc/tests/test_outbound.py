@@ -370,6 +370,8 @@ def test_a_document_read_slowly_is_given_up_at_the_deadline(drip_server):
                                sector_identifier_uri=f"{base}/sector.json")
     assert "sector_identifier_uri" in caught.value.message_dict
     assert not RelyingParty.objects.exists()
+    event = AuditEvent.objects.get(action="oidc.sector_document_refused")
+    assert event.detail["reason"] == "too_slow"
 
 
 def test_a_delivery_answered_slowly_is_given_up_at_the_deadline_and_retried(

@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from yiwang.core.audit.service import AuditEvent
 from yiwang.core.crypto.service import blind_index
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import CITY, make_chain
+from yiwang.support.identity.models import User
 from yiwang.support.identity.oidc import claims, outbound, sectors
 from yiwang.support.identity.oidc.models import PairwiseSector, RelyingParty
 from yiwang.support.identity.oidc.relying_parties import (
@@ -80,29 +82,74 @@ def test_a_sector_identifier_document_listing_every_redirect_uri(local_server):
     assert got["method"] == "GET" and got["path"] == "/sector.json"
 
 
+GENERIC = ("无法读取标识分区文档，或其内容不符合要求：须为 https 地址返回的 JSON 数组，"
+           "并列出全部回调地址。")
+
+
+def _refused_document_reasons() -> list[dict[str, Any]]:
+    return [event.detail for event in
+            AuditEvent.objects.filter(action="oidc.sector_document_refused").order_by("id")]
+
+
+def test_a_document_not_listing_a_redirect_uri_is_named(local_server):
+    # The administrator's own document: saying what it lacks helps, and probes nothing.
+    local_server.routes["/sector.json"] = (200, json.dumps(["https://a.example.org/cb"]).encode())
+    with pytest.raises(ValidationError) as caught:
+        _pairwise(["https://a.example.org/cb", "https://b.example.org/cb"],
+                  sector_identifier_uri=local_server.url("/sector.json"))
+    message = _refusal(caught, "sector_identifier_uri")
+    assert "https://b.example.org/cb" in message and GENERIC not in message
+    assert not RelyingParty.objects.exists()
+
+
 @pytest.mark.parametrize(("status", "body", "reason"), [
-    (200, json.dumps(["https://a.example.org/cb"]).encode(), "b.example.org/cb"),
-    (200, b"<html>not json</html>", "JSON"),
-    (200, json.dumps({"redirect_uris": []}).encode(), "JSON 数组"),
-    (200, json.dumps(["https://a.example.org/cb", 7]).encode(), "JSON 数组"),
-    (200, json.dumps(["https://a.example.org/cb"] * 4000).encode(), "65536"),
-    (404, b"missing", "HTTP 404"),
-    (302, b"", "HTTP 302"),
+    (200, b"<html>not json</html>", "not_json"),
+    (200, json.dumps({"redirect_uris": []}).encode(), "not_list"),
+    (200, json.dumps(["https://a.example.org/cb", 7]).encode(), "not_list"),
+    (200, json.dumps(["https://a.example.org/cb"] * 4000).encode(), "too_large"),
+    (404, b"missing", "status"),
+    (302, b"", "status"),
 ])
-def test_a_bad_sector_identifier_document_is_refused(local_server, status, body, reason):
+def test_a_bad_sector_identifier_document_is_refused_alike(local_server, status, body, reason):
+    # One message whatever went wrong, so the form cannot map what the server reaches; the
+    # reason is in the audit log.
     local_server.routes["/sector.json"] = (status, body)
     with pytest.raises(ValidationError) as caught:
         _pairwise(["https://a.example.org/cb", "https://b.example.org/cb"],
                   sector_identifier_uri=local_server.url("/sector.json"))
-    assert reason in _refusal(caught, "sector_identifier_uri")
+    assert _refusal(caught, "sector_identifier_uri") == GENERIC
+    assert "HTTP" not in GENERIC and str(status) not in _refusal(caught, "sector_identifier_uri")
     assert not RelyingParty.objects.exists()
+    (detail,) = _refused_document_reasons()
+    assert detail["reason"] == reason and detail["uri"] == local_server.url("/sector.json")
+    if reason == "status":
+        assert detail["status"] == status
 
 
-def test_an_unreachable_sector_identifier_document_is_refused(local_server):
+def test_an_unreachable_sector_identifier_document_is_refused_alike(local_server):
     address = local_server.url("/sector.json").replace(local_server.base.rsplit(":", 1)[1], "9")
     with pytest.raises(ValidationError) as caught:
         _pairwise("https://a.example.org/cb", sector_identifier_uri=address)
-    assert "无法连接" in _refusal(caught, "sector_identifier_uri")
+    assert _refusal(caught, "sector_identifier_uri") == GENERIC
+    (detail,) = _refused_document_reasons()
+    assert detail["reason"] == "unreachable" and detail["error"] == "ConnectionError"
+
+
+def test_the_refusal_of_a_document_is_audited_against_the_app_and_the_actor(local_server,
+                                                                          departments):
+    local_server.routes["/sector.json"] = (200, b'["https://a.example.org/cb"]')
+    rp = _pairwise("https://a.example.org/cb",
+                   sector_identifier_uri=local_server.url("/sector.json"))
+    admin = User.objects.create_user(username="rp-admin", password="not used here")
+    local_server.routes["/sector.json"] = (500, b"oops")
+    with pytest.raises(ValidationError) as caught:
+        update_relying_party(rp, actor=admin, redirect_uris="https://a.example.org/cb "
+                                                            "https://a.example.org/two")
+    assert _refusal(caught, "sector_identifier_uri") == GENERIC
+    event = AuditEvent.objects.get(action="oidc.sector_document_refused")
+    assert (event.object_id, event.actor_id) == (str(rp.pk), str(admin.pk))
+    assert event.detail["reason"] == "status" and event.detail["status"] == 500
+    assert event.detail["client_id"] == rp.client_id
 
 
 def test_another_departments_sector_is_refused_and_the_same_departments_shared(departments):
@@ -253,9 +300,9 @@ def test_the_network_is_used_before_the_transaction_opens(local_server, monkeypa
 
     fetch = sectors.fetch_document
 
-    def fetch_document(uri: str) -> list[str]:
+    def fetch_document(uri: str, **kwargs: Any) -> list[str]:
         in_transaction.append(("document", connection.in_atomic_block))
-        return fetch(uri)
+        return fetch(uri, **kwargs)
 
     monkeypatch.setattr(outbound, "resolve", resolve)
     monkeypatch.setattr(sectors, "fetch_document", fetch_document)

@@ -64,8 +64,10 @@ YIWANG_OIDC_OUTBOUND_ALLOW = env(
     show_default="(empty); 127.0.0.0/8,::1,localhost in test, demo and development",
     doc="Addresses (CIDRs) and host names the provider may call although its outbound rule "
         "refuses them: back-channel logout and sector identifier URIs of relying parties "
-        "never reach loopback, link-local (cloud metadata), unspecified, multicast or "
-        "reserved addresses otherwise. Public and private networks are always allowed.")
+        "never reach loopback, link-local, shared (100.64.0.0/10), unspecified, multicast "
+        "or reserved addresses otherwise. Public and private networks are always allowed; "
+        "cloud metadata services (169.254.169.254, 100.100.100.200, fd00:ec2::254, ...) "
+        "never, whatever this list says.")
 
 YIWANG_DEMO_EXAMPLE_RP_URL = env(
     "YIWANG_DEMO_EXAMPLE_RP_URL", "http://127.0.0.1:8100", group="Identity",

@@ -221,7 +221,7 @@ def test_the_pairwise_sector_is_shown_fixed_and_kept_on_edits(internal_client, r
     response = internal_client.post(base, {**FORM,
                                            "backchannel_logout_uri": "https://169.254.169.254/x"})
     assert response.status_code == 400 and 'id="id_backchannel_logout_uri_error"' in text(response)
-    assert "链路本地地址" in text(response)
+    assert "元数据" in text(response)  # refused as the metadata service, allow-list or not
 
 
 def test_superuser_may_register_a_first_party_platform_app(internal_client, boss) -> None:

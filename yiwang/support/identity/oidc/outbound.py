@@ -62,6 +62,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # "This network" (0/8) is not "unspecified" to ipaddress, but connecting to it reaches the
 # host itself on Linux.
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
+# What "localhost" and names under it always are (RFC 6761), whatever DNS says.
+_LOOPBACK = ipaddress.ip_address("127.0.0.1")
 # Carrier-grade NAT (RFC 6598): neither private nor global to ipaddress.
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 # IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, RFC 6052/8215;
@@ -245,6 +247,32 @@ def _is_localhost_name(host: str) -> bool:
     return lowered == "localhost" or lowered.endswith(".localhost")
 
 
+def _checked(url: str, *, unresolved_ok: bool) -> Target:
+    """Parse ``url``, resolve its name and check every address (raises
+    :class:`OutboundRefused`). A name that does not resolve is returned unchecked when
+    ``unresolved_ok``, else raises :class:`OSError` (or :class:`OutboundRefused` when it is
+    not a valid name at all)."""
+    target = parse(url)
+    name_allowed = _allowed_by_name(target.host)
+    addresses = list(target.addresses)
+    if not addresses:
+        if _is_localhost_name(target.host):
+            check_address(_LOOPBACK, host=target.host, name_allowed=name_allowed)
+        try:
+            addresses = resolve(target.host, target.port)
+        except (OSError, UnicodeError) as exc:
+            if unresolved_ok:
+                return target
+            if isinstance(exc, UnicodeError):
+                raise OutboundRefused("bad_url", _("地址 %(url)s 无效。") % {"url": url[:200]}) \
+                    from None
+            raise
+    for address in addresses:
+        check_address(address, host=target.host, name_allowed=name_allowed)
+    return Target(url=target.url, scheme=target.scheme, host=target.host, port=target.port,
+                  addresses=tuple(addresses))
+
+
 def check_registration(url: str) -> Target:
     """Check ``url`` as an address to register (raises :class:`OutboundRefused`).
 
@@ -252,43 +280,14 @@ def check_registration(url: str) -> Target:
     checked — a name that does not resolve yet is accepted (the relying party may not be
     deployed); it is checked again whenever it is called.
     """
-    target = parse(url)
-    name_allowed = _allowed_by_name(target.host)
-    if target.addresses:
-        check_address(target.addresses[0], host=target.host, name_allowed=name_allowed)
-        return target
-    if _is_localhost_name(target.host):
-        check_address(ipaddress.ip_address("127.0.0.1"), host=target.host,
-                      name_allowed=name_allowed)
-    try:
-        addresses = resolve(target.host, target.port)
-    except (OSError, UnicodeError):
-        return target
-    for address in addresses:
-        check_address(address, host=target.host, name_allowed=name_allowed)
-    return target
+    return _checked(url, unresolved_ok=True)
 
 
 def pin(url: str) -> Target:
     """Check ``url`` for a call now: resolve it and check every address (raises
     :class:`OutboundRefused`, or :class:`OSError` when the name does not resolve — a
     network problem that may pass)."""
-    target = parse(url)
-    name_allowed = _allowed_by_name(target.host)
-    if target.addresses:
-        addresses = list(target.addresses)
-    else:
-        if _is_localhost_name(target.host) and not name_allowed:
-            check_address(ipaddress.ip_address("127.0.0.1"), host=target.host)
-        try:
-            addresses = resolve(target.host, target.port)
-        except UnicodeError:
-            raise OutboundRefused("bad_url", _("地址 %(url)s 无效。") % {"url": url[:200]}) \
-                from None
-    for address in addresses:
-        check_address(address, host=target.host, name_allowed=name_allowed)
-    return Target(url=target.url, scheme=target.scheme, host=target.host, port=target.port,
-                  addresses=tuple(addresses))
+    return _checked(url, unresolved_ok=False)
 
 
 class _Deadline:

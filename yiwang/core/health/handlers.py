@@ -45,21 +45,27 @@ class StatelessHandler(StatelessChain, WSGIHandler):
     """The WSGI handler of the stateless paths."""
 
 
-def is_stateless(path: str) -> bool:
-    """Whether requests for ``path`` take the short middleware stack."""
-    return path in settings.YIWANG_STATELESS_PATHS
+class PathDispatch:
+    """Send each request to the short stack (``stateless``) when its path is one of
+    ``YIWANG_STATELESS_PATHS``, else to the full one (``pages``). Shared by the WSGI
+    application and the test clients' handler (testing.py), so both dispatch alike."""
+
+    def __init__(self, pages: Any, stateless: Any) -> None:
+        self.pages = pages
+        self.stateless = stateless
+        self.stateless_paths = frozenset(settings.YIWANG_STATELESS_PATHS)
+
+    def handler_for(self, environ: dict[str, Any]) -> Any:
+        return (self.stateless if environ.get("PATH_INFO", "") in self.stateless_paths
+                else self.pages)
 
 
-class Application:
-    """Send each request to the handler its path calls for."""
+class Application(PathDispatch):
+    """The WSGI application: each request to the handler its path calls for."""
 
     def __init__(self) -> None:
-        self.pages = WSGIHandler()
-        self.stateless = StatelessHandler()
-        self.stateless_paths = frozenset(settings.YIWANG_STATELESS_PATHS)
+        super().__init__(WSGIHandler(), StatelessHandler())
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
-        handler = (self.stateless if environ.get("PATH_INFO", "") in self.stateless_paths
-                   else self.pages)
-        return handler(environ, start_response)
+        return self.handler_for(environ)(environ, start_response)

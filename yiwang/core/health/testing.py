@@ -8,22 +8,21 @@ from typing import Any
 
 from django.test.client import ClientHandler
 
-from yiwang.core.health.handlers import StatelessChain, is_stateless
+from yiwang.core.health.handlers import PathDispatch, StatelessChain
 
 
 class StatelessClientHandler(StatelessChain, ClientHandler):
     """Django's test-client handler with the short middleware stack."""
 
 
-class DispatchingClientHandler:
+class DispatchingClientHandler(PathDispatch):
     """Send a test client's request to the short or the full stack, by path, as
     :class:`yiwang.core.health.handlers.Application` does."""
 
     def __init__(self, enforce_csrf_checks: bool = True) -> None:
         self.enforce_csrf_checks = enforce_csrf_checks
-        self.pages = ClientHandler(enforce_csrf_checks)
-        self.stateless = StatelessClientHandler(enforce_csrf_checks)
+        super().__init__(ClientHandler(enforce_csrf_checks),
+                         StatelessClientHandler(enforce_csrf_checks))
 
     def __call__(self, environ: dict[str, Any]) -> Any:
-        handler = self.stateless if is_stateless(environ.get("PATH_INFO", "")) else self.pages
-        return handler(environ)
+        return self.handler_for(environ)(environ)

@@ -96,6 +96,15 @@ def _cached(db: Any, name: str, build: Callable[[Any], Any]) -> Any:
     return found
 
 
+def _one(name: str, build: Callable[[Any], _Query], params: list[Any]) -> list[Any] | None:
+    """The instances of the one row query ``name`` (built by ``build`` on first use) finds
+    with ``params``, one per shape; None when it finds none."""
+    db = _db()
+    query = _cached(db, name, build)
+    row = query.row(db, params)
+    return query.split(row, db) if row is not None else None
+
+
 def _table(db: Any, model: type[Model], alias: str) -> str:
     quote = db.ops.quote_name
     return f"{quote(model._meta.db_table)} {quote(alias)}"
@@ -115,10 +124,8 @@ def _relying_party_query(db: Any) -> _Query:
 
 def relying_party(client_id: str) -> RelyingParty | None:
     """The relying party with this client id."""
-    db = _db()
-    query = _cached(db, "relying_party", _relying_party_query)
-    row = query.row(db, [client_id])
-    return query.shapes[0].build(row, db) if row else None
+    found = _one("relying_party", _relying_party_query, [client_id])
+    return found[0] if found is not None else None
 
 
 def _authorization_joins(db: Any, family: str) -> str:
@@ -131,15 +138,20 @@ def _authorization_joins(db: Any, family: str) -> str:
         f" = {_column(db, Authorization, 'a', 'session')} ")
 
 
-def _attach(token: Any, person: Any, found: Any, session: Any) -> None:
-    """Keep the authorization read with a token on it (see :func:`prefetched_authorization`)."""
+def _joined(found: Any, session: Any, person: Any) -> Any:
+    """The authorization ``found`` with its ``session`` (whose person is ``person`` when
+    the ids match, to spare a read), or None without either."""
     if found is None or session is None:  # (a session is never missing: CASCADE)
-        token._yiwang_authorization = None
-        return
+        return None
     if person is not None and session.user_id == person.pk:
         session.user = person
     found.session = session
-    token._yiwang_authorization = found
+    return found
+
+
+def _attach(token: Any, person: Any, found: Any, session: Any) -> None:
+    """Keep the authorization read with a token on it (see :func:`prefetched_authorization`)."""
+    token._yiwang_authorization = _joined(found, session, person)
 
 
 NOT_READ = object()
@@ -172,12 +184,10 @@ def _access_token_query(db: Any) -> _Query:
 def access_token(checksum: str) -> Any:
     """The access token with this checksum, with its relying party, person and (see
     :func:`prefetched_authorization`) the authorization of its refresh-token family."""
-    db = _db()
-    query = _cached(db, "access_token", _access_token_query)
-    row = query.row(db, [checksum])
-    if row is None:
+    read = _one("access_token", _access_token_query, [checksum])
+    if read is None:
         return None
-    token, rp, person, found, session = query.split(row, db)
+    token, rp, person, found, session = read
     token.application = rp
     token.user = person
     _attach(token, person, found, session)
@@ -206,12 +216,10 @@ def refresh_token(checksum: str) -> Any:
     """The refresh token with this checksum (the live row first, should a revoked one share
     it), with its access token, person and (see :func:`prefetched_authorization`) the
     authorization of its family."""
-    db = _db()
-    query = _cached(db, "refresh_token", _refresh_token_query)
-    row = query.row(db, [checksum])
-    if row is None:
+    read = _one("refresh_token", _refresh_token_query, [checksum])
+    if read is None:
         return None
-    token, access, person, found, session = query.split(row, db)
+    token, access, person, found, session = read
     token.access_token = access
     token.user = person
     _attach(token, person, found, session)
@@ -231,17 +239,13 @@ def _authorization_query(db: Any) -> _Query:
 def authorization(family: Any, *, person: Any = None) -> Authorization | None:
     """The authorization of a token family with its session (whose person is ``person``,
     when that is given, to spare a read)."""
-    db = _db()
-    query = _cached(db, "authorization", _authorization_query)
     field = Authorization._meta.get_field("family")
-    row = query.row(db, [field.get_db_prep_value(family, db)])
-    if row is None:
+    read = _one("authorization", _authorization_query,
+                [field.get_db_prep_value(family, _db())])
+    if read is None:
         return None
-    found, session = query.split(row, db)
-    if person is not None and session.user_id == person.pk:
-        session.user = person
-    found.session = session
-    return found
+    found, session = read
+    return _joined(found, session, person)
 
 
 def family_of_access_token(access_token_id: int) -> Any:

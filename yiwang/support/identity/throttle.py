@@ -314,9 +314,9 @@ def fail(request: HttpRequest | None, who: Any, *, method: str = "password",
         for scope, key in shown:
             if key:
                 counted.append((scope, _count_failure(key, policies[scope], now), True))
-        if silent:
-            counted.append(("account", _count_failure(silent, policies["account"], now),
-                            False))
+        account_row = _count_failure(silent, policies["account"], now) if silent else None
+        if account_row is not None:
+            counted.append(("account", account_row, False))
         locks = [(scope, row) for scope, row, is_shown in counted
                  if is_shown and row._locked_now]  # type: ignore[attr-defined]
         # The account counter behind a name is audited on the name's schedule, not its
@@ -324,7 +324,6 @@ def fail(request: HttpRequest | None, who: Any, *, method: str = "password",
         # doing, and a lock it starts by itself is noted in the failure's record. So every
         # name — of a locked account, of another, of none — writes the same records at the
         # same failures (timing follows writes).
-        account_row = counted[-1][1] if silent else None
         if account_row is not None and any(scope == "login" for scope, _row in locks):
             locks.append(("account", account_row))
         named = isinstance(who, str) and who != ""

@@ -180,17 +180,17 @@ class RelyingPartyForm(forms.Form):
     def clean_post_logout_redirect_uris(self) -> str:
         return " ".join(_check_urls(_lines(self.cleaned_data["post_logout_redirect_uris"])))
 
-    def clean_backchannel_logout_uri(self) -> str:
-        value = self.cleaned_data["backchannel_logout_uri"].strip()
+    def _one_url(self, name: str) -> str:
+        value = str(self.cleaned_data[name]).strip()
         if value:
             _check_urls([value])
         return value
 
+    def clean_backchannel_logout_uri(self) -> str:
+        return self._one_url("backchannel_logout_uri")
+
     def clean_sector_identifier_uri(self) -> str:
-        value = self.cleaned_data["sector_identifier_uri"].strip()
-        if value:
-            _check_urls([value])
-        return value
+        return self._one_url("sector_identifier_uri")
 
     def clean_allowed_scopes(self) -> str:
         scopes = self.cleaned_data["allowed_scopes"]

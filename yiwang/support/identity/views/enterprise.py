@@ -13,14 +13,13 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from typing import Any, TypeVar
-from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -31,16 +30,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from yiwang.support.identity import enterprise as ent
 from yiwang.support.identity import sessions
 from yiwang.support.identity.models import EnterpriseAccount, Mandate, MandateRole
+from yiwang.support.identity.views.mfa import login_url
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
-
-
-def _login_url(next_url: str) -> str:
-    try:
-        login = reverse("identity:login")
-    except NoReverseMatch:  # the sign-in screens are not installed
-        login = "/account/login/"
-    return f"{login}?{urlencode({'next': next_url})}"
 
 
 def signed_in(view: View) -> View:
@@ -51,7 +43,7 @@ def signed_in(view: View) -> View:
         if not request.user.is_authenticated or sessions.current(request) is None:
             target = (reverse("identity:enterprise") if request.method == "POST"
                       else request.get_full_path())
-            return HttpResponseRedirect(_login_url(target))
+            return HttpResponseRedirect(login_url(target))
         return view(request, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

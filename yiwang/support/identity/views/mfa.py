@@ -28,12 +28,11 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from yiwang.support.identity import factors, passkeys, recovery, sessions, totp
+from yiwang.support.identity import factors, passkeys, pipeline, recovery, sessions, totp
 from yiwang.support.identity.models import TotpDevice, WebAuthnCredential
 
 REAUTH_SECONDS = 600
@@ -48,15 +47,7 @@ View = Callable[..., HttpResponse]
 
 def login_url(next_url: str) -> str:
     """The sign-in page, coming back to ``next_url`` afterwards."""
-    return f"{reverse('identity:login')}?{urlencode({'next': next_url})}"
-
-
-def safe_next(request: HttpRequest, value: str | None, default: str = "") -> str:
-    """``value`` when it is a local URL of this site, else ``default``."""
-    if value and url_has_allowed_host_and_scheme(
-            value, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return value
-    return default
+    return pipeline.url_with("identity:login", next=next_url)
 
 
 def signed_in(view: View) -> View:
@@ -144,8 +135,8 @@ def reauth(request: HttpRequest) -> HttpResponse:
     """确认身份：prove again, with a password, authenticator code or passkey, that the person
     at this browser is the account holder; then go on to ``next``."""
     user: Any = request.user
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"),
-                         reverse("identity:security"))
+    next_url = pipeline.safe_next(request, request.POST.get("next") or request.GET.get("next"),
+                                  default=reverse("identity:security"))
     error = ""
     method = request.POST.get("method", "")
     if request.method == "POST":
@@ -436,8 +427,6 @@ def passkey_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _pending_user(request: HttpRequest) -> Any:
-    from yiwang.support.identity import pipeline
-
     return pipeline.pending_user(request)
 
 
@@ -453,7 +442,7 @@ def passkey_options(request: HttpRequest) -> JsonResponse:
     "step_up", "next": "/..."}`` in, ``{"publicKey": {...}}`` out."""
     body = _json_body(request)
     mode = str(body.get("mode") or passkeys.LOGIN)
-    next_url = safe_next(request, str(body.get("next") or ""))
+    next_url = pipeline.safe_next(request, str(body.get("next") or ""), default="")
     user = None
     if mode == passkeys.SECOND_FACTOR:
         user = _pending_user(request)
@@ -478,8 +467,6 @@ def passkey_options(request: HttpRequest) -> JsonResponse:
 def passkey_verify(request: HttpRequest) -> JsonResponse:
     """Check the browser's assertion and continue the sign-in: ``{"redirect": url}`` or
     ``{"error": message}``."""
-    from yiwang.support.identity import pipeline
-
     state = request.session.get(passkeys.SESSION_KEY)
     mode = state.get("purpose") if isinstance(state, dict) else None
     if mode not in passkeys.AUTH_MODES:

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from yiwang.support.identity import factors, qrlogin, sessions
+from yiwang.support.identity import factors, pipeline, qrlogin, sessions
 from yiwang.support.identity.models import QrLoginTicket, QrState
-from yiwang.support.identity.views.mfa import _qr_svg, login_url, safe_next
+from yiwang.support.identity.views.mfa import _qr_svg, login_url
 
 POLL_MS = 2000
 
@@ -59,7 +59,7 @@ def _desktop_page(request: HttpRequest, ticket: QrLoginTicket, token: str, *, ne
 @require_http_methods(["GET", "HEAD"])
 def qr_login(request: HttpRequest) -> HttpResponse:
     """The desktop page: a fresh ticket as a QR code, polled by ``identity/qrlogin.js``."""
-    next_url = safe_next(request, request.GET.get("next"))
+    next_url = pipeline.safe_next(request, request.GET.get("next"), default="")
     try:
         ticket, token = qrlogin.create_ticket(request)
     except ValidationError as exc:
@@ -85,7 +85,7 @@ def qr_status(request: HttpRequest) -> HttpResponse:
     approved. JSON for the script: ``{"state", "message", "redirect"?}``; the button gets
     the page again, or the signed-in redirect."""
     token = str(request.POST.get("token", ""))[:128]
-    next_url = safe_next(request, request.POST.get("next"))
+    next_url = pipeline.safe_next(request, request.POST.get("next"), default="")
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         ticket, state = qrlogin.poll(request, token)

@@ -34,7 +34,6 @@ from django.shortcuts import render
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -64,6 +63,7 @@ from yiwang.support.identity.forms_signin import (
     SecondFactorForm,
 )
 from yiwang.support.identity.models import CodePurpose, User
+from yiwang.support.identity.views.mfa import recently_authenticated
 
 View = Callable[..., HttpResponse]
 
@@ -72,7 +72,6 @@ STASH_TTL = timedelta(minutes=15)
 LOGIN_STASH = "yiwang_sms_login"
 REGISTER_STASH = "yiwang_register"
 SECOND_FACTOR_SMS = "yiwang_second_factor_sms"
-RECENT_AUTH = timedelta(minutes=10)
 PASSKEY_SNIPPET = "identity/_passkey_button.html"
 TOO_MANY_STATUS = 429
 
@@ -608,11 +607,6 @@ def realname_view(request: HttpRequest) -> HttpResponse:
 # --- password ------------------------------------------------------------------------------
 
 
-def _recently_authenticated(request: HttpRequest) -> bool:
-    session = sessions.current(request)
-    return session is not None and timezone.now() - session.auth_time <= RECENT_AUTH
-
-
 @never_cache
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -622,7 +616,7 @@ def password(request: HttpRequest) -> HttpResponse:
     for a forgotten password)."""
     user = request.user
     assert isinstance(user, User)
-    recent = _recently_authenticated(request)
+    recent = recently_authenticated(request)
     need_old = user.has_usable_password() and not recent
     form = PasswordChangeForm(request.POST if request.method == "POST" else None,
                               need_old=need_old)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from functools import wraps
 from typing import Any, TypeVar
 
 from django import forms
@@ -28,25 +27,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from yiwang.support.identity import enterprise as ent
-from yiwang.support.identity import sessions
 from yiwang.support.identity.models import EnterpriseAccount, Mandate, MandateRole
-from yiwang.support.identity.views.mfa import login_url
+from yiwang.support.identity.views.mfa import sign_in_required
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 
-def signed_in(view: View) -> View:
-    """Only for a person signed in with a live identity-provider session."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or sessions.current(request) is None:
-            target = (reverse("identity:enterprise") if request.method == "POST"
-                      else request.get_full_path())
-            return HttpResponseRedirect(login_url(target))
-        return view(request, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+signed_in = sign_in_required(after_post="identity:enterprise")
 
 
 def _crumbs(*extra: tuple[str, str]) -> list[dict[str, str]]:

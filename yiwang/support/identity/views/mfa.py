@@ -50,20 +50,30 @@ def login_url(next_url: str) -> str:
     return pipeline.url_with("identity:login", next=next_url)
 
 
-def signed_in(view: View) -> View:
-    """Only for a person signed in with a live identity-provider session; others sign in."""
+def sign_in_required(*, after_post: str = "", answer_json: bool = False
+                     ) -> Callable[[View], View]:
+    """A decorator: the view is only for a person signed in with a live identity-provider
+    session. Others go to the sign-in page and come back — to the page they asked for, or,
+    after a POST (whose address need not be a page), to the URL named ``after_post`` when
+    one is given. With ``answer_json``, JSON callers get a 401 JSON answer instead."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or sessions.current(request) is None:
-            if request.method == "POST" or _wants_json(request):
-                if _wants_json(request):
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated or sessions.current(request) is None:
+                if answer_json and _wants_json(request):
                     return JsonResponse({"error": _("登录已超时，请重新登录。")}, status=401)
-                return HttpResponseRedirect(login_url(reverse("identity:security")))
-            return HttpResponseRedirect(login_url(request.get_full_path()))
-        return view(request, *args, **kwargs)
+                back = (reverse(after_post) if after_post and request.method == "POST"
+                        else request.get_full_path())
+                return HttpResponseRedirect(login_url(back))
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+signed_in = sign_in_required(after_post="identity:security", answer_json=True)
 
 
 def recently_authenticated(request: HttpRequest) -> bool:

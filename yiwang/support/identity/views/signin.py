@@ -21,7 +21,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache, wraps
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -63,7 +63,7 @@ from yiwang.support.identity.forms_signin import (
     SecondFactorForm,
 )
 from yiwang.support.identity.models import CodePurpose, User
-from yiwang.support.identity.views.mfa import recently_authenticated
+from yiwang.support.identity.views.mfa import recently_authenticated, sign_in_required
 
 View = Callable[..., HttpResponse]
 
@@ -117,17 +117,7 @@ def _next_and_level(request: HttpRequest) -> tuple[str, int | None]:
     return next_url, pipeline.clean_level(data.get("level") or request.GET.get("level"))
 
 
-def _signed_in(view: View) -> View:
-    """Only for a signed-in person; others go to the sign-in page and come back."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or sessions.current(request) is None:
-            return HttpResponseRedirect(pipeline.url_with("identity:login",
-                                                          next=request.get_full_path()))
-        return view(request, *args, **kwargs)
-
-    return wrapper
+_signed_in = sign_in_required()
 
 
 def _stash_phone(request: HttpRequest, key: str, phone: str) -> None:

@@ -1,4 +1,7 @@
-"""Sign-in screens of the identity provider (登录、注册、实名认证、退出、账户首页).
+"""Sign-in screens of the identity provider (登录、短信登录、第二步验证、提升认证等级、退出).
+
+Registration, real-name verification, the password and the account home are in
+:mod:`profile`; what both share is in :mod:`pages`.
 
 Every page is on the public listener under ``/account/`` (Chinese) and ``/en/account/``
 (English). The views are thin: they read forms and call the sign-in modules
@@ -17,23 +20,15 @@ Rules kept everywhere here:
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections.abc import Callable
-from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
-from django.template import TemplateDoesNotExist
-from django.template.loader import get_template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -41,39 +36,37 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from yiwang.core.audit import service as audit
-from yiwang.core.crypto.service import decrypt_personal, encrypt_personal
-from yiwang.core.masking.service import mask_id_number, mask_phone
+from yiwang.core.masking.service import mask_phone
 from yiwang.support.identity import (
     accounts,
     assurance,
     otp,
     pipeline,
-    realname,
     sessions,
     sms,
     throttle,
 )
 from yiwang.support.identity.forms_signin import (
     CodeForm,
-    PasswordChangeForm,
     PasswordLoginForm,
     PhoneForm,
-    RealNameForm,
-    RegisterForm,
     SecondFactorForm,
 )
 from yiwang.support.identity.models import CodePurpose, User
-from yiwang.support.identity.views.mfa import recently_authenticated, sign_in_required
+from yiwang.support.identity.views.pages import (
+    TOO_MANY_STATUS,
+    next_and_level,
+    render_page,
+    sms_error_status,
+    stash_phone,
+    stashed_phone,
+    template_exists,
+    url_or_blank,
+)
 
-View = Callable[..., HttpResponse]
-
-PHONE_PURPOSE = "identity.session.phone"
-STASH_TTL = timedelta(minutes=15)
 LOGIN_STASH = "yiwang_sms_login"
-REGISTER_STASH = "yiwang_register"
 SECOND_FACTOR_SMS = "yiwang_second_factor_sms"
 PASSKEY_SNIPPET = "identity/_passkey_button.html"
-TOO_MANY_STATUS = 429
 
 
 def _invalid_credentials() -> str:
@@ -81,23 +74,6 @@ def _invalid_credentials() -> str:
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _url(name: str) -> str:
-    """``reverse(name)``, or "" while the page's builder has not added it yet."""
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return ""
-
-
-@lru_cache(maxsize=8)
-def _template_exists(name: str) -> bool:
-    try:
-        get_template(name)
-    except TemplateDoesNotExist:
-        return False
-    return True
 
 
 @lru_cache(maxsize=4)
@@ -110,58 +86,11 @@ def _run_dummy_hash(password: str) -> None:
     check_password(password, _dummy_hash(settings.PASSWORD_HASHERS[0]))
 
 
-def _next_and_level(request: HttpRequest) -> tuple[str, int | None]:
-    data = request.POST if request.method == "POST" else request.GET
-    next_raw = data.get("next") or request.GET.get("next") or ""
-    next_url = pipeline.safe_next(request, next_raw, default="") if next_raw else ""
-    return next_url, pipeline.clean_level(data.get("level") or request.GET.get("level"))
-
-
-_signed_in = sign_in_required()
-
-
-def _stash_phone(request: HttpRequest, key: str, phone: str) -> None:
-    request.session[key] = {"phone": encrypt_personal(phone, PHONE_PURPOSE), "at": time.time()}
-
-
-def _stashed_phone(request: HttpRequest, key: str) -> str:
-    raw = request.session.get(key)
-    if (not isinstance(raw, dict)
-            or time.time() - float(raw.get("at", 0)) > STASH_TTL.total_seconds()):
-        request.session.pop(key, None)
-        return ""
-    try:
-        return decrypt_personal(str(raw.get("phone", "")), PHONE_PURPOSE)
-    except Exception:  # a session written under a retired key: start again
-        request.session.pop(key, None)
-        return ""
-
-
-def _add_errors(form: Any, error: ValidationError, *, default_field: str | None = None) -> None:
-    """Attach a service's ``ValidationError`` to the form (by field when it names one)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else default_field, errors)
-    else:
-        form.add_error(default_field, error)
-
-
-def _sms_error_status(error: sms.SmsError) -> int:
-    return TOO_MANY_STATUS if isinstance(error, sms.SmsRateLimited) else 200
-
-
-def _render(request: HttpRequest, template: str, context: dict[str, Any],
-            status: int = 200) -> HttpResponse:
-    response = render(request, f"identity/signin/{template}", context, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 def _login_links(request: HttpRequest, next_url: str, level: int | None) -> dict[str, str]:
     # prompt=login (a relying party asked for a fresh sign-in) follows the person between tabs.
     prompt = "login" if request.GET.get("prompt") == "login" else None
     query = {"next": next_url, "level": level, "prompt": prompt}
-    qr = _url("identity:qr_login")
+    qr = url_or_blank("identity:qr_login")
     return {
         "password_url": pipeline.url_with("identity:login", **query),
         "sms_url": pipeline.url_with("identity:login_sms", **query),
@@ -186,7 +115,7 @@ def _already_signed_in(request: HttpRequest, next_url: str, level: int | None
 @require_http_methods(["GET", "HEAD", "POST"])
 def login(request: HttpRequest) -> HttpResponse:
     """登录：a phone number or username and a password (tabs for SMS code and QR code)."""
-    next_url, level = _next_and_level(request)
+    next_url, level = next_and_level(request)
     if request.method != "POST":
         redirect_to = _already_signed_in(request, next_url, level)
         if redirect_to is not None:
@@ -230,9 +159,9 @@ def login(request: HttpRequest) -> HttpResponse:
                 else:
                     form.add_error(None, _invalid_credentials())
     expired = request.GET.get("expired") == "1"
-    return _render(request, "login.html", {
+    return render_page(request, "login.html", {
         "form": form, "next": next_url, "level": level, "tab": "password",
-        "expired": expired, "passkey": _template_exists(PASSKEY_SNIPPET),
+        "expired": expired, "passkey": template_exists(PASSKEY_SNIPPET),
         **_login_links(request, next_url, level),
     }, status=status)
 
@@ -244,7 +173,7 @@ def login(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_sms(request: HttpRequest) -> HttpResponse:
     """短信验证码登录，step 1: the phone number; a code is sent to it."""
-    next_url, level = _next_and_level(request)
+    next_url, level = next_and_level(request)
     if request.method != "POST":
         redirect_to = _already_signed_in(request, next_url, level)
         if redirect_to is not None:
@@ -259,14 +188,14 @@ def login_sms(request: HttpRequest) -> HttpResponse:
             otp.issue(phone, CodePurpose.SIGN_IN, user=user, deliver=deliver, request=request)
         except sms.SmsError as error:
             form.add_error(None, str(error.message))
-            status = _sms_error_status(error)
+            status = sms_error_status(error)
         else:
-            _stash_phone(request, LOGIN_STASH, phone)
+            stash_phone(request, LOGIN_STASH, phone)
             return HttpResponseRedirect(pipeline.url_with("identity:login_sms_verify",
                                                           next=next_url, level=level))
-    return _render(request, "login_sms.html", {
+    return render_page(request, "login_sms.html", {
         "form": form, "next": next_url, "level": level, "tab": "sms",
-        "passkey": _template_exists(PASSKEY_SNIPPET), **_login_links(request, next_url, level),
+        "passkey": template_exists(PASSKEY_SNIPPET), **_login_links(request, next_url, level),
     }, status=status)
 
 
@@ -274,8 +203,8 @@ def login_sms(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def login_sms_verify(request: HttpRequest) -> HttpResponse:
     """短信验证码登录，step 2: the code (or another code)."""
-    next_url, level = _next_and_level(request)
-    phone = _stashed_phone(request, LOGIN_STASH)
+    next_url, level = next_and_level(request)
+    phone = stashed_phone(request, LOGIN_STASH)
     if not phone:
         messages.info(request, _("请重新输入手机号码获取验证码。"))
         return HttpResponseRedirect(pipeline.url_with("identity:login_sms", next=next_url,
@@ -290,7 +219,7 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
                       deliver=user is not None and user.is_active, request=request)
         except sms.SmsError as error:
             messages.error(request, str(error.message))  # the form is unbound here
-            status = _sms_error_status(error)
+            status = sms_error_status(error)
         else:
             messages.success(request, _("新的验证码已发送。之前的验证码不能再用。"))
     elif request.method == "POST" and form.is_valid():
@@ -320,7 +249,7 @@ def login_sms_verify(request: HttpRequest) -> HttpResponse:
             request.session.pop(LOGIN_STASH, None)
             return pipeline.begin(request, user, amr=["sms"], method="sms", next_url=next_url,
                                   required_level=level)
-    return _render(request, "login_sms_verify.html", {
+    return render_page(request, "login_sms_verify.html", {
         "form": form, "next": next_url, "level": level, "tab": "sms",
         "phone_masked": mask_phone(phone), "ttl_minutes": int(otp.ttl().total_seconds() // 60),
         **_login_links(request, next_url, level),
@@ -386,7 +315,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
     options = pipeline.second_factor_options(
         user, state.amr, multi_factor=(assurance.requires_multi_factor(user)
                                        or (state.required_level or 0) >= 3))
-    if not _template_exists(PASSKEY_SNIPPET) and "passkey" in options:
+    if not template_exists(PASSKEY_SNIPPET) and "passkey" in options:
         options.remove("passkey")
     wanted = request.POST.get("method") or request.GET.get("method") or ""
     method = wanted if wanted in options else (options[0] if options else "")
@@ -399,7 +328,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             otp.issue(str(user.phone), CodePurpose.STEP_UP, user=user, request=request)
         except sms.SmsError as error:
             messages.error(request, str(error.message))  # the form is unbound here
-            status = _sms_error_status(error)
+            status = sms_error_status(error)
         else:
             request.session[SECOND_FACTOR_SMS] = state.started
             sms_sent = True  # the page itself says where the code went
@@ -422,7 +351,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
                 status = TOO_MANY_STATUS
             else:
                 form.add_error("code", _WRONG.get(method, _WRONG["password"])())
-    return _render(request, "second_factor.html", {
+    return render_page(request, "second_factor.html", {
         "form": form, "state": state, "options": options, "method": method,
         "step_up": state.kind == pipeline.STEP_UP,
         "mandatory": assurance.requires_multi_factor(user),
@@ -441,7 +370,7 @@ def second_factor(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def step_up(request: HttpRequest) -> HttpResponse:
     """提升认证等级：a signed-in session below the level a service asks for."""
-    next_url, level = _next_and_level(request)
+    next_url, level = next_and_level(request)
     level = level or 3
     session = sessions.current(request)
     if session is None:
@@ -459,185 +388,13 @@ def step_up(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and not needs_realname:
         return pipeline.begin_step_up(request, required_level=level, next_url=next_url)
     here = pipeline.url_with("identity:step_up", level=level, next=next_url)
-    return _render(request, "step_up.html", {
+    return render_page(request, "step_up.html", {
         "level": level, "acr": session.acr, "next": next_url,
         "needs_realname": needs_realname,
         "realname_url": pipeline.url_with("identity:realname", next=here),
         "options": pipeline.second_factor_options(user, session.amr),
         "mfa_required_after": needs_realname and level >= 3,
     })
-
-
-# --- registration --------------------------------------------------------------------------
-
-
-def _send_registration_code(request: HttpRequest, phone: str) -> None:
-    """A code for a new number; for a registered one, a notice instead (same response)."""
-    existing = accounts.find_by_phone(phone)
-    otp.issue(phone, CodePurpose.REGISTER, deliver=existing is None, request=request)
-    if existing is not None:
-        # The notice is a courtesy; the page must look the same either way.
-        with contextlib.suppress(sms.SmsError):
-            sms.send(phone, "already_registered", {}, limited=False)
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
-def register(request: HttpRequest) -> HttpResponse:
-    """注册，step 1: the phone number, which receives a code."""
-    next_url, _level = _next_and_level(request)
-    if sessions.current(request) is not None and request.method != "POST":
-        return HttpResponseRedirect(pipeline.safe_next(request, next_url))
-    form = PhoneForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        phone = form.cleaned_data["phone"]
-        try:
-            _send_registration_code(request, phone)
-        except sms.SmsError as error:
-            form.add_error(None, str(error.message))
-            status = _sms_error_status(error)
-        else:
-            _stash_phone(request, REGISTER_STASH, phone)
-            return HttpResponseRedirect(pipeline.url_with("identity:register_verify",
-                                                          next=next_url))
-    return _render(request, "register.html", {
-        "form": form, "next": next_url,
-        "login_url": pipeline.url_with("identity:login", next=next_url),
-    }, status=status)
-
-
-@never_cache
-@sensitive_post_parameters("password1", "password2")
-@require_http_methods(["GET", "HEAD", "POST"])
-def register_verify(request: HttpRequest) -> HttpResponse:
-    """注册，step 2: the code, a username if wanted, and a password."""
-    next_url, _level = _next_and_level(request)
-    phone = _stashed_phone(request, REGISTER_STASH)
-    if not phone:
-        messages.info(request, _("请重新输入手机号码获取验证码。"))
-        return HttpResponseRedirect(pipeline.url_with("identity:register", next=next_url))
-    status = 200
-    form = RegisterForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and request.POST.get("action") == "resend":
-        form = RegisterForm()
-        try:
-            _send_registration_code(request, phone)
-        except sms.SmsError as error:
-            messages.error(request, str(error.message))  # the form is unbound here
-            status = _sms_error_status(error)
-        else:
-            messages.success(request, _("新的验证码已发送。之前的验证码不能再用。"))
-    elif request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user = accounts.register_citizen(phone, data["password1"], data["code"],
-                                             username=data.get("username") or "")
-        except otp.CodeError as error:
-            form.add_error("code", error)
-        except ValidationError as error:
-            codes = {getattr(e, "code", "") for e in error.error_list} \
-                if not hasattr(error, "error_dict") else set()
-            if codes & {"invalid_username", "username_taken"}:
-                form.add_error("username", error)
-            elif codes & {"phone_taken", "taken"}:
-                form.add_error(None, error)
-            else:
-                _add_errors(form, error, default_field="password1")
-        else:
-            request.session.pop(REGISTER_STASH, None)
-            messages.success(request, _("注册成功。您的用户名是 %(username)s,也可以用手机号码登录。"
-                                        "完成实名认证后可以办理更多事项。") % {
-                                            "username": user.get_username()})
-            return pipeline.begin(request, user, amr=["sms"], method="register",
-                                  next_url=next_url or reverse("identity:home"))
-    return _render(request, "register_verify.html", {
-        "form": form, "next": next_url, "phone_masked": mask_phone(phone),
-        "ttl_minutes": int(otp.ttl().total_seconds() // 60),
-    }, status=status)
-
-
-# --- real-name verification ---------------------------------------------------------------
-
-
-@never_cache
-@sensitive_post_parameters("id_number")
-@require_http_methods(["GET", "HEAD", "POST"])
-@_signed_in
-def realname_view(request: HttpRequest) -> HttpResponse:
-    """实名认证：name and ID number checked against the registry (L1 → L2)."""
-    next_url, _level = _next_and_level(request)
-    user = request.user
-    assert isinstance(user, User)
-    form = RealNameForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST" and not user.verified_at and form.is_valid():
-        try:
-            realname.verify_real_name(user, name=form.cleaned_data["name"],
-                                      id_number=form.cleaned_data["id_number"],
-                                      actor=user, request=request)
-        except ValidationError as error:
-            _add_errors(form, error)
-            if any(getattr(e, "code", "") == "too_many" for e in getattr(error, "error_list", [])):
-                status = TOO_MANY_STATUS
-        else:
-            session = sessions.current(request)
-            if session is not None:
-                session.user.refresh_from_db()
-                sessions.step_up(request, amr=[], method="realname")
-            messages.success(request, _("实名认证已完成，您的账户现在是 L2 实名认证账户。"))
-            return HttpResponseRedirect(pipeline.safe_next(request, next_url))
-    return _render(request, "realname.html", {
-        "form": form, "next": next_url, "verified": bool(user.verified_at),
-        "verified_by_official": user.verified_by not in ("", "registry"),
-        "id_masked": mask_id_number(str(user.id_number)) if user.id_number else "",
-    }, status=status)
-
-
-# --- password ------------------------------------------------------------------------------
-
-
-@never_cache
-@sensitive_post_parameters("old_password", "new_password1", "new_password2")
-@require_http_methods(["GET", "HEAD", "POST"])
-@_signed_in
-def password(request: HttpRequest) -> HttpResponse:
-    """修改密码. Without the current one only just after signing in (e.g. by SMS code,
-    for a forgotten password)."""
-    user = request.user
-    assert isinstance(user, User)
-    recent = recently_authenticated(request)
-    need_old = user.has_usable_password() and not recent
-    form = PasswordChangeForm(request.POST if request.method == "POST" else None,
-                              need_old=need_old)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        session = sessions.current(request)
-        try:
-            if need_old:
-                throttle.check(request, user)
-            accounts.change_password(user, data["new_password1"],
-                                     old_password=data.get("old_password"),
-                                     recently_authenticated=not need_old,
-                                     keep_sid=session.sid if session else "", actor=user)
-        except throttle.Locked as locked:
-            form.add_error(None, locked)
-            status = TOO_MANY_STATUS
-        except ValidationError as error:
-            wrong_old = getattr(error, "code", "") == "wrong_password" or (
-                hasattr(error, "error_dict") and "old_password" in error.error_dict)
-            if wrong_old and throttle.fail(request, user, method="password",
-                                           reason="change_password"):
-                status = TOO_MANY_STATUS
-            _add_errors(form, error, default_field="new_password1")
-        else:
-            throttle.succeed(request, user)
-            update_session_auth_hash(request, user)
-            messages.success(request, _("密码已修改。其他设备上的登录已退出。"))
-            return HttpResponseRedirect(reverse("identity:home"))
-    return _render(request, "password.html", {"form": form, "need_old": need_old},
-                   status=status)
 
 
 # --- sign out ------------------------------------------------------------------------------
@@ -647,8 +404,8 @@ def password(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def logout(request: HttpRequest) -> HttpResponse:
     """退出：GET asks to confirm (a link must not sign anyone out), POST signs out."""
-    next_url, _level = _next_and_level(request)
-    home = _url("portal:home") or "/"
+    next_url, _level = next_and_level(request)
+    home = url_or_blank("portal:home") or "/"
     if request.method == "POST":
         sessions.sign_out(request)
         pipeline.clear(request)
@@ -656,31 +413,5 @@ def logout(request: HttpRequest) -> HttpResponse:
     session = sessions.current(request)
     if session is None:
         return HttpResponseRedirect(pipeline.safe_next(request, next_url, default=home))
-    return _render(request, "logout.html", {"next": next_url,
+    return render_page(request, "logout.html", {"next": next_url,
                                             "label": accounts.display_label(request.user)})
-
-
-# --- account home --------------------------------------------------------------------------
-
-
-@never_cache
-@require_http_methods(["GET", "HEAD"])
-@_signed_in
-def home(request: HttpRequest) -> HttpResponse:
-    """我的账户：who this account is, how sure we are of it, and where to manage it."""
-    user = request.user
-    assert isinstance(user, User)
-    session = sessions.current(request)
-    assert session is not None
-    return _render(request, "home.html", {
-        "account": user,
-        "label": accounts.display_label(user),
-        "account_level": assurance.account_level(user),
-        "session_acr": session.acr,
-        "session_mfa": assurance.is_multi_factor(session.amr),
-        "phone_masked": mask_phone(str(user.phone)) if user.phone else "",
-        "id_masked": mask_id_number(str(user.id_number)) if user.id_number else "",
-        "links": {name: _url(f"identity:{name}") for name in
-                  ("security", "sessions", "enterprise", "realname", "password", "logout")},
-        "switcher": _template_exists("identity/_identity_switcher.html"),
-    })

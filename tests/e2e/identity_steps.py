@@ -13,7 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    JavascriptException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -33,7 +37,8 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
     while time.time() < deadline:
         try:
             value = check()
-        except (NoSuchElementException, StaleElementReferenceException) as exc:
+        except (NoSuchElementException, StaleElementReferenceException,
+                JavascriptException) as exc:
             last_error, value = exc, None
         if value:
             return value
@@ -63,11 +68,24 @@ def fill(browser: Any, name: str, value: str) -> None:
     field.send_keys(value)
 
 
+def click_and_land(browser: Any, element: Any, what: str) -> None:
+    """Click ``element`` and wait until the browser shows a new, fully loaded page.
+
+    ``click()`` returns before the navigation it starts; the old page (and its
+    URL) stays visible until the first response that is not a redirect arrives.
+    A mark left on the old document tells the two apart.
+    """
+    browser.execute_script("window.__yiwangOldPage = true;")
+    element.click()
+    wait_for(lambda: browser.execute_script(
+        "return !window.__yiwangOldPage && document.readyState === 'complete';"), what)
+
+
 def submit_form_with(browser: Any, name: str, value: str) -> None:
     """Click the submit button of the form holding ``<input name=name value=value>``."""
-    browser.find_element(
+    click_and_land(browser, browser.find_element(
         By.XPATH, f"//form[.//input[@name='{name}' and @value='{value}']]//button[@type='submit']"
-    ).click()
+    ), f"the page after {name}={value}")
 
 
 def body_text(browser: Any) -> str:

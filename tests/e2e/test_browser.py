@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from tests.e2e.identity_steps import click_and_land
+
 pytestmark = pytest.mark.e2e
 
 def test_portal_home_in_chinese_then_english(server, browser):
@@ -14,7 +16,7 @@ def test_portal_home_in_chinese_then_english(server, browser):
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans"
     assert "示例市" in browser.title
     switch = browser.find_element(By.CSS_SELECTOR, "nav.lang-switch a")
-    switch.click()
+    click_and_land(browser, switch, "the English page")
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
 
 

@@ -20,6 +20,7 @@ from selenium.webdriver.common.keys import Keys
 from tests.e2e.conftest import chromium, free_port
 from tests.e2e.identity_steps import (
     body_text,
+    click_and_land,
     example_rp,
     fill,
     new_code,
@@ -63,12 +64,11 @@ def register_in_workbench(server, admin) -> tuple[str, str, str]:  # type: ignor
 def open_rp_signed_in(browser, url: str) -> str:  # type: ignore[no-untyped-def]
     """Open a relying party and sign in there: consent, but no password. Its page text."""
     browser.get(url + "/")
-    browser.find_element(By.ID, "login").click()
-    wait_for(lambda: "/oidc/authorize/" in browser.current_url or browser.current_url
-             .startswith(url), "the provider")
+    click_and_land(browser, browser.find_element(By.ID, "login"), "the provider")
     assert "/account/login/" not in browser.current_url, "asked to sign in again"
     if browser.find_elements(By.CSS_SELECTOR, "button[name=decision][value=allow]"):
-        browser.find_element(By.CSS_SELECTOR, "button[name=decision][value=allow]").click()
+        click_and_land(browser, browser.find_element(
+            By.CSS_SELECTOR, "button[name=decision][value=allow]"), "the consent")
     try:
         wait_for(lambda: browser.current_url.startswith(url)
                  and browser.find_elements(By.ID, "status"), "the relying party's page")
@@ -110,8 +110,11 @@ def test_citizen_signs_in_once_for_portal_and_relying_parties(server):  # type: 
 
         # 4. Sign out, then sign in to the portal with the password and TOTP.
         citizen.get(server.public + "/account/logout/")
-        citizen.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        # Opening the login page before the post lands could cancel it.
+        click_and_land(citizen, citizen.find_element(By.CSS_SELECTOR, "form button[type=submit]"),
+                       "the sign-out")
         citizen.get(server.public + "/account/login/")
+        wait_for(lambda: citizen.find_elements(By.NAME, "login"), "the sign-in form")
         fill(citizen, "login", PHONE)
         citizen.find_element(By.NAME, "password").send_keys(PASSWORD + Keys.ENTER)
         wait_for(lambda: "/second-factor/" in citizen.current_url, "the second factor")
@@ -146,7 +149,7 @@ def test_citizen_signs_in_once_for_portal_and_relying_parties(server):  # type: 
 
             # 7. Signing out of one signs out of all.
             citizen.get(rp1 + "/")
-            citizen.find_element(By.ID, "logout").click()
+            click_and_land(citizen, citizen.find_element(By.ID, "logout"), "the sign-out")
             wait_for(lambda: citizen.current_url.startswith(rp1)
                      and "未登录" in body_text(citizen), "signed out of the example app")
             citizen.get(server.public + "/account/")

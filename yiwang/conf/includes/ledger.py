@@ -1,0 +1,1 @@
+"""Settings of the ledger area (read from the environment through env())."""

@@ -1,0 +1,1 @@
+"""Settings of the licences area (read from the environment through env())."""

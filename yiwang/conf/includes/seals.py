@@ -1,0 +1,1 @@
+"""Settings of the seals area (read from the environment through env())."""

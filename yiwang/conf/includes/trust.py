@@ -1,0 +1,1 @@
+"""Settings of the trust area (read from the environment through env())."""

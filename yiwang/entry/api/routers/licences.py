@@ -1,0 +1,9 @@
+"""JSON API of the licences area: public_router (public listener) and internal_router
+(internal listener), both on /api/v1/licences. Thin: each endpoint calls the app's service.py."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+public_router = Router(tags=["licences"])
+internal_router = Router(tags=["licences"])

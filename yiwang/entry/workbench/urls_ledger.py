@@ -1,0 +1,3 @@
+"""Workbench pages of the ledger area."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Workbench pages of the licences area."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Workbench pages of the seals area."""
+
+urlpatterns: list = []

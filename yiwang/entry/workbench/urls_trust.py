@@ -1,0 +1,3 @@
+"""Workbench pages of the trust area."""
+
+urlpatterns: list = []

@@ -5,7 +5,11 @@ from yiwang.conf.includes.cache import *  # noqa: F403
 from yiwang.conf.includes.database import *  # noqa: F403
 from yiwang.conf.includes.gis import *  # noqa: F403
 from yiwang.conf.includes.identity import *  # noqa: F403
+from yiwang.conf.includes.ledger import *  # noqa: F403
+from yiwang.conf.includes.licences import *  # noqa: F403
 from yiwang.conf.includes.logging import *  # noqa: F403
+from yiwang.conf.includes.seals import *  # noqa: F403
 from yiwang.conf.includes.security import *  # noqa: F403
 from yiwang.conf.includes.tasks import *  # noqa: F403
+from yiwang.conf.includes.trust import *  # noqa: F403
 from yiwang.conf.includes.zones import *  # noqa: F403

@@ -7,8 +7,12 @@ urlpatterns = [
     path("", include("yiwang.core.health.urls")),
     path("api/v1/", include("yiwang.entry.api.urls_public")),
     path("", include("yiwang.support.identity.oidc.urls")),  # /oidc/..., /.well-known/...
+    path("ledger/", include("yiwang.enablement.ledger.urls")),
+    path("trust/", include("yiwang.support.trust.urls")),
+    path("credentials/", include("yiwang.support.licences.urls")),
     *i18n_patterns(
         path("account/", include("yiwang.support.identity.urls")),
+        path("licences/", include("yiwang.support.licences.urls_portal")),
         path("", include("yiwang.entry.portal.urls")),
         prefix_default_language=False,
     ),

@@ -46,7 +46,12 @@ INSTALLED_APPS = [
     "yiwang.platform.regions",
     "yiwang.platform.orgs",
     "yiwang.platform.registry",
+    # enablement (技术赋能层)
+    "yiwang.enablement.ledger",
     # support (应用支撑层)
+    "yiwang.support.trust",
+    "yiwang.support.licences",
+    "yiwang.support.seals",
     "yiwang.support.identity",
     "yiwang.support.identity.oidc",
     "oauth2_provider",

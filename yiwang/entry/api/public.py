@@ -3,8 +3,12 @@
 from ninja import NinjaAPI
 
 from yiwang.entry.api.routers import identifiers as identifier_routes
+from yiwang.entry.api.routers import ledger as ledger_routes
+from yiwang.entry.api.routers import licences as licences_routes
 from yiwang.entry.api.routers import orgs as orgs_routes
 from yiwang.entry.api.routers import regions as regions_routes
+from yiwang.entry.api.routers import seals as seals_routes
+from yiwang.entry.api.routers import trust as trust_routes
 
 api = NinjaAPI(
     title="yiwang public API",
@@ -26,3 +30,7 @@ api.add_router("/regions", regions_routes.router)
 api.add_router("/grids", regions_routes.grids_router)
 api.add_router("/departments", orgs_routes.router)
 api.add_router("/identifiers", identifier_routes.router)
+api.add_router("/ledger", ledger_routes.public_router)
+api.add_router("/trust", trust_routes.public_router)
+api.add_router("/licences", licences_routes.public_router)
+api.add_router("/seals", seals_routes.public_router)

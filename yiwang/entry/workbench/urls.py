@@ -1,6 +1,16 @@
 from django.urls import path
 
-from yiwang.entry.workbench import views, views_audit, views_identity, views_registry, views_signin
+from yiwang.entry.workbench import (
+    urls_ledger,
+    urls_licences,
+    urls_seals,
+    urls_trust,
+    views,
+    views_audit,
+    views_identity,
+    views_registry,
+    views_signin,
+)
 
 app_name = "workbench"
 urlpatterns = [
@@ -36,4 +46,9 @@ urlpatterns = [
          name="relying_party_secret"),
     path("relying-parties/<str:client_id>/active/", views_identity.relying_party_active,
          name="relying_party_active"),
+    # the trust core: 账本, 密钥与证书, 电子证照, 电子印章
+    *urls_ledger.urlpatterns,
+    *urls_trust.urlpatterns,
+    *urls_licences.urlpatterns,
+    *urls_seals.urlpatterns,
 ]

@@ -1,0 +1,175 @@
+"""The face of a licence (照面), from its type's layout: as rows for the HTML view and as a
+PDF drawn with reportlab, the Chinese font embedded (subset) and the QR code on it.
+
+The layout (``LicenceType.layout``) names the title, a subtitle, an accent colour and the
+fields to show in order; both renderings read it, so the page and the PDF show the same.
+The seal is placed by the sealing service in :data:`SEAL_BOX` (PDF points, page 1).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import segno
+from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from yiwang.core.masking.service import mask_address, mask_id_number, mask_name, mask_text
+
+FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+FONT = "WenQuanYiZenHei"
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 48.0
+# Where the issuing department's seal goes (x1, y1, x2, y2 in points from the bottom left),
+# over the issuer's name and date as on a paper licence.
+SEAL_BOX = (PAGE_WIDTH / 2 - 10, 70.0, PAGE_WIDTH / 2 + 110, 190.0)
+QR_SIZE = 150.0
+
+
+@dataclass(frozen=True)
+class FaceRow:
+    key: str
+    label: str
+    label_en: str
+    value: str
+    personal: bool
+
+
+@cache
+def _font() -> str:
+    pdfmetrics.registerFont(TTFont(FONT, FONT_PATH, subfontIndex=0))
+    return FONT
+
+
+def mask_value(field: dict[str, Any], value: str) -> str:
+    """A personal field's value masked for lists and pages (the format decides how)."""
+    if not value:
+        return value
+    fmt = field.get("format", "")
+    if fmt == "id_number":
+        return mask_id_number(value)
+    key = field["key"]
+    if "name" in key or key in {"owner", "legal_representative"}:
+        return mask_name(value)
+    if key in {"location", "address", "birthplace"}:
+        return mask_address(value)
+    masked = mask_text(value)
+    return masked if masked != value else value[:1] + "*" * max(len(value) - 1, 0)
+
+
+def face(layout: dict[str, Any], schema: dict[str, Any], values: dict[str, Any], *,
+         masked: bool = False, only: set[str] | None = None) -> list[FaceRow]:
+    """The rows to show, in the layout's order; ``masked`` hides personal values; ``only``
+    keeps just those keys (what a holder chose to disclose)."""
+    by_key = {f["key"]: f for f in schema.get("fields", [])}
+    rows = []
+    for key in layout.get("rows") or list(by_key):
+        field = by_key.get(key)
+        if field is None or (only is not None and key not in only):
+            continue
+        value = "" if values.get(key) is None else str(values[key])
+        personal = bool(field.get("personal"))
+        if masked and personal:
+            value = mask_value(field, value)
+        rows.append(FaceRow(key, field.get("label", key), field.get("label_en", key), value,
+                            personal))
+    return rows
+
+
+def _wrap(text: str, width: float, size: float) -> list[str]:
+    lines, line = [], ""
+    for char in text:
+        if pdfmetrics.stringWidth(line + char, FONT, size) > width:
+            lines.append(line)
+            line = char
+        else:
+            line += char
+    return [*lines, line] if line or not lines else lines
+
+
+def draw_qr(canvas: Canvas, text: str, x: float, y: float, size: float) -> None:
+    """Draw ``text`` as a QR code (error correction M) in a ``size`` square at (x, y):
+    one rectangle per run of dark modules, which keeps the PDF small and quick to make."""
+    # A fixed mask: choosing the best of eight doubles the time for a code scanners read
+    # as well either way.
+    qr = segno.make(text, error="m", micro=False, boost_error=False, mask=0)
+    matrix = [list(row) for row in qr.matrix]
+    n = len(matrix) + 4  # a quiet zone of two modules
+    module = size / n
+    canvas.setFillColor(HexColor("#000000"))
+    for r, row in enumerate(matrix):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                canvas.rect(x + (start + 2) * module, y + size - (r + 3) * module,
+                            (c - start) * module, module, stroke=0, fill=1)
+            else:
+                c += 1
+
+
+def render_pdf(*, layout: dict[str, Any], schema: dict[str, Any], values: dict[str, Any],
+               identifier: str, issuer_name: str, issued_on: str, valid_until: str,
+               qr_text: str, title: str = "") -> bytes:
+    """The licence as a one-page A4 PDF (unsealed); deterministic for the same input."""
+    font = _font()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, invariant=True, pageCompression=1)
+    canvas.setTitle(title or layout.get("title", ""))
+    canvas.setAuthor(issuer_name)
+    canvas.setSubject(identifier)
+    colour = HexColor(layout.get("colour") or "#9b1c1c")
+    # Frame
+    canvas.setStrokeColor(colour)
+    canvas.setLineWidth(3)
+    canvas.rect(MARGIN / 2, MARGIN / 2, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN)
+    canvas.setLineWidth(0.8)
+    canvas.rect(MARGIN / 2 + 6, MARGIN / 2 + 6, PAGE_WIDTH - MARGIN - 12,
+                PAGE_HEIGHT - MARGIN - 12)
+    # Title
+    y = PAGE_HEIGHT - MARGIN - 50
+    canvas.setFillColor(colour)
+    canvas.setFont(font, 30)
+    canvas.drawCentredString(PAGE_WIDTH / 2, y, layout.get("title", ""))
+    if layout.get("subtitle"):
+        canvas.setFont(font, 13)
+        canvas.drawCentredString(PAGE_WIDTH / 2, y - 24, layout["subtitle"])
+    canvas.setFont(font, 11)
+    canvas.drawCentredString(PAGE_WIDTH / 2, y - 42, layout.get("title_en", ""))
+    canvas.setFillColor(HexColor("#222222"))
+    canvas.setFont(font, 8.5)
+    canvas.drawString(MARGIN + 4, y - 66, f"证照标识 {identifier}")
+    # Fields
+    y -= 100
+    label_x, value_x = MARGIN + 20, MARGIN + 150
+    value_width = PAGE_WIDTH - value_x - MARGIN - 10
+    for row in face(layout, schema, values):
+        canvas.setFillColor(colour)
+        canvas.setFont(font, 12)
+        canvas.drawString(label_x, y, row.label)
+        canvas.setFillColor(HexColor("#111111"))
+        for line in _wrap(row.value, value_width, 12):
+            canvas.drawString(value_x, y, line)
+            y -= 17
+        y -= 9
+    # Validity, issuer, date
+    canvas.setFont(font, 12)
+    canvas.setFillColor(HexColor("#111111"))
+    canvas.drawString(label_x, 250, f"有效期至  {valid_until or '长期'}")
+    canvas.drawString(PAGE_WIDTH / 2, 160, f"颁发机构  {issuer_name}")
+    canvas.drawString(PAGE_WIDTH / 2, 138, f"颁证日期  {issued_on}")
+    # QR code
+    draw_qr(canvas, qr_text, MARGIN + 10, 60, QR_SIZE)
+    canvas.setFont(font, 8)
+    canvas.drawString(MARGIN + 14, 52, "扫码核验 Scan to verify")
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()

@@ -41,6 +41,22 @@ YIWANG_DATA_KEYS = _kept_secret(
     "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
 )
 
+YIWANG_KEY_VAULT = env(
+    "YIWANG_KEY_VAULT", "software", group="Security",
+    doc="Where private signing keys live: `software` (PKCS#8 wrapped with AES-256-GCM, or "
+        "SM4-GCM when YIWANG_DATA_CIPHER is `sm4-gcm`, under YIWANG_KEY_MASTER, stored in "
+        "the database) or the name of an HSM/KMS vault plugin.",
+)
+
+env("YIWANG_KEY_MASTER", None, group="Security", show_default="(generated in demo)",
+    doc="Master keys of the software key vault: comma-separated `id:base64(32 bytes)`; the "
+        "first wraps new signing keys, all unwrap (rotate by prepending a new key and running "
+        "`yiwang rotate-key-master`). Required in production.")
+YIWANG_KEY_MASTER = _kept_secret(
+    "YIWANG_KEY_MASTER", "key_master",
+    "m1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+)
+
 ALLOWED_HOSTS = env(
     "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"], group="Security",
     doc="Host names this instance answers to.",

@@ -1,4 +1,5 @@
-"""Algorithms by name. Built-in: ``sha256``, ``sm3``, ``aes-256-gcm``, ``sm4-gcm``.
+"""Algorithms by name. Built-in: ``sha256``, ``sm3``, ``aes-256-gcm``, ``sm4-gcm``, and the
+signatures ``ed25519``, ``ecdsa-p256`` (``signatures.py``) and ``sm2`` (``sm2.py``).
 
 Plugins (an SM2 or Ed25519 signer, an HSM-backed cipher) call :func:`register` from their
 app's ``ready()``; callers ask for algorithms by name with :func:`get_hash`,
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from yiwang.core.crypto import pyca
+from yiwang.core.crypto import pyca, signatures, sm2
 from yiwang.core.crypto.base import AeadCipher, CryptoError, HashAlgorithm, SignatureAlgorithm
 
 Algorithm = HashAlgorithm | AeadCipher | SignatureAlgorithm
@@ -83,5 +84,6 @@ def names() -> dict[str, list[str]]:
             "signature": sorted(_signatures)}
 
 
-for _builtin in (pyca.Sha256(), pyca.Sm3(), pyca.Aes256Gcm(), pyca.Sm4Gcm()):
+for _builtin in (pyca.Sha256(), pyca.Sm3(), pyca.Aes256Gcm(), pyca.Sm4Gcm(),
+                 signatures.Ed25519(), signatures.EcdsaP256(), sm2.Sm2()):
     register(_builtin)

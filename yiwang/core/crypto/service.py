@@ -348,3 +348,45 @@ def rotate_data_keys(*, batch_size: int = 500, dry_run: bool = False,
 
     return rotation.rotate_all(batch_size=batch_size, dry_run=dry_run, on_batch=on_batch,
                                only=only)
+
+
+# --- signing keys ---
+# Signature algorithms (``ed25519``, ``ecdsa-p256``, ``sm2``) are registry plugins
+# (signatures.py, sm2.py); private keys sit in a KeyVault (vault.py, YIWANG_KEY_VAULT);
+# managed keys per (owner, purpose) are implemented in keys.py. This is their public face.
+
+from yiwang.core.crypto.keys import (  # noqa: E402 - the section stays with its subject
+    KeyNotUsable,
+    SigningKeyInfo,
+    active_signing_key,
+    create_signing_key,
+    get_signing_key,
+    list_signing_keys,
+    revoke_signing_key,
+    rewrap_signing_keys,
+    rotate_signing_key,
+    sign_with_key,
+    verify_signature,
+)
+from yiwang.core.crypto.signatures import (  # noqa: E402
+    InvalidSignatureEncoding,
+    ecdsa_der_to_raw,
+    ecdsa_raw_to_der,
+)
+
+__all__ += [
+    "InvalidSignatureEncoding",
+    "KeyNotUsable",
+    "SigningKeyInfo",
+    "active_signing_key",
+    "create_signing_key",
+    "ecdsa_der_to_raw",
+    "ecdsa_raw_to_der",
+    "get_signing_key",
+    "list_signing_keys",
+    "revoke_signing_key",
+    "rewrap_signing_keys",
+    "rotate_signing_key",
+    "sign_with_key",
+    "verify_signature",
+]

@@ -107,3 +107,22 @@ def test_key_cache_is_bounded_and_least_recently_used():
     cache.get(b"a")
     cache.get(b"b")
     assert loads == [b"a", b"b", b"c", b"b"]
+
+
+def test_ed25519_example_1_of_rfc_8032():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    secret = bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    pkcs8 = ed25519.Ed25519PrivateKey.from_private_bytes(secret).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    algorithm = registry.get_signature("ed25519")
+    public = algorithm.public_key(pkcs8)
+    assert public[-32:].hex() == ("d75a980182b10ab7d54bfed3c964073a"
+                                  "0ee172f3daa62325af021a68f707511a")
+    signature = algorithm.sign(pkcs8, b"")
+    assert signature.hex() == (
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555"
+        "fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+    assert algorithm.verify(public, b"", signature)

@@ -1,0 +1,224 @@
+"""W3C Bitstring Status List v1.0 — revocation and suspension without asking the issuer.
+
+A status list is a bitstring of at least 131,072 entries (16 KB, so one holder's index tells
+little about them), GZIP-compressed and written as multibase base64url (``u…``) in the
+``encodedList`` of a ``BitstringStatusListCredential`` — itself a VC, secured with an
+``eddsa-jcs-2022`` proof. Index 0 is the left-most (most significant) bit of the first byte.
+A credential points at its entry with a ``BitstringStatusListEntry``::
+
+    {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+     "statusListIndex": "94567", "statusListCredential": "https://…/credentials/status/3"}
+
+:func:`check_status` does the spec's validation (§3.2) against cached lists, offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from yiwang.verify import dataintegrity as di
+from yiwang.verify import keys as keys_mod
+from yiwang.verify import multibase
+from yiwang.verify import result as r
+
+MIN_ENTRIES = 131_072  # 16 KB of bits: the spec's minimum, for herd privacy
+MAX_BYTES = 16 * 1024 * 1024  # a decoded list larger than this is refused
+PURPOSES = ("revocation", "suspension")
+LIST_TYPE = "BitstringStatusList"
+CREDENTIAL_TYPE = "BitstringStatusListCredential"
+ENTRY_TYPE = "BitstringStatusListEntry"
+
+
+class StatusListError(ValueError):
+    """An ``encodedList`` that is not a valid status list (encoding, GZIP, length)."""
+
+
+class StatusList:
+    """A mutable bitstring of 1-bit statuses (``statusSize`` 1)."""
+
+    def __init__(self, length: int = MIN_ENTRIES, bits: bytes | None = None) -> None:
+        if bits is None:
+            if length < MIN_ENTRIES or length % 8:
+                raise ValueError(f"a status list has at least {MIN_ENTRIES} entries, "
+                                 "a multiple of 8")
+            bits = bytes(length // 8)
+        self.bits = bytearray(bits)
+
+    def __len__(self) -> int:
+        return len(self.bits) * 8
+
+    def _locate(self, index: int) -> tuple[int, int]:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self):
+            raise IndexError(f"status list index {index!r} out of range 0..{len(self) - 1}")
+        return index >> 3, 0x80 >> (index & 7)
+
+    def get(self, index: int) -> int:
+        """The status bit at ``index`` (1 = revoked/suspended for the list's purpose)."""
+        byte, mask = self._locate(index)
+        return 1 if self.bits[byte] & mask else 0
+
+    def set(self, index: int, value: bool | int = True) -> None:
+        """Set (or clear) the status bit at ``index``."""
+        byte, mask = self._locate(index)
+        if value:
+            self.bits[byte] |= mask
+        else:
+            self.bits[byte] &= ~mask & 0xFF
+
+    def encode(self) -> str:
+        """The ``encodedList``: multibase base64url of the GZIP-compressed bitstring."""
+        return multibase.encode(gzip.compress(bytes(self.bits), compresslevel=9, mtime=0), "u")
+
+    @classmethod
+    def decode(cls, encoded: Any) -> StatusList:
+        """Parse an ``encodedList``; :class:`StatusListError` if it is not a valid one."""
+        if not isinstance(encoded, str) or not encoded.startswith("u"):
+            raise StatusListError("encodedList is not multibase base64url ('u…')")
+        try:
+            compressed = multibase.decode(encoded)
+        except multibase.MultibaseError:
+            raise StatusListError("encodedList is not valid base64url") from None
+        inflater = zlib.decompressobj(wbits=31)  # 31: GZIP container
+        try:
+            bits = inflater.decompress(compressed, MAX_BYTES)
+        except zlib.error:
+            raise StatusListError("encodedList is not GZIP data") from None
+        if inflater.unconsumed_tail:
+            raise StatusListError("status list larger than the limit")
+        if not inflater.eof:
+            raise StatusListError("encodedList GZIP data is truncated")
+        if len(bits) * 8 < MIN_ENTRIES:
+            raise StatusListError(f"status list shorter than {MIN_ENTRIES} entries")
+        return cls(bits=bits)
+
+
+def status_of(status_list: StatusList | str | Mapping[str, Any], index: int) -> int:
+    """The bit at ``index`` of a list, an ``encodedList`` or a status list credential."""
+    if isinstance(status_list, Mapping):
+        subject = status_list.get("credentialSubject")
+        if not isinstance(subject, Mapping):
+            raise StatusListError("not a status list credential")
+        status_list = subject.get("encodedList")
+    if not isinstance(status_list, StatusList):
+        status_list = StatusList.decode(status_list)
+    return status_list.get(index)
+
+
+def status_entry(*, list_url: str, index: int, purpose: str = "revocation") -> dict[str, Any]:
+    """The ``credentialStatus`` entry pointing at ``index`` of the list at ``list_url``."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown status purpose {purpose!r}")
+    return {"id": f"{list_url}#{purpose}-{index}", "type": ENTRY_TYPE, "statusPurpose": purpose,
+            "statusListIndex": str(index), "statusListCredential": list_url}
+
+
+def status_list_credential(*, list_url: str, issuer: str, purpose: str,
+                           status_list: StatusList, valid_from: dt.datetime | None = None,
+                           valid_until: dt.datetime | None = None) -> dict[str, Any]:
+    """An unsigned ``BitstringStatusListCredential``; secure it with ``dataintegrity.add_proof``."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown status purpose {purpose!r}")
+    credential: dict[str, Any] = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": list_url,
+        "type": ["VerifiableCredential", CREDENTIAL_TYPE],
+        "issuer": issuer,
+        "validFrom": di.format_time(valid_from or keys_mod.utcnow()),
+        "credentialSubject": {"id": f"{list_url}#list", "type": LIST_TYPE,
+                              "statusPurpose": purpose, "encodedList": status_list.encode()},
+    }
+    if valid_until is not None:
+        credential["validUntil"] = di.format_time(valid_until)
+    return credential
+
+
+StatusLists = Mapping[str, Any] | Callable[[str], Any]
+
+
+def _fetch(status_lists: StatusLists | None, url: str) -> Any:
+    if status_lists is None:
+        return None
+    if callable(status_lists):
+        return status_lists(url)
+    return status_lists.get(url)
+
+
+def _issuer_id(credential: Mapping[str, Any]) -> Any:
+    issuer = credential.get("issuer")
+    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+
+
+def _entries(value: Any) -> Iterable[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None,
+                 resolve_key: keys_mod.KeyResolver, *, now: dt.datetime | None = None,
+                 entries: Any = None) -> list[r.Check]:
+    """The status checks of a credential (or of QR ``entries`` given explicitly).
+
+    Each ``BitstringStatusListEntry`` is looked up in ``status_lists`` (URL → list credential,
+    or a callable); the list credential's proof must verify with ``resolve_key`` and it must
+    come from the credential's issuer (when the credential names one). A set bit fails the
+    check as revoked (吊销) or suspended (中止). No entries: one passing check saying so.
+    """
+    now = now or keys_mod.utcnow()
+    found = list(_entries(credential.get("credentialStatus") if entries is None else entries))
+    if not found:
+        return [r.Check(r.STATUS, True, "未登记状态列表 (no status list entry)")]
+    checks: list[r.Check] = []
+    for entry in found:
+        checks.append(_check_entry(credential, entry, status_lists, resolve_key, now))
+    return checks
+
+
+def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: StatusLists | None,
+                 resolve_key: keys_mod.KeyResolver, now: dt.datetime) -> r.Check:
+    def fail(message: str) -> r.Check:
+        return r.Check(r.STATUS, False, message)
+
+    if not isinstance(entry, Mapping) or entry.get("type", ENTRY_TYPE) != ENTRY_TYPE:
+        return fail("状态条目格式错误 (credentialStatus is not a BitstringStatusListEntry)")
+    purpose = entry.get("statusPurpose")
+    url = entry.get("statusListCredential")
+    try:
+        index = int(str(entry.get("statusListIndex")), 10)
+    except ValueError:
+        return fail("状态索引无效 (statusListIndex is not an integer)")
+    if purpose not in PURPOSES or not isinstance(url, str) or index < 0:
+        return fail("状态条目格式错误 (statusPurpose / statusListCredential / index invalid)")
+    try:
+        list_credential = _fetch(status_lists, url)
+    except Exception:
+        list_credential = None
+    if not isinstance(list_credential, Mapping):
+        return fail(f"无法取得状态列表，状态未知 (status list not available: {url})")
+    proof = di.verify_proof(dict(list_credential), resolve_key, now=now)
+    if not proof.valid:
+        names = ", ".join(proof.failed_names())
+        return fail(f"状态列表凭证未通过验证 (status list credential not valid: {names})")
+    issuer = _issuer_id(credential)
+    if issuer is not None and _issuer_id(list_credential) != issuer:
+        return fail("状态列表不是由凭证签发机构发布 (status list not issued by the credential's "
+                    "issuer)")
+    subject = list_credential.get("credentialSubject")
+    if not isinstance(subject, Mapping) or subject.get("statusPurpose") != purpose:
+        return fail("状态列表用途与条目不符 (status list purpose does not match the entry)")
+    try:
+        bit = status_of(subject.get("encodedList"), index)
+    except StatusListError as exc:
+        return fail(f"状态列表无效 (status list invalid: {exc})")
+    except IndexError:
+        return fail("状态索引超出列表范围 (statusListIndex outside the list)")
+    if bit:
+        if purpose == "revocation":
+            return fail("证照已吊销 (revoked)")
+        return fail("证照已中止 (suspended)")
+    label = "未吊销 (not revoked)" if purpose == "revocation" else "未中止 (not suspended)"
+    return r.Check(r.STATUS, True, label)

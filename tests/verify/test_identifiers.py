@@ -40,15 +40,20 @@ def test_uscc_check_characters() -> None:
 
 
 def test_build_round_trip() -> None:
-    identifier = ids.build_identifier(licence_type_code="11100000000013338W011",
+    identifier = ids.build_identifier(type_code="11100000000013338W011",
                                       issuer_code="11430000006122244L", serial="20230000403")
     assert identifier == REAL[0]
     assert ids.validate_identifier(identifier).ok
+    numbered = ids.build_identifier(type_code="11100000000013338W011",
+                                    issuer_code="11430000006122244L", serial=42, version=2)
+    assert ".0000000042.002." in numbered
+    assert ids.validate_identifier(numbered).ok
 
 
 @pytest.mark.parametrize(("kwargs", "part"), [
-    ({"licence_type_code": "11100000000013338X011"}, "licence_type_code"),
-    ({"licence_type_code": "11100000000013338W01"}, "licence_type_code"),
+    ({"type_code": "11100000000013338W01a"}, "type_code"),
+    ({"type_code": "1110000000001333"}, "type_code"),
+    ({"type_code": "11100000000013338S011"}, "type_code"),
     ({"issuer_code": "11430000006122244M"}, "issuer_code"),
     ({"serial": "abc"}, "serial"),
     ({"serial": ""}, "serial"),
@@ -56,7 +61,7 @@ def test_build_round_trip() -> None:
     ({"version": 1000}, "version"),
 ])
 def test_build_refuses_bad_parts(kwargs, part) -> None:
-    values = {"licence_type_code": "11100000000013338W011", "issuer_code": "11430000006122244L",
+    values = {"type_code": "11100000000013338W011", "issuer_code": "11430000006122244L",
               "serial": "20230000403", **kwargs}
     with pytest.raises(ValueError, match=part):
         ids.build_identifier(**values)
@@ -66,7 +71,8 @@ def test_build_refuses_bad_parts(kwargs, part) -> None:
     (REAL[0][:-1] + "V", ["check"]),
     (REAL[0].replace(".20230000403.", ".20230000404."), ["check"]),
     (REAL[0].replace("11430000006122244L", "11430000006122244M"), ["issuer_code", "check"]),
-    (REAL[0].replace("W011", "W01A"), ["type_code", "check"]),
+    (REAL[0].replace("W011", "W01-"), ["type_code"]),
+    (REAL[0].replace("W011", "W01A"), ["check"]),
     (REAL[0].replace(".001.", ".1.."), ["format"]),
     (REAL[0].replace(".001.", ".000."), ["version", "check"]),
     (REAL[0].replace("20230000403", "2023-403"), ["serial"]),

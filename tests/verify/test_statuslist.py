@@ -14,7 +14,7 @@ from yiwang.verify import statuslist as sl
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 LIST_URL = "https://yiwang.example/credentials/status/3"
 ISSUER = "11440300MB2C93285X"
-VM = "https://yiwang.example/trust/keys/k-ed#k-ed"
+VM = "https://yiwang.example/trust/keys/k-ed"
 # Bitstring Status List v1.0, Example 1/3: an empty list of 131,072 entries.
 SPEC_EMPTY = "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAAAAAAAAAAAAAAAAAAAIC3AYbSVKsAQAAA"
 

@@ -14,9 +14,11 @@ SM3 in place of SHA-256, and an SM2 signature (SM3, signer ID ``1234567812345678
 P-256 signatures. Verifiers outside yiwang will not know it; an issuer that needs broad
 interoperability adds an ``eddsa-jcs-2022`` proof as well (a proof set).
 
-Verification methods: yiwang names a key ``https://<host>/trust/keys/<key id>#<key id>``
-(:func:`verification_method_id`); ``resolve_key(verification_method)`` returns the key only
-if it is trusted (``trust.resolve_key`` on the server, the trust bundle offline).
+Verification methods: yiwang names a key by its URL on the issuing instance,
+``https://<host>/trust/keys/<key id>`` (:func:`verification_method_id`; the URL serves the key
+as a Multikey, and the trust list and bundle carry it under this id);
+``resolve_key(verification_method)`` returns the key only if it is trusted
+(``trust.resolve_key`` on the server, the trust bundle offline).
 """
 
 from __future__ import annotations
@@ -64,16 +66,18 @@ CRYPTOSUITES = {
 
 
 def verification_method_id(base_url: str, key_id: str) -> str:
-    """The verification method id yiwang uses: ``<base_url>/trust/keys/<key_id>#<key_id>``."""
-    return f"{base_url.rstrip('/')}/trust/keys/{key_id}#{key_id}"
+    """The verification method id yiwang uses: ``<base_url>/trust/keys/<key_id>``."""
+    return f"{base_url.rstrip('/')}/trust/keys/{key_id}"
 
 
 def key_id_of(verification_method: str) -> str | None:
-    """The key id in a yiwang verification method id, or None if it is not of that form."""
+    """The key id in a yiwang verification method id (a ``#<key id>`` fragment is allowed),
+    or None if it is not of that form."""
     base, sep, fragment = verification_method.partition("#")
-    if not sep or not base.endswith("/trust/keys/" + fragment) or not fragment:
+    head, slash, key_id = base.rpartition("/trust/keys/")
+    if not slash or not head or not key_id or "/" in key_id or (sep and fragment != key_id):
         return None
-    return fragment
+    return key_id
 
 
 def format_time(moment: dt.datetime) -> str:

@@ -6,9 +6,11 @@ Layout (dot-separated)::
     root OID         type code      issuer code        serial   version  check
 
 - root: ``1.2.156.3005.2``, the OID arc of China's electronic licences (电子证照根代码);
-- 证照类型代码 (licence type code, 21 characters): the unified social credit code (统一社会信用
-  代码, GB 32100) of the authority that defines the licence type, then a 3-digit sequence —
-  e.g. ``11100000000013338W011``;
+- 证照类型代码 (licence type code): from the national licence catalogue — the 18-character
+  unified social credit code (统一社会信用代码, GB 32100) of the authority that defines the
+  type, then a sequence, e.g. ``11100000000013338W011``. The catalogue assigns these codes, so
+  only their shape is checked: 19–24 characters, the first 18 from GB 32100's character set,
+  the rest digits or capital letters;
 - 证照颁发机构代码 (issuer code, 18 characters): the issuing department's unified social credit
   code;
 - 流水号 (serial): 1–40 digits or capital letters, unique per issuer and type;
@@ -35,7 +37,7 @@ _USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(_USCC)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _SERIAL = re.compile(r"[0-9A-Z]{1,40}")
-_TYPE_SEQ = re.compile(r"[0-9]{3}")
+_TYPE_SEQ = re.compile(r"[0-9A-Z]{1,6}")
 _VERSION = re.compile(r"[0-9]{3}")
 
 
@@ -94,13 +96,13 @@ class IdentifierValidation:
 
 
 def _type_code_problem(code: str) -> str | None:
-    if len(code) != 21:
-        return f"应为 21 位 (must be 21 characters, is {len(code)})"
-    problem = uscc_problem(code[:18])
-    if problem:
-        return f"前 18 位不是有效的统一社会信用代码 (first 18 characters: {problem})"
+    if not 19 <= len(code) <= 24:
+        return f"应为 19–24 位 (must be 19–24 characters, is {len(code)})"
+    if any(c not in _USCC_VALUE for c in code[:18]):
+        return ("前 18 位应为统一社会信用代码的字符 (first 18 characters must be a unified "
+                "social credit code's: digits and A–Y without I, O, S, V, Z)")
     if not _TYPE_SEQ.fullmatch(code[18:]):
-        return "末 3 位应为数字 (last 3 characters must be digits)"
+        return "序号应为数字或大写字母 (the sequence after the code must be digits or capitals)"
     return None
 
 
@@ -116,11 +118,19 @@ def _version_problem(version: str) -> str | None:
     return None
 
 
-def build_identifier(*, licence_type_code: str, issuer_code: str, serial: str,
+def build_identifier(*, type_code: str, issuer_code: str, serial: int | str,
                      version: int | str = 1) -> str:
-    """A GB/T 36904 identifier; ValueError naming the part that is not acceptable."""
+    """A GB/T 36904 identifier; ValueError naming the part that is not acceptable.
+
+    ``serial`` as an integer is written with ten digits (``0000000042``); as text it is used
+    as given. ``version`` 1 is the licence's first issue (``001``).
+    """
+    if isinstance(serial, int) and not isinstance(serial, bool) and serial >= 0:
+        serial = f"{serial:010d}"
+    serial = str(serial)
     version_text = f"{int(version):03d}" if isinstance(version, int) else version
-    for part, problem in (("licence_type_code", _type_code_problem(licence_type_code)),
+    licence_type_code = type_code
+    for part, problem in (("type_code", _type_code_problem(licence_type_code)),
                           ("issuer_code", uscc_problem(issuer_code)),
                           ("serial", _serial_problem(serial)),
                           ("version", _version_problem(version_text))):

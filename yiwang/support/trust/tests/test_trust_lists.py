@@ -1,0 +1,170 @@
+"""Trust lists between regions (跨地区互认): publish, import after the fingerprint check, and
+the refusals — wrong fingerprint, a tampered byte, an old sequence, an expired list."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from yiwang.core.crypto import service as crypto
+from yiwang.support.trust import pki
+from yiwang.support.trust import service as trust
+from yiwang.support.trust.tests.conftest import ForeignList, make_foreign_list
+
+pytestmark = pytest.mark.django_db
+
+
+def _code(exc: pytest.ExceptionInfo[ValidationError]) -> str:
+    return str(exc.value.error_list[0].code)
+
+
+def test_published_list_is_signed_and_lists_issuers(city: Any) -> None:
+    key = crypto.create_signing_key(owner="scjg", purpose="licence.vc", algorithm="ed25519")
+    trust.certify_key(key.id, department_code="scjg", usage="licence")
+    trust.authorise_issuer("scjg", "yyzz")
+    version = trust.publish_trust_list()
+    assert version.sequence == 1
+    document = json.loads(trust.current_trust_list())
+    assert document["region"] == {"code": "339900000000", "name": "示例市"}
+    [issuer] = document["issuers"]
+    assert issuer["name"] == "市场监管局" and issuer["licenceTypes"] == ["yyzz"]
+    [listed] = issuer["keys"]
+    assert listed["id"] == trust.verification_method_id(key.id)
+    assert listed["publicKeyMultibase"].startswith("z6Mk")  # an Ed25519 Multikey
+    assert document["proof"]["algorithm"] == "ecdsa-p256"
+    assert trust.publish_trust_list().sequence == 2
+    fingerprint = trust.trust_list_fingerprint()
+    assert len(fingerprint.split()) == 16
+    assert pki.normalise_fingerprint(fingerprint) == document["root"]["fingerprint"]
+
+
+def test_round_trip_to_a_second_region(city: Any, settings: Any) -> None:
+    """Instance A publishes; the same database then plays instance B (another region code)
+    and imports A's list with A's fingerprint."""
+    key = crypto.create_signing_key(owner="scjg", purpose="licence.vc", algorithm="ed25519")
+    trust.certify_key(key.id, department_code="scjg", usage="licence")
+    raw = bytes(trust.publish_trust_list().document)
+    fingerprint = trust.trust_list_fingerprint()
+    settings.YIWANG_TRUST_REGION_CODE = "440300000000"
+    settings.YIWANG_TRUST_REGION_NAME = "深圳市"
+    imported = trust.import_trust_list(raw, fingerprint=fingerprint)
+    assert imported.region_code == "339900000000" and imported.sequence == 1
+    assert imported.keys.count() == 1
+
+
+def test_foreign_key_resolves_only_after_import(city: Any, foreign: ForeignList) -> None:
+    assert trust.resolve_key(foreign.vm_id) is None
+    assert trust.resolve_key(foreign.kid) is None
+    trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
+    found = trust.resolve_key(foreign.vm_id)
+    assert found is not None
+    assert found.region == "440300000000" and found.licence_types == ("yyzz",)
+    assert found.issuer_name == "深圳市市场监督管理局" and found.algorithm == "ed25519"
+    assert trust.resolve_key(foreign.kid) == found
+    assert trust.resolve_key("cose:" + base64.b64encode(foreign.kid).decode()) \
+        == found
+    bundle = trust.trust_bundle()
+    assert foreign.vm_id in [k["id"] for k in bundle["keys"]]
+    assert pki.der_to_pem(foreign.root_der) in bundle["roots"]
+    assert pki.der_to_pem(foreign.root_der) in [pki.der_to_pem(r)
+                                                for r in trust.root_certificates()]
+
+
+def test_wrong_fingerprint_is_refused(city: Any, foreign: ForeignList) -> None:
+    other = make_foreign_list()
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(foreign.raw, fingerprint=other.fingerprint)
+    assert _code(refused) == "fingerprint"
+    assert "指纹不符" in refused.value.messages[0]
+    assert trust.resolve_key(foreign.vm_id) is None
+
+
+@pytest.mark.parametrize("where", ["name", "key", "signature"])
+def test_a_tampered_byte_is_refused(city: Any, foreign: ForeignList, where: str) -> None:
+    raw = foreign.raw
+    if where == "name":
+        tampered = raw.replace("深圳市市场监督管理局".encode(), "深圳市市场监督管理司".encode(), 1)
+    elif where == "key":
+        document = json.loads(raw)
+        key = document["issuers"][0]["keys"][0]
+        key["id"] = key["id"] + "x"
+        tampered = json.dumps(document, ensure_ascii=False).encode()
+    else:
+        marker = b'"signatureValue": "'
+        at = raw.index(marker) + len(marker) + 5
+        tampered = raw[:at] + (b"A" if raw[at:at + 1] != b"A" else b"B") + raw[at + 1:]
+    assert tampered != raw
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(tampered, fingerprint=foreign.fingerprint)
+    assert _code(refused) == "signature"
+    assert trust.resolve_key(foreign.vm_id) is None
+
+
+def test_sequence_must_grow(city: Any) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    second = make_foreign_list(sequence=2, root_key=root_key)
+    trust.import_trust_list(second.raw, fingerprint=second.fingerprint)
+    for sequence in (1, 2):
+        older = make_foreign_list(sequence=sequence, root_key=root_key)
+        with pytest.raises(ValidationError) as refused:
+            trust.import_trust_list(older.raw, fingerprint=older.fingerprint)
+        assert _code(refused) == "sequence"
+    third = make_foreign_list(sequence=3, root_key=root_key)
+    trust.import_trust_list(third.raw, fingerprint=third.fingerprint)
+    assert [trust.imported_status(r) for r in trust.list_imported()] == ["current", "superseded"]
+    assert trust.resolve_key(third.vm_id) is not None
+    assert trust.resolve_key(hashlib.sha256(b"").digest()[:8]) is None
+
+
+def test_expired_list_is_refused(city: Any) -> None:
+    old = make_foreign_list(issued=pki.now() - timedelta(days=40))
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(old.raw, fingerprint=old.fingerprint)
+    assert _code(refused) == "expired"
+    assert "过期" in refused.value.messages[0]
+
+
+@pytest.mark.parametrize("raw", [b"", b"not json", b"[]", b'{"type": "YiwangTrustList"}',
+                                 b"{\"type\": \"YiwangTrustList\", \"formatVersion\": 1}",
+                                 b"\xff\xfe"])
+def test_malformed_documents_are_refused_with_a_message(city: Any, raw: bytes) -> None:
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(raw, fingerprint="00" * 32)
+    assert refused.value.messages[0]
+
+
+def test_fingerprint_format_and_own_region(city: Any) -> None:
+    raw = bytes(trust.publish_trust_list().document)
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(raw, fingerprint="abc")
+    assert _code(refused) == "fingerprint_format"
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(raw, fingerprint=trust.trust_list_fingerprint())
+    assert _code(refused) == "own_region"
+
+
+def test_publish_and_import_are_ledgered_when_the_ledger_is_there(
+        city: Any, foreign: ForeignList, monkeypatch: Any) -> None:
+    appended: list[tuple[str, dict[str, Any]]] = []
+
+    class Receipt:
+        index = 7
+
+    import types
+
+    fake = types.SimpleNamespace(append=lambda t, r: appended.append((t, r)) or Receipt())
+    monkeypatch.setattr(trust.importlib, "import_module", lambda name: fake)
+    version = trust.publish_trust_list()
+    trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
+    assert [t for t, _ in appended] == ["trust.list_version", "trust.list_imported"]
+    assert appended[0][1]["document_sha256"] == version.sha256
+    assert appended[1][1]["region"] == "440300000000"
+    assert version.ledger_index == 7

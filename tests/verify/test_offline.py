@@ -1,0 +1,304 @@
+"""The offline Verifier and its command line, over a bundle in trust.trust_bundle()'s format."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.verify import pki as pki_mod
+from yiwang.verify import dataintegrity as di
+from yiwang.verify import keys, qr
+from yiwang.verify import statuslist as sl
+from yiwang.verify.__main__ import main
+from yiwang.verify.bundle import BundleError, TrustBundle
+from yiwang.verify.offline import Verifier
+
+NOW = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+HOST = "https://yiwang.example"
+ISSUER = f"{HOST}/trust/issuers/scjgj"
+VM = f"{HOST}/trust/keys/k-ed"
+LIST_REV = f"{HOST}/credentials/status/1"
+LIST_SUS = f"{HOST}/credentials/status/2"
+IDENTIFIER = "1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U"
+
+
+def _key_entry(test_key, ref: str, **overrides) -> dict:
+    entry = {
+        "id": ref, "key_id": ref,
+        "kid": base64.b64encode(keys.cose_kid(test_key.public_key)).decode(),
+        "algorithm": test_key.algorithm,
+        "public_key": base64.b64encode(test_key.public_key).decode(),
+        "issuer_id": ISSUER, "issuer_name": "示例市市场监督管理局",
+        "licence_types": ["yyzz"],
+        "authorisations": {"yyzz": {"from": "2024-01-01T00:00:00Z", "until": None}},
+        "valid_from": "2024-01-01T00:00:00Z", "valid_until": "2034-01-01T00:00:00Z",
+        "region": "440300", "status": "active", "revoked_at": None, "certificate": None,
+    }
+    entry.update(overrides)
+    return entry
+
+
+@pytest.fixture
+def bundle(ed_key, p256_key) -> dict:
+    return {
+        "type": "YiwangTrustBundle", "formatVersion": 1, "generated": "2025-05-31T00:00:00Z",
+        "region": "440300",
+        "regions": [{"code": "440300", "name": "示例市", "source": "local"}],
+        "roots": [], "tsa": [], "crls": [],
+        "keys": [_key_entry(ed_key, VM), _key_entry(p256_key, f"{HOST}/trust/keys/k-p256")],
+    }
+
+
+def _status_lists(ed_key, revoked=(), suspended=()) -> dict:
+    out = {}
+    for url, purpose, indexes in ((LIST_REV, "revocation", revoked),
+                                  (LIST_SUS, "suspension", suspended)):
+        bits = sl.StatusList()
+        for i in indexes:
+            bits.set(i)
+        unsigned = sl.status_list_credential(list_url=url, issuer=ISSUER, purpose=purpose,
+                                             status_list=bits,
+                                             valid_from=dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
+        out[url] = di.add_proof(unsigned, verification_method=VM, sign=ed_key.sign,
+                                created="2025-05-01T00:00:00Z")
+    return out
+
+
+def _entries(index: int = 7) -> list[dict]:
+    return [sl.status_entry(list_url=LIST_REV, index=index, purpose="revocation"),
+            sl.status_entry(list_url=LIST_SUS, index=index, purpose="suspension")]
+
+
+def _vc(ed_key, *, licence_type: str = "yyzz", issuer: str = ISSUER,
+        created: str = "2025-03-01T00:00:00Z", vm: str = VM) -> dict:
+    unsigned = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": f"urn:yiwang:licence:{IDENTIFIER}",
+        "type": ["VerifiableCredential", "ElectronicLicence"],
+        "issuer": {"id": issuer, "name": "示例市市场监督管理局"},
+        "validFrom": "2025-03-01T08:00:00+08:00",
+        "validUntil": "2030-03-01T00:00:00Z",
+        "credentialSubject": {"type": "LicenceHolder", "holderName": "示例科技有限公司",
+                              "licence": {"identifier": IDENTIFIER, "type": licence_type,
+                                          "name": "营业执照", "fields": {"注册资本": "100万元"}}},
+        "credentialStatus": _entries(),
+    }
+    return di.add_proof(unsigned, verification_method=vm, sign=ed_key.sign, created=created)
+
+
+def _qr(p256_key, *, iss: str = ISSUER, licence_type: str = "yyzz") -> str:
+    claims = {"iss": iss, "iat": dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+              "exp": dt.datetime(2030, 3, 1, tzinfo=dt.UTC),
+              "licence": {"id": IDENTIFIER, "type": licence_type, "holder": "示例科技有限公司",
+                          "status": _entries()}}
+    return qr.encode(claims, kid=keys.cose_kid(p256_key.public_key), sign=p256_key.sign)
+
+
+def test_valid_vc(bundle, ed_key) -> None:
+    result = Verifier(bundle, _status_lists(ed_key), now=NOW).verify(_vc(ed_key))
+    assert result.valid, result.errors
+    names = [c.name for c in result.checks]
+    assert names[-4:] == ["issuer", "authorised", "status", "status"]
+    assert result.summary["identifier"] == IDENTIFIER
+    assert result.summary["issuer_name"] == "示例市市场监督管理局"
+
+
+def test_valid_qr(bundle, ed_key, p256_key) -> None:
+    result = Verifier(bundle, _status_lists(ed_key), now=NOW).verify(_qr(p256_key))
+    assert result.valid, result.errors
+    assert result.subject["id"] == IDENTIFIER
+
+
+def test_vc_as_json_text_and_bytes(bundle, ed_key) -> None:
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    text = json.dumps(_vc(ed_key), ensure_ascii=False)
+    assert verifier.verify(text).valid
+    assert verifier.verify(text.encode()).valid
+
+
+@pytest.mark.parametrize(("revoked", "suspended", "message"), [
+    ((7,), (), "证照已吊销 (revoked)"),
+    ((), (7,), "证照已中止 (suspended)"),
+])
+def test_revoked_or_suspended(bundle, ed_key, p256_key, revoked, suspended, message) -> None:
+    verifier = Verifier(bundle, _status_lists(ed_key, revoked, suspended), now=NOW)
+    for item in (_vc(ed_key), _qr(p256_key)):
+        result = verifier.verify(item)
+        assert not result.valid
+        assert result.failed_names() == ["status"]
+        assert result.errors[0].message == message
+
+
+def test_other_holders_revocation_does_not_matter(bundle, ed_key) -> None:
+    verifier = Verifier(bundle, _status_lists(ed_key, revoked=(6, 8)), now=NOW)
+    assert verifier.verify(_vc(ed_key)).valid
+
+
+def test_no_status_lists_cached(bundle, ed_key) -> None:
+    result = Verifier(bundle, None, now=NOW).verify(_vc(ed_key))
+    assert result.failed_names() == ["status", "status"]
+    assert "not available" in result.errors[0].message
+
+
+def test_issuer_not_on_any_trusted_list(bundle, ed_key, p256_key) -> None:
+    bundle["keys"] = []
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    vc_result = verifier.verify(_vc(ed_key))
+    assert vc_result.failed_names() == ["verification_method", "issuer"]
+    assert "not on any trusted list" in vc_result.errors[1].message
+    qr_result = verifier.verify(_qr(p256_key))
+    assert qr_result.failed_names() == ["kid"]
+
+
+def test_key_of_another_issuer(bundle, ed_key) -> None:
+    """A trusted key signing a licence that names a different (also trusted) issuer."""
+    bundle["keys"].append(_key_entry(ed_key, f"{HOST}/trust/keys/other",
+                                     issuer_id=f"{HOST}/trust/issuers/gaj"))
+    vc = _vc(ed_key, issuer=f"{HOST}/trust/issuers/gaj")
+    result = Verifier(bundle, _status_lists(ed_key), now=NOW).verify(vc)
+    assert "issuer" in result.failed_names()
+    assert "does not belong" in result.errors[0].message
+
+
+def test_not_authorised_for_the_type(bundle, ed_key, p256_key) -> None:
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    assert verifier.verify(_vc(ed_key, licence_type="jhz")).failed_names() == ["authorised"]
+    assert verifier.verify(_qr(p256_key, licence_type="jhz")).failed_names() == ["authorised"]
+
+
+def test_authorisation_withdrawn_before_or_granted_after_issuance(bundle, ed_key) -> None:
+    bundle["keys"][0]["authorisations"] = {"yyzz": {"from": "2024-01-01T00:00:00Z",
+                                                    "until": "2025-02-01T00:00:00Z"}}
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    assert verifier.verify(_vc(ed_key)).failed_names() == ["authorised"]
+    # Issued before the withdrawal: still good.
+    assert verifier.verify(_vc(ed_key, created="2025-01-15T00:00:00Z")).valid
+    bundle["keys"][0]["authorisations"] = {"yyzz": {"from": "2025-04-01T00:00:00Z",
+                                                    "until": None}}
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    assert verifier.verify(_vc(ed_key)).failed_names() == ["authorised"]
+
+
+def test_revoked_key(bundle, ed_key) -> None:
+    bundle["keys"][0]["status"] = "revoked"
+    result = Verifier(bundle, _status_lists(ed_key), now=NOW).verify(_vc(ed_key))
+    assert "key" in result.failed_names()
+
+
+def test_tampered_vc_and_garbage(bundle, ed_key) -> None:
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    vc = _vc(ed_key)
+    vc["credentialSubject"]["licence"]["fields"]["注册资本"] = "1000万元"
+    assert "signature" in verifier.verify(vc).failed_names()
+    for junk in ("{not json", b"\xff\xfe", 42, "YW1:garbage", "", "[]"):
+        result = verifier.verify(junk)
+        assert not result.valid
+
+
+def test_bundle_errors() -> None:
+    with pytest.raises(BundleError):
+        TrustBundle({"type": "SomethingElse"})
+    with pytest.raises(BundleError):
+        TrustBundle({"keys": [{"id": "x", "algorithm": "ed25519", "public_key": "AAAA"}]})
+    with pytest.raises(BundleError):
+        TrustBundle(["not", "an", "object"])  # type: ignore[arg-type]
+
+
+def test_bundle_resolves_kid_forms(bundle, p256_key) -> None:
+    parsed = TrustBundle(bundle)
+    kid = keys.cose_kid(p256_key.public_key)
+    assert parsed.resolve(keys.kid_ref(kid)).key_id == f"{HOST}/trust/keys/k-p256"
+    assert parsed.resolve(kid) is not None
+    assert parsed.resolve(VM + "#k-ed") is not None
+    assert parsed.resolve("cose:???") is None
+
+
+def test_sealed_pdf_through_the_verifier(ed_key) -> None:
+    pki = pki_mod.make_pki()
+    bundle = {"type": "YiwangTrustBundle", "roots": [pki.pem(pki.root)],
+              "crls": [base64.b64encode(pki.crl()).decode()], "keys": []}
+    sealed = pki_mod.seal(pki_mod.plain_pdf(), pki)
+    assert Verifier(bundle).verify(sealed).valid
+    assert Verifier(bundle).verify(pki_mod.append_edit(sealed)).failed_names() == ["integrity"]
+
+
+# --- the command line --------------------------------------------------------------------------
+
+@pytest.fixture
+def files(tmp_path, bundle, ed_key, p256_key):
+    (tmp_path / "bundle.json").write_text(json.dumps(bundle, ensure_ascii=False))
+    lists = _status_lists(ed_key, revoked=(9,))
+    paths = []
+    for n, credential in enumerate(lists.values()):
+        path = tmp_path / f"status{n}.json"
+        path.write_text(json.dumps(credential))
+        paths.append(str(path))
+    (tmp_path / "vc.json").write_text(json.dumps(_vc(ed_key), ensure_ascii=False))
+    (tmp_path / "qr.txt").write_text(_qr(p256_key) + "\n")
+    return tmp_path, paths
+
+
+def _args(tmp_path, paths) -> list[str]:
+    args = ["--bundle", str(tmp_path / "bundle.json"), "--now", "2025-06-01T00:00:00Z"]
+    for path in paths:
+        args += ["--status-list", path]
+    return args
+
+
+def test_cli_valid_vc_and_qr(files, capsys) -> None:
+    tmp_path, paths = files
+    assert main([*_args(tmp_path, paths), str(tmp_path / "vc.json")]) == 0
+    out = capsys.readouterr().out
+    assert "✓ signature: 签名有效 (signature valid)" in out
+    assert "结果：有效 (result: VALID)" in out
+    assert main([*_args(tmp_path, paths), str(tmp_path / "qr.txt")]) == 0
+    qr_text = (tmp_path / "qr.txt").read_text().strip()
+    assert main([*_args(tmp_path, paths), qr_text]) == 0
+
+
+def test_cli_invalid(files, capsys) -> None:
+    tmp_path, paths = files
+    assert main([*_args(tmp_path, paths), "YW1:NOT-A-LICENCE"]) == 1
+    out = capsys.readouterr().out
+    assert "✗ encoding" in out and "INVALID" in out
+    assert main([*_args(tmp_path, []), str(tmp_path / "vc.json")]) == 1  # no status lists
+
+
+def test_cli_json_output(files, capsys) -> None:
+    tmp_path, paths = files
+    assert main([*_args(tmp_path, paths), "--json", str(tmp_path / "vc.json")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["valid"] is True
+    assert {c["name"] for c in data["checks"]} >= {"signature", "issuer", "status"}
+
+
+def test_cli_usage_errors(files, tmp_path) -> None:
+    base, _paths = files
+    (tmp_path / "bad.json").write_text("{")
+    assert main(["--bundle", str(tmp_path / "bad.json"), "x"]) == 2
+    assert main(["--bundle", str(tmp_path / "missing.json"), "x"]) == 2
+    assert main([*_args(base, [str(tmp_path / "bad.json")]), "x"]) == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+
+
+def test_cli_runs_without_django(files) -> None:
+    """The verifier runs as a separate process that never imports Django or the server."""
+    tmp_path, paths = files
+    code = ("import sys, runpy; sys.argv = ['yiwang.verify', *sys.argv[1:]];\n"
+            "try:\n    runpy.run_module('yiwang.verify', run_name='__main__')\n"
+            "except SystemExit as e:\n"
+            "    bad = [m for m in sys.modules if m.startswith('django')\n"
+            "           or (m.startswith('yiwang.') and not m.startswith('yiwang.verify'))]\n"
+            "    assert not bad, bad\n    raise")
+    proc = subprocess.run([sys.executable, "-c", code, *_args(tmp_path, paths),
+                           str(tmp_path / "vc.json")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert "结果：有效" in proc.stdout

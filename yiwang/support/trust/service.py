@@ -30,7 +30,7 @@ from asn1crypto import x509
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -54,6 +54,7 @@ __all__ = [
     "ImportedTrustList",
     "TrustListVersion",
     "TrustedKey",
+    "audit_trail",
     "authorise_issuer",
     "certificate_for_key",
     "certify_key",
@@ -923,6 +924,19 @@ def trust_bundle() -> dict[str, Any]:
         "crls": crls,
         "keys": keys,
     }
+
+
+def audit_trail(owner: str, *, limit: int = 50) -> list[Any]:
+    """The newest trust and key events (issued, rotated, revoked…) of ``owner``'s keys and
+    certificates, newest first."""
+    certificate_ids = [str(pk) for pk in
+                       Certificate.objects.filter(owner=owner).values_list("pk", flat=True)]
+    key_ids = [key.id for key in crypto.list_signing_keys(owner=owner)]
+    events = audit.search(audit.AuditFilter()).filter(
+        Q(object_type="trust.certificate", object_id__in=certificate_ids)
+        | Q(object_type="crypto.managedkey", object_id__in=key_ids)).filter(
+        Q(action__startswith="trust.") | Q(action__startswith="crypto."))
+    return list(events[:limit])
 
 
 def departments_managed_by(user: Any) -> list[str] | None:

@@ -1,0 +1,321 @@
+"""密钥与证书 and 信任列表 of the workbench.
+
+密钥与证书: per department, the managed signing keys and the certificates the region's root
+CA issued for them; create, rotate and revoke keys, certify a key, revoke a certificate —
+each through the keys and trust services, so every step is in the audit log. An official
+manages only the departments they belong to, unless superuser or holder of
+``trust.manage_all_keys`` (who also sees the region's own keys: root CA, TSA, trust list).
+
+信任列表: published versions with the root fingerprint, publishing a new version, importing
+another region's list (upload or paste, after typing its fingerprint), imported regions with
+their status. Needs ``trust.manage_trust_lists``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from yiwang.core.crypto import service as crypto
+from yiwang.entry.workbench.access import official_required, permission_required
+from yiwang.entry.workbench.views import render_page
+from yiwang.platform.orgs import service as orgs
+from yiwang.support.trust import service as trust
+
+NAV = "trust"
+REGION = "region"
+
+# Purposes an official may create for a department, with the certificate usage each gets.
+DEPARTMENT_PURPOSES = {
+    "seal": ("ecdsa-p256", "seal"),
+    "licence.vc": ("ed25519", "licence"),
+    "licence.cose": ("ecdsa-p256", "licence"),
+}
+REGION_PURPOSES = {"pki.tsa": ("ecdsa-p256", "tsa"), "trust.list": ("ecdsa-p256", "trust-list")}
+PURPOSE_LABELS = {
+    "seal": gettext_lazy("电子印章签名"),
+    "licence.vc": gettext_lazy("电子证照（可验证凭证）"),
+    "licence.cose": gettext_lazy("电子证照（二维码）"),
+    "pki.root": gettext_lazy("根证书"),
+    "pki.tsa": gettext_lazy("时间戳服务"),
+    "trust.list": gettext_lazy("信任列表签名"),
+}
+REASON_CHOICES = [
+    ("unspecified", gettext_lazy("未说明")),
+    ("key_compromise", gettext_lazy("密钥泄露")),
+    ("affiliation_changed", gettext_lazy("单位变更")),
+    ("superseded", gettext_lazy("已被替换")),
+    ("cessation_of_operation", gettext_lazy("停止使用")),
+]
+
+
+class CreateKeyForm(forms.Form):
+    purpose = forms.ChoiceField(label=gettext_lazy("用途"), choices=[],
+                                widget=forms.Select(attrs={"class": "input"}))
+    algorithm = forms.ChoiceField(
+        label=gettext_lazy("算法"), required=False,
+        choices=[("", gettext_lazy("按用途的默认算法")), ("ecdsa-p256", "ECDSA P-256"),
+                 ("ed25519", "Ed25519"), ("sm2", "SM2")],
+        widget=forms.Select(attrs={"class": "input"}))
+
+    def __init__(self, *args: Any, purposes: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["purpose"].choices = [(p, PURPOSE_LABELS.get(p, p)) for p in purposes]
+
+
+class RevokeForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("撤销原因"), choices=REASON_CHOICES,
+                               widget=forms.Select(attrs={"class": "input"}))
+
+
+class ImportForm(forms.Form):
+    fingerprint = forms.CharField(
+        label=gettext_lazy("根证书指纹（SHA-256）"), max_length=200,
+        help_text=gettext_lazy("通过电话或公文等其他渠道向对方地区索取，逐位核对后填写；"
+                               "可含空格或冒号。"),
+        widget=forms.TextInput(attrs={"class": "input", "autocomplete": "off",
+                                      "spellcheck": "false"}))
+    document = forms.FileField(label=gettext_lazy("上传信任列表文件"), required=False,
+                               widget=forms.ClearableFileInput(attrs={"accept": ".json"}))
+    pasted = forms.CharField(label=gettext_lazy("或粘贴信任列表内容"), required=False,
+                             widget=forms.Textarea(attrs={"class": "input", "rows": 6,
+                                                          "spellcheck": "false"}))
+
+    def content(self) -> bytes:
+        upload = self.cleaned_data.get("document")
+        if upload is not None:
+            return bytes(upload.read(int(settings.YIWANG_TRUST_LIST_MAX_BYTES) + 1))
+        return str(self.cleaned_data.get("pasted") or "").encode("utf-8")
+
+
+def _owners(user: Any) -> list[tuple[str, str]]:
+    """(code, name) of everything ``user`` may manage, the region first for managers."""
+    allowed = trust.departments_managed_by(user)
+    if allowed is None:
+        return [(REGION, gettext("本地区（根证书、时间戳、信任列表）"))] + [
+            (d.code, d.name) for d in orgs.list_departments()]
+    names = {d.code: d.name for d in orgs.departments_of(user)}
+    return [(code, names.get(code, code)) for code in allowed]
+
+
+def _require_owner(request: HttpRequest, owner: str) -> str:
+    if not trust.may_manage(request.user, owner):
+        raise PermissionDenied("not your department")
+    if owner == REGION:
+        return gettext("本地区")
+    department = orgs.get_department(owner)
+    if department is None:
+        raise PermissionDenied("no such department")
+    return department.name
+
+
+@require_safe
+@official_required
+def keys_index(request: HttpRequest) -> HttpResponseBase:
+    """The departments whose keys the official may manage; straight to the only one."""
+    owners = _owners(request.user)
+    if len(owners) == 1:
+        return redirect("workbench:trust_keys_of", owner=owners[0][0])
+    return render_page(request, "workbench/trust_keys_index.html", NAV, {"owners": owners})
+
+
+def _keys_page(request: HttpRequest, owner: str, name: str, *, status: int = 200,
+               create_form: CreateKeyForm | None = None) -> HttpResponse:
+    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
+    keys = crypto.list_signing_keys(owner=owner)
+    certificates = trust.list_certificates(owner=owner)
+    certified = {c.key_id for c in certificates if c.status == "valid"}
+    return render_page(request, "workbench/trust_keys.html", NAV, {
+        "owner": owner, "owner_name": name,
+        "keys": [{"info": k, "purpose_label": PURPOSE_LABELS.get(k.purpose, k.purpose),
+                  "certified": k.id in certified,
+                  "certifiable": k.purpose in purposes and k.status == "active"}
+                 for k in keys],
+        "certificates": certificates,
+        "create_form": create_form or CreateKeyForm(purposes=purposes),
+        "revoke_form": RevokeForm(),
+        "events": trust.audit_trail(owner, limit=30),
+        "several": len(_owners(request.user)) > 1,
+    }, status=status)
+
+
+@require_safe
+@never_cache
+@official_required
+def keys_of(request: HttpRequest, owner: str) -> HttpResponse:
+    """One department's keys and certificates, with the audit trail."""
+    return _keys_page(request, owner, _require_owner(request, owner))
+
+
+def _done(request: HttpRequest, owner: str, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect(reverse("workbench:trust_keys_of", kwargs={"owner": owner}))
+
+
+def _failed(request: HttpRequest, owner: str, exc: ValidationError | crypto.CryptoError
+            ) -> HttpResponse:
+    text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+    messages.error(request, text)
+    return redirect(reverse("workbench:trust_keys_of", kwargs={"owner": owner}))
+
+
+@require_POST
+@official_required
+def key_create(request: HttpRequest, owner: str) -> HttpResponse:
+    """Create a key (the purpose's previous key is retired) and certify it."""
+    name = _require_owner(request, owner)
+    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
+    form = CreateKeyForm(request.POST, purposes=purposes)
+    if not form.is_valid():
+        return _keys_page(request, owner, name, status=400, create_form=form)
+    purpose = form.cleaned_data["purpose"]
+    default_algorithm, usage = purposes[purpose]
+    try:
+        key = crypto.create_signing_key(
+            owner=owner, purpose=purpose,
+            algorithm=form.cleaned_data["algorithm"] or default_algorithm, actor=request.user)
+        trust.certify_key(key.id, department_code=owner, usage=usage, actor=request.user)
+    except (ValidationError, crypto.CryptoError) as exc:
+        return _failed(request, owner, exc)
+    return _done(request, owner, gettext("已生成新密钥并签发证书。"))
+
+
+def _own_key(request: HttpRequest, owner: str, key_id: str) -> Any:
+    key = crypto.get_signing_key(key_id)
+    if key is None or key.owner != owner:
+        raise PermissionDenied("not this department's key")
+    return key
+
+
+@require_POST
+@official_required
+def key_rotate(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+    """Replace a key by a new one of the same purpose, and certify the new one."""
+    _require_owner(request, owner)
+    key = _own_key(request, owner, key_id)
+    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
+    if key.purpose not in purposes:
+        raise PermissionDenied("this key is not rotated here")
+    try:
+        new = crypto.rotate_signing_key(owner, key.purpose, actor=request.user)
+        trust.certify_key(new.id, department_code=owner, usage=purposes[key.purpose][1],
+                          actor=request.user)
+    except (ValidationError, crypto.CryptoError) as exc:
+        return _failed(request, owner, exc)
+    return _done(request, owner, gettext("密钥已更换，原密钥停止签名，已签发的文件仍可验证。"))
+
+
+@require_POST
+@official_required
+def key_certify(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+    """Certify an active key that has no valid certificate."""
+    _require_owner(request, owner)
+    key = _own_key(request, owner, key_id)
+    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
+    if key.purpose not in purposes:
+        raise PermissionDenied("this key is not certified here")
+    try:
+        trust.certify_key(key.id, department_code=owner, usage=purposes[key.purpose][1],
+                          actor=request.user)
+    except ValidationError as exc:
+        return _failed(request, owner, exc)
+    return _done(request, owner, gettext("已签发证书。"))
+
+
+@require_POST
+@official_required
+def key_revoke(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+    """Revoke a key and its certificates (listed on the CRL at once)."""
+    _require_owner(request, owner)
+    key = _own_key(request, owner, key_id)
+    if key.purpose == "pki.root":
+        raise PermissionDenied("the root key is not revoked here")
+    form = RevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else "unspecified"
+    try:
+        crypto.revoke_signing_key(key.id, reason=reason, actor=request.user)
+        for certificate in trust.list_certificates(owner=owner):
+            if certificate.key_id == key.id and certificate.status == "valid":
+                trust.revoke_certificate(certificate.serial, reason=reason, actor=request.user)
+    except (ValidationError, crypto.CryptoError) as exc:
+        return _failed(request, owner, exc)
+    return _done(request, owner, gettext("密钥及其证书已撤销，用它签署的文件将验证为“已撤销”。"))
+
+
+@require_POST
+@official_required
+def certificate_revoke(request: HttpRequest, owner: str, serial: str) -> HttpResponse:
+    """Revoke one certificate of the department."""
+    _require_owner(request, owner)
+    info = trust.get_certificate(serial)
+    if info is None or info.owner != owner:
+        raise PermissionDenied("not this department's certificate")
+    form = RevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else "unspecified"
+    try:
+        trust.revoke_certificate(info.serial, reason=reason, actor=request.user)
+    except ValidationError as exc:
+        return _failed(request, owner, exc)
+    return _done(request, owner, gettext("证书已撤销，并已列入证书撤销列表。"))
+
+
+def _lists_page(request: HttpRequest, form: ImportForm, *, status: int = 200) -> HttpResponse:
+    root = trust.ensure_root_ca()
+    return render_page(request, "workbench/trust_lists.html", NAV, {
+        "fingerprint": trust.trust_list_fingerprint(),
+        "root": root,
+        "published": trust.list_published(),
+        "imported": [{"row": row, "status": trust.imported_status(row)}
+                     for row in trust.list_imported()],
+        "form": form,
+    }, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@permission_required(trust.TRUST_LIST_PERMISSION)
+def lists(request: HttpRequest) -> HttpResponse:
+    """Published versions and imported regions (GET); import a region's list (POST)."""
+    if request.method != "POST":
+        return _lists_page(request, ImportForm())
+    form = ImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        content = form.content()
+        if not content.strip():
+            form.add_error("pasted", gettext("请上传或粘贴信任列表文件。"))
+        else:
+            try:
+                row = trust.import_trust_list(content, fingerprint=form.cleaned_data[
+                    "fingerprint"], actor=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, gettext("已导入%(region)s的信任列表第 %(sequence)s 版。")
+                                 % {"region": row.region_name, "sequence": row.sequence})
+                return redirect("workbench:trust_lists")
+    return _lists_page(request, form, status=400)
+
+
+@require_POST
+@permission_required(trust.TRUST_LIST_PERMISSION)
+def publish(request: HttpRequest) -> HttpResponse:
+    """Publish the next version of this region's trust list."""
+    try:
+        version = trust.publish_trust_list(actor=request.user)
+    except (ValidationError, crypto.CryptoError) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text)
+    else:
+        messages.success(request, gettext("已发布信任列表第 %(sequence)s 版。")
+                         % {"sequence": version.sequence})
+    return redirect("workbench:trust_lists")

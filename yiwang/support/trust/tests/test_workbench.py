@@ -1,0 +1,112 @@
+"""密钥与证书 and 信任列表 on the workbench: who may manage which keys, and the pages' actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from yiwang.core.crypto import service as crypto
+from yiwang.platform.orgs import service as orgs
+from yiwang.support.identity import service as identity
+from yiwang.support.identity.testing import sign_in_client
+from yiwang.support.trust import service as trust
+from yiwang.support.trust.tests.conftest import ForeignList
+
+pytestmark = pytest.mark.django_db
+
+
+def official(username: str, department: str | None, *perms: str) -> Any:
+    user = identity.create_official(username, "王小明", password="x-Password-1")
+    if department:
+        orgs.add_member(user, department)
+    for dotted in perms:
+        app_label, codename = dotted.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label,
+                                                         codename=codename))
+    return user
+
+
+@pytest.fixture
+def scjg_client(city: Any, internal_client: Any) -> Any:
+    sign_in_client(internal_client, official("scjg.clerk", "scjg"))
+    return internal_client
+
+
+def test_anonymous_is_sent_to_sign_in(city: Any, internal_client: Any) -> None:
+    for url in ("/trust/keys/", "/trust/keys/scjg/", "/trust/lists/"):
+        response = internal_client.get(url)
+        assert response.status_code == 302 and "login" in response["Location"]
+    response = internal_client.post("/trust/keys/scjg/new/", {"purpose": "seal"})
+    assert response.status_code == 302 and "login" in response["Location"]
+    assert crypto.list_signing_keys(owner="scjg") == []
+
+
+def test_workbench_is_not_on_the_public_listener(city: Any, public_client: Any) -> None:
+    assert public_client.get("/trust/keys/").status_code == 404
+
+
+def test_official_manages_own_department(scjg_client: Any) -> None:
+    response = scjg_client.get("/trust/keys/")
+    assert response.status_code == 302 and response["Location"].endswith("/trust/keys/scjg/")
+    response = scjg_client.post("/trust/keys/scjg/new/", {"purpose": "seal"})
+    assert response.status_code == 302
+    [key] = crypto.list_signing_keys(owner="scjg")
+    certificate = trust.certificate_for_key(key.id)
+    assert certificate is not None and certificate.usage == "seal"
+    page = scjg_client.get("/trust/keys/scjg/").content.decode()
+    assert key.id in page and certificate.serial in page
+    assert "trust.certificate_issued" in page  # the audit trail
+    response = scjg_client.post(f"/trust/keys/scjg/{key.id}/rotate/")
+    assert response.status_code == 302
+    keys = crypto.list_signing_keys(owner="scjg")
+    assert {k.status for k in keys} == {"active", "retired"}
+    active = next(k for k in keys if k.status == "active")
+    scjg_client.post(f"/trust/keys/scjg/{active.id}/revoke/", {"reason": "key_compromise"})
+    assert crypto.get_signing_key(active.id).status == "revoked"  # type: ignore[union-attr]
+    assert trust.list_certificates(owner="scjg")[0].status == "revoked"
+
+
+def test_official_cannot_manage_another_department(scjg_client: Any) -> None:
+    other = crypto.create_signing_key(owner="rsj", purpose="seal", algorithm="ecdsa-p256")
+    certificate = trust.certify_key(other.id, department_code="rsj", usage="seal")
+    assert scjg_client.get("/trust/keys/rsj/").status_code == 403
+    assert scjg_client.post("/trust/keys/rsj/new/", {"purpose": "seal"}).status_code == 403
+    assert scjg_client.post(f"/trust/keys/rsj/{other.id}/revoke/").status_code == 403
+    # nor through its own department's URL with the other's key or certificate
+    assert scjg_client.post(f"/trust/keys/scjg/{other.id}/revoke/").status_code == 403
+    assert scjg_client.post(
+        f"/trust/keys/scjg/certificates/{certificate.serial}/revoke/").status_code == 403
+    assert scjg_client.get("/trust/keys/region/").status_code == 403
+    assert crypto.get_signing_key(other.id).status == "active"  # type: ignore[union-attr]
+    assert trust.get_certificate(certificate.serial).status == "valid"  # type: ignore[union-attr]
+    assert scjg_client.get("/trust/lists/").status_code == 403
+
+
+def test_region_wide_manager_sees_every_department(city: Any, internal_client: Any) -> None:
+    sign_in_client(internal_client, official("pki.admin", None, trust.MANAGE_ALL_PERMISSION))
+    page = internal_client.get("/trust/keys/").content.decode()
+    assert "市场监管局" in page and "人社局" in page
+    assert internal_client.get("/trust/keys/rsj/").status_code == 200
+    assert internal_client.get("/trust/keys/region/").status_code == 200
+
+
+def test_trust_list_page_publish_and_import(city: Any, internal_client: Any,
+                                            foreign: ForeignList) -> None:
+    sign_in_client(internal_client, official("list.admin", "scjg", trust.TRUST_LIST_PERMISSION))
+    page = internal_client.get("/trust/lists/")
+    assert page.status_code == 200
+    assert trust.trust_list_fingerprint() in page.content.decode()
+    assert internal_client.post("/trust/lists/publish/").status_code == 302
+    assert [v.sequence for v in trust.list_published()] == [1]
+    wrong = internal_client.post("/trust/lists/", {"fingerprint": "ab" * 32,
+                                                   "pasted": foreign.raw.decode()})
+    assert wrong.status_code == 400 and "指纹不符" in wrong.content.decode()
+    assert trust.list_imported() == []
+    done = internal_client.post("/trust/lists/", {"fingerprint": foreign.fingerprint,
+                                                  "pasted": foreign.raw.decode()})
+    assert done.status_code == 302
+    page = internal_client.get("/trust/lists/").content.decode()
+    assert "深圳市" in page
+    assert trust.resolve_key(foreign.vm_id) is not None

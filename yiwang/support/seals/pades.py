@@ -1,0 +1,522 @@
+"""PAdES sealing and validation on pyHanko, with the key kept in the vault.
+
+No Django models here: :func:`seal` takes a :class:`SealingKey` (a ``sign`` callable that
+reaches the key vault, and the certificate chain), a timestamp callable (yiwang's own RFC 3161
+TSA, in-process) and the CRLs and trust roots to embed; :func:`validate` takes the trust
+roots and current CRLs and returns one :class:`SignatureReport` per signature, each check
+named. ``service.py`` wires both to the keys and trust apps.
+
+Levels (ETSI EN 319 142-1):
+
+- ``B-B``: CMS signature with the signing certificate attribute, ``/SubFilter
+  /ETSI.CAdES.detached``;
+- ``B-T``: plus a signature timestamp (unsigned attribute) from the TSA;
+- ``B-LT``: plus the validation data — every certificate of the signer's and the TSA's paths
+  and the CRLs — in the document security store (DSS), so that it validates offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
+from django.conf import settings
+from fontTools import subset, ttLib
+from PIL import Image
+from pyhanko.pdf_utils import images
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign import fields, signers
+from pyhanko.sign.signers import pdf_cms
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+logger = logging.getLogger(__name__)
+
+LEVELS = ("B-B", "B-T", "B-LT")
+# An ECDSA P-256 DER signature is at most 72 bytes; pyHanko sizes /Contents with a dry run.
+_DRY_RUN_SIGNATURE = bytes(72)
+# Seal certificates carry digitalSignature and nonRepudiation; either is accepted.
+KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"},
+                                match_all_key_usages=False)
+_STAMP_TEXT_CHARS = "0123456789-:+ ./()UTC电子印章签章时间验证"
+
+
+class SealingError(Exception):
+    """The document could not be sealed (malformed PDF, unusable key or TSA)."""
+
+
+class MalformedPdf(SealingError):
+    """The bytes are not a PDF pyHanko can read."""
+
+
+@dataclass(frozen=True)
+class SealingKey:
+    """What signing needs: ``sign(data) -> DER ECDSA signature`` (the vault hashes) and the
+    certificate chain, DER, leaf first, ending at the root."""
+
+    sign: Callable[[bytes], bytes]
+    chain: Sequence[bytes]
+
+
+Timestamp = Callable[..., bytes]  # (message_imprint, *, hash_algorithm, nonce) -> DER token
+
+
+class VaultSigner(pdf_cms.Signer):
+    """A pyHanko signer whose raw signature comes from the key vault: the private key never
+    leaves it. The vault hashes ``data`` with SHA-256 (``ecdsa-p256``)."""
+
+    def __init__(self, key: SealingKey) -> None:
+        chain = [asn1_x509.Certificate.load(der) for der in key.chain]
+        super().__init__(signing_cert=chain[0],
+                         cert_registry=SimpleCertificateStore.from_certs(chain))
+        self._sign = key.sign
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str,
+                             dry_run: bool = False) -> bytes:
+        if digest_algorithm != "sha256":
+            raise SealingError(f"seal keys sign with SHA-256, not {digest_algorithm}")
+        if dry_run:
+            return _DRY_RUN_SIGNATURE
+        return self._sign(data)
+
+
+class InProcessTimeStamper(TimeStamper):
+    """A pyHanko timestamper asking yiwang's own TSA in this process (no HTTP)."""
+
+    def __init__(self, timestamp: Timestamp) -> None:
+        super().__init__(include_nonce=True)
+        self._timestamp = timestamp
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str
+                              ) -> cms.ContentInfo:
+        nonce = int.from_bytes(hashlib.sha256(message_digest).digest()[:8], "big")
+        token = self._timestamp(message_digest, hash_algorithm=md_algorithm, nonce=nonce)
+        return cms.ContentInfo.load(token)
+
+
+# --- the visible stamp -------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _font_face() -> bytes:
+    """The first face of the configured font (a .ttc collection holds several)."""
+    font = ttLib.TTFont(str(settings.YIWANG_SEAL_FONT), fontNumber=0, lazy=False)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+@lru_cache(maxsize=64)
+def _subset_font(chars: frozenset[str]) -> bytes:
+    """The font cut down to ``chars`` (about 10 KB instead of 10 MB), cached: loading and
+    subsetting the whole CJK font on every signature would cost more than signing."""
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.drop_tables += ["BDF", "EBDT", "EBLC", "EBSC", "FFTM"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text="".join(sorted(chars)))
+    font = ttLib.TTFont(io.BytesIO(_font_face()))
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class _SubsetFontFactory(GlyphAccumulatorFactory):
+    """pyHanko's OpenType font engine fed from bytes (it only opens paths of single-face
+    fonts) — the font is shaped by HarfBuzz and its used glyphs embedded as a subset."""
+
+    font_bytes: bytes = b""
+
+    def create_font_engine(self, writer: Any, obj_stream: Any = None) -> GlyphAccumulator:
+        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(self.font_bytes),
+                                font_size=self.font_size, obj_stream=obj_stream)
+
+
+@lru_cache(maxsize=64)
+def _stamp_image(png: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(png)).convert("RGBA")
+
+
+def stamp_style(stamp_png: bytes, text: str) -> TextStampStyle:
+    """The visible appearance: the seal picture behind two lines of Chinese text."""
+    chars = frozenset(text) | frozenset(_STAMP_TEXT_CHARS)
+    font = _SubsetFontFactory(font_file="", font_size=9, font_bytes=_subset_font(chars))
+    return TextStampStyle(
+        stamp_text="%(text)s\n签章时间 %(ts)s", timestamp_format="%Y-%m-%d %H:%M:%S %Z",
+        text_box_style=TextBoxStyle(font=font), background=images.PdfImage(
+            _stamp_image(stamp_png)), background_opacity=1.0, border_width=0,
+    )
+
+
+# --- sealing -----------------------------------------------------------------------------------
+
+def read_pdf(pdf: bytes) -> PdfFileReader:
+    """Parse ``pdf`` (strict), raising :class:`MalformedPdf` with the reason."""
+    if not pdf.startswith(b"%PDF-"):
+        raise MalformedPdf("not a PDF (it does not start with %PDF-)")
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        if reader.encrypted:
+            raise MalformedPdf("encrypted PDFs are not accepted")
+        reader.root["/Pages"]
+        return reader
+    except MalformedPdf:
+        raise
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+            AssertionError, RecursionError) as exc:
+        raise MalformedPdf(f"the PDF cannot be read: {exc}") from exc
+
+
+def _next_field_name(reader: PdfFileReader) -> str:
+    taken = {name for name, *_ in fields.enumerate_sig_fields(reader)}
+    n = 1
+    while f"Seal{n}" in taken:
+        n += 1
+    return f"Seal{n}"
+
+
+def page_count(reader: PdfFileReader) -> int:
+    return int(reader.root["/Pages"]["/Count"])
+
+
+def seal(pdf: bytes, *, key: SealingKey, level: str = "B-LT", timestamp: Timestamp | None = None,
+         trust_roots: Sequence[bytes] = (), crls: Sequence[bytes] = (),
+         stamp_png: bytes | None = None, stamp_text: str = "", page: int = 0,
+         box: tuple[int, int, int, int] | None = None, reason: str = "", location: str = "",
+         field_name: str | None = None) -> bytes:
+    """Seal ``pdf`` as an incremental update (earlier signatures stay valid) at ``level``.
+
+    ``timestamp`` is required for B-T and B-LT; ``trust_roots`` and ``crls`` for B-LT (the
+    validation data is collected from them, never fetched). ``box`` is the stamp's rectangle
+    in PDF points (x1, y1, x2, y2); the default is a 120-point square near the lower right.
+    """
+    if level not in LEVELS:
+        raise SealingError(f"unknown PAdES level {level!r}")
+    if level != "B-B" and timestamp is None:
+        raise SealingError(f"{level} needs a timestamp authority")
+    reader = read_pdf(pdf)
+    pages = page_count(reader)
+    if not 0 <= page < pages:
+        raise SealingError(f"page {page + 1} does not exist (the document has {pages})")
+    name = field_name or _next_field_name(reader)
+    if box is None:
+        box = _default_box(reader, page, taken=_boxes_on_page(reader, page))
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise MalformedPdf(f"the PDF cannot be read: {exc}") from exc
+    validation_context = None
+    if level == "B-LT":
+        validation_context = ValidationContext(
+            trust_roots=[asn1_x509.Certificate.load(der) for der in trust_roots],
+            crls=list(crls), allow_fetching=False,
+            other_certs=[asn1_x509.Certificate.load(der) for der in key.chain[1:]],
+            revocation_mode="soft-fail")
+    meta = signers.PdfSignatureMetadata(
+        field_name=name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+        reason=reason or None, location=location or None,
+        embed_validation_info=level == "B-LT", validation_context=validation_context,
+        use_pades_lta=False)
+    pdf_signer = signers.PdfSigner(
+        meta, VaultSigner(key),
+        timestamper=InProcessTimeStamper(timestamp) if timestamp and level != "B-B" else None,
+        stamp_style=stamp_style(stamp_png, stamp_text) if stamp_png else None,
+        new_field_spec=fields.SigFieldSpec(name, on_page=page, box=box))
+    try:
+        # B-B: the CMS size is known (chain, attributes, a 72-byte signature), so skip
+        # pyHanko's dry run, which builds the whole CMS a second time (the reservation
+        # counts hexadecimal digits, two per byte).
+        reserved = 2 * (sum(len(der) for der in key.chain) + 2048) if level == "B-B" else None
+        out = pdf_signer.sign_pdf(writer, bytes_reserved=reserved,
+                                  appearance_text_params={"text": stamp_text})
+    except SealingError:
+        raise
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise SealingError(f"sealing failed: {exc}") from exc
+    return bytes(out.getbuffer())
+
+
+def _boxes_on_page(reader: PdfFileReader, page: int) -> list[tuple[float, ...]]:
+    boxes = []
+    annots = _page(reader, page).get("/Annots", [])
+    for annot in annots.get_object() if annots else []:
+        annot = annot.get_object()
+        if annot.get("/FT") == "/Sig" or annot.get("/Subtype") == "/Widget":
+            boxes.append(tuple(float(v) for v in annot.get("/Rect", [])))
+    return boxes
+
+
+def _page(reader: PdfFileReader, page: int) -> Any:
+    return reader.find_page_for_modification(page)[0].get_object()
+
+
+def _default_box(reader: PdfFileReader, page: int, *, taken: list[tuple[float, ...]]
+                 ) -> tuple[int, int, int, int]:
+    """A 120-point square near the lower right, moved left for each seal already there."""
+    mediabox = [float(v) for v in _page(reader, page).get("/MediaBox", [0, 0, 595, 842])]
+    right, bottom = mediabox[2] - 40, mediabox[1] + 60
+    size = 120
+    x2 = int(right - len(taken) * (size + 10))
+    if x2 - size < mediabox[0]:
+        x2 = int(right)
+    return (x2 - size, int(bottom), x2, int(bottom) + size)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a signature: ``ok`` and a message a person can read."""
+
+    name: str
+    ok: bool
+    message: str
+
+
+@dataclass
+class SignatureReport:
+    """What :func:`validate` found about one signature."""
+
+    field_name: str
+    signer: str = ""
+    signer_organisation: str = ""
+    certificate_serial: str = ""  # hex
+    certificate_sha256: str = ""
+    issuer: str = ""
+    signing_time: datetime | None = None  # claimed by the signer
+    timestamp_time: datetime | None = None  # vouched for by a TSA
+    level: str = ""  # B-B, B-T, B-LT
+    coverage: str = ""  # whole | revision | partial | unclear
+    revision: int = 0
+    checks: list[Check] = field(default_factory=list)
+    seal_code: str = ""  # filled in by service.py when the certificate is one of our seals
+    seal_name: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failed(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+_COVERAGE = {
+    SignatureCoverageLevel.ENTIRE_FILE: "whole",
+    SignatureCoverageLevel.ENTIRE_REVISION: "revision",
+    SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "partial",
+    SignatureCoverageLevel.UNCLEAR: "unclear",
+}
+
+
+def _name(cert: asn1_x509.Certificate) -> tuple[str, str]:
+    native = cert.subject.native
+    return str(native.get("common_name", "")), str(native.get("organization_name", ""))
+
+
+def _revoked_serials(crls: Sequence[Any]) -> dict[tuple[bytes, int], datetime]:
+    """(issuer name DER, serial) → revocation date, from every CRL given."""
+    from asn1crypto import crl as asn1_crl
+
+    revoked: dict[tuple[bytes, int], datetime] = {}
+    for item in crls:
+        try:
+            cert_list = item if isinstance(item, asn1_crl.CertificateList) else \
+                asn1_crl.CertificateList.load(item)
+            issuer = cert_list.issuer.dump()
+            for entry in cert_list["tbs_cert_list"]["revoked_certificates"]:
+                revoked[(issuer, entry["user_certificate"].native)] = \
+                    entry["revocation_date"].native
+        except (ValueError, TypeError, KeyError) as exc:
+            logger.warning("unreadable CRL ignored: %s", exc)
+    return revoked
+
+
+def validate(pdf: bytes, *, trust_roots: Sequence[bytes], crls: Sequence[bytes] = ()
+             ) -> list[SignatureReport]:
+    """Validate every signature of ``pdf`` against ``trust_roots`` (DER) and the current
+    ``crls`` (DER) plus whatever validation data the document embeds. No fetching.
+
+    Raises :class:`MalformedPdf` when ``pdf`` cannot be read."""
+    reader = read_pdf(pdf)
+    try:
+        embedded = list(reader.embedded_signatures)
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise MalformedPdf(f"the signatures cannot be read: {exc}") from exc
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except (PdfError, ValueError, KeyError, TypeError, AttributeError):
+        dss = None
+    roots = [asn1_x509.Certificate.load(der) for der in trust_roots]
+    revoked = _revoked_serials([*_dss_crls(dss), *crls])
+    reports = []
+    last = len(embedded) - 1
+    size = len(pdf.rstrip(b"\r\n\t \x00"))
+    for position, signature in enumerate(embedded):
+        kwargs: dict[str, Any] = {"trust_roots": roots, "crls": list(crls),
+                                  "allow_fetching": False, "revocation_mode": "soft-fail"}
+        context = dss.as_validation_context(kwargs) if dss is not None else \
+            ValidationContext(**kwargs)
+        reports.append(_validate_one(signature, context, revoked, dss,
+                                     is_last=position == last, size=size))
+    return reports
+
+
+def _dss_crls(dss: DocumentSecurityStore | None) -> list[bytes]:
+    if dss is None:
+        return []
+    found = []
+    for ref in dss.crls:
+        try:
+            found.append(bytes(ref.get_object().data))
+        except (PdfError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return found
+
+
+def _validate_one(signature: Any, context: ValidationContext,
+                  revoked: dict[tuple[bytes, int], datetime], dss: Any, *, is_last: bool,
+                  size: int) -> SignatureReport:
+    report = SignatureReport(field_name=str(signature.field_name))
+    checks = report.checks
+    try:
+        cert = signature.signer_cert
+        report.signer, report.signer_organisation = _name(cert)
+        report.certificate_serial = format(cert.serial_number, "x")
+        report.certificate_sha256 = hashlib.sha256(cert.dump()).hexdigest()
+        report.issuer = _name_of(cert.issuer)
+        report.signing_time = signature.self_reported_timestamp
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        checks.append(Check("malformed", False, f"签名数据无法解析：{exc}"))
+        return report
+    try:
+        status: PdfSignatureStatus = validate_pdf_signature(
+            signature, signer_validation_context=context, ts_validation_context=context,
+            key_usage_settings=KEY_USAGE)
+    except Exception as exc:
+        checks.append(Check("malformed", False, f"签名无法验证：{type(exc).__name__}"))
+        return report
+    report.coverage = _COVERAGE.get(status.coverage, "unclear")  # type: ignore[arg-type]
+    report.level = _level(signature, status, dss)
+    if status.timestamp_validity is not None:
+        report.timestamp_time = status.timestamp_validity.timestamp
+
+    # 1. Integrity: the signed bytes hash to what was signed, and the signature verifies.
+    if status.intact and status.valid:
+        checks.append(Check("integrity", True, "文件内容与签名一致，签名值正确。"))
+    elif not status.intact:
+        checks.append(Check("integrity", False, "签名后文件内容被改动（摘要不一致）。"))
+    else:
+        checks.append(Check("integrity", False, "签名值与签章证书的公钥不符。"))
+
+    # 2. Coverage and what changed after signing. pyHanko overlooks bytes after the last
+    # %%EOF that are not a revision; they are not signed either.
+    level = status.modification_level
+    if not _ends_signed(signature, size) and not _later_revisions(signature):
+        report.coverage = "partial"
+        checks.append(Check("coverage", False, "签名未覆盖整个文件（文件末尾有未签名的数据）。"))
+    elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
+        checks.append(Check("coverage", True, "签名覆盖整个文件。"))
+    elif status.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
+        from pyhanko.sign.diff_analysis import ModificationLevel
+
+        allowed = ModificationLevel.LTA_UPDATES if is_last else ModificationLevel.FORM_FILLING
+        if level is not None and level <= allowed and status.docmdp_ok is not False:
+            what = "验证数据" if level <= ModificationLevel.LTA_UPDATES else "后续签章"
+            checks.append(Check("coverage", True, f"签名覆盖其所在版本；其后只追加了{what}。"))
+        else:
+            checks.append(Check("coverage", False,
+                                "签名后文件被追加了未经签名的修改（签名未覆盖整个文件）。"))
+    else:
+        checks.append(Check("coverage", False, "签名未覆盖整个文件。"))
+
+    # 3. Chain to a trusted root, validity period and revocation.
+    revoked_at = revoked.get((cert.issuer.dump(), cert.serial_number))
+    ind = status.trust_problem_indic
+    ind_name = getattr(ind, "name", "") if ind is not None else ""
+    if status.revoked or revoked_at is not None or "REVOKED" in ind_name:
+        when = f"（吊销时间 {revoked_at:%Y-%m-%d %H:%M}）" if revoked_at else ""
+        checks.append(Check("revocation", False, f"签章证书已被吊销{when}。"))
+    elif "EXPIRED" in ind_name or "NOT_YET_VALID" in ind_name or _expired(cert, status):
+        checks.append(Check("validity", False,
+                            f"签章证书不在有效期内（有效期 {cert.not_valid_before:%Y-%m-%d} 至 "
+                            f"{cert.not_valid_after:%Y-%m-%d}）。"))
+    elif not status.trusted:
+        checks.append(Check("trust", False, "签章证书不是由受信任的根证书签发的"
+                            f"（签发者：{report.issuer or '未知'}）。"))
+    else:
+        checks.append(Check("trust", True, f"证书链可追溯到受信任的根证书（{report.issuer}）。"))
+        checks.append(Check("revocation", True, "签章证书未被吊销。"))
+
+    # 4. The timestamp, when there is one.
+    ts = status.timestamp_validity
+    if ts is not None:
+        if ts.intact and ts.valid and ts.trusted:
+            checks.append(Check("timestamp", True,
+                                f"时间戳有效，签章时间 {ts.timestamp:%Y-%m-%d %H:%M:%S %Z}。"))
+        else:
+            checks.append(Check("timestamp", False, "时间戳无效或不是受信任的时间戳机构签发的。"))
+    return report
+
+
+def _later_revisions(signature: Any) -> bool:
+    try:
+        return bool(signature.reader.xrefs.total_revisions - 1 > signature.signed_revision)
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def _ends_signed(signature: Any, size: int) -> bool:
+    """Whether the signed byte range reaches the end of the file (trailing whitespace
+    aside, which some tools append)."""
+    try:
+        _a, _b, c, d = (int(v) for v in signature.sig_object["/ByteRange"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return c + d >= size
+
+
+def _expired(cert: asn1_x509.Certificate, status: PdfSignatureStatus) -> bool:
+    moment = status.validation_time
+    if moment is None:
+        return False
+    return not (cert.not_valid_before <= moment <= cert.not_valid_after)
+
+
+def _name_of(name: asn1_x509.Name) -> str:
+    native = name.native
+    return str(native.get("common_name") or native.get("organization_name") or "")
+
+
+def _level(signature: Any, status: PdfSignatureStatus, dss: Any) -> str:
+    """B-B, B-T or B-LT as far as the document shows: a signature timestamp makes B-T;
+    embedded validation data covering the signer's certificate makes B-LT."""
+    if status.timestamp_validity is None:
+        return "B-B"
+    if dss is not None and dss.crls and signature.signer_cert.dump() in {
+            c.dump() for c in dss.load_certs()}:
+        return "B-LT"
+    return "B-T"

@@ -15,3 +15,7 @@ YIWANG_LICENCES_STATUS_LIST_SIZE = env(
     "YIWANG_LICENCES_STATUS_LIST_SIZE", 131072, group="Licences",
     doc="Entries per W3C Bitstring Status List (the specification's minimum is 131,072, so "
         "that a licence's status index says little about the licence).")
+YIWANG_LICENCES_SEAL_LEVEL = env(
+    "YIWANG_LICENCES_SEAL_LEVEL", "B-LT", group="Licences",
+    doc="PAdES level of the seal on issued licence PDFs: B-B, B-T (timestamped by yiwang's "
+        "TSA) or B-LT (validation data embedded, so the PDF validates offline for years).")

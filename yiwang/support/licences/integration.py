@@ -2,9 +2,9 @@
 signing keys (``yiwang.core.crypto``), the credential formats (``yiwang.verify``), the
 ledger, trust lists and seals.
 
-Where a part had not landed when this was written, the function says so in its docstring
-(``INTEGRATION POINT``) and does the least that keeps issuance honest (e.g. an unsealed PDF,
-marked ``sealed=False`` on the licence).
+Sealing goes through ``seals.service.licence_seal_for``/``seal_pdf``: a department without a
+licence seal and a standing authorisation to use it issues unsealed PDFs (``sealed=False``
+on the licence, shown to officials), which no verifier accepts as sealed.
 """
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from typing import Any
 from django.conf import settings
 
 from yiwang.core.crypto import service as crypto
+from yiwang.enablement.ledger import service as ledger
+from yiwang.support.trust import service as trust
+from yiwang.verify import dataintegrity, statuslist
+from yiwang.verify import identifiers as licence_identifiers
+from yiwang.verify import keys as vkeys
+from yiwang.verify import qr as vqr
+from yiwang.verify.offline import Verifier
 
 VC_PURPOSE = "licence.vc"
 COSE_PURPOSE = "licence.cose"
 VC_ALGORITHM = "ed25519"
 COSE_ALGORITHM = "ecdsa-p256"
-
-
-def _optional(module: str) -> Any:
-    """A module of another builder, or None while it has not landed."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
+COSE_ALGS = {"ecdsa-p256": "ES256", "ed25519": "EdDSA"}
 
 
 # --- keys ----------------------------------------------------------------------------------
@@ -41,9 +41,7 @@ def signing_key(department_code: str, purpose: str, algorithm: str, *, actor: An
     if key is None:
         key = crypto.create_signing_key(owner=department_code, purpose=purpose,
                                         algorithm=algorithm, actor=actor)
-        trust = _trust()
-        if trust is not None and hasattr(trust, "certify_key"):
-            trust.certify_key(key.id, department_code=department_code, usage="licence")
+        trust.certify_key(key.id, department_code=department_code, usage="licence")
     return key
 
 
@@ -56,51 +54,24 @@ def signer(key: Any) -> Callable[[bytes], bytes]:
 def verification_method(key: Any) -> str:
     """The ``verificationMethod`` of a VC proof made with ``key``: the URL of the key on this
     instance's trust list, which ``trust.resolve_key`` resolves."""
-    trust = _trust()
-    if trust is not None and hasattr(trust, "verification_method_id"):
-        return str(trust.verification_method_id(key.id))
-    return f"{settings.YIWANG_PUBLIC_URL.rstrip('/')}/trust/keys/{key.id}"
+    return trust.verification_method_id(key.id)
 
 
 def issuer_id(department_code: str) -> str:
     """The VC ``issuer`` id of a department."""
-    trust = _trust()
-    if trust is not None and hasattr(trust, "issuer_id"):
-        return str(trust.issuer_id(department_code))
-    return f"{settings.YIWANG_PUBLIC_URL.rstrip('/')}/trust/issuers/{department_code}"
+    return trust.issuer_id(department_code)
 
 
 # --- formats ---------------------------------------------------------------------------------
 
 def build_identifier(catalogue_code: str, issuer_code: str, serial: int) -> str:
     """The GB/T 36904 licence identifier (证照标识) with its check character."""
-    identifiers = _optional("yiwang.verify.identifiers")
-    if identifiers is not None and hasattr(identifiers, "build_identifier"):
-        return str(identifiers.build_identifier(
-            type_code=catalogue_code, issuer_code=issuer_code, serial=serial))
-    # INTEGRATION POINT (formats): a local stand-in until yiwang.verify.identifiers lands:
-    # 1.2.156.3005.2.<type>.<issuer>.<serial>.<version>.<check> with an ISO 7064
-    # MOD 37,36 check character over the rest.
-    body = f"1.2.156.3005.2.{catalogue_code}.{issuer_code}.{serial:010d}.001"
-    return f"{body}.{_mod37_36(body)}"
-
-
-def _mod37_36(text: str) -> str:
-    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    p = 36
-    for char in text.upper():
-        if char not in alphabet:
-            continue
-        s = (p % 37) + alphabet.index(char)
-        s = s % 36 or 36
-        p = s * 2
-    return alphabet[(37 - p % 37) % 36]
+    return licence_identifiers.build_identifier(type_code=catalogue_code,
+                                                issuer_code=issuer_code, serial=serial)
 
 
 def add_vc_proof(document: dict[str, Any], key: Any) -> dict[str, Any]:
     """``document`` with an ``eddsa-jcs-2022`` Data Integrity proof by ``key``."""
-    from yiwang.verify import dataintegrity
-
     return dict(dataintegrity.add_proof(document, cryptosuite="eddsa-jcs-2022",
                                         verification_method=verification_method(key),
                                         sign=signer(key)))
@@ -108,86 +79,68 @@ def add_vc_proof(document: dict[str, Any], key: Any) -> dict[str, Any]:
 
 def encode_qr(claims: dict[Any, Any], key: Any) -> str:
     """The QR text: a CWT in COSE_Sign1, zlib, Base45, with a prefix."""
-    from yiwang.verify import keys as vkeys
-    from yiwang.verify import qr
+    return vqr.encode(claims, kid=vkeys.cose_kid(key.public_key), sign=signer(key),
+                      alg=COSE_ALGS[key.algorithm])
 
-    kid = vkeys.cose_kid(key.public_key)
-    return str(qr.encode(claims, kid=kid, sign=signer(key), alg=key.algorithm))
+
+def status_entry(*, list_url: str, index: int, purpose: str) -> dict[str, Any]:
+    """The ``credentialStatus`` entry for ``index`` of the list at ``list_url``."""
+    return dict(statuslist.status_entry(list_url=list_url, index=index, purpose=purpose))
 
 
 def status_list_credential(*, list_url: str, purpose: str, bits: bytes, key: Any,
-                           issuer: str, issuer_name: str, valid_from: str) -> dict[str, Any]:
+                           issuer: str) -> dict[str, Any]:
     """A signed BitstringStatusListCredential for ``bits`` (one bit per licence)."""
-    from yiwang.verify import statuslist
-
-    encoded = statuslist.encode(bits)
-    document = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "id": list_url,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": {"id": issuer, "name": issuer_name},
-        "validFrom": valid_from,
-        "credentialSubject": {"id": f"{list_url}#list", "type": "BitstringStatusList",
-                              "statusPurpose": purpose, "encodedList": encoded},
-    }
+    document = statuslist.status_list_credential(
+        list_url=list_url, issuer=issuer, purpose=purpose,
+        status_list=statuslist.StatusList(bits=bits))
     return add_vc_proof(document, key)
 
 
 def verifier(status_lists: Mapping[str, Any]) -> Any:
     """An offline verifier with this instance's trust bundle and the given status lists."""
-    from yiwang.verify.offline import Verifier
-
-    trust = _trust()
-    bundle = trust.trust_bundle() if trust is not None else {}
-    return Verifier(bundle, status_lists)
+    return Verifier(trust.trust_bundle(), status_lists)
 
 
-# --- trust ---------------------------------------------------------------------------------
+# --- trust and ledger ------------------------------------------------------------------
 
-def _trust() -> Any:
-    module = _optional("yiwang.support.trust.service")
-    return module if module is not None and hasattr(module, "trust_bundle") else None
-
-
-def authorise_issuer(department_code: str, type_code: str, *, actor: Any) -> bool:
-    """Put the department on the trust list as an issuer of the type (idempotent). False while
-    the trust service has not landed (INTEGRATION POINT)."""
-    trust = _trust()
-    if trust is None or not hasattr(trust, "authorise_issuer"):
-        return False
+def authorise_issuer(department_code: str, type_code: str, *, actor: Any) -> None:
+    """Put the department on the trust list as an issuer of the type (idempotent)."""
     trust.authorise_issuer(department_code, type_code, actor=actor)
-    return True
 
-
-# --- ledger --------------------------------------------------------------------------------
 
 def ledger_append(entry_type: str, record: dict[str, Any]) -> Any:
-    """Append to the main ledger in the caller's transaction; None while it has not landed."""
-    ledger = _optional("yiwang.enablement.ledger.service")
-    if ledger is None or not hasattr(ledger, "append"):
-        return None  # INTEGRATION POINT (ledger)
+    """Append to the main ledger in the caller's transaction (both land or neither)."""
     return ledger.append(entry_type, record)
 
 
 # --- seals ---------------------------------------------------------------------------------
 
-def seal(pdf: bytes, *, department_code: str, box: tuple[float, float, float, float],
-         reason: str, actor: Any) -> tuple[bytes, bool]:
+def _optional(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def seal(pdf: bytes, *, department_code: str, type_code: str,
+         box: tuple[float, float, float, float], reason: str, actor: Any) -> tuple[bytes, bool]:
     """The PDF sealed with the department's licence seal, and whether it was.
 
-    INTEGRATION POINT (seals): ``seals.service.seal_pdf`` with the department's active seal
-    and a standing authorisation for licence issuance; without a seals service, or a seal
-    for the department, the PDF stays unsealed (``False``)."""
+    ``seals.service.seal_pdf`` with the department's seal and a live standing authorisation
+    for this licence type (``seals.service.licence_seal_for``); without one the PDF stays
+    unsealed (``False``)."""
     seals = _optional("yiwang.support.seals.service")
     if seals is None or not hasattr(seals, "seal_pdf"):
         return pdf, False
     finder = getattr(seals, "licence_seal_for", None)
-    found = finder(department_code) if finder is not None else None
+    found = finder(department_code, type_code) if finder is not None else None
     if found is None:
         return pdf, False
     seal_obj, authorisation = found
-    sealed = seals.seal_pdf(pdf, seal=seal_obj, authorisation=authorisation, level="B-B",
-                            page=0, box=box, reason=reason, location="")
+    sealed = seals.seal_pdf(pdf, seal=seal_obj, authorisation=authorisation,
+                            level=settings.YIWANG_LICENCES_SEAL_LEVEL, page=0, box=box,
+                            reason=reason, location="", actor=actor)
     return bytes(sealed), True
 
 

@@ -137,8 +137,8 @@ def authorise_issuers(*, actor: Any = None) -> int:
     count = 0
     for ltype in list_types():
         for code in ltype.issuing_departments or []:
-            if orgs.get_department(code) is not None and integration.authorise_issuer(
-                    code, ltype.code, actor=actor):
+            if orgs.get_department(code) is not None:
+                integration.authorise_issuer(code, ltype.code, actor=actor)
                 count += 1
     return count
 
@@ -270,10 +270,8 @@ def _status_entries(licence: Licence) -> list[dict[str, Any]]:
     for purpose, slist, index in (
             (StatusPurpose.REVOCATION, licence.revocation_list, licence.revocation_index),
             (StatusPurpose.SUSPENSION, licence.suspension_list, licence.suspension_index)):
-        url = status_list_url(slist)
-        entries.append({"id": f"{url}#{index}", "type": "BitstringStatusListEntry",
-                        "statusPurpose": str(purpose), "statusListIndex": str(index),
-                        "statusListCredential": url})
+        entries.append(integration.status_entry(list_url=status_list_url(slist), index=index,
+                                                purpose=str(purpose)))
     return entries
 
 
@@ -313,23 +311,20 @@ def _credential(licence: Licence, ltype: LicenceType, holder: Holder,
 
 def _qr_claims(licence: Licence, ltype: LicenceType, holder: Holder,
                department: Any) -> dict[Any, Any]:
-    """The CWT claims: issuer, times and a compact licence (no long fields: a QR must stay
-    scannable; the VC and the PDF carry the rest)."""
-    claims: dict[Any, Any] = {
-        1: department.code,  # iss
-        6: int(licence.issued_at.timestamp()),  # iat
-        -260: {1: {
-            "v": 1, "id": licence.identifier, "no": licence.number, "t": ltype.code,
-            "tn": ltype.name, "hk": holder.kind, "hn": holder.name, "hc": holder.code,
-            "is": department.name, "vf": licence.valid_from.isoformat(),
-            "st": [[status_list_url(licence.revocation_list), licence.revocation_index],
-                   [status_list_url(licence.suspension_list), licence.suspension_index]],
-        }},
+    """The CWT claims: issuer, times and a compact licence with its status entries (no long
+    fields: a QR must stay scannable; the VC and the PDF carry the rest)."""
+    compact: dict[str, Any] = {
+        "id": licence.identifier, "no": licence.number, "type": ltype.code,
+        "name": ltype.name, "holder": holder.name, "holderCode": holder.code,
+        "issuer": department.name, "validFrom": licence.valid_from.isoformat(),
+        "status": _status_entries(licence),
     }
+    claims: dict[Any, Any] = {"iss": integration.issuer_id(department.code),
+                              "iat": int(licence.issued_at.timestamp()), "licence": compact}
     if licence.valid_until is not None:
-        claims[4] = int(datetime.combine(licence.valid_until, datetime.max.time(),
-                                         tzinfo=timezone.get_current_timezone()).timestamp())
-        claims[-260][1]["vu"] = licence.valid_until.isoformat()
+        claims["exp"] = int(datetime.combine(licence.valid_until, datetime.max.time(),
+                                             tzinfo=timezone.get_current_timezone()).timestamp())
+        compact["validUntil"] = licence.valid_until.isoformat()
     return claims
 
 
@@ -403,6 +398,7 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
         valid_until=licence.valid_until.isoformat() if licence.valid_until else "",
         qr_text=licence.qr, title=f"{ltype.name} {licence.number}")
     pdf, licence.sealed = integration.seal(pdf, department_code=department.code,
+                                           type_code=ltype.code,
                                            box=rendering.SEAL_BOX,
                                            reason=f"签发{ltype.name}", actor=actor)
     licence.pdf = base64.b64encode(pdf).decode("ascii")
@@ -541,15 +537,12 @@ def status_list_document(list_id: str) -> dict[str, Any] | None:
     with transaction.atomic():
         locked = StatusList.objects.select_for_update().get(pk=found.pk)
         if not locked.credential:
-            department = orgs.get_department(locked.department_code)
             key = integration.signing_key(locked.department_code, integration.VC_PURPOSE,
                                           integration.VC_ALGORITHM)
             document = integration.status_list_credential(
                 list_url=status_list_url(locked), purpose=locked.purpose,
                 bits=bytes(locked.bits), key=key,
-                issuer=integration.issuer_id(locked.department_code),
-                issuer_name=department.name if department else locked.department_code,
-                valid_from=timezone.now().isoformat(timespec="seconds"))
+                issuer=integration.issuer_id(locked.department_code))
             locked.credential = json.dumps(document, ensure_ascii=False,
                                            separators=(",", ":"))
             locked.save(update_fields=["credential"])
@@ -761,6 +754,10 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
                            dict(result.summary or {}))
     identifier = str(outcome.summary.get("identifier") or "")
     licence = find_by_identifier(identifier) if identifier else None
+    if licence is None and kind == "pdf":
+        # A PDF names no identifier the verifier reads; this instance knows its own files.
+        licence = (Licence.objects.select_related("type")
+                   .filter(pdf_sha256=integration.sha256_hex(raw)).first())
     if licence is not None:
         outcome.licence = licence
         with transaction.atomic():

@@ -1,4 +1,14 @@
-"""URLs of yiwang/support/licences outside the language prefix (filled in by its builder)."""
+"""Machine-readable licence endpoints outside the language prefix: /credentials/…
+
+``/credentials/status/<list id>``: a W3C BitstringStatusListCredential, signed by the
+issuing department's ``licence.vc`` key (public, cacheable for a minute).
+"""
+
+from django.urls import path
+
+from yiwang.support.licences import views_public
 
 app_name = "licences"
-urlpatterns: list = []
+urlpatterns = [
+    path("status/<slug:list_id>", views_public.status_list, name="status_list"),
+]

@@ -1,9 +1,97 @@
 """JSON API of the licences area: public_router (public listener) and internal_router
-(internal listener), both on /api/v1/licences. Thin: each endpoint calls the app's service.py."""
+(internal listener), both on /api/v1/licences. Thin: each endpoint calls the app's service.py.
+
+``POST /verify`` verifies a presented licence — a VC (JSON object), a QR text or a PDF
+(base64) — with this instance's trust bundle and status lists. Anyone may call it; the
+answer names every check and never says "valid" for one that failed. A licence of this
+instance that is verified gets a line in its holder's record of uses (用证记录).
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+import base64
+import binascii
+import json
+from typing import Any, Literal
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Field, Router, Schema, Status
+
+from yiwang.support.licences import service as licences
 
 public_router = Router(tags=["licences"])
 internal_router = Router(tags=["licences"])
+
+
+class VerifyIn(Schema):
+    kind: Literal["vc", "qr", "pdf"] = Field(
+        description="vc: 可验证凭证(JSON 对象);qr: 二维码文本;pdf: PDF 文件的 base64")
+    credential: dict[str, Any] | None = Field(None, description="kind=vc 时的凭证")
+    qr: str | None = Field(None, description="kind=qr 时的二维码文本")
+    pdf: str | None = Field(None, description="kind=pdf 时 PDF 文件的标准 base64")
+
+
+class CheckOut(Schema):
+    name: str = Field(description="检查项:signature, issuer, authorised, status, validity, "
+                                  "malformed, integrity …")
+    ok: bool
+    message: str
+
+
+class VerifyOut(Schema):
+    kind: str
+    valid: bool = Field(description="仅当全部检查通过时为 true")
+    checks: list[CheckOut]
+    errors: list[str] = Field(description="未通过的检查项名称")
+    summary: dict[str, Any] = Field(description="签发机构、证照标识、类型、状态等")
+
+
+def _payload(body: VerifyIn) -> bytes | str | None:
+    if body.kind == "vc":
+        return None if body.credential is None else json.dumps(body.credential,
+                                                                ensure_ascii=False)
+    if body.kind == "qr":
+        return body.qr
+    if body.pdf is None:
+        return None
+    limit = int(settings.YIWANG_LICENCES_MAX_UPLOAD_BYTES)
+    if len(body.pdf) > limit * 4 // 3 + 4:
+        return b"x" * (limit + 1)  # refused as too large by the service, not decoded
+    try:
+        return base64.b64decode(body.pdf, validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+@public_router.post("/verify", response={200: VerifyOut, 400: VerifyOut},
+                     summary="Verify a licence presented as a VC, a QR text or a PDF")
+def verify(request: HttpRequest, body: VerifyIn) -> Status:
+    payload = _payload(body)
+    outcome = licences.verify_presented(kind=body.kind, payload=payload or b"",
+                                        channel=licences.UseKind.VERIFY_API)
+    data = outcome.to_dict()
+    malformed = any(c["name"] == "malformed" for c in outcome.errors)
+    return Status(400 if malformed else 200, VerifyOut(**data))
+
+
+class TypeOut(Schema):
+    code: str
+    catalogue_code: str
+    name: str
+    name_en: str
+    holder_kind: str
+    validity_years: int | None
+    issuing_departments: list[str]
+    fields: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+
+@public_router.get("/types", response=list[TypeOut], summary="The licence types (电子证照目录)")
+def types(request: HttpRequest) -> list[TypeOut]:
+    return [TypeOut(code=t.code, catalogue_code=t.catalogue_code, name=t.name,
+                    name_en=t.name_en, holder_kind=t.holder_kind,
+                    validity_years=t.validity_years,
+                    issuing_departments=list(t.issuing_departments or []),
+                    fields=list(t.schema.get("fields", [])), metadata=dict(t.metadata or {}))
+            for t in licences.list_types()]

@@ -168,3 +168,13 @@ def test_publish_and_import_are_ledgered_when_the_ledger_is_there(
     assert appended[0][1]["document_sha256"] == version.sha256
     assert appended[1][1]["region"] == "440300000000"
     assert version.ledger_index == 7
+
+
+def test_versions_land_on_the_real_ledger(city: Any, foreign: ForeignList) -> None:
+    from yiwang.enablement.ledger import service as ledger
+
+    version = trust.publish_trust_list()
+    imported = trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
+    assert version.ledger_index is not None and imported.ledger_index is not None
+    found = ledger.entries("main", version.ledger_index, imported.ledger_index + 1)
+    assert [e.entry_type for e in found] == ["trust.list_version", "trust.list_imported"]

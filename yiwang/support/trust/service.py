@@ -78,6 +78,7 @@ __all__ = [
     "timestamp_reply",
     "trust_bundle",
     "trust_list_fingerprint",
+    "trust_list_outdated",
     "tsa_certificate",
     "verification_method_id",
     "withdraw_issuer",
@@ -737,6 +738,19 @@ def publish_trust_list(*, actor: Any = None) -> TrustListVersion:
     audit.record("trust.list_published", version, actor=actor,
                  detail={"sequence": sequence, "sha256": digest, "issuers": len(issuers)})
     return version
+
+
+def trust_list_outdated() -> bool:
+    """Whether the newest published list no longer says what this instance trusts (issuers,
+    keys, authorisations changed), is missing, or is past half of its validity."""
+    version = current_version()
+    if version is None:
+        return True
+    half = timedelta(days=settings.YIWANG_TRUST_LIST_VALID_DAYS) / 2
+    if timezone.now() >= version.issued_at + half:
+        return True
+    published = json.loads(bytes(version.document)).get("issuers")
+    return bool(published != json.loads(json.dumps(_local_issuers(), ensure_ascii=False)))
 
 
 def current_version() -> TrustListVersion | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from yiwang.core.crypto.base import CryptoError
 from yiwang.core.crypto.registry import UnknownAlgorithm, get_signature, names
@@ -85,9 +86,12 @@ def _model() -> type[ManagedKey]:
     return ManagedKey
 
 
-def _check_name(value: object, label: str) -> str:
+def _check_name(value: object, field: str) -> str:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
-        raise ValidationError(f"{label}只能由字母、数字和 _ . : - 组成，长度 1–64：{value!r}")
+        message = (gettext("持有者只能由字母、数字和 _ . : - 组成，长度 1 到 64：%(value)s")
+                   if field == "owner" else
+                   gettext("用途只能由字母、数字和 _ . : - 组成，长度 1 到 64：%(value)s"))
+        raise ValidationError(message, code=f"bad_{field}", params={"value": repr(value)})
     return value
 
 
@@ -97,8 +101,10 @@ def _check_algorithm(algorithm: object) -> str:
             raise UnknownAlgorithm(repr(algorithm))
         get_signature(algorithm)
     except UnknownAlgorithm:
-        known = "、".join(names()["signature"])
-        raise ValidationError(f"不支持的签名算法 {algorithm!r}，可用的有：{known}") from None
+        raise ValidationError(gettext("不支持的签名算法 %(algorithm)s，可用的有：%(known)s"),
+                              code="bad_algorithm",
+                              params={"algorithm": repr(algorithm),
+                                      "known": "、".join(names()["signature"])}) from None
     return algorithm
 
 
@@ -107,7 +113,9 @@ def _check_valid_days(valid_days: object) -> int | None:
         return None
     if not isinstance(valid_days, int) or isinstance(valid_days, bool) or not (
             1 <= valid_days <= MAX_VALID_DAYS):
-        raise ValidationError(f"有效天数须为 1 到 {MAX_VALID_DAYS} 之间的整数：{valid_days!r}")
+        raise ValidationError(gettext("有效天数须为 1 到 %(max)s 之间的整数：%(value)s"),
+                              code="bad_valid_days",
+                              params={"max": MAX_VALID_DAYS, "value": repr(valid_days)})
     return valid_days
 
 
@@ -145,7 +153,8 @@ def _new_key(*, owner: str, purpose: str, algorithm: str, valid_days: int | None
         # Another request made an active key for the same (owner, purpose) meanwhile.
         vault.destroy_key(created.handle, key_id=key_id, algorithm=algorithm)
         raise ValidationError(
-            f"{owner} 的 {purpose} 密钥正被同时创建或轮换，请稍后重试。") from None
+            gettext("%(owner)s 的 %(purpose)s 密钥正被同时创建或轮换，请稍后重试。"),
+            code="concurrent", params={"owner": owner, "purpose": purpose}) from None
     detail: dict[str, Any] = {"not_after": key.not_after.isoformat() if key.not_after else None}
     if previous:
         detail["retired"] = [old.id for old in previous]
@@ -164,7 +173,7 @@ def create_signing_key(*, owner: str, purpose: str, algorithm: str,
     ``crypto.key_created``. Raises ``ValidationError`` for a bad owner, purpose, algorithm
     or validity, or when another request creates the same key at the same moment.
     """
-    return _new_key(owner=_check_name(owner, "持有者"), purpose=_check_name(purpose, "用途"),
+    return _new_key(owner=_check_name(owner, "owner"), purpose=_check_name(purpose, "purpose"),
                     algorithm=_check_algorithm(algorithm),
                     valid_days=_check_valid_days(valid_days), actor=actor,
                     action="crypto.key_created")
@@ -179,12 +188,14 @@ def rotate_signing_key(owner: str, purpose: str, *, algorithm: str | None = None
     validity period unless ``valid_days`` is. Retired keys no longer sign but still verify.
     With no active key, ``algorithm`` is required. Audited as ``crypto.key_rotated``.
     """
-    _check_name(owner, "持有者")
-    _check_name(purpose, "用途")
+    _check_name(owner, "owner")
+    _check_name(purpose, "purpose")
     current = _model().objects.filter(owner=owner, purpose=purpose, status=ACTIVE).first()
     if algorithm is None:
         if current is None:
-            raise ValidationError(f"{owner} 没有在用的 {purpose} 密钥，轮换时请指定算法。")
+            raise ValidationError(
+                gettext("%(owner)s 没有在用的 %(purpose)s 密钥，轮换时请指定算法。"),
+                code="no_active_key", params={"owner": owner, "purpose": purpose})
         algorithm = current.algorithm
     if valid_days is None and current is not None and current.not_after is not None:
         valid_days = max(1, round((current.not_after - current.created_at).total_seconds()
@@ -205,14 +216,18 @@ def revoke_signing_key(key_id: str, *, reason: str, actor: Any = None) -> Signin
     """
     reason = (reason or "").strip() if isinstance(reason, str) else ""
     if not reason:
-        raise ValidationError("请填写吊销原因。")
+        raise ValidationError(gettext("请填写吊销原因。"), code="no_reason")
     if len(reason) > 500:
-        raise ValidationError("吊销原因不能超过 500 字。")
+        raise ValidationError(gettext("吊销原因不能超过 500 字。"), code="reason_too_long")
     key = _model().objects.select_for_update().filter(pk=key_id).first()
     if key is None:
-        raise ValidationError(f"找不到签名密钥 {key_id!r}。")
+        raise ValidationError(gettext("找不到签名密钥 %(key_id)s。"), code="no_key",
+                              params={"key_id": repr(key_id)})
     if key.status == REVOKED:
-        raise ValidationError(f"签名密钥 {key_id} 已于 {key.revoked_at:%Y-%m-%d %H:%M} 吊销。")
+        raise ValidationError(gettext("签名密钥 %(key_id)s 已于 %(when)s 吊销。"),
+                              code="already_revoked",
+                              params={"key_id": key_id,
+                                      "when": f"{key.revoked_at:%Y-%m-%d %H:%M} UTC"})
     if key.vault_handle:
         get_vault(key.vault).destroy_key(key.vault_handle, key_id=key.id,
                                          algorithm=key.algorithm)

@@ -94,8 +94,8 @@ MANAGE_ALL_PERMISSION = "trust.manage_all_keys"
 TRUST_LIST_PERMISSION = "trust.manage_trust_lists"
 
 
-def _error(message: str, code: str, **params: Any) -> ValidationError:
-    return ValidationError(message, code=code, params=params or None)
+def _error(message: str, error_code: str, /, **params: Any) -> ValidationError:
+    return ValidationError(message, code=error_code, params=params or None)
 
 
 def region_code() -> str:
@@ -592,9 +592,9 @@ def resolve_key(key_ref: str | bytes) -> TrustedKey | None:
     local_prefix = f"{_public_url()}/trust/keys/"
     if key_ref.startswith(local_prefix):
         key_id = key_ref[len(local_prefix):].split("#", 1)[0]
-        row = (Certificate.objects.filter(key_id=key_id, usage__in=licence_usages)
-               .order_by("-not_after").first())
-        return _local_key(row) if row else None
+        local = (Certificate.objects.filter(key_id=key_id, usage__in=licence_usages)
+                 .order_by("-not_after").first())
+        return _local_key(local) if local else None
     found = imported.filter(ref=key_ref).first()
     return _imported_key(found) if found else None
 

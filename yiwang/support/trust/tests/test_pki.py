@@ -166,3 +166,12 @@ def test_licence_key_of_ed25519_is_certified_and_resolves(city: Any) -> None:
     trust.revoke_certificate(cert.serial, reason="key_compromise")
     again = trust.resolve_key(trust.verification_method_id(key.id))
     assert again is not None and again.status == "revoked"
+
+
+def test_unknown_department_gets_a_message_not_a_crash(city: Any) -> None:
+    key = crypto.create_signing_key(owner="nosuch", purpose="seal", algorithm="ecdsa-p256")
+    with pytest.raises(ValidationError) as refused:
+        trust.certify_key(key.id, department_code="nosuch", usage="seal")
+    assert "不存在" in refused.value.messages[0]
+    with pytest.raises(ValidationError):
+        trust.authorise_issuer("nosuch", "business_licence")

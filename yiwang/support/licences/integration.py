@@ -10,7 +10,6 @@ on the licence, shown to officials), which no verifier accepts as sealed.
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from django.conf import settings
 
 from yiwang.core.crypto import service as crypto
 from yiwang.enablement.ledger import service as ledger
+from yiwang.support.seals import service as seals
 from yiwang.support.trust import service as trust
 from yiwang.verify import dataintegrity, statuslist
 from yiwang.verify import identifiers as licence_identifiers
@@ -116,25 +116,14 @@ def ledger_append(entry_type: str, record: dict[str, Any]) -> Any:
 
 # --- seals ---------------------------------------------------------------------------------
 
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 def seal(pdf: bytes, *, department_code: str, type_code: str,
          box: tuple[float, float, float, float], reason: str, actor: Any) -> tuple[bytes, bool]:
-    """The PDF sealed with the department's licence seal, and whether it was.
+    """The PDF sealed with the department's seal, and whether it was.
 
     ``seals.service.seal_pdf`` with the department's seal and a live standing authorisation
     for this licence type (``seals.service.licence_seal_for``); without one the PDF stays
     unsealed (``False``)."""
-    seals = _optional("yiwang.support.seals.service")
-    if seals is None or not hasattr(seals, "seal_pdf"):
-        return pdf, False
-    finder = getattr(seals, "licence_seal_for", None)
-    found = finder(department_code, type_code) if finder is not None else None
+    found = seals.licence_seal_for(department_code, type_code)
     if found is None:
         return pdf, False
     seal_obj, authorisation = found

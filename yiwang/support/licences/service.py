@@ -59,12 +59,14 @@ __all__ = [
     "StatusList",
     "UseKind",
     "Verification",
+    "authorise_issuers",
     "create_share",
     "effective_status",
     "face_of",
     "find_by_identifier",
     "get_licence",
     "get_type",
+    "has_licence",
     "issue_licence",
     "licences_of",
     "licences_of_department",
@@ -559,6 +561,13 @@ def status_lists() -> dict[str, Any]:
 
 def get_licence(pk: int) -> Licence | None:
     return Licence.objects.select_related("type").filter(pk=pk).first()
+
+
+def has_licence(type_code: str, holder_code: str) -> bool:
+    """Whether a licence of ``type_code`` was issued to the holder with this ID number or
+    credit code (any status) — for idempotent loads."""
+    return Licence.objects.filter(type__code=type_code,
+                                  holder_index=_holder_index(holder_code)).exists()
 
 
 def find_by_identifier(identifier: str) -> Licence | None:

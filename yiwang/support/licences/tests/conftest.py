@@ -108,3 +108,14 @@ BUSINESS_FIELDS = {"kind": "有限责任公司", "legal_representative": "李小
                    "address": "示例市东城区东湖街道中山路1号", "business_scope": "软件开发"}
 RECORD_FIELDS = {"purpose": "入职", "period": "2016-01-01 至 2026-11-27",
                  "statement": "经查询,未发现有犯罪记录。"}
+
+
+def give_licence_seal(department: str, custodian: Any) -> Any:
+    """A 证照专用章 for ``department`` with a standing authorisation for every licence type."""
+    from yiwang.support.seals import service as seals
+
+    seal = seals.create_seal(department_code=department, name="证照专用章", kind="licence",
+                             custodians=[custodian], actor=custodian)
+    seals.grant_standing_authorisation(seal, custodian=custodian, purpose="licence:*",
+                                       standing_until=timezone.now() + timedelta(days=30))
+    return seal

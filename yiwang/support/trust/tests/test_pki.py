@@ -175,3 +175,21 @@ def test_unknown_department_gets_a_message_not_a_crash(city: Any) -> None:
     assert "不存在" in refused.value.messages[0]
     with pytest.raises(ValidationError):
         trust.authorise_issuer("nosuch", "business_licence")
+
+
+def test_sm2_root_option_verifies_with_openssl(city: Any, settings: Any, tmp_path: Path) -> None:
+    """An SM2 root (sm2-with-sm3, OID 1.2.156.10197.1.501) certifying an SM2 seal key; OpenSSL
+    3 needs the GM/T 0009 signer ID given explicitly."""
+    settings.YIWANG_PKI_ROOT_ALGORITHM = "sm2"
+    root = trust.ensure_root_ca()
+    assert x509.Certificate.load(root.der)["signature_algorithm"]["algorithm"].dotted == (
+        "1.2.156.10197.1.501")
+    key = crypto.create_signing_key(owner="scjg", purpose="seal", algorithm="sm2")
+    leaf = trust.certify_key(key.id, department_code="scjg", usage="seal")
+    root_pem = _write(tmp_path, "root.pem", root.der)
+    leaf_pem = _write(tmp_path, "leaf.pem", leaf.der)
+    result = _openssl("verify", "-vfyopt", "distid:1234567812345678", "-CAfile", root_pem,
+                      leaf_pem)
+    assert result.returncode == 0, result.stdout + result.stderr
+    crl_pem = _write(tmp_path, "root.crl.pem", trust.crl(), "X509 CRL")
+    assert _openssl("crl", "-in", crl_pem, "-noout").returncode == 0

@@ -1,9 +1,8 @@
 """Signature rates of the trust core's algorithms, raw and through the key service.
 
 For ``ed25519``, ``ecdsa-p256`` and ``sm2`` it measures signatures and verifications per
-second on one thread:
-
-Rates are per CPU second of this process (see :func:`rate`), as ``openssl speed`` reports.
+second on one thread — per CPU second of this process (see :func:`rate`), as ``openssl
+speed`` reports them:
 
 - through the raw algorithm plugin (``registry.get_signature(name).sign/verify``, key objects
   cached as in production);
@@ -11,10 +10,11 @@ Rates are per CPU second of this process (see :func:`rate`), as ``openssl speed`
   status, then the software vault — and ``verify_signature``).
 
 Baselines: ``openssl speed -seconds 3 sm2`` on the same machine (goal: yiwang's SM2 verify
->= 80 % of OpenSSL's), and the raw Ed25519 verify rate, printed for the licences benchmark,
-which compares Verifiable Credential verification against it (goal there: >= 80 %).
+>= 80 % of OpenSSL's; measured in turns with yiwang's, best of ``--rounds``), and the raw
+Ed25519 verify rate, printed for the licences benchmark, which compares Verifiable
+Credential verification against it (goal there: >= 80 %).
 
-    .venv/bin/python benchmarks/signatures.py [--seconds 2] [--no-openssl]
+    .venv/bin/python benchmarks/signatures.py [--seconds 1.5] [--rounds 2] [--no-openssl]
 
 The database is a throwaway SQLite file; only the crypto and audit apps are migrated.
 On this shared 2-core VM, where other work competes for the cores, figures still vary by
@@ -87,7 +87,11 @@ def setup_django(data_dir: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=1.5,
+                        help="CPU seconds per measurement (default 1.5)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds of `openssl speed -seconds 3 sm2` against yiwang's SM2 "
+                             "verify, best of each (default 2)")
     parser.add_argument("--no-openssl", action="store_true", help="skip `openssl speed`")
     args = parser.parse_args()
 
@@ -115,7 +119,25 @@ def main() -> None:
                                        args.seconds),
             }
 
-    reference = None if args.no_openssl else openssl_sm2(3)
+        # SM2 against OpenSSL: rounds taken in turn, best of each, so that a burst of other
+        # work on the machine during one measurement does not decide the ratio.
+        reference: tuple[float, float] | None = None
+        sm2_key = service.active_signing_key("bench", "bench.sm2")
+        assert sm2_key is not None
+        sm2_signature = service.sign_with_key(sm2_key.id, MESSAGE)
+        sm2_plugin = registry.get_signature("sm2")
+        for _ in range(0 if args.no_openssl else args.rounds):
+            measured = openssl_sm2(3)
+            if measured is None:
+                break
+            reference = (max(measured[0], reference[0]) if reference else measured[0],
+                         max(measured[1], reference[1]) if reference else measured[1])
+            rows["sm2"]["raw verify"] = max(rows["sm2"]["raw verify"], rate(
+                lambda: sm2_plugin.verify(sm2_key.public_key, MESSAGE, sm2_signature),
+                args.seconds))
+            rows["sm2"]["service verify"] = max(rows["sm2"]["service verify"], rate(
+                lambda: service.verify_signature("sm2", sm2_key.public_key, MESSAGE,
+                                                 sm2_signature), args.seconds))
 
     print(f"Signatures per CPU second, one thread, {len(MESSAGE)}-byte message "
           f"({args.seconds:g} CPU s per figure)\n")

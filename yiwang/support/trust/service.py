@@ -32,7 +32,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from yiwang.core.audit import service as audit
 from yiwang.core.crypto import service as crypto
@@ -793,14 +793,18 @@ def _root_of(imported: ImportedTrustList) -> bytes:
 
 
 _IMPORT_MESSAGES = {
-    "too_large": "信任列表文件过大（上限 %(detail)s 字节）。",
-    "malformed": "这不是有效的信任列表文件（问题所在：%(detail)s）。请确认上传的是对方发布的 "
-                 "list.json 原文。",
-    "fingerprint": "根证书指纹不符：文件中根证书的指纹是 %(detail)s，与您输入的不同。"
-                   "请通过电话等其他渠道向对方地区核实指纹，切勿导入来源不明的列表。",
-    "certificate": "信任列表的证书无效（%(detail)s）：签名证书不是由其根证书签发的，或已过期。",
-    "signature": "信任列表的签名验证失败：文件在发布后被改动过，或不是由该地区签名的。",
-    "expired": "信任列表已于 %(detail)s 过期，请向对方地区索取最新版本。",
+    "too_large": gettext_noop("信任列表文件过大（上限 %(detail)s 字节）。"),
+    "malformed": gettext_noop(
+        "这不是有效的信任列表文件（问题所在：%(detail)s）。请确认上传的是对方发布的 "
+        "list.json 原文。"),
+    "fingerprint": gettext_noop(
+        "根证书指纹不符：文件中根证书的指纹是 %(detail)s，与您输入的不同。"
+        "请通过电话等其他渠道向对方地区核实指纹，切勿导入来源不明的列表。"),
+    "certificate": gettext_noop(
+        "信任列表的证书无效（%(detail)s）：签名证书不是由其根证书签发的，或已过期。"),
+    "signature": gettext_noop(
+        "信任列表的签名验证失败：文件在发布后被改动过，或不是由该地区签名的。"),
+    "expired": gettext_noop("信任列表已于 %(detail)s 过期，请向对方地区索取最新版本。"),
 }
 
 

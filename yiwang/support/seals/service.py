@@ -69,6 +69,7 @@ __all__ = [
     "list_uses",
     "may_manage",
     "may_use",
+    "recently_verified",
     "reinstate_seal",
     "revoke_seal",
     "seal_pdf",
@@ -362,6 +363,20 @@ def _fresh_mfa(request: HttpRequest, custodian: Any) -> Any:
         minutes = max(1, window.seconds // 60)
         raise StepUpRequired(f"授权用印前请重新验证身份（须在 {minutes} 分钟内完成多因素认证）。")
     return session
+
+
+def recently_verified(request: HttpRequest) -> bool:
+    """Whether the signed-in official may authorise a seal use now (L3, multi-factor,
+    proved within ``YIWANG_SEAL_STEP_UP_SECONDS``) — for pages to offer re-verification
+    before the official uploads a document."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return False
+    try:
+        _fresh_mfa(request, user)
+    except ValidationError:
+        return False
+    return True
 
 
 @transaction.atomic

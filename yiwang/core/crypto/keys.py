@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -211,7 +212,8 @@ def revoke_signing_key(key_id: str, *, reason: str, actor: Any = None) -> Signin
 
     Signatures it made still verify against its public key; whether they are still trusted
     is for the trust list and certificate revocation to say. The vault destroys the private
-    key. If it was the active key, (owner, purpose) has no active key until one is created.
+    key once the revocation commits. If it was the active key, (owner, purpose) has no
+    active key until one is created.
     Audited as ``crypto.key_revoked``.
     """
     reason = (reason or "").strip() if isinstance(reason, str) else ""
@@ -229,8 +231,9 @@ def revoke_signing_key(key_id: str, *, reason: str, actor: Any = None) -> Signin
                               params={"key_id": key_id,
                                       "when": f"{key.revoked_at:%Y-%m-%d %H:%M} UTC"})
     if key.vault_handle:
-        get_vault(key.vault).destroy_key(key.vault_handle, key_id=key.id,
-                                         algorithm=key.algorithm)
+        # Only once the revocation is committed: a rolled-back revocation keeps a usable key.
+        transaction.on_commit(partial(get_vault(key.vault).destroy_key, key.vault_handle,
+                                      key_id=key.id, algorithm=key.algorithm))
     previous = key.status
     key.status, key.revoked_at, key.revocation_reason = REVOKED, timezone.now(), reason
     key.vault_handle = ""

@@ -10,7 +10,8 @@ import os
 import sys
 
 # Commands that serve or change data check their dependencies before they start.
-PREFLIGHT_COMMANDS = {"serve", "worker", "demo", "migrate", "rotate-data-keys", "rotate_data_keys"}
+PREFLIGHT_COMMANDS = {"serve", "worker", "demo", "migrate", "rotate-data-keys", "rotate_data_keys",
+                      "rotate-key-master", "rotate_key_master"}
 
 
 def main(argv: list[str] | None = None) -> None:

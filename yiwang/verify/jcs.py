@@ -28,23 +28,33 @@ class CanonicalizationError(ValueError):
 
 
 def _plain(value: Any) -> bool:
-    t = type(value)
-    if t is str or t is bool or value is None:
-        return True
-    if t is int:
-        return -_SAFE_INT <= value <= _SAFE_INT
-    if t is dict:
-        for k, v in value.items():
-            if type(k) is not str:
+    # Iterative, with the common leaf (a string) tested first: this walk runs on every
+    # verification, so it is kept to a few operations per node.
+    stack = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        item = pop()
+        t = type(item)
+        if t is str or t is bool or item is None:
+            continue
+        if t is dict:
+            try:
+                keys = "".join(item)  # all keys strings? (in C, not per key in Python)
+            except TypeError:
                 return False
-            if not k.isascii() and any(ord(c) > 0xFFFF for c in k):
+            if not keys.isascii() and max(keys) > "\uffff":
                 return False
-            if not _plain(v):
+            for v in item.values():
+                if type(v) is not str:
+                    push(v)
+        elif t is list:
+            extend(item)
+        elif t is int:
+            if not -_SAFE_INT <= item <= _SAFE_INT:
                 return False
-        return True
-    if t is list:
-        return all(_plain(v) for v in value)
-    return False
+        else:
+            return False
+    return True
 
 
 def canonicalize(value: Any) -> bytes:

@@ -80,10 +80,7 @@ def parse_time(value: Any) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(value, dt.UTC)
     if not isinstance(value, str):
         raise ValueError("not a date-time")
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = dt.datetime.fromisoformat(text)
+    parsed = dt.datetime.fromisoformat(value)  # Python 3.11 reads "Z" and offsets
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -177,7 +174,8 @@ def verify_signature(algorithm: str, public_key: bytes, data: bytes, signature: 
     """Whether ``signature`` (the algorithm's native form) is valid over ``data``. Never raises
     for bad input: an unusable key or malformed signature is simply not valid."""
     try:
-        key = load_public_key(algorithm, bytes(public_key))
+        key = load_public_key(algorithm, public_key if type(public_key) is bytes
+                              else bytes(public_key))
     except ValueError:
         return False
     try:

@@ -15,6 +15,7 @@ from yiwang.verify import keys
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
+_B58_TABLE = bytes(_B58_INDEX.get(chr(b), 0xFF) for b in range(256))
 
 ED25519_PUB = b"\xed\x01"
 ED25519_PRIV = b"\x80\x26"
@@ -40,14 +41,24 @@ def b58encode(data: bytes) -> str:
     return "1" * pad + "".join(reversed(out))
 
 
+_CHUNK = 10  # base58 digits folded into a machine-size integer before the big-int step
+_POW = [58**i for i in range(_CHUNK + 1)]
+
+
 def b58decode(text: str) -> bytes:
     """Inverse of :func:`b58encode`; raises :class:`MultibaseError` on a foreign character."""
+    if not text.isascii():
+        raise MultibaseError("not base58-btc")
+    digits = text.encode("ascii").translate(_B58_TABLE)  # each character -> its value
+    if b"\xff" in digits:
+        raise MultibaseError("not base58-btc")
     n = 0
-    try:
-        for c in text:
-            n = n * 58 + _B58_INDEX[c]
-    except KeyError:
-        raise MultibaseError("not base58-btc") from None
+    for start in range(0, len(digits), _CHUNK):
+        chunk = digits[start:start + _CHUNK]
+        small = 0
+        for d in chunk:
+            small = small * 58 + d
+        n = n * _POW[len(chunk)] + small
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
     pad = len(text) - len(text.lstrip("1"))
     return b"\0" * pad + body

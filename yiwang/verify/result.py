@@ -8,7 +8,8 @@ in brackets (this package runs without Django's translation machinery).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 # Check names, shared by every format. A verifier's UI can key its own wording on them.
 MALFORMED = "malformed"  # the input could not be parsed at all
@@ -32,9 +33,11 @@ CERTIFICATE = "certificate"  # PDF signer's certificate chain
 INTEGRITY = "integrity"  # PDF: the signature covers the whole document, digest matches
 
 
-@dataclass(frozen=True)
-class Check:
-    """One named check: ``ok`` tells whether it passed, ``message`` says what was found."""
+class Check(NamedTuple):
+    """One named check: ``ok`` tells whether it passed, ``message`` says what was found.
+
+    (A named tuple, not a dataclass: a verification makes about ten, and a tuple is built in
+    a fraction of the time.)"""
 
     name: str
     ok: bool
@@ -42,6 +45,9 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "ok": self.ok, "message": self.message}
+
+
+_OK = itemgetter(1)  # Check.ok, read in C
 
 
 @dataclass
@@ -62,7 +68,7 @@ class Result:
     @property
     def valid(self) -> bool:
         """True only if checks were made and every one passed."""
-        return bool(self.checks) and all(c.ok for c in self.checks)
+        return bool(self.checks) and all(map(_OK, self.checks))
 
     @property
     def errors(self) -> list[Check]:

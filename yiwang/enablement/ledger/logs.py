@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 
 from yiwang.enablement.ledger import leaves, merkle
@@ -161,3 +161,32 @@ def _checkpoint_info(log: Log, cp: Checkpoint) -> CheckpointInfo:
                           cp.key_id, cp.created_at, cosigners)
 
 
+
+
+@dataclass(frozen=True)
+class Head:
+    """The head of a log read in one query: for the hot paths (append, proofs)."""
+
+    pk: int
+    name: str
+    size: int
+    hash_algorithm: str
+    checkpoint_size: int | None
+
+
+_HEAD = ("SELECT l.id, l.size, l.hash_algorithm, "
+         "(SELECT MAX(c.size) FROM ledger_checkpoint c WHERE c.log_id = l.id) "
+         "FROM ledger_log l WHERE l.name = %s")
+
+
+def head(name: str) -> Head:
+    """The head of log ``name`` (created on first use if configured; ValidationError if
+    unknown), with the size of its latest checkpoint."""
+    if isinstance(name, str):
+        with connection.cursor() as cursor:
+            cursor.execute(_HEAD, [name])
+            row = cursor.fetchone()
+        if row is not None:
+            return Head(row[0], name, row[1], row[2], row[3])
+    log = _log(name)
+    return Head(log.pk, log.name, log.size, log.hash_algorithm, None)

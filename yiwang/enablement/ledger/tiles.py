@@ -18,9 +18,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
 
 from yiwang.enablement.ledger import merkle
-from yiwang.enablement.ledger.models import Entry, Log, Tile
+from yiwang.enablement.ledger.models import Entry, Tile
 
 HEIGHT = 8
 WIDTH = 1 << HEIGHT  # 256
@@ -98,13 +101,16 @@ def tile_count(size: int, level: int) -> tuple[int, int]:
     return size // (span * WIDTH), (size // span) % WIDTH
 
 
-# Full tiles never change: a small process-wide cache keyed by (log id, level, index).
-_CACHE: OrderedDict[tuple[int, int, int], tuple[bytes, ...]] = OrderedDict()
+# Tiles never change once written (a partial tile of width W neither: the log only grows),
+# so a process-wide cache keeps their node levels, keyed by (log id, level, index, width).
+# Only what was read outside a transaction is kept: inside one, rows this transaction
+# wrote might still roll back. 512 tiles of 511 nodes each take about 17 MB.
+_CACHE: OrderedDict[tuple[int, int, int, int], list[list[bytes]]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 CACHE_TILES = 512
 
 
-def _cached(key: tuple[int, int, int]) -> tuple[bytes, ...] | None:
+def _cached(key: tuple[int, int, int, int]) -> list[list[bytes]] | None:
     with _CACHE_LOCK:
         found = _CACHE.get(key)
         if found is not None:
@@ -112,9 +118,11 @@ def _cached(key: tuple[int, int, int]) -> tuple[bytes, ...] | None:
         return found
 
 
-def _remember(key: tuple[int, int, int], hashes: tuple[bytes, ...]) -> None:
+def _remember(key: tuple[int, int, int, int], levels: list[list[bytes]]) -> None:
+    if connection.in_atomic_block:
+        return
     with _CACHE_LOCK:
-        _CACHE[key] = hashes
+        _CACHE[key] = levels
         while len(_CACHE) > CACHE_TILES:
             _CACHE.popitem(last=False)
 
@@ -128,72 +136,109 @@ def split_hashes(blob: bytes) -> tuple[bytes, ...]:
     return tuple(bytes(blob[i:i + HASH]) for i in range(0, len(blob), HASH))
 
 
-class TileReader:
-    """Reads tiles of one log at one tree size and answers subtree hashes from them."""
+def node_levels(hasher: merkle.Hasher, hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """levels[h][i]: the hash of the perfect subtree over hashes[i*2**h : (i+1)*2**h]
+    (only the complete ones: a partial tile has fewer nodes at each height)."""
+    levels = [list(hashes)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([hasher.hash_children(below[i], below[i + 1])
+                       for i in range(0, len(below) - 1, 2)])
+    return levels
 
-    def __init__(self, log: Log, size: int) -> None:
-        self.log = log
+
+def _rows(sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+# Constant SQL (no interpolation); "index" is quoted, being an SQL keyword.
+_FULL_TILE = 'SELECT hashes FROM ledger_tile WHERE log_id = %s AND level = %s AND "index" = %s'
+_LEAVES = ('SELECT leaf_hash FROM ledger_entry WHERE log_id = %s AND "index" >= %s '
+           'AND "index" < %s ORDER BY "index"')
+_ROOTS = ('SELECT root FROM ledger_tile WHERE log_id = %s AND level = %s AND "index" >= %s '
+          'AND "index" < %s ORDER BY "index"')
+
+
+class TileReader:
+    """Reads tiles of one log at one tree size and answers subtree hashes from them.
+
+    ``log`` is anything with ``pk`` and ``hash_algorithm`` (a ``Log`` row will do). Reads
+    are plain SQL: a proof is a handful of indexed single-row reads, and the ORM's
+    per-query overhead would be most of its cost.
+    """
+
+    def __init__(self, log: Any, size: int) -> None:
+        self.log_pk = int(log.pk)
         self.size = size
         self.hasher = merkle.hasher_for(log.hash_algorithm)
-        self._tiles: dict[tuple[int, int], tuple[bytes, ...]] = {}
+        self._tiles: dict[tuple[int, int], list[list[bytes]]] = {}
 
     def tile(self, level: int, index: int) -> tuple[bytes, ...]:
         """The hashes of tile ``index`` at ``level`` as of this tree size (a partial tile
         is shorter than 256); empty if the tile does not exist yet."""
-        key = (level, index)
-        if key in self._tiles:
-            return self._tiles[key]
-        full, width = tile_count(self.size, level)
-        hashes: tuple[bytes, ...]
-        if index < full:
-            hashes = self._full(level, index)
-        elif index == full and width:
-            hashes = self._partial(level, index, width)
-        else:
-            hashes = ()
-        self._tiles[key] = hashes
-        return hashes
+        return tuple(self._levels(level, index)[0])
 
-    def _full(self, level: int, index: int) -> tuple[bytes, ...]:
-        cache_key = (self.log.pk, level, index)
+    def _levels(self, level: int, index: int) -> list[list[bytes]]:
+        key = (level, index)
+        found = self._tiles.get(key)
+        if found is not None:
+            return found
+        full, width = tile_count(self.size, level)
+        if index < full:
+            found = self._full(level, index)
+        elif index == full and width:
+            cache_key = (self.log_pk, level, index, width)
+            found = _cached(cache_key)
+            if found is None:
+                found = node_levels(self.hasher, self._partial(level, index, width))
+                _remember(cache_key, found)
+        else:
+            found = [[]]
+        self._tiles[key] = found
+        return found
+
+    def _full(self, level: int, index: int) -> list[list[bytes]]:
+        cache_key = (self.log_pk, level, index, WIDTH)
         found = _cached(cache_key)
         if found is None:
-            blob = (Tile.objects.filter(log=self.log, level=level, index=index)
-                    .values_list("hashes", flat=True).first())
-            if blob is None:
+            rows = _rows(_FULL_TILE, [self.log_pk, level, index])
+            if not rows:
                 raise merkle.ProofError("tile missing",
                                         f"full tile {level}/{index} is not stored")
-            found = split_hashes(bytes(blob))
+            found = node_levels(self.hasher, split_hashes(bytes(rows[0][0])))  # type: ignore[arg-type]
             _remember(cache_key, found)
         return found
 
-    def _partial(self, level: int, index: int, width: int) -> tuple[bytes, ...]:
+    def _partial(self, level: int, index: int, width: int) -> list[bytes]:
         start = index * WIDTH
         if level == 0:
-            rows = (Entry.objects.filter(log=self.log, index__gte=start,
-                                         index__lt=start + width)
-                    .order_by("index").values_list("leaf_hash", flat=True))
+            rows = _rows(_LEAVES, [self.log_pk, start, start + width])
         else:
-            rows = (Tile.objects.filter(log=self.log, level=level - 1, index__gte=start,
-                                        index__lt=start + width)
-                    .order_by("index").values_list("root", flat=True))
-        hashes = tuple(bytes(r) for r in rows)
+            rows = _rows(_ROOTS, [self.log_pk, level - 1, start, start + width])
+        hashes = [bytes(r[0]) for r in rows]  # type: ignore[call-overload]
         if len(hashes) != width:
             raise merkle.ProofError("tile missing", f"partial tile {level}/{index} is "
                                                     f"incomplete ({len(hashes)}/{width})")
         return hashes
+
+    def leaf(self, index: int) -> bytes:
+        """The leaf hash of entry ``index`` (from its level-0 tile)."""
+        return self.subtree(index, 0)
 
     def subtree(self, start: int, height: int) -> bytes:
         """Hash of the perfect subtree over leaves [start, start + 2**height)."""
         level, within = divmod(height, HEIGHT)
         first = start >> (HEIGHT * level)
         tile_index, offset = divmod(first, WIDTH)
-        hashes = self.tile(level, tile_index)
-        part = hashes[offset: offset + (1 << within)]
-        if len(part) != 1 << within:
-            raise merkle.ProofError("index out of range",
-                                    f"subtree at {start} of height {height} is not in the tree")
-        return part[0] if within == 0 else merkle.root_of(self.hasher, part)
+        levels = self._levels(level, tile_index)
+        try:
+            return levels[within][offset >> within]
+        except IndexError:
+            raise merkle.ProofError(
+                "index out of range",
+                f"subtree at {start} of height {height} is not in the tree") from None
 
     def root(self) -> bytes:
         return merkle.range_hash(self.hasher, self.subtree, 0, self.size)
@@ -205,9 +250,10 @@ class TileReader:
         return merkle.consistency_path(self.hasher, self.subtree, old, self.size)
 
 
-def integrate(log: Log, old_size: int, new_size: int, new_leaves: Sequence[bytes]) -> None:
+def integrate(log: Any, old_size: int, new_size: int, new_leaves: Sequence[bytes]) -> None:
     """Store every tile that became full when the log grew from ``old_size`` to
-    ``new_size`` (``new_leaves`` are the leaf hashes of the entries just added)."""
+    ``new_size`` (``new_leaves`` are the leaf hashes of the entries just added). ``log``:
+    anything with ``pk`` and ``hash_algorithm``."""
     hasher = merkle.hasher_for(log.hash_algorithm)
     level = 0
     # hashes of this level that were just produced, keyed by their index at this level
@@ -225,7 +271,8 @@ def integrate(log: Log, old_size: int, new_size: int, new_leaves: Sequence[bytes
             hashes = [produced[i] if i in produced else known[i]
                       for i in range(start, start + WIDTH)]
             root = merkle.root_of(hasher, hashes)
-            rows.append(Tile(log=log, level=level, index=t, hashes=b"".join(hashes), root=root))
+            rows.append(Tile(log_id=log.pk, level=level, index=t, hashes=b"".join(hashes),
+                             root=root))
             next_produced[t] = root
         Tile.objects.bulk_create(rows, batch_size=200)
         produced = next_produced
@@ -233,11 +280,12 @@ def integrate(log: Log, old_size: int, new_size: int, new_leaves: Sequence[bytes
         level += 1
 
 
-def _read_level(log: Log, level: int, start: int, end: int) -> dict[int, bytes]:
+def _read_level(log: Any, level: int, start: int, end: int) -> dict[int, bytes]:
     if level == 0:
-        rows = (Entry.objects.filter(log=log, index__gte=start, index__lt=end)
+        rows = (Entry.objects.filter(log_id=log.pk, index__gte=start, index__lt=end)
                 .values_list("index", "leaf_hash"))
     else:
-        rows = (Tile.objects.filter(log=log, level=level - 1, index__gte=start, index__lt=end)
+        rows = (Tile.objects.filter(log_id=log.pk, level=level - 1, index__gte=start,
+                                    index__lt=end)
                 .values_list("index", "root"))
     return {i: bytes(h) for i, h in rows}

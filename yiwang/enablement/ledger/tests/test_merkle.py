@@ -212,3 +212,18 @@ def test_sm3_hasher_uses_the_sm3_digest() -> None:
     proof = t.inclusion_proof(3)
     merkle.verify_inclusion(merkle.SM3, 3, 8, t.leaves[3], proof, t.root())
     assert t.root() != ROOTS[7]
+
+
+def test_leaf_data_fast_path_is_jcs() -> None:
+    import rfc8785
+
+    from yiwang.enablement.ledger import leaves
+
+    for entry_type, h, ts in [("licence.issued", "ab" * 32, 1790000000123),
+                              ("a.b", "00" * 32, 0), ("seal.used_x", "f" * 64, 2**53 - 1)]:
+        assert leaves.entry_bytes(entry_type, h, ts) == rfc8785.dumps(
+            {"type": entry_type, "timestamp": ts, "record_hash": h})
+    assert leaves.parse_entry_bytes(leaves.entry_bytes("a.b", "00" * 32, 5)) == (
+        "a.b", "00" * 32, 5)
+    with pytest.raises(ValueError):
+        leaves.parse_entry_bytes(b'{"type":"a.b","timestamp":5,"record_hash":"00"}')

@@ -178,3 +178,27 @@ def test_versions_land_on_the_real_ledger(city: Any, foreign: ForeignList) -> No
     assert version.ledger_index is not None and imported.ledger_index is not None
     found = ledger.entries("main", version.ledger_index, imported.ledger_index + 1)
     assert [e.entry_type for e in found] == ["trust.list_version", "trust.list_imported"]
+
+
+def test_a_foreign_credential_verifies_only_after_the_import(city: Any,
+                                                            foreign: ForeignList) -> None:
+    """A VC signed by another region's licence key fails here as 'issuer not trusted' and
+    verifies once that region's trust list has been imported (yiwang.verify as verifier)."""
+    from yiwang.verify import dataintegrity
+
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": "https://sz.example.gov.cn/trust/issuers/scjg",
+        "credentialSubject": {"id": "urn:example:holder", "name": "示例"},
+    }
+    signed = dataintegrity.add_proof(credential, verification_method=foreign.vm_id,
+                                     sign=foreign.licence_key.sign)
+    before = dataintegrity.verify_proof(signed, trust.resolve_key)
+    assert not before.valid
+    trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
+    after = dataintegrity.verify_proof(signed, trust.resolve_key)
+    assert after.valid, after.checks
+    tampered = json.loads(json.dumps(signed))
+    tampered["credentialSubject"]["name"] = "示例2"
+    assert not dataintegrity.verify_proof(tampered, trust.resolve_key).valid

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -290,6 +291,28 @@ def inclusion_proof(log: str = "main", index: int = 0, tree_size: int | None = N
                           [p.hex() for p in path], note)
 
 
+def verify_inclusion(log: str, proof: InclusionProof) -> bool:
+    """Whether ``proof`` leads from its leaf to its root and, when it carries a checkpoint,
+    the checkpoint is signed by a key of ``log`` and has that root."""
+    from yiwang.enablement.ledger import checkpoints, notes
+
+    hasher = merkle.hasher_for(logs.head(log).hash_algorithm)
+    try:
+        root = bytes.fromhex(proof.root_hash)
+        merkle.verify_inclusion(hasher, proof.index, proof.tree_size,
+                                bytes.fromhex(proof.leaf_hash),
+                                [bytes.fromhex(h) for h in proof.hashes], root)
+        if proof.checkpoint is not None:
+            note = notes.parse_note(proof.checkpoint)
+            cp = notes.parse_checkpoint(note.text)
+            if cp.root != root or cp.size != proof.tree_size:
+                return False
+            checkpoints._verify_log_signature(_log(log), note)
+    except (ValueError, ValidationError):
+        return False
+    return True
+
+
 def consistency_proof(log: str = "main", old_size: int = 0, new_size: int | None = None
                       ) -> ConsistencyProof:
     """The RFC 9162 consistency proof from tree ``old_size`` to ``new_size``."""
@@ -323,4 +346,4 @@ from yiwang.enablement.ledger.checkpoints import (  # noqa: E402 - the section s
     witnesses,
 )
 
-__all__ += ["WitnessInfo", "root_hash"]
+__all__ += ["WitnessInfo", "root_hash", "verify_inclusion"]

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from yiwang.enablement.ledger import service as ledger
@@ -112,7 +113,8 @@ def _log_out(name: str) -> LogOut:
 def _checkpoint_out(name: str) -> CheckpointOut:
     latest = ledger.latest_checkpoint(name)
     if latest is None:
-        raise ValidationError("还没有检查点。", code="not_found")
+        raise ValidationError(_("日志“%(name)s”还没有检查点。") % {"name": name},
+                              code="not_found")
     return CheckpointOut(log=latest.log, size=latest.size, root_hash=latest.root_hash,
                          note=latest.note, cosigners=latest.cosigners)
 
@@ -121,10 +123,10 @@ def _inclusion(name: str, q: InclusionQuery) -> InclusionOut:
     index = q.index
     if index is None:
         if q.record_hash is None and q.leaf_hash is None:
-            raise ValidationError("请给出 index、record_hash 或 leaf_hash 之一。", code="query")
+            raise ValidationError(_("请给出 index、record_hash 或 leaf_hash 之一。"), code="query")
         found = ledger.find_entry(name, record_hash=q.record_hash, leaf_hash=q.leaf_hash)
         if found is None:
-            raise ValidationError("账本中没有这个哈希的条目。", code="not_found")
+            raise ValidationError(_("账本中没有这个哈希的条目。"), code="not_found")
         index = found.index
     proof = ledger.inclusion_proof(name, index, q.tree_size)
     return InclusionOut(**proof.__dict__)

@@ -147,7 +147,7 @@ def node_levels(hasher: merkle.Hasher, hashes: Sequence[bytes]) -> list[list[byt
     return levels
 
 
-def _rows(sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+def _rows(sql: str, params: list[int]) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -207,7 +207,7 @@ class TileReader:
             if not rows:
                 raise merkle.ProofError("tile missing",
                                         f"full tile {level}/{index} is not stored")
-            found = node_levels(self.hasher, split_hashes(bytes(rows[0][0])))  # type: ignore[arg-type]
+            found = node_levels(self.hasher, split_hashes(bytes(rows[0][0])))
             _remember(cache_key, found)
         return found
 
@@ -217,7 +217,7 @@ class TileReader:
             rows = _rows(_LEAVES, [self.log_pk, start, start + width])
         else:
             rows = _rows(_ROOTS, [self.log_pk, level - 1, start, start + width])
-        hashes = [bytes(r[0]) for r in rows]  # type: ignore[call-overload]
+        hashes = [bytes(r[0]) for r in rows]
         if len(hashes) != width:
             raise merkle.ProofError("tile missing", f"partial tile {level}/{index} is "
                                                     f"incomplete ({len(hashes)}/{width})")
@@ -281,6 +281,7 @@ def integrate(log: Any, old_size: int, new_size: int, new_leaves: Sequence[bytes
 
 
 def _read_level(log: Any, level: int, start: int, end: int) -> dict[int, bytes]:
+    rows: Any
     if level == 0:
         rows = (Entry.objects.filter(log_id=log.pk, index__gte=start, index__lt=end)
                 .values_list("index", "leaf_hash"))

@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ValidationError
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit import service as audit
 from yiwang.enablement.ledger import checkpoints, notes, service, tasks
 from yiwang.enablement.ledger.models import Checkpoint, WitnessState
 from yiwang.enablement.ledger.tests.test_notes import (
@@ -51,7 +51,7 @@ def test_checkpoints_are_signed_when_the_tree_grew_not_on_every_append() -> None
     fill(2)
     assert service.publish_checkpoint().size == 5
     assert Checkpoint.objects.count() == 2
-    assert AuditEvent.objects.filter(action="ledger.checkpoint_published").count() == 2
+    assert audit.AuditEvent.objects.filter(action="ledger.checkpoint_published").count() == 2
     assert service.latest_checkpoint().size == 5
 
 

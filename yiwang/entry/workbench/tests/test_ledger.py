@@ -8,7 +8,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from yiwang.enablement.ledger import service
-from yiwang.enablement.ledger.models import Checkpoint
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_client
 
@@ -21,6 +20,22 @@ def grant(user, *perms: str):  # type: ignore[no-untyped-def]
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label,
                                                          codename=codename))
     return user
+
+
+@pytest.fixture(autouse=True)
+def ledger_settings(settings):  # type: ignore[no-untyped-def]
+    settings.YIWANG_LEDGER_LOGS = ["main"]
+    settings.YIWANG_LEDGER_ORIGIN = "ledger.test.gov.cn"
+    settings.YIWANG_LEDGER_ANCHOR = "none"
+
+
+@pytest.fixture
+def departments():  # type: ignore[no-untyped-def]
+    from yiwang.platform.orgs import service as orgs
+    from yiwang.platform.regions.testing import CITY, make_chain
+
+    make_chain(geometry=False)
+    orgs.create_department("gaj", "公安局", region_code=CITY)
 
 
 @pytest.fixture
@@ -86,7 +101,7 @@ def test_on_demand_actions_need_the_manage_permission(internal_client, official,
     grant(official, "ledger.manage_ledger")
     service.append("seal.used", {"seal": "S1"})
     assert internal_client.post("/ledger/publish/").status_code == 302
-    assert Checkpoint.objects.filter(size=61).exists()
+    assert service.latest_checkpoint().size == 61
     service.enrol_witness("gaj")
     assert internal_client.post("/ledger/witness/").status_code == 302
     assert service.latest_checkpoint().cosigners == ["gaj"]

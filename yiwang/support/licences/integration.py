@@ -109,6 +109,11 @@ def authorise_issuer(department_code: str, type_code: str, *, actor: Any) -> Non
     trust.authorise_issuer(department_code, type_code, actor=actor)
 
 
+def withdraw_issuer(department_code: str, type_code: str, *, actor: Any) -> None:
+    """Take the department off the trust list as an issuer of the type."""
+    trust.withdraw_issuer(department_code, type_code, actor=actor)
+
+
 def ledger_append(entry_type: str, record: dict[str, Any]) -> Any:
     """Append to the main ledger in the caller's transaction (both land or neither)."""
     return ledger.append(entry_type, record)

@@ -80,6 +80,7 @@ __all__ = [
     "reveal_licence",
     "revoke_licence",
     "revoke_share",
+    "set_issuing_departments",
     "status_list_document",
     "suspend_licence",
     "types_issued_by",
@@ -93,8 +94,8 @@ SHARE_CHOICES_HOURS = (1, 24, 24 * 7, 24 * 30)
 MAX_DISCLOSED = 20
 
 
-def _error(message: str, code: str, **params: Any) -> ValidationError:
-    return ValidationError(message, code=code, params=params or None)
+def _error(message: str, error_code: str, /, **params: Any) -> ValidationError:
+    return ValidationError(message, code=error_code, params=params or None)
 
 
 def _public_url() -> str:
@@ -133,9 +134,32 @@ def load_catalogue(*, actor: Any = None) -> int:
 
 
 @transaction.atomic
+def set_issuing_departments(ltype: LicenceType, codes: Iterable[str], *,
+                            actor: Any = None) -> LicenceType:
+    """Change which departments may issue ``ltype``: new ones are authorised on the trust
+    list (``trust.service.authorise_issuer``), removed ones withdrawn from it."""
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c and c.strip()))
+    for code in wanted:
+        if orgs.get_department(code) is None:
+            raise _error(_("部门 %(code)s 不存在。"), "department", code=code)
+    before = set(ltype.issuing_departments or [])
+    for code in wanted:
+        integration.authorise_issuer(code, ltype.code, actor=actor)
+    for code in before - set(wanted):
+        integration.withdraw_issuer(code, ltype.code, actor=actor)
+    ltype.issuing_departments = wanted
+    ltype.save(update_fields=["issuing_departments"])
+    audit.record("licence.type_issuers_changed", ltype, actor=actor,
+                 detail={"type": ltype.code, "departments": wanted})
+    return ltype
+
+
+@transaction.atomic
 def authorise_issuers(*, actor: Any = None) -> int:
     """Put every issuing department of every type on the trust list for that type
-    (``trust.service.authorise_issuer``); returns how many pairs were authorised."""
+    (``trust.service.authorise_issuer``; idempotent) — after the catalogue is loaded, since
+    issuance itself never authorises (an issuer the trust administrator withdrew must stay
+    withdrawn); returns how many pairs there are."""
     count = 0
     for ltype in list_types():
         for code in ltype.issuing_departments or []:
@@ -321,8 +345,11 @@ def _qr_claims(licence: Licence, ltype: LicenceType, holder: Holder,
         "issuer": department.name, "validFrom": licence.valid_from.isoformat(),
         "status": _status_entries(licence),
     }
+    # iat rounded up to the next second: it must not fall before the validity of a key made
+    # a moment ago (the verifier allows a few minutes of clock skew the other way).
     claims: dict[Any, Any] = {"iss": integration.issuer_id(department.code),
-                              "iat": int(licence.issued_at.timestamp()), "licence": compact}
+                              "iat": int(licence.issued_at.timestamp()) + 1,
+                              "licence": compact}
     if licence.valid_until is not None:
         claims["exp"] = int(datetime.combine(licence.valid_until, datetime.max.time(),
                                              tzinfo=timezone.get_current_timezone()).timestamp())
@@ -362,8 +389,12 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
                                     if f["key"] == key))
         values[key] = value
     cleaned = schema.validate_fields(ltype.schema, values)
-    integration.authorise_issuer(department.code, ltype.code, actor=actor)
 
+    # Keys first: a key made now must already be valid at the licence's issue time.
+    vc_key = integration.signing_key(department.code, integration.VC_PURPOSE,
+                                     integration.VC_ALGORITHM, actor=actor)
+    cose_key = integration.signing_key(department.code, integration.COSE_PURPOSE,
+                                       integration.COSE_ALGORITHM, actor=actor)
     now = timezone.now()
     today = timezone.localdate()
     revocation_list, revocation_index = _allocate(department.code, StatusPurpose.REVOCATION)
@@ -385,10 +416,6 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
         valid_until=_valid_until(ltype, today),
         issued_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    vc_key = integration.signing_key(department.code, integration.VC_PURPOSE,
-                                     integration.VC_ALGORITHM, actor=actor)
-    cose_key = integration.signing_key(department.code, integration.COSE_PURPOSE,
-                                       integration.COSE_ALGORITHM, actor=actor)
     vc = integration.add_vc_proof(_credential(licence, ltype, owner, cleaned, department), vc_key)
     vc_text = json.dumps(vc, ensure_ascii=False, separators=(",", ":"))
     licence.vc = vc_text

@@ -65,6 +65,9 @@ def city(db: Any) -> Any:
     for code, name in DEPARTMENTS.items():
         orgs.create_department(code, name, region_code=regions_testing.CITY,
                                credit_code=generate_credit_code("339900", rng=_rng))
+    from yiwang.support.licences import service as licences
+
+    licences.authorise_issuers()
     return chain
 
 

@@ -116,3 +116,26 @@ def test_identifiers_are_unique_and_serials_grow(citizen: Any, police: Any) -> N
     first, second = issue_record(citizen, police), issue_record(citizen, police)
     assert first.identifier != second.identifier
     assert first.revocation_index != second.revocation_index
+
+
+def test_issuers_follow_the_type_on_the_trust_list(citizen: Any, police: Any) -> None:
+    ltype = licences.get_type("no_criminal_record")
+    licences.set_issuing_departments(ltype, ["gaj", "rsj"], actor=police)
+    key = licences.issue_licence("no_criminal_record", holder=citizen, fields=RECORD_FIELDS,
+                                 department_code="gaj", actor=police)
+    vm = json.loads(key.vc)["proof"]["verificationMethod"]
+    assert "no_criminal_record" in trust.resolve_key(vm).licence_types
+    licences.set_issuing_departments(ltype, ["rsj"], actor=police)
+    assert "no_criminal_record" not in trust.resolve_key(vm).licence_types
+    with pytest.raises(ValidationError, match="无权签发"):
+        issue_record(citizen, police)
+    with pytest.raises(ValidationError, match="不存在"):
+        licences.set_issuing_departments(ltype, ["nope"], actor=police)
+
+
+def test_pdf_face_lists_the_fields_in_the_layout_order(citizen: Any, police: Any) -> None:
+    licence = issue_record(citizen, police)
+    rows = licences.face_of(licence)
+    assert [r.key for r in rows] == licence.type.layout["rows"]
+    masked = {r.key: r.value for r in rows}
+    assert masked["id_number"] != citizen.id_number and masked["name"] == "李**"

@@ -272,3 +272,11 @@ def test_jcs_fast_path_matches_reference() -> None:
     for sample in samples[:3]:
         assert canonicalize(sample) == rfc8785.dumps(sample)
     assert canonicalize(samples[4]) == b'{"f":1.5,"g":1e+21}'
+
+
+def test_key_made_in_the_same_second_as_the_proof(signed, ed_key) -> None:
+    """``created`` is written to the second; a key valid from later in that second signed it."""
+    info = ed_key.info(valid_from=dt.datetime(2024, 3, 1, 0, 0, 0, 700_000, tzinfo=dt.UTC))
+    assert di.verify_proof(signed, lambda vm: info, now=NOW).valid
+    later = ed_key.info(valid_from=dt.datetime(2024, 3, 1, 0, 0, 1, tzinfo=dt.UTC))
+    assert _failed(di.verify_proof(signed, lambda vm: later, now=NOW)) == ["key"]

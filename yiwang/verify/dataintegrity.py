@@ -165,7 +165,8 @@ def _check_key(res: r.Result, key: keys_mod.KeyInfo, suite: Cryptosuite,
         res.failed(r.KEY, "签名密钥已吊销 (signing key revoked)")
         return False
     if created is not None:
-        if key.valid_from and created < key.valid_from:
+        # "created" is written to the second: compare the key's start at that granularity.
+        if key.valid_from and created < key.valid_from.replace(microsecond=0):
             res.failed(r.KEY, "签名时密钥尚未生效 (key not yet valid when the proof was created)")
             return False
         if key.valid_until and created > key.valid_until:

@@ -203,7 +203,7 @@ def _decode_and_verify(res: r.Result, text: Any, resolve_key: keys_mod.KeyResolv
     if key.status == "revoked":
         res.failed(r.KEY, "签名密钥已吊销 (signing key revoked)")
         return
-    if issued is not None and ((key.valid_from and issued < key.valid_from)
+    if issued is not None and ((key.valid_from and issued < key.valid_from.replace(microsecond=0))
                                or (key.valid_until and issued > key.valid_until)):
         res.failed(r.KEY, "签发时密钥不在有效期内 (key not valid when the QR was issued)")
         return

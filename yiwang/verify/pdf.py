@@ -87,16 +87,17 @@ def _verify(res: r.Result, data: bytes, bundle: TrustBundle) -> None:
             res.passed(r.CERTIFICATE, f"印章 {label} 的证书可信 (certificate of {label} "
                                       f"chains to a trusted root)")
         level = status.modification_level
+        coverage = getattr(status.coverage, "name", None)
         # After the last seal only validation data and timestamps may follow; between seals,
         # the later seal's own field (form filling) is expected and that seal covers it.
         allowed = ModificationLevel.LTA_UPDATES if number == last else \
             ModificationLevel.FORM_FILLING
-        if status.coverage.name == "ENTIRE_FILE" or (level is not None and level <= allowed):
+        if coverage == "ENTIRE_FILE" or (level is not None and level <= allowed):
             res.passed(r.INTEGRITY, f"印章 {label} 之后文档未被修改 (no change after "
                                     f"signature {label})")
         else:
             res.failed(r.INTEGRITY, f"印章 {label} 之后文档被修改 (document changed after "
-                                    f"signature {label}: {status.coverage.name}, "
+                                    f"signature {label}: {coverage}, "
                                     f"{getattr(level, 'name', level)})")
     res.summary["signers"] = signers
     res.summary["validation_data_embedded"] = dss is not None

@@ -244,7 +244,7 @@ def _time(value: Any) -> dt.datetime | None:
 
 
 def _parse_sign1(res: r.Result, message: Any) -> tuple[bytes, int, bytes, bytes, bytes,
-                                                        dict[Any, Any]] | None:
+                                                        Mapping[Any, Any]] | None:
     if isinstance(message, cbor2.CBORTag):
         if message.tag != COSE_SIGN1_TAG:
             res.failed(r.COSE, f"不是 COSE_Sign1 (CBOR tag {message.tag}, expected 18)")

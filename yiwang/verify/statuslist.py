@@ -96,7 +96,7 @@ class StatusList:
         return cls(bits=bits)
 
 
-def status_of(status_list: StatusList | str | Mapping[str, Any], index: int) -> int:
+def status_of(status_list: Any, index: int) -> int:
     """The bit at ``index`` of a list, an ``encodedList`` or a status list credential."""
     if isinstance(status_list, Mapping):
         subject = status_list.get("credentialSubject")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -33,7 +34,6 @@ from yiwang.entry.workbench.views import render_page
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.registry import service as registry
 from yiwang.support.licences import service as licences
-from yiwang.support.licences.forms import HolderLookupForm, ReasonForm, fields_form
 
 ISSUE = "licences.issue_licence"
 MANAGE = "licences.manage_licence_status"
@@ -44,6 +44,46 @@ ACTIONS = {
     "reinstate": (licences.reinstate_licence, gettext_lazy("恢复")),
 }
 
+
+# --- forms ---------------------------------------------------------------------------------
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("原因"), max_length=200,
+                             widget=forms.TextInput(attrs={"class": "input"}),
+                             error_messages={"required": gettext_lazy("请填写原因。")})
+
+
+class HolderLookupForm(forms.Form):
+    code = forms.CharField(
+        label=gettext_lazy("持证主体的公民身份号码或统一社会信用代码"), max_length=18,
+        widget=forms.TextInput(attrs={"class": "input input--id", "autocomplete": "off",
+                                      "spellcheck": "false"}),
+        error_messages={"required": gettext_lazy("请填写公民身份号码或统一社会信用代码。")})
+
+
+def fields_form(schema: dict[str, Any], data: Any = None) -> forms.Form:
+    """A form with one input per field of a licence type (the holder's fields are filled
+    from the holder and left out)."""
+    form = forms.Form(data)
+    for spec in schema.get("fields", []):
+        if spec.get("holder"):
+            continue
+        attrs = {"class": "input"}
+        if spec.get("enum"):
+            field: forms.Field = forms.ChoiceField(
+                choices=[("", "—"), *[(v, v) for v in spec["enum"]]])
+        elif spec.get("type") == "date" or spec.get("format") == "date":
+            field = forms.CharField(widget=forms.DateInput(attrs={**attrs, "type": "date"}))
+        else:
+            field = forms.CharField(max_length=int(spec.get("maxLength") or 500),
+                                    widget=forms.TextInput(attrs=attrs))
+        field.required = False  # the schema decides, with its own messages
+        field.label = spec.get("label", spec["key"])
+        form.fields[spec["key"]] = field
+    return form
+
+
+# --- pages ---------------------------------------------------------------------------------
 
 def _issuing_departments(request: HttpRequest) -> list[Any]:
     """The official's departments that issue some licence type."""

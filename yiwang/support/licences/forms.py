@@ -62,39 +62,3 @@ class VerifyForm(forms.Form):
         elif len(data["text"].encode()) > limit:
             self.add_error("text", _("内容过长,最多 %(max)s 字节。") % {"max": limit})
         return data
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("原因"), max_length=200,
-                             widget=forms.TextInput(attrs={"class": "input"}),
-                             error_messages={"required": _("请填写原因。")})
-
-
-class HolderLookupForm(forms.Form):
-    code = forms.CharField(
-        label=_("持证主体的公民身份号码或统一社会信用代码"), max_length=18,
-        widget=forms.TextInput(attrs={"class": "input input--id", "autocomplete": "off",
-                                      "spellcheck": "false"}),
-        error_messages={"required": _("请填写公民身份号码或统一社会信用代码。")})
-
-
-def fields_form(schema: dict[str, Any], data: Any = None) -> forms.Form:
-    """A form with one input per field of a licence type (the holder's fields are filled
-    from the holder and left out)."""
-    form = forms.Form(data)
-    for spec in schema.get("fields", []):
-        if spec.get("holder"):
-            continue
-        attrs = {"class": "input"}
-        if spec.get("enum"):
-            field: forms.Field = forms.ChoiceField(
-                choices=[("", "—"), *[(v, v) for v in spec["enum"]]])
-        elif spec.get("type") == "date" or spec.get("format") == "date":
-            field = forms.CharField(widget=forms.DateInput(attrs={**attrs, "type": "date"}))
-        else:
-            field = forms.CharField(max_length=int(spec.get("maxLength") or 500),
-                                    widget=forms.TextInput(attrs=attrs))
-        field.required = False  # the schema decides, with its own messages
-        field.label = spec.get("label", spec["key"])
-        form.fields[spec["key"]] = field
-    return form

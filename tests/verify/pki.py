@@ -82,7 +82,9 @@ def plain_pdf(text: str = "Licence") -> bytes:
     return out.getvalue()
 
 
-def seal(pdf: bytes, pki: Pki, field: str = "Seal1") -> bytes:
+def seal(pdf: bytes, pki: Pki, field: str = "Seal1", *, embed_crl: bool = False) -> bytes:
+    """Sign ``pdf`` with the PKI's signer; ``embed_crl`` writes PAdES validation data (a DSS
+    with the root's CRL), as a B-LT seal carries it."""
     from asn1crypto import keys as asn1_keys
     from asn1crypto import x509 as asn1_x509
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -97,8 +99,20 @@ def seal(pdf: bytes, pki: Pki, field: str = "Seal1") -> bytes:
             serialization.NoEncryption())),
         cert_registry=SimpleCertificateStore.from_certs([asn1_x509.Certificate.load(
             pki.root.public_bytes(serialization.Encoding.DER))]))
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)),
-                           signers.PdfSignatureMetadata(field_name=field), signer=signer)
+    meta = signers.PdfSignatureMetadata(field_name=field)
+    if embed_crl:
+        from asn1crypto import crl as asn1_crl
+        from pyhanko.sign.fields import SigSeedSubFilter
+        from pyhanko_certvalidator import ValidationContext
+
+        context = ValidationContext(
+            trust_roots=[asn1_x509.Certificate.load(pki.root.public_bytes(
+                serialization.Encoding.DER))],
+            crls=[asn1_crl.CertificateList.load(pki.crl())], allow_fetching=False)
+        meta = signers.PdfSignatureMetadata(field_name=field, embed_validation_info=True,
+                                            validation_context=context,
+                                            subfilter=SigSeedSubFilter.PADES)
+    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer)
     return out.getvalue()
 
 

@@ -85,3 +85,24 @@ def test_truncated(pki, sealed) -> None:
 def test_unsigned_pdf(pki) -> None:
     result = verify_pdf(pki_mod.plain_pdf(), _bundle(pki))
     assert result.failed_names() == ["signature"]
+
+
+def test_embedded_validation_data_verifies_without_bundle_crls(pki) -> None:
+    """A seal carrying its CRL (PAdES DSS, as B-LT does) validates with a bundle that has
+    the root but no CRL; the same seal without it does not (revocation unknown)."""
+    bundle = TrustBundle({"roots": [pki.pem(pki.root)], "crls": [], "keys": []})
+    with_crl = pki_mod.seal(pki_mod.plain_pdf(), pki, embed_crl=True)
+    result = verify_pdf(with_crl, bundle)
+    assert result.valid, result.errors
+    assert result.summary["validation_data_embedded"] is True
+    without = verify_pdf(pki_mod.seal(pki_mod.plain_pdf(), pki), bundle)
+    assert without.failed_names() == ["certificate"]
+
+
+def test_edit_between_two_seals(pki, sealed) -> None:
+    """An unsigned change after the first seal, then a second seal: the first one names it."""
+    twice = pki_mod.seal(pki_mod.append_edit(sealed), pki, field="Seal2")
+    result = verify_pdf(twice, _bundle(pki))
+    assert not result.valid
+    assert "integrity" in result.failed_names()
+    assert "#1" in next(c.message for c in result.errors if c.name == "integrity")

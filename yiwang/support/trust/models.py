@@ -37,6 +37,9 @@ class Certificate(models.Model):
     der = models.BinaryField(_("证书"))
     fingerprint = models.CharField(_("SHA-256 指纹"), max_length=64, unique=True)
     kid = models.CharField(_("COSE 密钥标识"), max_length=16, db_index=True)  # hex, 8 bytes
+    # The EU DCC form of the kid: SHA-256 of the certificate, 8 bytes, hex.
+    certificate_kid = models.CharField(_("证书密钥标识"), max_length=16, db_index=True,
+                                       blank=True)
     issuer_serial = models.CharField(_("签发者序列号"), max_length=40, blank=True)
     not_before = models.DateTimeField(_("生效时间"))
     not_after = models.DateTimeField(_("失效时间"))

@@ -176,7 +176,8 @@ def _store(*, key: crypto.SigningKeyInfo, owner: str, usage: str, subject: str, 
     return Certificate.objects.create(
         serial=format(parsed.serial_number, "x"), key_id=key.id, owner=owner, usage=usage,
         subject=subject, algorithm=key.algorithm, der=der, fingerprint=pki.fingerprint(der),
-        kid=cose_kid(key.public_key).hex(), issuer_serial=issuer_serial,
+        kid=cose_kid(key.public_key).hex(),
+        certificate_kid=trustlist.cose_kid(der).hex(), issuer_serial=issuer_serial,
         not_before=parsed.not_valid_before, not_after=parsed.not_valid_after,
         issued_by=actor if getattr(actor, "pk", None) else None)
 
@@ -582,9 +583,11 @@ def resolve_key(key_ref: str | bytes) -> TrustedKey | None:
         if len(kid) != 8:
             return None
         # Both kid forms: yiwang's (SHA-256 of the SPKI) and the EU DCC's (of the certificate).
-        for row in Certificate.objects.filter(usage__in=licence_usages).order_by("-not_after"):
-            if row.kid == kid.hex() or trustlist.cose_kid(bytes(row.der)) == kid:
-                return _local_key(row)
+        row = (Certificate.objects.filter(usage__in=licence_usages)
+               .filter(Q(kid=kid.hex()) | Q(certificate_kid=kid.hex()))
+               .order_by("-not_after").first())
+        if row is not None:
+            return _local_key(row)
         found = imported.filter(kid=kid.hex()).first()
         return _imported_key(found) if found else None
     if not isinstance(key_ref, str) or not key_ref or len(key_ref) > 255:

@@ -14,6 +14,7 @@ import base64
 import copy
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,9 @@ from asn1crypto import keys, x509
 from yiwang.support.trust import pki
 
 FORMAT = "YiwangTrustList"
+_REGION_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,31}")
+_ALGORITHMS = ("ed25519", "ecdsa-p256", "sm2")
+_STATUSES = ("active", "retired", "revoked")
 FORMAT_VERSION = 1
 PROOF_TYPE = "YiwangJcsSignature2026"
 
@@ -191,8 +195,12 @@ def check(raw: bytes, *, fingerprint: str, verify: Verify, now: datetime,
     region = _field(document, "region", dict, "")
     region_code = _field(region, "code", str, "region")
     region_name = _field(region, "name", str, "region")
+    if not _REGION_CODE.fullmatch(region_code):
+        raise TrustListError("malformed", "region.code")
+    if not 0 < len(region_name) <= 128:
+        raise TrustListError("malformed", "region.name")
     sequence = _field(document, "sequence", int, "")
-    if sequence < 1:
+    if not 1 <= sequence < 2**31:
         raise TrustListError("malformed", "sequence")
     try:
         issued = parse_time(document.get("issued"))
@@ -265,6 +273,9 @@ def listed_keys(checked: CheckedList) -> list[ListedKey]:
         issuer_id = _field(issuer, "id", str, where)
         name = _field(issuer, "name", str, where)
         types = _field(issuer, "licenceTypes", list, where)
+        if not 0 < len(issuer_id) <= 128 or not 0 < len(name) <= 128 \
+                or not all(isinstance(t, str) and 0 < len(t) <= 64 for t in types):
+            raise TrustListError("malformed", where)
         for index, key in enumerate(_field(issuer, "keys", list, where)):
             at = f"{where}.keys[{index}]"
             try:
@@ -276,16 +287,23 @@ def listed_keys(checked: CheckedList) -> list[ListedKey]:
                 valid_until = parse_time(key["validUntil"]) if key.get("validUntil") else None
             except (ValueError, TypeError, pki.PkiError, UnicodeEncodeError):
                 raise TrustListError("malformed", at) from None
+            ref = _field(key, "id", str, at)
+            algorithm = _field(key, "algorithm", str, at)
+            status = str(key.get("status") or "active")
+            if not 0 < len(ref) <= 255 or algorithm not in _ALGORITHMS \
+                    or status not in _STATUSES:
+                raise TrustListError("malformed", at)
             kid = key.get("kid") or ""
             try:
                 kid_hex = base64.b64decode(kid, validate=True).hex() if kid else ""
-            except ValueError:
+            except (ValueError, TypeError):
                 raise TrustListError("malformed", f"{at}.kid") from None
+            if len(kid_hex) not in (0, 16):
+                raise TrustListError("malformed", f"{at}.kid")
             found.append(ListedKey(
-                ref=_field(key, "id", str, at), kid=kid_hex,
-                algorithm=_field(key, "algorithm", str, at), public_key=spki,
+                ref=ref, kid=kid_hex, algorithm=algorithm, public_key=spki,
                 issuer_id=issuer_id, issuer_name=name,
                 licence_types=[str(t) for t in types], valid_from=valid_from,
-                valid_until=valid_until, status=str(key.get("status") or "active"),
+                valid_until=valid_until, status=status,
                 certificate=cert))
     return found

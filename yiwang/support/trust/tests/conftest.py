@@ -54,6 +54,7 @@ class ForeignList:
     kid: bytes
     licence_key: ed25519.Ed25519PrivateKey
     root_der: bytes
+    list_key: ec.EllipticCurvePrivateKey
 
 
 def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = "440300000000",
@@ -105,7 +106,7 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
     raw = trustlist.sign(document, algorithm="ecdsa-p256", certificate_der=list_cert,
                          signer=ecdsa_signer(list_key), created=now)
     return ForeignList(raw=raw, fingerprint=pki.grouped(pki.fingerprint(root_der)), vm_id=vm_id,
-                       kid=kid, licence_key=licence_key, root_der=root_der)
+                       kid=kid, licence_key=licence_key, root_der=root_der, list_key=list_key)
 
 
 @pytest.fixture

@@ -202,3 +202,32 @@ def test_a_foreign_credential_verifies_only_after_the_import(city: Any,
     tampered = json.loads(json.dumps(signed))
     tampered["credentialSubject"]["name"] = "示例2"
     assert not dataintegrity.verify_proof(tampered, trust.resolve_key).valid
+
+
+@pytest.mark.parametrize("change", ["region_code", "sequence", "algorithm", "ref", "kid"])
+def test_out_of_range_fields_are_refused_even_when_signed(city: Any, change: str) -> None:
+    """A list its region signed can still be unusable; each is a 'malformed' refusal, never
+    a database error."""
+    from yiwang.support.trust import trustlist
+    from yiwang.support.trust.tests.conftest import ecdsa_signer
+
+    made = make_foreign_list()
+    document = json.loads(made.raw)
+    key = document["issuers"][0]["keys"][0]
+    if change == "region_code":
+        document["region"]["code"] = "x" * 40
+    elif change == "sequence":
+        document["sequence"] = 2**40
+    elif change == "algorithm":
+        key["algorithm"] = "rsa"
+    elif change == "ref":
+        key["id"] = "https://example/" + "k" * 300
+    else:
+        key["kid"] = base64.b64encode(b"\1" * 9).decode()
+    proof = document.pop("proof")
+    raw = trustlist.sign(document, algorithm="ecdsa-p256",
+                         certificate_der=pki.pem_to_der(proof["certificate"].encode()),
+                         signer=ecdsa_signer(made.list_key), created=pki.now())
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(raw, fingerprint=made.fingerprint)
+    assert _code(refused) == "malformed"

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from yiwang.verify import keys
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _B58_INDEX = {c: i for i, c in enumerate(_B58)}
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 _B58_TABLE = bytes(_B58_INDEX.get(chr(b), 0xFF) for b in range(256))
 
 ED25519_PUB = b"\xed\x01"
@@ -81,7 +83,7 @@ def decode(text: str) -> bytes:
         return b58decode(text[1:])
     if text[0] == "u":
         body = text[1:]
-        if not body.isascii():
+        if not _BASE64URL.fullmatch(body) or len(body) % 4 == 1:
             raise MultibaseError("not base64url")
         try:
             return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))

@@ -54,7 +54,7 @@ def bundle(ed_key, p256_key) -> dict:
     }
 
 
-def _status_lists(ed_key, revoked=(), suspended=()) -> dict:
+def _status_lists(ed_key, revoked=(), suspended=(), valid_until=None) -> dict:
     out = {}
     for url, purpose, indexes in ((LIST_REV, "revocation", revoked),
                                   (LIST_SUS, "suspension", suspended)):
@@ -63,7 +63,8 @@ def _status_lists(ed_key, revoked=(), suspended=()) -> dict:
             bits.set(i)
         unsigned = sl.status_list_credential(list_url=url, issuer=ISSUER, purpose=purpose,
                                              status_list=bits,
-                                             valid_from=dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
+                                             valid_from=dt.datetime(2025, 5, 1, tzinfo=dt.UTC),
+                                             valid_until=valid_until)
         out[url] = di.add_proof(unsigned, verification_method=VM, sign=ed_key.sign,
                                 created="2025-05-01T00:00:00Z")
     return out
@@ -302,3 +303,28 @@ def test_cli_runs_without_django(files) -> None:
                           env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert "结果：有效" in proc.stdout
+
+
+def test_status_list_proofs_are_verified_once_per_snapshot(bundle, ed_key) -> None:
+    lists = _status_lists(ed_key)
+    verifier = Verifier(bundle, lists, now=NOW)
+    calls = []
+    resolve = verifier.bundle.resolve
+    verifier.bundle.resolve = lambda ref: (calls.append(ref), resolve(ref))[1]  # type: ignore[method-assign]
+    for _ in range(3):
+        assert verifier.verify(_vc(ed_key)).valid
+    # One resolution per credential proof, plus one per status list the first time only.
+    assert len(calls) == 3 + 2
+    # A list that expires between checks is noticed although its proof is cached.
+    expiring = _status_lists(ed_key, valid_until=dt.datetime(2025, 7, 1, tzinfo=dt.UTC))
+    later = Verifier(bundle, expiring, now=NOW)
+    assert later.verify(_vc(ed_key)).valid
+    later.now = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
+    result = later.verify(_vc(ed_key))
+    assert result.failed_names() == ["status", "status"]
+    assert "validity period" in result.errors[0].message
+    # The snapshot is the verifier's own: changing the caller's dicts afterwards changes nothing.
+    for credential in expiring.values():
+        credential["credentialSubject"]["encodedList"] = "u"
+    later.now = NOW
+    assert later.verify(_vc(ed_key)).valid

@@ -115,7 +115,7 @@ def test_not_revoked_revoked_suspended(ed_key, resolver) -> None:
     ("wrong-purpose", "purpose does not match"),
     ("index", "outside the list"),
     ("bad-index", "not an integer"),
-    ("stale", "not valid"),
+    ("stale", "outside its validity period"),
 ])
 def test_status_failures_are_named(ed_key, resolver, case, expected) -> None:
     good = _list_credential(ed_key, sl.StatusList())

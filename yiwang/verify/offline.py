@@ -14,6 +14,7 @@ type when it was issued, and whose status lists say it is neither revoked nor su
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -53,7 +54,15 @@ class Verifier:
                  now: dt.datetime | None = None) -> None:
         self.bundle = (trust_bundle if isinstance(trust_bundle, TrustBundle)
                        else TrustBundle(trust_bundle))
-        self.status_lists = status_lists
+        # A mapping is taken as a snapshot (parsed once, verified once per list, cached);
+        # a callable is asked every time.
+        self.status_lists: Any = status_lists
+        self._cache: statuslist.ListCache | None = None
+        if isinstance(status_lists, Mapping):
+            self.status_lists = {
+                url: json.loads(doc) if isinstance(doc, str | bytes) else copy.deepcopy(doc)
+                for url, doc in status_lists.items()}
+            self._cache = statuslist.ListCache()
         self.now = now
 
     # --- entry points ---------------------------------------------------------------------
@@ -94,8 +103,9 @@ class Verifier:
         licence_type = licence_type_of(credential)
         self._check_authorised(res, licence_type, created, signed)
         if signed:
-            res.checks.extend(statuslist.check_status(credential, self._lists(),
-                                                      self.bundle.resolve, now=now))
+            res.checks.extend(statuslist.check_status(credential, self.status_lists,
+                                                      self.bundle.resolve, now=now,
+                                                      cache=self._cache))
         subject = credential.get("credentialSubject")
         licence = subject.get("licence") if isinstance(subject, Mapping) else None
         if isinstance(licence, Mapping):
@@ -120,8 +130,8 @@ class Verifier:
                                issued, signed)
         if signed:
             res.checks.extend(statuslist.check_status(
-                {"issuer": issuer}, self._lists(), self.bundle.resolve, now=now,
-                entries=licence.get("status")))
+                {"issuer": issuer}, self.status_lists, self.bundle.resolve, now=now,
+                entries=licence.get("status"), cache=self._cache))
         return res
 
     def verify_pdf(self, data: bytes) -> r.Result:
@@ -137,13 +147,6 @@ class Verifier:
 
     def _now(self) -> dt.datetime:
         return self.now or keys_mod.utcnow()
-
-    def _lists(self) -> Any:
-        lists = self.status_lists
-        if lists is None or callable(lists):
-            return lists
-        return {url: (json.loads(doc) if isinstance(doc, str | bytes) else doc)
-                for url, doc in lists.items()}
 
     def _check_issuer(self, res: r.Result, issuer: Any, signed: bool) -> None:
         key = res.key

@@ -158,15 +158,40 @@ def _entries(value: Any) -> Iterable[Any]:
     return value if isinstance(value, list) else [value]
 
 
+class ListCache:
+    """Verified status lists kept between checks, for a verifier whose lists do not change
+    while it holds them (``offline.Verifier`` snapshots its lists when it is made).
+
+    Keyed by URL and the list credential object; it keeps the object, so its id is never
+    reused for another. What is cached is the time-independent part — the proof (verified
+    without its validity period) and the decoded bits; validFrom/validUntil are checked
+    against ``now`` on every use.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[Any, str | None, StatusList | None]] = {}
+
+    def get(self, url: str, credential: Any) -> tuple[str | None, StatusList | None] | None:
+        item = self._items.get(url)
+        if item is None or item[0] is not credential:
+            return None
+        return item[1], item[2]
+
+    def put(self, url: str, credential: Any, error: str | None,
+            bits: StatusList | None) -> None:
+        self._items[url] = (credential, error, bits)
+
+
 def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None,
                  resolve_key: keys_mod.KeyResolver, *, now: dt.datetime | None = None,
-                 entries: Any = None) -> list[r.Check]:
+                 entries: Any = None, cache: ListCache | None = None) -> list[r.Check]:
     """The status checks of a credential (or of QR ``entries`` given explicitly).
 
     Each ``BitstringStatusListEntry`` is looked up in ``status_lists`` (URL → list credential,
-    or a callable); the list credential's proof must verify with ``resolve_key`` and it must
-    come from the credential's issuer (when the credential names one). A set bit fails the
-    check as revoked (吊销) or suspended (中止). No entries: one passing check saying so.
+    or a callable); the list credential's proof must verify with ``resolve_key``, be within
+    its validity period, and come from the credential's issuer (when the credential names
+    one). A set bit fails the check as revoked (吊销) or suspended (中止). No entries: one
+    passing check saying so.
     """
     now = now or keys_mod.utcnow()
     found = list(_entries(credential.get("credentialStatus") if entries is None else entries))
@@ -174,12 +199,30 @@ def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None
         return [r.Check(r.STATUS, True, "未登记状态列表 (no status list entry)")]
     checks: list[r.Check] = []
     for entry in found:
-        checks.append(_check_entry(credential, entry, status_lists, resolve_key, now))
+        checks.append(_check_entry(credential, entry, status_lists, resolve_key, now, cache))
     return checks
 
 
+def _verified_list(url: str, list_credential: Mapping[str, Any],
+                   resolve_key: keys_mod.KeyResolver, now: dt.datetime
+                   ) -> tuple[str | None, StatusList | None]:
+    """(error message, bits) of a list credential, without its validity period."""
+    proof = di.verify_proof(dict(list_credential), resolve_key, now=now, check_validity=False)
+    if not proof.valid:
+        names = ", ".join(proof.failed_names())
+        return f"状态列表凭证未通过验证 (status list credential not valid: {names})", None
+    subject = list_credential.get("credentialSubject")
+    if not isinstance(subject, Mapping) or subject.get("statusPurpose") not in PURPOSES:
+        return "状态列表凭证格式错误 (not a status list credential)", None
+    try:
+        return None, StatusList.decode(subject.get("encodedList"))
+    except StatusListError as exc:
+        return f"状态列表无效 (status list invalid: {exc})", None
+
+
 def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: StatusLists | None,
-                 resolve_key: keys_mod.KeyResolver, now: dt.datetime) -> r.Check:
+                 resolve_key: keys_mod.KeyResolver, now: dt.datetime,
+                 cache: ListCache | None) -> r.Check:
     def fail(message: str) -> r.Check:
         return r.Check(r.STATUS, False, message)
 
@@ -199,10 +242,19 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
         list_credential = None
     if not isinstance(list_credential, Mapping):
         return fail(f"无法取得状态列表，状态未知 (status list not available: {url})")
-    proof = di.verify_proof(dict(list_credential), resolve_key, now=now)
-    if not proof.valid:
-        names = ", ".join(proof.failed_names())
-        return fail(f"状态列表凭证未通过验证 (status list credential not valid: {names})")
+    cached = cache.get(url, list_credential) if cache is not None else None
+    if cached is None:
+        cached = _verified_list(url, list_credential, resolve_key, now)
+        if cache is not None:
+            cache.put(url, list_credential, *cached)
+    error, bits = cached
+    if error is not None or bits is None:
+        return fail(error or "状态列表无效 (status list invalid)")
+    period = r.Result()
+    di.check_validity_period(period, dict(list_credential), now)
+    if not period.valid:
+        return fail(f"状态列表不在有效期内，状态未知 (status list outside its validity period: "
+                    f"{period.errors[0].message})")
     issuer = _issuer_id(credential)
     if issuer is not None and _issuer_id(list_credential) != issuer:
         return fail("状态列表不是由凭证签发机构发布 (status list not issued by the credential's "
@@ -211,9 +263,7 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
     if not isinstance(subject, Mapping) or subject.get("statusPurpose") != purpose:
         return fail("状态列表用途与条目不符 (status list purpose does not match the entry)")
     try:
-        bit = status_of(subject.get("encodedList"), index)
-    except StatusListError as exc:
-        return fail(f"状态列表无效 (status list invalid: {exc})")
+        bit = bits.get(index)
     except IndexError:
         return fail("状态索引超出列表范围 (statusListIndex outside the list)")
     if bit:

@@ -42,10 +42,11 @@ def _layout(title: str, title_en: str, colour: str, rows: list[str],
 
 
 def _meta(type_code: str, name: str, authority: str, authority_level: str, holder: str,
-          category: str) -> dict[str, Any]:
+          category: str, issuer: str) -> dict[str, Any]:
     return {"证照类型代码": type_code, "证照名称": name, "证照定义机构": authority,
-            "证照定义机构级别": authority_level, "持证主体类别": holder,
-            "证照分类": category, "证照标准": "GB/T 36903-2018 电子证照 元数据规范"}
+            "证照定义机构级别": authority_level, "颁发机构": issuer, "持证主体类别": holder,
+            "证照分类": category, "证照标识规则": "GB/T 36904-2018",
+            "证照标准": "GB/T 36903-2018 电子证照 元数据规范"}
 
 
 TYPES: list[dict[str, Any]] = [
@@ -71,7 +72,7 @@ TYPES: list[dict[str, Any]] = [
                            "registered_capital", "established_on", "address", "business_scope"],
                           subtitle="(副本)"),
         "metadata": _meta("11339900MB0000001ND001", "营业执照", "国家市场监督管理总局", "国家级",
-                          "法人和其他组织", "市场主体登记"),
+                          "法人和其他组织", "市场主体登记", "示例市市场监管局"),
     },
     {
         "code": "birth_certificate",
@@ -100,7 +101,8 @@ TYPES: list[dict[str, Any]] = [
                            "mother_name", "mother_id_number", "father_name",
                            "father_id_number", "child_id_number"]),
         "metadata": _meta("12339900MB0000002ND002", "出生医学证明", "国家卫生健康委员会", "国家级",
-                          "自然人", "卫生健康"),
+                          "自然人", "卫生健康",
+                          "示例市卫健委(经授权的助产机构)"),
     },
     {
         "code": "property_certificate",
@@ -124,7 +126,7 @@ TYPES: list[dict[str, Any]] = [
                           ["owner", "co_ownership", "location", "unit_number", "right_type",
                            "usage", "area", "term", "owner_id_number"]),
         "metadata": _meta("11339900MB0000003ND003", "不动产权证书", "自然资源部", "国家级",
-                          "自然人", "不动产登记"),
+                          "自然人", "不动产登记", "示例市不动产登记中心"),
     },
     {
         "code": "social_security_card",
@@ -141,7 +143,7 @@ TYPES: list[dict[str, Any]] = [
         "layout": _layout("社会保障卡", "Social Security Card", "#0b6e4f",
                           ["name", "id_number", "card_number", "issued_on"]),
         "metadata": _meta("11339900MB0000004ND004", "社会保障卡", "人力资源和社会保障部",
-                          "国家级", "自然人", "社会保障"),
+                          "国家级", "自然人", "社会保障", "示例市人社局"),
     },
     {
         "code": "no_criminal_record",
@@ -159,7 +161,7 @@ TYPES: list[dict[str, Any]] = [
         "layout": _layout("无犯罪记录证明", "Certificate of No Criminal Record", "#22313f",
                           ["name", "id_number", "purpose", "period", "statement"]),
         "metadata": _meta("11339900MB0000005ND005", "无犯罪记录证明", "公安部", "国家级",
-                          "自然人", "公安"),
+                          "自然人", "公安", "示例市公安局"),
     },
     {
         "code": "marriage_certificate",
@@ -180,6 +182,6 @@ TYPES: list[dict[str, Any]] = [
                           ["holder_name", "holder_id_number", "registered_on", "spouse_name",
                            "spouse_id_number", "certificate_number"]),
         "metadata": _meta("11339900MB0000006ND006", "结婚证", "民政部", "国家级", "自然人",
-                          "民政"),
+                          "民政", "示例市民政局(婚姻登记机关)"),
     },
 ]

@@ -142,3 +142,27 @@ def test_api(public_client: Any, record: Any, police: Any) -> None:
     assert record.uses.filter(kind="verify_api").count() == 2
     types = public_client.get("/api/v1/licences/types").json()
     assert {t["code"] for t in types} >= {"business_licence", "marriage_certificate"}
+
+
+def test_an_expired_licence_shows_as_expired(record: Any) -> None:
+    from datetime import timedelta
+
+    later = record.valid_until + timedelta(days=1)
+    assert licences.effective_status(record) == "active"
+    assert licences.effective_status(record, today=later) == "expired"
+
+
+def test_an_oversized_api_body_is_a_4xx(public_client: Any) -> None:
+    body = '{"kind": "qr", "qr": "' + "A" * (6 * 1024 * 1024) + '"}'
+    response = public_client.post("/api/v1/licences/verify", body,
+                                  content_type="application/json")
+    assert 400 <= response.status_code < 500
+
+
+def test_english_pages(public_client: Any, citizen: Any, record: Any) -> None:
+    from yiwang.support.identity.testing import sign_in_client
+
+    assert public_client.get("/en/licences/verify/").status_code == 200
+    sign_in_client(public_client, citizen)
+    assert public_client.get("/en/licences/").status_code == 200
+    assert public_client.get(f"/en/licences/{record.pk}/").status_code == 200

@@ -280,3 +280,13 @@ def test_key_made_in_the_same_second_as_the_proof(signed, ed_key) -> None:
     assert di.verify_proof(signed, lambda vm: info, now=NOW).valid
     later = ed_key.info(valid_from=dt.datetime(2024, 3, 1, 0, 0, 1, tzinfo=dt.UTC))
     assert _failed(di.verify_proof(signed, lambda vm: later, now=NOW)) == ["key"]
+
+
+def test_jcs_refuses_cyclic_values() -> None:
+    from yiwang.verify.jcs import CanonicalizationError
+
+    cyclic: dict = {"a": 1}
+    cyclic["self"] = cyclic
+    with pytest.raises(CanonicalizationError):
+        canonicalize(cyclic)
+    assert "malformed" in _failed(di.verify_proof({**cyclic, "proof": {}}, lambda vm: None))

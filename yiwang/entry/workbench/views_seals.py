@@ -210,6 +210,7 @@ def seal_detail(request: HttpRequest, code: str) -> HttpResponse:
             standing_until__gt=timezone.now()).select_related("custodian")],
         "uses": seals.list_uses(seal=seal, limit=20), "reason_form": ReasonForm(),
         "standing_form": StandingForm(), "actions": ACTIONS,
+        "causes": seals.REVOCATION_CAUSES,
         "crumbs": _crumbs((_("电子印章"), reverse("workbench:seals"))),
     })
 
@@ -241,6 +242,8 @@ def seal_action(request: HttpRequest, code: str, action: str) -> HttpResponse:
             messages.error(request, _("请填写原因。"))
             return redirect("workbench:seal", code=seal.code)
         kwargs["reason"] = form.cleaned_data["reason"]
+    if action == "revoke":
+        kwargs["cause"] = request.POST.get("cause", "")
     try:
         getattr(seals, function)(seal, **kwargs)
     except ValidationError as exc:

@@ -34,7 +34,7 @@ class Backend(Protocol):
 
     def roots(self) -> list[bytes]: ...
 
-    def revoke(self, key_id: str, *, certificate_serial: int | None, reason: str,
+    def revoke(self, key_id: str, *, certificate_serial: str, cause: str, reason: str,
                actor: Any) -> None: ...
 
 
@@ -81,10 +81,12 @@ class TrustCoreBackend:
     def roots(self) -> list[bytes]:
         return [bytes(der) for der in self.trust.root_certificates()]
 
-    def revoke(self, key_id: str, *, certificate_serial: int | None, reason: str,
+    def revoke(self, key_id: str, *, certificate_serial: str, cause: str, reason: str,
                actor: Any) -> None:
-        if certificate_serial is not None:
-            self.trust.revoke_certificate(certificate_serial, reason=reason, actor=actor)
+        """The certificate onto the CRL (``cause``: an RFC 5280 reason name), then the key
+        revoked in the vault (``reason``: the person's words)."""
+        if certificate_serial:
+            self.trust.revoke_certificate(certificate_serial, reason=cause, actor=actor)
         self.crypto.revoke_signing_key(key_id, reason=reason, actor=actor)
 
 

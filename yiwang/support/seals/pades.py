@@ -17,16 +17,20 @@ Levels (ETSI EN 319 142-1):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from asn1crypto import cms
+from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from fontTools import subset, ttLib
@@ -110,6 +114,63 @@ class InProcessTimeStamper(TimeStamper):
         nonce = int.from_bytes(hashlib.sha256(message_digest).digest()[:8], "big")
         token = self._timestamp(message_digest, hash_algorithm=md_algorithm, nonce=nonce)
         return cms.ContentInfo.load(token)
+
+
+def _asn1_maps_ready() -> None:
+    """Rebuild asn1crypto's name → OID map of signature algorithms if someone reset it.
+
+    asn1crypto builds that map once per class; code that registers an extra algorithm (the
+    trust app adds SM2-with-SM3) and resets the map after the class was first used leaves it
+    empty for good, and every later ``SignedDigestAlgorithm`` fails to build."""
+    cls = algos.SignedDigestAlgorithmId
+    if cls._reverse_map is None:
+        cls._reverse_map = {name: oid for oid, name in cls._map.items()}
+
+
+# --- running pyHanko's event loop beside the caller -------------------------------------------
+
+class _Bridge:
+    """pyHanko signs inside an asyncio event loop; the vault and the TSA are synchronous
+    Django code that must run in the caller's thread — on its database connection, inside
+    its transaction, and where no event loop runs (Django refuses ORM calls from one).
+
+    So the loop runs in a worker thread, and whenever it needs a signature or a timestamp it
+    hands the call to the caller's thread and waits for the answer."""
+
+    def __init__(self) -> None:
+        self._calls: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def wrap(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            answer: Future[Any] = Future()
+            self._calls.put((function, args, kwargs, answer))
+            return answer.result()
+
+        return call
+
+    def run(self, make_coroutine: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+        outcome: dict[str, Any] = {}
+
+        def worker() -> None:
+            try:
+                outcome["value"] = asyncio.run(make_coroutine())
+            except BaseException as exc:  # re-raised in the caller's thread
+                outcome["error"] = exc
+            finally:
+                self._calls.put(None)
+
+        thread = threading.Thread(target=worker, name="pyhanko-sign", daemon=True)
+        thread.start()
+        while (item := self._calls.get()) is not None:
+            function, args, kwargs, answer = item
+            try:
+                answer.set_result(function(*args, **kwargs))
+            except BaseException as exc:  # handed to the waiting coroutine
+                answer.set_exception(exc)
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
 
 
 # --- the visible stamp -------------------------------------------------------------------------
@@ -217,6 +278,7 @@ def seal(pdf: bytes, *, key: SealingKey, level: str = "B-LT", timestamp: Timesta
         raise SealingError(f"unknown PAdES level {level!r}")
     if level != "B-B" and timestamp is None:
         raise SealingError(f"{level} needs a timestamp authority")
+    _asn1_maps_ready()
     reader = read_pdf(pdf)
     pages = page_count(reader)
     if not 0 <= page < pages:
@@ -240,9 +302,12 @@ def seal(pdf: bytes, *, key: SealingKey, level: str = "B-LT", timestamp: Timesta
         reason=reason or None, location=location or None,
         embed_validation_info=level == "B-LT", validation_context=validation_context,
         use_pades_lta=False)
+    bridge = _Bridge()
+    bridged_key = SealingKey(sign=bridge.wrap(key.sign), chain=key.chain)
     pdf_signer = signers.PdfSigner(
-        meta, VaultSigner(key),
-        timestamper=InProcessTimeStamper(timestamp) if timestamp and level != "B-B" else None,
+        meta, VaultSigner(bridged_key),
+        timestamper=InProcessTimeStamper(bridge.wrap(timestamp))
+        if timestamp and level != "B-B" else None,
         stamp_style=stamp_style(stamp_png, stamp_text) if stamp_png else None,
         new_field_spec=fields.SigFieldSpec(name, on_page=page, box=box))
     try:
@@ -250,11 +315,12 @@ def seal(pdf: bytes, *, key: SealingKey, level: str = "B-LT", timestamp: Timesta
         # pyHanko's dry run, which builds the whole CMS a second time (the reservation
         # counts hexadecimal digits, two per byte).
         reserved = 2 * (sum(len(der) for der in key.chain) + 2048) if level == "B-B" else None
-        out = pdf_signer.sign_pdf(writer, bytes_reserved=reserved,
-                                  appearance_text_params={"text": stamp_text})
+        out = bridge.run(lambda: pdf_signer.async_sign_pdf(
+            writer, bytes_reserved=reserved, appearance_text_params={"text": stamp_text}))
     except SealingError:
         raise
     except (PdfError, ValueError, KeyError, TypeError) as exc:
+        logger.info("sealing failed", exc_info=True)
         raise SealingError(f"sealing failed: {exc}") from exc
     return bytes(out.getbuffer())
 
@@ -361,6 +427,7 @@ def validate(pdf: bytes, *, trust_roots: Sequence[bytes], crls: Sequence[bytes] 
     ``crls`` (DER) plus whatever validation data the document embeds. No fetching.
 
     Raises :class:`MalformedPdf` when ``pdf`` cannot be read."""
+    _asn1_maps_ready()
     reader = read_pdf(pdf)
     try:
         embedded = list(reader.embedded_signatures)

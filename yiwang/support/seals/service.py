@@ -31,8 +31,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from yiwang.core.audit import service as audit
+from yiwang.enablement.ledger import service as ledger
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.identity import service as identity
 from yiwang.support.seals import backend as backends
@@ -51,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "LEVELS",
+    "REVOCATION_CAUSES",
     "Check",
     "Seal",
     "SealAuthorisation",
@@ -308,19 +311,31 @@ def reinstate_seal(seal: Seal, *, actor: Any) -> Seal:
                        action="seals.seal_reinstated")
 
 
+# Why a seal is revoked → the RFC 5280 reason on the CRL.
+REVOCATION_CAUSES = {
+    "cessation_of_operation": gettext_lazy("不再使用"),
+    "key_compromise": gettext_lazy("遗失、被盗或密钥泄露"),
+    "affiliation_changed": gettext_lazy("部门撤并或更名"),
+    "superseded": gettext_lazy("已由新印章替代"),
+}
+
+
 @transaction.atomic
-def revoke_seal(seal: Seal, *, reason: str, actor: Any) -> Seal:
-    """Revoke the seal for good (注销): its key is revoked in the vault and its certificate
-    on the root CA's CRL, so every signature it made now validates as revoked; every
-    authorisation is withdrawn. Audited as ``seals.seal_revoked``."""
+def revoke_seal(seal: Seal, *, reason: str, actor: Any,
+                cause: str = "cessation_of_operation") -> Seal:
+    """Revoke the seal for good (注销): its certificate goes on the root CA's CRL with
+    ``cause`` (a key of :data:`REVOCATION_CAUSES`) and its key is revoked in the vault, so
+    every signature it made now validates as revoked; every authorisation is withdrawn.
+    Audited as ``seals.seal_revoked``."""
     seal = _locked(seal)
     if seal.status == SealStatus.REVOKED:
         raise ValidationError("印章已注销。")
+    if cause not in REVOCATION_CAUSES:
+        raise ValidationError("请选择注销原因类别。")
     reason = _reason(reason)
-    serial = int(seal.certificate_serial, 16) if seal.certificate_serial else None
     try:
-        backends.current().revoke(seal.key_id, certificate_serial=serial, reason=reason,
-                                  actor=actor)
+        backends.current().revoke(seal.key_id, certificate_serial=seal.certificate_serial,
+                                  cause=cause, reason=reason, actor=actor)
     except ValidationError:
         raise
     except Exception as exc:
@@ -328,8 +343,8 @@ def revoke_seal(seal: Seal, *, reason: str, actor: Any) -> Seal:
         raise ValidationError("无法吊销印章的密钥或证书，请稍后重试。") from exc
     SealAuthorisation.objects.filter(seal=seal, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now())
-    return _set_status(seal, SealStatus.REVOKED, reason=reason, actor=actor,
-                       action="seals.seal_revoked")
+    return _set_status(seal, SealStatus.REVOKED, reason=f"{REVOCATION_CAUSES[cause]}：{reason}",
+                       actor=actor, action="seals.seal_revoked")
 
 
 # --- authorisation -----------------------------------------------------------------------------
@@ -463,14 +478,9 @@ def withdraw_authorisation(authorisation: SealAuthorisation, *, actor: Any) -> N
 # --- sealing -----------------------------------------------------------------------------------
 
 def _ledger_append(record: dict[str, Any]) -> Any:
-    """Append ``seal.used`` to the main ledger in this transaction."""
-    from yiwang.enablement.ledger import service as ledger
-
-    append = getattr(ledger, "append", None)
-    if append is None:  # INTEGRATION POINT (ledger): until the ledger's append lands
-        logger.warning("ledger.append is not available: seal use not on the ledger")
-        return None
-    return append("seal.used", record)
+    """Append ``seal.used`` to the main ledger in this transaction (hashes and record
+    identifiers only, never the document or personal data)."""
+    return ledger.append("seal.used", record)
 
 
 def _check_size(pdf: bytes) -> None:

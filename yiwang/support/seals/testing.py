@@ -219,7 +219,7 @@ class PkiBackend:
     def roots(self) -> list[bytes]:
         return [self.pki.root_der]
 
-    def revoke(self, key_id: str, *, certificate_serial: int | None, reason: str,
+    def revoke(self, key_id: str, *, certificate_serial: str, cause: str, reason: str,
                actor: Any) -> None:
         self.pki.revoke(self.keys[key_id][1])
         self.revoked_keys.add(key_id)

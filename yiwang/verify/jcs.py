@@ -29,11 +29,11 @@ def _direct_encoder() -> Any:
     bookkeeping, which :func:`_plain` makes unnecessary); None where this Python's C encoder
     differs, after a self-test."""
     make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:
+    escape = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or escape is None:
         return None
     try:
-        encode = make(None, None, json.encoder.c_encode_basestring, None, ":", ",", True,
-                      False, False)
+        encode = make(None, None, escape, None, ":", ",", True, False, False)
         sample = {"b": [1, True, None, "\u00e9\n"], "a": {"y": "x", "x": -2}}
         if "".join(encode(sample, 0)) != _dumps(sample):
             return None

@@ -1,0 +1,79 @@
+"""The seals API: 验章 on both listeners (anyone; malformed → 400, too large → 413), and the
+internal seal list and use log (officials; another department's official → 403)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import pytest
+from django.test import RequestFactory
+
+from yiwang.support.identity.testing import sign_in_client, sign_in_request
+from yiwang.support.seals import service as seals
+from yiwang.support.seals.testing import PkiBackend, sample_pdf
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sealed(officials: Any, pki_backend: PkiBackend) -> tuple[seals.Seal, bytes]:
+    seal = seals.create_seal(department_code="scjgj", name="示例市市场监督管理局行政审批专用章",
+                             kind="approval", custodians=[officials.custodian],
+                             actor=officials.custodian)
+    pdf = sample_pdf()
+    request = sign_in_request(RequestFactory().post("/"), officials.custodian)
+    authorisation = seals.authorise_seal_use(seal, custodian=officials.custodian,
+                                             request=request, purpose="x",
+                                             document_sha256=hashlib.sha256(pdf).hexdigest())
+    return seal, seals.seal_pdf(pdf, seal=seal, authorisation=authorisation, level="B-T")
+
+
+def test_validate_on_both_listeners(sealed: tuple[seals.Seal, bytes], public_client: Any,
+                                    internal_client: Any) -> None:
+    seal, pdf = sealed
+    for client in (public_client, internal_client):
+        answer = client.post("/api/v1/seals/validate", pdf, content_type="application/pdf")
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["valid"] is True
+        assert body["signatures"][0]["seal"]["code"] == seal.code
+        assert {c["name"] for c in body["signatures"][0]["checks"]} >= {
+            "integrity", "coverage", "trust", "revocation", "timestamp"}
+
+
+def test_validate_bad_input(sealed: tuple[seals.Seal, bytes], public_client: Any,
+                            settings: Any) -> None:
+    _seal, pdf = sealed
+    tampered = bytearray(pdf)
+    tampered[500] ^= 0x01
+    body = public_client.post("/api/v1/seals/validate", bytes(tampered),
+                              content_type="application/pdf").json()
+    assert body["valid"] is False
+    assert any(not c["ok"] for s in body["signatures"] for c in s["checks"])
+    for junk in (b"", b"garbage", b"%PDF-1.7 truncated"):
+        answer = public_client.post("/api/v1/seals/validate", junk,
+                                    content_type="application/pdf")
+        assert answer.status_code == 400 and answer.json()["detail"]
+    unsigned = public_client.post("/api/v1/seals/validate", sample_pdf(),
+                                  content_type="application/pdf").json()
+    assert unsigned["valid"] is False and unsigned["errors"]
+    settings.YIWANG_SEAL_MAX_PDF_BYTES = 1000
+    assert public_client.post("/api/v1/seals/validate", pdf,
+                              content_type="application/pdf").status_code == 413
+
+
+def test_internal_seal_list_and_uses(sealed: tuple[seals.Seal, bytes], internal_client: Any,
+                                     officials: Any) -> None:
+    seal, _pdf = sealed
+    assert internal_client.get("/api/v1/seals/seals").status_code == 401
+    sign_in_client(internal_client, officials.custodian)
+    listed = internal_client.get("/api/v1/seals/seals").json()
+    assert [s["code"] for s in listed] == [seal.code]
+    uses = internal_client.get(f"/api/v1/seals/seals/{seal.code}/uses").json()
+    assert len(uses) == 1 and uses[0]["level"] == "B-T"
+    internal_client.logout()
+    sign_in_client(internal_client, officials.outsider)
+    assert internal_client.get("/api/v1/seals/seals").json() == []
+    assert internal_client.get(f"/api/v1/seals/seals/{seal.code}/uses").status_code == 403
+    assert internal_client.get("/api/v1/seals/seals/NOPE/uses").status_code == 404

@@ -71,7 +71,9 @@ class Entry(AppendOnly):
     # The ledger is its own record; publication and witnessing are audited explicitly.
     audit_writes = False
 
-    log = models.ForeignKey(Log, on_delete=models.PROTECT, related_name="entries")
+    # The unique (log, index) constraint indexes log first: no separate index on log.
+    log = models.ForeignKey(Log, on_delete=models.PROTECT, related_name="entries",
+                            db_index=False)
     index = models.BigIntegerField()
     entry_type = models.CharField(max_length=64)
     record_hash = models.BinaryField(max_length=32)
@@ -98,7 +100,8 @@ class Tile(AppendOnly):
     # The ledger is its own record; publication and witnessing are audited explicitly.
     audit_writes = False
 
-    log = models.ForeignKey(Log, on_delete=models.PROTECT, related_name="tiles")
+    log = models.ForeignKey(Log, on_delete=models.PROTECT, related_name="tiles",
+                            db_index=False)
     level = models.PositiveSmallIntegerField()
     index = models.BigIntegerField()
     hashes = models.BinaryField()

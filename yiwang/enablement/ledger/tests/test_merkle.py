@@ -227,3 +227,29 @@ def test_leaf_data_fast_path_is_jcs() -> None:
         "a.b", "00" * 32, 5)
     with pytest.raises(ValueError):
         leaves.parse_entry_bytes(b'{"type":"a.b","timestamp":5,"record_hash":"00"}')
+
+
+_json_scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**53) + 1,
+                                                         max_value=2**53 - 1)
+                 | st.text(st.characters(blacklist_categories=["Cs"]), max_size=20))
+_json = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=20)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6))
+def test_canonical_records_are_jcs(record: dict) -> None:
+    import rfc8785
+
+    from yiwang.enablement.ledger import leaves
+
+    assert leaves.canonical(record) == rfc8785.dumps(record)
+
+
+def test_canonical_records_with_floats_and_non_ascii_keys_are_jcs() -> None:
+    import rfc8785
+
+    from yiwang.enablement.ledger import leaves
+
+    for record in ({"a": 1.0, "b": 1e21, "c": 0.1}, {"证照": "x", "b": 1, "\U0001f600": 2,
+                                                     "\uff01": 3}):
+        assert leaves.canonical(record) == rfc8785.dumps(record)

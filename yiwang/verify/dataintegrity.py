@@ -37,6 +37,7 @@ from yiwang.verify import result as r
 from yiwang.verify.jcs import CanonicalizationError, canonicalize
 
 PROOF_TYPE = "DataIntegrityProof"
+_PROOF_FIELDS = ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue")
 ASSERTION = "assertionMethod"
 CLOCK_SKEW = dt.timedelta(minutes=5)  # a proof "created" this far ahead of our clock is allowed
 
@@ -196,7 +197,8 @@ def verify_proof(document: Any, resolve_key: keys_mod.KeyResolver, *,
         proofs = [proofs]
     if not isinstance(proofs, list) or not proofs or not all(isinstance(p, dict) for p in proofs):
         return res.failed(r.PROOF, "证明格式错误 (proof is not an object)")
-    unsecured = {k: v for k, v in document.items() if k != "proof"}
+    unsecured = dict(document)
+    del unsecured["proof"]
     try:
         document_bytes = canonicalize(unsecured)
     except CanonicalizationError as exc:
@@ -217,8 +219,8 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
                 document_bytes: bytes, digests: dict[str, bytes],
                 resolve_key: keys_mod.KeyResolver, now: dt.datetime,
                 expected_purpose: str) -> None:
-    fields = ("type", "cryptosuite", "verificationMethod", "proofPurpose", "proofValue")
-    missing = [f for f in fields if not isinstance(proof.get(f), str) or not proof.get(f)]
+    get = proof.get
+    missing = [f for f in _PROOF_FIELDS if not (type(get(f)) is str and get(f))]
     if missing:
         res.failed(r.PROOF, f"证明缺少字段 (proof lacks {', '.join(missing)})")
         return
@@ -246,7 +248,8 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
         return
     res.passed(r.PROOF_PURPOSE, f"证明用途 {expected_purpose} (proof purpose {expected_purpose})")
 
-    options = {k: v for k, v in proof.items() if k != "proofValue"}
+    options = dict(proof)
+    del options["proofValue"]
     if "@context" in options:
         context = options["@context"]
         doc_context = unsecured.get("@context")

@@ -158,3 +158,25 @@ def test_the_checkpoint_and_witness_commands(departments, capsys) -> None:
     assert "cosigned main:scjgj" in out.getvalue()
     with pytest.raises(CommandError):
         call_command("ledger", "checkpoint", "--log", "nope")
+
+
+def test_a_fork_signed_by_the_log_key_itself_is_named(exported: Path) -> None:
+    # The log's own key signs a second history for size 303 (a compromised or misbehaving
+    # log): the signature verifies, but the entries and the consistency proof do not.
+    from yiwang.core.crypto import service as crypto
+    from yiwang.enablement.ledger.checkpoints import raw_ed25519
+
+    key = crypto.active_signing_key("ledger:main", "ledger.checkpoint")
+    body = notes.Checkpoint("ledger.test.gov.cn/main", 303, bytes(range(32))).body
+    line = notes.sign_line("ledger.test.gov.cn/main", raw_ed25519(key.public_key),
+                           crypto.sign_with_key(key.id, body.encode()))
+    cps = exported / "checkpoints.jsonl"
+    lines = cps.read_text().splitlines()
+    lines[1] = json.dumps({"size": 303, "note": notes.Note(body, [line]).serialise()})
+    cps.write_text("\n".join(lines) + "\n")
+    ok, text = run_verify(exported)
+    assert not ok
+    assert "checkpoint 303: root hash does not match the exported entries" in text
+    assert "checkpoints 3 -> 303: inconsistent (new root mismatch)" in text
+    assert "checkpoints 303 -> 343: inconsistent (old root mismatch)" in text
+    assert "the log's signature does not verify" not in text

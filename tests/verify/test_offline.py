@@ -328,3 +328,60 @@ def test_status_list_proofs_are_verified_once_per_snapshot(bundle, ed_key) -> No
         credential["credentialSubject"]["encodedList"] = "u"
     later.now = NOW
     assert later.verify(_vc(ed_key)).valid
+
+
+def test_random_mutations_never_raise_and_never_pass(bundle, ed_key, p256_key) -> None:
+    """Replace a random member anywhere in a signed VC (or a QR's CBOR) with junk of another
+    type: the verifier answers with named failures, never an exception or 'valid'."""
+    import copy
+    import random
+
+    rng = random.Random(36904)
+    junk = [None, 0, -1, 2**70, 1.5, float("inf"), "", "x" * 300, [], {}, [None], {"a": []},
+            True, "2099-01-01T00:00:00Z", "z" * 90, "u" + "A" * 10]
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    original = _vc(ed_key)
+
+    def paths(value, prefix=()):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield (*prefix, k)
+                yield from paths(v, (*prefix, k))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                yield (*prefix, i)
+                yield from paths(v, (*prefix, i))
+
+    all_paths = list(paths(original))
+    for _ in range(300):
+        document = copy.deepcopy(original)
+        path = rng.choice(all_paths)
+        target = document
+        for step in path[:-1]:
+            target = target[step]
+        replacement = rng.choice(junk)
+        if target[path[-1]] == replacement:
+            continue
+        target[path[-1]] = replacement
+        result = verifier.verify(document)
+        assert not result.valid, path
+        assert result.errors
+
+
+def test_random_qr_byte_flips_never_pass(bundle, ed_key, p256_key) -> None:
+    import random
+    import zlib as _zlib
+
+    import base45 as _b45
+
+    rng = random.Random(45)
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    text = _qr(p256_key)
+    cose = bytearray(_zlib.decompress(_b45.b45decode(text[4:])))
+    for _ in range(200):
+        flipped = bytearray(cose)
+        flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+        forged = "YW1:" + _b45.b45encode(_zlib.compress(bytes(flipped))).decode()
+        result = verifier.verify(forged)
+        assert not result.valid
+        assert result.errors

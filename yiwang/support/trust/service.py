@@ -412,17 +412,27 @@ def _tsa_authority() -> tsa.Authority:
     if key is None:
         key = crypto.create_signing_key(owner=REGION, purpose=TSA_PURPOSE,
                                         algorithm="ecdsa-p256")
-    certificate = certify_key(key.id, department_code=REGION, usage="tsa")
-    chain = [x509.Certificate.load(der) for der in chain_for_key(key.id)[1:]]
+    # The common case in two queries: the key's valid certificate and its issuer.
+    row = (Certificate.objects.filter(key_id=key.id, usage=CertificateUsage.TSA,
+                                      status=CertificateStatus.VALID,
+                                      not_after__gt=timezone.now())
+           .order_by("-not_after").only("der", "issuer_serial").first())
+    if row is None:
+        certificate = certify_key(key.id, department_code=REGION, usage="tsa")
+        leaf, issuer_serial = certificate.der, certificate.issuer_serial
+    else:
+        leaf, issuer_serial = bytes(row.der), row.issuer_serial
+    chain = [bytes(der) for der in Certificate.objects.filter(serial=issuer_serial)
+             .values_list("der", flat=True)]
     key_id = key.id
-    return tsa.Authority(certificate=x509.Certificate.load(certificate.der), chain=chain,
+    return tsa.Authority(certificate_der=leaf, chain_der=chain,
                          policy=settings.YIWANG_TSA_POLICY_OID, algorithm=key.algorithm,
                          sign=lambda data: crypto.sign_with_key(key_id, data))
 
 
 def tsa_certificate() -> bytes:
     """The DER certificate of the time-stamp authority (critical EKU timeStamping)."""
-    return bytes(_tsa_authority().certificate.dump())
+    return bytes(_tsa_authority().certificate_der)
 
 
 def timestamp(message_imprint: bytes, *, hash_algorithm: str = "sha256",
@@ -497,10 +507,10 @@ def withdraw_issuer(department_code: str, licence_type_code: str, *, actor: Any 
 
 def _authorisations(department_code: str) -> dict[str, dict[str, str | None]]:
     return {
-        row.licence_type_code: {
-            "from": trustlist.iso(row.authorised_at),
-            "until": trustlist.iso(row.withdrawn_at) if row.withdrawn_at else None}
-        for row in IssuerAuthorisation.objects.filter(department_code=department_code)
+        code: {"from": trustlist.iso(since), "until": trustlist.iso(until) if until else None}
+        for code, since, until in IssuerAuthorisation.objects.filter(
+            department_code=department_code).values_list(
+                "licence_type_code", "authorised_at", "withdrawn_at")
     }
 
 
@@ -538,15 +548,16 @@ def _local_key(row: Certificate) -> TrustedKey | None:
     status, revoked_at = key.status, key.revoked_at
     if row.status == CertificateStatus.REVOKED:
         status, revoked_at = "revoked", row.revoked_at
-    department = orgs.get_department(row.owner)
+    authorisations = _authorisations(row.owner)
     return TrustedKey(
         algorithm=key.algorithm, public_key=key.public_key, issuer_id=issuer_id(row.owner),
-        issuer_name=department.name if department else row.subject,
-        licence_types=tuple(_licence_types(row.owner)), valid_from=row.not_before,
+        issuer_name=row.subject,  # the department's name when it was certified
+        licence_types=tuple(sorted(code for code, span in authorisations.items()
+                                   if span["until"] is None)),
+        valid_from=row.not_before,
         valid_until=row.not_after, region=region_code(), status=status,
         key_id=verification_method_id(row.key_id), kid=bytes.fromhex(row.kid),
-        revoked_at=revoked_at, certificate=bytes(row.der),
-        authorisations=_authorisations(row.owner))
+        revoked_at=revoked_at, certificate=bytes(row.der), authorisations=authorisations)
 
 
 def _imported_key(row: ImportedKey) -> TrustedKey:

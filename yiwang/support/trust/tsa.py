@@ -42,14 +42,52 @@ class Request:
 
 @dataclass(frozen=True)
 class Authority:
-    """What signs a token: the TSA certificate, the chain to embed after it, the policy
-    OID, the signing key's algorithm and the signer."""
+    """What signs a token: the TSA certificate (DER), the chain to embed after it (DER), the
+    policy OID, the signing key's algorithm and the signer.
 
-    certificate: x509.Certificate
-    chain: Sequence[x509.Certificate]
+    Certificates are kept as DER and loaded afresh for each token: asn1crypto re-encodes a
+    structure whose parts were ever parsed (walking every node to see what changed), which
+    made a token cost ~0.3 s; an untouched ``load()`` dumps its original bytes."""
+
+    certificate_der: bytes
+    chain_der: Sequence[bytes]
     policy: str
     algorithm: str
     sign: Signer
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.Certificate.load(self.certificate_der)
+
+    @property
+    def _parts(self) -> tuple[bytes, bytes, bytes]:
+        """DER of the parts that are the same in every token (building them costs more than
+        the rest of a token): the ESS signing-certificate-v2 attribute, the TSA's name as a
+        GeneralName, the signer identifier."""
+        cached = _PARTS.get(self.certificate_der)
+        if cached is None:
+            parsed = x509.Certificate.load(self.certificate_der)
+            cached = (
+                cms.CMSAttribute({"type": "signing_certificate_v2",
+                                  "values": [_signing_certificate_v2(parsed)]}).dump(),
+                x509.GeneralName(name="directory_name", value=parsed.subject).dump(),
+                cms.SignerIdentifier(name="issuer_and_serial_number", value={
+                    "issuer": parsed.issuer, "serial_number": parsed.serial_number}).dump(),
+            )
+            _PARTS[self.certificate_der] = cached
+        return cached
+
+    def ess_attribute(self) -> cms.CMSAttribute:
+        return cms.CMSAttribute.load(self._parts[0])
+
+    def general_name(self) -> x509.GeneralName:
+        return x509.GeneralName.load(self._parts[1])
+
+    def signer_identifier(self) -> cms.SignerIdentifier:
+        return cms.SignerIdentifier.load(self._parts[2])
+
+
+_PARTS: dict[bytes, tuple[bytes, bytes, bytes]] = {}
 
 
 def parse_request(der: bytes) -> Request:
@@ -102,7 +140,7 @@ def make_token(request: Request, authority: Authority, *, at: datetime) -> cms.C
         "serial_number": random_serial(),
         "gen_time": at.replace(microsecond=0),
         "accuracy": {"seconds": 1},
-        "tsa": x509.GeneralName(name="directory_name", value=authority.certificate.subject),
+        "tsa": authority.general_name(),
     }
     if request.nonce is not None:
         info["nonce"] = request.nonce
@@ -114,23 +152,22 @@ def make_token(request: Request, authority: Authority, *, at: datetime) -> cms.C
                           "values": [cms.Time(name="utc_time", value=at.replace(microsecond=0))]}),
         cms.CMSAttribute({"type": "message_digest",
                           "values": [hashlib.sha256(tst_info).digest()]}),
-        cms.CMSAttribute({"type": "signing_certificate_v2",
-                          "values": [_signing_certificate_v2(authority.certificate)]}),
+        authority.ess_attribute(),
     ])
     signature = authority.sign(signed_attrs.dump())
     signer_info = cms.SignerInfo({
         "version": "v1",
-        "sid": cms.SignerIdentifier(name="issuer_and_serial_number", value={
-            "issuer": authority.certificate.issuer,
-            "serial_number": authority.certificate.serial_number,
-        }),
+        "sid": authority.signer_identifier(),
         "digest_algorithm": {"algorithm": digest_algorithm},
         "signed_attrs": signed_attrs,
         "signature_algorithm": algos.SignedDigestAlgorithm(
             {"algorithm": SIGNATURE_ALGORITHMS[authority.algorithm]}),
         "signature": signature,
     })
-    certificates = [authority.certificate, *authority.chain] if request.cert_req else []
+    # Loaded straight as CertificateChoices: wrapping a Certificate would deep-copy it.
+    certificates = ([cms.CertificateChoices.load(der)
+                     for der in (authority.certificate_der, *authority.chain_der)]
+                    if request.cert_req else [])
     signed_data: dict[str, object] = {
         "version": "v3",
         "digest_algorithms": [{"algorithm": digest_algorithm}],

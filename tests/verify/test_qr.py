@@ -227,3 +227,21 @@ def test_random_garbage_never_raises() -> None:
     for _ in range(300):
         text = qr.PREFIX + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
         assert not qr.decode_and_verify(text, lambda ref: None).valid
+
+
+def test_b45decode_matches_the_base45_package() -> None:
+    import os
+    import random
+
+    rng = random.Random(9285)
+    for size in list(range(0, 40)) + [rng.randrange(40, 2000) for _ in range(50)]:
+        data = os.urandom(size)
+        text = base45.b45encode(data).decode()
+        assert qr.b45decode(text) == data
+    # RFC 9285 §4.3 examples.
+    assert qr.b45decode("BB8") == b"AB"
+    assert qr.b45decode("%69 VD92EX0") == b"Hello!!"
+    assert qr.b45decode("UJCLQE7W581") == b"base-45"
+    for bad in ("GGW", "A", "ABCD", "abc", "é12", "::::"):
+        with pytest.raises(ValueError):
+            qr.b45decode(bad)

@@ -19,3 +19,8 @@ YIWANG_LICENCES_SEAL_LEVEL = env(
     "YIWANG_LICENCES_SEAL_LEVEL", "B-LT", group="Licences",
     doc="PAdES level of the seal on issued licence PDFs: B-B, B-T (timestamped by yiwang's "
         "TSA) or B-LT (validation data embedded, so the PDF validates offline for years).")
+YIWANG_LICENCES_TRUST_CACHE_SECONDS = env(
+    "YIWANG_LICENCES_TRUST_CACHE_SECONDS", 10.0, group="Licences",
+    doc="How long each process reuses the trust bundle (trusted keys, roots, CRLs) when "
+        "verifying presented licences; a key revoked or imported elsewhere is seen after at "
+        "most this long. 0 builds it for every verification.")

@@ -10,6 +10,7 @@ on the licence, shown to officials), which no verifier accepts as sealed.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ def signing_key(department_code: str, purpose: str, algorithm: str, *, actor: An
         key = crypto.create_signing_key(owner=department_code, purpose=purpose,
                                         algorithm=algorithm, actor=actor)
         trust.certify_key(key.id, department_code=department_code, usage="licence")
+        forget_trust_bundle()
     return key
 
 
@@ -97,9 +99,30 @@ def status_list_credential(*, list_url: str, purpose: str, bits: bytes, key: Any
     return add_vc_proof(document, key)
 
 
-def verifier(status_lists: Mapping[str, Any]) -> Any:
-    """An offline verifier with this instance's trust bundle and the given status lists."""
-    return Verifier(trust.trust_bundle(), status_lists)
+_bundle: tuple[float, dict[str, Any]] | None = None
+
+
+def forget_trust_bundle() -> None:
+    """Drop this process's cached trust bundle (after a key of this instance changed)."""
+    global _bundle
+    _bundle = None
+
+
+def trust_bundle() -> dict[str, Any]:
+    """``trust.service.trust_bundle()``, kept for ``YIWANG_LICENCES_TRUST_CACHE_SECONDS``:
+    building it takes tens of milliseconds, several times a verification's own work."""
+    global _bundle
+    ttl = float(settings.YIWANG_LICENCES_TRUST_CACHE_SECONDS)
+    now = time.monotonic()
+    if ttl <= 0 or _bundle is None or now - _bundle[0] > ttl:
+        _bundle = (now, trust.trust_bundle())
+    return _bundle[1]
+
+
+def verifier(status_lists: Mapping[str, Any] | Callable[[str], Any]) -> Any:
+    """An offline verifier with this instance's trust bundle and the given status lists
+    (URL → list credential, or a function looking one up)."""
+    return Verifier(trust_bundle(), status_lists)
 
 
 # --- trust and ledger ------------------------------------------------------------------

@@ -584,6 +584,15 @@ def status_lists() -> dict[str, Any]:
             for s in StatusList.objects.all()}
 
 
+def status_list_at(url: str) -> dict[str, Any] | None:
+    """The status list credential at ``url`` if it is one of this instance's, else None
+    (a list of another region is not fetched: the verifier then names the status unknown)."""
+    prefix = f"{_public_url()}/credentials/status/"
+    if not isinstance(url, str) or not url.startswith(prefix):
+        return None
+    return status_list_document(url[len(prefix):])
+
+
 # --- reads for pages ------------------------------------------------------------------------
 
 def get_licence(pk: int) -> Licence | None:
@@ -765,7 +774,7 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
         return _malformed(kind, "没有收到要核验的内容(nothing to verify)")
     if len(raw) > limit:
         return _malformed(kind, f"内容超过 {limit} 字节的上限(too large)")
-    checker = integration.verifier(status_lists())
+    checker = integration.verifier(status_list_at)
     if kind == "pdf":
         if not raw.startswith(b"%PDF-"):
             return _malformed(kind, "不是 PDF 文件(not a PDF: it must start with %PDF-)")
@@ -806,7 +815,7 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
 def verify_licence(licence: Licence) -> Verification:
     """Verify a licence of this instance as a relying party would (its VC), without
     recording a use (for the holder's share page, which records its own)."""
-    checker = integration.verifier(status_lists())
+    checker = integration.verifier(status_list_at)
     result = checker.verify_credential(json.loads(licence.vc))
     return Verification("vc", [c.to_dict() for c in result.checks], dict(result.summary or {}),
                         licence)

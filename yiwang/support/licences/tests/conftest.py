@@ -59,6 +59,15 @@ def make_official(username: str, department: str, *perms: str) -> Any:
     return get_user_model().objects.get(pk=user.pk)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_trust_bundle(settings: Any) -> None:
+    """Each test builds its own trust bundle: a cached one would hold another test's keys."""
+    from yiwang.support.licences import integration
+
+    settings.YIWANG_LICENCES_TRUST_CACHE_SECONDS = 0
+    integration.forget_trust_bundle()
+
+
 @pytest.fixture
 def city(db: Any) -> Any:
     chain = regions_testing.make_chain(geometry=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -111,7 +112,8 @@ def test_public_page(public_client: Any, record: Any) -> None:
     assert page.status_code == 200
     ok = public_client.post(reverse("licences_portal:verify"), {"kind": "qr",
                                                                  "text": record.qr})
-    assert ok.status_code == 200 and "核验通过" in ok.content.decode()
+    failures = re.findall(r"<li><strong>.*?</li>", ok.content.decode())
+    assert ok.status_code == 200 and "核验通过" in ok.content.decode(), failures
     bad = public_client.post(reverse("licences_portal:verify"), {"kind": "vc",
                                                                   "text": "{oops"})
     assert bad.status_code == 422 and "核验未通过" in bad.content.decode()
@@ -166,3 +168,22 @@ def test_english_pages(public_client: Any, citizen: Any, record: Any) -> None:
     sign_in_client(public_client, citizen)
     assert public_client.get("/en/licences/").status_code == 200
     assert public_client.get(f"/en/licences/{record.pk}/").status_code == 200
+
+
+def test_the_trust_bundle_is_cached_and_forgotten_on_a_new_key(record: Any, settings: Any,
+                                                               clerk: Any, enterprise: Any,
+                                                               monkeypatch: Any) -> None:
+    from yiwang.support.licences.tests.conftest import BUSINESS_FIELDS
+    from yiwang.support.trust import service as trust
+
+    settings.YIWANG_LICENCES_TRUST_CACHE_SECONDS = 60
+    calls = []
+    real = trust.trust_bundle
+    monkeypatch.setattr(trust, "trust_bundle", lambda: calls.append(1) or real())
+    assert verify("qr", record.qr).valid and verify("vc", record.vc).valid
+    assert len(calls) == 1
+    business = licences.issue_licence("business_licence", holder=enterprise.credit_code,
+                                      fields=BUSINESS_FIELDS, department_code="scjg",
+                                      actor=clerk)  # a new department key: cache dropped
+    assert verify("qr", business.qr).valid
+    assert len(calls) == 2

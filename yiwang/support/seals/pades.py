@@ -23,6 +23,7 @@ import io
 import logging
 import queue
 import threading
+import zlib
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from fontTools import subset, ttLib
 from PIL import Image
-from pyhanko.pdf_utils import images
+from pyhanko.pdf_utils import generic, images
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -53,6 +54,17 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 logger = logging.getLogger(__name__)
+
+
+class _NoFetchingNotice(logging.Filter):
+    """pyHanko warns on every B-LT seal that it will not fetch revocation data: that is the
+    point (we hand it our CRLs), so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_NoFetchingNotice())
 
 LEVELS = ("B-B", "B-T", "B-LT")
 # An ECDSA P-256 DER signature is at most 72 bytes; pyHanko sizes /Contents with a dry run.
@@ -83,13 +95,22 @@ class SealingKey:
 Timestamp = Callable[..., bytes]  # (message_imprint, *, hash_algorithm, nonce) -> DER token
 
 
+@lru_cache(maxsize=256)
+def _certificate(der: bytes) -> asn1_x509.Certificate:
+    """Parsed once: asn1crypto parses lazily and pyHanko walks the whole certificate each
+    time it builds a CMS, so a fresh object per signature costs more than the signature."""
+    return asn1_x509.Certificate.load(der)
+
+
 class VaultSigner(pdf_cms.Signer):
     """A pyHanko signer whose raw signature comes from the key vault: the private key never
     leaves it. The vault hashes ``data`` with SHA-256 (``ecdsa-p256``)."""
 
     def __init__(self, key: SealingKey) -> None:
-        chain = [asn1_x509.Certificate.load(der) for der in key.chain]
-        super().__init__(signing_cert=chain[0],
+        chain = [_certificate(der) for der in key.chain]
+        # The root is left out of the CMS: validators bring their own trust anchors, and
+        # B-LT documents carry it in the DSS.
+        super().__init__(signing_cert=chain[0], embed_roots=False,
                          cert_registry=SimpleCertificateStore.from_certs(chain))
         self._sign = key.sign
 
@@ -202,18 +223,52 @@ def _subset_font(chars: frozenset[str]) -> bytes:
     return out.getvalue()
 
 
+class _PresubsetGlyphAccumulator(GlyphAccumulator):
+    """pyHanko's OpenType font engine (HarfBuzz shaping, CID-keyed Type 0 font) for a font
+    that is already cut down to what the stamp can show: embedded as it is, instead of
+    subsetting and recompiling it with fontTools on every signature (most of the cost of a
+    B-B seal otherwise)."""
+
+    def __init__(self, writer: Any, *, font_bytes: bytes, compressed: bytes, font_size: int,
+                 obj_stream: Any = None) -> None:
+        super().__init__(writer=writer, font_handle=io.BytesIO(font_bytes),
+                         font_size=font_size, obj_stream=obj_stream)
+        descriptor = self.cidfont_obj._font_descriptor
+
+        def set_font_file(target: Any) -> Any:
+            stream = generic.StreamObject(
+                {generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode"),
+                 generic.pdf_name("/Length1"): generic.NumberObject(len(font_bytes))},
+                encoded_data=compressed)
+            ref = target.add_object(stream)
+            descriptor[generic.pdf_name("/FontFile2")] = ref
+            return ref
+
+        self.cidfont_obj.set_font_file = set_font_file  # type: ignore[method-assign,assignment]
+
+    def _extract_subset(self, options: Any = None) -> None:
+        return None  # the glyph ids of the embedded font are those shaped with
+
+
 @dataclass(frozen=True)
 class _SubsetFontFactory(GlyphAccumulatorFactory):
-    """pyHanko's OpenType font engine fed from bytes (it only opens paths of single-face
-    fonts) — the font is shaped by HarfBuzz and its used glyphs embedded as a subset."""
+    """Hands pyHanko a :class:`_PresubsetGlyphAccumulator` (pyHanko itself only opens paths
+    of single-face fonts, and would subset again)."""
 
     font_bytes: bytes = b""
+    compressed: bytes = b""
 
     def create_font_engine(self, writer: Any, obj_stream: Any = None) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()
-        return GlyphAccumulator(writer=writer, font_handle=io.BytesIO(self.font_bytes),
-                                font_size=self.font_size, obj_stream=obj_stream)
+        return _PresubsetGlyphAccumulator(writer, font_bytes=self.font_bytes,
+                                          compressed=self.compressed,
+                                          font_size=self.font_size, obj_stream=obj_stream)
+
+
+@lru_cache(maxsize=64)
+def _compressed(data: bytes) -> bytes:
+    return zlib.compress(data)
 
 
 @lru_cache(maxsize=64)
@@ -224,7 +279,9 @@ def _stamp_image(png: bytes) -> Image.Image:
 def stamp_style(stamp_png: bytes, text: str) -> TextStampStyle:
     """The visible appearance: the seal picture behind two lines of Chinese text."""
     chars = frozenset(text) | frozenset(_STAMP_TEXT_CHARS)
-    font = _SubsetFontFactory(font_file="", font_size=9, font_bytes=_subset_font(chars))
+    font_bytes = _subset_font(chars)
+    font = _SubsetFontFactory(font_file="", font_size=9, font_bytes=font_bytes,
+                              compressed=_compressed(font_bytes))
     return TextStampStyle(
         stamp_text="%(text)s\n签章时间 %(ts)s", timestamp_format="%Y-%m-%d %H:%M:%S %Z",
         text_box_style=TextBoxStyle(font=font), background=images.PdfImage(

@@ -18,6 +18,7 @@ from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from django.utils import timezone
+from fontTools import ttLib
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -197,8 +198,10 @@ def test_stamp_renders_chinese_with_embedded_font(sealed: dict[str, bytes]) -> N
     font = fonts[0]
     assert font["/Subtype"] == "/Type0"
     descendant = font["/DescendantFonts"][0].get_object()
-    assert "/FontFile2" in descendant["/FontDescriptor"] or \
-        "/FontFile3" in descendant["/FontDescriptor"]
+    program = descendant["/FontDescriptor"]["/FontFile2"].get_object().data
+    embedded = ttLib.TTFont(io.BytesIO(program))  # a well-formed TrueType font
+    assert {ord(c) for c in NAME} <= set(embedded.getBestCmap())
+    assert len(program) < 200_000, "a subset, not the 10 MB face"
     cmap = font["/ToUnicode"].get_object().data.decode("latin-1").lower()
     mapped = {chr(int(h, 16)) for h in re.findall(r"<([0-9a-f]{4})>", cmap)}
     assert set(NAME) <= mapped

@@ -41,6 +41,14 @@ class FaceRow:
     value: str
     personal: bool
 
+    @property
+    def name(self) -> str:  # for the ``local_name`` template filter
+        return self.label
+
+    @property
+    def name_en(self) -> str:
+        return self.label_en
+
 
 @cache
 def _font() -> str:

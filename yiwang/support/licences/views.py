@@ -26,6 +26,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -78,7 +79,9 @@ def wallet(request: HttpRequest) -> HttpResponse:
     """The holder's licences, filtered and paginated, holders' codes masked."""
     enterprises = [(a.credit_code, a.name) for a in identity.acting_identities(request.user)
                    if a.is_representative or "licence" in a.scopes]
-    types = [(t.code, t.name) for t in service.list_types()]
+    english = get_language() == "en"
+    types = [(t.code, t.name_en if english and t.name_en else t.name)
+             for t in service.list_types()]
     form = WalletFilterForm(request.GET or None, types=types, holders=enterprises)
     criteria = form.cleaned_data if form.is_valid() else {}
     found = service.licences_of(request.user, type_code=criteria.get("type", ""),

@@ -116,8 +116,17 @@ def publish_checkpoint(log: str = "main", *, actor: Any = None) -> CheckpointInf
     hasher = merkle.hasher_for(locked.hash_algorithm)
     if previous is not None:
         # A log must never sign a checkpoint inconsistent with one it signed before.
-        merkle.verify_consistency(hasher, previous.size, locked.size, bytes(previous.root),
-                                  root, reader.consistency_proof(previous.size))
+        try:
+            merkle.verify_consistency(hasher, previous.size, locked.size,
+                                      bytes(previous.root), root,
+                                      reader.consistency_proof(previous.size))
+        except merkle.ProofError as exc:
+            logger.error("ledger %s: the tree is not consistent with checkpoint %d (%s); "
+                         "no checkpoint signed", locked.name, previous.size, exc.reason)
+            raise _error(_("日志“%(name)s”与上一个检查点(大小 %(size)d)不一致:账本数据可能"
+                           "被改动,已拒绝签署新检查点。") % {"name": locked.name,
+                                                   "size": previous.size},
+                         "inconsistent") from None
     key = _log_key(locked)
     body = notes.Checkpoint(locked.origin, locked.size, root).body
     signature = crypto.sign_with_key(key.id, body.encode())

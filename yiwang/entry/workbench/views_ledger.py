@@ -88,9 +88,13 @@ def log_detail(request: HttpRequest, log: str) -> HttpResponse:
 @permission_required(MANAGE)
 def publish(request: HttpRequest) -> HttpResponseRedirect:
     """Sign a checkpoint of every log that grew, now (instead of at the next period)."""
-    for info in ledger.list_logs():
-        ledger.publish_checkpoint(info.name, actor=request.user)
-    messages.success(request, _("已为有新条目的日志发布检查点。"))
+    try:
+        for info in ledger.list_logs():
+            ledger.publish_checkpoint(info.name, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("已为有新条目的日志发布检查点。"))
     return HttpResponseRedirect(reverse("workbench:ledger"))
 
 

@@ -188,3 +188,22 @@ def test_file_anchor_posts_and_checks(settings, tmp_path) -> None:
     snapshot = anchors.AnchorCheckpoint("main", cp.log.origin, 2, bytes(cp.root).hex(), cp.note)
     assert plugin.check(snapshot, receipt)
     assert not plugin.check(snapshot, {**receipt, "line": 2})
+
+
+def test_the_log_refuses_to_sign_after_its_tiles_were_changed() -> None:
+    from yiwang.enablement.ledger.models import Tile
+
+    fill(256)
+    service.publish_checkpoint()
+    fill(3)
+    # Behind the ORM's back (the model refuses updates): rewrite the stored full tile.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_tile SET hashes = %s, root = %s WHERE level = 0",
+                       [bytes(8192), bytes(32)])
+    assert Tile.objects.count() == 1
+    with pytest.raises(ValidationError) as caught:
+        service.publish_checkpoint()
+    assert caught.value.code == "inconsistent"
+    assert Checkpoint.objects.count() == 1

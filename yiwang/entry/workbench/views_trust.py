@@ -32,7 +32,8 @@ from yiwang.entry.workbench.views import render_page
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.trust import service as trust
 
-NAV = "trust"
+NAV = "trust"  # the side navigation's module slugs (modules.py): 密钥与证书
+NAV_LISTS = "trust_lists"  # 信任列表
 REGION = "region"
 
 # Purposes an official may create for a department, with the certificate usage each gets.
@@ -271,7 +272,7 @@ def certificate_revoke(request: HttpRequest, owner: str, serial: str) -> HttpRes
 
 def _lists_page(request: HttpRequest, form: ImportForm, *, status: int = 200) -> HttpResponse:
     root = trust.ensure_root_ca()
-    return render_page(request, "workbench/trust_lists.html", NAV, {
+    return render_page(request, "workbench/trust_lists.html", NAV_LISTS, {
         "fingerprint": trust.trust_list_fingerprint(),
         "root": root,
         "published": trust.list_published(),

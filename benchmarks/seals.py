@@ -85,8 +85,7 @@ def main() -> None:
 
         make_chain(geometry=False)
         orgs.create_department("scjg", "示例市市场监督管理局", region_code=CITY)
-        official = identity.create_official("bench.custodian", "王芳",
-                                            password="a-long-password-1")
+        official = identity.create_official("bench.custodian", "王芳")
         orgs.add_member(official, "scjg")
         seal = seals.create_seal(department_code="scjg", name="示例市市场监督管理局行政审批专用章",
                                  kind="approval", custodians=[official], actor=None)

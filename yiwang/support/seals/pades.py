@@ -34,6 +34,7 @@ from typing import Any
 from asn1crypto import algos, cms
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
+from django.utils.translation import gettext as _
 from fontTools import subset, ttLib
 from PIL import Image
 from pyhanko.pdf_utils import generic, images
@@ -534,14 +535,16 @@ def _validate_one(signature: Any, context: ValidationContext,
         report.issuer = _name_of(cert.issuer)
         report.signing_time = signature.self_reported_timestamp
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        checks.append(Check("malformed", False, f"签名数据无法解析：{exc}"))
+        checks.append(Check("malformed", False,
+                            _("签名数据无法解析：%(reason)s") % {"reason": exc}))
         return report
     try:
         status: PdfSignatureStatus = validate_pdf_signature(
             signature, signer_validation_context=context, ts_validation_context=context,
             key_usage_settings=KEY_USAGE)
     except Exception as exc:
-        checks.append(Check("malformed", False, f"签名无法验证：{type(exc).__name__}"))
+        checks.append(Check("malformed", False, _("签名无法验证：%(reason)s") % {
+            "reason": type(exc).__name__}))
         return report
     report.coverage = _COVERAGE.get(status.coverage, "unclear")  # type: ignore[arg-type]
     report.level = _level(signature, status, dss)
@@ -550,59 +553,66 @@ def _validate_one(signature: Any, context: ValidationContext,
 
     # 1. Integrity: the signed bytes hash to what was signed, and the signature verifies.
     if status.intact and status.valid:
-        checks.append(Check("integrity", True, "文件内容与签名一致，签名值正确。"))
+        checks.append(Check("integrity", True, _("文件内容与签名一致，签名值正确。")))
     elif not status.intact:
-        checks.append(Check("integrity", False, "签名后文件内容被改动（摘要不一致）。"))
+        checks.append(Check("integrity", False, _("签名后文件内容被改动（摘要不一致）。")))
     else:
-        checks.append(Check("integrity", False, "签名值与签章证书的公钥不符。"))
+        checks.append(Check("integrity", False, _("签名值与签章证书的公钥不符。")))
 
     # 2. Coverage and what changed after signing. pyHanko overlooks bytes after the last
     # %%EOF that are not a revision; they are not signed either.
     level = status.modification_level
     if not _ends_signed(signature, size) and not _later_revisions(signature):
         report.coverage = "partial"
-        checks.append(Check("coverage", False, "签名未覆盖整个文件（文件末尾有未签名的数据）。"))
+        checks.append(Check("coverage", False, _("签名未覆盖整个文件（文件末尾有未签名的数据）。")))
     elif status.coverage == SignatureCoverageLevel.ENTIRE_FILE:
-        checks.append(Check("coverage", True, "签名覆盖整个文件。"))
+        checks.append(Check("coverage", True, _("签名覆盖整个文件。")))
     elif status.coverage == SignatureCoverageLevel.ENTIRE_REVISION:
         from pyhanko.sign.diff_analysis import ModificationLevel
 
         allowed = ModificationLevel.LTA_UPDATES if is_last else ModificationLevel.FORM_FILLING
         if level is not None and level <= allowed and status.docmdp_ok is not False:
-            what = "验证数据" if level <= ModificationLevel.LTA_UPDATES else "后续签章"
-            checks.append(Check("coverage", True, f"签名覆盖其所在版本；其后只追加了{what}。"))
+            checks.append(Check("coverage", True, _("签名覆盖其所在版本；其后只追加了验证数据。")
+                                if level <= ModificationLevel.LTA_UPDATES
+                                else _("签名覆盖其所在版本；其后只追加了其他签章。")))
         else:
             checks.append(Check("coverage", False,
-                                "签名后文件被追加了未经签名的修改（签名未覆盖整个文件）。"))
+                                _("签名后文件被追加了未经签名的修改（签名未覆盖整个文件）。")))
     else:
-        checks.append(Check("coverage", False, "签名未覆盖整个文件。"))
+        checks.append(Check("coverage", False, _("签名未覆盖整个文件。")))
 
     # 3. Chain to a trusted root, validity period and revocation.
     revoked_at = revoked.get((cert.issuer.dump(), cert.serial_number))
     ind = status.trust_problem_indic
     ind_name = getattr(ind, "name", "") if ind is not None else ""
     if status.revoked or revoked_at is not None or "REVOKED" in ind_name:
-        when = f"（吊销时间 {revoked_at:%Y-%m-%d %H:%M}）" if revoked_at else ""
-        checks.append(Check("revocation", False, f"签章证书已被吊销{when}。"))
+        checks.append(Check("revocation", False, _("签章证书已被吊销（吊销时间 %(when)s）。")
+                            % {"when": f"{revoked_at:%Y-%m-%d %H:%M}"} if revoked_at
+                            else _("签章证书已被吊销。")))
     elif "EXPIRED" in ind_name or "NOT_YET_VALID" in ind_name or _expired(cert, status):
         checks.append(Check("validity", False,
-                            f"签章证书不在有效期内（有效期 {cert.not_valid_before:%Y-%m-%d} 至 "
-                            f"{cert.not_valid_after:%Y-%m-%d}）。"))
+                            _("签章证书不在有效期内（有效期 %(start)s 至 %(end)s）。") % {
+                                "start": f"{cert.not_valid_before:%Y-%m-%d}",
+                                "end": f"{cert.not_valid_after:%Y-%m-%d}"}))
     elif not status.trusted:
-        checks.append(Check("trust", False, "签章证书不是由受信任的根证书签发的"
-                            f"（签发者：{report.issuer or '未知'}）。"))
+        checks.append(Check("trust", False,
+                            _("签章证书不是由受信任的根证书签发的（签发者：%(issuer)s）。")
+                            % {"issuer": report.issuer or "?"}))
     else:
-        checks.append(Check("trust", True, f"证书链可追溯到受信任的根证书（{report.issuer}）。"))
-        checks.append(Check("revocation", True, "签章证书未被吊销。"))
+        checks.append(Check("trust", True, _("证书链可追溯到受信任的根证书（%(issuer)s）。") % {
+            "issuer": report.issuer}))
+        checks.append(Check("revocation", True, _("签章证书未被吊销。")))
 
     # 4. The timestamp, when there is one.
     ts = status.timestamp_validity
     if ts is not None:
         if ts.intact and ts.valid and ts.trusted:
             checks.append(Check("timestamp", True,
-                                f"时间戳有效，签章时间 {ts.timestamp:%Y-%m-%d %H:%M:%S %Z}。"))
+                                _("时间戳有效，签章时间 %(time)s。") % {
+                                    "time": f"{ts.timestamp:%Y-%m-%d %H:%M:%S %Z}"}))
         else:
-            checks.append(Check("timestamp", False, "时间戳无效或不是受信任的时间戳机构签发的。"))
+            checks.append(Check("timestamp", False,
+                                _("时间戳无效或不是受信任的时间戳机构签发的。")))
     return report
 
 

@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from yiwang.core.audit import service as audit
@@ -176,19 +177,20 @@ def licence_seal_for(department_code: str, licence_type_code: str | None = None
 def _department(department_code: str) -> Any:
     department = orgs.get_department(department_code)
     if department is None:
-        raise ValidationError(f"没有代码为 {department_code} 的部门。")
+        raise ValidationError(_("没有代码为 %(code)s 的部门。") % {"code": department_code})
     return department
 
 
 def _check_custodians(department_code: str, custodians: Sequence[Any]) -> list[Any]:
     people = list(custodians)
     if not people:
-        raise ValidationError("请至少指定一名印章保管人。")
+        raise ValidationError(_("请至少指定一名印章保管人。"))
     for person in people:
         if not getattr(person, "is_staff", False) or not orgs.is_member(person,
                                                                           department_code):
             label = getattr(person, "display_name", "") or getattr(person, "username", "")
-            raise ValidationError(f"{label} 不是本部门的公职人员，不能担任印章保管人。")
+            raise ValidationError(
+                _("%(name)s 不是本部门的公职人员，不能担任印章保管人。") % {"name": label})
     return people
 
 
@@ -208,16 +210,16 @@ def create_seal(*, department_code: str, name: str, kind: str, custodians: Seque
     department = _department(department_code)
     name = (name or "").strip()
     if not name or len(name) > 128:
-        raise ValidationError("请填写印章名称（不超过 128 个字）。")
+        raise ValidationError(_("请填写印章名称（不超过 128 个字）。"))
     if kind not in SealKind.values:
-        raise ValidationError("请选择印章类型。")
+        raise ValidationError(_("请选择印章类型。"))
     if Seal.objects.filter(department=department, name=name).exclude(
             status=SealStatus.REVOKED).exists():
-        raise ValidationError(f"本部门已有名为“{name}”的印章。")
+        raise ValidationError(_("本部门已有名为“%(name)s”的印章。") % {"name": name})
     people = _check_custodians(department.code, custodians)
     days = int(valid_days or settings.YIWANG_SEAL_CERT_DAYS)
     if not 1 <= days <= 3650:
-        raise ValidationError("印章有效期须在 1 到 3650 天之间。")
+        raise ValidationError(_("印章有效期须在 1 到 3650 天之间。"))
     if purpose_text is None:
         purpose_text = "" if kind == SealKind.OFFICIAL else str(SealKind(kind).label)
     code = _new_code()
@@ -230,7 +232,7 @@ def create_seal(*, department_code: str, name: str, kind: str, custodians: Seque
         raise
     except Exception as exc:
         logger.exception("seal key or certificate could not be made")
-        raise ValidationError("无法为印章生成密钥或证书，请稍后重试或联系系统管理员。") from exc
+        raise ValidationError(_("无法为印章生成密钥或证书，请稍后重试或联系系统管理员。")) from exc
     from asn1crypto import x509 as asn1_x509
 
     cert = asn1_x509.Certificate.load(certificate)
@@ -256,7 +258,7 @@ def set_custodians(seal: Seal, custodians: Sequence[Any], *, actor: Any) -> Seal
     of custodians who leave are withdrawn. Audited as ``seals.custodians_changed``."""
     seal = Seal.objects.select_for_update().get(pk=seal.pk)
     if seal.status == SealStatus.REVOKED:
-        raise ValidationError("印章已注销，不能再变更保管人。")
+        raise ValidationError(_("印章已注销，不能再变更保管人。"))
     people = _check_custodians(seal.department.code, custodians)
     before = set(seal.custodians.values_list("pk", flat=True))
     seal.custodians.set(people)
@@ -286,7 +288,7 @@ def _set_status(seal: Seal, status: str, *, reason: str, actor: Any, action: str
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("请填写原因。")
+        raise ValidationError(_("请填写原因。"))
     return reason[:500]
 
 
@@ -296,7 +298,7 @@ def suspend_seal(seal: Seal, *, reason: str, actor: Any) -> Seal:
     Documents sealed before stay valid. Audited as ``seals.seal_suspended``."""
     seal = _locked(seal)
     if seal.status != SealStatus.ACTIVE:
-        raise ValidationError("只有在用的印章可以暂停使用。")
+        raise ValidationError(_("只有在用的印章可以暂停使用。"))
     return _set_status(seal, SealStatus.SUSPENDED, reason=_reason(reason), actor=actor,
                        action="seals.seal_suspended")
 
@@ -306,7 +308,7 @@ def reinstate_seal(seal: Seal, *, actor: Any) -> Seal:
     """Put a suspended seal back in use. Audited as ``seals.seal_reinstated``."""
     seal = _locked(seal)
     if seal.status != SealStatus.SUSPENDED:
-        raise ValidationError("只有暂停使用的印章可以恢复使用。")
+        raise ValidationError(_("只有暂停使用的印章可以恢复使用。"))
     return _set_status(seal, SealStatus.ACTIVE, reason="", actor=actor,
                        action="seals.seal_reinstated")
 
@@ -329,9 +331,9 @@ def revoke_seal(seal: Seal, *, reason: str, actor: Any,
     Audited as ``seals.seal_revoked``."""
     seal = _locked(seal)
     if seal.status == SealStatus.REVOKED:
-        raise ValidationError("印章已注销。")
+        raise ValidationError(_("印章已注销。"))
     if cause not in REVOCATION_CAUSES:
-        raise ValidationError("请选择注销原因类别。")
+        raise ValidationError(_("请选择注销原因类别。"))
     reason = _reason(reason)
     try:
         backends.current().revoke(seal.key_id, certificate_serial=seal.certificate_serial,
@@ -340,7 +342,7 @@ def revoke_seal(seal: Seal, *, reason: str, actor: Any,
         raise
     except Exception as exc:
         logger.exception("seal key or certificate could not be revoked")
-        raise ValidationError("无法吊销印章的密钥或证书，请稍后重试。") from exc
+        raise ValidationError(_("无法吊销印章的密钥或证书，请稍后重试。")) from exc
     SealAuthorisation.objects.filter(seal=seal, withdrawn_at__isnull=True).update(
         withdrawn_at=timezone.now())
     return _set_status(seal, SealStatus.REVOKED, reason=f"{REVOCATION_CAUSES[cause]}：{reason}",
@@ -356,27 +358,30 @@ def _still_custodian(seal: Seal, user: Any) -> bool:
 
 def _check_usable(seal: Seal) -> None:
     if seal.status == SealStatus.SUSPENDED:
-        raise ValidationError(f"印章“{seal.name}”已暂停使用。")
+        raise ValidationError(_("印章“%(name)s”已暂停使用。") % {"name": seal.name})
     if seal.status == SealStatus.REVOKED:
-        raise ValidationError(f"印章“{seal.name}”已注销。")
+        raise ValidationError(_("印章“%(name)s”已注销。") % {"name": seal.name})
     if seal.valid_until <= timezone.now():
-        raise ValidationError(f"印章“{seal.name}”已过有效期（{seal.valid_until:%Y-%m-%d}）。")
+        raise ValidationError(_("印章“%(name)s”已过有效期（%(date)s）。") % {
+            "name": seal.name, "date": f"{seal.valid_until:%Y-%m-%d}"})
 
 
 def _fresh_mfa(request: HttpRequest, custodian: Any) -> Any:
     """The custodian's identity session, if it is theirs, at L3, multi-factor, and proved
     within ``YIWANG_SEAL_STEP_UP_SECONDS``; else :class:`StepUpRequired`."""
     if getattr(request, "user", None) is None or request.user.pk != custodian.pk:
-        raise ValidationError("只有印章保管人本人可以授权用印。")
+        raise ValidationError(_("只有印章保管人本人可以授权用印。"))
     session = identity.current_session(request)
     if session is None or session.user_id != custodian.pk:
-        raise StepUpRequired("请先登录。")
+        raise StepUpRequired(_("请先登录。"))
     if int(session.acr) < identity.OFFICIAL_LEVEL or "mfa" not in (session.amr or []):
-        raise StepUpRequired("授权用印须使用多因素认证（L3）登录。")
+        raise StepUpRequired(_("授权用印须使用多因素认证（L3）登录。"))
     window = timedelta(seconds=int(settings.YIWANG_SEAL_STEP_UP_SECONDS))
     if session.auth_time is None or timezone.now() - session.auth_time > window:
         minutes = max(1, window.seconds // 60)
-        raise StepUpRequired(f"授权用印前请重新验证身份（须在 {minutes} 分钟内完成多因素认证）。")
+        raise StepUpRequired(
+            _("授权用印前请重新验证身份（须在 %(minutes)s 分钟内完成多因素认证）。")
+            % {"minutes": minutes})
     return session
 
 
@@ -410,7 +415,7 @@ def authorise_seal_use(seal: Seal, *, custodian: Any, request: HttpRequest, purp
     seal = Seal.objects.select_related("department").get(pk=seal.pk)
     _check_usable(seal)
     if not _still_custodian(seal, custodian):
-        raise ValidationError(f"您不是印章“{seal.name}”的保管人。")
+        raise ValidationError(_("您不是印章“%(name)s”的保管人。") % {"name": seal.name})
     return _authorise(seal, custodian=custodian, purpose=purpose,
                       document_sha256=document_sha256, standing_until=standing_until,
                       level=int(session.acr), methods=list(session.amr or []),
@@ -428,7 +433,8 @@ def grant_standing_authorisation(seal: Seal, *, custodian: Any, purpose: str,
         seal = Seal.objects.select_related("department").get(pk=seal.pk)
         _check_usable(seal)
         if not _still_custodian(seal, custodian):
-            raise ValidationError(f"{custodian} 不是印章“{seal.name}”的保管人。")
+            raise ValidationError(_("%(person)s 不是印章“%(name)s”的保管人。") % {
+                "person": custodian, "name": seal.name})
         return _authorise(seal, custodian=custodian, purpose=purpose, document_sha256=None,
                           standing_until=standing_until, level=0, methods=[],
                           auth_time=None, how="setup", actor=actor)
@@ -439,20 +445,21 @@ def _authorise(seal: Seal, *, custodian: Any, purpose: str, document_sha256: str
                auth_time: datetime | None, how: str, actor: Any = None) -> SealAuthorisation:
     purpose = (purpose or "").strip()
     if not purpose or len(purpose) > 200:
-        raise ValidationError("请填写用印事由（不超过 200 个字）。")
+        raise ValidationError(_("请填写用印事由（不超过 200 个字）。"))
     digest = (document_sha256 or "").strip().lower()
     if bool(digest) == (standing_until is not None):
-        raise ValidationError("授权须二选一：针对一份文件（文件摘要），或长期授权（截止日期）。")
+        raise ValidationError(_("授权须二选一：针对一份文件（文件摘要），或长期授权（截止日期）。"))
     if digest and not _SHA256.fullmatch(digest):
-        raise ValidationError("文件摘要须为 64 位十六进制的 SHA-256 值。")
+        raise ValidationError(_("文件摘要须为 64 位十六进制的 SHA-256 值。"))
     if standing_until is not None:
         now = timezone.now()
         if standing_until <= now:
-            raise ValidationError("长期授权的截止时间须晚于现在。")
+            raise ValidationError(_("长期授权的截止时间须晚于现在。"))
         if standing_until > now + timedelta(days=_MAX_STANDING_DAYS):
-            raise ValidationError(f"长期授权最长 {_MAX_STANDING_DAYS} 天。")
+            raise ValidationError(_("长期授权最长 %(days)s 天。") % {"days": _MAX_STANDING_DAYS})
         if standing_until > seal.valid_until:
-            raise ValidationError(f"长期授权不能晚于印章有效期（{seal.valid_until:%Y-%m-%d}）。")
+            raise ValidationError(_("长期授权不能晚于印章有效期（%(date)s）。") % {
+                "date": f"{seal.valid_until:%Y-%m-%d}"})
     authorisation = SealAuthorisation.objects.create(
         seal=seal, custodian=custodian, purpose=purpose, document_sha256=digest,
         standing_until=standing_until, auth_level=level, auth_methods=methods,
@@ -485,10 +492,10 @@ def _ledger_append(record: dict[str, Any]) -> Any:
 
 def _check_size(pdf: bytes) -> None:
     if not isinstance(pdf, bytes | bytearray) or not pdf:
-        raise ValidationError("请上传 PDF 文件。")
+        raise ValidationError(_("请上传 PDF 文件。"))
     limit = int(settings.YIWANG_SEAL_MAX_PDF_BYTES)
     if len(pdf) > limit:
-        raise ValidationError(f"文件太大（上限 {limit // (1024 * 1024)} MB）。")
+        raise ValidationError(_("文件太大（上限 %(mb)s MB）。") % {"mb": limit // (1024 * 1024)})
 
 
 def _stamp_text(seal: Seal) -> str:
@@ -511,7 +518,7 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
     _check_size(pdf)
     pdf = bytes(pdf)
     if level not in LEVELS:
-        raise ValidationError(f"签章级别须为 {'、'.join(LEVELS)} 之一。")
+        raise ValidationError(_("签章级别须为 %(levels)s 之一。") % {"levels": "、".join(LEVELS)})
     seal = Seal.objects.select_related("department").get(pk=seal.pk)
     _check_usable(seal)
     authorisation = SealAuthorisation.objects.select_for_update().select_related(
@@ -519,20 +526,20 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
     document_sha256 = hashlib.sha256(pdf).hexdigest()
     now = timezone.now()
     if authorisation.seal_id != seal.pk:
-        raise ValidationError("该授权不是针对这枚印章的。")
+        raise ValidationError(_("该授权不是针对这枚印章的。"))
     if authorisation.withdrawn_at is not None:
-        raise ValidationError("该用印授权已撤回。")
+        raise ValidationError(_("该用印授权已撤回。"))
     if not _still_custodian(seal, authorisation.custodian):
-        raise ValidationError("授权人已不是该印章的保管人，授权失效。")
+        raise ValidationError(_("授权人已不是该印章的保管人，授权失效。"))
     if authorisation.standing:
         assert authorisation.standing_until is not None
         if authorisation.standing_until <= now:
-            raise ValidationError("该长期用印授权已过期。")
+            raise ValidationError(_("该长期用印授权已过期。"))
     else:
         if authorisation.used_at is not None:
-            raise ValidationError("该用印授权只能使用一次，已经用过。")
+            raise ValidationError(_("该用印授权只能使用一次，已经用过。"))
         if authorisation.document_sha256 != document_sha256:
-            raise ValidationError("该用印授权针对的是另一份文件（文件摘要不一致）。")
+            raise ValidationError(_("该用印授权针对的是另一份文件（文件摘要不一致）。"))
     backend = backends.current()
     try:
         key = backend.sealing_key(seal.key_id)
@@ -548,14 +555,15 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
                             stamp_png=bytes(seal.stamp_png), stamp_text=_stamp_text(seal),
                             **kwargs)
     except pades.MalformedPdf as exc:
-        raise ValidationError(f"无法读取该 PDF 文件：{exc}") from exc
+        raise ValidationError(_("无法读取该 PDF 文件：%(reason)s") % {"reason": exc}) from exc
     except pades.SealingError as exc:
-        raise ValidationError(f"无法盖章：{exc}") from exc
+        raise ValidationError(_("无法盖章：%(reason)s") % {"reason": exc}) from exc
     except ValidationError:
         raise
     except Exception as exc:
         logger.exception("sealing failed")
-        raise ValidationError("盖章失败：印章密钥、证书或时间戳服务暂不可用，请稍后重试。") from exc
+        raise ValidationError(
+            _("盖章失败：印章密钥、证书或时间戳服务暂不可用，请稍后重试。")) from exc
     sealed_sha256 = hashlib.sha256(sealed).hexdigest()
     if not authorisation.standing:
         authorisation.used_at = now
@@ -635,13 +643,13 @@ def validate_pdf(pdf: bytes) -> SealValidation:
         roots, crls = backend.roots(), backend.crls()
     except Exception as exc:
         logger.exception("trust roots or CRLs unavailable")
-        raise ValidationError("暂时无法取得受信任的根证书或证书吊销列表，请稍后重试。") from exc
+        raise ValidationError(_("暂时无法取得受信任的根证书或证书吊销列表，请稍后重试。")) from exc
     try:
         result.signatures = pades.validate(pdf, trust_roots=roots, crls=crls)
     except pades.MalformedPdf as exc:
-        raise ValidationError(f"无法读取该 PDF 文件：{exc}") from exc
+        raise ValidationError(_("无法读取该 PDF 文件：%(reason)s") % {"reason": exc}) from exc
     if not result.signatures:
-        result.errors.append("文件中没有电子签章。")
+        result.errors.append(_("文件中没有电子签章。"))
     by_fingerprint = {s.certificate_sha256: s for s in Seal.objects.filter(
         certificate_sha256__in=[r.certificate_sha256 for r in result.signatures])}
     for report in result.signatures:

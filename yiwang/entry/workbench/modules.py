@@ -45,10 +45,10 @@ MODULES: list[Module] = [
         "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE),
     Module("licences", _("电子证照"), _(
         "电子证照的签发、变更、注销与核验:发证部门签发可验证的电子证照,证照摘要写入防篡改"
-        "账本,实现跨地区、跨部门互认互通。"), SERVE),
+        "账本,实现跨地区、跨部门互认互通。"), SERVE, "workbench:licences"),
     Module("seals", _("电子印章"), _(
         "电子印章的制作、授权与使用:为电子证照、电子公文和电子证明加盖电子印章,并提供印章"
-        "验证服务,保障跨部门、跨层级的数据交换可信。"), SERVE),
+        "验证服务,保障跨部门、跨层级的数据交换可信。"), SERVE, "workbench:seals"),
     Module("payments", _("统一支付"), _(
         "查看和核对非税收入、公共服务缴费等收费业务的网上缴纳记录,管理各部门的收费项目,"
         "与支付渠道对账。"), SERVE),
@@ -84,6 +84,16 @@ MODULES: list[Module] = [
         "登记通过统一身份认证登录的政务应用(OpenID Connect 接入应用):回调地址、可申请的"
         "范围、最低认证等级、密钥轮换和停用。"), PLATFORM, "workbench:relying_parties",
         permission="identity.manage_relying_parties"),
+    Module("ledger", _("防篡改账本"), _(
+        "证照签发、用印、信任列表等关键记录的摘要按 RFC 9162 写入只增不改的默克尔日志:"
+        "查看签名检查点和各部门见证人的联署,按记录摘要查询包含证明。"), PLATFORM,
+        "workbench:ledger", permission="ledger.view_ledger"),
+    Module("trust", _("密钥与证书"), _(
+        "本部门的签名密钥和数字证书:创建、轮换、签发证书和吊销,私钥始终加密保存在密钥库中。"),
+        PLATFORM, "workbench:trust_keys"),
+    Module("trust_lists", _("信任列表"), _(
+        "发布本地区的电子证照信任列表,核对指纹后导入其他地区的信任列表,实现跨地区互认。"),
+        PLATFORM, "workbench:trust_lists", permission="trust.manage_trust_lists"),
     Module("audit", _("审计日志"), _(
         "查看每一次重要操作的审计记录:谁、在何时、从哪个网络分区、对什么做了什么。记录只增"
         "不改,可供安全审计和追溯。"), PLATFORM, "workbench:audit",

@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.test import RequestFactory
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.views import View
 
@@ -236,7 +237,7 @@ def test_layout_shows_the_user_their_post_and_the_module_navigation(official_cli
             assert str(module.name) not in nav
         elif module.built:
             assert str(module.name) in nav
-            assert f'href="/{module.slug}/"' in nav
+            assert f'href="{reverse(module.url_name, urlconf="yiwang.urls.internal")}"' in nav
         else:
             assert str(module.name) in nav
             assert f'href="/unavailable/{module.slug}/"' in nav

@@ -5,8 +5,9 @@ type already issued to a holder is not issued again.
 
 Also adds 民政局 (``mzj``, the issuer of 结婚证, which the demo's department list lacks) with
 one official, and the group 证照管理员 (issue and manage licences) for one official of each
-issuing department. Run after the accounts and the trust data (load_trust); seals, when their
-demo gives a department a 证照专用章 with a standing authorisation, make the PDFs sealed.
+issuing department. Order: ``load_licence_departments`` before ``load_trust`` and
+``load_seals`` (so 民政局 gets keys and a seal), ``load_licences`` after them (so every PDF is
+sealed with the department's 证照专用章).
 """
 
 from __future__ import annotations
@@ -132,11 +133,20 @@ def _plan(citizens: list[Any], enterprises: list[Any]) -> list[tuple[str, Any, d
     return plan
 
 
-def load_licences(progress: Progress) -> dict[str, int]:
-    """Issue the demo licences that are missing; returns how many of each type exist now."""
+def load_licence_departments(progress: Progress) -> None:
+    """民政局 and its official, the licence catalogue and the issuers' authorisations: run
+    before load_trust and load_seals, so that 民政局 gets its keys and seal too."""
+    tick = progress("发证部门 licence issuers", 1)
     _ensure_civil_affairs()
     licences.load_catalogue()
     licences.authorise_issuers()
+    tick(1)
+
+
+def load_licences(progress: Progress) -> dict[str, int]:
+    """Issue the demo licences that are missing; returns how many of each type exist now.
+    Run after load_trust and load_seals (then every PDF is sealed)."""
+    load_licence_departments(progress)
     managers = _managers()
     users = get_user_model().objects
     citizens = [u for u in (users.filter(username=f"citizen{n}").first() for n in range(1, 10))

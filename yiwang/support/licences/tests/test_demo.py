@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from yiwang.demo import loader
+from yiwang.demo import seals as demo_seals
 from yiwang.demo import trust as demo_trust
-from yiwang.demo.licences import load_licences
+from yiwang.demo.licences import load_licence_departments, load_licences
 from yiwang.support.licences import service as licences
 
 pytestmark = pytest.mark.django_db
@@ -26,11 +27,14 @@ def test_demo_licences_are_idempotent(settings: Any) -> None:
     loader.load_citizens(city, quiet)
     loader.load_enterprises(city, quiet)
     loader.load_people_who_sign_in(quiet)
+    load_licence_departments(quiet)
     demo_trust.load_trust(quiet)
+    demo_seals.load_seals(quiet)
     counts = load_licences(quiet)
     assert set(counts) == {t.code for t in licences.list_types()}
     total = licences.Licence.objects.count()
     assert total == sum(counts.values())
+    assert not licences.Licence.objects.filter(sealed=False).exists()
     load_licences(quiet)
     assert licences.Licence.objects.count() == total
     from django.contrib.auth import get_user_model

@@ -14,7 +14,7 @@ Goal (issue 4): B-B <= 40 ms per document. Wall-clock milliseconds, median and 9
 percentile of ``--runs`` after warm-up (the first seal of a process subsets the CJK font,
 about half a second, and is not counted).
 
-    .venv/bin/python benchmarks/seals.py [--runs 30]
+    .venv/bin/python benchmarks/seals.py [--runs 15]
 
 A throwaway SQLite database under a temporary folder. On this shared 2-core VM figures vary
 with what else runs.
@@ -52,22 +52,27 @@ def setup_django(data_dir: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def timings(operation: Callable[[], object], runs: int) -> tuple[float, float]:
-    """(median, 90th percentile) wall-clock milliseconds of ``operation``."""
+def timings(operation: Callable[[], object], runs: int) -> tuple[float, float, float]:
+    """(median wall-clock ms, 90th percentile wall-clock ms, mean CPU ms of this process —
+    every thread — per call) of ``operation``. CPU time shows the cost on a busy machine,
+    where wall-clock time also counts waiting for a core."""
     for _ in range(3):
         operation()
     samples = []
+    cpu_start = time.process_time()
     for _ in range(runs):
         start = time.perf_counter()
         operation()
         samples.append((time.perf_counter() - start) * 1000)
+    cpu = (time.process_time() - cpu_start) * 1000 / runs
     samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.9))]
+    return (statistics.median(samples),
+            samples[min(len(samples) - 1, int(len(samples) * 0.9))], cpu)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="yiwang-bench-seals-") as data_dir:
         setup_django(data_dir)
@@ -85,7 +90,10 @@ def main() -> None:
 
         make_chain(geometry=False)
         orgs.create_department("scjg", "示例市市场监督管理局", region_code=CITY)
-        official = identity.create_official("bench.custodian", "王芳")
+        from django.contrib.auth.hashers import make_password
+
+        official = identity.create_official("bench.custodian", "王芳",
+                                            password_hash=make_password(None))
         orgs.add_member(official, "scjg")
         seal = seals.create_seal(department_code="scjg", name="示例市市场监督管理局行政审批专用章",
                                  kind="approval", custodians=[official], actor=None)
@@ -95,27 +103,30 @@ def main() -> None:
         pdf = sample_pdf("行政许可决定书")
         print(f"document: one A4 page, {len(pdf):,} bytes; stamp with Chinese text; "
               f"{args.runs} runs per figure after warm-up")
-        print(f"{'level':<6} {'what':<34} {'median ms':>10} {'p90 ms':>8}  goal / ratio")
+        print(f"{'level':<6} {'what':<34} {'median ms':>10} {'p90 ms':>8} {'CPU ms':>7}  "
+              "goal / ratio")
         pki = TestPki()
         key, _cert = pki.seal_key("示例市市场监督管理局")
         stamp = render_stamp("示例市市场监督管理局", "行政审批专用章")
         for level in pades.LEVELS:
-            median, p90 = timings(lambda level=level: seals.seal_pdf(
+            median, p90, cpu = timings(lambda level=level: seals.seal_pdf(
                 pdf, seal=seal, authorisation=authorisation, level=level), args.runs)
             goal = ""
             if level == "B-B":
-                goal = (f"goal <= {GOAL_B_B_MS:.0f} ms: median is {median / GOAL_B_B_MS:.2f}× "
-                        f"the goal ({'met' if median <= GOAL_B_B_MS else 'not met'})")
+                goal = (f"goal <= {GOAL_B_B_MS:.0f} ms: median {median / GOAL_B_B_MS:.2f}× "
+                        f"the goal, CPU {cpu / GOAL_B_B_MS:.2f}× "
+                        f"({'met' if median <= GOAL_B_B_MS else 'not met'})")
             print(f"{level:<6} {'seal_pdf (vault, TSA, ledger, audit)':<34} "
-                  f"{median:>10.1f} {p90:>8.1f}  {goal}")
-            raw_median, raw_p90 = timings(lambda level=level: pades.seal(
+                  f"{median:>10.1f} {p90:>8.1f} {cpu:>7.1f}  {goal}")
+            raw_median, raw_p90, raw_cpu = timings(lambda level=level: pades.seal(
                 pdf, key=key, level=level, timestamp=pki.timestamp, trust_roots=[pki.root_der],
                 crls=[pki.crl()], stamp_png=stamp, stamp_text=seal.name), args.runs)
             print(f"{level:<6} {'pades.seal (pyHanko only)':<34} {raw_median:>10.1f} "
-                  f"{raw_p90:>8.1f}  {raw_median / median:.0%} of seal_pdf")
+                  f"{raw_p90:>8.1f} {raw_cpu:>7.1f}  {raw_cpu / cpu:.0%} of seal_pdf's CPU")
         sealed = seals.seal_pdf(pdf, seal=seal, authorisation=authorisation, level="B-LT")
-        median, p90 = timings(lambda: seals.validate_pdf(sealed), max(5, args.runs // 3))
-        print(f"{'B-LT':<6} {'validate_pdf (验章)':<32} {median:>10.1f} {p90:>8.1f}")
+        median, p90, cpu = timings(lambda: seals.validate_pdf(sealed), max(5, args.runs // 3))
+        print(f"{'B-LT':<6} {'validate_pdf (验章)':<32} {median:>10.1f} {p90:>8.1f} {cpu:>7.1f}")
+        print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

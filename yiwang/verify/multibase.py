@@ -47,6 +47,21 @@ _CHUNK = 10  # base58 digits folded into a machine-size integer before the big-i
 _POW = [58**i for i in range(_CHUNK + 1)]
 
 
+def _swar_levels(width: int) -> tuple[tuple[int, int, int], ...]:
+    """The steps that fold ``width`` base58 digits, one per byte of a big integer, into their
+    value: pairs of lanes at a time, all lanes at once ("SIMD within a register")."""
+    steps = []
+    lane = 1  # bytes per lane, each holding the value of `lane` digits (58**lane < 256**lane)
+    while lane < width:
+        mask = int.from_bytes((b"\0" * lane + b"\xff" * lane) * (width // (2 * lane)), "big")
+        steps.append((8 * lane, mask, 58**lane))
+        lane *= 2
+    return tuple(steps)
+
+
+_SWAR = {1 << k: _swar_levels(1 << k) for k in range(8)}  # up to 128 digits (a signature: 88)
+
+
 def b58decode(text: str) -> bytes:
     """Inverse of :func:`b58encode`; raises :class:`MultibaseError` on a foreign character."""
     if not text.isascii():
@@ -54,13 +69,21 @@ def b58decode(text: str) -> bytes:
     digits = text.encode("ascii").translate(_B58_TABLE)  # each character -> its value
     if b"\xff" in digits:
         raise MultibaseError("not base58-btc")
-    n = 0
-    for start in range(0, len(digits), _CHUNK):
-        chunk = digits[start:start + _CHUNK]
-        small = 0
-        for d in chunk:
-            small = small * 58 + d
-        n = n * _POW[len(chunk)] + small
+    size = len(digits)
+    if size <= 128:
+        # The digits as bytes of one integer (zero bytes in front change nothing); each step
+        # turns every pair of neighbouring lanes (hi, lo) into one lane hi * 58**lane + lo.
+        n = int.from_bytes(digits, "big")
+        for shift, mask, scale in _SWAR[1 << (size - 1).bit_length() if size > 1 else 1]:
+            n = ((n >> shift) & mask) * scale + (n & mask)
+    else:
+        n = 0
+        for start in range(0, size, _CHUNK):
+            chunk = digits[start:start + _CHUNK]
+            small = 0
+            for d in chunk:
+                small = small * 58 + d
+            n = n * _POW[len(chunk)] + small
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
     pad = len(text) - len(text.lstrip("1"))
     return b"\0" * pad + body

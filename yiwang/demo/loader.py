@@ -26,6 +26,10 @@ from yiwang.core.audit.service import record
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
 from yiwang.demo import accounts as demo_accounts
 from yiwang.demo import geography, population
+from yiwang.demo import ledger as demo_ledger
+from yiwang.demo import licences as demo_licences
+from yiwang.demo import seals as demo_seals
+from yiwang.demo import trust as demo_trust
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
 from yiwang.platform.registry import service as registry
@@ -335,6 +339,7 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     load_citizens(city, progress)
     load_enterprises(city, progress)
     accounts += load_people_who_sign_in(progress)
+    load_trust_core(progress)
     record(
         "demo.load",
         detail={
@@ -345,6 +350,19 @@ def load_all(progress: Progress) -> list[DemoAccount]:
         },
     )
     return accounts
+
+
+def load_trust_core(progress: Progress) -> None:
+    """The trust core: the issuing departments, the region's PKI, seals, licences issued to
+    demo citizens and enterprises, then the ledger's witnesses and checkpoints. In this order:
+    the PKI certifies the issuers' keys, seals need certificates, licences are sealed, and
+    the trust list and checkpoints come last so that they cover everything before them."""
+    demo_licences.load_licence_departments(progress)
+    demo_trust.load_trust(progress)
+    demo_seals.load_seals(progress)
+    demo_licences.load_licences(progress)
+    demo_trust.load_trust(progress)  # publishes again only if the licences changed anything
+    demo_ledger.load_ledger(progress)
 
 
 def load_people_who_sign_in(progress: Progress) -> list[DemoAccount]:

@@ -87,7 +87,7 @@ MODULES: list[Module] = [
     Module("ledger", _("防篡改账本"), _(
         "证照签发、用印、信任列表等关键记录的摘要按 RFC 9162 写入只增不改的默克尔日志:"
         "查看签名检查点和各部门见证人的联署,按记录摘要查询包含证明。"), PLATFORM,
-        "workbench:ledger", permission="ledger.view_ledger"),
+        "workbench:ledger"),
     Module("trust", _("密钥与证书"), _(
         "本部门的签名密钥和数字证书:创建、轮换、签发证书和吊销,私钥始终加密保存在密钥库中。"),
         PLATFORM, "workbench:trust_keys"),

@@ -133,9 +133,34 @@ def add_proof(document: dict[str, Any], *, verification_method: str,
     return {**document, "proof": {**options, "proofValue": multibase.encode(signature)}}
 
 
+# Checks that pass say the same every time: made once (a Check is an immutable tuple).
+_PROOF_OK = r.Check(r.PROOF, True, "证明结构完整 (proof well-formed)")
+_SUITE_OK = {name: r.Check(r.CRYPTOSUITE, True, f"密码套件 {name} (cryptosuite {name})")
+             for name in CRYPTOSUITES}
+_KEY_OK = r.Check(r.KEY, True, "签名密钥可信且有效 (signing key trusted and usable)")
+_SIGNATURE_OK = r.Check(r.SIGNATURE, True, "签名有效 (signature valid)")
+_VALIDITY_OK = r.Check(r.VALIDITY, True, "在有效期内 (within its validity period)")
+
+
+def _purpose_ok(purpose: str) -> r.Check:
+    return r.Check(r.PROOF_PURPOSE, True, f"证明用途 {purpose} (proof purpose {purpose})")
+
+
+_ASSERTION_OK = _purpose_ok(ASSERTION)
+_fromisoformat = dt.datetime.fromisoformat
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    """:func:`keys.parse_time`, with the usual case (a non-empty string) first."""
+    if type(value) is str and value:
+        parsed = _fromisoformat(value)  # Python 3.11 reads "Z" and offsets
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=dt.UTC)
+    return keys_mod.parse_time(value)
+
+
 def _time_check(res: r.Result, name: str, text: Any, what: str) -> dt.datetime | bool | None:
     try:
-        return keys_mod.parse_time(text)
+        return _parse_time(text)
     except (ValueError, TypeError, OverflowError):
         res.failed(name, f"{what}时间格式无效 ({what} is not a valid date-time)")
         return False
@@ -153,7 +178,7 @@ def check_validity_period(res: r.Result, document: dict[str, Any], now: dt.datet
     elif isinstance(valid_until, dt.datetime) and now > valid_until:
         res.failed(r.VALIDITY, f"凭证已过期 (expired on {format_time(valid_until)})")
     else:
-        res.passed(r.VALIDITY, "在有效期内 (within its validity period)")
+        res.checks.append(_VALIDITY_OK)
 
 
 def _check_key(res: r.Result, key: keys_mod.KeyInfo, suite: Cryptosuite,
@@ -173,7 +198,7 @@ def _check_key(res: r.Result, key: keys_mod.KeyInfo, suite: Cryptosuite,
         if key.valid_until and created > key.valid_until:
             res.failed(r.KEY, "签名时密钥已过期 (key had expired when the proof was created)")
             return False
-    res.passed(r.KEY, "签名密钥可信且有效 (signing key trusted and usable)")
+    res.checks.append(_KEY_OK)
     return True
 
 
@@ -187,7 +212,8 @@ def verify_proof(document: Any, resolve_key: keys_mod.KeyResolver, *,
     or a mapping with ``algorithm`` and ``public_key``) or None. Never raises on bad input.
     """
     res = r.Result()
-    now = now or keys_mod.utcnow()
+    if now is None:
+        now = keys_mod.utcnow()
     if not isinstance(document, dict):
         return res.failed(r.MALFORMED, "不是 JSON 对象 (not a JSON object)")
     proofs = document.get("proof")
@@ -195,7 +221,8 @@ def verify_proof(document: Any, resolve_key: keys_mod.KeyResolver, *,
         return res.failed(r.PROOF, "缺少证明 (no proof)")
     if isinstance(proofs, dict):
         proofs = [proofs]
-    if not isinstance(proofs, list) or not proofs or not all(isinstance(p, dict) for p in proofs):
+    elif (not isinstance(proofs, list) or not proofs
+          or not all(isinstance(p, dict) for p in proofs)):
         return res.failed(r.PROOF, "证明格式错误 (proof is not an object)")
     unsecured = dict(document)
     del unsecured["proof"]
@@ -207,9 +234,11 @@ def verify_proof(document: Any, resolve_key: keys_mod.KeyResolver, *,
     for proof in proofs:
         _verify_one(res, proof, unsecured, document_bytes, digests, resolve_key, now,
                     expected_purpose)
-    if check_validity and res.valid:
-        check_validity_period(res, document, now)
     if res.valid:
+        if check_validity:
+            check_validity_period(res, document, now)
+            if not res.valid:
+                return res
         subject = document.get("credentialSubject")
         res.subject = subject if isinstance(subject, dict) else None
     return res
@@ -220,33 +249,38 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
                 resolve_key: keys_mod.KeyResolver, now: dt.datetime,
                 expected_purpose: str) -> None:
     get = proof.get
-    missing = [f for f in _PROOF_FIELDS if not (type(get(f)) is str and get(f))]
-    if missing:
+    proof_type, suite_name, vm = get("type"), get("cryptosuite"), get("verificationMethod")
+    purpose, proof_value = get("proofPurpose"), get("proofValue")
+    if not (type(proof_type) is str and proof_type and type(suite_name) is str and suite_name
+            and type(vm) is str and vm and type(purpose) is str and purpose
+            and type(proof_value) is str and proof_value):
+        missing = [f for f in _PROOF_FIELDS if not (type(get(f)) is str and get(f))]
         res.failed(r.PROOF, f"证明缺少字段 (proof lacks {', '.join(missing)})")
         return
-    if proof["type"] != PROOF_TYPE:
-        res.failed(r.PROOF, f"证明类型未知 (proof type {proof['type']!r} is not {PROOF_TYPE})")
+    if proof_type != PROOF_TYPE:
+        res.failed(r.PROOF, f"证明类型未知 (proof type {proof_type!r} is not {PROOF_TYPE})")
         return
-    suite = CRYPTOSUITES.get(proof["cryptosuite"])
+    suite = CRYPTOSUITES.get(suite_name)
     if suite is None:
-        res.failed(r.CRYPTOSUITE, f"密码套件未知 (unknown cryptosuite {proof['cryptosuite']!r})")
+        res.failed(r.CRYPTOSUITE, f"密码套件未知 (unknown cryptosuite {suite_name!r})")
         return
     try:
-        signature = multibase.decode(proof["proofValue"])
+        signature = multibase.decode(proof_value)
     except multibase.MultibaseError:
         res.failed(r.PROOF, "proofValue 编码无效 (proofValue is not multibase)")
         return
-    if not proof["proofValue"].startswith("z") or len(signature) != 64:
+    if proof_value[0] != "z" or len(signature) != 64:
         res.failed(r.PROOF, "proofValue 不是 64 字节的 base58-btc 签名 "
                             "(proofValue is not a 64-byte base58-btc signature)")
         return
-    res.passed(r.PROOF, "证明结构完整 (proof well-formed)")
-    res.passed(r.CRYPTOSUITE, f"密码套件 {suite.name} (cryptosuite {suite.name})")
-    if proof["proofPurpose"] != expected_purpose:
-        res.failed(r.PROOF_PURPOSE, f"证明用途不符 (proofPurpose {proof['proofPurpose']!r}, "
+    checks = res.checks
+    checks.append(_PROOF_OK)
+    checks.append(_SUITE_OK[suite.name])
+    if purpose != expected_purpose:
+        res.failed(r.PROOF_PURPOSE, f"证明用途不符 (proofPurpose {purpose!r}, "
                                     f"expected {expected_purpose})")
         return
-    res.passed(r.PROOF_PURPOSE, f"证明用途 {expected_purpose} (proof purpose {expected_purpose})")
+    checks.append(_ASSERTION_OK if purpose == ASSERTION else _purpose_ok(purpose))
 
     options = dict(proof)
     del options["proofValue"]
@@ -261,15 +295,16 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
             return
     created: dt.datetime | None = None
     if "created" in proof:
-        parsed = _time_check(res, r.CREATED, proof["created"], "created ")
+        created_text = proof["created"]
+        parsed = _time_check(res, r.CREATED, created_text, "created ")
         if parsed is False:
             return
         created = parsed if isinstance(parsed, dt.datetime) else None
         if created is not None and created > now + CLOCK_SKEW:
             res.failed(r.CREATED, f"签名时间在未来 (proof created in the future: "
-                                  f"{proof['created']})")
+                                  f"{created_text})")
             return
-        res.passed(r.CREATED, f"签名时间 {proof['created']} (proof created {proof['created']})")
+        res.passed(r.CREATED, f"签名时间 {created_text} (proof created {created_text})")
     if "expires" in proof:
         expires = _time_check(res, r.PROOF, proof["expires"], "expires ")
         if expires is False:
@@ -278,7 +313,6 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
             res.failed(r.PROOF, "证明已过期 (proof expired)")
             return
 
-    vm = proof["verificationMethod"]
     try:
         key = keys_mod.key_info(resolve_key(vm))
     except Exception:  # a resolver failure is an unresolvable method, not a crash
@@ -288,11 +322,13 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
                                           f"resolvable or not trusted: {vm})")
         return
     res.passed(r.VERIFICATION_METHOD, f"验证方法可信 (verification method trusted: {vm})")
-    res.summary.setdefault("verification_method", vm)
+    summary = res.summary
+    if "verification_method" not in summary:
+        summary["verification_method"] = vm
     if res.key is None:
         res.key = key
-        res.summary["issuer_id"] = key.issuer_id
-        res.summary["key_id"] = key.key_id
+        summary["issuer_id"] = key.issuer_id
+        summary["key_id"] = key.key_id
     if not _check_key(res, key, suite, created):
         return
 
@@ -307,6 +343,6 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
     data = suite.digest(options_bytes) + doc_digest
     native = keys_mod.raw_to_der(signature) if suite.raw_signature else signature
     if keys_mod.verify_signature(key.algorithm, key.public_key, data, native):
-        res.passed(r.SIGNATURE, "签名有效 (signature valid)")
+        checks.append(_SIGNATURE_OK)
     else:
         res.failed(r.SIGNATURE, "签名无效 (signature invalid)")

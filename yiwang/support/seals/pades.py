@@ -353,11 +353,16 @@ def page_count(reader: PdfFileReader) -> int:
     return int(reader.root["/Pages"]["/Count"])
 
 
-def seal(pdf: bytes, *, key: SealingKey, level: str = "B-LT", timestamp: Timestamp | None = None,
-         trust_roots: Sequence[bytes] = (), crls: Sequence[bytes] = (),
-         stamp_png: bytes | None = None, stamp_text: str = "", page: int = 0,
-         box: tuple[int, int, int, int] | None = None, reason: str = "", location: str = "",
-         field_name: str | None = None) -> bytes:
+def seal(pdf: bytes, **kwargs: Any) -> bytes:
+    """:func:`seal_named` without the field's name."""
+    return seal_named(pdf, **kwargs)[0]
+
+
+def seal_named(pdf: bytes, *, key: SealingKey, level: str = "B-LT",
+               timestamp: Timestamp | None = None, trust_roots: Sequence[bytes] = (),
+               crls: Sequence[bytes] = (), stamp_png: bytes | None = None, stamp_text: str = "",
+               page: int = 0, box: tuple[int, int, int, int] | None = None, reason: str = "",
+               location: str = "", field_name: str | None = None) -> tuple[bytes, str]:
     """Seal ``pdf`` as an incremental update (earlier signatures stay valid) at ``level``.
 
     ``timestamp`` is required for B-T and B-LT; ``trust_roots`` and ``crls`` for B-LT (the
@@ -412,7 +417,7 @@ def seal(pdf: bytes, *, key: SealingKey, level: str = "B-LT", timestamp: Timesta
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("sealing failed", exc_info=True)
         raise SealingError(f"sealing failed: {exc}") from exc
-    return bytes(out.getbuffer())
+    return bytes(out.getbuffer()), name
 
 
 def _boxes_on_page(reader: PdfFileReader, page: int) -> list[tuple[float, ...]]:

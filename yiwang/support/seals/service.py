@@ -549,11 +549,11 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
         if level == "B-LT":
             kwargs.update(trust_roots=backend.roots(), crls=backend.crls())
         box_ints = tuple(round(v) for v in box) if box else None
-        sealed = pades.seal(pdf, key=key, level=level, page=page,
-                            box=box_ints,  # type: ignore[arg-type]
-                            reason=reason[:200], location=location[:200],
-                            stamp_png=bytes(seal.stamp_png), stamp_text=_stamp_text(seal),
-                            **kwargs)
+        sealed, field_name = pades.seal_named(pdf, key=key, level=level, page=page,
+                                              box=box_ints,  # type: ignore[arg-type]
+                                              reason=reason[:200], location=location[:200],
+                                              stamp_png=bytes(seal.stamp_png),
+                                              stamp_text=_stamp_text(seal), **kwargs)
     except pades.MalformedPdf as exc:
         raise ValidationError(_("无法读取该 PDF 文件：%(reason)s") % {"reason": exc}) from exc
     except pades.SealingError as exc:
@@ -573,7 +573,7 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
                               "authorisation": authorisation.pk, "level": level})
     use = SealUse.objects.create(
         seal=seal, authorisation=authorisation, document_sha256=document_sha256,
-        sealed_sha256=sealed_sha256, level=level, field_name=_last_field(sealed),
+        sealed_sha256=sealed_sha256, level=level, field_name=field_name,
         reason=reason[:200], actor=actor if getattr(actor, "pk", None) else None,
         ledger_log=str(getattr(receipt, "log", "") or ""),
         ledger_index=getattr(receipt, "index", None))
@@ -582,14 +582,6 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
         "document_sha256": document_sha256, "sealed_sha256": sealed_sha256, "level": level,
         "ledger_index": use.ledger_index})
     return sealed
-
-
-def _last_field(sealed: bytes) -> str:
-    try:
-        signatures = pades.read_pdf(sealed).embedded_signatures
-        return str(signatures[-1].field_name) if signatures else ""
-    except pades.MalformedPdf:
-        return ""
 
 
 # --- validation (验章) -------------------------------------------------------------------------

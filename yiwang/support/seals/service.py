@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
@@ -521,15 +522,18 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
         raise ValidationError(_("签章级别须为 %(levels)s 之一。") % {"levels": "、".join(LEVELS)})
     seal = Seal.objects.select_related("department").get(pk=seal.pk)
     _check_usable(seal)
-    authorisation = SealAuthorisation.objects.select_for_update().select_related(
-        "custodian").get(pk=authorisation.pk)
+    authorisation = SealAuthorisation.objects.select_for_update().get(pk=authorisation.pk)
+    # Only what the custodian check needs: loading the whole account decrypts its
+    # personal data fields for nothing.
+    custodian = get_user_model().objects.only("id", "is_active").get(
+        pk=authorisation.custodian_id)
     document_sha256 = hashlib.sha256(pdf).hexdigest()
     now = timezone.now()
     if authorisation.seal_id != seal.pk:
         raise ValidationError(_("该授权不是针对这枚印章的。"))
     if authorisation.withdrawn_at is not None:
         raise ValidationError(_("该用印授权已撤回。"))
-    if not _still_custodian(seal, authorisation.custodian):
+    if not _still_custodian(seal, custodian):
         raise ValidationError(_("授权人已不是该印章的保管人，授权失效。"))
     if authorisation.standing:
         assert authorisation.standing_until is not None

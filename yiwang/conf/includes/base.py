@@ -95,6 +95,10 @@ YIWANG_STATELESS_PATHS = (
     "/oidc/revoke/",
     "/oidc/jwks/",
 )
+# Whole subtrees of public, read-only JSON with no cookie-based access: the ledger's API for
+# auditors (inclusion and consistency proofs, entries, checkpoints). Its internal router is
+# empty and must stay so (a test checks).
+YIWANG_STATELESS_PREFIXES = ("/api/v1/ledger/",)
 _BROWSER_ONLY_MIDDLEWARE = (
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "yiwang.platform.zones.middleware.ZoneSessionCookieMiddleware",

@@ -10,8 +10,9 @@ that only serves browsers — which keeps request ids, access logs and metrics, 
 the Host check against ``ALLOWED_HOSTS``, the NUL check, the language, the audit context and
 every security header.
 
-Dispatch is by exact path (``YIWANG_STATELESS_PATHS``), before Django resolves anything; a
-path not in the list, including one a slash away from it, takes the whole stack.
+Dispatch is by exact path (``YIWANG_STATELESS_PATHS``) or by prefix for whole subtrees of
+public read-only JSON (``YIWANG_STATELESS_PREFIXES``), before Django resolves anything; any
+other path, including one a slash away from a listed one, takes the whole stack.
 """
 
 from __future__ import annotations
@@ -47,17 +48,22 @@ class StatelessHandler(StatelessChain, WSGIHandler):
 
 class PathDispatch:
     """Send each request to the short stack (``stateless``) when its path is one of
-    ``YIWANG_STATELESS_PATHS``, else to the full one (``pages``). Shared by the WSGI
+    ``YIWANG_STATELESS_PATHS`` or starts with one of ``YIWANG_STATELESS_PREFIXES``, else to
+    the full one (``pages``). Shared by the WSGI
     application and the test clients' handler (testing.py), so both dispatch alike."""
 
     def __init__(self, pages: Any, stateless: Any) -> None:
         self.pages = pages
         self.stateless = stateless
         self.stateless_paths = frozenset(settings.YIWANG_STATELESS_PATHS)
+        self.stateless_prefixes = tuple(getattr(settings, "YIWANG_STATELESS_PREFIXES", ()))
 
     def handler_for(self, environ: dict[str, Any]) -> Any:
-        return (self.stateless if environ.get("PATH_INFO", "") in self.stateless_paths
-                else self.pages)
+        path = environ.get("PATH_INFO", "")
+        if path in self.stateless_paths or (self.stateless_prefixes
+                                            and path.startswith(self.stateless_prefixes)):
+            return self.stateless
+        return self.pages
 
 
 class Application(PathDispatch):

@@ -19,7 +19,10 @@ from ninja import Field, Query, Router, Schema, Status
 from yiwang.enablement.ledger import service as ledger
 
 public_router = Router(tags=["ledger"])
-internal_router = Router(tags=["ledger"])
+# The same public reads on the internal listener: no sign-in either. Requests under
+# /api/v1/ledger/ run on the short middleware stack (YIWANG_STATELESS_PREFIXES), which has
+# no sessions, so nothing here may ever need one.
+internal_router = Router(tags=["ledger"], auth=None)
 
 T = TypeVar("T")
 NOT_FOUND = {"unknown_log", "not_found"}

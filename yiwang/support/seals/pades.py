@@ -31,7 +31,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from asn1crypto import algos, cms
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -168,17 +168,6 @@ class InProcessTimeStamper(TimeStamper):
         nonce = int.from_bytes(hashlib.sha256(message_digest).digest()[:8], "big")
         token = self._timestamp(message_digest, hash_algorithm=md_algorithm, nonce=nonce)
         return cms.ContentInfo.load(token)
-
-
-def _asn1_maps_ready() -> None:
-    """Rebuild asn1crypto's name → OID map of signature algorithms if someone reset it.
-
-    asn1crypto builds that map once per class; code that registers an extra algorithm (the
-    trust app adds SM2-with-SM3) and resets the map after the class was first used leaves it
-    empty for good, and every later ``SignedDigestAlgorithm`` fails to build."""
-    cls = algos.SignedDigestAlgorithmId
-    if cls._reverse_map is None:
-        cls._reverse_map = {name: oid for oid, name in cls._map.items()}
 
 
 # --- running pyHanko's event loop beside the caller -------------------------------------------
@@ -373,7 +362,6 @@ def seal_named(pdf: bytes, *, key: SealingKey, level: str = "B-LT",
         raise SealingError(f"unknown PAdES level {level!r}")
     if level != "B-B" and timestamp is None:
         raise SealingError(f"{level} needs a timestamp authority")
-    _asn1_maps_ready()
     reader = read_pdf(pdf)
     pages = page_count(reader)
     if not 0 <= page < pages:
@@ -522,7 +510,6 @@ def validate(pdf: bytes, *, trust_roots: Sequence[bytes], crls: Sequence[bytes] 
     ``crls`` (DER) plus whatever validation data the document embeds. No fetching.
 
     Raises :class:`MalformedPdf` when ``pdf`` cannot be read."""
-    _asn1_maps_ready()
     reader = read_pdf(pdf)
     try:
         embedded = list(reader.embedded_signatures)

@@ -25,7 +25,10 @@ Signer = Callable[[bytes], bytes]
 # that certificates and CRLs signed by an SM2 root can be built and parsed.
 SM2_SM3_OID = "1.2.156.10197.1.501"
 algos.SignedDigestAlgorithmId._map.setdefault(SM2_SM3_OID, "sm2_sm3")
-algos.SignedDigestAlgorithmId._reverse_map = None
+# asn1crypto builds the name → OID map lazily, once: extend it if it is built already (never
+# reset it: a class used before would then stay without it and fail every later lookup).
+if algos.SignedDigestAlgorithmId._reverse_map is not None:
+    algos.SignedDigestAlgorithmId._reverse_map.setdefault("sm2_sm3", SM2_SM3_OID)
 
 SIGNATURE_ALGORITHMS = {
     "ecdsa-p256": "sha256_ecdsa",

@@ -420,7 +420,11 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
     vc_text = json.dumps(vc, ensure_ascii=False, separators=(",", ":"))
     licence.vc = vc_text
     licence.vc_sha256 = integration.sha256_hex(vc_text)
-    licence.qr = integration.encode_qr(_qr_claims(licence, ltype, owner, department), cose_key)
+    try:
+        licence.qr = integration.encode_qr(_qr_claims(licence, ltype, owner, department),
+                                           cose_key)
+    except ValueError:  # more than a scannable QR code holds
+        raise _error(_("持证主体名称过长,无法生成可扫描的二维码。"), "qr_too_long") from None
     pdf = rendering.render_pdf(
         layout=ltype.layout, schema=ltype.schema, values=cleaned, identifier=identifier,
         issuer_name=department.name, issued_on=today.isoformat(),

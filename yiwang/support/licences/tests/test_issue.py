@@ -139,3 +139,16 @@ def test_pdf_face_lists_the_fields_in_the_layout_order(citizen: Any, police: Any
     assert [r.key for r in rows] == licence.type.layout["rows"]
     masked = {r.key: r.value for r in rows}
     assert masked["id_number"] != citizen.id_number and masked["name"] == "李**"
+
+
+def test_a_qr_that_would_not_fit_is_refused_with_a_message(citizen: Any, police: Any,
+                                                          monkeypatch: Any) -> None:
+    from yiwang.support.licences import integration
+
+    def too_long(claims: Any, key: Any) -> str:
+        raise ValueError("QR text of 2000 characters exceeds 1451")
+
+    monkeypatch.setattr(integration, "encode_qr", too_long)
+    with pytest.raises(ValidationError, match="二维码"):
+        issue_record(citizen, police)
+    assert not licences.Licence.objects.exists()

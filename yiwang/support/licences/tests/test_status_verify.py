@@ -187,3 +187,18 @@ def test_the_trust_bundle_is_cached_and_forgotten_on_a_new_key(record: Any, sett
                                       actor=clerk)  # a new department key: cache dropped
     assert verify("qr", business.qr).valid
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("payload", [b"%PDF-1.7\n garbage", b"%PDF-1.4\n%%EOF",
+                                     b"%PDF-" + bytes(range(256)) * 4])
+def test_broken_pdfs_are_named_not_crashed(city: Any, payload: bytes) -> None:
+    outcome = verify("pdf", payload)
+    assert not outcome.valid and outcome.errors
+
+
+@pytest.mark.parametrize("text", ["YW1:", "YW1:%%%%", "YW1:" + "A" * 1000, "\x00\x01",
+                                  '{"proof": 1}'])
+def test_broken_qr_and_vc_are_named_not_crashed(city: Any, text: str) -> None:
+    for kind in ("qr", "vc"):
+        outcome = verify(kind, text)
+        assert not outcome.valid and outcome.errors

@@ -93,6 +93,7 @@ def _same_as_reference(value: Any) -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HEALTH])
 @given(value=json_values)
 def test_json_values_match_the_reference(encoder: str, value: Any) -> None:
+    assert jcs._json_only(value)
     assert jcs._plain(value) == (not _astral_key(value))  # the rest take a fast path
     assert canonicalize(value) == rfc8785.dumps(value)
 
@@ -153,6 +154,7 @@ def test_refused_like_the_reference(encoder: str, value: Any) -> None:
 @pytest.mark.parametrize("value", [{"s": _Str("x")}, {"n": _Int(7)}, [_Int(1)], {"k": ("t",)}])
 def test_subclasses_and_tuples_are_left_to_the_reference(encoder: str, value: Any) -> None:
     assert not jcs._plain(value)
+    assert not jcs._json_only(value)
     _same_as_reference(value)
 
 
@@ -166,3 +168,8 @@ def test_deep_nesting_beyond_orjson(encoder: str) -> None:
     for _ in range(300):  # orjson stops at 254 levels
         value = [value]
     assert canonicalize(value) == rfc8785.dumps(value)
+
+
+def test_orjson_is_used_where_installed() -> None:
+    pytest.importorskip("orjson")
+    assert jcs._orjson_jcs is not None  # it passed the self-test against rfc8785

@@ -67,7 +67,7 @@ def b58decode(text: str) -> bytes:
     if not text.isascii():
         raise MultibaseError("not base58-btc")
     digits = text.encode("ascii").translate(_B58_TABLE)  # each character -> its value
-    if b"\xff" in digits:
+    if 0xFF in digits:
         raise MultibaseError("not base58-btc")
     size = len(digits)
     if size <= 128:

@@ -45,7 +45,8 @@ MODULES: list[Module] = [
         "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE),
     Module("licences", _("电子证照"), _(
         "电子证照的签发、变更、注销与核验:发证部门签发可验证的电子证照,证照摘要写入防篡改"
-        "账本,实现跨地区、跨部门互认互通。"), SERVE, "workbench:licences"),
+        "账本,实现跨地区、跨部门互认互通。"), SERVE, "workbench:licences",
+        permission="licences.manage_licence_status"),
     Module("seals", _("电子印章"), _(
         "电子印章的制作、授权与使用:为电子证照、电子公文和电子证明加盖电子印章,并提供印章"
         "验证服务,保障跨部门、跨层级的数据交换可信。"), SERVE, "workbench:seals"),

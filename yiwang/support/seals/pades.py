@@ -44,7 +44,10 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
+from pyhanko.sign.attributes import SigningCertificateV2Provider
+from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.signers import pdf_cms
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -104,6 +107,7 @@ def _certificate(der: bytes) -> asn1_x509.Certificate:
 
 
 _ENCODED: dict[tuple[str, bytes], bytes] = {}
+_CONTENT_TYPE_DATA = simple_cms_attribute("content_type", "data").dump()
 
 
 def _encoded(key: tuple[str, bytes], value: Any) -> bytes:
@@ -131,11 +135,38 @@ class VaultSigner(pdf_cms.Signer):
         self._sign = key.sign
         self._cert_der = bytes(key.chain[0])
 
-    async def signed_attrs(self, *args: Any, **kwargs: Any) -> cms.CMSAttributes:
-        """pyHanko's signed attributes, with the signing-certificate-v2 attribute swapped for
-        an identical one parsed from DER: asn1crypto re-encodes the one pyHanko builds (the
-        issuer's name inside it) on every dump, some 15 ms per signature."""
-        attrs = await super().signed_attrs(*args, **kwargs)
+    async def signed_attrs(self, data_digest: bytes, digest_algorithm: str,
+                           attr_settings: PdfCMSSignedAttributes | None = None,
+                           content_type: str = "data", use_pades: bool = False,
+                           timestamper: Any = None, dry_run: bool = False,
+                           is_pdf_sig: bool = True) -> cms.CMSAttributes:
+        """The signed attributes. For a PAdES signature (ours) they are exactly three —
+        content type, message digest and signing-certificate-v2 (what pyHanko's CAdES
+        provider spec yields when no CAdES extras are asked for) — and all but the digest
+        depend on the certificate alone, so they are assembled from DER encoded once per
+        certificate: pyHanko builds them from native values every time and asn1crypto then
+        re-encodes the certificate's issuer name on each dump (some 15 ms per signature).
+
+        Anything else (a non-PAdES signature, extra CAdES attributes) takes pyHanko's path,
+        with the same swap of the signing-certificate-v2 attribute for one parsed from DER."""
+        settings_ = attr_settings or PdfCMSSignedAttributes()
+        if (use_pades and is_pdf_sig and content_type == "data"
+                and settings_.cades_signed_attrs is None
+                and self.signed_attr_prov_spec is None):
+            scv2 = _ENCODED.get(("scv2", self._cert_der))
+            if scv2 is None:
+                attr = await SigningCertificateV2Provider(
+                    signing_cert=self.signing_cert).get_attribute()
+                scv2 = _encoded(("scv2", self._cert_der), attr)
+            return cms.CMSAttributes([
+                cms.CMSAttribute.load(_CONTENT_TYPE_DATA),
+                cms.CMSAttribute.load(simple_cms_attribute("message_digest",
+                                                           data_digest).dump()),
+                cms.CMSAttribute.load(scv2)])
+        attrs = await super().signed_attrs(
+            data_digest, digest_algorithm, attr_settings=attr_settings,
+            content_type=content_type, use_pades=use_pades, timestamper=timestamper,
+            dry_run=dry_run, is_pdf_sig=is_pdf_sig)
         return cms.CMSAttributes([
             cms.CMSAttribute.load(_encoded(("scv2", self._cert_der), attr))
             if attr["type"].native == "signing_certificate_v2" else attr for attr in attrs])
@@ -298,6 +329,51 @@ def _stamp_image(png: bytes) -> Image.Image:
     return Image.open(io.BytesIO(png)).convert("RGBA")
 
 
+@lru_cache(maxsize=64)
+def _image_streams(png: bytes) -> tuple[int, int, bytes, bytes]:
+    """(width, height, Flate-compressed RGB samples, Flate-compressed alpha samples) of the
+    seal picture: what pyHanko's ``pil_image`` writes, compressed once per picture instead
+    of on every signature (a 480-pixel square, most of the cost of a B-B seal otherwise)."""
+    image = _stamp_image(png)
+    alpha = image.split()[-1]
+    return (image.width, image.height, zlib.compress(image.convert("RGB").tobytes()),
+            zlib.compress(alpha.tobytes()))
+
+
+class _StampImage(images.PdfImage):
+    """The seal picture as an image XObject with a soft mask, written from the streams
+    :func:`_image_streams` compressed once (the same objects ``pil_image`` would write)."""
+
+    def __init__(self, png: bytes) -> None:
+        super().__init__(_stamp_image(png))
+        self._png = png
+
+    @property
+    def image_ref(self) -> generic.IndirectObject:
+        assert self.writer is not None
+        ref = self._image_ref
+        if ref is None or ref.get_pdf_handler() is not self.writer:
+            width, height, rgb, alpha = _image_streams(self._png)
+
+            def stream(data: bytes, colour_space: str,
+                       mask: generic.IndirectObject | None = None) -> generic.StreamObject:
+                entries = {
+                    generic.pdf_name("/Type"): generic.pdf_name("/XObject"),
+                    generic.pdf_name("/Subtype"): generic.pdf_name("/Image"),
+                    generic.pdf_name("/Width"): generic.NumberObject(width),
+                    generic.pdf_name("/Height"): generic.NumberObject(height),
+                    generic.pdf_name("/ColorSpace"): generic.pdf_name(colour_space),
+                    generic.pdf_name("/BitsPerComponent"): generic.NumberObject(8),
+                    generic.pdf_name("/Filter"): generic.pdf_name("/FlateDecode")}
+                if mask is not None:
+                    entries[generic.pdf_name("/SMask")] = mask
+                return generic.StreamObject(entries, encoded_data=data)
+
+            mask = self.writer.add_object(stream(alpha, "/DeviceGray"))
+            ref = self._image_ref = self.writer.add_object(stream(rgb, "/DeviceRGB", mask))
+        return ref
+
+
 def stamp_style(stamp_png: bytes, text: str) -> TextStampStyle:
     """The visible appearance: the seal picture behind two lines of Chinese text."""
     chars = frozenset(text) | frozenset(_STAMP_TEXT_CHARS)
@@ -306,8 +382,8 @@ def stamp_style(stamp_png: bytes, text: str) -> TextStampStyle:
                               compressed=_compressed(font_bytes))
     return TextStampStyle(
         stamp_text="%(text)s\n签章时间 %(ts)s", timestamp_format="%Y-%m-%d %H:%M:%S %Z",
-        text_box_style=TextBoxStyle(font=font), background=images.PdfImage(
-            _stamp_image(stamp_png)), background_opacity=1.0, border_width=0,
+        text_box_style=TextBoxStyle(font=font), background=_StampImage(stamp_png),
+        background_opacity=1.0, border_width=0,
     )
 
 

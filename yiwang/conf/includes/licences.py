@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from yiwang.conf.env import env
+from yiwang.conf.includes.base import YIWANG_ENV
 
 YIWANG_LICENCES_MAX_UPLOAD_BYTES = env(
     "YIWANG_LICENCES_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, group="Licences",
@@ -24,3 +25,30 @@ YIWANG_LICENCES_TRUST_CACHE_SECONDS = env(
     doc="How long each process reuses the trust bundle (trusted keys, roots, CRLs) when "
         "verifying presented licences; a key revoked or imported elsewhere is seen after at "
         "most this long. 0 builds it for every verification.")
+
+# Status lists of other regions (issuers on an imported trust list) are fetched over HTTP.
+YIWANG_LICENCES_STATUS_CACHE_SECONDS = env(
+    "YIWANG_LICENCES_STATUS_CACHE_SECONDS", 300.0, group="Licences",
+    doc="How long a status list fetched from another region (the issuer's own "
+        "statusListCredential URL) is reused, in seconds, and never past the list's "
+        "validUntil: a revocation in that region is seen here after at most this long "
+        "(licences.service.refresh_status_lists() fetches them again at once).")
+YIWANG_LICENCES_STATUS_FETCH_TIMEOUT = env(
+    "YIWANG_LICENCES_STATUS_FETCH_TIMEOUT", 5.0, group="Licences",
+    doc="Longest a fetch of another region's status list may take altogether (connect, "
+        "TLS, answer), in seconds; a slower one counts as unavailable (status unknown).")
+YIWANG_LICENCES_STATUS_MAX_BYTES = env(
+    "YIWANG_LICENCES_STATUS_MAX_BYTES", 512 * 1024, group="Licences",
+    doc="Largest status list credential accepted from another region, in bytes.")
+# Other regions' test and demo instances run on this machine (tests/e2e): loopback there.
+YIWANG_LICENCES_STATUS_FETCH_ALLOW = env(
+    "YIWANG_LICENCES_STATUS_FETCH_ALLOW",
+    ["127.0.0.0/8", "::1", "localhost"] if YIWANG_ENV in ("test", "demo", "development")
+    else [],
+    group="Licences",
+    show_default="(empty); 127.0.0.0/8,::1,localhost in test, demo and development",
+    doc="Addresses (CIDRs) and host names a status list of another region may be fetched "
+        "from although the outbound rule refuses them (loopback, link-local, shared "
+        "100.64.0.0/10, reserved …). Public and private networks are always allowed, cloud "
+        "metadata services never. Only URLs on the origin of an imported region's keys are "
+        "fetched at all.")

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from yiwang.core import outbound
 from yiwang.core.crypto import service as crypto
 from yiwang.enablement.ledger import service as ledger
 from yiwang.support.seals import service as seals
@@ -24,6 +25,7 @@ from yiwang.verify import dataintegrity, statuslist
 from yiwang.verify import identifiers as licence_identifiers
 from yiwang.verify import keys as vkeys
 from yiwang.verify import qr as vqr
+from yiwang.verify.bundle import TrustBundle
 from yiwang.verify.offline import Verifier
 
 VC_PURPOSE = "licence.vc"
@@ -123,6 +125,38 @@ def verifier(status_lists: Mapping[str, Any] | Callable[[str], Any]) -> Any:
     """An offline verifier with this instance's trust bundle and the given status lists
     (URL → list credential, or a function looking one up)."""
     return Verifier(trust_bundle(), status_lists)
+
+
+def foreign_keys() -> list[dict[str, Any]]:
+    """The trusted keys of imported regions (the trust bundle's entries: ``id`` — the
+    verification method —, ``region``, ``issuer_id``, ``algorithm``, ``public_key`` …)."""
+    bundle = trust_bundle()
+    own = str(bundle.get("region") or "")
+    return [dict(k) for k in bundle.get("keys") or []
+            if isinstance(k, Mapping) and str(k.get("region") or "") != own]
+
+
+def verify_with_keys(document: dict[str, Any], keys: list[dict[str, Any]]) -> list[str]:
+    """The names of the failed checks of ``document``'s Data Integrity proof when only
+    ``keys`` (trust-bundle key entries) are trusted; empty when it verifies."""
+    resolver = TrustBundle({"keys": keys}).resolve
+    result = dataintegrity.verify_proof(document, resolver, check_validity=False)
+    return [] if result.valid else list(result.failed_names()) or ["proof"]
+
+
+def fetch_status_list(url: str) -> bytes:
+    """GET ``url`` with the shared safe outbound client (``yiwang.core.outbound``: SSRF
+    rule, no redirects, size limit, deadline). Raises ``outbound.OutboundRefused`` or
+    ``outbound.OutboundFailed``."""
+    deadline = float(settings.YIWANG_LICENCES_STATUS_FETCH_TIMEOUT)
+    return outbound.fetch(url, max_bytes=int(settings.YIWANG_LICENCES_STATUS_MAX_BYTES),
+                          allow=list(settings.YIWANG_LICENCES_STATUS_FETCH_ALLOW),
+                          timeout=deadline, deadline=deadline,
+                          accept="application/vc+ld+json, application/json")
+
+
+OutboundRefused = outbound.OutboundRefused
+OutboundFailed = outbound.OutboundFailed
 
 
 # --- trust and ledger ------------------------------------------------------------------

@@ -36,7 +36,7 @@ from yiwang.core.identifiers.service import (
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.registry import service as registry
 from yiwang.support.identity import service as identity
-from yiwang.support.licences import catalogue, integration, rendering, schema
+from yiwang.support.licences import catalogue, integration, rendering, schema, statusfetch
 from yiwang.support.licences.models import (
     HolderKind,
     Licence,
@@ -76,6 +76,7 @@ __all__ = [
     "may_manage",
     "open_share",
     "record_use",
+    "refresh_status_lists",
     "reinstate_licence",
     "reveal_licence",
     "revoke_licence",
@@ -588,13 +589,58 @@ def status_lists() -> dict[str, Any]:
             for s in StatusList.objects.all()}
 
 
-def status_list_at(url: str) -> dict[str, Any] | None:
-    """The status list credential at ``url`` if it is one of this instance's, else None
-    (a list of another region is not fetched: the verifier then names the status unknown)."""
+def _own_list_id(url: Any) -> str | None:
     prefix = f"{_public_url()}/credentials/status/"
     if not isinstance(url, str) or not url.startswith(prefix):
         return None
-    return status_list_document(url[len(prefix):])
+    return url[len(prefix):]
+
+
+def status_list_at(url: str) -> dict[str, Any] | None:
+    """The status list credential at ``url``: one of this instance's, or one of another
+    region whose trust list was imported — fetched from the issuing instance when ``url``
+    is on the origin of that region's keys, checked against its keys and cached
+    (``statusfetch``) — else None (the verifier then names the status unknown)."""
+    list_id = _own_list_id(url)
+    if list_id is not None:
+        return status_list_document(list_id)
+    return statusfetch.status_list(url).document
+
+
+class _StatusLookup:
+    """``status_list_at`` for one verification, remembering why a list was unavailable so
+    that the failed status check can say so."""
+
+    def __init__(self) -> None:
+        self.reasons: dict[str, str] = {}
+
+    def __call__(self, url: str) -> dict[str, Any] | None:
+        list_id = _own_list_id(url)
+        if list_id is not None:
+            return status_list_document(list_id)
+        found = statusfetch.status_list(url)
+        if found.document is None:
+            self.reasons[url] = found.message
+        return found.document
+
+    def explain(self, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``checks`` with each unavailable status list's reason in its status check."""
+        for check in checks:
+            if check.get("name") != "status" or check.get("ok"):
+                continue
+            message = str(check.get("message") or "")
+            for url, reason in self.reasons.items():
+                if url in message and "not available" in message:
+                    check["message"] = (f"无法取得状态列表，状态未知：{reason} "
+                                        f"(status list not available: {url})")
+        return checks
+
+
+def refresh_status_lists(urls: list[str] | None = None) -> dict[str, str]:
+    """Fetch the status lists of other regions again at once (each one fetched so far, by
+    default), instead of waiting for ``YIWANG_LICENCES_STATUS_CACHE_SECONDS``: URL → '' when
+    fetched, else why not (a fresh copy, if any, is kept). Call it outside a transaction."""
+    return statusfetch.refresh(urls)
 
 
 # --- reads for pages ------------------------------------------------------------------------
@@ -778,7 +824,8 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
         return _malformed(kind, "没有收到要核验的内容(nothing to verify)")
     if len(raw) > limit:
         return _malformed(kind, f"内容超过 {limit} 字节的上限(too large)")
-    checker = integration.verifier(status_list_at)
+    lookup = _StatusLookup()
+    checker = integration.verifier(lookup)
     if kind == "pdf":
         if not raw.startswith(b"%PDF-"):
             return _malformed(kind, "不是 PDF 文件(not a PDF: it must start with %PDF-)")
@@ -799,7 +846,7 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
         result = checker.verify_credential(document)
     else:
         return _malformed(kind, "未知的核验类型(unknown kind)")
-    outcome = Verification(kind, [c.to_dict() for c in result.checks],
+    outcome = Verification(kind, lookup.explain([c.to_dict() for c in result.checks]),
                            dict(result.summary or {}))
     identifier = str(outcome.summary.get("identifier") or "")
     licence = find_by_identifier(identifier) if identifier else None
@@ -819,7 +866,7 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
 def verify_licence(licence: Licence) -> Verification:
     """Verify a licence of this instance as a relying party would (its VC), without
     recording a use (for the holder's share page, which records its own)."""
-    checker = integration.verifier(status_list_at)
-    result = checker.verify_credential(json.loads(licence.vc))
-    return Verification("vc", [c.to_dict() for c in result.checks], dict(result.summary or {}),
-                        licence)
+    lookup = _StatusLookup()
+    result = integration.verifier(lookup).verify_credential(json.loads(licence.vc))
+    return Verification("vc", lookup.explain([c.to_dict() for c in result.checks]),
+                        dict(result.summary or {}), licence)

@@ -32,8 +32,10 @@ from functools import lru_cache
 from typing import Any
 
 from asn1crypto import cms
+from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from fontTools import subset, ttLib
 from PIL import Image
@@ -193,12 +195,16 @@ class InProcessTimeStamper(TimeStamper):
     def __init__(self, timestamp: Timestamp) -> None:
         super().__init__(include_nonce=True)
         self._timestamp = timestamp
+        self.tokens: list[cms.ContentInfo] = []  # what it handed out (for B-LT's DSS)
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str
                               ) -> cms.ContentInfo:
         nonce = int.from_bytes(hashlib.sha256(message_digest).digest()[:8], "big")
         token = self._timestamp(message_digest, hash_algorithm=md_algorithm, nonce=nonce)
-        return cms.ContentInfo.load(token)
+        _TOKEN_SIZE["max"] = max(_TOKEN_SIZE["max"], len(token))
+        parsed = cms.ContentInfo.load(token)
+        self.tokens.append(parsed)
+        return parsed
 
 
 # --- running pyHanko's event loop beside the caller -------------------------------------------
@@ -406,6 +412,24 @@ def read_pdf(pdf: bytes) -> PdfFileReader:
         raise MalformedPdf(f"the PDF cannot be read: {exc}") from exc
 
 
+def open_for_update(pdf: bytes) -> IncrementalPdfFileWriter:
+    """An incremental writer over ``pdf`` (strict), its reader checked as :func:`read_pdf`
+    checks: the document is parsed once for both."""
+    if not pdf.startswith(b"%PDF-"):
+        raise MalformedPdf("not a PDF (it does not start with %PDF-)")
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
+        if writer.prev.encrypted:
+            raise MalformedPdf("encrypted PDFs are not accepted")
+        writer.prev.root["/Pages"]
+        return writer
+    except MalformedPdf:
+        raise
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError,
+            AssertionError, RecursionError) as exc:
+        raise MalformedPdf(f"the PDF cannot be read: {exc}") from exc
+
+
 def _next_field_name(reader: PdfFileReader) -> str:
     taken = {name for name, *_ in fields.enumerate_sig_fields(reader)}
     n = 1
@@ -438,50 +462,125 @@ def seal_named(pdf: bytes, *, key: SealingKey, level: str = "B-LT",
         raise SealingError(f"unknown PAdES level {level!r}")
     if level != "B-B" and timestamp is None:
         raise SealingError(f"{level} needs a timestamp authority")
-    reader = read_pdf(pdf)
+    writer = open_for_update(pdf)
+    reader = writer.prev
     pages = page_count(reader)
     if not 0 <= page < pages:
         raise SealingError(f"page {page + 1} does not exist (the document has {pages})")
     name = field_name or _next_field_name(reader)
     if box is None:
         box = _default_box(reader, page, taken=_boxes_on_page(reader, page))
-    try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
-    except (PdfError, ValueError, KeyError, TypeError) as exc:
-        raise MalformedPdf(f"the PDF cannot be read: {exc}") from exc
-    validation_context = None
     if level == "B-LT":
-        validation_context = ValidationContext(
-            trust_roots=[asn1_x509.Certificate.load(der) for der in trust_roots],
-            crls=list(crls), allow_fetching=False,
-            other_certs=[asn1_x509.Certificate.load(der) for der in key.chain[1:]],
-            revocation_mode="soft-fail")
+        _check_signer(key.chain, trust_roots=trust_roots, crls=crls)
     meta = signers.PdfSignatureMetadata(
         field_name=name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        reason=reason or None, location=location or None,
-        embed_validation_info=level == "B-LT", validation_context=validation_context,
-        use_pades_lta=False)
+        reason=reason or None, location=location or None, use_pades_lta=False)
     bridge = _Bridge()
     bridged_key = SealingKey(sign=bridge.wrap(key.sign), chain=key.chain)
+    timestamper = InProcessTimeStamper(bridge.wrap(timestamp)) \
+        if timestamp and level != "B-B" else None
     pdf_signer = signers.PdfSigner(
-        meta, VaultSigner(bridged_key),
-        timestamper=InProcessTimeStamper(bridge.wrap(timestamp))
-        if timestamp and level != "B-B" else None,
+        meta, VaultSigner(bridged_key), timestamper=timestamper,
         stamp_style=stamp_style(stamp_png, stamp_text) if stamp_png else None,
         new_field_spec=fields.SigFieldSpec(name, on_page=page, box=box))
+    # The CMS size is known (chain, attributes, a 72-byte signature, and for B-T/B-LT a
+    # timestamp token), so pyHanko's dry run is skipped: it builds the whole CMS a second
+    # time and asks the TSA for a dummy token. The reservation counts hexadecimal digits,
+    # two per byte.
+    reserved = 2 * (sum(len(der) for der in key.chain) + 2048
+                    + (_token_allowance() if timestamper is not None else 0))
     try:
-        # B-B: the CMS size is known (chain, attributes, a 72-byte signature), so skip
-        # pyHanko's dry run, which builds the whole CMS a second time (the reservation
-        # counts hexadecimal digits, two per byte).
-        reserved = 2 * (sum(len(der) for der in key.chain) + 2048) if level == "B-B" else None
-        out = bridge.run(lambda: pdf_signer.async_sign_pdf(
-            writer, bytes_reserved=reserved, appearance_text_params={"text": stamp_text}))
+        out, sig_contents = bridge.run(lambda: _sign(
+            pdf_signer, writer, reserved=reserved, text=stamp_text))
+        if level == "B-LT":
+            assert timestamper is not None
+            out = _add_validation_data(out, sig_contents, chain=key.chain,
+                                       tokens=timestamper.tokens, trust_roots=trust_roots,
+                                       crls=crls)
     except SealingError:
         raise
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         logger.info("sealing failed", exc_info=True)
         raise SealingError(f"sealing failed: {exc}") from exc
-    return bytes(out.getbuffer()), name
+    return out, name
+
+
+async def _sign(pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, *,
+                reserved: int, text: str) -> tuple[bytes, bytes]:
+    """pyHanko's ``async_sign_pdf`` without the pre-signing validation (B-LT's validation
+    data is added by :func:`_add_validation_data` from what we hold) and without the dry
+    run: (the signed PDF, the signature's /Contents with its padding)."""
+    session = pdf_signer.init_signing_session(writer)
+    tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=reserved,
+                                       appearance_text_params={"text": text})
+    digest, output = tbs.digest_tbs_document()
+    signed = await tbs.perform_signature(
+        document_digest=digest.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(signing_time=session.system_time))
+    await signed.post_signature_processing(output)
+    output.seek(0)
+    return output.read(), bytes(signed.sig_contents)
+
+
+# The largest timestamp token seen in this process: the reservation for the next one.
+_TOKEN_SIZE = {"max": 0}
+
+
+def _token_allowance() -> int:
+    return max(8192, 2 * _TOKEN_SIZE["max"])
+
+
+@lru_cache(maxsize=16)
+def _crl(der: bytes) -> asn1_crl.CertificateList:
+    return asn1_crl.CertificateList.load(der)
+
+
+def _check_signer(chain: Sequence[bytes], *, trust_roots: Sequence[bytes],
+                  crls: Sequence[bytes]) -> None:
+    """What pyHanko's pre-signing validation refused before embedding validation data: a
+    seal certificate out of its validity period, revoked on the given CRLs, or (when trust
+    roots are given) not issued under one of them. The chain is our own, from the trust
+    app, so the full path validation is not run again for every signature."""
+    leaf = _certificate(bytes(chain[0]))
+    now = timezone.now()
+    if not leaf.not_valid_before <= now <= leaf.not_valid_after:
+        raise SealingError("the seal certificate is outside its validity period")
+    if trust_roots and bytes(chain[-1]) not in {bytes(der) for der in trust_roots}:
+        raise SealingError("the seal certificate does not chain to a trusted root")
+    issuer = leaf.issuer.dump()
+    for der in crls:
+        cert_list = _crl(bytes(der))
+        if cert_list.issuer.dump() != issuer:
+            continue
+        for entry in cert_list["tbs_cert_list"]["revoked_certificates"]:
+            if entry["user_certificate"].native == leaf.serial_number:
+                raise SealingError("the seal certificate is revoked")
+
+
+def _add_validation_data(pdf: bytes, sig_contents: bytes, *, chain: Sequence[bytes],
+                         tokens: Sequence[cms.ContentInfo], trust_roots: Sequence[bytes],
+                         crls: Sequence[bytes]) -> bytes:
+    """B-LT: the validation data — the seal's chain, the TSA's certificates (and the root
+    that issued them) and the CRLs — into the document security store, with a VRI entry
+    for the signature, as an incremental update after it (what pyHanko's post-signing step
+    writes from its validation paths, without validating the paths once more)."""
+    certs = [_certificate(bytes(der)) for der in chain]
+    for token in tokens:
+        for choice in token["content"]["certificates"] or ():
+            if choice.name == "certificate":
+                certs.append(_certificate(choice.chosen.dump()))
+    issuers = {cert.issuer.dump() for cert in certs}
+    for der in trust_roots:
+        root = _certificate(bytes(der))
+        if root.subject.dump() in issuers:
+            certs.append(root)
+    unique = list({cert.dump(): cert for cert in certs}.values())
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=True)
+    DocumentSecurityStore.supply_dss_in_writer(
+        writer, sig_contents, certs=unique, crls=[_crl(bytes(der)) for der in crls])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _boxes_on_page(reader: PdfFileReader, page: int) -> list[tuple[float, ...]]:

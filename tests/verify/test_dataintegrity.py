@@ -290,3 +290,37 @@ def test_jcs_refuses_cyclic_values() -> None:
     with pytest.raises(CanonicalizationError):
         canonicalize(cyclic)
     assert "malformed" in _failed(di.verify_proof({**cyclic, "proof": {}}, lambda vm: None))
+
+
+def test_validity_edges_across_offsets(ed_key, resolver) -> None:
+    """Times with offsets compare as instants, whatever zone ``now`` is given in."""
+    doc = {**_credential(), "validFrom": "0001-01-01T00:00:00+01:00",  # before UTC's year 1
+           "validUntil": "2030-01-01T08:00:00+08:00"}
+    signed = di.add_proof(doc, verification_method=VM, sign=ed_key.sign,
+                          created="2024-03-01T08:00:00+08:00")
+    end = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    east = dt.timezone(dt.timedelta(hours=8))
+    for now in (end, end.astimezone(east), end.replace(tzinfo=None)):
+        assert di.verify_proof(signed, resolver, now=now).valid, now
+        later = now + dt.timedelta(microseconds=1)
+        assert _failed(di.verify_proof(signed, resolver, now=later)) == ["validity"], later
+
+
+def test_created_within_the_clock_skew(ed_key, resolver) -> None:
+    signed = di.add_proof(_credential(), verification_method=VM, sign=ed_key.sign,
+                          created="2024-06-01T08:04:59+08:00")
+    assert di.verify_proof(signed, resolver, now=NOW).valid  # 4:59 ahead of NOW
+    assert _failed(di.verify_proof(signed, resolver, now=NOW - dt.timedelta(seconds=2))) == [
+        "created"]
+
+
+def test_proof_value_forms(signed, resolver) -> None:
+    raw = multibase.decode(signed["proof"]["proofValue"])
+    for value, message in (("u" + multibase.encode(raw, "u")[1:], "64-byte base58-btc"),
+                           ("z", "64-byte base58-btc"), ("z0OIl", "not multibase"),
+                           ("u!!", "not multibase")):
+        doc = copy.deepcopy(signed)
+        doc["proof"]["proofValue"] = value
+        result = di.verify_proof(doc, resolver, now=NOW)
+        assert result.failed_names() == ["proof"], value
+        assert message in result.errors[0].message, value

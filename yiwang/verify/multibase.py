@@ -85,8 +85,9 @@ def b58decode(text: str) -> bytes:
                 small = small * 58 + d
             n = n * _POW[len(chunk)] + small
     body = n.to_bytes((n.bit_length() + 7) // 8, "big") if n else b""
-    pad = len(text) - len(text.lstrip("1"))
-    return b"\0" * pad + body
+    if not text or text[0] != "1":
+        return body
+    return b"\0" * (len(text) - len(text.lstrip("1"))) + body
 
 
 def encode(data: bytes, base: str = "z") -> str:

@@ -48,6 +48,7 @@ class Check(NamedTuple):
 
 
 _OK = itemgetter(1)  # Check.ok, read in C
+_new = tuple.__new__  # Check(name, ok, message) without namedtuple's Python-level __new__
 
 
 @dataclass
@@ -76,11 +77,11 @@ class Result:
         return [c for c in self.checks if not c.ok]
 
     def passed(self, name: str, message: str) -> None:
-        self.checks.append(Check(name, True, message))
+        self.checks.append(_new(Check, (name, True, message)))
 
     def failed(self, name: str, message: str) -> Result:
         """Record a failed check; returns ``self`` so callers can ``return result.failed(...)``."""
-        self.checks.append(Check(name, False, message))
+        self.checks.append(_new(Check, (name, False, message)))
         return self
 
     def extend(self, other: Result) -> None:

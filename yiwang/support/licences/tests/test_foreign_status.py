@@ -357,3 +357,23 @@ def test_an_oversized_list_is_refused(region: Region, settings: Any) -> None:
     settings.YIWANG_LICENCES_STATUS_MAX_BYTES = 100
     found = statusfetch.status_list(region.list_url)
     assert found.reason == "unavailable" and found.detail == "too_large"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fetch_happens_outside_any_transaction(region: Region,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import connection
+
+    from yiwang.support.licences import integration
+
+    seen: list[bool] = []
+    fetch = integration.fetch_status_list
+
+    def watched(url: str) -> bytes:
+        seen.append(connection.in_atomic_block)
+        return fetch(url)
+
+    monkeypatch.setattr(integration, "fetch_status_list", watched)
+    region.publish()
+    assert _status(region)["ok"] is True
+    assert seen == [False]

@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from asn1crypto import x509
 from django.conf import settings
@@ -854,6 +855,7 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None
         raise _error(gettext(_IMPORT_MESSAGES[exc.code]), exc.code, detail=str(exc)) from None
     if checked.region_code == region_code():
         raise _error(gettext("这是本地区自己的信任列表，无需导入。"), "own_region")
+    _refuse_foreign_claims(checked.region_code, keys)
     previous = (ImportedTrustList.objects.select_for_update()
                 .filter(region_code=checked.region_code).order_by("-sequence").first())
     if previous is not None and checked.sequence <= previous.sequence:
@@ -888,6 +890,38 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None
                  detail={"region": checked.region_code, "sequence": checked.sequence,
                          "sha256": checked.sha256, "keys": len(keys)})
     return row
+
+
+def _origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased; None for anything else."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
+        return None
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _refuse_foreign_claims(region: str, keys: list[trustlist.ListedKey]) -> None:
+    """A region speaks only for itself: every issuer id and key id of its list must be on one
+    origin of its own (never this instance's), and no key id, COSE kid or issuer id may be
+    one this instance or another imported region already uses — else a partner could sign
+    licences "issued" by our departments, or shadow our keys in verifiers."""
+    origins = {_origin(k.issuer_id) for k in keys} | {_origin(k.ref) for k in keys}
+    if None in origins or _origin(_public_url()) in origins or len(origins) > 1:
+        raise _error(gettext("信任列表中的发证机构和密钥标识必须都在对方地区自己的网址下，"
+                             "不能使用本地区或其他网址，不能导入。"), "namespace")
+    refs = {k.ref for k in keys}
+    issuers = {k.issuer_id for k in keys}
+    kids = {k.kid for k in keys if k.kid}
+    local = Certificate.objects.filter(Q(kid__in=kids) | Q(certificate_kid__in=kids))
+    others = ImportedKey.objects.filter(trust_list__superseded_at__isnull=True).exclude(
+        trust_list__region_code=region).filter(
+            Q(ref__in=refs) | Q(issuer_id__in=issuers) | Q(kid__in=kids))
+    if (kids and local.exists()) or others.exists():
+        raise _error(gettext("信任列表中的密钥或发证机构标识与本地区或已导入的其他地区重复，"
+                             "不能导入。"), "collision")
 
 
 def imported_status(row: ImportedTrustList) -> str:

@@ -59,7 +59,8 @@ class ForeignList:
 
 def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = "440300000000",
                       name: str = "深圳市", root_key: Any = None, licence_key: Any = None,
-                      issued: Any = None) -> ForeignList:
+                      issued: Any = None, base: str = "https://sz.example.gov.cn",
+                      issuer_base: str | None = None) -> ForeignList:
     root_key = root_key or ec.generate_private_key(ec.SECP256R1())
     licence_key = licence_key or ed25519.Ed25519PrivateKey.generate()
     list_key = ec.generate_private_key(ec.SECP256R1())
@@ -80,7 +81,7 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
         subject=pki.build_name(common_name="深圳市市场监督管理局", organization=name),
         spki_der=spki(licence_key), usage="licence", serial=pki.random_serial(),
         not_before=now - timedelta(days=1), not_after=now + timedelta(days=365))
-    vm_id = "https://sz.example.gov.cn/trust/keys/k-licence-1"
+    vm_id = f"{base}/trust/keys/k-licence-1"
     kid = hashlib.sha256(spki(licence_key)).digest()[:8]
     document = {
         "type": trustlist.FORMAT, "formatVersion": 1,
@@ -90,7 +91,7 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
                  "algorithm": "ecdsa-p256"},
         "crls": [],
         "issuers": [{
-            "id": "https://sz.example.gov.cn/trust/issuers/scjg", "department": "scjg",
+            "id": f"{issuer_base or base}/trust/issuers/scjg", "department": "scjg",
             "name": "深圳市市场监督管理局", "creditCode": "", "licenceTypes": ["yyzz"],
             "keys": [{
                 "id": vm_id, "type": "Multikey", "purpose": "licence.vc", "algorithm": "ed25519",

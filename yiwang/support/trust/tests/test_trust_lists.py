@@ -53,6 +53,11 @@ def test_round_trip_to_a_second_region(city: Any, settings: Any) -> None:
     fingerprint = trust.trust_list_fingerprint()
     settings.YIWANG_TRUST_REGION_CODE = "440300000000"
     settings.YIWANG_TRUST_REGION_NAME = "深圳市"
+    settings.YIWANG_PUBLIC_URL = "https://b.example.gov.cn"
+    # B holds none of A's licence keys (in one database they would collide with A's list).
+    from yiwang.support.trust.models import Certificate
+
+    Certificate.objects.filter(usage="licence").delete()
     imported = trust.import_trust_list(raw, fingerprint=fingerprint)
     assert imported.region_code == "339900000000" and imported.sequence == 1
     assert imported.keys.count() == 1
@@ -231,3 +236,33 @@ def test_out_of_range_fields_are_refused_even_when_signed(city: Any, change: str
     with pytest.raises(ValidationError) as refused:
         trust.import_trust_list(raw, fingerprint=made.fingerprint)
     assert _code(refused) == "malformed"
+
+
+def test_a_region_speaks_only_for_its_own_namespace(city: Any, settings: Any) -> None:
+    """A partner cannot list keys or issuers under our address (it would sign licences
+    "issued" by our departments), nor mix in another address."""
+    from yiwang.support.trust.tests.conftest import make_foreign_list
+
+    ours = make_foreign_list(base=settings.YIWANG_PUBLIC_URL.rstrip("/"))
+    with pytest.raises(ValidationError) as exc:
+        trust.import_trust_list(ours.raw, fingerprint=ours.fingerprint)
+    assert _code(exc) == "namespace"
+    mixed = make_foreign_list(issuer_base="https://elsewhere.example.org")
+    with pytest.raises(ValidationError) as exc:
+        trust.import_trust_list(mixed.raw, fingerprint=mixed.fingerprint)
+    assert _code(exc) == "namespace"
+    assert not trust.list_imported()
+
+
+def test_a_region_cannot_reuse_another_regions_identifiers(city: Any) -> None:
+    from yiwang.support.trust.tests.conftest import make_foreign_list
+
+    first = make_foreign_list()
+    trust.import_trust_list(first.raw, fingerprint=first.fingerprint)
+    # Another region listing the same key ids and the same licence key (kid).
+    copycat = make_foreign_list(region="440100000000", name="广州市",
+                                licence_key=first.licence_key)
+    with pytest.raises(ValidationError) as exc:
+        trust.import_trust_list(copycat.raw, fingerprint=copycat.fingerprint)
+    assert _code(exc) == "collision"
+    assert trust.resolve_key(first.vm_id).region == "440300000000"

@@ -9,7 +9,8 @@ shared safe outbound client (``yiwang.core.outbound``), never inside a database 
 credential must be a JSON object whose ``id`` is the URL and whose proof verifies with a key
 of that same region; it is then kept in the Django cache for
 ``YIWANG_LICENCES_STATUS_CACHE_SECONDS`` and never past its ``validUntil``. When a fetch
-fails, a copy still fresh is used; otherwise the status is unknown, with the reason named.
+fails, a copy still fresh is used; otherwise the status is unknown, with the reason named,
+and the URL is not asked again for :data:`RETRY_AFTER_SECONDS`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ _now = time.time  # the clock of freshness (tests move it)
 
 CACHE_PREFIX = "licences.status-list:"
 INDEX_KEY = "licences.status-list-index"
+FAILED_PREFIX = "licences.status-list-failed:"
+#: After a failed fetch, the same URL is not asked again for this long (nor longer than the
+#: cache TTL): a region whose server hangs cannot hold every verification for the deadline.
+RETRY_AFTER_SECONDS = 30.0
 INDEX_MAX = 1000
 
 # Why a status list is unknown (bilingual, like the verifier's own messages).
@@ -123,6 +128,21 @@ def _remember(url: str, region: str, document: dict[str, Any]) -> None:
         cache.set(INDEX_KEY, ([*urls, url])[-INDEX_MAX:], timeout=None)
 
 
+def _recent_failure(url: str) -> Lookup | None:
+    entry = cache.get(FAILED_PREFIX + _cache_key(url))
+    if not isinstance(entry, dict) or float(entry.get("until", 0)) <= _now():
+        return None
+    return Lookup(None, str(entry.get("reason") or "unavailable"), str(entry.get("detail") or ""))
+
+
+def _remember_failure(url: str, found: Lookup) -> None:
+    wait = min(RETRY_AFTER_SECONDS, float(settings.YIWANG_LICENCES_STATUS_CACHE_SECONDS))
+    if wait > 0:
+        cache.set(FAILED_PREFIX + _cache_key(url),
+                  {"reason": found.reason, "detail": found.detail, "until": _now() + wait},
+                  timeout=int(wait) + 1)
+
+
 def _fetch(url: str, keys: list[dict[str, Any]]) -> Lookup:
     try:
         raw = integration.fetch_status_list(url)
@@ -156,10 +176,14 @@ def status_list(url: str, *, refresh: bool = False) -> Lookup:
     kept = _cached(url, region)
     if kept is not None and not refresh:
         return Lookup(kept, cached=True)
-    fetched = _fetch(url, keys)
-    if fetched.document is not None:
-        _remember(url, region, fetched.document)
-        return fetched
+    fetched = None if refresh else _recent_failure(url)
+    if fetched is None:
+        fetched = _fetch(url, keys)
+        if fetched.document is not None:
+            cache.delete(FAILED_PREFIX + _cache_key(url))
+            _remember(url, region, fetched.document)
+            return fetched
+        _remember_failure(url, fetched)
     if kept is not None:  # the fetch failed: a copy still fresh says what it said
         return Lookup(kept, fetched.reason, fetched.detail, cached=True)
     return fetched

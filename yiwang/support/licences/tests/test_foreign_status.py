@@ -377,3 +377,19 @@ def test_the_fetch_happens_outside_any_transaction(region: Region,
     region.publish()
     assert _status(region)["ok"] is True
     assert seen == [False]
+
+
+def test_a_failed_fetch_is_not_repeated_at_once(region: Region, clock: list[float]) -> None:
+    assert statusfetch.status_list(region.list_url).detail == "status"  # 404: not there yet
+    region.publish()
+    found = statusfetch.status_list(region.list_url)  # within the retry pause: not asked
+    assert found.document is None and found.reason == "unavailable"
+    assert region.origin.hits == ["/credentials/status/r1"]
+    clock[0] += statusfetch.RETRY_AFTER_SECONDS + 1
+    assert statusfetch.status_list(region.list_url).document is not None
+    assert len(region.origin.hits) == 2
+    # refresh_status_lists() does not wait for the pause either
+    region.origin.pages.clear()
+    assert statusfetch.refresh([region.list_url])[region.list_url].startswith("无法获取状态列表")
+    region.publish()
+    assert statusfetch.refresh([region.list_url]) == {region.list_url: ""}

@@ -41,6 +41,9 @@ METADATA: frozenset[IPAddress] = frozenset(ipaddress.ip_address(a) for a in (
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")
 _CHUNK = 8192
+# IPv6 prefixes carrying an IPv4 address in their last 32 bits (NAT64, IPv4-compatible).
+_EMBEDDING = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"),
+              ipaddress.ip_network("::/96"))
 
 
 class OutboundRefused(Exception):
@@ -70,10 +73,14 @@ def _plain(address: IPAddress) -> IPAddress:
 def refusal(address: IPAddress, *, host: str = "", allow: Iterable[str] = ()) -> str:
     """Why ``address`` (which ``host`` names) may not be called, or '' when it may."""
     address = _plain(address)
-    if address in METADATA or (isinstance(address, ipaddress.IPv6Address)
-                               and address.sixtofour is not None
-                               and address.sixtofour in METADATA):
+    if address in METADATA:
         return "metadata"
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = [address.sixtofour]
+        if any(address in net for net in _EMBEDDING):
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        if any(v4 is not None and v4 in METADATA for v4 in embedded):
+            return "metadata"
     entries = [str(e).strip().lower() for e in allow if str(e).strip()]
     if host and host.lower().rstrip(".") in entries:
         return ""

@@ -23,7 +23,8 @@ def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ("0.1.2.3", "unspecified"), ("224.0.0.1", "multicast"),
     ("100.64.1.1", "shared"), ("240.0.0.1", "reserved"), ("169.254.169.254", "metadata"),
     ("100.100.100.200", "metadata"), ("::ffff:169.254.169.254", "metadata"),
-    ("fd00:ec2::254", "metadata"), ("::ffff:127.0.0.1", "loopback"),
+    ("fd00:ec2::254", "metadata"), ("64:ff9b::a9fe:a9fe", "metadata"),
+    ("2002:a9fe:a9fe::1", "metadata"), ("::ffff:127.0.0.1", "loopback"),
     ("10.1.2.3", ""), ("192.168.1.1", ""), ("8.8.8.8", ""),
 ])
 def test_the_default_rule(address: str, reason: str) -> None:

@@ -503,6 +503,27 @@ def _stamp_text(seal: Seal) -> str:
     return seal.name
 
 
+_KEYS: dict[tuple[int, int, str, str, str], pades.SealingKey] = {}
+
+
+def _sealing_key(backend: backends.Backend, seal: Seal, crls: Sequence[bytes]
+                 ) -> pades.SealingKey:
+    """The seal's signing key and certificate chain, kept per process while the seal's key,
+    its certificate serial and the CRLs are unchanged (a revocation issues a new CRL, and
+    a new certificate changes the serial). Only for B-LT, where the CRLs are fetched
+    anyway and the seal certificate is checked against them before signing; the vault
+    still refuses a revoked key."""
+    marker = hashlib.sha256(b"".join(bytes(der) for der in crls)).hexdigest()
+    cache_key = (id(backend), seal.pk, seal.key_id, seal.certificate_serial, marker)
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = backend.sealing_key(seal.key_id)
+        if len(_KEYS) > 256:
+            _KEYS.clear()
+        _KEYS[cache_key] = key
+    return key
+
+
 @transaction.atomic
 def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
              level: str = "B-LT", page: int = 0, box: tuple[float, ...] | None = None,
@@ -520,17 +541,19 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
     pdf = bytes(pdf)
     if level not in LEVELS:
         raise ValidationError(_("签章级别须为 %(levels)s 之一。") % {"levels": "、".join(LEVELS)})
-    seal = Seal.objects.select_related("department").get(pk=seal.pk)
+    # The authorisation (locked) with its seal and the seal's department, in one query.
+    authorisation = (SealAuthorisation.objects.select_for_update(of=("self",))
+                     .select_related("seal", "seal__department").get(pk=authorisation.pk))
+    if authorisation.seal_id != seal.pk:
+        raise ValidationError(_("该授权不是针对这枚印章的。"))
+    seal = authorisation.seal
     _check_usable(seal)
-    authorisation = SealAuthorisation.objects.select_for_update().get(pk=authorisation.pk)
     # Only what the custodian check needs: loading the whole account decrypts its
     # personal data fields for nothing.
     custodian = get_user_model().objects.only("id", "is_active").get(
         pk=authorisation.custodian_id)
     document_sha256 = hashlib.sha256(pdf).hexdigest()
     now = timezone.now()
-    if authorisation.seal_id != seal.pk:
-        raise ValidationError(_("该授权不是针对这枚印章的。"))
     if authorisation.withdrawn_at is not None:
         raise ValidationError(_("该用印授权已撤回。"))
     if not _still_custodian(seal, custodian):
@@ -546,12 +569,17 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
             raise ValidationError(_("该用印授权针对的是另一份文件（文件摘要不一致）。"))
     backend = backends.current()
     try:
-        key = backend.sealing_key(seal.key_id)
         kwargs: dict[str, Any] = {}
         if level != "B-B":
             kwargs["timestamp"] = backend.timestamp
         if level == "B-LT":
-            kwargs.update(trust_roots=backend.roots(), crls=backend.crls())
+            # The chain ends at our root and the TSA's token carries its own chain, so the
+            # validation data needs only the CRLs (pades checks the seal is not on them).
+            crls = backend.crls()
+            kwargs["crls"] = crls
+            key = _sealing_key(backend, seal, crls)
+        else:
+            key = backend.sealing_key(seal.key_id)
         box_ints = tuple(round(v) for v in box) if box else None
         sealed, field_name = pades.seal_named(pdf, key=key, level=level, page=page,
                                               box=box_ints,  # type: ignore[arg-type]

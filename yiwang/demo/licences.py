@@ -31,7 +31,8 @@ from yiwang.support.licences import service as licences
 Progress = Callable[[str, int], Callable[[int], None]]
 
 LICENCE_MANAGERS = "证照管理员"
-MANAGER_PERMISSIONS = ("licences.issue_licence", "licences.manage_licence_status")
+MANAGER_PERMISSIONS = ("licences.issue_licence", "licences.manage_licence_status",
+                       "trust.manage_department_keys")
 CIVIL_AFFAIRS = ("mzj", "民政局", "Civil Affairs Bureau")
 PURPOSE = "示例数据:签发示例电子证照 demo licences"
 

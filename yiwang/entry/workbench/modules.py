@@ -91,7 +91,7 @@ MODULES: list[Module] = [
         "workbench:ledger"),
     Module("trust", _("密钥与证书"), _(
         "本部门的签名密钥和数字证书:创建、轮换、签发证书和吊销,私钥始终加密保存在密钥库中。"),
-        PLATFORM, "workbench:trust_keys"),
+        PLATFORM, "workbench:trust_keys", permission="trust.manage_department_keys"),
     Module("trust_lists", _("信任列表"), _(
         "发布本地区的电子证照信任列表,核对指纹后导入其他地区的信任列表,实现跨地区互认。"),
         PLATFORM, "workbench:trust_lists", permission="trust.manage_trust_lists"),

@@ -19,6 +19,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -192,9 +193,13 @@ def key_create(request: HttpRequest, owner: str) -> HttpResponse:
 
 
 def _own_key(request: HttpRequest, owner: str, key_id: str) -> Any:
+    """A key of ``owner`` that this page manages: seal keys belong to 印章管理 (revoking one
+    here would leave its seal "active"), witness keys to the ledger."""
     key = crypto.get_signing_key(key_id)
     if key is None or key.owner != owner:
         raise PermissionDenied("not this department's key")
+    if key.purpose not in (REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES):
+        raise PermissionDenied("this key is managed elsewhere")
     return key
 
 
@@ -244,10 +249,12 @@ def key_revoke(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
     form = RevokeForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else "unspecified"
     try:
-        crypto.revoke_signing_key(key.id, reason=reason, actor=request.user)
-        for certificate in trust.list_certificates(owner=owner):
-            if certificate.key_id == key.id and certificate.status == "valid":
-                trust.revoke_certificate(certificate.serial, reason=reason, actor=request.user)
+        with transaction.atomic():  # the key and its certificates, or nothing
+            crypto.revoke_signing_key(key.id, reason=reason, actor=request.user)
+            for certificate in trust.list_certificates(owner=owner):
+                if certificate.key_id == key.id and certificate.status == "valid":
+                    trust.revoke_certificate(certificate.serial, reason=reason,
+                                             actor=request.user)
     except (ValidationError, crypto.CryptoError) as exc:
         return _failed(request, owner, exc)
     return _done(request, owner, gettext("密钥及其证书已撤销，用它签署的文件将验证为“已撤销”。"))

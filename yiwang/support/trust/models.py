@@ -57,6 +57,7 @@ class Certificate(models.Model):
         ordering = ["-issued_at", "-id"]
         permissions = [
             ("manage_all_keys", _("管理所有部门的密钥与证书")),
+            ("manage_department_keys", _("管理本部门的密钥与证书")),
             ("manage_trust_lists", _("发布和导入信任列表")),
         ]
 

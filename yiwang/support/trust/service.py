@@ -92,6 +92,7 @@ ROOT_PURPOSE, TSA_PURPOSE, LIST_PURPOSE = "pki.root", "pki.tsa", "trust.list"
 LICENCE_PURPOSES = ("licence.vc", "licence.cose")
 CERT_USAGES = ("seal", "licence", "tsa", "trust-list")
 MANAGE_ALL_PERMISSION = "trust.manage_all_keys"
+MANAGE_DEPARTMENT_PERMISSION = "trust.manage_department_keys"
 TRUST_LIST_PERMISSION = "trust.manage_trust_lists"
 
 
@@ -257,6 +258,10 @@ def certify_key(key_id: str, *, department_code: str, usage: str,
                      key=key_id, owner=department_code)
     if key.status != "active":
         raise _error(gettext("密钥已停用或已撤销，不能再签发证书。"), "key_status")
+    if Certificate.objects.filter(key_id=key_id, status=CertificateStatus.REVOKED,
+                                  revocation_reason="key_compromise").exists():
+        raise _error(gettext("这把密钥的证书曾因密钥泄露被撤销，不能再为它签发证书；请更换密钥。"),
+                     "key_compromised")
     existing = (Certificate.objects.filter(key_id=key_id, usage=usage,
                                            status=CertificateStatus.VALID,
                                            not_after__gt=timezone.now())
@@ -1007,9 +1012,13 @@ def audit_trail(owner: str, *, limit: int = 50) -> list[Any]:
 
 def departments_managed_by(user: Any) -> list[str] | None:
     """Department codes whose keys ``user`` may manage; None means every department
-    (superusers and holders of ``trust.manage_all_keys``)."""
+    (superusers and holders of ``trust.manage_all_keys``). Members of a department manage its
+    keys only with ``trust.manage_department_keys``: a key revoked by mistake stops every
+    licence it signed from verifying."""
     if user.is_superuser or user.has_perm(MANAGE_ALL_PERMISSION):
         return None
+    if not user.has_perm(MANAGE_DEPARTMENT_PERMISSION):
+        return []
     return [d.code for d in orgs.departments_of(user)]
 
 

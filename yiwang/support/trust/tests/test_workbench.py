@@ -30,7 +30,8 @@ def official(username: str, department: str | None, *perms: str) -> Any:
 
 @pytest.fixture
 def scjg_client(city: Any, internal_client: Any) -> Any:
-    sign_in_client(internal_client, official("scjg.clerk", "scjg"))
+    sign_in_client(internal_client, official("scjg.clerk", "scjg",
+                                             "trust.manage_department_keys"))
     return internal_client
 
 
@@ -110,3 +111,37 @@ def test_trust_list_page_publish_and_import(city: Any, internal_client: Any,
     page = internal_client.get("/trust/lists/").content.decode()
     assert "深圳市" in page
     assert trust.resolve_key(foreign.vm_id) is not None
+
+
+def test_a_member_without_the_permission_manages_nothing(city: Any, internal_client: Any
+                                                         ) -> None:
+    """Membership alone is not enough: revoking a licence key stops every licence it signed
+    from verifying."""
+    sign_in_client(internal_client, official("scjg.member", "scjg"))
+    assert internal_client.get("/trust/keys/scjg/").status_code == 403
+    response = internal_client.post("/trust/keys/scjg/new/", {"purpose": "licence.vc"})
+    assert response.status_code == 403
+
+
+def test_seal_keys_are_not_revoked_here(scjg_client: Any) -> None:
+    from yiwang.core.crypto import service as crypto
+
+    key = crypto.create_signing_key(owner="scjg", purpose="seal:scjg-1", algorithm="ecdsa-p256")
+    response = scjg_client.post(f"/trust/keys/scjg/{key.id}/revoke/", {"reason": "superseded"})
+    assert response.status_code == 403
+    assert crypto.get_signing_key(key.id).status == "active"
+
+
+def test_a_key_whose_certificate_was_compromised_is_not_certified_again(city: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    from yiwang.core.crypto import service as crypto
+    from yiwang.support.trust import service as trust
+
+    key = crypto.create_signing_key(owner="scjg", purpose="licence.cose",
+                                    algorithm="ecdsa-p256")
+    certificate = trust.certify_key(key.id, department_code="scjg", usage="licence")
+    trust.revoke_certificate(certificate.serial, reason="key_compromise")
+    with pytest.raises(ValidationError) as exc:
+        trust.certify_key(key.id, department_code="scjg", usage="licence")
+    assert exc.value.code == "key_compromised"

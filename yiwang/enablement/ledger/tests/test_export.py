@@ -32,6 +32,8 @@ def run_verify(path: Path, *extra: str) -> tuple[bool, str]:
     from io import StringIO
 
     out, err = StringIO(), StringIO()
+    if "--log-key" not in extra:
+        extra = (*extra, "--trust-export-keys")
     try:
         call_command("ledger", "verify", str(path), "--no-progress", *extra, stdout=out,
                      stderr=err)
@@ -180,3 +182,10 @@ def test_a_fork_signed_by_the_log_key_itself_is_named(exported: Path) -> None:
     assert "checkpoints 3 -> 303: inconsistent (new root mismatch)" in text
     assert "checkpoints 303 -> 343: inconsistent (old root mismatch)" in text
     assert "the log's signature does not verify" not in text
+
+
+def test_verify_asks_for_a_trusted_log_key(exported: Path) -> None:
+    """Keys read from the export prove nothing (a forger re-signs with their own): without
+    --log-key the command refuses unless told to check consistency alone."""
+    with pytest.raises(CommandError, match="--log-key"):
+        call_command("ledger", "verify", str(exported), "--no-progress")

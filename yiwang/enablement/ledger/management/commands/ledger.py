@@ -1,7 +1,7 @@
 """``yiwang ledger``: export a log, audit an export offline, sign checkpoints and witness.
 
     yiwang ledger export [--log main] DIR       entries, checkpoints and keys to DIR
-    yiwang ledger verify DIR [--log-key VKEY]…  audit DIR offline; exit 1 naming failures
+    yiwang ledger verify DIR --log-key VKEY…  audit DIR offline; exit 1 naming failures
     yiwang ledger checkpoint [--log main]       sign a checkpoint now if the log grew
     yiwang ledger witness [--log main]          every witness cosigns the latest checkpoint
     yiwang ledger enrol-witness DEPARTMENT      give a department a witness key
@@ -31,6 +31,9 @@ class Command(BaseCommand):
                             help="trusted log verifier key (vkey); repeat for several")
         verify.add_argument("--witness-key", action="append", dest="witness_keys",
                             help="trusted witness verifier key (cosignature/v1 vkey)")
+        verify.add_argument("--trust-export-keys", action="store_true",
+                            help="use the keys listed in the export itself (checks only that "
+                                 "the export is consistent: anyone can re-sign a forged one)")
         verify.add_argument("--no-progress", action="store_true")
         cp = sub.add_parser("checkpoint", help="sign a checkpoint if the log grew")
         cp.add_argument("--log", default="main")
@@ -67,6 +70,12 @@ class Command(BaseCommand):
 
         from yiwang.enablement.ledger import offline
 
+        if not options["log_keys"] and not options["trust_export_keys"]:
+            raise CommandError(
+                "give the log's verifier key with --log-key (from a source you trust, e.g. "
+                "GET /api/v1/ledger/logs on the instance, or its published documentation): "
+                "keys read from the export prove nothing, since a forger re-signs with their "
+                "own. --trust-export-keys checks the export's consistency alone.")
         try:
             total = int(json.loads((Path(options["directory"]) / "log.json")
                                    .read_text(encoding="utf-8"))["size"])

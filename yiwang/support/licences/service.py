@@ -839,7 +839,7 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
     elif kind == "vc":
         try:
             document = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return _malformed(kind, "不是有效的 JSON(not valid JSON)")
         if not isinstance(document, dict):
             return _malformed(kind, "凭证应为 JSON 对象(a credential is a JSON object)")
@@ -854,6 +854,8 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
         # A PDF names no identifier the verifier reads; this instance knows its own files.
         licence = (Licence.objects.select_related("type")
                    .filter(pdf_sha256=integration.sha256_hex(raw)).first())
+    if kind == "pdf":
+        _add_licence_checks(outcome, licence)
     if licence is not None:
         outcome.licence = licence
         with transaction.atomic():
@@ -861,6 +863,29 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
                        detail={"format": kind, "valid": outcome.valid,
                                "failed": [c["name"] for c in outcome.errors]})
     return outcome
+
+
+def _add_licence_checks(outcome: Verification, licence: Licence | None) -> None:
+    """A valid seal proves who sealed the PDF, not that the licence is still valid, nor that
+    the sealer may issue it: for a licence of this instance, add the status, validity and
+    authorisation checks of its credential; for any other PDF, say it is not a licence this
+    instance can vouch for (its QR code carries the status) — never "valid licence"."""
+    if licence is None:
+        outcome.checks.append({
+            "name": "licence", "ok": False,
+            "message": "印章有效，但这不是本平台签发的电子证照，无法确认其状态；"
+                       "请核验证照上的二维码(the seals are valid, but this is not a "
+                       "licence issued here, so its status cannot be confirmed: verify "
+                       "the QR code printed on it)"})
+        return
+    credential = verify_licence(licence)
+    names = {c["name"] for c in outcome.checks}
+    outcome.checks.extend(c for c in credential.checks
+                          if c["name"] in {"status", "validity", "issuer", "authorised"}
+                          and c["name"] not in names)
+    for key in ("identifier", "type", "licence_type", "status", "valid_until", "issuer"):
+        if key in credential.summary:
+            outcome.summary.setdefault(key, credential.summary[key])
 
 
 def verify_licence(licence: Licence) -> Verification:

@@ -385,3 +385,40 @@ def test_random_qr_byte_flips_never_pass(bundle, ed_key, p256_key) -> None:
         result = verifier.verify(forged)
         assert not result.valid
         assert result.errors
+
+
+def test_deeply_nested_input_is_malformed_not_a_crash() -> None:
+    verifier = Verifier({"type": "YiwangTrustBundle", "keys": []}, {})
+    for text in ("{" + '"a":[' * 5000, "[" * 100_000):
+        result = verifier.verify(text if text.startswith("{") else "{" + text)
+        assert not result.valid and result.failed_names() == ["malformed"]
+    deep: dict = {}
+    node = deep
+    for _ in range(5000):
+        node["a"] = {}
+        node = node["a"]
+    result = verifier.verify_credential({"proof": {}, "x": deep})
+    assert not result.valid
+
+
+def test_a_later_bundle_entry_cannot_take_over_a_key_id() -> None:
+    """The first listing of a key id or kid stands: another region's list reusing it must
+    not make our keys speak for its issuer."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from yiwang.verify.bundle import TrustBundle
+
+    def entry(issuer: str, key: ed25519.Ed25519PrivateKey) -> dict:
+        spki = key.public_key().public_bytes(serialization.Encoding.DER,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
+        return {"id": "https://a.example/trust/keys/k1", "algorithm": "ed25519",
+                "public_key": base64.b64encode(spki).decode(), "issuer_id": issuer,
+                "issuer_name": issuer, "licence_types": ["x"]}
+
+    ours, theirs = ed25519.Ed25519PrivateKey.generate(), ed25519.Ed25519PrivateKey.generate()
+    bundle = TrustBundle({"type": "YiwangTrustBundle", "keys": [
+        entry("https://a.example/trust/issuers/scjg", ours),
+        entry("https://b.example/trust/issuers/evil", theirs)]})
+    assert bundle.resolve("https://a.example/trust/keys/k1").issuer_id.startswith(
+        "https://a.example/")

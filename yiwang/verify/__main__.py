@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         lists = _status_lists(args.status_list)
         now = keys.parse_time(args.now) if args.now else None
         item = _read_input(args.input)
-    except (BundleError, OSError, ValueError) as exc:
+    except (BundleError, OSError, ValueError, RecursionError) as exc:
         print(f"用法错误 (usage error): {exc}", file=sys.stderr)
         return EXIT_USAGE
     result = Verifier(bundle, lists, now=now).verify(item)

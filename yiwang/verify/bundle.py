@@ -94,9 +94,12 @@ class TrustBundle:
         if info is None or not ref:
             raise ValueError("no id")
         keys_mod.load_public_key(info.algorithm, info.public_key)  # refuse a bad key now
-        self.by_ref[ref] = info
-        kid = entry.get("kid")
-        self.by_kid[base64.b64decode(kid) if kid else keys_mod.cose_kid(info.public_key)] = info
+        kid_bytes = base64.b64decode(kid) if (kid := entry.get("kid")) else keys_mod.cose_kid(
+            info.public_key)
+        # The first listing of an id or kid stands (this instance's own keys come first): a
+        # later entry reusing one must not take it over and speak for another issuer.
+        self.by_ref.setdefault(ref, info)
+        self.by_kid.setdefault(kid_bytes, info)
         certificate = entry.get("certificate")
         if certificate:
             for der in pem_certificates(certificate)[:1]:

@@ -84,7 +84,7 @@ class Verifier:
             if text.startswith("{"):
                 try:
                     document = json.loads(text)
-                except ValueError:
+                except (ValueError, RecursionError):
                     return r.Result().failed(r.MALFORMED, "不是有效的 JSON (not valid JSON)")
                 return self.verify_credential(document)
             return self.verify_qr(text)
@@ -93,7 +93,10 @@ class Verifier:
     def verify_credential(self, credential: Any) -> r.Result:
         """A licence VC with a Data Integrity proof."""
         now = self._now()
-        res = di.verify_proof(credential, self.bundle.resolve, now=now)
+        try:
+            res = di.verify_proof(credential, self.bundle.resolve, now=now)
+        except RecursionError:  # nested deeper than any credential: refuse, never crash
+            return r.Result().failed(r.MALFORMED, "凭证嵌套过深 (credential nested too deeply)")
         res.summary.setdefault("kind", "vc")
         if not isinstance(credential, Mapping):
             return res
@@ -118,9 +121,11 @@ class Verifier:
         now = self._now()
         res = qr_mod.decode_and_verify(text, self.bundle.resolve, now=now)
         signed = _signature_ok(res)
-        if not signed and res.key is None:
-            return res
         issuer = res.summary.get("issuer")
+        if not signed and res.key is None:
+            if issuer is not None:  # decoded, but signed by no key we know: name the issuer
+                self._check_issuer(res, issuer, signed)
+            return res
         self._check_issuer(res, issuer, signed)
         licence = res.subject if isinstance(res.subject, Mapping) else {}
         iat = res.summary.get("iat")

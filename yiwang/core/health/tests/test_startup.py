@@ -103,8 +103,10 @@ def test_malformed_data_keys_stop_the_start(tmp_path):
     assert line.startswith("yiwang: configuration error: YIWANG_DATA_KEYS")
 
 
-def test_production_needs_the_index_key_too(tmp_path):
+def test_production_needs_the_key_master_and_the_index_key_too(tmp_path):
+    keys = {"SECRET_KEY": "x" * 50, "YIWANG_DATA_KEYS": "k1:" + "A" * 43 + "="}
+    line = one_line_error(run_yiwang("check", env=keys, tmp_path=tmp_path))
+    assert line.startswith("yiwang: configuration error: YIWANG_KEY_MASTER: not set")
     line = one_line_error(run_yiwang(
-        "check", env={"SECRET_KEY": "x" * 50, "YIWANG_DATA_KEYS": "k1:" + "A" * 43 + "="},
-        tmp_path=tmp_path))
+        "check", env={**keys, "YIWANG_KEY_MASTER": "m1:" + "B" * 43 + "="}, tmp_path=tmp_path))
     assert line.startswith("yiwang: configuration error: YIWANG_INDEX_KEY: not set")

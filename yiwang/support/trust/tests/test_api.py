@@ -51,7 +51,9 @@ def test_public_endpoints_on_both_listeners(city: Any, public_client: Any,
 
 def test_internal_api_rules(city: Any, internal_client: Any) -> None:
     assert internal_client.get("/api/v1/trust/departments/scjg/certificates").status_code == 401
-    sign_in_client(internal_client, official("scjg.api", "scjg"))
+    sign_in_client(internal_client, official("scjg.member", "scjg"))  # membership alone
+    assert internal_client.get("/api/v1/trust/departments/scjg/certificates").status_code == 403
+    sign_in_client(internal_client, official("scjg.api", "scjg", "trust.manage_department_keys"))
     assert internal_client.get("/api/v1/trust/departments/scjg/certificates").status_code == 200
     assert internal_client.get("/api/v1/trust/departments/rsj/certificates").status_code == 403
     assert internal_client.get("/api/v1/trust/imported").status_code == 403

@@ -56,6 +56,14 @@ def test_appended_unsigned_edit(pki, sealed) -> None:
     assert result.failed_names() == ["integrity"]
 
 
+def test_unsigned_bytes_appended_after_the_seal(pki, sealed) -> None:
+    """Not a new revision, just bytes after the signed range: pyHanko overlooks them."""
+    result = verify_pdf(sealed + b"\nJUNK UNSIGNED TEXT " * 50, _bundle(pki))
+    assert not result.valid
+    assert result.failed_names() == ["integrity"]
+    assert verify_pdf(sealed + b"\n\n", _bundle(pki)).valid  # trailing whitespace is harmless
+
+
 def test_revoked_signer(pki, sealed) -> None:
     result = verify_pdf(sealed, _bundle(pki, revoked=[pki.signer]))
     assert not result.valid

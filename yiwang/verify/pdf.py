@@ -86,6 +86,10 @@ def _verify(res: r.Result, data: bytes, bundle: TrustBundle) -> None:
         else:
             res.passed(r.CERTIFICATE, f"印章 {label} 的证书可信 (certificate of {label} "
                                       f"chains to a trusted root)")
+        if number == last and _unsigned_tail(signature, data):
+            res.failed(r.INTEGRITY, f"印章 {label} 之后附加了未签名的数据 (unsigned bytes were "
+                                    f"appended after signature {label})")
+            continue
         level = status.modification_level
         coverage = getattr(status.coverage, "name", None)
         # After the last seal only validation data and timestamps may follow; between seals,
@@ -101,3 +105,19 @@ def _verify(res: r.Result, data: bytes, bundle: TrustBundle) -> None:
                                     f"{getattr(level, 'name', level)})")
     res.summary["signers"] = signers
     res.summary["validation_data_embedded"] = dss is not None
+
+
+def _unsigned_tail(signature: Any, data: bytes | bytearray) -> bool:
+    """Bytes after the last signature's byte range that are no later revision: pyHanko
+    overlooks data after the final %%EOF that is not a revision, and it is not signed."""
+    try:
+        _a, _b, c, d = (int(v) for v in signature.sig_object["/ByteRange"])
+    except (KeyError, TypeError, ValueError):
+        return True
+    if c + d >= len(bytes(data).rstrip(b" \t\r\n\x00")):
+        return False
+    try:
+        return not signature.reader.xrefs.total_revisions - 1 > signature.signed_revision
+    except (AttributeError, TypeError, ValueError):
+        return True
+

@@ -595,7 +595,7 @@ def resolve_key(key_ref: str | bytes) -> TrustedKey | None:
     kid = _kid_of(key_ref)
     licence_usages = (CertificateUsage.LICENCE, CertificateUsage.SEAL)
     imported = ImportedKey.objects.select_related("trust_list").filter(
-        trust_list__superseded_at__isnull=True)
+        trust_list__superseded_at__isnull=True, trust_list__next_update__gt=timezone.now())
     if kid is not None:
         if len(kid) != 8:
             return None
@@ -798,7 +798,11 @@ def list_published() -> list[TrustListVersion]:
 
 
 def _current_imports() -> list[ImportedTrustList]:
-    return list(ImportedTrustList.objects.filter(superseded_at__isnull=True)
+    """The newest imported list of each region, while it is valid: a list past its
+    nextUpdate is trusted no more (a partner that stopped publishing would otherwise be
+    trusted for ever, with revocations we never received)."""
+    return list(ImportedTrustList.objects.filter(superseded_at__isnull=True,
+                                                 next_update__gt=timezone.now())
                 .order_by("region_code"))
 
 

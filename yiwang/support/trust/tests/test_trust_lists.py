@@ -266,3 +266,18 @@ def test_a_region_cannot_reuse_another_regions_identifiers(city: Any) -> None:
         trust.import_trust_list(copycat.raw, fingerprint=copycat.fingerprint)
     assert _code(exc) == "collision"
     assert trust.resolve_key(first.vm_id).region == "440300000000"
+
+
+def test_an_expired_import_is_trusted_no_more(city: Any, foreign: ForeignList) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    row = trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
+    assert trust.resolve_key(foreign.vm_id) is not None
+    assert any(k["id"] == foreign.vm_id for k in trust.trust_bundle()["keys"])
+    type(row).objects.filter(pk=row.pk).update(next_update=timezone.now() - timedelta(minutes=1))
+    assert trust.resolve_key(foreign.vm_id) is None
+    assert trust.resolve_key(foreign.kid) is None
+    assert not any(k["id"] == foreign.vm_id for k in trust.trust_bundle()["keys"])
+    assert trust.imported_status(type(row).objects.get(pk=row.pk)) == "expired"

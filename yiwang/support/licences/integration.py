@@ -94,10 +94,15 @@ def status_entry(*, list_url: str, index: int, purpose: str) -> dict[str, Any]:
 
 def status_list_credential(*, list_url: str, purpose: str, bits: bytes, key: Any,
                            issuer: str) -> dict[str, Any]:
-    """A signed BitstringStatusListCredential for ``bits`` (one bit per licence)."""
+    """A signed BitstringStatusListCredential for ``bits`` (one bit per licence).
+
+    Its validFrom is set back by the verifiers' clock allowance: a verifier whose clock is
+    a little behind ours (or that read its clock a moment before the list was built, in the
+    same second) would otherwise find a fresh list "not yet valid"."""
     document = statuslist.status_list_credential(
         list_url=list_url, issuer=issuer, purpose=purpose,
-        status_list=statuslist.StatusList(bits=bits))
+        status_list=statuslist.StatusList(bits=bits),
+        valid_from=vkeys.utcnow() - dataintegrity.CLOCK_SKEW)
     return add_vc_proof(document, key)
 
 

@@ -64,6 +64,19 @@ class OutboundFailed(Exception):
         self.reason = reason
 
 
+def origin(url: str) -> str:
+    """``scheme://host:port`` of an http(s) ``url`` (lower case, default port spelt out, no
+    trailing dot), '' for anything else: two spellings of one server compare equal."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.hostname.lower().rstrip('.')}:{port}"
+
+
 def _plain(address: IPAddress) -> IPAddress:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped

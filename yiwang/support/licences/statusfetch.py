@@ -20,11 +20,11 @@ import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
 
+from yiwang.core import outbound
 from yiwang.support.licences import integration
 from yiwang.verify import keys as vkeys
 
@@ -67,27 +67,15 @@ class Lookup:
         return f"{text}: {self.detail}" if self.detail else text
 
 
-def origin(url: str) -> str:
-    """``scheme://host:port`` of ``url`` (lower case, default port spelt out), '' if none."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme.lower(), 0)
-    except ValueError:
-        return ""
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return ""
-    return f"{parts.scheme.lower()}://{parts.hostname.lower().rstrip('.')}:{port}"
-
-
 def region_keys(url: str) -> tuple[str, list[dict[str, Any]]] | None:
     """(region code, its trusted keys) of the imported region whose verification method
     ids share ``url``'s origin, or None."""
-    wanted = origin(url)
+    wanted = outbound.origin(url)
     if not wanted:
         return None
     by_region: dict[str, list[dict[str, Any]]] = {}
     for key in integration.foreign_keys():
-        if origin(str(key.get("id") or "")) == wanted:
+        if outbound.origin(str(key.get("id") or "")) == wanted:
             by_region.setdefault(str(key.get("region") or ""), []).append(key)
     if len(by_region) != 1:  # none, or an origin two regions claim: trust neither
         return None

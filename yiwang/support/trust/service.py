@@ -35,6 +35,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from yiwang.core import outbound
 from yiwang.core.audit import service as audit
 from yiwang.core.crypto import service as crypto
 from yiwang.platform.orgs import service as orgs
@@ -902,14 +903,13 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None
 
 
 def _origin(url: str) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL, lower-cased; None for anything else."""
+    """The server of an http(s) URL without credentials in it (``outbound.origin``); None
+    for anything else."""
     try:
-        parts = urlsplit(url)
+        credentials = bool(urlsplit(url).username)
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username:
-        return None
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    return None if credentials else (outbound.origin(url) or None)
 
 
 def _refuse_foreign_claims(region: str, keys: list[trustlist.ListedKey]) -> None:

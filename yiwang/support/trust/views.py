@@ -6,7 +6,6 @@ the RFC 3161 time-stamp authority. All public: they carry public keys and certif
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import (
     Http404,
@@ -19,7 +18,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from yiwang.core import context
+from yiwang.core import ratelimit
 from yiwang.support.trust import pki, service, trustlist
 
 QUERY_TYPE = "application/timestamp-query"
@@ -86,22 +85,9 @@ def key_document(request: HttpRequest, key_id: str) -> JsonResponse:
     }, json_dumps_params={"ensure_ascii": False})
 
 
-def _client_address(request: HttpRequest) -> str:
-    return context.current().address or request.META.get("REMOTE_ADDR", "") or "-"
-
-
 def _over_rate(request: HttpRequest) -> bool:
-    limit = int(settings.YIWANG_TSA_RATE_PER_MINUTE or 0)
-    if limit <= 0:
-        return False
-    key = f"trust:tsa:rate:{_client_address(request)}"
-    cache.add(key, 0, timeout=60)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=60)
-        count = 1
-    return count > limit
+    return ratelimit.exceeded("trust.tsa", request,
+                              per_minute=int(settings.YIWANG_TSA_RATE_PER_MINUTE or 0))
 
 
 def _plain(status: int, text: str) -> HttpResponse:

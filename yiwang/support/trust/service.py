@@ -590,11 +590,13 @@ def _kid_of(key_ref: str | bytes) -> bytes | None:
 
 def resolve_key(key_ref: str | bytes) -> TrustedKey | None:
     """The trusted key behind a VC ``verificationMethod`` id, or a COSE kid (8 bytes, or
-    ``"cose:" + base64``), from this instance's certified licence and seal keys or from an
-    imported region's current trust list; None for anything not trusted. A revoked key or
-    certificate is returned with ``status="revoked"``: the verifier says so."""
+    ``"cose:" + base64``), from this instance's certified licence keys or from an imported
+    region's current trust list; None for anything not trusted. Only ``licence``
+    certificates count, as in :func:`trust_bundle`: a seal key signs PDFs, never a
+    credential or a QR code. A revoked key or certificate is returned with
+    ``status="revoked"``: the verifier says so."""
     kid = _kid_of(key_ref)
-    licence_usages = (CertificateUsage.LICENCE, CertificateUsage.SEAL)
+    licence_usages = (CertificateUsage.LICENCE,)
     imported = ImportedKey.objects.select_related("trust_list").filter(
         trust_list__superseded_at__isnull=True, trust_list__next_update__gt=timezone.now())
     if kid is not None:

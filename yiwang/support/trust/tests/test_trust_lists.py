@@ -281,3 +281,22 @@ def test_an_expired_import_is_trusted_no_more(city: Any, foreign: ForeignList) -
     assert trust.resolve_key(foreign.kid) is None
     assert not any(k["id"] == foreign.vm_id for k in trust.trust_bundle()["keys"])
     assert trust.imported_status(type(row).objects.get(pk=row.pk)) == "expired"
+
+
+def test_only_licence_keys_resolve(city: Any) -> None:
+    """A seal key signs PDFs: its kid or URL never resolves as a credential key, on the
+    server as in the offline bundle (review L1)."""
+    seal = crypto.create_signing_key(owner="scjg", purpose="seal", algorithm="ecdsa-p256")
+    seal_certificate = trust.certify_key(seal.id, department_code="scjg", usage="seal")
+    licence = crypto.create_signing_key(owner="scjg", purpose="licence.cose",
+                                        algorithm="ecdsa-p256")
+    licence_certificate = trust.certify_key(licence.id, department_code="scjg",
+                                            usage="licence")
+    for ref in (seal_certificate.kid, seal_certificate.certificate_kid,
+                trust.verification_method_id(seal.id)):
+        assert trust.resolve_key(ref) is None
+    found = trust.resolve_key(licence_certificate.kid)
+    assert found is not None and found.key_id == trust.verification_method_id(licence.id)
+    assert trust.resolve_key(licence_certificate.certificate_kid) == found
+    bundled = {k["id"] for k in trust.trust_bundle()["keys"]}
+    assert bundled == {trust.verification_method_id(licence.id)}

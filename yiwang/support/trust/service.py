@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from django.utils.translation import gettext, gettext_noop
 from yiwang.core import outbound
 from yiwang.core.audit import service as audit
 from yiwang.core.crypto import service as crypto
+from yiwang.enablement.ledger import service as ledger
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.trust import pki, trustlist, tsa
 from yiwang.support.trust.models import (
@@ -692,19 +692,11 @@ def _local_issuers() -> list[dict[str, Any]]:
 # --- ledger --------------------------------------------------------------------------------
 
 
-def _ledger_append(entry_type: str, record: dict[str, Any]) -> int | None:
-    """Append to the ledger through ``yiwang.enablement.ledger.service.append`` (in this
-    transaction); None while the ledger app has no ``append`` yet (logged)."""
-    try:
-        ledger = importlib.import_module("yiwang.enablement.ledger.service")
-    except ImportError:
-        ledger = None
-    append = getattr(ledger, "append", None)
-    if append is None:
-        logger.warning("ledger.append is not available; %s not recorded", entry_type)
-        return None
-    receipt = append(entry_type, record)
-    return int(receipt.index)
+def _ledger_append(entry_type: str, record: dict[str, Any]) -> int:
+    """Append to the ledger in the caller's transaction: when the ledger refuses or fails,
+    the exception rolls the trust-list version back with it — a version that is not on
+    the ledger is never published or imported."""
+    return int(ledger.append(entry_type, record).index)
 
 
 # --- trust lists ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from yiwang.core.crypto import service as crypto
-from yiwang.support.trust import pki
+from yiwang.support.trust import pki, trustlist
 from yiwang.support.trust import service as trust
 from yiwang.support.trust.tests.conftest import ForeignList, make_foreign_list
 
@@ -156,23 +156,23 @@ def test_fingerprint_format_and_own_region(city: Any) -> None:
     assert _code(refused) == "own_region"
 
 
-def test_publish_and_import_are_ledgered_when_the_ledger_is_there(
+def test_a_version_the_ledger_refuses_is_not_published_or_imported(
         city: Any, foreign: ForeignList, monkeypatch: Any) -> None:
-    appended: list[tuple[str, dict[str, Any]]] = []
+    """The ledger is no soft dependency: when its append fails, publishing and importing
+    fail with it and leave nothing behind (review L3)."""
+    from yiwang.enablement.ledger import service as ledger
 
-    class Receipt:
-        index = 7
+    def broken(entry_type: str, record: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("ledger down")
 
-    import types
-
-    fake = types.SimpleNamespace(append=lambda t, r: appended.append((t, r)) or Receipt())
-    monkeypatch.setattr(trust.importlib, "import_module", lambda name: fake)
-    version = trust.publish_trust_list()
-    trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
-    assert [t for t, _ in appended] == ["trust.list_version", "trust.list_imported"]
-    assert appended[0][1]["document_sha256"] == version.sha256
-    assert appended[1][1]["region"] == "440300000000"
-    assert version.ledger_index == 7
+    monkeypatch.setattr(ledger, "append", broken)
+    with pytest.raises(RuntimeError):
+        trust.publish_trust_list()
+    assert trust.list_published() == []
+    with pytest.raises(RuntimeError):
+        trust.import_trust_list(foreign.raw, fingerprint=foreign.fingerprint)
+    assert trust.list_imported() == []
+    assert trust.resolve_key(foreign.vm_id) is None
 
 
 def test_versions_land_on_the_real_ledger(city: Any, foreign: ForeignList) -> None:
@@ -183,6 +183,11 @@ def test_versions_land_on_the_real_ledger(city: Any, foreign: ForeignList) -> No
     assert version.ledger_index is not None and imported.ledger_index is not None
     found = ledger.entries("main", version.ledger_index, imported.ledger_index + 1)
     assert [e.entry_type for e in found] == ["trust.list_version", "trust.list_imported"]
+    assert found[0].record_hash == ledger.record_hash({
+        "region": "339900000000", "sequence": 1, "document_sha256": version.sha256,
+        "root_fingerprint": version.root_fingerprint,
+        "issued": trustlist.iso(version.issued_at),
+        "next_update": trustlist.iso(version.next_update), "issuers": version.issuers})
 
 
 def test_a_foreign_credential_verifies_only_after_the_import(city: Any,

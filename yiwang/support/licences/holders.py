@@ -1,0 +1,116 @@
+"""Holders of licences (持证主体) and who may see or manage a licence: a citizen's own, an
+enterprise's for its representatives and agents with the 证照使用 scope, and a department's
+for its officials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.core.crypto.service import blind_index
+from yiwang.core.identifiers.service import (
+    InvalidIdentifier,
+    validate_credit_code,
+    validate_id_number,
+)
+from yiwang.platform.orgs import service as orgs
+from yiwang.platform.registry import service as registry
+from yiwang.support.identity import service as identity
+from yiwang.support.licences.common import HOLDER_INDEX, error
+from yiwang.support.licences.models import HolderKind, Licence, LicenceStatus, LicenceType
+
+
+@dataclass(frozen=True)
+class Holder:
+    kind: str
+    code: str  # ID number or credit code
+    name: str
+    user: Any = None
+
+
+def holder_index(code: str) -> str:
+    return blind_index(code.strip().upper(), HOLDER_INDEX)
+
+
+def resolve_holder(ltype: LicenceType, holder: Any) -> Holder:
+    """Who gets the licence: a citizen account, an ID number, an enterprise account or a
+    credit code; the name comes from the account or the base registry."""
+    if ltype.holder_kind == HolderKind.ENTERPRISE:
+        code = getattr(holder, "credit_code", holder)
+        try:
+            code = validate_credit_code(code).value
+        except InvalidIdentifier as exc:
+            raise error(_("持证企业的统一社会信用代码有误:%(problem)s"), "holder",
+                        problem=exc.message) from None
+        found = registry.find_enterprise(code)
+        if found is None:
+            raise error(_("法人库中没有统一社会信用代码为 %(code)s 的企业。"), "holder", code=code)
+        return Holder(HolderKind.ENTERPRISE, code, str(found.name))
+    user = holder if hasattr(holder, "id_number") and hasattr(holder, "pk") else None
+    number = (user.id_number if user is not None else str(holder or "")).strip()
+    if user is not None and not (user.verified_at and number):
+        raise error(_("持证人尚未完成实名认证,不能签发个人证照。"), "holder")
+    try:
+        number = validate_id_number(number).value
+    except InvalidIdentifier as exc:
+        raise error(_("持证人的公民身份号码有误:%(problem)s"), "holder",
+                    problem=exc.message) from None
+    person = registry.find_person(number)
+    name = ""
+    if user is not None and user.real_name:
+        name = user.real_name
+    elif person is not None:
+        name = registry.reveal_person(person, ["name"], purpose="签发电子证照 licence issuance")[
+            "name"]
+    if not name:
+        raise error(_("人口库中没有这个公民身份号码。"), "holder")
+    return Holder(HolderKind.PERSON, number, name, user)
+
+
+def may_hold(user: Any, licence: Licence) -> bool:
+    """Whether ``user`` may see ``licence`` in their wallet: their own (by ID number), or an
+    enterprise's they represent or act for with the 证照使用 (``licence``) scope."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if licence.holder_kind == HolderKind.PERSON:
+        return bool(user.id_number) and licence.holder_index == holder_index(user.id_number)
+    return licence.credit_code in _enterprise_codes(user)
+
+
+def _enterprise_codes(user: Any) -> set[str]:
+    return {a.credit_code for a in identity.acting_identities(user)
+            if a.is_representative or "licence" in a.scopes}
+
+
+def licences_of(user: Any, *, type_code: str = "", status: str = "",
+                holder: str = "") -> QuerySet[Licence]:
+    """The licences ``user`` may see in their wallet (own and their enterprises'), newest
+    first; ``holder`` is ``"self"`` or a credit code to keep one holder's."""
+    q = Q(pk__in=[])
+    if holder in ("", "self") and user.id_number:
+        q |= Q(holder_kind=HolderKind.PERSON, holder_index=holder_index(user.id_number))
+    codes = _enterprise_codes(user)
+    if holder not in ("", "self"):
+        codes &= {holder}
+    if holder != "self" and codes:
+        q |= Q(holder_kind=HolderKind.ENTERPRISE, credit_code__in=codes)
+    qs = Licence.objects.filter(q).select_related("type")
+    if type_code:
+        qs = qs.filter(type__code=type_code)
+    if status == LicenceStatus.EXPIRED:
+        qs = qs.filter(valid_until__lt=timezone.localdate()).exclude(
+            status=LicenceStatus.REVOKED)
+    elif status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+
+def may_manage(user: Any, licence: Licence) -> bool:
+    """Whether ``user`` is an official of the licence's issuing department."""
+    return bool(user and getattr(user, "is_authenticated", False)
+                and orgs.is_member(user, licence.department_code))

@@ -1,0 +1,112 @@
+"""The holder's side: the record of every use (用证记录), revealing a licence in full, and
+time-limited verification links (分享核验链接)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.core.audit import service as audit
+from yiwang.support.licences import integration
+from yiwang.support.licences.common import MAX_DISCLOSED, error
+from yiwang.support.licences.holders import may_hold, may_manage
+from yiwang.support.licences.lifecycle import effective_status
+from yiwang.support.licences.models import Licence, LicenceStatus, LicenceUse, Share, UseKind
+from yiwang.support.licences.queries import face_of
+
+
+def record_use(licence: Licence, kind: str, *, actor: Any = None, share: Share | None = None,
+               detail: dict[str, Any] | None = None) -> LicenceUse:
+    """Record one use of a licence for its holder to see, and in the audit log."""
+    use = LicenceUse.objects.create(
+        licence=licence, kind=kind, share=share, detail=detail or {},
+        actor=actor if getattr(actor, "is_authenticated", False) else None)
+    audit.record("licence.used", licence, actor=actor,
+                 detail={"kind": kind, **(detail or {})})
+    return use
+
+
+def uses_of(licence: Licence) -> QuerySet[LicenceUse]:
+    return licence.uses.select_related("share").all()
+
+
+@transaction.atomic
+def reveal_licence(licence: Licence, *, actor: Any, purpose: str = "") -> list[Any]:
+    """The licence's rows unmasked, for its holder (or an official of the issuing
+    department); recorded in the audit log and the record of uses."""
+    if not (may_hold(actor, licence) or may_manage(actor, licence)):
+        raise PermissionDenied("may not reveal this licence")
+    audit.record_personal_read(licence, sorted(licence.fields), purpose=purpose or "查看证照",
+                               actor=actor)
+    record_use(licence, UseKind.REVEAL, actor=actor)
+    return face_of(licence, masked=False)
+
+
+# --- shares --------------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return integration.sha256_hex("licences.share:" + token)
+
+
+@transaction.atomic
+def create_share(licence: Licence, *, actor: Any, hours: int,
+                 disclosed: Iterable[str] = ()) -> tuple[Share, str]:
+    """A verification link for ``licence`` open for ``hours``, showing the verification
+    result and only the ``disclosed`` fields. Returns the share and its token (shown once)."""
+    if not may_hold(actor, licence):
+        raise PermissionDenied("not the holder")
+    if effective_status(licence) != LicenceStatus.ACTIVE:
+        raise error(_("只有有效的证照可以分享。"), "status")
+    limit = int(settings.YIWANG_LICENCES_SHARE_MAX_DAYS) * 24
+    if not isinstance(hours, int) or hours < 1 or hours > limit:
+        raise error(_("分享有效期须在 1 小时到 %(days)s 天之间。"), "hours",
+                    days=settings.YIWANG_LICENCES_SHARE_MAX_DAYS)
+    keys = {f["key"] for f in licence.type.schema.get("fields", [])}
+    chosen = sorted(set(disclosed))
+    if len(chosen) > MAX_DISCLOSED or not set(chosen) <= keys:
+        raise error(_("选择的字段无效。"), "disclosed")
+    token = secrets.token_urlsafe(24)
+    share = Share.objects.create(licence=licence, token_hash=_token_hash(token),
+                                 disclosed=chosen, created_by=actor,
+                                 expires_at=timezone.now() + timedelta(hours=hours))
+    record_use(licence, UseKind.SHARE, actor=actor, share=share,
+               detail={"hours": hours, "fields": chosen})
+    return share, token
+
+
+@transaction.atomic
+def revoke_share(share: Share, *, actor: Any) -> Share:
+    """Close a verification link at once."""
+    if not may_hold(actor, share.licence):
+        raise PermissionDenied("not the holder")
+    if share.revoked_at is None:
+        share.revoked_at = timezone.now()
+        share.save(update_fields=["revoked_at"])
+        record_use(share.licence, UseKind.SHARE_REVOKED, actor=actor, share=share)
+    return share
+
+
+def open_share(token: str) -> Share | None:
+    """The live share with this token (not expired, not revoked), counted as a use; None
+    otherwise (whatever the reason, so tokens cannot be probed)."""
+    if not token or len(token) > 64:
+        return None
+    share = (Share.objects.select_related("licence", "licence__type")
+             .filter(token_hash=_token_hash(token), revoked_at__isnull=True,
+                     expires_at__gt=timezone.now()).first())
+    if share is None:
+        return None
+    with transaction.atomic():
+        Share.objects.filter(pk=share.pk).update(uses=share.uses + 1)
+        record_use(share.licence, UseKind.VERIFY_LINK, share=share)
+    return share
+

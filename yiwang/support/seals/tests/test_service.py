@@ -13,6 +13,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from yiwang.core.audit import service as audit
+from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_request
 from yiwang.support.seals import service as seals
 from yiwang.support.seals.testing import PkiBackend, sample_pdf
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.django_db
 def request_of(user: Any, *, amr: tuple[str, ...] = ("pwd", "otp"), age: int = 0) -> Any:
     request = sign_in_request(RequestFactory().post("/"), user, amr=amr)
     if age:
-        session = seals.identity.current_session(request)
+        session = identity.current_session(request)
         type(session).objects.filter(pk=session.pk).update(
             auth_time=timezone.now() - timedelta(seconds=age))
         request.__dict__.pop("_yiwang_account_session", None)

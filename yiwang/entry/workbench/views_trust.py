@@ -93,6 +93,34 @@ class ImportForm(forms.Form):
                              widget=forms.Textarea(attrs={"class": "input", "rows": 6,
                                                           "spellcheck": "false"}))
 
+    def __init__(self, *args: Any, root_change: tuple[str, str, str] | None = None,
+                 **kwargs: Any) -> None:
+        """``root_change`` (region, old, new fingerprints, grouped) adds the confirmation
+        that this very change of the region's root is known and checked."""
+        super().__init__(*args, **kwargs)
+        self.root_change = root_change
+        if root_change is not None:
+            region, old, new = root_change
+            self.fields["previous_root"] = forms.CharField(
+                required=False, widget=forms.HiddenInput, initial=old)
+            self.fields["confirm_root_change"] = forms.BooleanField(
+                required=False, label=gettext(
+                    "确认更换根证书：我已通过电话或公文向%(region)s核实，其根证书指纹由 "
+                    "%(old)s 更换为 %(new)s。") % {"region": region, "old": old, "new": new})
+
+    def forget_root_change(self) -> None:
+        """Drop the confirmation (the import failed for another reason: a root change is
+        asked about again once the rest is right)."""
+        self.root_change = None
+        self.fields.pop("previous_root", None)
+        self.fields.pop("confirm_root_change", None)
+
+    def confirmed_root(self) -> str:
+        """The previous root fingerprint the admin confirmed replacing, or ""."""
+        if not self.cleaned_data.get("confirm_root_change"):
+            return ""
+        return str(self.cleaned_data.get("previous_root") or "")
+
     def content(self) -> bytes:
         upload = self.cleaned_data.get("document")
         if upload is not None:
@@ -289,6 +317,23 @@ def _lists_page(request: HttpRequest, form: ImportForm, *, status: int = 200) ->
     }, status=status)
 
 
+def _confirm_root_change(request: HttpRequest, content: bytes,
+                         exc: trust.RootChanged) -> ImportForm:
+    """The import form again, with the confirmation of this root change and the list kept
+    in the paste box (an uploaded file is not sent twice)."""
+    data = request.POST.copy()
+    data["previous_root"] = exc.old
+    data.pop("confirm_root_change", None)
+    data["pasted"] = content.decode("utf-8", "replace")  # it was parsed as UTF-8 already
+    params = exc.params or {}
+    form = ImportForm(data, root_change=(str(params.get("region", "")),
+                                         str(params.get("old", "")),
+                                         str(params.get("new", ""))))
+    form.is_valid()
+    form.add_error(None, exc)
+    return form
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @permission_required(trust.TRUST_LIST_PERMISSION)
@@ -296,17 +341,23 @@ def lists(request: HttpRequest) -> HttpResponse:
     """Published versions and imported regions (GET); import a region's list (POST)."""
     if request.method != "POST":
         return _lists_page(request, ImportForm())
-    form = ImportForm(request.POST, request.FILES)
+    confirming = "previous_root" in request.POST
+    form = ImportForm(request.POST, request.FILES,
+                      root_change=("", "", "") if confirming else None)
     if form.is_valid():
         content = form.content()
         if not content.strip():
             form.add_error("pasted", gettext("请上传或粘贴信任列表文件。"))
         else:
             try:
-                row = trust.import_trust_list(content, fingerprint=form.cleaned_data[
-                    "fingerprint"], actor=request.user)
+                row = trust.import_trust_list(
+                    content, fingerprint=form.cleaned_data["fingerprint"], actor=request.user,
+                    root_change_confirmed=form.confirmed_root())
+            except trust.RootChanged as exc:
+                form = _confirm_root_change(request, content, exc)
             except ValidationError as exc:
                 form.add_error(None, exc)
+                form.forget_root_change()
             else:
                 messages.success(request, gettext("已导入%(region)s的信任列表第 %(sequence)s 版。")
                                  % {"region": row.region_name, "sequence": row.sequence})

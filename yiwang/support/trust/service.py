@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +53,7 @@ from yiwang.support.trust.models import (
 __all__ = [
     "CertificateInfo",
     "ImportedTrustList",
+    "RootChanged",
     "TrustListVersion",
     "TrustedKey",
     "audit_trail",
@@ -85,8 +85,6 @@ __all__ = [
     "verification_method_id",
     "withdraw_issuer",
 ]
-
-logger = logging.getLogger(__name__)
 
 REGION = "region"
 ROOT_PURPOSE, TSA_PURPOSE, LIST_PURPOSE = "pki.root", "pki.tsa", "trust.list"
@@ -834,15 +832,36 @@ def _verify(algorithm: str, public_key: bytes, data: bytes, signature: bytes) ->
         return False
 
 
+class RootChanged(ValidationError):
+    """The list's root is not the root of the region's previous import: ``old`` and ``new``
+    are the two SHA-256 fingerprints (lower-case hex). Importing it needs
+    ``root_change_confirmed=old``."""
+
+    def __init__(self, *, region_name: str, old: str, new: str) -> None:
+        super().__init__(
+            gettext("%(region)s的根证书与上次导入时不同：原指纹 %(old)s，新指纹 %(new)s。"
+                    "根证书更换是重大变更，也可能是冒充；请通过电话或公文向对方地区核实"
+                    "新指纹，确认后勾选“确认更换根证书”再导入。"),
+            code="root_changed",
+            params={"region": region_name, "old": pki.grouped(old), "new": pki.grouped(new)})
+        self.old, self.new = old, new
+
+
 @transaction.atomic
-def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None
-                      ) -> ImportedTrustList:
+def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
+                      root_change_confirmed: str = "") -> ImportedTrustList:
     """Import another region's trust list after checking it: the SHA-256 of its root
     certificate must equal ``fingerprint`` (typed by the admin, obtained out of band), the
-    signing certificate must chain to that root, the signature must cover the whole list,
-    it must not have expired, and its sequence must be higher than the last one imported
-    from that region. Its keys resolve from then on; the previous version is superseded.
-    Written to the ledger as ``trust.list_imported``."""
+    signing certificate must chain to that root and carry the trust-list usage, and must
+    not be on a CRL of the list (or of the region's previous list), the signature must
+    cover the whole list, it must not have expired, and its sequence must be higher than
+    the last one imported from that region. Its keys resolve from then on; the previous
+    version is superseded. Written to the ledger as ``trust.list_imported``.
+
+    A list whose root differs from the one of the region's previous import raises
+    :class:`RootChanged` unless ``root_change_confirmed`` is the previous root's fingerprint
+    (the admin confirmed that very change); a confirmed change is audited as
+    ``trust.root_changed`` and recorded in the ledger entry."""
     if not isinstance(document, bytes | bytearray) or not document:
         raise _error(gettext("请上传或粘贴信任列表文件。"), "empty")
     if not fingerprint or not fingerprint.strip():
@@ -867,8 +886,12 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None
                              "版，不能用旧版本或相同版本替换。"), "sequence",
                      region=checked.region_name, known=previous.sequence,
                      sequence=checked.sequence)
-    if previous is not None and previous.root_fingerprint != checked.root_fingerprint:
-        logger.info("region %s changed its root CA", checked.region_code)
+    root_changed = (previous is not None
+                    and previous.root_fingerprint != checked.root_fingerprint)
+    if previous is not None and root_changed and pki.normalise_fingerprint(
+            root_change_confirmed or "") != previous.root_fingerprint:
+        raise RootChanged(region_name=checked.region_name, old=previous.root_fingerprint,
+                          new=checked.root_fingerprint)
     ImportedTrustList.objects.filter(region_code=checked.region_code,
                                      superseded_at__isnull=True).update(
                                          superseded_at=timezone.now())
@@ -885,10 +908,18 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None
                     valid_from=key.valid_from, valid_until=key.valid_until,
                     status=key.status[:16], certificate=key.certificate)
         for key in keys])
-    row.ledger_index = _ledger_append("trust.list_imported", {
+    record: dict[str, Any] = {
         "region": checked.region_code, "sequence": checked.sequence,
         "document_sha256": checked.sha256, "root_fingerprint": checked.root_fingerprint,
-        "keys": len(keys)})
+        "keys": len(keys)}
+    if previous is not None and root_changed:
+        record["previous_root_fingerprint"] = previous.root_fingerprint
+        audit.record("trust.root_changed", row, actor=actor,
+                     detail={"region": checked.region_code,
+                             "old_fingerprint": previous.root_fingerprint,
+                             "new_fingerprint": checked.root_fingerprint,
+                             "sequence": checked.sequence})
+    row.ledger_index = _ledger_append("trust.list_imported", record)
     row.save(update_fields=["ledger_index"])
     audit.record("trust.list_imported", row, actor=actor,
                  detail={"region": checked.region_code, "sequence": checked.sequence,

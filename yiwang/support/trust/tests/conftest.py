@@ -55,17 +55,21 @@ class ForeignList:
     licence_key: ed25519.Ed25519PrivateKey
     root_der: bytes
     list_key: ec.EllipticCurvePrivateKey
+    root_key: ec.EllipticCurvePrivateKey
 
 
 def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = "440300000000",
                       name: str = "深圳市", root_key: Any = None, licence_key: Any = None,
                       issued: Any = None, base: str = "https://sz.example.gov.cn",
-                      issuer_base: str | None = None) -> ForeignList:
+                      issuer_base: str | None = None, root_der: bytes | None = None
+                      ) -> ForeignList:
+    """A signed list of another region; pass ``root_key`` and ``root_der`` (of an earlier
+    list) for a later version under the same root certificate."""
     root_key = root_key or ec.generate_private_key(ec.SECP256R1())
     licence_key = licence_key or ed25519.Ed25519PrivateKey.generate()
     list_key = ec.generate_private_key(ec.SECP256R1())
     now = issued or pki.now()
-    root_der = pki.build_certificate(
+    root_der = root_der or pki.build_certificate(
         issuer=pki.Issuer(None, "ecdsa-p256", ecdsa_signer(root_key)),
         subject=pki.build_name(common_name=f"{name}政务根证书", organization=name),
         spki_der=spki(root_key), usage="root", serial=pki.random_serial(),
@@ -107,7 +111,8 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
     raw = trustlist.sign(document, algorithm="ecdsa-p256", certificate_der=list_cert,
                          signer=ecdsa_signer(list_key), created=now)
     return ForeignList(raw=raw, fingerprint=pki.grouped(pki.fingerprint(root_der)), vm_id=vm_id,
-                       kid=kid, licence_key=licence_key, root_der=root_der, list_key=list_key)
+                       kid=kid, licence_key=licence_key, root_der=root_der, list_key=list_key,
+                       root_key=root_key)
 
 
 @pytest.fixture

@@ -118,11 +118,12 @@ def test_sequence_must_grow(city: Any) -> None:
     second = make_foreign_list(sequence=2, root_key=root_key)
     trust.import_trust_list(second.raw, fingerprint=second.fingerprint)
     for sequence in (1, 2):
-        older = make_foreign_list(sequence=sequence, root_key=root_key)
+        older = make_foreign_list(sequence=sequence, root_key=root_key,
+                                  root_der=second.root_der)
         with pytest.raises(ValidationError) as refused:
             trust.import_trust_list(older.raw, fingerprint=older.fingerprint)
         assert _code(refused) == "sequence"
-    third = make_foreign_list(sequence=3, root_key=root_key)
+    third = make_foreign_list(sequence=3, root_key=root_key, root_der=second.root_der)
     trust.import_trust_list(third.raw, fingerprint=third.fingerprint)
     assert [trust.imported_status(r) for r in trust.list_imported()] == ["current", "superseded"]
     assert trust.resolve_key(third.vm_id) is not None
@@ -305,3 +306,54 @@ def test_only_licence_keys_resolve(city: Any) -> None:
     assert trust.resolve_key(licence_certificate.certificate_kid) == found
     bundled = {k["id"] for k in trust.trust_bundle()["keys"]}
     assert bundled == {trust.verification_method_id(licence.id)}
+
+
+def test_a_changed_root_needs_an_explicit_confirmation(city: Any) -> None:
+    """A list claiming a region already imported, under another root, never supersedes it
+    silently: it is refused naming both fingerprints until the admin confirms that change;
+    the confirmed change is audited and on the ledger (review L1)."""
+    from yiwang.core.audit import service as audit
+    from yiwang.enablement.ledger import service as ledger
+
+    first = make_foreign_list(sequence=1)
+    old_row = trust.import_trust_list(first.raw, fingerprint=first.fingerprint)
+    impostor = make_foreign_list(sequence=2)  # same region code, another root key
+    with pytest.raises(trust.RootChanged) as refused:
+        trust.import_trust_list(impostor.raw, fingerprint=impostor.fingerprint)
+    assert _code(refused) == "root_changed"
+    message = refused.value.messages[0]
+    assert first.fingerprint in message and impostor.fingerprint in message
+    assert refused.value.old == old_row.root_fingerprint
+    # Confirming some other change (or the new fingerprint) is no confirmation.
+    for wrong in ("ab" * 32, impostor.fingerprint):
+        with pytest.raises(trust.RootChanged):
+            trust.import_trust_list(impostor.raw, fingerprint=impostor.fingerprint,
+                                    root_change_confirmed=wrong)
+    assert trust.resolve_key(first.kid) is not None
+    assert trust.resolve_key(impostor.kid) is None
+    assert [r.sequence for r in trust.list_imported()] == [1]
+
+    row = trust.import_trust_list(impostor.raw, fingerprint=impostor.fingerprint,
+                                  root_change_confirmed=first.fingerprint)
+    assert row.sequence == 2
+    assert trust.resolve_key(impostor.kid) is not None
+    assert trust.resolve_key(first.kid) is None
+    [event] = audit.search(audit.AuditFilter()).filter(action="trust.root_changed")
+    assert event.detail["old_fingerprint"] == old_row.root_fingerprint
+    assert event.detail["new_fingerprint"] == row.root_fingerprint
+    [entry] = ledger.entries("main", row.ledger_index, row.ledger_index + 1)
+    assert entry.entry_type == "trust.list_imported"
+    assert entry.record_hash == ledger.record_hash({
+        "region": "440300000000", "sequence": 2, "document_sha256": row.sha256,
+        "root_fingerprint": row.root_fingerprint, "keys": 1,
+        "previous_root_fingerprint": old_row.root_fingerprint})
+
+
+def test_the_same_root_needs_no_confirmation(city: Any) -> None:
+    from yiwang.core.audit import service as audit
+
+    first = make_foreign_list(sequence=1)
+    trust.import_trust_list(first.raw, fingerprint=first.fingerprint)
+    later = make_foreign_list(sequence=2, root_key=first.root_key, root_der=first.root_der)
+    assert trust.import_trust_list(later.raw, fingerprint=later.fingerprint).sequence == 2
+    assert not audit.search(audit.AuditFilter()).filter(action="trust.root_changed").exists()

@@ -11,6 +11,7 @@ from yiwang.core.crypto import service as crypto
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_client
+from yiwang.support.trust import pki
 from yiwang.support.trust import service as trust
 from yiwang.support.trust.tests.conftest import ForeignList
 
@@ -145,3 +146,36 @@ def test_a_key_whose_certificate_was_compromised_is_not_certified_again(city: An
     with pytest.raises(ValidationError) as exc:
         trust.certify_key(key.id, department_code="scjg", usage="licence")
     assert exc.value.code == "key_compromised"
+
+
+def test_importing_a_changed_root_asks_for_confirmation(city: Any, internal_client: Any
+                                                        ) -> None:
+    """The import form names the old and the new root fingerprint and imports only once the
+    admin ticks the confirmation (review L1)."""
+    from yiwang.core.audit import service as audit
+    from yiwang.support.trust.tests.conftest import make_foreign_list
+
+    sign_in_client(internal_client, official("list.admin", "scjg", trust.TRUST_LIST_PERMISSION))
+    first = make_foreign_list(sequence=1)
+    trust.import_trust_list(first.raw, fingerprint=first.fingerprint)
+    other = make_foreign_list(sequence=2)
+    asked = internal_client.post("/trust/lists/", {"fingerprint": other.fingerprint,
+                                                   "pasted": other.raw.decode()})
+    page = asked.content.decode()
+    assert asked.status_code == 400
+    assert first.fingerprint in page and other.fingerprint in page
+    assert 'name="confirm_root_change"' in page and 'name="previous_root"' in page
+    assert [r.sequence for r in trust.list_imported()] == [1]
+    old = pki.normalise_fingerprint(first.fingerprint)
+    unticked = internal_client.post("/trust/lists/", {
+        "fingerprint": other.fingerprint, "pasted": other.raw.decode(), "previous_root": old})
+    assert unticked.status_code == 400 and 'name="confirm_root_change"' in \
+        unticked.content.decode()
+    assert [r.sequence for r in trust.list_imported()] == [1]
+    done = internal_client.post("/trust/lists/", {
+        "fingerprint": other.fingerprint, "pasted": other.raw.decode(),
+        "previous_root": asked.context["form"]["previous_root"].value(),
+        "confirm_root_change": "on"})
+    assert done.status_code == 302
+    assert [r.sequence for r in trust.list_imported()] == [2, 1]
+    assert audit.search(audit.AuditFilter()).filter(action="trust.root_changed").count() == 1

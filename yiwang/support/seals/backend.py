@@ -9,6 +9,7 @@ tested on its own.
 
 from __future__ import annotations
 
+import base64
 import importlib
 from functools import partial
 from types import ModuleType
@@ -31,6 +32,8 @@ class Backend(Protocol):
                   nonce: int | None = None) -> bytes: ...
 
     def crls(self) -> list[bytes]: ...
+
+    def validation_crls(self) -> list[bytes]: ...
 
     def roots(self) -> list[bytes]: ...
 
@@ -76,7 +79,13 @@ class TrustCoreBackend:
                                           nonce=nonce))
 
     def crls(self) -> list[bytes]:
+        """This region's current CRL: what a B-LT seal of ours embeds."""
         return [bytes(self.trust.crl())]
+
+    def validation_crls(self) -> list[bytes]:
+        """Every CRL 验章 may rely on: this region's and those of every imported region's
+        current trust list — the CRLs the trust bundle hands offline verifiers."""
+        return [base64.b64decode(item) for item in self.trust.trust_bundle()["crls"]]
 
     def roots(self) -> list[bytes]:
         return [bytes(der) for der in self.trust.root_certificates()]

@@ -204,7 +204,9 @@ def validate_pdf(pdf: bytes) -> SealValidation:
     """Validate every signature in ``pdf`` (验章): integrity, coverage (whole document or
     only what was signed, with only signatures or validation data after it), the chain to a
     trusted root (this region's and imported regions' roots), the certificate's validity
-    period and revocation (current CRLs and those embedded), and the timestamp.
+    period and revocation, and the timestamp. Revocation is checked against this region's
+    CRL, the CRLs of every imported region's current trust list and those the document
+    embeds; a certificate none of them covers fails as "revocation unknown".
 
     Raises ``ValidationError`` for a file that is not a readable PDF or too large."""
     _check_size(pdf)
@@ -212,7 +214,7 @@ def validate_pdf(pdf: bytes) -> SealValidation:
     result = SealValidation(document_sha256=hashlib.sha256(pdf).hexdigest())
     backend = backends.current()
     try:
-        roots, crls = backend.roots(), backend.crls()
+        roots, crls = backend.roots(), backend.validation_crls()
     except Exception as exc:
         logger.exception("trust roots or CRLs unavailable")
         raise ValidationError(_("暂时无法取得受信任的根证书或证书吊销列表，请稍后重试。")) from exc

@@ -100,11 +100,13 @@ class TestPki:
     def revoke(self, cert: x509.Certificate) -> None:
         self.revoked.append((cert.serial_number, timezone.now()))
 
-    def crl(self) -> bytes:
+    def crl(self, *, next_update: dt.datetime | None = None) -> bytes:
         now = timezone.now()
+        next_update = next_update or now + dt.timedelta(days=7)
         builder = (
             x509.CertificateRevocationListBuilder().issuer_name(self.root.subject)
-            .last_update(now - dt.timedelta(minutes=5)).next_update(now + dt.timedelta(days=7))
+            .last_update(min(now, next_update) - dt.timedelta(minutes=5))
+            .next_update(next_update)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
                 self.root_key.public_key()), critical=False)
             .add_extension(x509.CRLNumber(len(self.revoked) + 1), critical=False)
@@ -192,8 +194,16 @@ class PkiBackend:
 
     def __init__(self, pki: TestPki | None = None) -> None:
         self.pki = pki or TestPki()
+        # Other regions whose trust lists were imported: their roots are trusted and their
+        # CRLs used by 验章 (``with_crl=False``: a region whose CRL we do not hold).
+        self.partners: list[tuple[TestPki, bool]] = []
         self.keys: dict[str, tuple[SealingKey, x509.Certificate]] = {}
         self.revoked_keys: set[str] = set()
+
+    def add_partner(self, partner: TestPki, *, with_crl: bool = True) -> TestPki:
+        """Trust ``partner``'s root as an imported region's (and its CRL, ``with_crl``)."""
+        self.partners.append((partner, with_crl))
+        return partner
 
     def create_key(self, *, department_code: str, seal_code: str, valid_days: int,
                    actor: Any) -> str:
@@ -216,8 +226,11 @@ class PkiBackend:
     def crls(self) -> list[bytes]:
         return [self.pki.crl()]
 
+    def validation_crls(self) -> list[bytes]:
+        return [self.pki.crl(), *(p.crl() for p, with_crl in self.partners if with_crl)]
+
     def roots(self) -> list[bytes]:
-        return [self.pki.root_der]
+        return [self.pki.root_der, *(p.root_der for p, _with_crl in self.partners)]
 
     def revoke(self, key_id: str, *, certificate_serial: str, cause: str, reason: str,
                actor: Any) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -97,6 +97,10 @@ def validate(pdf: bytes, *, trust_roots: Sequence[bytes], crls: Sequence[bytes] 
     """Validate every signature of ``pdf`` against ``trust_roots`` (DER) and the current
     ``crls`` (DER) plus whatever validation data the document embeds. No fetching.
 
+    Revocation is required: a certificate (the seal's, or the TSA's) that no current CRL
+    covers — none given, none embedded, or one past its nextUpdate — fails with the reason
+    "revocation unknown", never passes for want of data.
+
     Raises :class:`MalformedPdf` when ``pdf`` cannot be read."""
     reader = read_pdf(pdf)
     try:
@@ -108,16 +112,22 @@ def validate(pdf: bytes, *, trust_roots: Sequence[bytes], crls: Sequence[bytes] 
     except (PdfError, ValueError, KeyError, TypeError, AttributeError):
         dss = None
     roots = [asn1_x509.Certificate.load(der) for der in trust_roots]
-    revoked = _revoked_serials([*_dss_crls(dss), *crls])
+    # Only the CRLs we were given (from the trust app) decide a revocation on their own;
+    # embedded ones are believed when pyHanko verified them, and only give the date.
+    given = _revoked_serials(crls)
+    revoked = {**_revoked_serials(_dss_crls(dss)), **given}
+
+    def context(mode: str) -> ValidationContext:
+        kwargs: dict[str, Any] = {"trust_roots": roots, "crls": list(crls),
+                                  "allow_fetching": False, "revocation_mode": mode}
+        return dss.as_validation_context(kwargs) if dss is not None else \
+            ValidationContext(**kwargs)
+
     reports = []
     last = len(embedded) - 1
     size = len(pdf.rstrip(b"\r\n\t \x00"))
     for position, signature in enumerate(embedded):
-        kwargs: dict[str, Any] = {"trust_roots": roots, "crls": list(crls),
-                                  "allow_fetching": False, "revocation_mode": "soft-fail"}
-        context = dss.as_validation_context(kwargs) if dss is not None else \
-            ValidationContext(**kwargs)
-        reports.append(_validate_one(signature, context, revoked, dss,
+        reports.append(_validate_one(signature, context, revoked, set(given), dss,
                                      is_last=position == last, size=size))
     return reports
 
@@ -134,9 +144,9 @@ def _dss_crls(dss: DocumentSecurityStore | None) -> list[bytes]:
     return found
 
 
-def _validate_one(signature: Any, context: ValidationContext,
-                  revoked: dict[tuple[bytes, int], datetime], dss: Any, *, is_last: bool,
-                  size: int) -> SignatureReport:
+def _validate_one(signature: Any, context: Callable[[str], ValidationContext],
+                  revoked: dict[tuple[bytes, int], datetime], trusted_revoked: set[Any],
+                  dss: Any, *, is_last: bool, size: int) -> SignatureReport:
     report = SignatureReport(field_name=str(signature.field_name))
     checks = report.checks
     try:
@@ -151,13 +161,15 @@ def _validate_one(signature: Any, context: ValidationContext,
                             _("签名数据无法解析：%(reason)s") % {"reason": exc}))
         return report
     try:
+        required = context("require")
         status: PdfSignatureStatus = validate_pdf_signature(
-            signature, signer_validation_context=context, ts_validation_context=context,
+            signature, signer_validation_context=required, ts_validation_context=required,
             key_usage_settings=KEY_USAGE)
     except Exception as exc:
         checks.append(Check("malformed", False, _("签名无法验证：%(reason)s") % {
             "reason": type(exc).__name__}))
         return report
+    signer_unknown, tsa_unknown = _revocation_unknown(signature, status, context)
     report.coverage = _COVERAGE.get(status.coverage, "unclear")  # type: ignore[arg-type]
     report.level = _level(signature, status, dss)
     if status.timestamp_validity is not None:
@@ -194,10 +206,11 @@ def _validate_one(signature: Any, context: ValidationContext,
         checks.append(Check("coverage", False, _("签名未覆盖整个文件。")))
 
     # 3. Chain to a trusted root, validity period and revocation.
-    revoked_at = revoked.get((cert.issuer.dump(), cert.serial_number))
+    key = (cert.issuer.dump(), cert.serial_number)
+    revoked_at = revoked.get(key)
     ind = status.trust_problem_indic
     ind_name = getattr(ind, "name", "") if ind is not None else ""
-    if status.revoked or revoked_at is not None or "REVOKED" in ind_name:
+    if status.revoked or key in trusted_revoked or "REVOKED" in ind_name:
         checks.append(Check("revocation", False, _("签章证书已被吊销（吊销时间 %(when)s）。")
                             % {"when": f"{revoked_at:%Y-%m-%d %H:%M}"} if revoked_at
                             else _("签章证书已被吊销。")))
@@ -206,6 +219,12 @@ def _validate_one(signature: Any, context: ValidationContext,
                             _("签章证书不在有效期内（有效期 %(start)s 至 %(end)s）。") % {
                                 "start": f"{cert.not_valid_before:%Y-%m-%d}",
                                 "end": f"{cert.not_valid_after:%Y-%m-%d}"}))
+    elif signer_unknown:
+        checks.append(Check("trust", True, _("证书链可追溯到受信任的根证书（%(issuer)s）。") % {
+            "issuer": report.issuer}))
+        checks.append(Check("revocation", False, _(
+            "无法确认签章证书是否已被吊销：没有覆盖该证书的有效证书吊销列表（签发者：%(issuer)s）。"
+            "请导入签发地区的最新信任列表后再验。") % {"issuer": report.issuer or "?"}))
     elif not status.trusted:
         checks.append(Check("trust", False,
                             _("签章证书不是由受信任的根证书签发的（签发者：%(issuer)s）。")
@@ -222,10 +241,36 @@ def _validate_one(signature: Any, context: ValidationContext,
             checks.append(Check("timestamp", True,
                                 _("时间戳有效，签章时间 %(time)s。") % {
                                     "time": f"{ts.timestamp:%Y-%m-%d %H:%M:%S %Z}"}))
+        elif tsa_unknown:
+            checks.append(Check("timestamp", False, _(
+                "无法确认时间戳机构的证书是否已被吊销：没有覆盖该证书的有效证书吊销列表。")))
         else:
             checks.append(Check("timestamp", False,
                                 _("时间戳无效或不是受信任的时间戳机构签发的。")))
     return report
+
+
+def _revocation_unknown(signature: Any, status: PdfSignatureStatus,
+                        context: Callable[[str], ValidationContext]) -> tuple[bool, bool]:
+    """(the signer's, the TSA's) certificate failed only for want of revocation data.
+
+    pyHanko reports a missing CRL as a general chain failure, so a failed chain is validated
+    once more without requiring revocation data: what passes then lacked only that."""
+    ts = status.timestamp_validity
+    signer_failed = not status.trusted and not status.revoked
+    tsa_failed = ts is not None and ts.intact and ts.valid and not ts.trusted
+    if not (signer_failed or tsa_failed):
+        return False, False
+    try:
+        relaxed = context("soft-fail")
+        again = validate_pdf_signature(signature, signer_validation_context=relaxed,
+                                       ts_validation_context=relaxed,
+                                       key_usage_settings=KEY_USAGE)
+    except Exception:
+        return False, False
+    ts_again = again.timestamp_validity
+    return (signer_failed and bool(again.trusted),
+            tsa_failed and ts_again is not None and bool(ts_again.trusted))
 
 
 def _later_revisions(signature: Any) -> bool:

@@ -15,8 +15,9 @@ from django.utils import timezone
 from yiwang.core.audit import service as audit
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_request
+from yiwang.support.seals import pades
 from yiwang.support.seals import service as seals
-from yiwang.support.seals.testing import PkiBackend, sample_pdf
+from yiwang.support.seals.testing import PkiBackend, TestPki, sample_pdf
 
 pytestmark = pytest.mark.django_db
 
@@ -240,3 +241,51 @@ def test_size_limit(settings: Any, pki_backend: PkiBackend, pdf: bytes) -> None:
     settings.YIWANG_SEAL_MAX_PDF_BYTES = 1000
     with pytest.raises(ValidationError, match="文件太大"):
         seals.validate_pdf(pdf)
+
+
+# --- 验章 of other regions' seals (review M7) ------------------------------------------------
+
+def partner_sealed(partner: TestPki, level: str) -> tuple[bytes, Any]:
+    """A PDF sealed in another region (its own PKI and TSA), with that seal's certificate."""
+    key, cert = partner.seal_key("深圳市市场监督管理局")
+    return pades.seal(sample_pdf("深圳市文件"), key=key, level=level,
+                      timestamp=partner.timestamp, trust_roots=[partner.root_der],
+                      crls=[partner.crl()]), cert
+
+
+def test_seal_a_partner_region_revoked_fails(pki_backend: PkiBackend) -> None:
+    partner = pki_backend.add_partner(TestPki("深圳市政务根证书"))
+    sealed, cert = partner_sealed(partner, "B-T")
+    assert seals.validate_pdf(sealed).valid
+    partner.revoke(cert)  # the partner's CRL, as its imported trust list carries it
+    result = seals.validate_pdf(sealed)
+    assert not result.valid
+    failed = {c.name: c.message for c in result.signatures[0].failed}
+    assert set(failed) == {"revocation"}
+    assert "已被吊销" in failed["revocation"]
+
+
+@pytest.mark.parametrize("level", ["B-B", "B-T"])
+def test_seal_no_crl_covers_is_revocation_unknown(pki_backend: PkiBackend, level: str) -> None:
+    """A trusted root whose CRL we do not hold: the seal is never valid for want of data."""
+    partner = pki_backend.add_partner(TestPki("深圳市政务根证书"), with_crl=False)
+    sealed, _cert = partner_sealed(partner, level)
+    result = seals.validate_pdf(sealed)
+    assert not result.valid
+    report = result.signatures[0]
+    assert {c.name for c in report.checks if c.ok} >= {"integrity", "coverage", "trust"}
+    failed = {c.name: c.message for c in report.failed}
+    assert "无法确认签章证书是否已被吊销" in failed["revocation"]
+    if level == "B-T":  # the partner's TSA certificate is not covered either
+        assert "无法确认时间戳机构的证书是否已被吊销" in failed["timestamp"]
+
+
+def test_stale_crl_is_revocation_unknown(pki_backend: PkiBackend, monkeypatch: Any) -> None:
+    """A CRL past its nextUpdate covers nothing."""
+    partner = pki_backend.add_partner(TestPki("深圳市政务根证书"))
+    sealed, _cert = partner_sealed(partner, "B-B")
+    stale = partner.crl(next_update=timezone.now() - timedelta(hours=1))
+    monkeypatch.setattr(partner, "crl", lambda **kwargs: stale)
+    result = seals.validate_pdf(sealed)
+    assert not result.valid
+    assert "无法确认" in {c.name: c.message for c in result.signatures[0].failed}["revocation"]

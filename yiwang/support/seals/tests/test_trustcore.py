@@ -26,7 +26,7 @@ from yiwang.enablement.ledger import service as ledger
 from yiwang.support.identity.testing import sign_in_request
 from yiwang.support.seals import pades
 from yiwang.support.seals import service as seals
-from yiwang.support.seals.testing import sample_pdf
+from yiwang.support.seals.testing import TestPki, sample_pdf
 from yiwang.support.trust import service as trust
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +118,31 @@ def test_revoked_seal_fails_validation(seal: seals.Seal, officials: Any) -> None
     result = seals.validate_pdf(sealed)
     assert not result.valid
     assert "revocation" in {c.name for c in result.signatures[0].failed}
+
+
+def test_validation_uses_imported_regions_crls(db: Any, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """验章 on the real trust app takes the CRLs of imported regions from the trust bundle
+    (review M7): a partner's seal is 'revocation unknown' without its CRL, valid with it,
+    and revoked once the partner's CRL lists it."""
+    partner = TestPki("深圳市政务根证书")
+    key, cert = partner.seal_key("深圳市市场监督管理局")
+    sealed = pades.seal(sample_pdf(), key=key, level="B-B")
+    imported: list[bytes] = []
+    bundle, roots = trust.trust_bundle, trust.root_certificates
+    monkeypatch.setattr(trust, "root_certificates", lambda: [*roots(), partner.root_der])
+
+    def with_partner() -> dict[str, Any]:
+        found = bundle()
+        return {**found, "crls": [*found["crls"],
+                                  *(base64.b64encode(der).decode() for der in imported)]}
+
+    monkeypatch.setattr(trust, "trust_bundle", with_partner)
+    failed = {c.name: c.message for c in seals.validate_pdf(sealed).signatures[0].failed}
+    assert "无法确认" in failed["revocation"]
+    imported.append(partner.crl())
+    assert seals.validate_pdf(sealed).valid
+    partner.revoke(cert)
+    imported[:] = [partner.crl()]
+    result = seals.validate_pdf(sealed)
+    assert [c.name for c in result.signatures[0].failed] == ["revocation"]

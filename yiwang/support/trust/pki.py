@@ -30,6 +30,15 @@ algos.SignedDigestAlgorithmId._map.setdefault(SM2_SM3_OID, "sm2_sm3")
 if algos.SignedDigestAlgorithmId._reverse_map is not None:
     algos.SignedDigestAlgorithmId._reverse_map.setdefault("sm2_sm3", SM2_SM3_OID)
 
+# ETSI TS 119 612 (EU trusted lists), id-tsl-kp-tslSigning: the extended key usage of a
+# certificate that signs trust lists. Every trust-list signer certificate carries it, and an
+# importer refuses a list signed by a certificate without it (any other certificate under
+# the root — a seal's, a licence key's — could otherwise sign a list for the region).
+TSL_SIGNING_OID = "0.4.0.2231.3.0"
+x509.KeyPurposeId._map.setdefault(TSL_SIGNING_OID, "tsl_signing")
+if x509.KeyPurposeId._reverse_map is not None:
+    x509.KeyPurposeId._reverse_map.setdefault("tsl_signing", TSL_SIGNING_OID)
+
 SIGNATURE_ALGORITHMS = {
     "ecdsa-p256": "sha256_ecdsa",
     "ed25519": "ed25519",
@@ -51,6 +60,29 @@ _KEY_USAGE = {
     USAGE_TSA: {"digital_signature", "non_repudiation"},
     USAGE_TRUST_LIST: {"digital_signature"},
 }
+
+
+_EXTENDED_KEY_USAGE = {USAGE_TSA: "time_stamping", USAGE_TRUST_LIST: "tsl_signing"}
+
+
+def has_usage(certificate: x509.Certificate, usage: str) -> bool:
+    """Whether an end-entity certificate may be used for ``usage``: not a CA, its key usage
+    (when it has one: RFC 5280 4.2.1.3) holds what the usage needs and, for ``tsa`` and
+    ``trust-list``, its extended key usage names that purpose."""
+    try:
+        constraints = certificate.basic_constraints_value
+        if constraints is not None and constraints["ca"].native:
+            return False
+        key_usage = certificate.key_usage_value
+        if key_usage is not None and not _KEY_USAGE[usage] <= set(key_usage.native):
+            return False
+        wanted = _EXTENDED_KEY_USAGE.get(usage)
+        if wanted is None:
+            return True
+        extended = certificate.extended_key_usage_value
+        return extended is not None and wanted in extended.native
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 class PkiError(ValueError):
@@ -125,10 +157,11 @@ def _extensions(usage: str, *, spki_der: bytes, authority_key_id: bytes,
         {"extn_id": "authority_key_identifier", "critical": False,
          "extn_value": {"key_identifier": authority_key_id}},
     ]
-    if usage == USAGE_TSA:
-        # RFC 3161 2.3: the TSA certificate has exactly this EKU, marked critical.
+    if usage in _EXTENDED_KEY_USAGE:
+        # RFC 3161 2.3: the TSA certificate has exactly timeStamping, marked critical; the
+        # trust-list signer likewise only tslSigning (critical: for nothing else).
         extensions.append({"extn_id": "extended_key_usage", "critical": True,
-                           "extn_value": ["time_stamping"]})
+                           "extn_value": [_EXTENDED_KEY_USAGE[usage]]})
     if not is_ca and crl_urls:
         extensions.append({"extn_id": "crl_distribution_points", "critical": False,
                            "extn_value": [{"distribution_point": x509.DistributionPointName(
@@ -295,6 +328,19 @@ def tbs_signature(certificate: x509.Certificate) -> tuple[bytes, bytes]:
     return certificate["tbs_certificate"].dump(), certificate["signature_value"].native
 
 
+def revoked_serials(der: bytes) -> tuple[x509.Name, set[int], bytes, bytes]:
+    """(issuer, revoked serial numbers, the signed TBSCertList DER, the signature) of a
+    DER CRL; :class:`PkiError` if it is not one."""
+    try:
+        parsed = asn1_crl.CertificateList.load(der, strict=True)
+        tbs = parsed["tbs_cert_list"]
+        serials = {int(entry["user_certificate"].native)
+                   for entry in tbs["revoked_certificates"]}
+        return tbs["issuer"], serials, tbs.dump(), parsed["signature"].native
+    except (ValueError, TypeError, KeyError) as exc:
+        raise PkiError(f"not an X.509 CRL: {exc}") from None
+
+
 def crl_tbs_signature(der: bytes) -> tuple[bytes, bytes]:
     """(the signed TBSCertList DER, the signature) of a CRL."""
     parsed = asn1_crl.CertificateList.load(der)
@@ -303,7 +349,8 @@ def crl_tbs_signature(der: bytes) -> tuple[bytes, bytes]:
 
 __all__ = [
     "REASONS", "USAGES", "Issuer", "PkiError", "RevokedEntry", "Signer", "build_certificate",
-    "build_crl", "build_name", "der_to_pem", "fingerprint", "grouped", "key_identifier",
+    "build_crl", "build_name", "der_to_pem", "fingerprint", "grouped", "has_usage",
+    "key_identifier",
     "load_certificate", "normalise_fingerprint", "now", "pem_to_der", "random_serial",
     "signature_algorithm_of",
 ]

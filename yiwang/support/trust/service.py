@@ -700,12 +700,28 @@ def _ledger_append(entry_type: str, record: dict[str, Any]) -> int:
 # --- trust lists ---------------------------------------------------------------------------
 
 
-def _list_signer() -> tuple[crypto.SigningKeyInfo, CertificateInfo]:
+def _signs_lists(certificate: bytes) -> bool:
+    """Whether a certificate (DER or PEM) carries the trust-list signing usage."""
+    try:
+        return pki.has_usage(pki.load_certificate(certificate), pki.USAGE_TRUST_LIST)
+    except pki.PkiError:
+        return False
+
+
+def _list_signer(actor: Any = None) -> tuple[crypto.SigningKeyInfo, CertificateInfo]:
+    """The trust-list key and its certificate. A certificate issued before signer
+    certificates carried the trust-list usage (importers refuse those) is revoked as
+    superseded and the key certified again."""
     key = crypto.active_signing_key(REGION, LIST_PURPOSE)
     if key is None:
         key = crypto.create_signing_key(owner=REGION, purpose=LIST_PURPOSE,
                                         algorithm="ecdsa-p256")
-    return key, certify_key(key.id, department_code=REGION, usage="trust-list")
+    certificate = certify_key(key.id, department_code=REGION, usage="trust-list", actor=actor)
+    if not _signs_lists(certificate.der):
+        revoke_certificate(certificate.serial, reason="superseded", actor=actor)
+        certificate = certify_key(key.id, department_code=REGION, usage="trust-list",
+                                  actor=actor)
+    return key, certificate
 
 
 @transaction.atomic
@@ -714,7 +730,7 @@ def publish_trust_list(*, actor: Any = None) -> TrustListVersion:
     ``/trust/list.json``) and write its hash to the ledger as ``trust.list_version``."""
     root = ensure_root_ca(actor=actor)
     _certify_licence_keys()
-    key, certificate = _list_signer()
+    key, certificate = _list_signer(actor)
     last = TrustListVersion.objects.select_for_update().order_by("-sequence").first()
     sequence = (last.sequence if last else 0) + 1
     now = pki.now()
@@ -755,14 +771,19 @@ def publish_trust_list(*, actor: Any = None) -> TrustListVersion:
 
 def trust_list_outdated() -> bool:
     """Whether the newest published list no longer says what this instance trusts (issuers,
-    keys, authorisations changed), is missing, or is past half of its validity."""
+    keys, authorisations changed), is missing, is past half of its validity, or was signed
+    by a certificate without the trust-list usage (made before signers carried it)."""
     version = current_version()
     if version is None:
         return True
     half = timedelta(days=settings.YIWANG_TRUST_LIST_VALID_DAYS) / 2
     if timezone.now() >= version.issued_at + half:
         return True
-    published = json.loads(bytes(version.document)).get("issuers")
+    document = json.loads(bytes(version.document))
+    signer = str(document.get("proof", {}).get("certificate", ""))
+    if not _signs_lists(signer.encode("ascii", "replace")):
+        return True  # signed before signers carried the trust-list usage: importers refuse it
+    published = document.get("issuers")
     return bool(published != json.loads(json.dumps(_local_issuers(), ensure_ascii=False)))
 
 
@@ -822,6 +843,13 @@ _IMPORT_MESSAGES = {
     "signature": gettext_noop(
         "信任列表的签名验证失败：文件在发布后被改动过，或不是由该地区签名的。"),
     "expired": gettext_noop("信任列表已于 %(detail)s 过期，请向对方地区索取最新版本。"),
+    "signer_usage": gettext_noop(
+        "信任列表的签名证书不是信任列表签名证书（缺少扩展密钥用途 %(detail)s），不能导入："
+        "该地区的其他证书（如印章、证照签名证书）不能代表该地区签发信任列表。"
+        "请对方用信任列表签名证书重新发布。"),
+    "signer_revoked": gettext_noop(
+        "信任列表的签名证书（序列号 %(detail)s）已被该地区撤销，不能导入。"
+        "请向对方地区索取用有效证书签名的最新版本。"),
 }
 
 
@@ -845,6 +873,30 @@ class RootChanged(ValidationError):
             code="root_changed",
             params={"region": region_name, "old": pki.grouped(old), "new": pki.grouped(new)})
         self.old, self.new = old, new
+
+
+def _earlier_crls(document: bytes) -> list[bytes]:
+    """The CRLs of the newest list imported before for the region ``document`` claims: a
+    signer its region revoked stays refused even in a later list that leaves the CRL out
+    (the check counts them only when they are signed by the new list's root)."""
+    try:
+        claimed = json.loads(document.decode("utf-8"))["region"]["code"]
+    except (UnicodeDecodeError, ValueError, RecursionError, TypeError, KeyError):
+        return []  # the check names what is wrong with it
+    if not isinstance(claimed, str):
+        return []
+    previous = (ImportedTrustList.objects.filter(region_code=claimed[:32])
+                .order_by("-sequence").first())
+    if previous is None:
+        return []
+    return _crls_of(previous)
+
+
+def _crls_of(imported: ImportedTrustList) -> list[bytes]:
+    """The DER CRLs an imported list carries."""
+    document = json.loads(bytes(imported.document))
+    return [base64.b64decode(item["crl"]) for item in document.get("crls", [])
+            if isinstance(item, dict) and isinstance(item.get("crl"), str)]
 
 
 @transaction.atomic
@@ -872,7 +924,8 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
     try:
         checked = trustlist.check(bytes(document), fingerprint=fingerprint, verify=_verify,
                                   now=timezone.now(),
-                                  max_bytes=settings.YIWANG_TRUST_LIST_MAX_BYTES)
+                                  max_bytes=settings.YIWANG_TRUST_LIST_MAX_BYTES,
+                                  earlier_crls=_earlier_crls(bytes(document)))
         keys = trustlist.listed_keys(checked)
     except trustlist.TrustListError as exc:
         raise _error(gettext(_IMPORT_MESSAGES[exc.code]), exc.code, detail=str(exc)) from None

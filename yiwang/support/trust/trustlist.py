@@ -15,7 +15,7 @@ import copy
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -177,10 +177,50 @@ def _verify_certificate_signature(certificate: x509.Certificate, issuer: x509.Ce
         algorithm, issuer.public_key.dump(), tbs, signature)
 
 
+def _crls(document: dict[str, Any]) -> list[bytes]:
+    """The DER CRLs a list carries (``crls[].crl``, base64)."""
+    items = document.get("crls", [])
+    if not isinstance(items, list):
+        raise TrustListError("malformed", "crls")
+    found = []
+    for number, item in enumerate(items):
+        try:
+            found.append(base64.b64decode(_field(item, "crl", str, f"crls[{number}]"),
+                                          validate=True))
+        except ValueError:
+            raise TrustListError("malformed", f"crls[{number}]") from None
+    return found
+
+
+def _check_signer_not_revoked(signer: x509.Certificate, root: x509.Certificate,
+                              crls: list[bytes], earlier: Sequence[bytes],
+                              verify: Verify) -> None:
+    """The list's own CRLs must be its root's (else the list is refused: verifiers get
+    them in the bundle); the region's earlier CRLs count only when signed by this root.
+    The signer must be on none of them."""
+    root_key, root_algorithm = root.public_key.dump(), pki.signature_algorithm_of(root)
+    serial = signer.serial_number
+    for own, der in [(True, der) for der in crls] + [(False, der) for der in earlier]:
+        try:
+            issuer, revoked, tbs, signature = pki.revoked_serials(der)
+        except pki.PkiError:
+            if own:
+                raise TrustListError("malformed", "crls") from None
+            continue
+        if issuer != root.subject or not verify(root_algorithm, root_key, tbs, signature):
+            if own:
+                raise TrustListError("certificate", "crl")
+            continue
+        if serial in revoked:
+            raise TrustListError("signer_revoked", format(serial, "X"))
+
+
 def check(raw: bytes, *, fingerprint: str, verify: Verify, now: datetime,
-          max_bytes: int) -> CheckedList:
+          max_bytes: int, earlier_crls: Sequence[bytes] = ()) -> CheckedList:
     """Parse and check a trust list; :class:`TrustListError` names the first failure:
-    ``too_large``, ``malformed``, ``fingerprint``, ``signature``, ``certificate``, ``expired``.
+    ``too_large``, ``malformed``, ``fingerprint``, ``signature``, ``certificate``,
+    ``signer_usage`` (the signer is no trust-list signer), ``signer_revoked`` (on the list's
+    CRL, or on one of ``earlier_crls``: those of the region's previous list), ``expired``.
     """
     if len(raw) > max_bytes:
         raise TrustListError("too_large", str(max_bytes))
@@ -234,12 +274,15 @@ def check(raw: bytes, *, fingerprint: str, verify: Verify, now: datetime,
     for cert in (root_cert, signer_cert):
         if not cert.not_valid_before <= now <= cert.not_valid_after:
             raise TrustListError("certificate", "validity")
+    if not pki.has_usage(signer_cert, pki.USAGE_TRUST_LIST):
+        raise TrustListError("signer_usage", pki.TSL_SIGNING_OID)
     try:
         signed = _signed_bytes(document)
     except (rfc8785.CanonicalizationError, TypeError, ValueError):
         raise TrustListError("malformed", "canonical") from None
     if not verify(algorithm, signer_cert.public_key.dump(), signed, signature):
         raise TrustListError("signature", "proof")
+    _check_signer_not_revoked(signer_cert, root_cert, _crls(document), earlier_crls, verify)
     if next_update <= now:
         raise TrustListError("expired", iso(next_update))
     if not isinstance(document.get("issuers"), list):

@@ -56,18 +56,27 @@ class ForeignList:
     root_der: bytes
     list_key: ec.EllipticCurvePrivateKey
     root_key: ec.EllipticCurvePrivateKey
+    list_cert: bytes
+
+    @property
+    def signer_serial(self) -> int:
+        return int(x509.Certificate.load(self.list_cert).serial_number)
 
 
 def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = "440300000000",
                       name: str = "深圳市", root_key: Any = None, licence_key: Any = None,
                       issued: Any = None, base: str = "https://sz.example.gov.cn",
-                      issuer_base: str | None = None, root_der: bytes | None = None
+                      issuer_base: str | None = None, root_der: bytes | None = None,
+                      signer_usage: str = "trust-list", revoked: tuple[int, ...] = (),
+                      list_key: Any = None, list_cert: bytes | None = None
                       ) -> ForeignList:
     """A signed list of another region; pass ``root_key`` and ``root_der`` (of an earlier
-    list) for a later version under the same root certificate."""
+    list) for a later version under the same root certificate, ``list_key`` and
+    ``list_cert`` to sign with an earlier list's signer. ``signer_usage`` is the usage of a
+    new signer certificate; ``revoked`` the serials on the root CRL the list carries."""
     root_key = root_key or ec.generate_private_key(ec.SECP256R1())
     licence_key = licence_key or ed25519.Ed25519PrivateKey.generate()
-    list_key = ec.generate_private_key(ec.SECP256R1())
+    list_key = list_key or ec.generate_private_key(ec.SECP256R1())
     now = issued or pki.now()
     root_der = root_der or pki.build_certificate(
         issuer=pki.Issuer(None, "ecdsa-p256", ecdsa_signer(root_key)),
@@ -75,11 +84,19 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
         spki_der=spki(root_key), usage="root", serial=pki.random_serial(),
         not_before=now - timedelta(days=1), not_after=now + timedelta(days=3650))
     issuer = pki.Issuer(x509.Certificate.load(root_der), "ecdsa-p256", ecdsa_signer(root_key))
-    list_cert = pki.build_certificate(
+    list_cert = list_cert or pki.build_certificate(
         issuer=issuer, subject=pki.build_name(common_name=f"{name}信任列表签名",
                                               organization=name),
-        spki_der=spki(list_key), usage="trust-list", serial=pki.random_serial(),
+        spki_der=spki(list_key), usage=signer_usage, serial=pki.random_serial(),
         not_before=now - timedelta(days=1), not_after=now + timedelta(days=365))
+    crls = []
+    if revoked:
+        crl = pki.build_crl(issuer=issuer, number=1, this_update=now,
+                            next_update=now + timedelta(days=7),
+                            revoked=[pki.RevokedEntry(serial, now, "key_compromise")
+                                     for serial in revoked])
+        crls.append({"ca": "root", "url": f"{base}/trust/crl/root.crl",
+                     "crl": base64.b64encode(crl).decode()})
     licence_cert = pki.build_certificate(
         issuer=issuer,
         subject=pki.build_name(common_name="深圳市市场监督管理局", organization=name),
@@ -93,7 +110,7 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
         "issued": trustlist.iso(now), "nextUpdate": trustlist.iso(now + timedelta(days=valid_days)),
         "root": {"certificate": pki.der_to_pem(root_der), "fingerprint": pki.fingerprint(root_der),
                  "algorithm": "ecdsa-p256"},
-        "crls": [],
+        "crls": crls,
         "issuers": [{
             "id": f"{issuer_base or base}/trust/issuers/scjg", "department": "scjg",
             "name": "深圳市市场监督管理局", "creditCode": "", "licenceTypes": ["yyzz"],
@@ -112,7 +129,7 @@ def make_foreign_list(*, sequence: int = 1, valid_days: int = 30, region: str = 
                          signer=ecdsa_signer(list_key), created=now)
     return ForeignList(raw=raw, fingerprint=pki.grouped(pki.fingerprint(root_der)), vm_id=vm_id,
                        kid=kid, licence_key=licence_key, root_der=root_der, list_key=list_key,
-                       root_key=root_key)
+                       root_key=root_key, list_cert=list_cert)
 
 
 @pytest.fixture

@@ -193,3 +193,20 @@ def test_sm2_root_option_verifies_with_openssl(city: Any, settings: Any, tmp_pat
     assert result.returncode == 0, result.stdout + result.stderr
     crl_pem = _write(tmp_path, "root.crl.pem", trust.crl(), "X509 CRL")
     assert _openssl("crl", "-in", crl_pem, "-noout").returncode == 0
+
+
+def test_trust_list_signer_carries_the_tsl_signing_usage(city: Any, tmp_path: Path) -> None:
+    """The trust-list signer certificate names ETSI TS 119 612's id-tsl-kp-tslSigning as its
+    only (critical) extended key usage; a seal certificate is no trust-list signer."""
+    key = crypto.create_signing_key(owner="region", purpose="trust.list",
+                                    algorithm="ecdsa-p256")
+    signer = trust.certify_key(key.id, department_code="region", usage="trust-list")
+    parsed = x509.Certificate.load(signer.der)
+    assert parsed.extended_key_usage_value.native == ["tsl_signing"]
+    assert "extended_key_usage" in parsed.critical_extensions
+    assert pki.has_usage(parsed, "trust-list") and not pki.has_usage(parsed, "tsa")
+    seal = trust.certify_key(_seal_key().id, department_code="scjg", usage="seal")
+    assert not pki.has_usage(x509.Certificate.load(seal.der), "trust-list")
+    text = _openssl("x509", "-in", _write(tmp_path, "signer.pem", signer.der), "-noout",
+                    "-text").stdout
+    assert "Extended Key Usage: critical" in text and "0.4.0.2231.3.0" in text

@@ -357,3 +357,85 @@ def test_the_same_root_needs_no_confirmation(city: Any) -> None:
     later = make_foreign_list(sequence=2, root_key=first.root_key, root_der=first.root_der)
     assert trust.import_trust_list(later.raw, fingerprint=later.fingerprint).sequence == 2
     assert not audit.search(audit.AuditFilter()).filter(action="trust.root_changed").exists()
+
+
+def test_a_list_signed_without_the_trust_list_usage_is_refused(city: Any) -> None:
+    """Any certificate under the root (a licence key's, say) could otherwise sign a list
+    for the whole region (review L1)."""
+    made = make_foreign_list(signer_usage="licence")
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(made.raw, fingerprint=made.fingerprint)
+    assert _code(refused) == "signer_usage"
+    assert pki.TSL_SIGNING_OID in refused.value.messages[0]
+    assert trust.list_imported() == []
+
+
+def test_a_list_signed_by_a_revoked_signer_is_refused(city: Any) -> None:
+    """The signer must not be on the list's own CRL, nor on the CRL of the region's list
+    imported before (a later list cannot simply leave the CRL out)."""
+    first = make_foreign_list(sequence=1)
+    revoked = make_foreign_list(sequence=1, root_key=first.root_key, root_der=first.root_der,
+                                list_key=first.list_key, list_cert=first.list_cert,
+                                revoked=(first.signer_serial,))
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(revoked.raw, fingerprint=revoked.fingerprint)
+    assert _code(refused) == "signer_revoked"
+    assert format(first.signer_serial, "X") in refused.value.messages[0]
+    # A list by a new signer whose CRL names the old one imports...
+    renewed = make_foreign_list(sequence=2, root_key=first.root_key, root_der=first.root_der,
+                                revoked=(first.signer_serial,))
+    trust.import_trust_list(renewed.raw, fingerprint=renewed.fingerprint)
+    # ...and the old signer stays refused though its list carries no CRL.
+    replay = make_foreign_list(sequence=3, root_key=first.root_key, root_der=first.root_der,
+                               list_key=first.list_key, list_cert=first.list_cert)
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(replay.raw, fingerprint=replay.fingerprint)
+    assert _code(refused) == "signer_revoked"
+    assert [r.sequence for r in trust.list_imported()] == [2]
+
+
+def test_a_crl_not_signed_by_the_lists_root_is_refused(city: Any) -> None:
+    from yiwang.support.trust.tests.conftest import ecdsa_signer
+
+    made = make_foreign_list(revoked=(12345,))
+    document = json.loads(made.raw)
+    other = make_foreign_list(revoked=(12345,))
+    document["crls"] = json.loads(other.raw)["crls"]
+    proof = document.pop("proof")
+    raw = trustlist.sign(document, algorithm="ecdsa-p256",
+                         certificate_der=pki.pem_to_der(proof["certificate"].encode()),
+                         signer=ecdsa_signer(made.list_key), created=pki.now())
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(raw, fingerprint=made.fingerprint)
+    assert _code(refused) == "certificate"
+
+
+def test_publishing_reissues_a_signer_certificate_without_the_usage(
+        city: Any, settings: Any, monkeypatch: Any) -> None:
+    """Lists published before signer certificates carried the trust-list usage: the next
+    publish (which the hourly task triggers) certifies the key again, revoking the old
+    certificate as superseded, and the new list imports elsewhere."""
+    from yiwang.support.trust.models import Certificate
+
+    monkeypatch.setattr(pki, "_EXTENDED_KEY_USAGE", {"tsa": "time_stamping"})
+    old = trust.publish_trust_list()
+    monkeypatch.undo()
+    old_signer = pki.load_certificate(json.loads(bytes(old.document))["proof"]["certificate"]
+                                      .encode())
+    assert not pki.has_usage(old_signer, "trust-list")
+    assert trust.trust_list_outdated()
+    new = trust.publish_trust_list()
+    signer = pki.load_certificate(json.loads(bytes(new.document))["proof"]["certificate"]
+                                  .encode())
+    assert pki.has_usage(signer, "trust-list")
+    assert signer.serial_number != old_signer.serial_number
+    row = Certificate.objects.get(serial=format(old_signer.serial_number, "x"))
+    assert (row.status, row.revocation_reason) == ("revoked", "superseded")
+    assert not trust.trust_list_outdated()
+    raw, fingerprint = bytes(new.document), trust.trust_list_fingerprint()
+    settings.YIWANG_TRUST_REGION_CODE = "440300000000"  # the same database as region B
+    settings.YIWANG_PUBLIC_URL = "https://b.example.gov.cn"
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(bytes(old.document), fingerprint=fingerprint)
+    assert _code(refused) == "signer_usage"
+    assert trust.import_trust_list(raw, fingerprint=fingerprint).sequence == 2

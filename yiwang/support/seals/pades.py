@@ -19,10 +19,10 @@ Levels (ETSI EN 319 142-1):
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 import queue
+import secrets
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
@@ -185,10 +185,18 @@ class InProcessTimeStamper(TimeStamper):
 
     async def async_timestamp(self, message_digest: bytes, md_algorithm: str
                               ) -> cms.ContentInfo:
-        nonce = int.from_bytes(hashlib.sha256(message_digest).digest()[:8], "big")
+        # Random, never derived from the digest: a remote TSA's reply must answer this request.
+        nonce = secrets.randbits(64)
         token = self._timestamp(message_digest, hash_algorithm=md_algorithm, nonce=nonce)
         _TOKEN_SIZE["max"] = max(_TOKEN_SIZE["max"], len(token))
         parsed = cms.ContentInfo.load(token)
+        try:
+            info = parsed["content"]["encap_content_info"]["content"].parsed
+            echoed = info["nonce"].native
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SealingError(f"the timestamp token cannot be read: {exc}") from exc
+        if echoed != nonce:
+            raise SealingError("the timestamp token does not answer this request (nonce)")
         self.tokens.append(parsed)
         return parsed
 

@@ -6,6 +6,7 @@ issue, named by :func:`pades.validate` and never reported valid."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 import shutil
@@ -341,3 +342,29 @@ def test_page_out_of_range(document: bytes, key: pades.SealingKey) -> None:
 def test_b_t_needs_a_tsa(document: bytes, key: pades.SealingKey) -> None:
     with pytest.raises(pades.SealingError):
         pades.seal(document, key=key, level="B-T")
+
+
+def test_timestamp_nonce_is_random_and_checked(document: bytes, key: pades.SealingKey,
+                                               pki: TestPki) -> None:
+    """The RFC 3161 nonce is random per request (review L1), and a token that does not echo
+    it is refused."""
+    asked: list[tuple[bytes, int]] = []
+
+    def recording(imprint: bytes, *, hash_algorithm: str = "sha256",
+                  nonce: int | None = None) -> bytes:
+        assert nonce is not None
+        asked.append((imprint, nonce))
+        return pki.timestamp(imprint, hash_algorithm=hash_algorithm, nonce=nonce)
+
+    for _ in range(2):
+        pades.seal(document, key=key, level="B-T", timestamp=recording)
+    assert len(asked) == 2 and asked[0][1] != asked[1][1]
+    for imprint, nonce in asked:
+        assert nonce != int.from_bytes(hashlib.sha256(imprint).digest()[:8], "big")
+
+    def replaying(imprint: bytes, *, hash_algorithm: str = "sha256",
+                  nonce: int | None = None) -> bytes:
+        return pki.timestamp(imprint, hash_algorithm=hash_algorithm, nonce=12345)
+
+    with pytest.raises(pades.SealingError, match="nonce"):
+        pades.seal(document, key=key, level="B-T", timestamp=replaying)

@@ -369,7 +369,9 @@ def _seal_with(request: HttpRequest, pdf: bytes, chosen: list[Any], *, purpose: 
                level: str, page: int) -> bytes:
     if not chosen:
         raise ValidationError(_("请至少选择一枚印章。"))
-    with transaction.atomic():  # several seals: all of them or none
+    # Several seals: all of them or none. Every seal is applied first and the uses go to
+    # the ledger together at the end, so the region's ledger is not held while signing.
+    with transaction.atomic(), seals.deferred_ledger():
         for seal in chosen:
             authorisation = seals.authorise_seal_use(
                 seal, custodian=request.user, request=request, purpose=purpose,

@@ -8,7 +8,8 @@
   to a document's SHA-256, or standing for one purpose until a date;
   :func:`withdraw_authorisation`; :func:`licence_seal_for` (issuance of licences).
 - Sealing: :func:`seal_pdf` (PAdES B-B / B-T / B-LT with a visible stamp; each use on the
-  ledger as ``seal.used`` and in the audit log); :func:`validate_pdf` (验章).
+  ledger as ``seal.used`` and in the audit log; :func:`deferred_ledger` appends the uses of
+  several seals in one go, after signing); :func:`validate_pdf` (验章).
 
 Writes are ``@transaction.atomic`` and raise ``ValidationError`` with a message a person can
 act on. The work is done in :mod:`.registry`, :mod:`.authorisation` and :mod:`.sealing`
@@ -49,7 +50,13 @@ from yiwang.support.seals.registry import (
     set_custodians,
     suspend_seal,
 )
-from yiwang.support.seals.sealing import LEVELS, SealValidation, seal_pdf, validate_pdf
+from yiwang.support.seals.sealing import (
+    LEVELS,
+    SealValidation,
+    deferred_ledger,
+    seal_pdf,
+    validate_pdf,
+)
 from yiwang.support.seals.validation import Check, SignatureReport
 
 __all__ = [
@@ -68,6 +75,7 @@ __all__ = [
     "StepUpRequired",
     "authorise_seal_use",
     "create_seal",
+    "deferred_ledger",
     "get_seal",
     "grant_standing_authorisation",
     "licence_purpose",

@@ -289,3 +289,29 @@ def test_stale_crl_is_revocation_unknown(pki_backend: PkiBackend, monkeypatch: A
     result = seals.validate_pdf(sealed)
     assert not result.valid
     assert "无法确认" in {c.name: c.message for c in result.signatures[0].failed}["revocation"]
+
+
+# --- a standing authorisation's purpose (review L1) -------------------------------------------
+
+def standing(seal: seals.Seal, user: Any, purpose: str) -> seals.SealAuthorisation:
+    return seals.authorise_seal_use(seal, custodian=user, request=request_of(user),
+                                    purpose=purpose,
+                                    standing_until=timezone.now() + timedelta(days=10))
+
+
+def test_standing_authorisation_seals_only_its_purpose(seal: seals.Seal, officials: Any,
+                                                       pdf: bytes) -> None:
+    for_type = standing(seal, officials.custodian, seals.licence_purpose("yyzz"))
+    sealed = seals.seal_pdf(pdf, seal=seal, authorisation=for_type, level="B-B",
+                            purpose=seals.licence_purpose("yyzz"))
+    assert seals.validate_pdf(sealed).valid
+    for other in (seals.licence_purpose("csyxzm"), "licence:*", "合同"):
+        with pytest.raises(ValidationError, match="只能用于"):
+            seals.seal_pdf(pdf, seal=seal, authorisation=for_type, level="B-B", purpose=other)
+    any_licence = standing(seal, officials.custodian, "licence:*")
+    seals.seal_pdf(pdf, seal=seal, authorisation=any_licence, level="B-B",
+                   purpose=seals.licence_purpose("csyxzm"))
+    with pytest.raises(ValidationError, match="只能用于"):
+        seals.seal_pdf(pdf, seal=seal, authorisation=any_licence, level="B-B",
+                       purpose="行政许可决定书")
+    assert seals.list_uses(seal=seal)[0].authorisation_id == any_licence.pk

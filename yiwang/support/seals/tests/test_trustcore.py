@@ -15,12 +15,14 @@ from typing import Any
 import pytest
 from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
+from django.db import transaction
 from django.test import RequestFactory
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 
+from yiwang.core.audit import service as audit
 from yiwang.core.crypto import service as crypto
 from yiwang.enablement.ledger import service as ledger
 from yiwang.support.identity.testing import sign_in_request
@@ -146,3 +148,56 @@ def test_validation_uses_imported_regions_crls(db: Any, monkeypatch: pytest.Monk
     imported[:] = [partner.crl()]
     result = seals.validate_pdf(sealed)
     assert [c.name for c in result.signatures[0].failed] == ["revocation"]
+
+
+def test_several_seals_go_to_the_ledger_once_after_signing(
+        officials: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review M9: within deferred_ledger() every document is signed first and the uses are
+    appended in one append_many at the end (the ledger's head lock is not held while
+    signing); outside it, each seal_pdf appends last, after its use and audit records."""
+    first = seals.create_seal(department_code="scjgj", name="示例市市场监督管理局合同专用章",
+                              kind="contract", custodians=[officials.custodian],
+                              actor=officials.custodian)
+    second = seals.create_seal(department_code="scjgj", name="示例市市场监督管理局财务专用章",
+                               kind="finance", custodians=[officials.custodian],
+                               actor=officials.custodian)
+    events: list[str] = []
+    append_many, record = ledger.append_many, audit.record
+
+    def spy_append(items: Any, **kwargs: Any) -> Any:
+        items = list(items)
+        events.append(f"ledger:{len(items)}")
+        return append_many(items, **kwargs)
+
+    def spy_audit(action: str, *args: Any, **kwargs: Any) -> Any:
+        events.append(action)
+        return record(action, *args, **kwargs)
+
+    monkeypatch.setattr(ledger, "append_many", spy_append)
+    monkeypatch.setattr(audit, "record", spy_audit)
+    pdf = sample_pdf()
+    with transaction.atomic(), seals.deferred_ledger():
+        for seal in (first, second):
+            pdf = sealed_with(seal, officials.custodian, pdf, "B-T")
+        assert not [e for e in events if e.startswith("ledger")]
+    assert [e for e in events if e.startswith("ledger")] == ["ledger:2"]
+    uses = sorted(seals.list_uses(department_codes=["scjgj"]), key=lambda u: u.pk)
+    assert [u.seal_id for u in uses] == [first.pk, second.pk]
+    assert uses[1].ledger_index == uses[0].ledger_index + 1
+    for use in uses:
+        expected = ledger.record_hash({"seal": use.seal.code,
+                                       "document_sha256": use.document_sha256,
+                                       "sealed_sha256": use.sealed_sha256,
+                                       "authorisation": use.authorisation_id, "level": "B-T"})
+        assert ledger.find_entry("main", record_hash=expected).index == use.ledger_index
+    assert seals.validate_pdf(pdf).valid
+
+    events.clear()
+    sealed_with(first, officials.custodian, sample_pdf("另一份文件"), "B-B")
+    assert events[-2:] == ["seals.seal_used", "ledger:1"]
+    assert seals.list_uses(seal=first)[0].ledger_index == uses[1].ledger_index + 1
+
+
+def test_deferred_ledger_needs_a_transaction(transactional_db: Any) -> None:
+    with pytest.raises(RuntimeError), seals.deferred_ledger():
+        pass

@@ -67,11 +67,12 @@ def test_index_out_of_range() -> None:
 # --- checking a credential's status against cached lists -------------------------------------
 
 def _list_credential(ed_key, status: sl.StatusList, purpose: str = "revocation",
-                     issuer: str = ISSUER, **kw) -> dict:
-    unsigned = sl.status_list_credential(list_url=LIST_URL, issuer=issuer, purpose=purpose,
-                                         status_list=status,
-                                         valid_from=dt.datetime(2024, 5, 1, tzinfo=dt.UTC), **kw)
-    return di.add_proof(unsigned, verification_method=VM, sign=ed_key.sign,
+                     issuer: str = ISSUER, list_url: str = LIST_URL, vm: str = VM,
+                     **kw) -> dict:
+    kw.setdefault("valid_from", dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    unsigned = sl.status_list_credential(list_url=list_url, issuer=issuer, purpose=purpose,
+                                         status_list=status, **kw)
+    return di.add_proof(unsigned, verification_method=vm, sign=ed_key.sign,
                         created="2024-05-01T00:00:00Z")
 
 
@@ -111,11 +112,14 @@ def test_not_revoked_revoked_suspended(ed_key, resolver) -> None:
 @pytest.mark.parametrize(("case", "expected"), [
     ("missing", "not available"),
     ("forged", "not valid"),
-    ("other-issuer", "not issued by"),
+    ("other-issuer", "signed by a key of another issuer"),
     ("wrong-purpose", "purpose does not match"),
     ("index", "outside the list"),
     ("bad-index", "not an integer"),
-    ("stale", "outside its validity period"),
+    ("stale", "status list expired at 2024-05-02T00:00:00Z"),
+    ("not-yet", "status list not yet valid"),
+    ("wrong-id", "is not the entry's statusListCredential"),
+    ("wrong-type", "type does not include BitstringStatusListCredential"),
 ])
 def test_status_failures_are_named(ed_key, resolver, case, expected) -> None:
     good = _list_credential(ed_key, sl.StatusList())
@@ -137,6 +141,18 @@ def test_status_failures_are_named(ed_key, resolver, case, expected) -> None:
     elif case == "stale":
         lists = {LIST_URL: _list_credential(
             ed_key, sl.StatusList(), valid_until=dt.datetime(2024, 5, 2, tzinfo=dt.UTC))}
+    elif case == "not-yet":
+        lists = {LIST_URL: _list_credential(
+            ed_key, sl.StatusList(), valid_from=dt.datetime(2024, 6, 1, 0, 6, tzinfo=dt.UTC))}
+    elif case == "wrong-id":  # another list of the same issuer, served at this list's URL
+        lists = {LIST_URL: _list_credential(ed_key, sl.StatusList(),
+                                            list_url=LIST_URL.replace("/3", "/4"))}
+    elif case == "wrong-type":
+        unsigned = sl.status_list_credential(list_url=LIST_URL, issuer=ISSUER,
+                                             purpose="revocation", status_list=sl.StatusList())
+        unsigned["type"] = ["VerifiableCredential"]
+        lists = {LIST_URL: di.add_proof(unsigned, verification_method=VM, sign=ed_key.sign,
+                                        created="2024-05-01T00:00:00Z")}
     [check] = sl.check_status(credential, lists, resolver, now=NOW)
     assert not check.ok
     assert check.name == "status"
@@ -146,3 +162,109 @@ def test_status_failures_are_named(ed_key, resolver, case, expected) -> None:
 def test_no_status_entry_passes_with_a_note(resolver) -> None:
     [check] = sl.check_status({"issuer": ISSUER}, {}, resolver)
     assert check.ok and "no status" in check.message
+
+
+# --- what a replayed, borrowed or expired list must not get past (review M4) ---------------
+
+OTHER_ISSUER = "11440300MB2C00000Y"
+OTHER_VM = "https://yiwang.example/trust/keys/k-other"
+
+
+@pytest.fixture
+def two_issuers(ed_key, p256_key):
+    """ISSUER's key (VM) and another trusted issuer's key (OTHER_VM)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from tests.verify.conftest import TestKey
+
+    other = ed25519.Ed25519PrivateKey.generate()
+    spki = other.public_key().public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    other_key = TestKey("ed25519", other, spki, "k-other")
+    infos = {VM: ed_key.info(), OTHER_VM: other_key.info(issuer_id=OTHER_ISSUER)}
+    return other_key, infos.get
+
+
+def test_a_list_signed_by_another_issuers_key_is_refused(ed_key, two_issuers) -> None:
+    """Another trusted issuer's key signs a list that claims to be ISSUER's: refused, though
+    the proof itself verifies with a trusted key."""
+    other_key, resolver = two_issuers
+    forged = _list_credential(other_key, sl.StatusList(), vm=OTHER_VM)  # issuer: ISSUER
+    assert di.verify_proof(forged, resolver, now=NOW).valid  # the proof alone is fine
+    [check] = sl.check_status(_credential(), {LIST_URL: forged}, resolver, now=NOW)
+    assert not check.ok
+    assert f"another issuer: {OTHER_ISSUER}, not {ISSUER}" in check.message
+    # The same list, signed by the issuer's own key, is accepted.
+    [check] = sl.check_status(_credential(), {LIST_URL: _list_credential(
+        ed_key, sl.StatusList())}, resolver, now=NOW)
+    assert check.ok
+
+
+def test_a_list_of_another_issuer_for_the_credential_is_refused(two_issuers) -> None:
+    """A genuine list of another issuer (its own key, its own issuer) is no status of ours."""
+    other_key, resolver = two_issuers
+    theirs = _list_credential(other_key, sl.StatusList(), vm=OTHER_VM, issuer=OTHER_ISSUER)
+    [check] = sl.check_status(_credential(), {LIST_URL: theirs}, resolver, now=NOW)
+    assert not check.ok and "not issued by the credential's issuer" in check.message
+
+
+def test_a_list_with_another_id_is_refused_even_if_the_bit_is_clear(ed_key, resolver) -> None:
+    """Replaying list 4 (bit 42 clear) where list 3 (bit 42 set) belongs."""
+    revoked = sl.StatusList()
+    revoked.set(42)
+    other = _list_credential(ed_key, sl.StatusList(), list_url=LIST_URL.replace("/3", "/4"))
+    [check] = sl.check_status(_credential(), {LIST_URL: other}, resolver, now=NOW)
+    assert not check.ok and "not revoked" not in check.message
+    assert LIST_URL.replace("/3", "/4") in check.message
+    [check] = sl.check_status(_credential(), {LIST_URL: _list_credential(ed_key, revoked)},
+                              resolver, now=NOW)
+    assert check.message == "证照已吊销 (revoked)"
+
+
+@pytest.mark.parametrize(("minutes", "ok"), [(-10, True), (4, True), (6, False), (60, False)])
+def test_list_expiry_with_the_clock_allowance(ed_key, resolver, minutes, ok) -> None:
+    """A list is accepted up to CLOCK_SKEW (5 min) past its validUntil, then its status is
+    unknown: a failed check naming the expiry, never "not revoked"."""
+    until = dt.datetime(2024, 6, 1, 12, tzinfo=dt.UTC)
+    lists = {LIST_URL: _list_credential(ed_key, sl.StatusList(), valid_until=until)}
+    now = until + dt.timedelta(minutes=minutes)
+    [check] = sl.check_status(_credential(), lists, resolver, now=now)
+    assert check.ok is ok
+    if ok:
+        assert check.message == "未吊销 (not revoked)"
+    else:
+        assert check.message == ("状态列表已于 2024-06-01T12:00:00Z 过期，状态未知 (status list "
+                                 "expired at 2024-06-01T12:00:00Z; status unknown)")
+
+
+def test_a_list_without_valid_until_is_accepted_as_before(ed_key, resolver) -> None:
+    credential = _list_credential(ed_key, sl.StatusList())
+    assert "validUntil" not in credential
+    [check] = sl.check_status(_credential(), {LIST_URL: credential}, resolver,
+                              now=dt.datetime(2040, 1, 1, tzinfo=dt.UTC))
+    assert check.ok
+
+
+def test_a_list_just_built_is_valid_within_the_clock_allowance(ed_key, resolver) -> None:
+    """validFrom a few minutes ahead of the verifier's clock is allowed (clock skew)."""
+    lists = {LIST_URL: _list_credential(
+        ed_key, sl.StatusList(), valid_from=NOW + dt.timedelta(minutes=4))}
+    [check] = sl.check_status(_credential(), lists, resolver, now=NOW)
+    assert check.ok
+
+
+def test_a_list_with_a_malformed_validity_period_is_refused(ed_key, resolver) -> None:
+    unsigned = sl.status_list_credential(list_url=LIST_URL, issuer=ISSUER, purpose="revocation",
+                                         status_list=sl.StatusList())
+    unsigned["validUntil"] = "next tuesday"
+    lists = {LIST_URL: di.add_proof(unsigned, verification_method=VM, sign=ed_key.sign,
+                                    created="2024-05-01T00:00:00Z")}
+    [check] = sl.check_status(_credential(), lists, resolver, now=NOW)
+    assert not check.ok and "not a valid date-time" in check.message
+
+
+def test_missing_status_fails_when_required(resolver) -> None:
+    [check] = sl.check_status({"issuer": ISSUER}, {}, resolver, now=NOW, required=True)
+    assert not check.ok and check.name == "status"
+    assert "no credentialStatus" in check.message

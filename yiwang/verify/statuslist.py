@@ -9,7 +9,14 @@ A credential points at its entry with a ``BitstringStatusListEntry``::
     {"type": "BitstringStatusListEntry", "statusPurpose": "revocation",
      "statusListIndex": "94567", "statusListCredential": "https://…/credentials/status/3"}
 
-:func:`check_status` does the spec's validation (§3.2) against cached lists, offline.
+:func:`check_status` does the spec's validation (§3.2) against cached lists, offline, and
+what a replayed or borrowed list would otherwise slip past: the list credential's ``id`` is
+the entry's ``statusListCredential`` URL, its ``type`` includes
+``BitstringStatusListCredential``, every key that signed it belongs to the list's own
+``issuer`` (which is the credential's issuer), and it is within its ``validFrom`` /
+``validUntil`` (give or take :data:`CLOCK_SKEW`) — an expired list says nothing about today,
+so the status is then unknown, never "not revoked". A list without ``validUntil`` is
+accepted as before.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import datetime as dt
 import gzip
 import zlib
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from yiwang.verify import dataintegrity as di
 from yiwang.verify import keys as keys_mod
@@ -31,6 +38,7 @@ PURPOSES = ("revocation", "suspension")
 LIST_TYPE = "BitstringStatusList"
 CREDENTIAL_TYPE = "BitstringStatusListCredential"
 ENTRY_TYPE = "BitstringStatusListEntry"
+CLOCK_SKEW = di.CLOCK_SKEW  # a list's validity period is stretched by this at both ends
 
 
 class StatusListError(ValueError):
@@ -158,45 +166,68 @@ def _entries(value: Any) -> Iterable[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _types(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class _Verified(NamedTuple):
+    """The time-independent outcome of checking a list credential for one URL."""
+
+    error: str | None
+    bits: StatusList | None
+    valid_from: dt.datetime | None = None
+    valid_until: dt.datetime | None = None
+
+
 class ListCache:
     """Verified status lists kept between checks, for a verifier whose lists do not change
     while it holds them (``offline.Verifier`` snapshots its lists when it is made).
 
     Keyed by URL and the list credential object; it keeps the object, so its id is never
-    reused for another. What is cached is the time-independent part — the proof (verified
-    without its validity period) and the decoded bits; validFrom/validUntil are checked
-    against ``now`` on every use.
+    reused for another. What is cached is the time-independent part — the list's id, type
+    and issuer, the proof (verified without its validity period), the decoded bits and the
+    parsed validFrom/validUntil; the validity period is checked against ``now`` on every use.
     """
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[Any, str | None, StatusList | None]] = {}
+        self._items: dict[str, tuple[Any, _Verified]] = {}
 
-    def get(self, url: str, credential: Any) -> tuple[str | None, StatusList | None] | None:
+    def get(self, url: str, credential: Any) -> _Verified | None:
         item = self._items.get(url)
         if item is None or item[0] is not credential:
             return None
-        return item[1], item[2]
+        return item[1]
 
-    def put(self, url: str, credential: Any, error: str | None,
-            bits: StatusList | None) -> None:
-        self._items[url] = (credential, error, bits)
+    def put(self, url: str, credential: Any, verified: _Verified) -> None:
+        self._items[url] = (credential, verified)
+
+
+_NO_ENTRY = r.Check(r.STATUS, True, "未登记状态列表 (no status list entry)")
 
 
 def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None,
                  resolve_key: keys_mod.KeyResolver, *, now: dt.datetime | None = None,
-                 entries: Any = None, cache: ListCache | None = None) -> list[r.Check]:
+                 entries: Any = None, cache: ListCache | None = None,
+                 required: bool = False) -> list[r.Check]:
     """The status checks of a credential (or of QR ``entries`` given explicitly).
 
     Each ``BitstringStatusListEntry`` is looked up in ``status_lists`` (URL → list credential,
-    or a callable); the list credential's proof must verify with ``resolve_key``, be within
-    its validity period, and come from the credential's issuer (when the credential names
-    one). A set bit fails the check as revoked (吊销) or suspended (中止). No entries: one
-    passing check saying so.
+    or a callable); the list credential must be the one the entry names (its ``id``), of type
+    ``BitstringStatusListCredential``, with a proof that verifies with ``resolve_key`` by keys
+    of the list's own issuer, within its validity period (± :data:`CLOCK_SKEW`), and come from
+    the credential's issuer (when the credential names one). A set bit fails the check as
+    revoked (吊销) or suspended (中止). No entries: one check, passing with a note — or
+    failing if ``required`` (a credential that always carries entries, such as a yiwang
+    licence, without any has had them stripped or was never meant to be checked).
     """
     now = now or keys_mod.utcnow()
     found = list(_entries(credential.get("credentialStatus") if entries is None else entries))
     if not found:
-        return [r.Check(r.STATUS, True, "未登记状态列表 (no status list entry)")]
+        if required:
+            return [r.Check(r.STATUS, False, "证照未携带状态列表条目，状态未知 (no "
+                                             "credentialStatus: this licence type always has "
+                                             "status list entries; status unknown)")]
+        return [_NO_ENTRY]
     checks: list[r.Check] = []
     for entry in found:
         checks.append(_check_entry(credential, entry, status_lists, resolve_key, now, cache))
@@ -204,20 +235,64 @@ def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None
 
 
 def _verified_list(url: str, list_credential: Mapping[str, Any],
-                   resolve_key: keys_mod.KeyResolver, now: dt.datetime
-                   ) -> tuple[str | None, StatusList | None]:
-    """(error message, bits) of a list credential, without its validity period."""
-    proof = di.verify_proof(dict(list_credential), resolve_key, now=now, check_validity=False)
+                   resolve_key: keys_mod.KeyResolver, now: dt.datetime) -> _Verified:
+    """What a list credential is, checked for ``url``, without its validity period."""
+    list_id = list_credential.get("id")
+    if list_id != url:
+        shown = list_id if isinstance(list_id, str) else repr(list_id)
+        return _Verified(f"状态列表凭证不是条目所指的列表 (status list credential id {shown} "
+                         f"is not the entry's statusListCredential {url})", None)
+    if CREDENTIAL_TYPE not in _types(list_credential.get("type")):
+        return _Verified(f"状态列表凭证类型不符 (status list credential type does not include "
+                         f"{CREDENTIAL_TYPE})", None)
+    list_issuer = _issuer_id(list_credential)
+    if not isinstance(list_issuer, str) or not list_issuer:
+        return _Verified("状态列表凭证未注明签发机构 (status list credential names no issuer)",
+                         None)
+    signers: list[keys_mod.KeyInfo] = []
+
+    def resolve(method: str) -> keys_mod.KeyInfo | None:
+        key = keys_mod.key_info(resolve_key(method))
+        if key is not None:
+            signers.append(key)
+        return key
+
+    proof = di.verify_proof(dict(list_credential), resolve, now=now, check_validity=False)
     if not proof.valid:
         names = ", ".join(proof.failed_names())
-        return f"状态列表凭证未通过验证 (status list credential not valid: {names})", None
+        return _Verified(f"状态列表凭证未通过验证 (status list credential not valid: {names})",
+                         None)
+    for key in signers:
+        if key.issuer_id != list_issuer:
+            return _Verified(f"状态列表的签名密钥不属于其签发机构 (status list signed by a key "
+                             f"of another issuer: {key.issuer_id or 'none named'}, not "
+                             f"{list_issuer})", None)
     subject = list_credential.get("credentialSubject")
     if not isinstance(subject, Mapping) or subject.get("statusPurpose") not in PURPOSES:
-        return "状态列表凭证格式错误 (not a status list credential)", None
+        return _Verified("状态列表凭证格式错误 (not a status list credential)", None)
     try:
-        return None, StatusList.decode(subject.get("encodedList"))
+        valid_from = keys_mod.parse_time(list_credential.get("validFrom"))
+        valid_until = keys_mod.parse_time(list_credential.get("validUntil"))
+    except (ValueError, TypeError, OverflowError):
+        return _Verified("状态列表有效期格式无效 (status list validFrom/validUntil is not a "
+                         "valid date-time)", None)
+    try:
+        bits = StatusList.decode(subject.get("encodedList"))
     except StatusListError as exc:
-        return f"状态列表无效 (status list invalid: {exc})", None
+        return _Verified(f"状态列表无效 (status list invalid: {exc})", None)
+    return _Verified(None, bits, valid_from, valid_until)
+
+
+def _period_error(verified: _Verified, now: dt.datetime) -> str | None:
+    if verified.valid_from is not None and now + CLOCK_SKEW < verified.valid_from:
+        shown = di.format_time(verified.valid_from)
+        return (f"状态列表尚未生效（{shown} 起生效），状态未知 (status list not yet valid: "
+                f"valid from {shown}; status unknown)")
+    if verified.valid_until is not None and now - CLOCK_SKEW > verified.valid_until:
+        shown = di.format_time(verified.valid_until)
+        return (f"状态列表已于 {shown} 过期，状态未知 (status list expired at {shown}; "
+                f"status unknown)")
+    return None
 
 
 def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: StatusLists | None,
@@ -242,19 +317,17 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
         list_credential = None
     if not isinstance(list_credential, Mapping):
         return fail(f"无法取得状态列表，状态未知 (status list not available: {url})")
-    cached = cache.get(url, list_credential) if cache is not None else None
-    if cached is None:
-        cached = _verified_list(url, list_credential, resolve_key, now)
+    verified = cache.get(url, list_credential) if cache is not None else None
+    if verified is None:
+        verified = _verified_list(url, list_credential, resolve_key, now)
         if cache is not None:
-            cache.put(url, list_credential, *cached)
-    error, bits = cached
-    if error is not None or bits is None:
-        return fail(error or "状态列表无效 (status list invalid)")
-    period = r.Result()
-    di.check_validity_period(period, dict(list_credential), now)
-    if not period.valid:
-        return fail(f"状态列表不在有效期内，状态未知 (status list outside its validity period: "
-                    f"{period.errors[0].message})")
+            cache.put(url, list_credential, verified)
+    bits = verified.bits
+    if verified.error is not None or bits is None:
+        return fail(verified.error or "状态列表无效 (status list invalid)")
+    period_error = _period_error(verified, now)
+    if period_error is not None:
+        return fail(period_error)
     issuer = _issuer_id(credential)
     if issuer is not None and _issuer_id(list_credential) != issuer:
         return fail("状态列表不是由凭证签发机构发布 (status list not issued by the credential's "
@@ -270,5 +343,8 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
         if purpose == "revocation":
             return fail("证照已吊销 (revoked)")
         return fail("证照已中止 (suspended)")
-    label = "未吊销 (not revoked)" if purpose == "revocation" else "未中止 (not suspended)"
-    return r.Check(r.STATUS, True, label)
+    return _NOT_REVOKED if purpose == "revocation" else _NOT_SUSPENDED
+
+
+_NOT_REVOKED = r.Check(r.STATUS, True, "未吊销 (not revoked)")
+_NOT_SUSPENDED = r.Check(r.STATUS, True, "未中止 (not suspended)")

@@ -324,3 +324,33 @@ def test_proof_value_forms(signed, resolver) -> None:
         result = di.verify_proof(doc, resolver, now=NOW)
         assert result.failed_names() == ["proof"], value
         assert message in result.errors[0].message, value
+
+
+def _undated(ed_key) -> dict:
+    """A credential whose proof has no ``created`` (it is optional in the spec)."""
+    document = _credential()
+    options = di.proof_options(document, cryptosuite="eddsa-jcs-2022", verification_method=VM,
+                               created="")
+    del options["created"]
+    signature = ed_key.sign(di.hash_data(options, document, "eddsa-jcs-2022"))
+    return {**document, "proof": {**options, "proofValue": multibase.encode(signature)}}
+
+
+def test_undated_proof_is_judged_at_now_against_the_key_window(ed_key) -> None:
+    """Review L1: without ``created`` the key's validity is checked at the verification time,
+    never skipped — an expired key cannot sign undated proofs that pass."""
+    undated = _undated(ed_key)
+    live = di.verify_proof(undated, lambda vm: ed_key.info(), now=NOW)
+    assert live.valid, live.errors
+    assert "created" not in [c.name for c in live.checks]
+    expired = di.verify_proof(undated, lambda vm: ed_key.info(
+        valid_until=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)), now=NOW)
+    assert _failed(expired) == ["key"]
+    assert "no created time" in expired.errors[0].message
+    future = di.verify_proof(undated, lambda vm: ed_key.info(
+        valid_from=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)), now=NOW)
+    assert _failed(future) == ["key"]
+    # The same key, expired only after the verification time, still verifies it.
+    later = di.verify_proof(undated, lambda vm: ed_key.info(
+        valid_until=dt.datetime(2024, 7, 1, tzinfo=dt.UTC)), now=NOW)
+    assert later.valid

@@ -153,7 +153,36 @@ def test_issuer_not_on_any_trusted_list(bundle, ed_key, p256_key) -> None:
     assert vc_result.failed_names() == ["verification_method", "issuer"]
     assert "not on any trusted list" in vc_result.errors[1].message
     qr_result = verifier.verify(_qr(p256_key))
-    assert qr_result.failed_names() == ["kid"]
+    # The kid is unknown, so nothing verified the CWT; the issuer it claims is still named,
+    # marked as a claim.
+    assert qr_result.failed_names() == ["kid", "signature", "issuer"]
+    issuer_check = qr_result.errors[2]
+    assert ISSUER in issuer_check.message
+    assert "not on any trusted list" in issuer_check.message
+    assert "unverified claim" in issuer_check.message and "未验证的声明" in issuer_check.message
+    assert qr_result.subject is None and "issuer_name" not in qr_result.summary
+
+
+def test_qr_with_unknown_kid_claiming_a_trusted_issuer(bundle, ed_key) -> None:
+    """A QR signed by a stranger's key that names one of our trusted issuers: the claim is
+    named, and never taken for trust."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    stranger = ec.generate_private_key(ec.SECP256R1())
+    spki = stranger.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    claims = {"iss": ISSUER, "iat": dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+              "exp": dt.datetime(2030, 3, 1, tzinfo=dt.UTC),
+              "licence": {"id": IDENTIFIER, "type": "yyzz", "status": _entries()}}
+    text = qr.encode(claims, kid=keys.cose_kid(spki),
+                     sign=lambda d: stranger.sign(d, ec.ECDSA(hashes.SHA256())))
+    result = Verifier(bundle, _status_lists(ed_key), now=NOW).verify(text)
+    assert not result.valid
+    assert result.failed_names() == ["kid", "signature", "issuer"]
+    assert ISSUER in result.errors[2].message and "unverified claim" in result.errors[2].message
+    assert "not signed by one of its keys" in result.errors[2].message
+    assert not any(c.ok for c in result.checks if c.name in {"issuer", "signature"})
 
 
 def test_key_of_another_issuer(bundle, ed_key) -> None:
@@ -322,7 +351,7 @@ def test_status_list_proofs_are_verified_once_per_snapshot(bundle, ed_key) -> No
     later.now = dt.datetime(2025, 8, 1, tzinfo=dt.UTC)
     result = later.verify(_vc(ed_key))
     assert result.failed_names() == ["status", "status"]
-    assert "validity period" in result.errors[0].message
+    assert "status list expired at 2025-07-01T00:00:00Z" in result.errors[0].message
     # The snapshot is the verifier's own: changing the caller's dicts afterwards changes nothing.
     for credential in expiring.values():
         credential["credentialSubject"]["encodedList"] = "u"
@@ -422,3 +451,84 @@ def test_a_later_bundle_entry_cannot_take_over_a_key_id() -> None:
         entry("https://b.example/trust/issuers/evil", theirs)]})
     assert bundle.resolve("https://a.example/trust/keys/k1").issuer_id.startswith(
         "https://a.example/")
+
+
+def _undated_vc(ed_key, *, status: bool = True) -> dict:
+    """A licence VC whose proof has no ``created``."""
+    from yiwang.verify import multibase
+
+    document = {k: v for k, v in _vc(ed_key).items() if k != "proof"}
+    if not status:
+        del document["credentialStatus"]
+    options = di.proof_options(document, cryptosuite="eddsa-jcs-2022", verification_method=VM,
+                               created="")
+    del options["created"]
+    signature = ed_key.sign(di.hash_data(options, document, "eddsa-jcs-2022"))
+    return {**document, "proof": {**options, "proofValue": multibase.encode(signature)}}
+
+
+def _undated_qr(p256_key, *, status: bool = True) -> str:
+    licence = {"id": IDENTIFIER, "type": "yyzz", "holder": "示例科技有限公司"}
+    if status:
+        licence["status"] = _entries()
+    claims = {"iss": ISSUER, "exp": dt.datetime(2030, 3, 1, tzinfo=dt.UTC), "licence": licence}
+    return qr.encode(claims, kid=keys.cose_kid(p256_key.public_key), sign=p256_key.sign)
+
+
+def test_undated_vc_and_qr_are_judged_at_now(bundle, ed_key, p256_key) -> None:
+    """Review L1: no ``created`` / ``iat`` means "signed now" for the key's validity and the
+    issuer's authorisation, never "not checked"."""
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    assert verifier.verify(_undated_vc(ed_key)).valid
+    assert verifier.verify(_undated_qr(p256_key)).valid
+    for entry in bundle["keys"]:
+        entry["valid_until"] = "2025-05-01T00:00:00Z"  # expired a month before NOW
+    expired = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    vc_result = expired.verify(_undated_vc(ed_key))
+    assert "key" in vc_result.failed_names() and not vc_result.valid
+    assert "no created time" in vc_result.errors[0].message
+    qr_result = expired.verify(_undated_qr(p256_key))
+    assert qr_result.failed_names() == ["key"]
+    assert "no iat" in qr_result.errors[0].message
+    # A dated proof from before the expiry still verifies with the expired key.
+    assert expired.verify(_vc(ed_key)).valid
+
+
+def test_undated_licence_after_the_authorisation_ended(bundle, ed_key, p256_key) -> None:
+    for entry in bundle["keys"]:
+        entry["authorisations"] = {"yyzz": {"from": "2024-01-01T00:00:00Z",
+                                            "until": "2025-05-01T00:00:00Z"}}
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    assert verifier.verify(_undated_vc(ed_key)).failed_names() == ["authorised"]
+    assert verifier.verify(_undated_qr(p256_key)).failed_names() == ["authorised"]
+    assert verifier.verify(_vc(ed_key, created="2025-03-01T00:00:00Z")).valid
+
+
+def test_a_licence_without_status_entries_fails_status(bundle, ed_key, p256_key) -> None:
+    """Review L1: every licence carries status entries; one without any (stripped, or made
+    so that revocation cannot reach it) fails ``status``, never passes with a note."""
+    verifier = Verifier(bundle, _status_lists(ed_key), now=NOW)
+    vc_result = verifier.verify(_undated_vc(ed_key, status=False))
+    assert vc_result.failed_names() == ["status"]
+    assert "no credentialStatus" in vc_result.errors[0].message
+    signed = di.add_proof({k: v for k, v in _vc(ed_key).items()
+                           if k not in {"proof", "credentialStatus"}},
+                          verification_method=VM, sign=ed_key.sign,
+                          created="2025-03-01T00:00:00Z")
+    assert verifier.verify(signed).failed_names() == ["status"]
+    qr_result = verifier.verify(_undated_qr(p256_key, status=False))
+    assert qr_result.failed_names() == ["status"]
+    assert "no credentialStatus" in qr_result.errors[0].message
+
+
+def test_a_credential_that_is_no_licence_may_lack_status(bundle, ed_key) -> None:
+    """A VC naming no licence type fails ``authorised`` for that, and its status check
+    still passes with the note (status is not what is wrong with it)."""
+    document = {k: v for k, v in _vc(ed_key).items() if k not in {"proof", "credentialStatus"}}
+    del document["credentialSubject"]["licence"]["type"]
+    signed = di.add_proof(document, verification_method=VM, sign=ed_key.sign,
+                          created="2025-03-01T00:00:00Z")
+    result = Verifier(bundle, _status_lists(ed_key), now=NOW).verify(signed)
+    assert result.failed_names() == ["authorised"]
+    assert [c.message for c in result.checks if c.name == "status"] == [
+        "未登记状态列表 (no status list entry)"]

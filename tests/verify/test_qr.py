@@ -196,7 +196,11 @@ def test_payload_edited_after_signing(ed_key) -> None:
 
 def test_unknown_kid(p256_key, ed_key) -> None:
     text = _encode(p256_key, "ES256")
-    assert _failed(qr.decode_and_verify(text, _resolver(ed_key), now=NOW)) == ["kid"]
+    result = qr.decode_and_verify(text, _resolver(ed_key), now=NOW)
+    assert _failed(result) == ["kid", "signature"]
+    # The unverified issuer claim is kept for the verifier to name, and nothing else is.
+    assert result.summary["claimed_issuer"] == _claims()["iss"]
+    assert "issuer" not in result.summary and result.subject is None
 
 
 def test_alg_that_does_not_match_the_key(p256_key) -> None:
@@ -245,3 +249,24 @@ def test_b45decode_matches_the_base45_package() -> None:
     for bad in ("GGW", "A", "ABCD", "abc", "é12", "::::"):
         with pytest.raises(ValueError):
             qr.b45decode(bad)
+
+
+def test_qr_without_iat_is_judged_at_now_against_the_key_window(p256_key) -> None:
+    """Review L1: a QR with no ``iat`` does not skip the key's validity: it is checked at the
+    verification time, so an expired key's undated QR fails ``key``."""
+    claims = _claims()
+    del claims["iat"]
+    text = qr.encode(claims, kid=keys.cose_kid(p256_key.public_key), sign=p256_key.sign)
+    kid_ref = keys.kid_ref(keys.cose_kid(p256_key.public_key))
+
+    def resolver(**overrides):
+        return lambda ref: p256_key.info(**overrides) if ref == kid_ref else None
+
+    assert qr.decode_and_verify(text, resolver(), now=NOW).valid
+    expired = qr.decode_and_verify(
+        text, resolver(valid_until=dt.datetime(2024, 1, 1, tzinfo=dt.UTC)), now=NOW)
+    assert _failed(expired) == ["key"]
+    assert "no iat" in expired.errors[0].message
+    not_yet = qr.decode_and_verify(
+        text, resolver(valid_from=dt.datetime(2025, 1, 1, tzinfo=dt.UTC)), now=NOW)
+    assert _failed(not_yet) == ["key"]

@@ -213,7 +213,10 @@ def check_validity_period(res: r.Result, document: dict[str, Any], now: dt.datet
 
 
 def _check_key(res: r.Result, key: keys_mod.KeyInfo, suite: Cryptosuite,
-               created: dt.datetime | None) -> bool:
+               created: dt.datetime | None, now: dt.datetime) -> bool:
+    """The key may sign with this suite, is not revoked, and was valid when the proof was
+    created — or now, for a proof without ``created`` (an undated proof is never let off
+    the key's validity window)."""
     if key.algorithm != suite.algorithm:
         res.failed(r.KEY, f"密钥算法与密码套件不符 (key is {key.algorithm}, "
                           f"{suite.name} needs {suite.algorithm})")
@@ -221,8 +224,17 @@ def _check_key(res: r.Result, key: keys_mod.KeyInfo, suite: Cryptosuite,
     if key.status == "revoked":
         res.failed(r.KEY, "签名密钥已吊销 (signing key revoked)")
         return False
-    if created is not None:
-        # "created" is written to the second: compare the key's start at that granularity.
+    # "created" is written to the second: compare the key's start at that granularity.
+    if created is None:
+        if key.valid_from and now < key.valid_from.replace(microsecond=0):
+            res.failed(r.KEY, "密钥尚未生效，且证明未注明签名时间 (key not yet valid, and the "
+                              "proof has no created time)")
+            return False
+        if key.valid_until and now > key.valid_until:
+            res.failed(r.KEY, "密钥已过期，且证明未注明签名时间 (key has expired, and the proof "
+                              "has no created time to show it was signed before)")
+            return False
+    else:
         if key.valid_from and created < key.valid_from.replace(microsecond=0):
             res.failed(r.KEY, "签名时密钥尚未生效 (key not yet valid when the proof was created)")
             return False
@@ -369,9 +381,9 @@ def _verify_one(res: r.Result, proof: dict[str, Any], unsecured: dict[str, Any],
         summary["issuer_id"] = key.issuer_id
         summary["key_id"] = key.key_id
     if (key.algorithm == suite.algorithm and key.status != "revoked"
-            and (created is None or (not key.valid_from and not key.valid_until))):
+            and not key.valid_from and not key.valid_until):
         checks.append(_KEY_OK)  # the common case of _check_key, without the call
-    elif not _check_key(res, key, suite, created):
+    elif not _check_key(res, key, suite, created, now):
         return
 
     try:

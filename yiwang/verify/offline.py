@@ -101,14 +101,17 @@ class Verifier:
         if not isinstance(credential, Mapping):
             return res
         signed = _signature_ok(res)
-        created = _created(credential)
+        # An undated proof is judged as signed now: never let off the authorisation window.
+        created = _created(credential) or now
         self._check_issuer(res, _issuer_id(credential.get("issuer")), signed)
         licence_type = licence_type_of(credential)
         self._check_authorised(res, licence_type, created, signed)
         if signed:
+            # Every licence carries status entries: one without any had them stripped.
             res.checks.extend(statuslist.check_status(credential, self.status_lists,
                                                       self.bundle.resolve, now=now,
-                                                      cache=self._cache))
+                                                      cache=self._cache,
+                                                      required=licence_type is not None))
         subject = credential.get("credentialSubject")
         licence = subject.get("licence") if isinstance(subject, Mapping) else None
         if isinstance(licence, Mapping):
@@ -122,21 +125,26 @@ class Verifier:
         res = qr_mod.decode_and_verify(text, self.bundle.resolve, now=now)
         signed = _signature_ok(res)
         issuer = res.summary.get("issuer")
-        if not signed and res.key is None:
-            if issuer is not None:  # decoded, but signed by no key we know: name the issuer
-                self._check_issuer(res, issuer, signed)
-            return res
+        if not signed:
+            claimed = res.summary.get("claimed_issuer")
+            if res.key is None:
+                if claimed is not None:  # signed by no key we know: name whose it claims
+                    self._check_claimed_issuer(res, claimed)
+                return res
+            issuer = claimed  # a known key that failed: only a mismatch can be named
         self._check_issuer(res, issuer, signed)
         licence = res.subject if isinstance(res.subject, Mapping) else {}
         iat = res.summary.get("iat")
-        issued = dt.datetime.fromtimestamp(iat, dt.UTC) if isinstance(iat, int) else None
+        # No iat: judged as issued now, never let off the authorisation window.
+        issued = dt.datetime.fromtimestamp(iat, dt.UTC) if isinstance(iat, int) else now
         licence_type = licence.get("type")
-        self._check_authorised(res, licence_type if isinstance(licence_type, str) else None,
-                               issued, signed)
+        licence_type = licence_type if isinstance(licence_type, str) and licence_type else None
+        self._check_authorised(res, licence_type, issued, signed)
         if signed:
             res.checks.extend(statuslist.check_status(
                 {"issuer": issuer}, self.status_lists, self.bundle.resolve, now=now,
-                entries=licence.get("status"), cache=self._cache))
+                entries=licence.get("status"), cache=self._cache,
+                required=licence_type is not None))
         return res
 
     def verify_pdf(self, data: bytes) -> r.Result:
@@ -169,6 +177,19 @@ class Verifier:
             res.summary.update({"issuer_id": issuer, "issuer_name": name, "region": region})
             res.passed(r.ISSUER, f"签发机构可信：{name} (issuer trusted: {name}"
                                  f"{', ' + region if region else ''})")
+
+    def _check_claimed_issuer(self, res: r.Result, claimed: str) -> None:
+        """The issuer check of a QR whose kid is unknown: the issuer it names is only a claim
+        (nothing verified it), so the check fails either way and says so."""
+        if claimed in self.bundle.issuers:
+            name = self.bundle.issuers.get(claimed) or claimed
+            res.failed(r.ISSUER, f"所称签发机构 {name} 受信任，但签名密钥不是其可信密钥（未验证的"
+                                 f"声明）(claimed issuer {claimed} is trusted, but the QR is "
+                                 f"not signed by one of its keys; unverified claim)")
+        else:
+            res.failed(r.ISSUER, f"签发机构 {claimed} 不在任何受信任列表中（未验证的声明）"
+                                 f"(issuer not on any trusted list: {claimed}; unverified "
+                                 f"claim)")
 
     def _check_authorised(self, res: r.Result, licence_type: str | None,
                           issued: dt.datetime | None, signed: bool) -> None:

@@ -42,6 +42,7 @@ MAX_QR_VERSION = 25
 MAX_TEXT = 1451  # characters a version-25 code holds at level M in alphanumeric mode
 MAX_INFLATED = 64 * 1024  # a licence QR never inflates beyond this (zip-bomb guard)
 CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_CLAIMED_ISSUER = 300  # characters of an unverified issuer claim repeated in a result
 
 
 def _epoch(value: int | dt.datetime) -> int:
@@ -159,7 +160,9 @@ def decode_and_verify(text: Any, resolve_key: keys_mod.KeyResolver, *,
     """Verify a licence QR text. ``resolve_key(keys.kid_ref(kid))`` returns the trusted key.
 
     Checks, in order: prefix, encoding (Base45, zlib), cose (CBOR, COSE_Sign1 structure,
-    alg), kid (known), key (usable, alg matches), signature, validity (iat/exp).
+    alg), kid (known), key (usable, alg matches; at ``iat``, or now if there is none),
+    signature, validity (iat/exp). An unknown kid fails ``kid`` and ``signature``. Until the
+    signature verified, the CWT's ``iss`` is only in ``summary["claimed_issuer"]``.
     """
     res = r.Result()
     try:
@@ -209,6 +212,12 @@ def _decode_and_verify(res: r.Result, text: Any, resolve_key: keys_mod.KeyResolv
     protected_bytes, alg, kid, payload_bytes, signature, claims = parsed
     res.passed(r.COSE, f"COSE_Sign1 结构完整 (COSE_Sign1 well-formed, alg {alg})")
     res.summary.update({"kind": "qr", "kid": kid.hex()})
+    # Unverified until the signature checks out, but worth naming if it does not: the
+    # verifier can then say whose licence this claims to be (offline.Verifier names it in a
+    # failed issuer check, marked as a claim). Replaced by "issuer" once verified.
+    claimed = claims.get(CLAIM_ISS)
+    if isinstance(claimed, str) and claimed:
+        res.summary["claimed_issuer"] = claimed[:MAX_CLAIMED_ISSUER]
 
     ref = keys_mod.kid_ref(kid)
     try:
@@ -217,6 +226,8 @@ def _decode_and_verify(res: r.Result, text: Any, resolve_key: keys_mod.KeyResolv
         key = None
     if key is None:
         res.failed(KID, f"未知或不受信任的密钥标识 (unknown or untrusted kid {kid.hex()})")
+        res.failed(r.SIGNATURE, "签名无法验证：密钥未知 (signature not verified: the kid is "
+                                "not a trusted key)")
         return
     res.passed(KID, f"密钥标识可信 (kid {kid.hex()} trusted)")
     res.key = key
@@ -235,8 +246,14 @@ def _decode_and_verify(res: r.Result, text: Any, resolve_key: keys_mod.KeyResolv
     if key.status == "revoked":
         res.failed(r.KEY, "签名密钥已吊销 (signing key revoked)")
         return
-    if issued is not None and ((key.valid_from and issued < key.valid_from.replace(microsecond=0))
-                               or (key.valid_until and issued > key.valid_until)):
+    if issued is None:  # no iat: the key must be valid now (never skip its window)
+        if ((key.valid_from and now < key.valid_from.replace(microsecond=0))
+                or (key.valid_until and now > key.valid_until)):
+            res.failed(r.KEY, "密钥不在有效期内，且二维码未注明签发时间 (key not valid now, and "
+                              "the QR has no iat)")
+            return
+    elif ((key.valid_from and issued < key.valid_from.replace(microsecond=0))
+            or (key.valid_until and issued > key.valid_until)):
         res.failed(r.KEY, "签发时密钥不在有效期内 (key not valid when the QR was issued)")
         return
     res.passed(r.KEY, "签名密钥可信且有效 (signing key trusted and usable)")
@@ -256,6 +273,7 @@ def _decode_and_verify(res: r.Result, text: Any, resolve_key: keys_mod.KeyResolv
         res.passed(r.VALIDITY, "在有效期内 (within its validity period)")
     licence = claims.get(CLAIM_LICENCE)
     res.subject = licence if isinstance(licence, dict) else None
+    res.summary.pop("claimed_issuer", None)
     res.summary.update({"issuer": claims.get(CLAIM_ISS), "iat": iat, "exp": exp})
     if isinstance(licence, dict):
         res.summary.update({"licence_type": licence.get("type"), "identifier": licence.get("id")})

@@ -13,12 +13,15 @@ their status. Needs ``trust.manage_trust_lists``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
@@ -36,6 +39,7 @@ from yiwang.support.trust import service as trust
 NAV = "trust"  # the side navigation's module slugs (modules.py): 密钥与证书
 NAV_LISTS = "trust_lists"  # 信任列表
 REGION = "region"
+PER_PAGE = 20  # rows of each table on 信任列表
 
 # Purposes an official may create for a department, with the certificate usage each gets.
 DEPARTMENT_PURPOSES = {
@@ -72,7 +76,9 @@ class CreateKeyForm(forms.Form):
 
     def __init__(self, *args: Any, purposes: dict[str, tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["purpose"].choices = [(p, PURPOSE_LABELS.get(p, p)) for p in purposes]
+        field = self.fields["purpose"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [(p, PURPOSE_LABELS.get(p, p)) for p in purposes]
 
 
 class RevokeForm(forms.Form):
@@ -161,7 +167,7 @@ def keys_index(request: HttpRequest) -> HttpResponseBase:
 
 def _keys_page(request: HttpRequest, owner: str, name: str, *, status: int = 200,
                create_form: CreateKeyForm | None = None) -> HttpResponse:
-    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
+    purposes = _purposes(owner)
     keys = crypto.list_signing_keys(owner=owner)
     certificates = trust.list_certificates(owner=owner)
     certified = {c.key_id for c in certificates if c.status == "valid"}
@@ -187,37 +193,28 @@ def keys_of(request: HttpRequest, owner: str) -> HttpResponse:
     return _keys_page(request, owner, _require_owner(request, owner))
 
 
-def _done(request: HttpRequest, owner: str, message: str) -> HttpResponse:
-    messages.success(request, message)
+def _purposes(owner: str) -> dict[str, tuple[str, str]]:
+    """The purposes this page manages for ``owner``, with default algorithm and usage."""
+    return REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
+
+
+def _act(request: HttpRequest, owner: str, action: Callable[[], str]) -> HttpResponse:
+    """Run ``action`` (through the keys and trust services; it returns the success message)
+    and go back to the owner's page with its message, or with the refusal's."""
+    _notify(request, action)
     return redirect(reverse("workbench:trust_keys_of", kwargs={"owner": owner}))
 
 
-def _failed(request: HttpRequest, owner: str, exc: ValidationError | crypto.CryptoError
-            ) -> HttpResponse:
-    text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-    messages.error(request, text)
-    return redirect(reverse("workbench:trust_keys_of", kwargs={"owner": owner}))
-
-
-@require_POST
-@official_required
-def key_create(request: HttpRequest, owner: str) -> HttpResponse:
-    """Create a key (the purpose's previous key is retired) and certify it."""
-    name = _require_owner(request, owner)
-    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
-    form = CreateKeyForm(request.POST, purposes=purposes)
-    if not form.is_valid():
-        return _keys_page(request, owner, name, status=400, create_form=form)
-    purpose = form.cleaned_data["purpose"]
-    default_algorithm, usage = purposes[purpose]
+def _notify(request: HttpRequest, action: Callable[[], str]) -> None:
+    """Run ``action``; its success message, or the refusal of the services, for the next
+    page."""
     try:
-        key = crypto.create_signing_key(
-            owner=owner, purpose=purpose,
-            algorithm=form.cleaned_data["algorithm"] or default_algorithm, actor=request.user)
-        trust.certify_key(key.id, department_code=owner, usage=usage, actor=request.user)
+        message = action()
     except (ValidationError, crypto.CryptoError) as exc:
-        return _failed(request, owner, exc)
-    return _done(request, owner, gettext("已生成新密钥并签发证书。"))
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError)
+                       else str(exc))
+    else:
+        messages.success(request, message)
 
 
 def _own_key(request: HttpRequest, owner: str, key_id: str) -> Any:
@@ -226,66 +223,86 @@ def _own_key(request: HttpRequest, owner: str, key_id: str) -> Any:
     key = crypto.get_signing_key(key_id)
     if key is None or key.owner != owner:
         raise PermissionDenied("not this department's key")
-    if key.purpose not in (REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES):
+    if key.purpose not in _purposes(owner):
         raise PermissionDenied("this key is managed elsewhere")
     return key
 
 
+KeyAction = Callable[[HttpRequest, str, Any], str]
+
+
+def _key_action(action: KeyAction) -> Callable[..., HttpResponse]:
+    """A POST on one of ``owner``'s keys that this page manages, by an official who may
+    manage ``owner``: ``action(request, owner, key)`` does the work and returns the success
+    message; a refusal of the services becomes an error message on the page."""
+
+    @require_POST
+    @official_required
+    @wraps(action)
+    def view(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+        _require_owner(request, owner)
+        key = _own_key(request, owner, key_id)
+        return _act(request, owner, lambda: action(request, owner, key))
+
+    return view
+
+
+def _reason(request: HttpRequest) -> str:
+    form = RevokeForm(request.POST)
+    return str(form.cleaned_data["reason"]) if form.is_valid() else "unspecified"
+
+
 @require_POST
 @official_required
-def key_rotate(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+def key_create(request: HttpRequest, owner: str) -> HttpResponse:
+    """Create a key (the purpose's previous key is retired) and certify it."""
+    name = _require_owner(request, owner)
+    purposes = _purposes(owner)
+    form = CreateKeyForm(request.POST, purposes=purposes)
+    if not form.is_valid():
+        return _keys_page(request, owner, name, status=400, create_form=form)
+    purpose = form.cleaned_data["purpose"]
+    default_algorithm, usage = purposes[purpose]
+
+    def create() -> str:
+        key = crypto.create_signing_key(
+            owner=owner, purpose=purpose,
+            algorithm=form.cleaned_data["algorithm"] or default_algorithm, actor=request.user)
+        trust.certify_key(key.id, department_code=owner, usage=usage, actor=request.user)
+        return gettext("已生成新密钥并签发证书。")
+
+    return _act(request, owner, create)
+
+
+@_key_action
+def key_rotate(request: HttpRequest, owner: str, key: Any) -> str:
     """Replace a key by a new one of the same purpose, and certify the new one."""
-    _require_owner(request, owner)
-    key = _own_key(request, owner, key_id)
-    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
-    if key.purpose not in purposes:
-        raise PermissionDenied("this key is not rotated here")
-    try:
-        new = crypto.rotate_signing_key(owner, key.purpose, actor=request.user)
-        trust.certify_key(new.id, department_code=owner, usage=purposes[key.purpose][1],
-                          actor=request.user)
-    except (ValidationError, crypto.CryptoError) as exc:
-        return _failed(request, owner, exc)
-    return _done(request, owner, gettext("密钥已更换，原密钥停止签名，已签发的文件仍可验证。"))
+    new = crypto.rotate_signing_key(owner, key.purpose, actor=request.user)
+    trust.certify_key(new.id, department_code=owner, usage=_purposes(owner)[key.purpose][1],
+                      actor=request.user)
+    return gettext("密钥已更换，原密钥停止签名，已签发的文件仍可验证。")
 
 
-@require_POST
-@official_required
-def key_certify(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+@_key_action
+def key_certify(request: HttpRequest, owner: str, key: Any) -> str:
     """Certify an active key that has no valid certificate."""
-    _require_owner(request, owner)
-    key = _own_key(request, owner, key_id)
-    purposes = REGION_PURPOSES if owner == REGION else DEPARTMENT_PURPOSES
-    if key.purpose not in purposes:
-        raise PermissionDenied("this key is not certified here")
-    try:
-        trust.certify_key(key.id, department_code=owner, usage=purposes[key.purpose][1],
-                          actor=request.user)
-    except ValidationError as exc:
-        return _failed(request, owner, exc)
-    return _done(request, owner, gettext("已签发证书。"))
+    trust.certify_key(key.id, department_code=owner, usage=_purposes(owner)[key.purpose][1],
+                      actor=request.user)
+    return gettext("已签发证书。")
 
 
-@require_POST
-@official_required
-def key_revoke(request: HttpRequest, owner: str, key_id: str) -> HttpResponse:
+@_key_action
+def key_revoke(request: HttpRequest, owner: str, key: Any) -> str:
     """Revoke a key and its certificates (listed on the CRL at once)."""
-    _require_owner(request, owner)
-    key = _own_key(request, owner, key_id)
     if key.purpose == "pki.root":
         raise PermissionDenied("the root key is not revoked here")
-    form = RevokeForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else "unspecified"
-    try:
-        with transaction.atomic():  # the key and its certificates, or nothing
-            crypto.revoke_signing_key(key.id, reason=reason, actor=request.user)
-            for certificate in trust.list_certificates(owner=owner):
-                if certificate.key_id == key.id and certificate.status == "valid":
-                    trust.revoke_certificate(certificate.serial, reason=reason,
-                                             actor=request.user)
-    except (ValidationError, crypto.CryptoError) as exc:
-        return _failed(request, owner, exc)
-    return _done(request, owner, gettext("密钥及其证书已撤销，用它签署的文件将验证为“已撤销”。"))
+    reason = _reason(request)
+    with transaction.atomic():  # the key and its certificates, or nothing
+        crypto.revoke_signing_key(key.id, reason=reason, actor=request.user)
+        for certificate in trust.list_certificates(owner=owner):
+            if certificate.key_id == key.id and certificate.status == "valid":
+                trust.revoke_certificate(certificate.serial, reason=reason, actor=request.user)
+    return gettext("密钥及其证书已撤销，用它签署的文件将验证为“已撤销”。")
 
 
 @require_POST
@@ -296,23 +313,54 @@ def certificate_revoke(request: HttpRequest, owner: str, serial: str) -> HttpRes
     info = trust.get_certificate(serial)
     if info is None or info.owner != owner:
         raise PermissionDenied("not this department's certificate")
-    form = RevokeForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else "unspecified"
-    try:
-        trust.revoke_certificate(info.serial, reason=reason, actor=request.user)
-    except ValidationError as exc:
-        return _failed(request, owner, exc)
-    return _done(request, owner, gettext("证书已撤销，并已列入证书撤销列表。"))
+
+    def revoke() -> str:
+        trust.revoke_certificate(info.serial, reason=_reason(request), actor=request.user)
+        return gettext("证书已撤销，并已列入证书撤销列表。")
+
+    return _act(request, owner, revoke)
+
+
+def _page_links(request: HttpRequest, page: Page[Any], param: str) -> list[dict[str, Any]]:
+    """The links of a pager whose page number is the query parameter ``param`` (two pagers
+    on one page), the other parameters kept."""
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query[param] = str(number)
+        return "?" + query.urlencode()
+
+    links: list[dict[str, Any]] = []
+    if page.has_previous():
+        links.append({"url": url(page.previous_page_number()), "rel": "prev",
+                      "text": gettext("上一页")})
+    for number in page.paginator.get_elided_page_range(page.number):
+        if number == page.paginator.ELLIPSIS:
+            links.append({"ellipsis": True})
+        else:
+            links.append({"number": number, "current": number == page.number,
+                          "url": url(int(number))})
+    if page.has_next():
+        links.append({"url": url(page.next_page_number()), "rel": "next",
+                      "text": gettext("下一页")})
+    return links
 
 
 def _lists_page(request: HttpRequest, form: ImportForm, *, status: int = 200) -> HttpResponse:
     root = trust.ensure_root_ca()
+    published = Paginator(trust.published_versions(), PER_PAGE).get_page(
+        request.GET.get("published"))
+    imported = Paginator(trust.imported_versions(), PER_PAGE).get_page(
+        request.GET.get("imported"))
     return render_page(request, "workbench/trust_lists.html", NAV_LISTS, {
         "fingerprint": trust.trust_list_fingerprint(),
         "root": root,
-        "published": trust.list_published(),
-        "imported": [{"row": row, "status": trust.imported_status(row)}
-                     for row in trust.list_imported()],
+        "published": published,
+        "published_links": _page_links(request, published, "published"),
+        "imported": imported,
+        "imported_rows": [{"row": row, "status": trust.imported_status(row)}
+                          for row in imported.object_list],
+        "imported_links": _page_links(request, imported, "imported"),
         "form": form,
     }, status=status)
 
@@ -369,12 +417,10 @@ def lists(request: HttpRequest) -> HttpResponse:
 @permission_required(trust.TRUST_LIST_PERMISSION)
 def publish(request: HttpRequest) -> HttpResponse:
     """Publish the next version of this region's trust list."""
-    try:
+
+    def publish_next() -> str:
         version = trust.publish_trust_list(actor=request.user)
-    except (ValidationError, crypto.CryptoError) as exc:
-        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-        messages.error(request, text)
-    else:
-        messages.success(request, gettext("已发布信任列表第 %(sequence)s 版。")
-                         % {"sequence": version.sequence})
+        return gettext("已发布信任列表第 %(sequence)s 版。") % {"sequence": version.sequence}
+
+    _notify(request, publish_next)
     return redirect("workbench:trust_lists")

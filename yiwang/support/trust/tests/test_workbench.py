@@ -179,3 +179,73 @@ def test_importing_a_changed_root_asks_for_confirmation(city: Any, internal_clie
     assert done.status_code == 302
     assert [r.sequence for r in trust.list_imported()] == [2, 1]
     assert audit.search(audit.AuditFilter()).filter(action="trust.root_changed").count() == 1
+
+
+def _list_admin(internal_client: Any) -> Any:
+    sign_in_client(internal_client, official("list.admin", "scjg", trust.TRUST_LIST_PERMISSION))
+    return internal_client
+
+
+def test_trust_list_tables_are_paginated_each_on_its_own(city: Any, internal_client: Any
+                                                         ) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from yiwang.support.trust.models import ImportedTrustList, TrustListVersion
+
+    client = _list_admin(internal_client)
+    now = timezone.now()
+    for sequence in range(1, 26):
+        TrustListVersion.objects.create(
+            sequence=sequence, document=b"{}", sha256=f"{sequence:064x}", root_fingerprint="0",
+            issued_at=now, next_update=now + timedelta(days=30), issuers=sequence)
+    for number in range(1, 23):
+        ImportedTrustList.objects.create(
+            region_code=f"R{number:03d}", region_name=f"地区{number:03d}", sequence=1,
+            document=b"{}", sha256="0" * 64, root_fingerprint="0" * 64, issued_at=now,
+            next_update=now + timedelta(days=30))
+
+    def rows(page: Any, key: str) -> list[Any]:
+        return list(page.context[key].object_list)
+
+    first = client.get("/trust/lists/")
+    assert [v.sequence for v in rows(first, "published")] == list(range(25, 5, -1))
+    assert [r.region_code for r in rows(first, "imported")][:2] == ["R001", "R002"]
+    assert len(rows(first, "imported")) == 20
+    text = first.content.decode()
+    assert 'href="?published=2"' in text and 'href="?imported=2"' in text
+    assert "共 25 版" in text
+    second = client.get("/trust/lists/?published=2&imported=2")
+    assert [v.sequence for v in rows(second, "published")] == [5, 4, 3, 2, 1]
+    assert [r.region_code for r in rows(second, "imported")] == ["R021", "R022"]
+    # each pager keeps the other's page
+    assert 'href="?published=1&amp;imported=2"' in second.content.decode()
+    beyond = client.get("/trust/lists/?published=99&imported=x")
+    assert beyond.status_code == 200
+    assert [v.sequence for v in rows(beyond, "published")] == [5, 4, 3, 2, 1]
+
+
+def test_empty_trust_list_tables_say_what_to_do(city: Any, internal_client: Any) -> None:
+    page = _list_admin(internal_client).get("/trust/lists/").content.decode()
+    assert "尚未发布信任列表" in page and "发布新版本" in page
+    assert "尚未导入其他地区的信任列表" in page and "/trust/list.json" in page
+    assert 'class="pagination"' not in page
+
+
+def test_certify_and_certificate_revoke_actions(scjg_client: Any) -> None:
+    key = crypto.create_signing_key(owner="scjg", purpose="licence.vc", algorithm="ed25519")
+    response = scjg_client.post(f"/trust/keys/scjg/{key.id}/certify/", follow=True)
+    assert "已签发证书" in response.content.decode()
+    certificate = trust.certificate_for_key(key.id)
+    assert certificate is not None and certificate.usage == "licence"
+    response = scjg_client.post(
+        f"/trust/keys/scjg/certificates/{certificate.serial}/revoke/",
+        {"reason": "key_compromise"}, follow=True)
+    assert "证书已撤销" in response.content.decode()
+    assert trust.get_certificate(certificate.serial).status == "revoked"  # type: ignore[union-attr]
+    # A refusal of the service is a message on the page, not an error page.
+    refused = scjg_client.post(f"/trust/keys/scjg/{key.id}/certify/", follow=True)
+    assert refused.status_code == 200
+    assert "密钥泄露" in refused.content.decode()
+    assert [c.status for c in trust.list_certificates(owner="scjg")] == ["revoked"]

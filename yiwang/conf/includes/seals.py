@@ -10,7 +10,9 @@ YIWANG_SEAL_FONT = env(
         "Chinese text of visible PDF stamps; the glyphs used are subset into each PDF.")
 YIWANG_SEAL_MAX_PDF_BYTES = env(
     "YIWANG_SEAL_MAX_PDF_BYTES", 20 * 1024 * 1024, group="Seals",
-    doc="Largest PDF accepted for sealing or validation (bytes); larger uploads get a 400.")
+    doc="Largest PDF accepted for sealing or validation (bytes): a larger upload is refused "
+        "with a message (HTTP 413 at /api/v1/seals/validate, read from the stream in bounded "
+        "steps, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not apply to it).")
 YIWANG_SEAL_STEP_UP_SECONDS = env(
     "YIWANG_SEAL_STEP_UP_SECONDS", 300, group="Seals",
     doc="A custodian authorises a seal use only within this many seconds of a multi-factor "
@@ -22,3 +24,8 @@ YIWANG_SEAL_DEFAULT_LEVEL = env(
 YIWANG_SEAL_CERT_DAYS = env(
     "YIWANG_SEAL_CERT_DAYS", 730, group="Seals",
     doc="Validity of a new seal (its signing key and certificate), in days.")
+YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE = env(
+    "YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE", 30, group="Seals",
+    doc="验章 requests one client address may make per minute (POST /api/v1/seals/validate "
+        "on either listener and the workbench 验章 page); more get HTTP 429 with Retry-After "
+        "(0: no limit).")

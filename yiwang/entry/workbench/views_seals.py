@@ -11,7 +11,10 @@ Who may do what:
   through sign-in again with ``prompt=login``), download the sealed PDF — and standing
   authorisations (长期授权) for licence issuance;
 - 用印记录: an official of the department with ``seals.view_seal_uses``, or a custodian for
-  their own seals.
+  their own seals (paginated; ``?seal=<code>`` for one seal).
+
+验章 is rate-limited per client (``YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE``, shared with the
+API): over it, the page answers 429 with ``Retry-After``.
 
 PDF uploads have a size limit, must parse (a malformed file is a 400 with a clear message)
 and are only read, never executed or stored (the sealed result is returned as a download;
@@ -29,6 +32,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -39,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from yiwang.core import ratelimit
 from yiwang.entry.portal.service import Crumb
 from yiwang.entry.workbench import views_signin
 from yiwang.entry.workbench.access import official_required
@@ -199,10 +204,13 @@ def seal_detail(request: HttpRequest, code: str) -> HttpResponse:
     seal = _seal_or_404(code)
     _member_or_403(request, seal)
     may_manage = seals.may_manage(request.user, seal.department.code)
+    is_custodian = seals.may_use(request.user, seal)
     custodians = list(seal.custodians.all())
     return render_page(request, "workbench/seals_detail.html", NAV, {
         "seal": seal, "custodians": custodians, "may_manage": may_manage,
-        "is_custodian": seals.may_use(request.user, seal),
+        "is_custodian": is_custodian,
+        "may_view_uses": is_custodian or request.user.is_superuser or request.user.has_perm(
+            seals.VIEW_USES_PERMISSION),
         "members": _officials_of(seal.department.code) if may_manage else [],
         "custodian_ids": {c.pk for c in custodians},
         "standing": [a for a in seal.authorisations.filter(
@@ -428,25 +436,37 @@ def seal_withdraw(request: HttpRequest, code: str, pk: int) -> HttpResponse:
 
 # --- 用印记录 ----------------------------------------------------------------------------------
 
+USES_PER_PAGE = 50
+
+
 @require_safe
 @never_cache
 @official_required
 def seal_uses(request: HttpRequest) -> HttpResponse:
-    """The seal-use log of the official's departments (with ``seals.view_seal_uses``), or
-    of the seals in their custody."""
+    """The seal-use log, newest first, page by page: of the official's departments (with
+    ``seals.view_seal_uses``), or of the seals in their custody; ``?seal=<code>`` for one
+    seal's uses."""
     departments = [d.code for d in orgs.departments_of(request.user)]
     if request.user.is_superuser:
-        uses = seals.list_uses(limit=200)
+        uses = seals.uses()
     elif request.user.has_perm(seals.VIEW_USES_PERMISSION):
-        uses = seals.list_uses(department_codes=departments, limit=200)
+        uses = seals.uses(department_codes=departments)
     else:
-        custody = {s.pk for s in seals.seals_in_custody(request.user)}
+        custody = [s.pk for s in seals.seals_in_custody(request.user)]
         if not custody:
             raise PermissionDenied("neither the permission nor a seal in custody")
-        uses = [u for u in seals.list_uses(department_codes=departments, limit=500)
-                if u.seal_id in custody][:200]
+        uses = seals.uses(department_codes=departments, seal_ids=custody)
+    only = None
+    code = request.GET.get("seal", "")[:32]
+    if code:
+        only = _seal_or_404(code)
+        _member_or_403(request, only)
+        uses = uses.filter(seal=only)
+    page = Paginator(uses, USES_PER_PAGE).get_page(request.GET.get("page"))
     return render_page(request, "workbench/seals_uses.html", NAV, {
-        "uses": uses, "crumbs": _crumbs((_("电子印章"), reverse("workbench:seals"))),
+        "uses": page.object_list, "page": page, "only": only,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "crumbs": _crumbs((_("电子印章"), reverse("workbench:seals"))),
     })
 
 
@@ -466,9 +486,16 @@ def seal_verify(request: HttpRequest) -> HttpResponse:
     form = VerifyForm(request.POST or None, request.FILES or None)
     result = None
     status = 200
+    retry_after = None
     if request.method == "POST":
         status = 400
-        if form.is_valid():
+        if ratelimit.exceeded("seals.validate", request, per_minute=int(
+                settings.YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE or 0)):
+            status, retry_after = 429, ratelimit.retry_after()
+            form.add_error(None, _(
+                "验章请求过于频繁（每分钟最多 %(n)s 次），请 %(seconds)s 秒后再试。") % {
+                    "n": settings.YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE, "seconds": retry_after})
+        elif form.is_valid():
             try:
                 result = seals.validate_pdf(_read_pdf_upload(form.cleaned_data["document"]))
                 status = 200
@@ -477,7 +504,10 @@ def seal_verify(request: HttpRequest) -> HttpResponse:
             except ValidationError as exc:
                 for message in exc.messages:
                     form.add_error("document", message)
-    return render_page(request, "workbench/seals_verify.html", NAV, {
+    response = render_page(request, "workbench/seals_verify.html", NAV, {
         "form": form, "result": result,
         "crumbs": _crumbs((_("电子印章"), reverse("workbench:seals"))),
     }, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = retry_after
+    return response

@@ -70,16 +70,25 @@ def may_use(user: Any, seal: Seal) -> bool:
                 and orgs.is_member(user, seal.department.code))
 
 
-def list_uses(*, department_codes: Iterable[str] | None = None, seal: Seal | None = None,
-              limit: int = 100) -> list[SealUse]:
-    """The newest seal uses (用印记录), of some departments or one seal."""
+def uses(*, department_codes: Iterable[str] | None = None, seal: Seal | None = None,
+         seal_ids: Iterable[int] | None = None) -> QuerySet[SealUse]:
+    """Seal uses (用印记录), newest first, of some departments, one seal or some seals — a
+    query to paginate."""
     query = SealUse.objects.select_related("seal", "seal__department", "authorisation",
                                            "authorisation__custodian", "actor")
     if department_codes is not None:
         query = query.filter(seal__department__code__in=list(department_codes))
     if seal is not None:
         query = query.filter(seal=seal)
-    return list(query[:max(1, min(limit, 1000))])
+    if seal_ids is not None:
+        query = query.filter(seal_id__in=list(seal_ids))
+    return query.order_by("-created_at", "-id")
+
+
+def list_uses(*, department_codes: Iterable[str] | None = None, seal: Seal | None = None,
+              limit: int = 100) -> list[SealUse]:
+    """The newest seal uses (用印记录), of some departments or one seal, at most ``limit``."""
+    return list(uses(department_codes=department_codes, seal=seal)[:max(1, min(limit, 1000))])
 
 
 # --- the registry ------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from yiwang.support.seals.registry import (
     seals_of,
     set_custodians,
     suspend_seal,
+    uses,
 )
 from yiwang.support.seals.sealing import (
     LEVELS,
@@ -91,6 +92,7 @@ __all__ = [
     "seals_of",
     "set_custodians",
     "suspend_seal",
+    "uses",
     "validate_pdf",
     "withdraw_authorisation",
 ]

@@ -14,10 +14,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
 from ninja import Field, Router, Schema, Status
 
+from yiwang.core import ratelimit
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.seals import service as seals
 
@@ -86,18 +87,46 @@ class UseOut(Schema):
     ledger_index: int | None
 
 
+def _too_large(limit: int) -> Any:
+    return Status(413, {"detail": gettext("文件太大（上限 %(mb)s MB）。")
+                        % {"mb": limit // (1024 * 1024)}})
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The request body, or ``None`` past ``limit`` bytes. Read from the stream in bounded
+    steps: ``request.body`` would be refused by Django at DATA_UPLOAD_MAX_MEMORY_SIZE (a
+    generic 400) before our own, larger limit could answer."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = request.read(min(1024 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > limit else b"".join(chunks)
+
+
 def _add_validate(router: Router) -> None:
     @router.post("/validate", summary="验章: validate every signature of a PDF (body: the PDF)",
-                 response={200: ValidationOut, 400: Message, 413: Message}, auth=None,
+                 response={200: ValidationOut, 400: Message, 413: Message, 429: Message},
+                 auth=None,
                  openapi_extra={"requestBody": {"required": True, "content": {
                      "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
-    def validate(request: HttpRequest) -> Any:
+    def validate(request: HttpRequest, response: HttpResponse) -> Any:
+        if ratelimit.exceeded("seals.validate", request,
+                              per_minute=int(settings.YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE or 0)):
+            response["Retry-After"] = ratelimit.retry_after()
+            return Status(429, {"detail": gettext(
+                "验章请求过于频繁（每分钟最多 %(n)s 次），请 %(seconds)s 秒后再试。") % {
+                    "n": settings.YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE,
+                    "seconds": ratelimit.retry_after()}})
         limit = int(settings.YIWANG_SEAL_MAX_PDF_BYTES)
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > limit:
-            return Status(413, {"detail": gettext("文件太大（上限 %(mb)s MB）。")
-                                % {"mb": limit // (1024 * 1024)}})
-        body = request.body
+            return _too_large(limit)
+        body = _read_body(request, limit)
+        if body is None:
+            return _too_large(limit)
         if not body:
             return Status(400, {"detail": gettext("请求体须为 PDF 文件。")})
         try:

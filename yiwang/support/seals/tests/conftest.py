@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import CITY, make_chain
@@ -49,6 +50,12 @@ def officials(db: Any) -> Officials:
     custodian = grant(custodian, "manage_seals", "view_seal_uses")
     outsider = grant(outsider, "manage_seals", "view_seal_uses")
     return Officials(department, other, custodian, clerk, outsider)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Each test starts with its own per-client budgets (验章 is rate-limited)."""
+    cache.clear()
 
 
 @pytest.fixture

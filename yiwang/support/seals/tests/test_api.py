@@ -59,8 +59,41 @@ def test_validate_bad_input(sealed: tuple[seals.Seal, bytes], public_client: Any
                                   content_type="application/pdf").json()
     assert unsigned["valid"] is False and unsigned["errors"]
     settings.YIWANG_SEAL_MAX_PDF_BYTES = 1000
-    assert public_client.post("/api/v1/seals/validate", pdf,
-                              content_type="application/pdf").status_code == 413
+    too_large = public_client.post("/api/v1/seals/validate", pdf,
+                                   content_type="application/pdf")
+    assert too_large.status_code == 413 and "文件太大" in too_large.json()["detail"]
+
+
+def test_validate_reads_bodies_past_djangos_upload_limit(public_client: Any,
+                                                         settings: Any) -> None:
+    """A 6 MB body is over DATA_UPLOAD_MAX_MEMORY_SIZE (5 MB) but under the seals limit
+    (20 MB): it is read and judged (here: not a readable PDF), never Django's generic 400;
+    past the seals limit it is the documented 413 with a message."""
+    assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE < 6 * 1024 * 1024 < \
+        settings.YIWANG_SEAL_MAX_PDF_BYTES
+    big = b"%PDF-1.7\n" + b"0" * (6 * 1024 * 1024)
+    answer = public_client.post("/api/v1/seals/validate", big, content_type="application/pdf")
+    assert answer.status_code == 400 and "无法读取该 PDF 文件" in answer.json()["detail"]
+    huge = big + b"0" * settings.YIWANG_SEAL_MAX_PDF_BYTES
+    answer = public_client.post("/api/v1/seals/validate", huge, content_type="application/pdf")
+    assert answer.status_code == 413 and "文件太大（上限 20 MB）" in answer.json()["detail"]
+
+
+def test_validate_is_rate_limited_per_client(public_client: Any, internal_client: Any,
+                                             settings: Any) -> None:
+    settings.YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE = 2
+    pdf = sample_pdf()
+    for _ in range(2):
+        assert public_client.post("/api/v1/seals/validate", pdf,
+                                  content_type="application/pdf").status_code == 200
+    refused = public_client.post("/api/v1/seals/validate", pdf, content_type="application/pdf")
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "60"
+    assert "验章请求过于频繁" in refused.json()["detail"]
+    # Another client address has its own budget.
+    other = internal_client.post("/api/v1/seals/validate", pdf, content_type="application/pdf",
+                                 REMOTE_ADDR="192.0.2.7")
+    assert other.status_code == 200
 
 
 def test_internal_seal_list_and_uses(sealed: tuple[seals.Seal, bytes], internal_client: Any,

@@ -205,3 +205,55 @@ def test_standing_authorisation_from_the_seal_page(internal_client: Any, seal: s
     other = client_for(internal_client, officials.clerk)
     assert other.post(url("workbench:seal_standing", args=[seal.code]),
                       {"licence_type": "yyzz", "until": until}).status_code == 403
+
+
+def test_use_log_is_paginated(internal_client: Any, seal: seals.Seal, officials: Any) -> None:
+    """Every use can be reached, page by page (the log was capped at 200 rows)."""
+    client = client_for(internal_client, officials.custodian)
+    client.post(url("workbench:seal_use"), {
+        "document": upload(sample_pdf()), "seals": [seal.code], "purpose": "第一份",
+        "level": "B-B", "page": "1"})
+    first = seals.list_uses(seal=seal)[0]
+    seals.SealUse.objects.bulk_create([seals.SealUse(
+        seal=seal, authorisation=first.authorisation, document_sha256=f"{n:064x}",
+        sealed_sha256=f"{n:064x}", level="B-B", field_name="Seal1", reason=f"第 {n} 份")
+        for n in range(2, 56)])
+    page_one = client.get(url("workbench:seal_uses")).content.decode()
+    assert page_one.count("<tr>") - 1 == 50 and "下一页" in page_one
+    page_two = client.get(url("workbench:seal_uses") + "?page=2").content.decode()
+    assert page_two.count("<tr>") - 1 == 5 and "上一页" in page_two
+    one_seal = client.get(url("workbench:seal_uses") + f"?seal={seal.code}")
+    assert one_seal.status_code == 200 and seal.name in one_seal.content.decode()
+    detail = client.get(url("workbench:seal", args=[seal.code])).content.decode()
+    assert f"?seal={seal.code}" in detail
+    outsider = client_for(internal_client, officials.outsider)
+    assert outsider.get(url("workbench:seal_uses") + f"?seal={seal.code}").status_code == 403
+
+
+def test_several_seals_in_one_use(internal_client: Any, seal: seals.Seal,
+                                  officials: Any) -> None:
+    second = seals.create_seal(department_code="scjgj", name="示例市市场监督管理局合同专用章",
+                               kind="contract", custodians=[officials.custodian],
+                               actor=officials.custodian)
+    client = client_for(internal_client, officials.custodian)
+    response = client.post(url("workbench:seal_use"), {
+        "document": upload(sample_pdf()), "seals": [seal.code, second.code],
+        "purpose": "合同", "level": "B-B", "page": "1"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    result = seals.validate_pdf(response.content)
+    assert result.valid and len(result.signatures) == 2
+    uses = sorted(seals.list_uses(department_codes=["scjgj"]), key=lambda u: u.pk)
+    assert {u.seal_id for u in uses} == {seal.pk, second.pk}
+    assert uses[0].ledger_index is not None
+    assert uses[1].ledger_index == uses[0].ledger_index + 1
+
+
+def test_verify_page_is_rate_limited(internal_client: Any, officials: Any,
+                                     settings: Any) -> None:
+    settings.YIWANG_SEAL_VALIDATE_RATE_PER_MINUTE = 1
+    client = client_for(internal_client, officials.clerk)
+    assert client.post(url("workbench:seal_verify"),
+                       {"document": upload(sample_pdf())}).status_code == 200
+    refused = client.post(url("workbench:seal_verify"), {"document": upload(sample_pdf())})
+    assert refused.status_code == 429 and refused["Retry-After"] == "60"
+    assert "验章请求过于频繁" in refused.content.decode()

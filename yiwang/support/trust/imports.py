@@ -109,21 +109,13 @@ class RootChanged(ValidationError):
         self.old, self.new = old, new
 
 
-def _earlier_crls(document: bytes) -> list[bytes]:
-    """The CRLs of the newest list imported before for the region ``document`` claims: a
-    signer its region revoked stays refused even in a later list that leaves the CRL out
-    (the check counts them only when they are signed by the new list's root)."""
-    try:
-        claimed = json.loads(document.decode("utf-8"))["region"]["code"]
-    except (UnicodeDecodeError, ValueError, RecursionError, TypeError, KeyError):
-        return []  # the check names what is wrong with it
-    if not isinstance(claimed, str):
-        return []
-    previous = (ImportedTrustList.objects.filter(region_code=claimed[:32])
+def _earlier_crls(region: str) -> list[bytes]:
+    """The CRLs of the newest list imported before from ``region``: a signer its region
+    revoked stays refused even in a later list that leaves the CRL out (the check counts
+    them only when they are signed by the new list's root)."""
+    previous = (ImportedTrustList.objects.filter(region_code=region)
                 .order_by("-sequence").first())
-    if previous is None:
-        return []
-    return crls_of(previous)
+    return crls_of(previous) if previous is not None else []
 
 
 @transaction.atomic
@@ -152,7 +144,7 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
         checked = trustlist.check(bytes(document), fingerprint=fingerprint, verify=_verify,
                                   now=timezone.now(),
                                   max_bytes=settings.YIWANG_TRUST_LIST_MAX_BYTES,
-                                  earlier_crls=_earlier_crls(bytes(document)))
+                                  earlier_crls=_earlier_crls)
         keys = trustlist.listed_keys(checked)
     except trustlist.TrustListError as exc:
         raise error(gettext(_IMPORT_MESSAGES[exc.code]), exc.code, detail=str(exc)) from None

@@ -215,18 +215,23 @@ def _check_signer_not_revoked(signer: x509.Certificate, root: x509.Certificate,
             raise TrustListError("signer_revoked", format(serial, "X"))
 
 
-def check(raw: bytes, *, fingerprint: str, verify: Verify, now: datetime,
-          max_bytes: int, earlier_crls: Sequence[bytes] = ()) -> CheckedList:
+def _no_crls(region_code: str) -> Sequence[bytes]:
+    return ()
+
+
+def check(raw: bytes, *, fingerprint: str, verify: Verify, now: datetime, max_bytes: int,
+          earlier_crls: Callable[[str], Sequence[bytes]] = _no_crls) -> CheckedList:
     """Parse and check a trust list; :class:`TrustListError` names the first failure:
     ``too_large``, ``malformed``, ``fingerprint``, ``signature``, ``certificate``,
     ``signer_usage`` (the signer is no trust-list signer), ``signer_revoked`` (on the list's
-    CRL, or on one of ``earlier_crls``: those of the region's previous list), ``expired``.
+    CRL, or on one of ``earlier_crls(region code)``: those of the region's previous list),
+    ``expired``. Deeply nested JSON is ``malformed``, never a RecursionError.
     """
     if len(raw) > max_bytes:
         raise TrustListError("too_large", str(max_bytes))
     try:
         document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise TrustListError("malformed", "json") from None
     if not isinstance(document, dict) or document.get("type") != FORMAT:
         raise TrustListError("malformed", "type")
@@ -278,11 +283,12 @@ def check(raw: bytes, *, fingerprint: str, verify: Verify, now: datetime,
         raise TrustListError("signer_usage", pki.TSL_SIGNING_OID)
     try:
         signed = _signed_bytes(document)
-    except (rfc8785.CanonicalizationError, TypeError, ValueError):
+    except (rfc8785.CanonicalizationError, TypeError, ValueError, RecursionError):
         raise TrustListError("malformed", "canonical") from None
     if not verify(algorithm, signer_cert.public_key.dump(), signed, signature):
         raise TrustListError("signature", "proof")
-    _check_signer_not_revoked(signer_cert, root_cert, _crls(document), earlier_crls, verify)
+    _check_signer_not_revoked(signer_cert, root_cert, _crls(document),
+                              earlier_crls(region_code), verify)
     if next_update <= now:
         raise TrustListError("expired", iso(next_update))
     if not isinstance(document.get("issuers"), list):

@@ -140,7 +140,7 @@ def test_expired_list_is_refused(city: Any) -> None:
 
 @pytest.mark.parametrize("raw", [b"", b"not json", b"[]", b'{"type": "YiwangTrustList"}',
                                  b"{\"type\": \"YiwangTrustList\", \"formatVersion\": 1}",
-                                 b"\xff\xfe"])
+                                 b"\xff\xfe", b"[" * 100_000])
 def test_malformed_documents_are_refused_with_a_message(city: Any, raw: bytes) -> None:
     with pytest.raises(ValidationError) as refused:
         trust.import_trust_list(raw, fingerprint="00" * 32)
@@ -439,3 +439,19 @@ def test_publishing_reissues_a_signer_certificate_without_the_usage(
         trust.import_trust_list(bytes(old.document), fingerprint=fingerprint)
     assert _code(refused) == "signer_usage"
     assert trust.import_trust_list(raw, fingerprint=fingerprint).sequence == 2
+
+
+@pytest.mark.parametrize("depth", [500, 900])
+def test_deeply_nested_content_is_malformed_not_a_crash(city: Any, foreign: ForeignList,
+                                                        depth: int) -> None:
+    """JSON that parses but nests deeply (in a field nobody reads) is refused as malformed
+    or as not signed, never a RecursionError (review H3)."""
+    document = json.loads(foreign.raw)
+    nested: Any = []
+    for _ in range(depth):
+        nested = [nested]
+    document["extra"] = nested
+    raw = json.dumps(document, ensure_ascii=False).encode()
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(raw, fingerprint=foreign.fingerprint)
+    assert _code(refused) in ("malformed", "signature")

@@ -20,6 +20,17 @@ YIWANG_LICENCES_SEAL_LEVEL = env(
     "YIWANG_LICENCES_SEAL_LEVEL", "B-LT", group="Licences",
     doc="PAdES level of the seal on issued licence PDFs: B-B, B-T (timestamped by yiwang's "
         "TSA) or B-LT (validation data embedded, so the PDF validates offline for years).")
+YIWANG_LICENCES_STATUS_LIST_VALID_HOURS = env(
+    "YIWANG_LICENCES_STATUS_LIST_VALID_HOURS", 24.0, group="Licences",
+    doc="How long a signed status list credential of this instance is valid (its "
+        "validUntil), in hours: an old copy cannot hide a revocation from an offline verifier "
+        "for longer. Lists are signed again by the hourly task once past half of it, and when "
+        "served close to it.")
+YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE = env(
+    "YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE", 60, group="Licences",
+    doc="Verifications one client address may ask for per minute on the public verification "
+        "page (/licences/verify/) and API (POST /api/v1/licences/verify), together; more get "
+        "429 with Retry-After. 0 turns the limit off.")
 YIWANG_LICENCES_TRUST_CACHE_SECONDS = env(
     "YIWANG_LICENCES_TRUST_CACHE_SECONDS", 10.0, group="Licences",
     doc="How long each process reuses the trust bundle (trusted keys, roots, CRLs) when "

@@ -7,8 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.crypto.service import blind_index
@@ -21,7 +19,7 @@ from yiwang.platform.orgs import service as orgs
 from yiwang.platform.registry import service as registry
 from yiwang.support.identity import service as identity
 from yiwang.support.licences.common import HOLDER_INDEX, error
-from yiwang.support.licences.models import HolderKind, Licence, LicenceStatus, LicenceType
+from yiwang.support.licences.models import HolderKind, Licence, LicenceType
 
 
 @dataclass(frozen=True)
@@ -78,36 +76,13 @@ def may_hold(user: Any, licence: Licence) -> bool:
         return False
     if licence.holder_kind == HolderKind.PERSON:
         return bool(user.id_number) and licence.holder_index == holder_index(user.id_number)
-    return licence.credit_code in _enterprise_codes(user)
+    return licence.credit_code in enterprise_codes(user)
 
 
-def _enterprise_codes(user: Any) -> set[str]:
+def enterprise_codes(user: Any) -> set[str]:
+    """The credit codes of the enterprises whose licences ``user`` may hold in the wallet."""
     return {a.credit_code for a in identity.acting_identities(user)
             if a.is_representative or "licence" in a.scopes}
-
-
-def licences_of(user: Any, *, type_code: str = "", status: str = "",
-                holder: str = "") -> QuerySet[Licence]:
-    """The licences ``user`` may see in their wallet (own and their enterprises'), newest
-    first; ``holder`` is ``"self"`` or a credit code to keep one holder's."""
-    q = Q(pk__in=[])
-    if holder in ("", "self") and user.id_number:
-        q |= Q(holder_kind=HolderKind.PERSON, holder_index=holder_index(user.id_number))
-    codes = _enterprise_codes(user)
-    if holder not in ("", "self"):
-        codes &= {holder}
-    if holder != "self" and codes:
-        q |= Q(holder_kind=HolderKind.ENTERPRISE, credit_code__in=codes)
-    qs = Licence.objects.filter(q).select_related("type")
-    if type_code:
-        qs = qs.filter(type__code=type_code)
-    if status == LicenceStatus.EXPIRED:
-        qs = qs.filter(valid_until__lt=timezone.localdate()).exclude(
-            status=LicenceStatus.REVOKED)
-    elif status:
-        qs = qs.filter(status=status)
-    return qs
-
 
 
 def may_manage(user: Any, licence: Licence) -> bool:

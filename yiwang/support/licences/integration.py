@@ -3,8 +3,8 @@ signing keys (``yiwang.core.crypto``), the credential formats (``yiwang.verify``
 ledger, trust lists and seals.
 
 Sealing goes through ``seals.service.licence_seal_for``/``seal_pdf``: a department without a
-licence seal and a standing authorisation to use it issues unsealed PDFs (``sealed=False``
-on the licence, shown to officials), which no verifier accepts as sealed.
+licence seal and a standing authorisation to use it cannot issue (an unsealed PDF has no
+legal force, and no verifier accepts it).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -93,8 +94,11 @@ def status_entry(*, list_url: str, index: int, purpose: str) -> dict[str, Any]:
 
 
 def status_list_credential(*, list_url: str, purpose: str, bits: bytes, key: Any,
-                           issuer: str) -> dict[str, Any]:
-    """A signed BitstringStatusListCredential for ``bits`` (one bit per licence).
+                           issuer: str, valid_until: datetime | None = None
+                           ) -> dict[str, Any]:
+    """A signed BitstringStatusListCredential for ``bits`` (one bit per licence), whose
+    ``id`` is ``list_url`` (the URL the licences' entries name), valid until
+    ``valid_until``.
 
     Its validFrom is set back by the verifiers' clock allowance: a verifier whose clock is
     a little behind ours (or that read its clock a moment before the list was built, in the
@@ -102,7 +106,7 @@ def status_list_credential(*, list_url: str, purpose: str, bits: bytes, key: Any
     document = statuslist.status_list_credential(
         list_url=list_url, issuer=issuer, purpose=purpose,
         status_list=statuslist.StatusList(bits=bits),
-        valid_from=vkeys.utcnow() - dataintegrity.CLOCK_SKEW)
+        valid_from=vkeys.utcnow() - dataintegrity.CLOCK_SKEW, valid_until=valid_until)
     return add_vc_proof(document, key)
 
 
@@ -183,20 +187,28 @@ def ledger_append(entry_type: str, record: dict[str, Any]) -> Any:
 
 # --- seals ---------------------------------------------------------------------------------
 
+def licence_seal(department_code: str, type_code: str) -> tuple[Any, Any] | None:
+    """The department's seal and a live standing authorisation to seal licences of the type
+    with it (``seals.service.licence_seal_for``), or None."""
+    return seals.licence_seal_for(department_code, type_code)
+
+
 def seal(pdf: bytes, *, department_code: str, type_code: str,
-         box: tuple[float, float, float, float], reason: str, actor: Any) -> tuple[bytes, bool]:
+         box: tuple[float, float, float, float], reason: str, actor: Any,
+         found: tuple[Any, Any] | None = None) -> tuple[bytes, bool]:
     """The PDF sealed with the department's seal, and whether it was.
 
     ``seals.service.seal_pdf`` with the department's seal and a live standing authorisation
-    for this licence type (``seals.service.licence_seal_for``); without one the PDF stays
-    unsealed (``False``)."""
-    found = seals.licence_seal_for(department_code, type_code)
+    for this licence type (``found``, else looked up with :func:`licence_seal`); without
+    one the PDF stays unsealed (``False``) — issuance then refuses."""
+    found = found or licence_seal(department_code, type_code)
     if found is None:
         return pdf, False
     seal_obj, authorisation = found
     sealed = seals.seal_pdf(pdf, seal=seal_obj, authorisation=authorisation,
                             level=settings.YIWANG_LICENCES_SEAL_LEVEL, page=0, box=box,
-                            reason=reason, location="", actor=actor)
+                            reason=reason, location="", actor=actor,
+                            purpose=seals.licence_purpose(type_code))
     return bytes(sealed), True
 
 

@@ -8,16 +8,23 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
+from yiwang.core.masking.service import mask_id_number
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.licences import integration, rendering, schema
 from yiwang.support.licences.common import error
 from yiwang.support.licences.holders import Holder, holder_index, resolve_holder
-from yiwang.support.licences.models import HolderKind, Licence, LicenceType, StatusPurpose
+from yiwang.support.licences.models import (
+    DepartmentSequence,
+    HolderKind,
+    Licence,
+    LicenceType,
+    StatusPurpose,
+)
 from yiwang.support.licences.statuslists import allocate, status_entries
 
 
@@ -66,13 +73,23 @@ def _credential(licence: Licence, ltype: LicenceType, holder: Holder,
     return document
 
 
+def qr_holder_code(holder: Holder) -> str:
+    """The holder's code as the QR carries it: a credit code in full (it is public), an ID
+    number masked (``110101********7777``) — anyone who scans a QR reads it, and a share
+    discloses only the fields its holder chose. A hash would not hide it: an ID number has
+    too few unknown digits once the region and birth date are guessed."""
+    if holder.kind == HolderKind.ENTERPRISE:
+        return holder.code
+    return mask_id_number(holder.code)
+
+
 def _qr_claims(licence: Licence, ltype: LicenceType, holder: Holder,
                department: Any) -> dict[Any, Any]:
     """The CWT claims: issuer, times and a compact licence with its status entries (no long
     fields: a QR must stay scannable; the VC and the PDF carry the rest)."""
     compact: dict[str, Any] = {
         "id": licence.identifier, "no": licence.number, "type": ltype.code,
-        "name": ltype.name, "holder": holder.name, "holderCode": holder.code,
+        "name": ltype.name, "holder": holder.name, "holderCode": qr_holder_code(holder),
         "issuer": department.name, "validFrom": licence.valid_from.isoformat(),
         "status": status_entries(licence),
     }
@@ -88,6 +105,52 @@ def _qr_claims(licence: Licence, ltype: LicenceType, holder: Holder,
     return claims
 
 
+def may_seal(department_code: str, type_code: str) -> bool:
+    """Whether the department can seal licences of the type now (a 证照专用章 and a live
+    standing authorisation for the type): without, issuance is refused."""
+    return integration.licence_seal(department_code, type_code) is not None
+
+
+def _no_seal(department: Any, ltype: LicenceType) -> Exception:
+    return error(_("%(department)s没有可用于签发%(name)s的电子印章，不能签发：请先在工作台"
+                   "“电子印章”中为本部门登记证照专用章，并由印章保管人授予签发该类证照的长期"
+                   "授权。未盖章的电子证照不具备法律效力，核验也不会通过。"), "seal",
+                 department=department.name, name=ltype.name)
+
+
+def _locked_sequence(department_code: str) -> DepartmentSequence | None:
+    return (DepartmentSequence.objects.select_for_update()
+            .filter(department_code=department_code).first())
+
+
+def _insert_sequence(department_code: str) -> None:
+    """Create the department's sequence row, starting after the licences it issued before
+    serials were kept (a concurrent first issuance may insert it first: IntegrityError)."""
+    DepartmentSequence.objects.create(
+        department_code=department_code,
+        last_serial=Licence.objects.filter(department_code=department_code).count())
+
+
+def next_serial(department_code: str) -> int:
+    """The department's next licence serial, taken under a lock on its sequence row that
+    lasts until the caller's transaction ends — so a department's issuances (serials,
+    status list entries, new status lists) happen one at a time. The row is made on first
+    use inside a savepoint; when a concurrent first issuance made it first (the unique
+    department code), this one takes that row instead of failing."""
+    for _attempt in range(3):
+        row = _locked_sequence(department_code)
+        if row is not None:
+            row.last_serial += 1
+            row.save(update_fields=["last_serial"])
+            return int(row.last_serial)
+        try:
+            with transaction.atomic():
+                _insert_sequence(department_code)
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"no licence sequence for department {department_code}")
+
+
 @transaction.atomic
 def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
                   department_code: str, actor: Any) -> Licence:
@@ -96,7 +159,8 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
 
     Checks the department may issue the type and the fields against the type's schema; makes
     the VC (``licence.vc`` key), the QR (``licence.cose`` key), the PDF (sealed by the
-    department's seal where the seals service provides one); allocates status list entries;
+    department's 证照专用章 under a standing authorisation — refused without one); allocates
+    random status list entries;
     appends ``licence.issued`` to the ledger (hashes only) and records the audit event. All or
     nothing."""
     ltype = LicenceType.objects.filter(code=type_code).first()
@@ -120,7 +184,11 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
                                    if f["key"] == key))
         values[key] = value
     cleaned = schema.validate_fields(ltype.schema, values)
+    seal = integration.licence_seal(department.code, ltype.code)
+    if seal is None:
+        raise _no_seal(department, ltype)
 
+    serial = next_serial(department.code)  # also the department's issuance lock
     # Keys first: a key made now must already be valid at the licence's issue time.
     vc_key = integration.signing_key(department.code, integration.VC_PURPOSE,
                                      integration.VC_ALGORITHM, actor=actor)
@@ -130,7 +198,6 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
     today = timezone.localdate()
     revocation_list, revocation_index = allocate(department.code, StatusPurpose.REVOCATION)
     suspension_list, suspension_index = allocate(department.code, StatusPurpose.SUSPENSION)
-    serial = Licence.objects.filter(department_code=department.code).count() + 1
     identifier = integration.build_identifier(ltype.catalogue_code, department.credit_code,
                                               serial)
     licence = Licence(
@@ -164,7 +231,10 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
     pdf, licence.sealed = integration.seal(pdf, department_code=department.code,
                                            type_code=ltype.code,
                                            box=rendering.SEAL_BOX,
-                                           reason=f"签发{ltype.name}", actor=actor)
+                                           reason=f"签发{ltype.name}", actor=actor,
+                                           found=seal)
+    if not licence.sealed:  # the authorisation went in the meantime
+        raise _no_seal(department, ltype)
     licence.pdf = base64.b64encode(pdf).decode("ascii")
     licence.pdf_sha256 = integration.sha256_hex(pdf)
     licence.save()

@@ -70,15 +70,20 @@ class StatusPurpose(models.TextChoices):
 
 class StatusList(models.Model):
     """One W3C Bitstring Status List of a department, for one purpose; its signed
-    credential is kept beside the bits and re-signed whenever a bit changes."""
+    credential is kept beside the bits, and signed again whenever a bit changes and before
+    its ``validUntil`` passes (``credential_expires_at``).
+
+    Licences get random free indexes (the specification's privacy advice: sequential ones
+    would tell issuance order); ``allocated`` counts the indexes given out."""
 
     list_id = models.SlugField(max_length=80, unique=True)
     department_code = models.CharField(max_length=32, db_index=True)
     purpose = models.CharField(max_length=16, choices=StatusPurpose.choices)
     size = models.PositiveIntegerField()
     bits = models.BinaryField()
-    next_index = models.PositiveIntegerField(default=0)
+    allocated = models.PositiveIntegerField(default=0)
     credential = models.TextField(blank=True)  # the signed status list VC (JSON)
+    credential_expires_at = models.DateTimeField(null=True, blank=True)  # its validUntil
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -86,6 +91,20 @@ class StatusList(models.Model):
 
     def __str__(self) -> str:
         return self.list_id
+
+
+class DepartmentSequence(models.Model):
+    """A department's licence serial numbers (the serial in the identifier and the number).
+
+    Its row is also the department's issuance lock: issuance locks it first (``SELECT …
+    FOR UPDATE``), so serials never repeat and a department's status lists are created and
+    filled by one issuance at a time."""
+
+    department_code = models.CharField(max_length=32, unique=True)
+    last_serial = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.department_code}: {self.last_serial}"
 
 
 class Licence(models.Model):  # 电子证照
@@ -138,6 +157,12 @@ class Licence(models.Model):  # 电子证照
         ]
         indexes = [models.Index(fields=["department_code", "status"],
                                 name="licences_dept_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["revocation_list", "revocation_index"],
+                                    name="licences_one_revocation_entry"),
+            models.UniqueConstraint(fields=["suspension_list", "suspension_index"],
+                                    name="licences_one_suspension_entry"),
+        ]
 
     def __str__(self) -> str:
         return self.identifier

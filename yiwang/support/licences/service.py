@@ -33,8 +33,8 @@ from yiwang.support.licences.common import (
     SHARE_CHOICES_HOURS,
     error,
 )
-from yiwang.support.licences.holders import licences_of, may_hold, may_manage
-from yiwang.support.licences.issuance import issue_licence
+from yiwang.support.licences.holders import may_hold, may_manage
+from yiwang.support.licences.issuance import issue_licence, may_seal
 from yiwang.support.licences.lifecycle import (
     effective_status,
     reinstate_licence,
@@ -56,19 +56,23 @@ from yiwang.support.licences.queries import (
     find_by_identifier,
     get_licence,
     has_licence,
+    licences_of,
     licences_of_department,
     masked_holder,
     pdf_bytes,
 )
 from yiwang.support.licences.statuslists import (
     refresh_status_lists,
+    resign_status_lists,
     status_list_at,
     status_list_document,
     status_list_url,
     status_lists,
 )
 from yiwang.support.licences.verification import (
+    VERIFY_RETRY_AFTER,
     Verification,
+    over_verify_rate,
     verify_licence,
     verify_presented,
 )
@@ -85,6 +89,7 @@ __all__ = [
     "MAX_DISCLOSED",
     "REASON_MAX_LENGTH",
     "SHARE_CHOICES_HOURS",
+    "VERIFY_RETRY_AFTER",
     "HolderKind",
     "Licence",
     "LicenceStatus",
@@ -110,11 +115,14 @@ __all__ = [
     "masked_holder",
     "may_hold",
     "may_manage",
+    "may_seal",
     "open_share",
+    "over_verify_rate",
     "pdf_bytes",
     "record_use",
     "refresh_status_lists",
     "reinstate_licence",
+    "resign_status_lists",
     "reveal_licence",
     "revoke_licence",
     "revoke_share",

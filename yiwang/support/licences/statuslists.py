@@ -6,32 +6,71 @@ served at ``/credentials/status/<list id>``; and the lists of other regions (``s
 from __future__ import annotations
 
 import json
+import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from yiwang.support.licences import integration, statusfetch
 from yiwang.support.licences.common import public_url
 from yiwang.support.licences.models import Licence, StatusList, StatusPurpose
 
+#: Random picks of a free index before the free ones are listed (only a nearly full list
+#: needs more than a few: at 90 % full, 48 misses in a row happen about once in 160).
+RANDOM_TRIES = 48
+#: A list served lazily is signed again when it expires within this (a verifier may keep
+#: it for a few minutes: the status endpoint says max-age 60, other regions cache 300 s).
+SERVE_MARGIN = timedelta(minutes=10)
+
+
+def _entry_fields(purpose: str) -> tuple[str, str]:
+    prefix = "revocation" if purpose == StatusPurpose.REVOCATION else "suspension"
+    return f"{prefix}_list", f"{prefix}_index"
+
+
+def _free_index(status_list: StatusList) -> int:
+    """A random index of ``status_list`` that no licence holds (W3C Bitstring Status List,
+    privacy considerations: sequential indexes would reveal the order of issuance)."""
+    list_field, index_field = _entry_fields(status_list.purpose)
+    holders = Licence.objects.filter(**{list_field: status_list})
+    for _attempt in range(RANDOM_TRIES):
+        index = secrets.randbelow(status_list.size)
+        if not holders.filter(**{index_field: index}).exists():
+            return index
+    taken = set(holders.values_list(index_field, flat=True))
+    free = [i for i in range(status_list.size) if i not in taken]
+    if not free:  # the counter was behind: the list is full after all
+        raise LookupError(f"status list {status_list.list_id} is full")
+    return secrets.choice(free)
+
 
 def allocate(department_code: str, purpose: str) -> tuple[StatusList, int]:
-    """A free index on the department's open status list for ``purpose`` (the row is locked,
-    which also serialises the department's issuances)."""
+    """A random free index on the department's open status list for ``purpose``, a new list
+    once it is full. The caller holds the department's issuance lock
+    (:func:`.issuance.lock_department`), so no two issuances create or fill a list at once;
+    the unique (list, index) constraints on licences back that up."""
     found = (StatusList.objects.select_for_update()
              .filter(department_code=department_code, purpose=purpose)
              .order_by("-id").first())
-    if found is None or found.next_index >= found.size:
+    index = None
+    if found is not None and found.allocated < found.size:
+        try:
+            index = _free_index(found)
+        except LookupError:
+            index = None
+    if found is None or index is None:
         number = StatusList.objects.filter(department_code=department_code,
                                            purpose=purpose).count() + 1
         size = int(settings.YIWANG_LICENCES_STATUS_LIST_SIZE)
         found = StatusList.objects.create(
             list_id=f"{department_code}-{purpose}-{number}", department_code=department_code,
             purpose=purpose, size=size, bits=bytes(size // 8))
-    index = found.next_index
-    found.next_index = index + 1
-    found.save(update_fields=["next_index", "updated_at"])
+        index = _free_index(found)
+    found.allocated += 1
+    found.save(update_fields=["allocated", "updated_at"])
     return found, index
 
 
@@ -50,6 +89,7 @@ def status_entries(licence: Licence) -> list[dict[str, Any]]:
 
 
 def set_bit(status_list: StatusList, index: int, value: bool) -> None:
+    """Set or clear one licence's bit; the list is signed again when next served."""
     locked = StatusList.objects.select_for_update().get(pk=status_list.pk)
     bits = bytearray(locked.bits)
     # W3C Bitstring Status List: index 0 is the most significant bit of the first byte.
@@ -60,31 +100,76 @@ def set_bit(status_list: StatusList, index: int, value: bool) -> None:
         bits[index // 8] &= ~mask & 0xFF
     locked.bits = bytes(bits)
     locked.credential = ""  # re-signed on the next request
-    locked.save(update_fields=["bits", "credential", "updated_at"])
+    locked.credential_expires_at = None
+    locked.save(update_fields=["bits", "credential", "credential_expires_at", "updated_at"])
 
+
+def _validity() -> timedelta:
+    return timedelta(hours=float(settings.YIWANG_LICENCES_STATUS_LIST_VALID_HOURS))
+
+
+def _needs_signing(status_list: StatusList, within: timedelta) -> bool:
+    expires = status_list.credential_expires_at
+    return (not status_list.credential or expires is None
+            or expires <= timezone.now() + within)
+
+
+def _sign(locked: StatusList) -> dict[str, Any]:
+    """Sign the list's credential now: ``id`` is the URL its entries point to, ``validFrom``
+    set back by the verifiers' clock allowance, ``validUntil`` after
+    ``YIWANG_LICENCES_STATUS_LIST_VALID_HOURS`` (an old copy cannot hide a revocation for
+    longer)."""
+    key = integration.signing_key(locked.department_code, integration.VC_PURPOSE,
+                                  integration.VC_ALGORITHM)
+    valid_until = timezone.now().replace(microsecond=0) + _validity()
+    document = integration.status_list_credential(
+        list_url=status_list_url(locked), purpose=locked.purpose, bits=bytes(locked.bits),
+        key=key, issuer=integration.issuer_id(locked.department_code),
+        valid_until=valid_until)
+    locked.credential = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    locked.credential_expires_at = valid_until
+    locked.save(update_fields=["credential", "credential_expires_at"])
+    return document
+
+
+def _document(status_list: StatusList, within: timedelta) -> dict[str, Any]:
+    """The list's credential, signed again first when missing, expiring ``within``, or
+    naming another URL than the one its entries point to (the public URL changed)."""
+    if not _needs_signing(status_list, within):
+        document = dict(json.loads(status_list.credential))
+        if document.get("id") == status_list_url(status_list):
+            return document
+    with transaction.atomic():
+        locked = StatusList.objects.select_for_update().get(pk=status_list.pk)
+        if not _needs_signing(locked, within):
+            document = dict(json.loads(locked.credential))
+            if document.get("id") == status_list_url(locked):
+                return document
+        return _sign(locked)
 
 
 def status_list_document(list_id: str) -> dict[str, Any] | None:
-    """The signed BitstringStatusListCredential of a status list (signed again after each
-    change, then kept), or None for an unknown list."""
+    """The signed BitstringStatusListCredential of a status list, or None for an unknown
+    list. It is kept once signed and signed again after each change and shortly before its
+    ``validUntil`` (here, lazily, and by the hourly ``licences.resign_status_lists``)."""
     found = StatusList.objects.filter(list_id=list_id).first()
     if found is None:
         return None
-    if found.credential:
-        return dict(json.loads(found.credential))
-    with transaction.atomic():
-        locked = StatusList.objects.select_for_update().get(pk=found.pk)
-        if not locked.credential:
-            key = integration.signing_key(locked.department_code, integration.VC_PURPOSE,
-                                          integration.VC_ALGORITHM)
-            document = integration.status_list_credential(
-                list_url=status_list_url(locked), purpose=locked.purpose,
-                bits=bytes(locked.bits), key=key,
-                issuer=integration.issuer_id(locked.department_code))
-            locked.credential = json.dumps(document, ensure_ascii=False,
-                                           separators=(",", ":"))
-            locked.save(update_fields=["credential"])
-        return dict(json.loads(locked.credential))
+    return _document(found, SERVE_MARGIN)
+
+
+def resign_status_lists() -> int:
+    """Sign again every list of this instance that is unsigned or past half of its validity,
+    so that those served are always fresh; returns how many were signed (the hourly task)."""
+    signed = 0
+    for found in StatusList.objects.all():
+        if _needs_signing(found, _validity() / 2):
+            with transaction.atomic():
+                locked = StatusList.objects.select_for_update().get(pk=found.pk)
+                if _needs_signing(locked, _validity() / 2):
+                    _sign(locked)
+                    signed += 1
+    return signed
 
 
 def status_lists() -> dict[str, Any]:

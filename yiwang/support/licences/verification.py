@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from yiwang.core import ratelimit
 from yiwang.support.licences import integration
 from yiwang.support.licences.models import Licence, UseKind
-from yiwang.support.licences.queries import find_by_identifier
+from yiwang.support.licences.queries import find_by_identifier, masked_holder
 from yiwang.support.licences.statuslists import StatusLookup
 from yiwang.support.licences.wallet import record_use
 
@@ -25,6 +26,16 @@ class Verification:
     checks: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     licence: Licence | None = None
+    #: The holder as pages show them (name and code masked), for a licence of this
+    #: instance whose signature verified.
+    holder: dict[str, str] | None = None
+
+    @property
+    def signed(self) -> bool:
+        """Whether the signature (every one, for a PDF) verified: only then does the
+        presented item speak for the licence it names."""
+        found = [c["ok"] for c in self.checks if c["name"] == "signature"]
+        return bool(found) and all(found)
 
     @property
     def valid(self) -> bool:
@@ -42,6 +53,20 @@ class Verification:
                                      "status", "valid_until", "licence_type"}}}
 
 
+VERIFY_SCOPE = "licences.verify"
+#: The ``Retry-After`` of a 429 from the verification page or API, in seconds.
+VERIFY_RETRY_AFTER = ratelimit.retry_after()
+
+
+def over_verify_rate(request: Any) -> bool:
+    """Count a verification against the client address's per-minute budget
+    (``YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE``), shared by the public page and
+    ``POST /api/v1/licences/verify``: each one costs signature checks and maybe a PDF parse.
+    True when over it (answer 429 with ``Retry-After``)."""
+    return ratelimit.exceeded(VERIFY_SCOPE, request,
+                              per_minute=int(settings.YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE))
+
+
 def _malformed(kind: str, message: str) -> Verification:
     return Verification(kind, [{"name": "malformed", "ok": False, "message": message}])
 
@@ -50,7 +75,8 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
                      actor: Any = None) -> Verification:
     """Verify a presented licence — ``kind`` ``vc`` (JSON), ``qr`` (text) or ``pdf`` (bytes)
     — with the offline verifier, this instance's trust bundle and status lists; record the
-    use for the holder when it names one of this instance's licences."""
+    use for the holder when it is one of this instance's licences and its signature
+    verified (a forged document naming a real identifier records nothing)."""
     limit = int(settings.YIWANG_LICENCES_MAX_UPLOAD_BYTES)
     raw = payload.encode() if isinstance(payload, str) else bytes(payload)
     if not raw:
@@ -89,8 +115,11 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
                    .filter(pdf_sha256=integration.sha256_hex(raw)).first())
     if kind == "pdf":
         _add_licence_checks(outcome, licence)
-    if licence is not None:
+    # An identifier anyone may write into a forged document names a licence; only a
+    # verified signature makes it that licence's use (and shows its holder, masked).
+    if licence is not None and outcome.signed:
         outcome.licence = licence
+        outcome.holder = masked_holder(licence)
         with transaction.atomic():
             record_use(licence, channel, actor=actor,
                        detail={"format": kind, "valid": outcome.valid,

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -106,7 +106,8 @@ def open_share(token: str) -> Share | None:
     if share is None:
         return None
     with transaction.atomic():
-        Share.objects.filter(pk=share.pk).update(uses=share.uses + 1)
+        # F(): concurrent openings each count (a read-then-write would lose some).
+        Share.objects.filter(pk=share.pk).update(uses=F("uses") + 1)
         record_use(share.licence, UseKind.VERIFY_LINK, share=share)
     return share
 

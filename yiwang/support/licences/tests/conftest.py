@@ -49,14 +49,40 @@ def make_citizen(username: str, name: str = "", *, verified: bool = True) -> Any
     return user
 
 
-def make_official(username: str, department: str, *perms: str) -> Any:
+def make_official(username: str, department: str, *perms: str, seal: bool = True) -> Any:
+    """An official of ``department``; one who may issue (the default permissions) also
+    makes sure the department has a 证照专用章 with a standing authorisation (issuance
+    refuses without one), unless ``seal`` is False."""
     user = identity.create_official(username, f"官员{next(_seq)}", password="y" * 20)
     orgs.add_member(user, department_code=department)
-    for dotted in perms or ("licences.issue_licence", "licences.manage_licence_status"):
+    wanted = perms or ("licences.issue_licence", "licences.manage_licence_status")
+    for dotted in wanted:
         app_label, codename = dotted.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label,
                                                          codename=codename))
-    return get_user_model().objects.get(pk=user.pk)
+    user = get_user_model().objects.get(pk=user.pk)
+    if seal and "licences.issue_licence" in wanted:
+        from yiwang.support.seals import service as seals
+
+        if seals.licence_seal_for(department) is None:
+            give_licence_seal(department, user)
+    return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit budgets and download de-duplication live in the cache: each test starts
+    with none spent."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _quick_seals(settings: Any) -> None:
+    """PAdES B-B unless a test asks for another level: B-LT's validation data costs a TSA
+    call and embedded CRLs on every issuance, and only the sealing tests look at it."""
+    settings.YIWANG_LICENCES_SEAL_LEVEL = "B-B"
 
 
 @pytest.fixture(autouse=True)

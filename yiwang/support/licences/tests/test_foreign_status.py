@@ -88,16 +88,22 @@ def _spki(key: Any) -> bytes:
                                                serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
+#: The extended key usage of a trust-list signing certificate (ETSI TS 119 612's tslSigning).
+TSL_SIGNING = x509.ObjectIdentifier("0.4.0.2231.3.0")
+
+
 def _certificate(subject: str, key: Any, issuer: str, issuer_key: Any, *, ca: bool) -> bytes:
     now = timezone.now()
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-            .sign(issuer_key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.DER)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - timedelta(days=1))
+               .not_valid_after(now + timedelta(days=365))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if not ca:  # the list's signer: only a trust-list signing certificate may sign one
+        builder = builder.add_extension(x509.ExtendedKeyUsage([TSL_SIGNING]), critical=True)
+    return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
 
 def _pem(der: bytes) -> str:

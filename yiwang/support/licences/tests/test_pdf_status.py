@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from yiwang.support.licences import service as licences
-from yiwang.support.licences.tests.conftest import RECORD_FIELDS, give_licence_seal
+from yiwang.support.licences.tests.conftest import RECORD_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,6 @@ def _failed(outcome: Any) -> set[str]:
 def test_a_revoked_or_suspended_licence_fails_as_a_pdf(citizen: Any, police: Any,
                                                      settings: Any) -> None:
     settings.YIWANG_LICENCES_SEAL_LEVEL = "B-B"
-    give_licence_seal("gaj", police)
     licence = licences.issue_licence("no_criminal_record", holder=citizen,
                                      fields=RECORD_FIELDS, department_code="gaj", actor=police)
     pdf = licences.pdf_bytes(licence)
@@ -46,7 +45,6 @@ def test_a_sealed_pdf_that_is_no_licence_here_is_not_a_valid_licence(
     from yiwang.support.licences.tests.test_sealed import edited
 
     settings.YIWANG_LICENCES_SEAL_LEVEL = "B-B"
-    give_licence_seal("gaj", police)
     licence = licences.issue_licence("no_criminal_record", holder=citizen,
                                      fields=RECORD_FIELDS, department_code="gaj", actor=police)
     unknown = edited(licences.pdf_bytes(licence))  # another file: no licence has its hash

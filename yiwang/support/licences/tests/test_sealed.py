@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from yiwang.support.licences import service as licences
-from yiwang.support.licences.tests.conftest import RECORD_FIELDS, give_licence_seal
+from yiwang.support.licences.tests.conftest import RECORD_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,6 @@ pytestmark = pytest.mark.django_db
 def test_a_sealed_pdf_verifies_and_an_edit_is_named(citizen: Any, police: Any,
                                                     settings: Any, level: str) -> None:
     settings.YIWANG_LICENCES_SEAL_LEVEL = level
-    give_licence_seal("gaj", police)
     licence = licences.issue_licence("no_criminal_record", holder=citizen,
                                      fields=RECORD_FIELDS, department_code="gaj", actor=police)
     assert licence.sealed

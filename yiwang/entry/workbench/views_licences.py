@@ -204,7 +204,9 @@ def issue(request: HttpRequest) -> HttpResponse:
                 return redirect(reverse("workbench:licence", args=[licence.pk]))
     return render_page(request, "workbench/licences_issue.html", "licences", {
         "department": department, "departments": _issuing_departments(request),
-        "types": types, "chosen": chosen, "lookup": lookup, "holder": holder,
+        "types": types, "chosen": chosen,
+        "seal_ready": chosen is not None and licences.may_seal(department.code, chosen.code),
+        "lookup": lookup, "holder": holder,
         "form": form, "errors": errors, "crumbs": _crumbs(),
     })
 

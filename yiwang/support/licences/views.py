@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,6 +38,9 @@ from yiwang.support.licences.forms import ShareForm, VerifyForm, WalletFilterFor
 from yiwang.support.licences.models import Licence, Share, UseKind
 
 PER_PAGE = 20
+#: The level of a real-name session (L2 实名认证), needed to show a licence in full.
+REAL_NAME_LEVEL = 2
+DOWNLOAD_DEDUP_SECONDS = 60
 View = Callable[..., HttpResponse]
 
 
@@ -106,10 +110,16 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     rows = service.face_of(licence, masked=True)
     revealed = False
     if request.method == "POST":
+        if identity.level_of(request) < REAL_NAME_LEVEL:
+            # The full view shows the whole ID number: only a real-name (L2) session.
+            messages.info(request, _("查看完整信息需要实名认证等级(L2)的登录,请先提升认证等级。"))
+            query = urlencode({"level": REAL_NAME_LEVEL,
+                               "next": reverse("licences_portal:detail", args=[pk])})
+            return HttpResponseRedirect(f"{reverse('identity:step_up')}?{query}")
         rows = service.reveal_licence(licence, actor=request.user, purpose="持证人查看")
         revealed = True
     share_form = ShareForm(fields=[(r.key, r.label) for r in service.face_of(licence)])
-    shares = list(licence.shares.all()[:20])
+    shares = Paginator(licence.shares.all(), PER_PAGE).get_page(request.GET.get("shares"))
     uses = Paginator(service.uses_of(licence), PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "licences/detail.html", {
         "nav": "licences", "licence": licence, "rows": rows, "revealed": revealed,
@@ -121,6 +131,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _download(licence: Licence, request: HttpRequest, what: str) -> None:
+    """Record a download in the 用证记录 — once per session, licence and format a minute.
+
+    The downloads stay plain links (GET: they open in any browser, and a wallet app or a
+    script with the holder's session can fetch them), so a link prefetcher, a browser's
+    second request or a scanner following the link within the minute would each have made
+    a line; now a repeat in the same session within the minute is the same download. HEAD
+    never counts."""
+    if request.method != "GET":
+        return
+    session = identity.current_session(request)
+    key = (f"licences.download:{getattr(session, 'sid', '') or request.session.session_key}:"
+           f"{licence.pk}:{what}")
+    if not cache.add(key, 1, timeout=DOWNLOAD_DEDUP_SECONDS):
+        return
     service.record_use(licence, UseKind.DOWNLOAD, actor=request.user, detail={"format": what})
 
 
@@ -227,6 +251,15 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 def verify(request: HttpRequest) -> HttpResponse:
     """The public verification page: a PDF, a QR text or a VC, each check named."""
+    if request.method == "POST" and service.over_verify_rate(request):
+        response = render(request, "licences/verify.html", {
+            "nav": "licences", "form": VerifyForm(), "outcome": None,
+            "limited": _("核验请求过于频繁:同一网络地址每分钟最多核验 %(count)s 次。"
+                         "请在 1 分钟后再试。") % {
+                "count": settings.YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE},
+        }, status=429)
+        response["Retry-After"] = service.VERIFY_RETRY_AFTER
+        return response
     form = VerifyForm(request.POST or None, request.FILES or None)
     outcome = None
     if request.method == "POST" and form.is_valid():

@@ -15,7 +15,7 @@ import json
 from typing import Any, Literal
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Router, Schema, Status
 
 from yiwang.support.licences import service as licences
@@ -64,9 +64,24 @@ def _payload(body: VerifyIn) -> bytes | str | None:
         return b""
 
 
-@public_router.post("/verify", response={200: VerifyOut, 400: VerifyOut},
+class ErrorOut(Schema):
+    code: str = Field(description="rate_limited")
+    detail: str = Field(description="可据以改正的说明")
+
+
+@public_router.post("/verify", response={200: VerifyOut, 400: VerifyOut, 429: ErrorOut},
                      summary="Verify a licence presented as a VC, a QR text or a PDF")
-def verify(request: HttpRequest, body: VerifyIn) -> Status:
+def verify(request: HttpRequest, body: VerifyIn) -> Status | HttpResponse:
+    if licences.over_verify_rate(request):
+        limit = settings.YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE
+        response = JsonResponse({
+            "code": "rate_limited",
+            "detail": f"核验请求过于频繁:同一网络地址每分钟最多核验 {limit} 次,请在 1 分钟后"
+                      f"再试 (too many verifications: at most {limit} a minute per client "
+                      f"address; retry after a minute)"}, status=429,
+            json_dumps_params={"ensure_ascii": False})
+        response["Retry-After"] = licences.VERIFY_RETRY_AFTER
+        return response
     payload = _payload(body)
     outcome = licences.verify_presented(kind=body.kind, payload=payload or b"",
                                         channel=licences.UseKind.VERIFY_API)

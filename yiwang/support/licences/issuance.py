@@ -17,6 +17,7 @@ from yiwang.core.masking.service import mask_id_number
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.licences import integration, rendering, schema
 from yiwang.support.licences.common import error
+from yiwang.support.licences.context import context_url
 from yiwang.support.licences.holders import Holder, holder_index, resolve_holder
 from yiwang.support.licences.models import (
     DepartmentSequence,
@@ -42,7 +43,7 @@ def _valid_until(ltype: LicenceType, start: date) -> date | None:
 def _credential(licence: Licence, ltype: LicenceType, holder: Holder,
                 values: dict[str, Any], department: Any) -> dict[str, Any]:
     document: dict[str, Any] = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "@context": ["https://www.w3.org/ns/credentials/v2", context_url()],
         "id": f"urn:yiwang:licence:{licence.identifier}",
         "type": ["VerifiableCredential", "ElectronicLicence"],
         "name": ltype.name,

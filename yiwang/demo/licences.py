@@ -6,8 +6,8 @@ type already issued to a holder is not issued again.
 Also adds 民政局 (``mzj``, the issuer of 结婚证, which the demo's department list lacks) with
 one official, and the group 证照管理员 (issue and manage licences) for one official of each
 issuing department. Order: ``load_licence_departments`` before ``load_trust`` and
-``load_seals`` (so 民政局 gets keys and a seal), ``load_licences`` after them (so every PDF is
-sealed with the department's 证照专用章).
+``load_seals`` (so 民政局 gets keys and a seal), ``load_licences`` after them (issuance needs
+the department's 证照专用章 and a standing authorisation, which load_seals grants).
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def load_licence_departments(progress: Progress) -> None:
 
 def load_licences(progress: Progress) -> dict[str, int]:
     """Issue the demo licences that are missing; returns how many of each type exist now.
-    Run after load_trust and load_seals (then every PDF is sealed)."""
+    Run after load_trust and load_seals: issuance is refused without a licence seal."""
     load_licence_departments(progress)
     managers = _managers()
     users = get_user_model().objects

@@ -107,9 +107,12 @@ def instance_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     with contextlib.ExitStack() as stack:
         with pytest.MonkeyPatch.context() as patch:
             # B keeps A's status lists for a few seconds (300 by default), so that the
-            # revocation phase sees A's revocation within CACHE_WAIT.
+            # revocation phase sees A's revocation within CACHE_WAIT; and B's verification
+            # API has no per-client budget: the phases poll it from one address, several
+            # times a second, for up to CACHE_WAIT (60 a minute by default).
             patch.setattr(trust_steps, "instance_env", functools.partial(
-                trust_steps.instance_env, YIWANG_LICENCES_STATUS_CACHE_SECONDS="5"))
+                trust_steps.instance_env, YIWANG_LICENCES_STATUS_CACHE_SECONDS="5",
+                YIWANG_LICENCES_VERIFY_RATE_PER_MINUTE="0"))
             srv = stack.enter_context(region_instance(
                 tmp_path_factory.mktemp("yiwang-region-b"), region_code=code,
                 region_name=name))
@@ -185,9 +188,11 @@ def revoked(imported: Record) -> Record:
     fresh = _status_lists(rec.licence, rec.files["vc"].parent / "status-a-after-revocation")
     rec.revoked_offline = offline_verify(rec.files["bundle_b_after"], rec.files["vc"], *fresh)
 
-    def seen() -> bool:  # B's copy of A's status list, if it keeps one, refreshes by itself
+    def seen() -> bool:  # B fetched A's list before: its copy expires after 5 s
         said = messages(verify_on(rec.b, "vc", rec.licence.vc), "status")
-        return REVOKED in said or STATUS_UNAVAILABLE in said  # never fetched: no use waiting
+        # A fetch that failed will not succeed by waiting: test_b_reports_the_revocation
+        # then fails naming why.
+        return REVOKED in said or STATUS_UNAVAILABLE in said
 
     with contextlib.suppress(AssertionError):
         wait_for(seen, "B to see the revocation", timeout=CACHE_WAIT)

@@ -29,17 +29,19 @@ from yiwang.verify.bundle import TrustBundle
 
 
 def _issuer_id(value: Any) -> Any:
-    return value.get("id") if isinstance(value, Mapping) else value
+    return value.get("id") if (type(value) is dict or isinstance(value, Mapping)) else value
 
 
 def licence_type_of(credential: Mapping[str, Any]) -> str | None:
     """The licence type code of a yiwang licence VC (``credentialSubject.licence.type``)."""
     subject = credential.get("credentialSubject")
-    if not isinstance(subject, Mapping):
+    if not (type(subject) is dict or isinstance(subject, Mapping)):
         return None
     licence = subject.get("licence")
-    if isinstance(licence, Mapping) and isinstance(licence.get("type"), str):
-        return str(licence["type"])
+    if type(licence) is dict or isinstance(licence, Mapping):
+        value = licence.get("type")
+        if isinstance(value, str):
+            return value
     value = subject.get("licenceType")
     return value if isinstance(value, str) else None
 
@@ -98,7 +100,7 @@ class Verifier:
         except RecursionError:  # nested deeper than any credential: refuse, never crash
             return r.Result().failed(r.MALFORMED, "凭证嵌套过深 (credential nested too deeply)")
         res.summary.setdefault("kind", "vc")
-        if not isinstance(credential, Mapping):
+        if not (type(credential) is dict or isinstance(credential, Mapping)):
             return res
         signed = _signature_ok(res)
         # An undated proof is judged as signed now: never let off the authorisation window.
@@ -113,8 +115,9 @@ class Verifier:
                                                       cache=self._cache,
                                                       required=licence_type is not None))
         subject = credential.get("credentialSubject")
-        licence = subject.get("licence") if isinstance(subject, Mapping) else None
-        if isinstance(licence, Mapping):
+        licence = (subject.get("licence")
+                   if type(subject) is dict or isinstance(subject, Mapping) else None)
+        if type(licence) is dict or isinstance(licence, Mapping):
             res.summary.update({"identifier": licence.get("identifier"),
                                 "licence_type": licence_type, "name": licence.get("name")})
         return res
@@ -133,7 +136,7 @@ class Verifier:
                 return res
             issuer = claimed  # a known key that failed: only a mismatch can be named
         self._check_issuer(res, issuer, signed)
-        licence = res.subject if isinstance(res.subject, Mapping) else {}
+        licence = res.subject if isinstance(res.subject, dict) else {}
         iat = res.summary.get("iat")
         # No iat: judged as issued now, never let off the authorisation window.
         issued = dt.datetime.fromtimestamp(iat, dt.UTC) if isinstance(iat, int) else now
@@ -216,15 +219,21 @@ class Verifier:
 
 
 def _signature_ok(res: r.Result) -> bool:
-    return any(c.name == r.SIGNATURE and c.ok for c in res.checks) and not any(
-        c.name == r.SIGNATURE and not c.ok for c in res.checks)
+    """At least one signature check was made, and every one passed."""
+    ok = False
+    for name, passed, _ in res.checks:
+        if name == r.SIGNATURE:
+            if not passed:
+                return False
+            ok = True
+    return ok
 
 
 def _created(credential: Mapping[str, Any]) -> dt.datetime | None:
     proof = credential.get("proof")
     if isinstance(proof, list) and proof:
         proof = proof[0]
-    if not isinstance(proof, Mapping):
+    if not (type(proof) is dict or isinstance(proof, Mapping)):
         return None
     try:
         return keys_mod.parse_time(proof.get("created"))

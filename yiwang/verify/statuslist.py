@@ -157,7 +157,7 @@ def _fetch(status_lists: StatusLists | None, url: str) -> Any:
 
 def _issuer_id(credential: Mapping[str, Any]) -> Any:
     issuer = credential.get("issuer")
-    return issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    return issuer.get("id") if (type(issuer) is dict or isinstance(issuer, Mapping)) else issuer
 
 
 def _entries(value: Any) -> Iterable[Any]:
@@ -301,7 +301,8 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
     def fail(message: str) -> r.Check:
         return r.Check(r.STATUS, False, message)
 
-    if not isinstance(entry, Mapping) or entry.get("type", ENTRY_TYPE) != ENTRY_TYPE:
+    if (not (type(entry) is dict or isinstance(entry, Mapping))
+            or entry.get("type", ENTRY_TYPE) != ENTRY_TYPE):
         return fail("状态条目格式错误 (credentialStatus is not a BitstringStatusListEntry)")
     purpose = entry.get("statusPurpose")
     url = entry.get("statusListCredential")
@@ -315,7 +316,7 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
         list_credential = _fetch(status_lists, url)
     except Exception:
         list_credential = None
-    if not isinstance(list_credential, Mapping):
+    if not (type(list_credential) is dict or isinstance(list_credential, Mapping)):
         return fail(f"无法取得状态列表，状态未知 (status list not available: {url})")
     verified = cache.get(url, list_credential) if cache is not None else None
     if verified is None:
@@ -333,7 +334,8 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
         return fail("状态列表不是由凭证签发机构发布 (status list not issued by the credential's "
                     "issuer)")
     subject = list_credential.get("credentialSubject")
-    if not isinstance(subject, Mapping) or subject.get("statusPurpose") != purpose:
+    if (not (type(subject) is dict or isinstance(subject, Mapping))
+            or subject.get("statusPurpose") != purpose):
         return fail("状态列表用途与条目不符 (status list purpose does not match the entry)")
     try:
         bit = bits.get(index)

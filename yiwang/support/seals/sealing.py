@@ -117,11 +117,11 @@ def _sealing_key(backend: backends.Backend, seal: Seal, crls: Sequence[bytes]
 
 def _check_purpose(granted: str, purpose: str | None) -> None:
     """A standing authorisation seals only what it was granted for."""
-    if purpose is None:
-        # Callers from before the purpose was passed (see docs/seals.md): accepted for now.
-        logger.warning("seal_pdf under standing authorisation %r without a purpose", granted)
-        return
-    purpose = purpose.strip()
+    purpose = (purpose or "").strip()
+    if not purpose:
+        raise ValidationError(_(
+            "依长期授权用印须注明本次用印的用途（该授权的用途：“%(granted)s”）。") % {
+                "granted": granted})
     if purpose == granted or (granted == "licence:*" and purpose.startswith("licence:")):
         return
     raise ValidationError(_("该长期用印授权只能用于“%(granted)s”，不能用于“%(purpose)s”。") % {
@@ -140,7 +140,7 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
     signature is an incremental update that keeps the earlier ones valid.
 
     A single-use authorisation must name this document's SHA-256 and is used up; a standing
-    one must be live and granted for ``purpose``, what the caller seals (a
+    one must be live and granted for ``purpose`` (required with it), what the caller seals (a
     ``licence:<type>`` authorisation seals only that licence type's documents, ``licence:*``
     any licence's). Each use is recorded as a :class:`SealUse`, audited, and appended to the
     ledger last (``seal.used``: seal, document SHA-256, authorisation, level) — at the end

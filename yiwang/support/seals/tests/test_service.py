@@ -174,14 +174,17 @@ def test_standing_authorisation_for_licences(seal: seals.Seal, officials: Any,
     assert found == (seal, authorisation)
     assert seals.licence_seal_for("scjgj", "jhz") is None  # another licence type
     assert seals.licence_seal_for("csglj", "yyzz") is None  # another department
-    first = seals.seal_pdf(pdf, seal=seal, authorisation=authorisation, level="B-B")
+    purpose = seals.licence_purpose("yyzz")
+    first = seals.seal_pdf(pdf, seal=seal, authorisation=authorisation, level="B-B",
+                           purpose=purpose)
     second = seals.seal_pdf(sample_pdf("第二份"), seal=seal, authorisation=authorisation,
-                            level="B-B")
+                            level="B-B", purpose=purpose)
     assert seals.validate_pdf(first).valid and seals.validate_pdf(second).valid
     seals.withdraw_authorisation(authorisation, actor=user)
     assert seals.licence_seal_for("scjgj", "yyzz") is None
     with pytest.raises(ValidationError, match="撤回"):
-        seals.seal_pdf(pdf, seal=seal, authorisation=authorisation, level="B-B")
+        seals.seal_pdf(pdf, seal=seal, authorisation=authorisation, level="B-B",
+                       purpose=purpose)
 
 
 def test_two_seals_on_one_document(seal: seals.Seal, officials: Any, pdf: bytes) -> None:
@@ -305,6 +308,8 @@ def test_standing_authorisation_seals_only_its_purpose(seal: seals.Seal, officia
     sealed = seals.seal_pdf(pdf, seal=seal, authorisation=for_type, level="B-B",
                             purpose=seals.licence_purpose("yyzz"))
     assert seals.validate_pdf(sealed).valid
+    with pytest.raises(ValidationError, match="须注明本次用印的用途"):
+        seals.seal_pdf(pdf, seal=seal, authorisation=for_type, level="B-B")
     for other in (seals.licence_purpose("csyxzm"), "licence:*", "合同"):
         with pytest.raises(ValidationError, match="只能用于"):
             seals.seal_pdf(pdf, seal=seal, authorisation=for_type, level="B-B", purpose=other)

@@ -13,6 +13,7 @@ pyHanko for sealed PDFs). Modules:
 - ``python -m yiwang.verify`` — the command line
 """
 
+from yiwang.verify import asn1fix  # noqa: F401  (corrects asn1crypto before any use)
 from yiwang.verify.result import Check, Result
 
 __all__ = ["Check", "Result"]

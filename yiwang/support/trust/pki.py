@@ -19,6 +19,8 @@ from asn1crypto import algos, keys, x509
 from asn1crypto import crl as asn1_crl
 from django.utils import timezone
 
+import yiwang.verify.asn1fix  # noqa: F401  (asn1crypto's 0x80-length correction, before any dump)
+
 Signer = Callable[[bytes], bytes]
 
 # GM/T 0006: SM2 signature with SM3. asn1crypto does not know it; register the name so

@@ -4,7 +4,8 @@
 Both listeners: ``POST /validate`` (验章) — the body is the PDF itself (``application/pdf``),
 the answer names every check of every signature. Anyone may validate: a sealed document is
 meant to be checked by whoever receives it. The internal API adds, for officials, the seals
-of their departments and a seal's use log (``seals.view_seal_uses`` or its custodians).
+of their departments and a seal's use log (``seals.view_seal_uses`` or its custodians),
+100 a page (``?page=``, the total in ``X-Total-Count``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from yiwang.core import ratelimit
 from yiwang.platform.orgs import service as orgs
@@ -154,9 +156,14 @@ def seal_list(request: HttpRequest) -> Any:
     return found
 
 
-@internal_router.get("/seals/{code}/uses", summary="A seal's use log (用印记录)",
+USES_PER_PAGE = 100
+
+
+@internal_router.get("/seals/{code}/uses",
+                     summary="A seal's use log (用印记录), newest first, 100 a page",
                      response={200: list[UseOut], 403: Message, 404: Message})
-def seal_uses(request: HttpRequest, code: str) -> Any:
+def seal_uses(request: HttpRequest, code: str, response: HttpResponse,
+              page: int = Query(1, ge=1, description="页码（每页 100 条，从 1 开始）")) -> Any:
     seal = seals.get_seal(code) if len(code) <= 32 and not code.isdigit() else None
     if seal is None:
         return Status(404, {"detail": gettext("印章不存在。")})
@@ -166,11 +173,15 @@ def seal_uses(request: HttpRequest, code: str) -> Any:
                                                                      seal.department.code))
     if not allowed:
         return Status(403, {"detail": gettext("您不能查看该印章的用印记录。")})
+    found = Paginator(seals.uses(seal=seal), USES_PER_PAGE)
+    response["X-Total-Count"] = str(found.count)
+    if page > found.num_pages:
+        return []
     return [{"seal": seal.code, "created_at": use.created_at, "level": use.level,
              "document_sha256": use.document_sha256, "sealed_sha256": use.sealed_sha256,
              "authorisation": use.authorisation_id, "standing": use.authorisation.standing,
              "ledger_log": use.ledger_log, "ledger_index": use.ledger_index}
-            for use in seals.list_uses(seal=seal, limit=500)]
+            for use in found.page(page).object_list]
 
 
 __all__ = ["internal_router", "public_router"]

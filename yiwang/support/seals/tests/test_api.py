@@ -110,3 +110,20 @@ def test_internal_seal_list_and_uses(sealed: tuple[seals.Seal, bytes], internal_
     assert internal_client.get("/api/v1/seals/seals").json() == []
     assert internal_client.get(f"/api/v1/seals/seals/{seal.code}/uses").status_code == 403
     assert internal_client.get("/api/v1/seals/seals/NOPE/uses").status_code == 404
+
+
+def test_use_log_api_is_paginated(sealed: tuple[seals.Seal, bytes], internal_client: Any,
+                                  officials: Any) -> None:
+    seal, _pdf = sealed
+    first = seals.list_uses(seal=seal)[0]
+    seals.SealUse.objects.bulk_create([seals.SealUse(
+        seal=seal, authorisation=first.authorisation, document_sha256=f"{n:064x}",
+        sealed_sha256=f"{n:064x}", level="B-B", field_name="Seal1") for n in range(120)])
+    sign_in_client(internal_client, officials.custodian)
+    address = f"/api/v1/seals/seals/{seal.code}/uses"
+    page_one = internal_client.get(address)
+    assert page_one["X-Total-Count"] == "121" and len(page_one.json()) == 100
+    page_two = internal_client.get(address, {"page": 2}).json()
+    assert len(page_two) == 21 and page_two[-1]["level"] == "B-T"  # the oldest, the real one
+    assert internal_client.get(address, {"page": 3}).json() == []
+    assert internal_client.get(address, {"page": 0}).status_code in (400, 422)

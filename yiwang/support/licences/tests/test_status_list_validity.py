@@ -13,7 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from yiwang.core.tasks import registry as task_registry
+from yiwang.core.tasks import service as task_service
 from yiwang.support.licences import service as licences
 from yiwang.support.licences import tasks
 from yiwang.support.licences.models import StatusList
@@ -76,7 +76,8 @@ def test_a_list_naming_another_url_is_signed_again(record: Any, settings: Any) -
 def test_the_hourly_task_signs_lists_past_half_their_validity(record: Any,
                                                                 settings: Any) -> None:
     settings.YIWANG_LICENCES_STATUS_LIST_VALID_HOURS = 24
-    assert task_registry.get("licences.resign_status_lists") is not None
+    assert tasks.resign_status_lists.name == "licences.resign_status_lists"
+    assert task_service.enqueue("licences.resign_status_lists")  # registered (else LookupError)
     assert tasks.resign_status_lists() == {"signed": 2}  # never signed: both lists
     assert tasks.resign_status_lists() == {"signed": 0}  # fresh: nothing to do
     StatusList.objects.filter(pk=record.suspension_list.pk).update(

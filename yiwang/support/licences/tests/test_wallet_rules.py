@@ -11,7 +11,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from yiwang.support.identity.models import AccountSession
 from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.licences import service as licences
 from yiwang.support.licences.models import Licence, Share
@@ -29,14 +28,15 @@ def record(citizen: Any, police: Any) -> licences.Licence:
 def test_the_full_view_needs_a_real_name_session(public_client: Any, citizen: Any,
                                                  record: Any) -> None:
     session = sign_in_client(public_client, citizen, amr=("sms",))
-    AccountSession.objects.filter(pk=session.pk).update(acr=1)  # e.g. a capped sign-in
+    sessions = type(session).objects.filter(pk=session.pk)
+    sessions.update(acr=1)  # e.g. a capped sign-in
     url = reverse("licences_portal:detail", args=[record.pk])
     response = public_client.post(url)
     assert response.status_code == 302
     assert "/account/step-up/" in response["Location"] and "level=2" in response["Location"]
     assert not record.uses.filter(kind="reveal").exists()
     assert public_client.get(url).status_code == 200  # the masked view stays open
-    AccountSession.objects.filter(pk=session.pk).update(acr=2)
+    sessions.update(acr=2)
     shown = public_client.post(url)
     assert shown.status_code == 200 and citizen.id_number in shown.content.decode()
     assert record.uses.filter(kind="reveal").count() == 1

@@ -3,7 +3,13 @@
 - VC verifications/s through ``yiwang.verify.dataintegrity.verify_proof`` (eddsa-jcs-2022:
   JCS of the proof options and of a ~1.7 KB licence VC with Chinese fields, two SHA-256,
   Ed25519 verify, the proof/key/validity checks), as a share of raw Ed25519 verifications/s
-  with ``cryptography`` on the same machine (issue 4 goal: >= 80%);
+  with ``cryptography`` on the same machine (issue 4 goal: >= 80%). Two raw baselines, each
+  an ``Ed25519PublicKey.verify`` call with a key object loaded once: (a) over the 64-byte
+  ``hashData`` — the very message the proof's signature covers, so (a) is the VC path's
+  own signature verification with nothing around it; the goal is judged against (a), the
+  stricter of the two; (b) over a message as long as the canonical VC (what signing the
+  document bytes directly with Ed25519 would cost to verify; Ed25519 hashes its message,
+  so this baseline is a little slower);
 - the same with the sm2-jcs-2024 cryptosuite, beside raw SM2 verifications/s (tongsuopy);
 - QR decode-and-verify/s (Base45, zlib, CBOR, COSE_Sign1 ES256 and EdDSA), and the QR
   text's length and QR version for a typical licence;
@@ -15,7 +21,7 @@ signature, then the credential, right after each other) and the median of the ro
 ratios is reported with the median rates, so load from other processes on this shared
 machine hurts both sides of a ratio alike.
 
-    .venv/bin/python benchmarks/credentials.py [--seconds 0.3] [--rounds 9]
+    .venv/bin/python benchmarks/credentials.py [--seconds 0.3] [--rounds 9] [--vc-only]
 """
 
 from __future__ import annotations
@@ -132,6 +138,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one round")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--vc-only", action="store_true",
+                        help="only the licence VC figures (for repeated runs)")
     args = parser.parse_args()
 
     ed = ed25519.Ed25519PrivateKey.generate()
@@ -191,24 +199,37 @@ def main() -> None:
     raw_es = lambda: p256_pub.verify(es_sig, b"x" * 200, ec.ECDSA(hashes.SHA256()))  # noqa: E731
     seconds, rounds = args.seconds, args.rounds
     size = len(canonicalize({k: v for k, v in vc.items() if k != "proof"}))
+    document_bytes = canonicalize({k: v for k, v in vc.items() if k != "proof"})
+    doc_signature = ed.sign(document_bytes)
+    raw_doc = lambda: ed_pub.verify(doc_signature, document_bytes)  # noqa: E731
     raw, full, share = paired(raw_ed, lambda: di.verify_proof(vc, resolve, now=NOW),
                               seconds, rounds)
     print(f"VC verify_proof (eddsa-jcs-2022, {size}-byte canonical licence VC): {full:,.0f}/s")
-    print(f"raw Ed25519 verify (cryptography, same machine):                 {raw:,.0f}/s")
-    print(f"  VC verification as a share of raw Ed25519: {share:.0%} (goal >= 80%: "
+    print(f"(a) raw Ed25519 verify of the 64-byte hashData the proof signs:  {raw:,.0f}/s")
+    print(f"  VC verification as a share of (a): {share:.1%} (goal >= 80%: "
           f"{'met' if share >= 0.8 else 'NOT met'})")
+    raw_b, full_b, share_b = paired(raw_doc, lambda: di.verify_proof(vc, resolve, now=NOW),
+                                    seconds, rounds)
+    print(f"(b) raw Ed25519 verify of a {len(document_bytes)}-byte message (the canonical VC's "
+          f"size): {raw_b:,.0f}/s")
+    print(f"  VC verification as a share of (b): {share_b:.1%} (VC {full_b:,.0f}/s in these "
+          f"rounds)")
     jcs_raw, jcs_rate, _ = paired(raw_ed, lambda: canonicalize(
         {k: v for k, v in vc.items() if k != "proof"}), seconds, max(3, rounds // 3))
     print(f"  of which JCS of the document alone costs {jcs_raw / jcs_rate:.0%} of one raw "
           f"Ed25519 verification ({jcs_rate:,.0f}/s)")
+    if args.vc_only:
+        raw, full, share = paired(raw_ed, lambda: verifier.verify(vc), seconds, rounds)
+        print(f"full offline Verifier: {full:,.0f}/s ({share:.1%} of (a))")
+        return
     small = di.add_proof(SMALL_VC, verification_method=vm, sign=ed.sign,
                          created="2025-03-01T00:00:00Z")
     small_size = len(canonicalize(SMALL_VC))
     raw, full, share = paired(raw_ed, lambda: di.verify_proof(small, resolve, now=NOW),
                               seconds, rounds)
     print(f"VC verify_proof, a {small_size}-byte credential (the W3C test vector's): "
-          f"{full:,.0f}/s; share of raw Ed25519 {share:.0%} (goal >= 80%: "
-          f"{'met' if share >= 0.8 else 'NOT met'})")
+          f"{full:,.0f}/s; share of raw Ed25519 over its 64-byte hashData {share:.0%} "
+          f"(goal >= 80%: {'met' if share >= 0.8 else 'NOT met'})")
     try:
         from tongsuopy.crypto import hashes as sm_hashes
         from tongsuopy.crypto import serialization as sm_serialization
@@ -238,10 +259,12 @@ def main() -> None:
           f"share {share:.0%}")
     raw, full, share = paired(raw_ed, lambda: qr.decode_and_verify(qr_ed, resolve, now=NOW),
                               seconds, rounds)
-    print(f"QR decode+verify (EdDSA): {full:,.0f}/s; share of raw Ed25519 {share:.0%}")
+    print(f"QR decode+verify (EdDSA): {full:,.0f}/s; share of raw Ed25519 over a 64-byte "
+          f"message {share:.0%}")
     raw, full, share = paired(raw_ed, lambda: verifier.verify(vc), seconds, rounds)
     print(f"full offline Verifier (proof, issuer, authorisation, two cached status lists whose "
-          f"proofs were verified once): {full:,.0f}/s ({share:.0%} of raw Ed25519)")
+          f"proofs were verified once): {full:,.0f}/s ({share:.1%} of (a), raw Ed25519 over "
+          f"the 64-byte hashData)")
     for name, text in (("ES256", qr_es), ("EdDSA", qr_ed)):
         print(f"QR text ({name}, typical licence): {len(text)} characters, QR version "
               f"{qr.qr_version(text)} at level M (budget: version <= {qr.MAX_QR_VERSION}, "

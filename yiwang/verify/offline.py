@@ -71,7 +71,7 @@ class Verifier:
 
     def verify(self, item: Any) -> r.Result:
         """Verify whatever ``item`` is: a VC (dict or JSON text/bytes), a QR text, a PDF."""
-        if isinstance(item, Mapping):
+        if type(item) is dict or isinstance(item, Mapping):
             return self.verify_credential(dict(item))
         if isinstance(item, bytes | bytearray):
             if bytes(item[:1024]).lstrip().startswith(b"%PDF-"):

@@ -177,6 +177,8 @@ class _Verified(NamedTuple):
     bits: StatusList | None
     valid_from: dt.datetime | None = None
     valid_until: dt.datetime | None = None
+    issuer: str | None = None  # the list's issuer id
+    purpose: str | None = None  # its credentialSubject.statusPurpose
 
 
 class ListCache:
@@ -228,10 +230,9 @@ def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None
                                              "credentialStatus: this licence type always has "
                                              "status list entries; status unknown)")]
         return [_NO_ENTRY]
-    checks: list[r.Check] = []
-    for entry in found:
-        checks.append(_check_entry(credential, entry, status_lists, resolve_key, now, cache))
-    return checks
+    issuer = _issuer_id(credential)
+    return [_check_entry(issuer, entry, status_lists, resolve_key, now, cache)
+            for entry in found]
 
 
 def _verified_list(url: str, list_credential: Mapping[str, Any],
@@ -280,7 +281,8 @@ def _verified_list(url: str, list_credential: Mapping[str, Any],
         bits = StatusList.decode(subject.get("encodedList"))
     except StatusListError as exc:
         return _Verified(f"状态列表无效 (status list invalid: {exc})", None)
-    return _Verified(None, bits, valid_from, valid_until)
+    return _Verified(None, bits, valid_from, valid_until, list_issuer,
+                     subject.get("statusPurpose"))
 
 
 def _period_error(verified: _Verified, now: dt.datetime) -> str | None:
@@ -295,7 +297,7 @@ def _period_error(verified: _Verified, now: dt.datetime) -> str | None:
     return None
 
 
-def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: StatusLists | None,
+def _check_entry(issuer: Any, entry: Any, status_lists: StatusLists | None,
                  resolve_key: keys_mod.KeyResolver, now: dt.datetime,
                  cache: ListCache | None) -> r.Check:
     def fail(message: str) -> r.Check:
@@ -329,19 +331,15 @@ def _check_entry(credential: Mapping[str, Any], entry: Any, status_lists: Status
     period_error = _period_error(verified, now)
     if period_error is not None:
         return fail(period_error)
-    issuer = _issuer_id(credential)
-    if issuer is not None and _issuer_id(list_credential) != issuer:
+    if issuer is not None and verified.issuer != issuer:
         return fail("状态列表不是由凭证签发机构发布 (status list not issued by the credential's "
                     "issuer)")
-    subject = list_credential.get("credentialSubject")
-    if (not (type(subject) is dict or isinstance(subject, Mapping))
-            or subject.get("statusPurpose") != purpose):
+    if verified.purpose != purpose:
         return fail("状态列表用途与条目不符 (status list purpose does not match the entry)")
-    try:
-        bit = bits.get(index)
-    except IndexError:
+    raw = bits.bits
+    if index >= len(raw) * 8:
         return fail("状态索引超出列表范围 (statusListIndex outside the list)")
-    if bit:
+    if raw[index >> 3] & (0x80 >> (index & 7)):  # StatusList.get without its checks
         if purpose == "revocation":
             return fail("证照已吊销 (revoked)")
         return fail("证照已中止 (suspended)")

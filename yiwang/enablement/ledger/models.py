@@ -10,6 +10,7 @@ the roots of the full tiles one level down), so any proof or root needs O(log n)
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Log(models.Model):
@@ -27,8 +28,8 @@ class Log(models.Model):
 
     class Meta:
         permissions = [
-            ("view_ledger", "Can view the ledger in the workbench"),
-            ("manage_ledger", "Can publish checkpoints and enrol witnesses"),
+            ("view_ledger", _("在工作台查看账本")),
+            ("manage_ledger", _("发布检查点并登记见证部门")),
         ]
 
     def __str__(self) -> str:

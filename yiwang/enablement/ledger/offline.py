@@ -95,11 +95,14 @@ def _keys(report: Report, values: list[Any], what: str) -> list[notes.VerifierKe
 
 
 def verify_export(directory: str | Path, *, log_keys: list[str] | None = None,
-                  witness_keys: list[str] | None = None,
+                  witness_keys: list[str] | None = None, min_cosignatures: int = 0,
                   progress: Callable[[int], Any] | None = None) -> Report:
     """Audit an export; ``log_keys`` / ``witness_keys`` pin the trusted vkeys (otherwise
-    the keys listed in the export are used, and the report says so). ``progress`` is
-    called with the number of entries read since the last call."""
+    the keys listed in the export are used, and the report says so). With
+    ``min_cosignatures`` N, the latest checkpoint must carry valid cosignatures of at least
+    N distinct witness keys among those trusted (a quorum: one operator holding the log key
+    cannot show a forked history to an auditor without N witnesses signing it too).
+    ``progress`` is called with the number of entries read since the last call."""
     report = Report()
     root = Path(directory)
     try:
@@ -156,10 +159,14 @@ def verify_export(directory: str | Path, *, log_keys: list[str] | None = None,
             checkpoints.append((number, row["note"]))
     if not checkpoints:
         report.fail("checkpoints", "the export holds no checkpoint: nothing vouches for it")
+    latest: tuple[int, int] | None = None  # (size, distinct valid cosigners)
     for number, text in checkpoints:
-        cp = _check_checkpoint(report, text, number, origin, trusted, cosigners, tree)
-        if cp is None:
+        checked = _check_checkpoint(report, text, number, origin, trusted, cosigners, tree)
+        if checked is None:
             continue
+        cp, cosigned = checked
+        if latest is None or cp.size >= latest[0]:
+            latest = (cp.size, cosigned)
         report.checkpoints += 1
         if previous is not None:
             old_size, old_root = previous
@@ -173,6 +180,9 @@ def verify_export(directory: str | Path, *, log_keys: list[str] | None = None,
                 except merkle.ProofError as exc:
                     report.fail(where, f"inconsistent ({exc.reason})")
         previous = (cp.size, cp.root)
+    if min_cosignatures > 0 and latest is not None and latest[1] < min_cosignatures:
+        report.fail(f"checkpoint {latest[0]}",
+                    f"cosigned by {latest[1]} trusted witness(es); {min_cosignatures} required")
     return report
 
 
@@ -208,7 +218,7 @@ def _check_entry(report: Report, row: dict[str, Any], tree: merkle.MemoryTree,
 
 def _check_checkpoint(report: Report, text: str, number: int, origin: str,
                       trusted: list[notes.VerifierKey], cosigners: list[notes.VerifierKey],
-                      tree: merkle.MemoryTree) -> notes.Checkpoint | None:
+                      tree: merkle.MemoryTree) -> tuple[notes.Checkpoint, int] | None:
     where = f"checkpoint (line {number})"
     try:
         note = notes.parse_note(text)
@@ -230,6 +240,7 @@ def _check_checkpoint(report: Report, text: str, number: int, origin: str,
                 signed = True  # reported already
     if not signed:
         report.fail(where, "not signed by a trusted log key (forged)")
+    cosigned: set[tuple[str, bytes]] = set()
     for key in cosigners:
         for sig in note.signatures:
             if sig.name == key.name and sig.key_id == key.key_id:
@@ -237,11 +248,12 @@ def _check_checkpoint(report: Report, text: str, number: int, origin: str,
                     report.fail(where, f"cosignature of {key.name} does not verify")
                 else:
                     report.cosignatures += 1
+                    cosigned.add((key.name, key.key_id))
     if cp.size > tree.size:
         report.fail(where, f"covers {cp.size} entries but the export has {tree.size}")
     elif tree.root(cp.size) != cp.root:
         report.fail(where, "root hash does not match the exported entries")
-    return cp
+    return cp, len(cosigned)
 
 
 def export_lines(entries: Iterator[dict[str, Any]]) -> Iterator[str]:

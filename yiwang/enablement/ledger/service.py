@@ -173,11 +173,8 @@ def append_many(items: Iterable[tuple[str, Mapping[str, Any]]], *, log: str = "m
         return []
     if len(prepared) > MAX_BATCH:
         raise _error(_("一次最多写入 %(n)d 条账本记录。") % {"n": MAX_BATCH}, "too_large")
-    now = int(timezone.now().timestamp() * 1000)
     keep = bool(getattr(settings, "YIWANG_LEDGER_KEEP_RECORDS", True))
     hasher = merkle.hasher_for(head.hash_algorithm)
-    leaf_hashes = [hasher.hash_leaf(leaves.entry_bytes(p.entry_type, p.record_hash, now))
-                   for p in prepared]
     # Plain SQL: on the append path the ORM's per-row cost was most of the work.
     with connection.cursor() as cursor:
         # The row lock on the head serialises writers on PostgreSQL until the caller
@@ -186,6 +183,10 @@ def append_many(items: Iterable[tuple[str, Mapping[str, Any]]], *, log: str = "m
         lock = _LOCK_HEAD if connection.features.has_select_for_update else _READ_HEAD
         cursor.execute(lock, [head.pk])
         start = cursor.fetchone()[0]
+        # Read the clock once the lock is held, so timestamps never go back in index order.
+        now = int(timezone.now().timestamp() * 1000)
+        leaf_hashes = [hasher.hash_leaf(leaves.entry_bytes(p.entry_type, p.record_hash, now))
+                       for p in prepared]
         cursor.executemany(_INSERT, [
             (head.pk, start + i, p.entry_type, bytes.fromhex(p.record_hash), leaf, now,
              p.canonical.decode() if keep else None)

@@ -189,3 +189,20 @@ def test_verify_asks_for_a_trusted_log_key(exported: Path) -> None:
     --log-key the command refuses unless told to check consistency alone."""
     with pytest.raises(CommandError, match="--log-key"):
         call_command("ledger", "verify", str(exported), "--no-progress")
+
+
+def test_a_quorum_of_pinned_witnesses(exported: Path) -> None:
+    """``--min-cosignatures N``: the latest checkpoint needs N trusted witnesses' cosignatures.
+    One witness (公安局) cosigned every checkpoint of this export."""
+    [log_key] = service.log_verifier_keys()
+    ok, text = run_verify(exported, "--log-key", log_key, "--min-cosignatures", "1")
+    assert ok, text
+    ok, text = run_verify(exported, "--log-key", log_key, "--min-cosignatures", "2")
+    assert not ok and "cosigned by 1 trusted witness(es); 2 required" in text
+    # A witness key that is not pinned does not count: pin only a stranger's key.
+    stranger = notes.verifier_key("witness.example/other",
+                                  Ed25519PrivateKey.generate().public_key().public_bytes_raw(),
+                                  sig_type=notes.COSIGNATURE_V1)
+    ok, text = run_verify(exported, "--log-key", log_key, "--witness-key", stranger.vkey,
+                          "--min-cosignatures", "1")
+    assert not ok and "cosigned by 0 trusted witness(es); 1 required" in text

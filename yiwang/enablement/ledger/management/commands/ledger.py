@@ -34,6 +34,9 @@ class Command(BaseCommand):
         verify.add_argument("--trust-export-keys", action="store_true",
                             help="use the keys listed in the export itself (checks only that "
                                  "the export is consistent: anyone can re-sign a forged one)")
+        verify.add_argument("--min-cosignatures", type=int, default=0, metavar="N",
+                            help="require the latest checkpoint to be cosigned by at least N "
+                                 "of the trusted witness keys (a quorum)")
         verify.add_argument("--no-progress", action="store_true")
         cp = sub.add_parser("checkpoint", help="sign a checkpoint if the log grew")
         cp.add_argument("--log", default="main")
@@ -84,6 +87,7 @@ class Command(BaseCommand):
         with self._bar(total, options["no_progress"] or total < 10_000) as bar:
             report = offline.verify_export(options["directory"], log_keys=options["log_keys"],
                                            witness_keys=options["witness_keys"],
+                                           min_cosignatures=options["min_cosignatures"],
                                            progress=bar.update)
         for note in report.notes:
             self.stderr.write(f"note: {note}")

@@ -45,6 +45,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+import yiwang.verify.asn1fix  # noqa: F401  (asn1crypto's 0x80-length correction, before any dump)
 from yiwang.support.seals.appearance import stamp_style
 from yiwang.support.seals.pdfdoc import (
     KEY_USAGE,

@@ -251,7 +251,10 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
         licence.ledger_log = receipt.log
         licence.ledger_index = receipt.index
         licence.ledger_record_hash = receipt.record_hash
-        licence.save(update_fields=["ledger_log", "ledger_index", "ledger_record_hash"])
+        # The ledger position is in the licence.issued event below: no generic update event.
+        Licence.objects.filter(pk=licence.pk).update(
+            ledger_log=receipt.log, ledger_index=receipt.index,
+            ledger_record_hash=receipt.record_hash)
     audit.record("licence.issued", licence, actor=actor,
                  detail={"type": ltype.code, "department": department.code,
                          "identifier": identifier, "sealed": licence.sealed,

@@ -76,6 +76,8 @@ class StatusList(models.Model):
     Licences get random free indexes (the specification's privacy advice: sequential ones
     would tell issuance order); ``allocated`` counts the indexes given out."""
 
+    audit_writes = False  # bookkeeping: each licence status change is audited as licence.suspended/revoked/…
+
     list_id = models.SlugField(max_length=80, unique=True)
     department_code = models.CharField(max_length=32, db_index=True)
     purpose = models.CharField(max_length=16, choices=StatusPurpose.choices)
@@ -99,6 +101,8 @@ class DepartmentSequence(models.Model):
     Its row is also the department's issuance lock: issuance locks it first (``SELECT …
     FOR UPDATE``), so serials never repeat and a department's status lists are created and
     filled by one issuance at a time."""
+
+    audit_writes = False  # bookkeeping: the serial is in the licence.issued event
 
     department_code = models.CharField(max_length=32, unique=True)
     last_serial = models.PositiveBigIntegerField(default=0)

@@ -111,6 +111,8 @@ class SealAuthorisation(models.Model):
 class SealUse(models.Model):
     """One application of a seal to a document (用印记录); also on the ledger as ``seal.used``."""
 
+    audit_writes = False  # its event is seals.seal_used, recorded with the use
+
     seal = models.ForeignKey(Seal, verbose_name=_("印章"), on_delete=models.PROTECT,
                              related_name="uses")
     authorisation = models.ForeignKey(SealAuthorisation, verbose_name=_("授权"),

@@ -76,7 +76,7 @@ class StatusList(models.Model):
     Licences get random free indexes (the specification's privacy advice: sequential ones
     would tell issuance order); ``allocated`` counts the indexes given out."""
 
-    audit_writes = False  # bookkeeping: each licence status change is audited as licence.suspended/revoked/…
+    audit_writes = False  # bookkeeping: each status change is audited as licence.revoked/…
 
     list_id = models.SlugField(max_length=80, unique=True)
     department_code = models.CharField(max_length=32, db_index=True)

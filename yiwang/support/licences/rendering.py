@@ -112,11 +112,11 @@ def qr_runs(text: str) -> tuple[int, list[tuple[int, int, int]]]:
     ``n`` in modules with a quiet zone of two, and ``(x, y, width)`` for each run, in module
     units from the bottom left (PDF's orientation)."""
     symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
-    image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))
-    count, width = image.shape  # one byte per module, 0 = dark
+    image = memoryview(symbol.to_image(scale=1, add_quiet_zones=False))  # type: ignore[arg-type]
+    count, width = image.shape or (0, 0)  # one byte per module, 0 = dark
     pixels = image.tobytes()
     n = count + 4
-    runs = []
+    runs: list[tuple[int, int, int]] = []
     for r in range(count):
         row = pixels[r * width:(r + 1) * width]
         runs.extend((m.start() + 2, n - r - 3, m.end() - m.start())

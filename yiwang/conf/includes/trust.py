@@ -4,6 +4,7 @@ the RFC 3161 time-stamp authority and the trust list."""
 from __future__ import annotations
 
 from yiwang.conf.env import env
+from yiwang.conf.includes.base import YIWANG_ENV
 
 YIWANG_TRUST_REGION_CODE = env(
     "YIWANG_TRUST_REGION_CODE", "339900000000", group="Trust",
@@ -44,3 +45,19 @@ YIWANG_TRUST_LIST_VALID_DAYS = env(
 YIWANG_TRUST_LIST_MAX_BYTES = env(
     "YIWANG_TRUST_LIST_MAX_BYTES", 2_000_000, group="Trust",
     doc="Largest trust list document accepted for import.")
+# Imported regions' lists are fetched again from where they are published (trust.refresh).
+YIWANG_TRUST_REFRESH_TIMEOUT = env(
+    "YIWANG_TRUST_REFRESH_TIMEOUT", 10.0, group="Trust",
+    doc="Longest the fetch of another region's trust list for the automatic refresh may take "
+        "altogether (connect, TLS, answer), in seconds; a slower one is a failed refresh and "
+        "the current import stays.")
+YIWANG_TRUST_REFRESH_ALLOW = env(
+    "YIWANG_TRUST_REFRESH_ALLOW",
+    ["127.0.0.0/8", "::1", "localhost"] if YIWANG_ENV in ("test", "demo", "development")
+    else [],
+    group="Trust",
+    show_default="(empty); 127.0.0.0/8,::1,localhost in test, demo and development",
+    doc="Addresses (CIDRs) and host names another region's trust list may be fetched from "
+        "although the outbound rule refuses them (loopback, link-local, shared "
+        "100.64.0.0/10, reserved …). Public and private networks are always allowed, cloud "
+        "metadata services never.")

@@ -18,4 +18,5 @@ urlpatterns = [
          views_trust.certificate_revoke, name="trust_certificate_revoke"),
     path("trust/lists/", views_trust.lists, name="trust_lists"),
     path("trust/lists/publish/", views_trust.publish, name="trust_publish"),
+    path("trust/lists/<str:region>/refresh/", views_trust.refresh, name="trust_refresh"),
 ]

@@ -8,7 +8,8 @@ manages only the departments they belong to, unless superuser or holder of
 
 信任列表: published versions with the root fingerprint, publishing a new version, importing
 another region's list (upload or paste, after typing its fingerprint), imported regions with
-their status. Needs ``trust.manage_trust_lists``.
+their status, source URL and last automatic refresh, and 立即更新 (refresh one region now).
+Needs ``trust.manage_trust_lists``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
@@ -98,6 +99,13 @@ class ImportForm(forms.Form):
     pasted = forms.CharField(label=gettext_lazy("或粘贴信任列表内容"), required=False,
                              widget=forms.Textarea(attrs={"class": "input", "rows": 6,
                                                           "spellcheck": "false"}))
+    source_url = forms.CharField(
+        label=gettext_lazy("来源网址（可选）"), required=False, max_length=500,
+        help_text=gettext_lazy("对方地区发布信任列表的网址。每小时从这里自动获取新版本，只接受"
+                               "同一根证书签发的更新版本。留空则按列表中密钥的网址推定为"
+                               "“对方网址/trust/list.json”。"),
+        widget=forms.TextInput(attrs={"class": "input", "inputmode": "url",
+                                      "spellcheck": "false", "autocomplete": "off"}))
 
     def __init__(self, *args: Any, root_change: tuple[str, str, str] | None = None,
                  **kwargs: Any) -> None:
@@ -400,7 +408,8 @@ def lists(request: HttpRequest) -> HttpResponse:
             try:
                 row = trust.import_trust_list(
                     content, fingerprint=form.cleaned_data["fingerprint"], actor=request.user,
-                    root_change_confirmed=form.confirmed_root())
+                    root_change_confirmed=form.confirmed_root(),
+                    source_url=str(form.cleaned_data.get("source_url") or "").strip() or None)
             except trust.RootChanged as exc:
                 form = _confirm_root_change(request, content, exc)
             except ValidationError as exc:
@@ -423,4 +432,21 @@ def publish(request: HttpRequest) -> HttpResponse:
         return gettext("已发布信任列表第 %(sequence)s 版。") % {"sequence": version.sequence}
 
     _notify(request, publish_next)
+    return redirect("workbench:trust_lists")
+
+
+@require_POST
+@permission_required(trust.TRUST_LIST_PERMISSION)
+def refresh(request: HttpRequest, region: str) -> HttpResponse:
+    """立即更新: fetch one imported region's list from its source URL now (the same rules as
+    the hourly refresh: the pinned root only, never an older version); the outcome as a
+    message."""
+    try:
+        result = trust.refresh_region(region, actor=request.user)
+    except ValidationError:
+        raise Http404("no such imported region") from None
+    if result.ok:
+        messages.success(request, result.message)
+    else:
+        messages.error(request, gettext("未能更新：%(reason)s") % {"reason": result.message})
     return redirect("workbench:trust_lists")

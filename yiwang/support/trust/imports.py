@@ -118,9 +118,9 @@ def _earlier_crls(region: str) -> list[bytes]:
     return crls_of(previous) if previous is not None else []
 
 
-@transaction.atomic
 def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
-                      root_change_confirmed: str = "") -> ImportedTrustList:
+                      root_change_confirmed: str = "", source_url: str | None = None
+                      ) -> ImportedTrustList:
     """Import another region's trust list after checking it: the SHA-256 of its root
     certificate must equal ``fingerprint`` (typed by the admin, obtained out of band), the
     signing certificate must chain to that root and carry the trust-list usage, and must
@@ -132,7 +132,66 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
     A list whose root differs from the one of the region's previous import raises
     :class:`RootChanged` unless ``root_change_confirmed`` is the previous root's fingerprint
     (the admin confirmed that very change); a confirmed change is audited as
-    ``trust.root_changed`` and recorded in the ledger entry."""
+    ``trust.root_changed`` and recorded in the ledger entry.
+
+    ``source_url`` is where the region publishes its list, for the automatic refresh
+    (``refresh.refresh_imported_lists``): an http(s) URL without credentials; None derives
+    it from the list itself (``<the partner's base URL>/trust/list.json``, the base its key
+    ids sit under), "" records none (the list is then only ever imported by hand)."""
+    return store_trust_list(document, fingerprint=fingerprint, actor=actor,
+                            root_change_confirmed=root_change_confirmed,
+                            source_url=source_url)
+
+
+_SOURCE_URL_MAX = 500
+
+
+def checked_source_url(url: str) -> str:
+    """``url`` stripped, when it may be where a region's list is fetched from: http or
+    https, a host, no user name or password, no fragment, at most 500 characters. Raises a
+    ValidationError (code ``source_url``) otherwise."""
+    url = (url or "").strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises ValueError here
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
+            or parts.username is not None or parts.password is not None
+            or "@" in parts.netloc or parts.fragment or len(url) > _SOURCE_URL_MAX
+            or any(c.isspace() for c in url)):
+        raise error(gettext("来源网址必须是不含用户名和密码的 http 或 https 网址，例如 "
+                             "https://对方地区的网址/trust/list.json。"), "source_url")
+    return url
+
+
+def derived_source_url(keys: list[trustlist.ListedKey]) -> str:
+    """``<base>/trust/list.json`` of the instance the list's key ids point to (a yiwang
+    key id is ``<base>/trust/keys/<id>``; otherwise its origin), or "" for a list without
+    keys."""
+    for key in keys:
+        for ref in (key.ref, key.issuer_id):
+            base, found, _rest = ref.partition("/trust/")
+            if found and _origin(base):
+                return f"{base}/trust/list.json"
+    for key in keys:
+        parts = urlsplit(key.ref)
+        if _origin(key.ref):
+            return f"{parts.scheme}://{parts.netloc}/trust/list.json"
+    return ""
+
+
+@transaction.atomic
+def store_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
+                     root_change_confirmed: str = "", source_url: str | None = None,
+                     refresh_of: ImportedTrustList | None = None) -> ImportedTrustList:
+    """:func:`import_trust_list`, and for the automatic refresh (``refresh_of``: the
+    region's current import, whose root ``fingerprint`` is) also: the list must be of that
+    region (``region``), not the one already imported (``unchanged``) and issued after it
+    (``not_newer``: a replayed older list never supersedes a newer one); a root change is
+    never accepted here."""
+    if source_url:
+        source_url = checked_source_url(source_url)
     if not isinstance(document, bytes | bytearray) or not document:
         raise error(gettext("请上传或粘贴信任列表文件。"), "empty")
     if not fingerprint or not fingerprint.strip():
@@ -150,9 +209,15 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
         raise error(gettext(_IMPORT_MESSAGES[exc.code]), exc.code, detail=str(exc)) from None
     if checked.region_code == region_code():
         raise error(gettext("这是本地区自己的信任列表，无需导入。"), "own_region")
+    if refresh_of is not None and checked.region_code != refresh_of.region_code:
+        raise error(gettext("来源网址提供的是%(other)s的信任列表，不是%(region)s的，"
+                             "不予导入。"), "region", other=checked.region_name,
+                     region=refresh_of.region_name)
     _refuse_foreign_claims(checked.region_code, keys)
     previous = (ImportedTrustList.objects.select_for_update()
                 .filter(region_code=checked.region_code).order_by("-sequence").first())
+    if refresh_of is not None and previous is not None:
+        _refuse_stale(checked, previous)
     if previous is not None and checked.sequence <= previous.sequence:
         raise error(gettext("%(region)s的信任列表已导入第 %(known)s 版，这份是第 %(sequence)s "
                              "版，不能用旧版本或相同版本替换。"), "sequence",
@@ -160,19 +225,25 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
                      sequence=checked.sequence)
     root_changed = (previous is not None
                     and previous.root_fingerprint != checked.root_fingerprint)
-    if previous is not None and root_changed and pki.normalise_fingerprint(
-            root_change_confirmed or "") != previous.root_fingerprint:
+    confirmed = refresh_of is None and pki.normalise_fingerprint(
+        root_change_confirmed or "") == getattr(previous, "root_fingerprint", None)
+    if previous is not None and root_changed and not confirmed:
         raise RootChanged(region_name=checked.region_name, old=previous.root_fingerprint,
                           new=checked.root_fingerprint)
+    if source_url is None:
+        source_url = derived_source_url(keys)
+    now = timezone.now()
     ImportedTrustList.objects.filter(region_code=checked.region_code,
-                                     superseded_at__isnull=True).update(
-                                         superseded_at=timezone.now())
+                                     superseded_at__isnull=True).update(superseded_at=now)
     row = ImportedTrustList.objects.create(
         region_code=checked.region_code, region_name=checked.region_name,
         sequence=checked.sequence, document=bytes(document), sha256=checked.sha256,
         root_fingerprint=checked.root_fingerprint, issued_at=checked.issued,
         next_update=checked.next_update,
-        imported_by=actor if getattr(actor, "pk", None) else None)
+        imported_by=actor if getattr(actor, "pk", None) else None,
+        source_url=source_url,
+        last_refresh_at=now if refresh_of is not None else None,
+        last_refresh_outcome="refreshed" if refresh_of is not None else "")
     ImportedKey.objects.bulk_create([
         ImportedKey(trust_list=row, ref=key.ref[:255], kid=key.kid, algorithm=key.algorithm,
                     public_key=key.public_key, issuer_id=key.issuer_id[:128],
@@ -197,6 +268,19 @@ def import_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
                  detail={"region": checked.region_code, "sequence": checked.sequence,
                          "sha256": checked.sha256, "keys": len(keys)})
     return row
+
+def _refuse_stale(checked: trustlist.CheckedList, previous: ImportedTrustList) -> None:
+    """What the automatic refresh adds: the same list again is ``unchanged``, a list not
+    issued after the region's newest import is ``not_newer`` (with a higher sequence too:
+    a replay of an old list, or a partner's clock gone back, is for a person to look at)."""
+    if checked.sha256 == previous.sha256:
+        raise error(gettext("%(region)s的信任列表没有新版本（仍为第 %(sequence)s 版）。"),
+                     "unchanged", region=checked.region_name, sequence=previous.sequence)
+    if checked.sequence > previous.sequence and checked.issued <= previous.issued_at:
+        raise error(gettext("%(region)s的这份信任列表（第 %(sequence)s 版）的发布时间不晚于"
+                             "已导入的第 %(known)s 版，不予替换：可能是重放的旧列表。"),
+                     "not_newer", region=checked.region_name, sequence=checked.sequence,
+                     known=previous.sequence)
 
 
 def _origin(url: str) -> str | None:

@@ -146,6 +146,12 @@ class ImportedTrustList(models.Model):
                                     related_name="+")
     superseded_at = models.DateTimeField(_("被取代时间"), null=True, blank=True)
     ledger_index = models.BigIntegerField(_("账本序号"), null=True, blank=True)
+    # Where the region publishes its list (its <origin>/trust/list.json): the hourly
+    # refresh fetches it there and imports it under the same pinned root ("" = by hand only).
+    source_url = models.CharField(_("来源网址"), max_length=500, blank=True)
+    last_refresh_at = models.DateTimeField(_("最近自动更新时间"), null=True, blank=True)
+    last_refresh_outcome = models.CharField(_("最近自动更新结果"), max_length=16, blank=True)
+    last_refresh_message = models.CharField(_("最近自动更新说明"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("导入的信任列表")

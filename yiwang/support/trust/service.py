@@ -17,6 +17,7 @@ Formats and choices: docs/trust.md and ADR 15.
 This module is the facade: the work is done in the app's private modules — ``certificates``
 (root CA, certificates, CRLs, the TSA), ``issuers`` (authorisations and what the list says
 about them), ``publishing`` (this region's list), ``imports`` (other regions' lists) and
+``refresh`` (fetching imported regions' lists again from where they publish them),
 ``resolution`` (resolve_key, trusted roots, the offline bundle), on top of ``common``,
 ``pki``, ``tsa`` and ``trustlist``. Other apps import only this module.
 """
@@ -63,6 +64,7 @@ from yiwang.support.trust.common import (
 )
 from yiwang.support.trust.imports import (
     RootChanged,
+    checked_source_url,
     import_trust_list,
     imported_status,
     imported_versions,
@@ -78,6 +80,11 @@ from yiwang.support.trust.publishing import (
     published_versions,
     trust_list_fingerprint,
     trust_list_outdated,
+)
+from yiwang.support.trust.refresh import (
+    RefreshResult,
+    refresh_imported_lists,
+    refresh_region,
 )
 from yiwang.support.trust.resolution import (
     TrustedKey,
@@ -98,6 +105,7 @@ __all__ = [
     "TSA_PURPOSE",
     "CertificateInfo",
     "ImportedTrustList",
+    "RefreshResult",
     "RootChanged",
     "TrustListVersion",
     "TrustedKey",
@@ -106,6 +114,7 @@ __all__ = [
     "certificate_for_key",
     "certify_key",
     "chain_for_key",
+    "checked_source_url",
     "cose_kid",
     "crl",
     "crl_status",
@@ -124,6 +133,8 @@ __all__ = [
     "may_manage",
     "publish_trust_list",
     "published_versions",
+    "refresh_imported_lists",
+    "refresh_region",
     "region_code",
     "region_name",
     "resolve_key",

@@ -1,5 +1,6 @@
 """Background work of the trust app (discovered by the tasks app): keep the published trust
-list current, so verifiers elsewhere never meet an expired one."""
+list current, so verifiers elsewhere never meet an expired one, and the imported ones too,
+fetched again from where their regions publish them."""
 
 from __future__ import annotations
 
@@ -19,3 +20,10 @@ def republish_trust_list() -> dict[str, Any]:
         return {"published": False, "sequence": getattr(current, "sequence", None)}
     version = service.publish_trust_list(actor=None)
     return {"published": True, "sequence": version.sequence}
+
+
+@periodic(name="trust.refresh_imported_lists", every=timedelta(hours=1))
+def refresh_imported_lists() -> dict[str, Any]:
+    """Fetch each imported region's list from its source URL and import a newer version
+    under the pinned root (never a root change); region code → outcome."""
+    return {"regions": service.refresh_imported_lists(actor=None)}

@@ -366,3 +366,15 @@ def test_the_import_form_takes_a_source_url(city: Any, internal_client: Any) -> 
         "source_url": "https://sz.example.gov.cn/trust/list.json"})
     assert done.status_code == 302
     assert _current().source_url == "https://sz.example.gov.cn/trust/list.json"
+
+
+def test_regions_imported_before_get_their_source_url(imported: ForeignList,
+                                                      partner: Partner) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    ImportedTrustList.objects.update(source_url="")
+    migration = import_module("yiwang.support.trust.migrations.0005_backfill_source_url")
+    migration.backfill(apps, None)
+    assert _current().source_url == f"{partner.base}/trust/list.json"

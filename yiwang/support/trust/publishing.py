@@ -109,8 +109,14 @@ def publish_trust_list(*, actor: Any = None) -> TrustListVersion:
 
 def trust_list_outdated() -> bool:
     """Whether the newest published list no longer says what this instance trusts (issuers,
-    keys, authorisations changed), is missing, is past half of its validity, or was signed
-    by a certificate without the trust-list usage (made before signers carried it)."""
+    keys, authorisations changed), is missing, is past half of its validity, carries a CRL
+    that is no longer the current one (a certificate was revoked, or half of the CRL's
+    validity passed: :func:`crl` issues the next one here), or was signed by a certificate
+    without the trust-list usage (made before signers carried it).
+
+    The CRL rule is what keeps partners' copies fresh: they refresh the list hourly
+    (``refresh``) and take their CRLs of this region from it, and a CRL is valid for
+    ``YIWANG_PKI_CRL_VALID_HOURS`` (7 days) while the list is re-signed only every 15."""
     version = current_version()
     if version is None:
         return True
@@ -118,6 +124,9 @@ def trust_list_outdated() -> bool:
     if timezone.now() >= version.issued_at + half:
         return True
     document = json.loads(bytes(version.document))
+    embedded = [item.get("crl") for item in document.get("crls", []) if isinstance(item, dict)]
+    if embedded != [base64.b64encode(crl()).decode("ascii")]:
+        return True
     signer = str(document.get("proof", {}).get("certificate", ""))
     if not _signs_lists(signer.encode("ascii", "replace")):
         return True  # signed before signers carried the trust-list usage: importers refuse it

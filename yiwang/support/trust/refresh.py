@@ -133,8 +133,9 @@ def refresh_region(region: str, *, actor: Any = None) -> RefreshResult:
             "无法从 %(url)s 获取信任列表：%(reason)s。")
             % {"url": url, "reason": gettext(_FETCH_REASONS.get(exc.reason, exc.reason))},
             actor=actor)
-    if hashlib.sha256(document).hexdigest() == current.sha256:
-        return _unchanged(current, url)
+    if (hashlib.sha256(document).hexdigest() == current.sha256
+            and current.next_update > timezone.now()):
+        return _unchanged(current, url)  # an expired one goes on to fail as ``expired``
     try:
         row = imports.store_trust_list(document, fingerprint=current.root_fingerprint,
                                        actor=actor, source_url=url, refresh_of=current)

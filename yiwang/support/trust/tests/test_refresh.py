@@ -378,3 +378,15 @@ def test_regions_imported_before_get_their_source_url(imported: ForeignList,
     migration = import_module("yiwang.support.trust.migrations.0005_backfill_source_url")
     migration.backfill(apps, None)
     assert _current().source_url == f"{partner.base}/trust/list.json"
+
+
+def test_a_partner_that_stopped_publishing_is_a_failure_not_unchanged(
+        city: Any, partner: Partner, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = make_foreign_list(base=partner.base, valid_days=1)
+    trust.import_trust_list(first.raw, fingerprint=first.fingerprint)
+    partner.publish(first.raw)  # still the same list, now past its nextUpdate
+    later = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    result = trust.refresh_region(SZ)
+    assert (result.outcome, result.reason) == ("failed", "expired"), result
+    assert [e.detail["reason"] for e in _events("trust.refresh_failed")] == ["expired"]

@@ -8,14 +8,16 @@ in production, so every process of every listener shares the count)::
     if ratelimit.exceeded("licences.verify", request, per_minute=settings.X):
         return HttpResponse(status=429)
 
-The client address is the one the request-context middleware resolved (it honours
-``YIWANG_TRUSTED_PROXIES``), falling back to ``REMOTE_ADDR``. A budget of 0 or less turns
+The client address is the one the request-context middleware resolved (behind the proxies
+of ``YIWANG_TRUSTED_PROXIES``, from X-Forwarded-For), falling back to ``REMOTE_ADDR``; IPv6
+clients count by /64. A budget of 0 or less turns
 the limit off. Guessable secrets (passwords, codes) are throttled elsewhere, with durable
 counters (``support.identity.throttle``): this module only spreads load fairly.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.core.cache import cache
@@ -26,8 +28,17 @@ WINDOW_SECONDS = 60
 
 
 def client_address(request: Any) -> str:
-    """The address the request came from, as the edge middleware resolved it."""
-    return context.current().address or request.META.get("REMOTE_ADDR", "") or "-"
+    """The address the request came from, as the edge middleware resolved it (behind
+    trusted proxies, from X-Forwarded-For). An IPv6 client counts by its /64: one host
+    usually holds a whole /64 and could otherwise take a fresh address per request."""
+    address = context.current().address or request.META.get("REMOTE_ADDR", "") or "-"
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6 and not ip.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def exceeded(scope: str, request: Any, *, per_minute: int) -> bool:

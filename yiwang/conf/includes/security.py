@@ -63,8 +63,11 @@ ALLOWED_HOSTS = env(
 )
 YIWANG_TRUSTED_PROXIES: list[str] = env(
     "YIWANG_TRUSTED_PROXIES", [], group="Security", cast=list,
-    doc="Addresses of reverse proxies whose X-Request-ID header is kept (so a request keeps "
-        "one id from the gateway to the audit log); from anyone else it is replaced.",
+    doc="Addresses or CIDR ranges of reverse proxies in front of yiwang. From them the "
+        "client's address is taken from X-Forwarded-For (the right-most hop that is not a "
+        "trusted proxy: for audit, throttles and rate limits) and a well-formed X-Request-ID "
+        "is kept (one id from the gateway to the audit log); from anyone else both headers "
+        "are ignored.",
 )
 CSRF_TRUSTED_ORIGINS: list[str] = env(
     "CSRF_TRUSTED_ORIGINS", [], group="Security", cast=list,

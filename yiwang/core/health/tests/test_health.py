@@ -131,3 +131,69 @@ def test_text_log_lines_are_masked_too():
     line = TextFormatter("%(request_id)s %(message)s").format(record)
     assert "110101199003074258" not in line
     assert line.startswith("- citizen ")
+
+
+def test_the_client_address_behind_trusted_proxies():
+    from yiwang.core.health.middleware import client_address, trusted_networks
+
+    proxies = trusted_networks(["10.0.0.0/8", "192.0.2.7"])
+    # From a trusted proxy: the right-most hop that is not a proxy.
+    assert client_address("10.1.1.1", "203.0.113.9", proxies) == "203.0.113.9"
+    assert client_address("10.1.1.1", "198.51.100.1, 203.0.113.9, 192.0.2.7",
+                          proxies) == "203.0.113.9"
+    # Whatever the client wrote left of that is not believed.
+    assert client_address("10.1.1.1", "1.2.3.4, 203.0.113.9", proxies) == "203.0.113.9"
+    # A malformed hop ends the walk at the last good one.
+    assert client_address("10.1.1.1", "203.0.113.9, junk", proxies) == "10.1.1.1"
+    # From anyone else the header is ignored.
+    assert client_address("203.0.113.50", "1.2.3.4", proxies) == "203.0.113.50"
+    assert client_address("10.1.1.1", "", proxies) == "10.1.1.1"
+    # IPv4-mapped peers of a dual-stack socket are recognised.
+    assert client_address("::ffff:10.1.1.1", "203.0.113.9", proxies) == "203.0.113.9"
+
+
+def test_a_malformed_trusted_proxy_entry_names_the_variable():
+    from django.core.exceptions import ImproperlyConfigured
+
+    from yiwang.core.health.middleware import trusted_networks
+
+    with pytest.raises(ImproperlyConfigured, match="YIWANG_TRUSTED_PROXIES"):
+        trusted_networks(["10.0.0.0/8", "not-an-address"])
+
+
+def test_rate_limits_and_audit_see_the_forwarded_client(public_client):
+    """Behind the proxy two clients have two budgets; a client talking to us directly
+    cannot pick an address with X-Forwarded-For."""
+    from django.core.cache import cache
+
+    from yiwang.core import context, ratelimit
+
+    seen = []
+
+    def view_address(request):
+        seen.append((request.META["REMOTE_ADDR"], context.current().address,
+                     ratelimit.client_address(request)))
+
+    cache.clear()
+    with override_settings(YIWANG_TRUSTED_PROXIES=["127.0.0.0/8"]):
+        from yiwang.core.health import middleware
+
+        def app(request):
+            view_address(request)
+            from django.http import HttpResponse
+
+            return HttpResponse("ok")
+
+        edge = middleware.RequestContextMiddleware(app)
+        from django.test import RequestFactory
+
+        rf = RequestFactory()
+        edge(rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"))
+        edge(rf.get("/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="2001:db8::1"))
+    with override_settings(YIWANG_TRUSTED_PROXIES=[]):
+        edge = middleware.RequestContextMiddleware(app)
+        edge(rf.get("/", REMOTE_ADDR="198.51.100.4", HTTP_X_FORWARDED_FOR="203.0.113.9"))
+    assert seen[0] == ("203.0.113.9", "203.0.113.9", "203.0.113.9")
+    assert seen[1][:2] == ("2001:db8::1", "2001:db8::1")
+    assert seen[1][2] == "2001:db8::/64"
+    assert seen[2] == ("198.51.100.4", "198.51.100.4", "198.51.100.4")

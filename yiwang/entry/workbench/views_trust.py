@@ -321,6 +321,9 @@ def certificate_revoke(request: HttpRequest, owner: str, serial: str) -> HttpRes
     info = trust.get_certificate(serial)
     if info is None or info.owner != owner:
         raise PermissionDenied("not this department's certificate")
+    # Only certificates of keys this page manages: a seal's certificate is revoked with the
+    # seal (印章管理), so the registry never shows an "active" seal whose certificate is gone.
+    _own_key(request, owner, info.key_id)
 
     def revoke() -> str:
         trust.revoke_certificate(info.serial, reason=_reason(request), actor=request.user)

@@ -182,12 +182,12 @@ def certify_key(key_id: str, *, department_code: str, usage: str,
     if key.owner != department_code:
         raise error(gettext("密钥“%(key)s”不属于“%(owner)s”，不能为其签发证书。"), "owner",
                      key=key_id, owner=department_code)
-    if key.status != "active":
-        raise error(gettext("密钥已停用或已撤销，不能再签发证书。"), "key_status")
     if Certificate.objects.filter(key_id=key_id, status=CertificateStatus.REVOKED,
                                   revocation_reason="key_compromise").exists():
         raise error(gettext("这把密钥的证书曾因密钥泄露被撤销，不能再为它签发证书；请更换密钥。"),
                      "key_compromised")
+    if key.status != "active":
+        raise error(gettext("密钥已停用或已撤销，不能再签发证书。"), "key_status")
     existing = (Certificate.objects.filter(key_id=key_id, usage=usage,
                                            status=CertificateStatus.VALID,
                                            not_after__gt=timezone.now())
@@ -252,7 +252,9 @@ def chain_for_key(key_id: str) -> list[bytes]:
 def revoke_certificate(serial: str, *, reason: str = "unspecified",
                        actor: Any = None) -> CertificateInfo:
     """Revoke a department certificate: it is listed on the next CRL, issued at once, and
-    its key resolves as ``revoked`` from now on. ``reason`` is an RFC 5280 reason name."""
+    its key resolves as ``revoked`` from now on. ``reason`` is an RFC 5280 reason name;
+    ``key_compromise`` revokes the key in the vault too (it never signs again; the next
+    issuance creates a new one)."""
     if reason not in pki.REASONS:
         raise error(gettext("撤销原因“%(reason)s”无效。"), "reason", reason=reason)
     cleaned = pki.normalise_fingerprint(serial).lstrip("0")
@@ -268,6 +270,13 @@ def revoke_certificate(serial: str, *, reason: str = "unspecified",
     row.save(update_fields=["status", "revoked_at", "revocation_reason"])
     audit.record("trust.certificate_revoked", row, actor=actor,
                  detail={"serial": row.serial, "reason": reason, "owner": row.owner})
+    if reason == "key_compromise":
+        # A compromised key must not sign again: revoking only its certificate would leave
+        # issuance signing with it, and every new licence would fail verification at once.
+        key = crypto.get_signing_key(row.key_id)
+        if key is not None and key.status != "revoked":
+            crypto.revoke_signing_key(row.key_id, reason=f"certificate {row.serial} revoked: "
+                                                          "key compromise", actor=actor)
     root = get_certificate(row.issuer_serial)
     if root is not None and current_root() is not None:
         _issue_crl(root)

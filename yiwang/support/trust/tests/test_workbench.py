@@ -249,3 +249,29 @@ def test_certify_and_certificate_revoke_actions(scjg_client: Any) -> None:
     assert refused.status_code == 200
     assert "密钥泄露" in refused.content.decode()
     assert [c.status for c in trust.list_certificates(owner="scjg")] == ["revoked"]
+
+
+def test_a_key_compromise_revokes_the_key_too(scjg_client: Any) -> None:
+    """Revoking a certificate for key compromise takes the key out of service: issuance
+    must not go on signing with it (review A-M5)."""
+    key = crypto.create_signing_key(owner="scjg", purpose="licence.cose", algorithm="ecdsa-p256")
+    certificate = trust.certify_key(key.id, department_code="scjg", usage="licence")
+    superseded = crypto.create_signing_key(owner="scjg", purpose="licence.vc",
+                                           algorithm="ed25519")
+    other = trust.certify_key(superseded.id, department_code="scjg", usage="licence")
+    scjg_client.post(f"/trust/keys/scjg/certificates/{certificate.serial}/revoke/",
+                     {"reason": "key_compromise"})
+    scjg_client.post(f"/trust/keys/scjg/certificates/{other.serial}/revoke/",
+                     {"reason": "superseded"})
+    assert crypto.get_signing_key(key.id).status == "revoked"
+    assert crypto.get_signing_key(superseded.id).status == "active"  # not compromised
+
+
+def test_a_seal_certificate_is_not_revoked_here(scjg_client: Any) -> None:
+    """A seal's certificate is revoked with the seal (印章管理), never from this page."""
+    key = crypto.create_signing_key(owner="scjg", purpose="seal:scjg-9", algorithm="ecdsa-p256")
+    certificate = trust.certify_key(key.id, department_code="scjg", usage="seal")
+    response = scjg_client.post(f"/trust/keys/scjg/certificates/{certificate.serial}/revoke/",
+                                {"reason": "superseded"})
+    assert response.status_code == 403
+    assert trust.get_certificate(certificate.serial).status == "valid"  # type: ignore[union-attr]

@@ -40,14 +40,26 @@ COSE_ALGS = {"ecdsa-p256": "ES256", "ed25519": "EdDSA"}
 
 def signing_key(department_code: str, purpose: str, algorithm: str, *, actor: Any = None) -> Any:
     """The department's active key for ``purpose``, created (and certified, where the trust
-    service can) on first use."""
+    service can) on first use, after a revocation left none, or in place of one past its
+    validity (which the vault would refuse to sign with)."""
     key = crypto.active_signing_key(department_code, purpose)
+    if key is not None and key.can_sign():
+        return key
     if key is None:
         key = crypto.create_signing_key(owner=department_code, purpose=purpose,
                                         algorithm=algorithm, actor=actor)
-        trust.certify_key(key.id, department_code=department_code, usage="licence")
-        forget_trust_bundle()
+    else:
+        key = crypto.rotate_signing_key(department_code, purpose, actor=actor)
+    trust.certify_key(key.id, department_code=department_code, usage="licence")
+    forget_trust_bundle()
     return key
+
+
+def active_vc_key(department_code: str) -> Any:
+    """The department's ``licence.vc`` key that signs now, or None (none active, or the
+    active one is past its validity): one query."""
+    key = crypto.active_signing_key(department_code, VC_PURPOSE)
+    return key if key is not None and key.can_sign() else None
 
 
 def signer(key: Any) -> Callable[[bytes], bytes]:

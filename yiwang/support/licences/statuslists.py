@@ -114,6 +114,38 @@ def _needs_signing(status_list: StatusList, within: timedelta) -> bool:
             or expires <= timezone.now() + within)
 
 
+def _signing_method(department_code: str) -> str | None:
+    """The verificationMethod the department's lists must be signed by now: its active
+    ``licence.vc`` key's, or None when it has none that can sign (revoked, expired: the
+    next signing gets a new one)."""
+    key = integration.active_vc_key(department_code)
+    return integration.verification_method(key) if key is not None else None
+
+
+def _reusable(status_list: StatusList, within: timedelta,
+              method: str | None) -> dict[str, Any] | None:
+    """The stored credential if it may be served as it is: signed, carrying a
+    ``validUntil`` further than ``within`` away (lists signed before validUntil existed are
+    signed again), naming the URL its entries point to, and signed by ``method`` — the
+    department's active key. A list signed by a key since revoked or rotated would fail
+    every verifier's proof check, and with it every licence of the department."""
+    if _needs_signing(status_list, within):
+        return None
+    try:
+        document = json.loads(status_list.credential)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or not document.get("validUntil"):
+        return None
+    if document.get("id") != status_list_url(status_list):
+        return None
+    proof = document.get("proof")
+    if method is None or not isinstance(proof, dict) \
+            or proof.get("verificationMethod") != method:
+        return None
+    return document
+
+
 def _sign(locked: StatusList) -> dict[str, Any]:
     """Sign the list's credential now: ``id`` is the URL its entries point to, ``validFrom``
     set back by the verifiers' clock allowance, ``validUntil`` after
@@ -133,18 +165,19 @@ def _sign(locked: StatusList) -> dict[str, Any]:
 
 
 def _document(status_list: StatusList, within: timedelta) -> dict[str, Any]:
-    """The list's credential, signed again first when missing, expiring ``within``, or
-    naming another URL than the one its entries point to (the public URL changed)."""
-    if not _needs_signing(status_list, within):
-        document = dict(json.loads(status_list.credential))
-        if document.get("id") == status_list_url(status_list):
-            return document
+    """The list's credential, signed again first unless :func:`_reusable` (missing, without
+    or close to its ``validUntil``, naming another URL than the one its entries point to,
+    or signed by a key that is no longer the department's active one). The key check is
+    one query, so it is made on every serve."""
+    method = _signing_method(status_list.department_code)
+    document = _reusable(status_list, within, method)
+    if document is not None:
+        return document
     with transaction.atomic():
         locked = StatusList.objects.select_for_update().get(pk=status_list.pk)
-        if not _needs_signing(locked, within):
-            document = dict(json.loads(locked.credential))
-            if document.get("id") == status_list_url(locked):
-                return document
+        document = _reusable(locked, within, method)
+        if document is not None:
+            return document
         return _sign(locked)
 
 
@@ -159,16 +192,24 @@ def status_list_document(list_id: str) -> dict[str, Any] | None:
 
 
 def resign_status_lists() -> int:
-    """Sign again every list of this instance that is unsigned or past half of its validity,
-    so that those served are always fresh; returns how many were signed (the hourly task)."""
+    """Sign again every list of this instance that is unsigned, past half of its validity,
+    without a ``validUntil`` or signed by a key that is no longer its department's active
+    one, so that those served are always fresh and verifiable; returns how many were
+    signed (the hourly task)."""
     signed = 0
+    half = _validity() / 2
+    methods: dict[str, str | None] = {}
     for found in StatusList.objects.all():
-        if _needs_signing(found, _validity() / 2):
+        code = found.department_code
+        if code not in methods:
+            methods[code] = _signing_method(code)
+        if _reusable(found, half, methods[code]) is None:
             with transaction.atomic():
                 locked = StatusList.objects.select_for_update().get(pk=found.pk)
-                if _needs_signing(locked, _validity() / 2):
+                if _reusable(locked, half, _signing_method(code)) is None:
                     _sign(locked)
                     signed += 1
+                    methods[code] = _signing_method(code)
     return signed
 
 

@@ -75,8 +75,9 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
                      actor: Any = None) -> Verification:
     """Verify a presented licence — ``kind`` ``vc`` (JSON), ``qr`` (text) or ``pdf`` (bytes)
     — with the offline verifier, this instance's trust bundle and status lists; record the
-    use for the holder when it is one of this instance's licences and its signature
-    verified (a forged document naming a real identifier records nothing)."""
+    use for the holder when it is exactly the VC, QR or PDF this instance issued for one of
+    its licences and its signature verified (a document naming a real identifier, even one
+    signed by another trusted key, records nothing and shows nothing of that licence)."""
     limit = int(settings.YIWANG_LICENCES_MAX_UPLOAD_BYTES)
     raw = payload.encode() if isinstance(payload, str) else bytes(payload)
     if not raw:
@@ -85,6 +86,8 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
         return _malformed(kind, f"内容超过 {limit} 字节的上限(too large)")
     lookup = StatusLookup()
     checker = integration.verifier(lookup)
+    document: Any = None
+    text = ""
     if kind == "pdf":
         if not raw.startswith(b"%PDF-"):
             return _malformed(kind, "不是 PDF 文件(not a PDF: it must start with %PDF-)")
@@ -107,16 +110,22 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
         return _malformed(kind, "未知的核验类型(unknown kind)")
     outcome = Verification(kind, lookup.explain([c.to_dict() for c in result.checks]),
                            dict(result.summary or {}))
-    identifier = str(outcome.summary.get("identifier") or "")
-    licence = find_by_identifier(identifier) if identifier else None
-    if licence is None and kind == "pdf":
-        # A PDF names no identifier the verifier reads; this instance knows its own files.
+    if kind == "pdf":
+        # A PDF names no identifier the verifier reads; this instance knows its own files,
+        # and only the exact file it issued is that licence.
         licence = (Licence.objects.select_related("type")
                    .filter(pdf_sha256=integration.sha256_hex(raw)).first())
-    if kind == "pdf":
         _add_licence_checks(outcome, licence)
-    # An identifier anyone may write into a forged document names a licence; only a
-    # verified signature makes it that licence's use (and shows its holder, masked).
+    else:
+        identifier = str(outcome.summary.get("identifier") or "")
+        licence = find_by_identifier(identifier) if identifier else None
+        if licence is not None and not _is_stored(licence, kind, document if kind == "vc"
+                                                  else text):
+            licence = None
+    # An identifier anyone may write into a document names a licence — and any trusted key
+    # (another department's, an imported region's) may sign it: only the very VC or QR this
+    # instance issued for that licence, with its signature verified, is that licence's use
+    # (and shows its holder, masked). Anything else is judged on its own merits.
     if licence is not None and outcome.signed:
         outcome.licence = licence
         outcome.holder = masked_holder(licence)
@@ -125,6 +134,21 @@ def verify_presented(*, kind: str, payload: bytes | str, channel: str = UseKind.
                        detail={"format": kind, "valid": outcome.valid,
                                "failed": [c["name"] for c in outcome.errors]})
     return outcome
+
+
+def _is_stored(licence: Licence, kind: str, presented: Any) -> bool:
+    """Whether ``presented`` is the licence's own VC (the same JSON value as the stored one:
+    key order and whitespace aside, so the same proof over the same content) or QR text
+    (exactly the stored one)."""
+    if kind == "qr":
+        return isinstance(presented, str) and bool(licence.qr) and presented == licence.qr
+    if kind == "vc":
+        try:
+            stored = json.loads(licence.vc) if licence.vc else None
+        except ValueError:
+            return False
+        return isinstance(stored, dict) and presented == stored
+    return False
 
 
 def _add_licence_checks(outcome: Verification, licence: Licence | None) -> None:

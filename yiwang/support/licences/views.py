@@ -130,6 +130,17 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
+def _step_up_for_download(request: HttpRequest) -> HttpResponse | None:
+    """The VC and the PDF carry the whole ID number, as the full view does: below a
+    real-name (L2) session, a redirect to step-up that comes back to the download."""
+    if identity.level_of(request) >= REAL_NAME_LEVEL:
+        return None
+    messages.info(request, _("下载电子证照文件(含完整身份证号)需要实名认证等级(L2)的登录,"
+                             "请先提升认证等级。"))
+    query = urlencode({"level": REAL_NAME_LEVEL, "next": request.get_full_path()})
+    return HttpResponseRedirect(f"{reverse('identity:step_up')}?{query}")
+
+
 def _download(licence: Licence, request: HttpRequest, what: str) -> None:
     """Record a download in the 用证记录 — once per session, licence and format a minute.
 
@@ -153,6 +164,9 @@ def _download(licence: Licence, request: HttpRequest, what: str) -> None:
 @signed_in
 def download_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     licence = _held(request, pk)
+    stepped = _step_up_for_download(request)
+    if stepped is not None:
+        return stepped
     _download(licence, request, "pdf")
     response = HttpResponse(service.pdf_bytes(licence), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="licence-{licence.number}.pdf"'
@@ -164,6 +178,9 @@ def download_pdf(request: HttpRequest, pk: int) -> HttpResponse:
 @signed_in
 def download_vc(request: HttpRequest, pk: int) -> HttpResponse:
     licence = _held(request, pk)
+    stepped = _step_up_for_download(request)
+    if stepped is not None:
+        return stepped
     _download(licence, request, "vc")
     response = HttpResponse(licence.vc, content_type="application/vc+ld+json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="licence-{licence.number}.json"'

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -131,6 +133,28 @@ def _remember_failure(url: str, found: Lookup) -> None:
                   timeout=int(wait) + 1)
 
 
+logger = logging.getLogger(__name__)
+
+#: A status list credential nests four levels deep (credential, subject or proof, …); a
+#: document nesting deeper than this is refused before it is parsed.
+MAX_DEPTH = 32
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Whether the JSON text ``raw`` nests arrays/objects deeper than ``limit`` (strings,
+    which may hold brackets, are skipped; a C-speed pass, then one over the structure)."""
+    depth = 0
+    for byte in _STRING.sub(b'""', raw):
+        if byte in b"[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in b"]}":
+            depth -= 1
+    return False
+
+
 def _fetch(url: str, keys: list[dict[str, Any]]) -> Lookup:
     try:
         raw = integration.fetch_status_list(url)
@@ -138,9 +162,11 @@ def _fetch(url: str, keys: list[dict[str, Any]]) -> Lookup:
         return Lookup(None, "refused", exc.reason)
     except integration.OutboundFailed as exc:
         return Lookup(None, "unavailable", exc.reason)
+    if too_deep(raw):
+        return Lookup(None, "malformed", "nested too deeply")
     try:
         document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return Lookup(None, "malformed")
     if not isinstance(document, dict):
         return Lookup(None, "malformed")
@@ -188,6 +214,11 @@ def refresh(urls: list[str] | None = None) -> dict[str, str]:
     '' when fetched, else the reason it was not (the fresh copy, if any, is kept)."""
     outcome: dict[str, str] = {}
     for url in urls if urls is not None else known_urls():
-        found = status_list(url, refresh=True)
+        try:
+            found = status_list(url, refresh=True)
+        except Exception:  # one bad list must not stop the refresh of the others
+            logger.exception("refreshing the status list at %s failed", url)
+            outcome[url] = "error"
+            continue
         outcome[url] = found.message if found.reason else ""
     return outcome

@@ -399,3 +399,37 @@ def test_a_failed_fetch_is_not_repeated_at_once(region: Region, clock: list[floa
     assert statusfetch.refresh([region.list_url])[region.list_url].startswith("无法获取状态列表")
     region.publish()
     assert statusfetch.refresh([region.list_url]) == {region.list_url: ""}
+
+
+def test_deeply_nested_json_is_malformed_and_the_refresh_goes_on(
+        region: Region, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review A-M6: ``"[" * 100000`` from a partner's status URL is refused as malformed, by
+    the cheap depth check and, past it, by catching RecursionError; and one list that fails
+    unexpectedly does not stop refresh() of the others."""
+    deep_url = f"{region.origin.base}/credentials/status/deep"
+    region.origin.pages["/credentials/status/deep"] = b"[" * 100000
+    region.publish()
+    found = statusfetch.status_list(deep_url, refresh=True)
+    assert found.document is None and found.reason == "malformed"
+    monkeypatch.setattr(statusfetch, "too_deep", lambda raw, limit=0: False)
+    found = statusfetch.status_list(deep_url, refresh=True)  # json.loads' RecursionError
+    assert found.document is None and found.reason == "malformed"
+    assert statusfetch.refresh([deep_url, region.list_url]) == {
+        deep_url: statusfetch.REASONS["malformed"], region.list_url: ""}
+    real = statusfetch.status_list
+
+    def broken(url: str, *, refresh: bool = False) -> statusfetch.Lookup:
+        if url == deep_url:
+            raise RecursionError("somewhere deeper")
+        return real(url, refresh=refresh)
+
+    monkeypatch.setattr(statusfetch, "status_list", broken)
+    assert statusfetch.refresh([deep_url, region.list_url]) == {
+        deep_url: "error", region.list_url: ""}
+
+
+def test_the_depth_check_skips_brackets_in_strings() -> None:
+    assert statusfetch.too_deep(b"[" * 100000)
+    assert statusfetch.too_deep(b'["\\\\",' + b"[" * 40)  # an escaped backslash ends a string
+    assert not statusfetch.too_deep(b'{"a":"' + b"[" * 100 + b'\\"[[","b":[1,{"c":[]}]}')
+    assert not statusfetch.too_deep(json.dumps({"proof": {"x": [[["y"]]]}}).encode())

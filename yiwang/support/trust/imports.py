@@ -204,7 +204,7 @@ def store_trust_list(document: bytes, *, fingerprint: str, actor: Any = None,
                                   now=timezone.now(),
                                   max_bytes=settings.YIWANG_TRUST_LIST_MAX_BYTES,
                                   earlier_crls=_earlier_crls)
-        keys = trustlist.listed_keys(checked)
+        keys = trustlist.listed_keys(checked, verify=_verify)
     except trustlist.TrustListError as exc:
         raise error(gettext(_IMPORT_MESSAGES[exc.code]), exc.code, detail=str(exc)) from None
     if checked.region_code == region_code():

@@ -177,6 +177,18 @@ def _verify_certificate_signature(certificate: x509.Certificate, issuer: x509.Ce
         algorithm, issuer.public_key.dump(), tbs, signature)
 
 
+def _check_key_certificate(der: bytes, spki: bytes, root: x509.Certificate, verify: Verify,
+                           where: str) -> None:
+    try:
+        certificate = pki.load_certificate(der)
+    except pki.PkiError:
+        raise TrustListError("malformed", f"{where}.certificate") from None
+    if certificate.public_key.dump() != spki:
+        raise TrustListError("certificate", f"{where}: the certificate is for another key")
+    if not _verify_certificate_signature(certificate, root, verify):
+        raise TrustListError("certificate", f"{where}: not issued by the list's root")
+
+
 def _crls(document: dict[str, Any]) -> list[bytes]:
     """The DER CRLs a list carries (``crls[].crl``, base64)."""
     items = document.get("crls", [])
@@ -314,9 +326,14 @@ class ListedKey:
     certificate: bytes | None
 
 
-def listed_keys(checked: CheckedList) -> list[ListedKey]:
-    """The keys of a checked list's issuers; :class:`TrustListError` if one is malformed."""
+def listed_keys(checked: CheckedList, verify: Verify | None = None) -> list[ListedKey]:
+    """The keys of a checked list's issuers; :class:`TrustListError` if one is malformed.
+
+    With ``verify``, a key that comes with its certificate must be the certificate's key and
+    the certificate must be issued by the list's root (``certificate`` error otherwise): a
+    list may not vouch for a key with a certificate its own CA never issued."""
     found: list[ListedKey] = []
+    root_cert = pki.load_certificate(checked.root_der) if verify is not None else None
     for number, issuer in enumerate(checked.document["issuers"]):
         where = f"issuers[{number}]"
         issuer_id = _field(issuer, "id", str, where)
@@ -349,6 +366,8 @@ def listed_keys(checked: CheckedList) -> list[ListedKey]:
                 raise TrustListError("malformed", f"{at}.kid") from None
             if len(kid_hex) not in (0, 16):
                 raise TrustListError("malformed", f"{at}.kid")
+            if cert is not None and verify is not None and root_cert is not None:
+                _check_key_certificate(cert, spki, root_cert, verify, at)
             found.append(ListedKey(
                 ref=ref, kid=kid_hex, algorithm=algorithm, public_key=spki,
                 issuer_id=issuer_id, issuer_name=name,

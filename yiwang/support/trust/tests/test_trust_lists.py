@@ -455,3 +455,37 @@ def test_deeply_nested_content_is_malformed_not_a_crash(city: Any, foreign: Fore
     with pytest.raises(ValidationError) as refused:
         trust.import_trust_list(raw, fingerprint=foreign.fingerprint)
     assert _code(refused) in ("malformed", "signature")
+
+
+def _resigned(made: Any, document: dict[str, Any]) -> bytes:
+    from yiwang.support.trust.tests.conftest import ecdsa_signer
+
+    proof = document.pop("proof")
+    return trustlist.sign(document, algorithm="ecdsa-p256",
+                          certificate_der=pki.pem_to_der(proof["certificate"].encode()),
+                          signer=ecdsa_signer(made.list_key), created=pki.now())
+
+
+def test_a_key_certificate_from_another_ca_is_refused(city: Any) -> None:
+    """A listed key's certificate must come from the list's own root (review H2 item 2)."""
+    made, other = make_foreign_list(), make_foreign_list()
+    document = json.loads(made.raw)
+    stranger = json.loads(other.raw)["issuers"][0]["keys"][0]
+    key = document["issuers"][0]["keys"][0]
+    key["certificate"], key["publicKey"] = stranger["certificate"], stranger["publicKey"]
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(_resigned(made, document), fingerprint=made.fingerprint)
+    assert _code(refused) == "certificate"
+    assert "root" in refused.value.messages[0]
+    assert trust.list_imported() == []
+
+
+def test_a_key_certificate_for_another_key_is_refused(city: Any) -> None:
+    made, other = make_foreign_list(), make_foreign_list()
+    document = json.loads(made.raw)
+    document["issuers"][0]["keys"][0]["publicKey"] = \
+        json.loads(other.raw)["issuers"][0]["keys"][0]["publicKey"]
+    with pytest.raises(ValidationError) as refused:
+        trust.import_trust_list(_resigned(made, document), fingerprint=made.fingerprint)
+    assert _code(refused) == "certificate"
+    assert "another key" in refused.value.messages[0]

@@ -54,7 +54,11 @@ def bundle(ed_key, p256_key) -> dict:
     }
 
 
-def _status_lists(ed_key, revoked=(), suspended=(), valid_until=None) -> dict:
+#: The fixtures' lists are valid well past today: the CLI tests judge them at the real time.
+LISTS_VALID_UNTIL = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+
+
+def _status_lists(ed_key, revoked=(), suspended=(), valid_until=LISTS_VALID_UNTIL) -> dict:
     out = {}
     for url, purpose, indexes in ((LIST_REV, "revocation", revoked),
                                   (LIST_SUS, "suspension", suspended)):
@@ -532,3 +536,15 @@ def test_a_credential_that_is_no_licence_may_lack_status(bundle, ed_key) -> None
     assert result.failed_names() == ["authorised"]
     assert [c.message for c in result.checks if c.name == "status"] == [
         "未登记状态列表 (no status list entry)"]
+
+
+def test_old_lists_without_valid_until_expire_a_day_after_valid_from(bundle, ed_key) -> None:
+    """Review A-M3: a list signed before lists carried validUntil (validFrom 2025-05-01)
+    counts for 24 hours, then the status is unknown instead of "not revoked" for ever."""
+    old = _status_lists(ed_key, valid_until=None)
+    assert all("validUntil" not in c for c in old.values())
+    fresh = Verifier(bundle, old, now=dt.datetime(2025, 5, 1, 12, tzinfo=dt.UTC))
+    assert fresh.verify(_vc(ed_key)).valid
+    result = Verifier(bundle, old, now=NOW).verify(_vc(ed_key))
+    assert result.failed_names() == ["status", "status"]
+    assert "status list has no validUntil" in result.errors[0].message

@@ -70,6 +70,7 @@ def _list_credential(ed_key, status: sl.StatusList, purpose: str = "revocation",
                      issuer: str = ISSUER, list_url: str = LIST_URL, vm: str = VM,
                      **kw) -> dict:
     kw.setdefault("valid_from", dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    kw.setdefault("valid_until", dt.datetime(2024, 7, 1, tzinfo=dt.UTC))
     unsigned = sl.status_list_credential(list_url=list_url, issuer=issuer, purpose=purpose,
                                          status_list=status, **kw)
     return di.add_proof(unsigned, verification_method=vm, sign=ed_key.sign,
@@ -238,12 +239,45 @@ def test_list_expiry_with_the_clock_allowance(ed_key, resolver, minutes, ok) -> 
                                  "expired at 2024-06-01T12:00:00Z; status unknown)")
 
 
-def test_a_list_without_valid_until_is_accepted_as_before(ed_key, resolver) -> None:
-    credential = _list_credential(ed_key, sl.StatusList())
+@pytest.mark.parametrize(("hours", "ok"), [(1, True), (24, True), (24.1, False),
+                                           (24 * 365 * 16, False)])
+def test_a_list_without_valid_until_is_accepted_up_to_a_maximum_age(ed_key, resolver, hours,
+                                                                    ok) -> None:
+    """Review A-M3: lists signed before they carried validUntil would otherwise hide a
+    later revocation for ever; they count for 24 hours after validFrom (+ clock skew)."""
+    issued = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    credential = _list_credential(ed_key, sl.StatusList(), valid_from=issued, valid_until=None)
     assert "validUntil" not in credential
-    [check] = sl.check_status(_credential(), {LIST_URL: credential}, resolver,
-                              now=dt.datetime(2040, 1, 1, tzinfo=dt.UTC))
+    now = issued + dt.timedelta(hours=hours)
+    [check] = sl.check_status(_credential(), {LIST_URL: credential}, resolver, now=now)
+    assert check.ok is ok
+    if not ok:
+        assert "status list has no validUntil" in check.message
+        assert "2024-06-01T00:00:00Z" in check.message and "status unknown" in check.message
+
+
+def test_the_maximum_age_is_a_parameter(ed_key, resolver) -> None:
+    issued = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+    lists = {LIST_URL: _list_credential(ed_key, sl.StatusList(), valid_from=issued,
+                                        valid_until=None)}
+    now = issued + dt.timedelta(hours=3)
+    [check] = sl.check_status(_credential(), lists, resolver, now=now,
+                              max_age=dt.timedelta(hours=2))
+    assert not check.ok and "more than 2 h ago" in check.message
+    [check] = sl.check_status(_credential(), lists, resolver, now=now,
+                              max_age=dt.timedelta(hours=6))
     assert check.ok
+    assert dt.timedelta(hours=24) == sl.MAX_AGE_WITHOUT_VALID_UNTIL
+
+
+def test_a_list_with_neither_valid_until_nor_valid_from_is_refused(ed_key, resolver) -> None:
+    unsigned = sl.status_list_credential(list_url=LIST_URL, issuer=ISSUER, purpose="revocation",
+                                         status_list=sl.StatusList())
+    unsigned.pop("validFrom")
+    lists = {LIST_URL: di.add_proof(unsigned, verification_method=VM, sign=ed_key.sign,
+                                    created="2024-05-01T00:00:00Z")}
+    [check] = sl.check_status(_credential(), lists, resolver, now=NOW)
+    assert not check.ok and "neither validUntil nor validFrom" in check.message
 
 
 def test_a_list_just_built_is_valid_within_the_clock_allowance(ed_key, resolver) -> None:

@@ -15,8 +15,10 @@ the entry's ``statusListCredential`` URL, its ``type`` includes
 ``BitstringStatusListCredential``, every key that signed it belongs to the list's own
 ``issuer`` (which is the credential's issuer), and it is within its ``validFrom`` /
 ``validUntil`` (give or take :data:`CLOCK_SKEW`) — an expired list says nothing about today,
-so the status is then unknown, never "not revoked". A list without ``validUntil`` is
-accepted as before.
+so the status is then unknown, never "not revoked". A list without ``validUntil`` (as
+issuers signed them before they carried one) is accepted only up to ``max_age`` after its
+``validFrom`` (:data:`MAX_AGE_WITHOUT_VALID_UNTIL`, 24 hours, by default): otherwise a copy
+kept from before a revocation would hide it for ever.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ LIST_TYPE = "BitstringStatusList"
 CREDENTIAL_TYPE = "BitstringStatusListCredential"
 ENTRY_TYPE = "BitstringStatusListEntry"
 CLOCK_SKEW = di.CLOCK_SKEW  # a list's validity period is stretched by this at both ends
+#: How long after its ``validFrom`` a list without ``validUntil`` is still accepted.
+MAX_AGE_WITHOUT_VALID_UNTIL = dt.timedelta(hours=24)
 
 
 class StatusListError(ValueError):
@@ -210,14 +214,17 @@ _NO_ENTRY = r.Check(r.STATUS, True, "未登记状态列表 (no status list entry
 def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None,
                  resolve_key: keys_mod.KeyResolver, *, now: dt.datetime | None = None,
                  entries: Any = None, cache: ListCache | None = None,
-                 required: bool = False) -> list[r.Check]:
+                 required: bool = False,
+                 max_age: dt.timedelta = MAX_AGE_WITHOUT_VALID_UNTIL) -> list[r.Check]:
     """The status checks of a credential (or of QR ``entries`` given explicitly).
 
     Each ``BitstringStatusListEntry`` is looked up in ``status_lists`` (URL → list credential,
     or a callable); the list credential must be the one the entry names (its ``id``), of type
     ``BitstringStatusListCredential``, with a proof that verifies with ``resolve_key`` by keys
     of the list's own issuer, within its validity period (± :data:`CLOCK_SKEW`), and come from
-    the credential's issuer (when the credential names one). A set bit fails the check as
+    the credential's issuer (when the credential names one); a list without ``validUntil``
+    only until ``max_age`` after its ``validFrom`` (never, without either). A set bit fails
+    the check as
     revoked (吊销) or suspended (中止). No entries: one check, passing with a note — or
     failing if ``required`` (a credential that always carries entries, such as a yiwang
     licence, without any has had them stripped or was never meant to be checked).
@@ -231,7 +238,7 @@ def check_status(credential: Mapping[str, Any], status_lists: StatusLists | None
                                              "status list entries; status unknown)")]
         return [_NO_ENTRY]
     issuer = _issuer_id(credential)
-    return [_check_entry(issuer, entry, status_lists, resolve_key, now, cache)
+    return [_check_entry(issuer, entry, status_lists, resolve_key, now, cache, max_age)
             for entry in found]
 
 
@@ -285,11 +292,23 @@ def _verified_list(url: str, list_credential: Mapping[str, Any],
                      subject.get("statusPurpose"))
 
 
-def _period_error(verified: _Verified, now: dt.datetime) -> str | None:
+def _period_error(verified: _Verified, now: dt.datetime,
+                  max_age: dt.timedelta = MAX_AGE_WITHOUT_VALID_UNTIL) -> str | None:
     if verified.valid_from is not None and now + CLOCK_SKEW < verified.valid_from:
         shown = di.format_time(verified.valid_from)
         return (f"状态列表尚未生效（{shown} 起生效），状态未知 (status list not yet valid: "
                 f"valid from {shown}; status unknown)")
+    if verified.valid_until is None:
+        hours = f"{max_age.total_seconds() / 3600:g}"
+        if verified.valid_from is None:
+            return ("状态列表既无 validUntil 也无 validFrom，无法判断是否过时，状态未知 "
+                    "(status list has neither validUntil nor validFrom; status unknown)")
+        if now - CLOCK_SKEW > verified.valid_from + max_age:
+            shown = di.format_time(verified.valid_from)
+            return (f"状态列表未注明有效期（validUntil），且签发于 {shown}，已超过 {hours} "
+                    f"小时，状态未知；请取得最新的状态列表 (status list has no validUntil and "
+                    f"was issued at {shown}, more than {hours} h ago; status unknown: fetch "
+                    f"a fresh list)")
     if verified.valid_until is not None and now - CLOCK_SKEW > verified.valid_until:
         shown = di.format_time(verified.valid_until)
         return (f"状态列表已于 {shown} 过期，状态未知 (status list expired at {shown}; "
@@ -299,7 +318,8 @@ def _period_error(verified: _Verified, now: dt.datetime) -> str | None:
 
 def _check_entry(issuer: Any, entry: Any, status_lists: StatusLists | None,
                  resolve_key: keys_mod.KeyResolver, now: dt.datetime,
-                 cache: ListCache | None) -> r.Check:
+                 cache: ListCache | None,
+                 max_age: dt.timedelta = MAX_AGE_WITHOUT_VALID_UNTIL) -> r.Check:
     def fail(message: str) -> r.Check:
         return r.Check(r.STATUS, False, message)
 
@@ -328,7 +348,7 @@ def _check_entry(issuer: Any, entry: Any, status_lists: StatusLists | None,
     bits = verified.bits
     if verified.error is not None or bits is None:
         return fail(verified.error or "状态列表无效 (status list invalid)")
-    period_error = _period_error(verified, now)
+    period_error = _period_error(verified, now, max_age)
     if period_error is not None:
         return fail(period_error)
     if issuer is not None and verified.issuer != issuer:

@@ -171,3 +171,38 @@ def test_downloads_with_the_full_id_number_need_a_real_name_session(
     response = public_client.get(url)
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     assert record.uses.filter(kind="download").count() == 1
+
+
+def test_after_the_certificate_is_revoked_for_compromise_lists_use_a_new_key(
+        record: Any, citizen: Any, police: Any) -> None:
+    from yiwang.support.trust import service as trust
+
+    old_method = _list_method(record.revocation_list)
+    key = crypto.active_signing_key("gaj", integration.VC_PURPOSE)
+    [cert] = [c for c in trust.list_certificates(owner="gaj")
+              if c.key_id == key.id and c.status == "valid"]
+    trust.revoke_certificate(cert.serial, reason="key_compromise")
+    integration.forget_trust_bundle()
+    second = licences.issue_licence("no_criminal_record", holder=citizen,
+                                    fields=RECORD_FIELDS, department_code="gaj", actor=police)
+    integration.forget_trust_bundle()
+    assert _list_method(record.revocation_list) != old_method
+    outcome = licences.verify_licence(second)
+    assert outcome.valid, outcome.checks
+
+
+def test_a_key_past_its_validity_is_replaced_and_the_lists_follow(record: Any) -> None:
+    from django.utils import timezone
+
+    from yiwang.core.crypto.models import ManagedKey
+
+    old_method = _list_method(record.revocation_list)
+    key = crypto.active_signing_key("gaj", integration.VC_PURPOSE)
+    ManagedKey.objects.filter(pk=key.id).update(not_after=timezone.now())
+    integration.forget_trust_bundle()
+    new_method = _list_method(record.revocation_list)  # served: signed by a new key
+    current = crypto.active_signing_key("gaj", integration.VC_PURPOSE)
+    assert current.id != key.id and current.can_sign()
+    assert new_method != old_method and new_method == integration.verification_method(current)
+    integration.forget_trust_bundle()
+    assert all(c["ok"] for c in _status_checks(licences.verify_licence(record)))

@@ -185,9 +185,11 @@ def main() -> None:
                          (f"{HOST}/credentials/status/2", "suspension")):
         unsigned = sl.status_list_credential(list_url=url, issuer=ISSUER, purpose=purpose,
                                              status_list=sl.StatusList(),
-                                             valid_from=dt.datetime(2025, 5, 1, tzinfo=dt.UTC))
+                                             valid_from=NOW - dt.timedelta(hours=1),
+                                             valid_until=NOW + dt.timedelta(hours=23))
         lists[url] = di.add_proof(unsigned, verification_method=vm, sign=ed.sign,
-                                  created="2025-05-01T00:00:00Z")
+                                  created=(NOW - dt.timedelta(hours=1)).strftime(
+                                      "%Y-%m-%dT%H:%M:%SZ"))
     bundle = {"type": "YiwangTrustBundle", "keys": [{
         "id": vm, "algorithm": "ed25519",
         "public_key": base64.b64encode(ed_info.public_key).decode(), "issuer_id": ISSUER,

@@ -96,7 +96,10 @@ class TrustCoreBackend:
         revoked in the vault (``reason``: the person's words)."""
         if certificate_serial:
             self.trust.revoke_certificate(certificate_serial, reason=cause, actor=actor)
-        self.crypto.revoke_signing_key(key_id, reason=reason, actor=actor)
+        key = self.crypto.get_signing_key(key_id)
+        # A key_compromise revocation of the certificate has revoked the key already.
+        if key is not None and key.status != "revoked":
+            self.crypto.revoke_signing_key(key_id, reason=reason, actor=actor)
 
 
 _current: Backend = TrustCoreBackend()

@@ -127,9 +127,12 @@ def _locked_sequence(department_code: str) -> DepartmentSequence | None:
 def _insert_sequence(department_code: str) -> None:
     """Create the department's sequence row, starting after the licences it issued before
     serials were kept (a concurrent first issuance may insert it first: IntegrityError)."""
-    DepartmentSequence.objects.create(
-        department_code=department_code,
-        last_serial=Licence.objects.filter(department_code=department_code).count())
+    numbers = Licence.objects.filter(department_code=department_code).values_list(
+        "number", flat=True)
+    # The serial is the number's last eight digits; the highest one, not the count, so that a
+    # gap (a licence row removed by hand) can never make a serial, and an identifier, repeat.
+    last = max((int(n[-8:]) for n in numbers.iterator() if n[-8:].isdigit()), default=0)
+    DepartmentSequence.objects.create(department_code=department_code, last_serial=last)
 
 
 def next_serial(department_code: str) -> int:

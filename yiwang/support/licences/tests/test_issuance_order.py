@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from yiwang.support.licences import issuance, statuslists
 from yiwang.support.licences import service as licences
-from yiwang.support.licences.models import DepartmentSequence, StatusList
+from yiwang.support.licences.models import DepartmentSequence, Licence, StatusList
 from yiwang.support.licences.tests.conftest import RECORD_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +36,18 @@ def test_a_department_with_licences_before_the_sequence_continues_after_them(
     issue(citizen, police)
     DepartmentSequence.objects.all().delete()  # as after the migration: licences, no row
     assert issue(citizen, police).number.endswith("00000002")
+
+
+def test_the_sequence_starts_after_the_highest_serial_not_the_count(
+        citizen: Any, police: Any) -> None:
+    """A gap in the serials (a row removed by hand) must not make the next identifier
+    repeat one already issued (review A-L2)."""
+    first, second = issue(citizen, police), issue(citizen, police)
+    Licence.objects.filter(pk=first.pk).delete()
+    DepartmentSequence.objects.all().delete()
+    third = issue(citizen, police)
+    assert third.number.endswith("00000003")
+    assert third.identifier != second.identifier
 
 
 def test_a_concurrent_first_issuance_that_made_the_row_first_is_no_500(

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from django.core.cache import cache
 from django.utils import timezone
 
+from yiwang.core import testserver
 from yiwang.support.licences import service as licences
 from yiwang.support.licences import statusfetch
 from yiwang.support.trust import service as trust
@@ -34,53 +33,11 @@ INDEX = 5
 
 # --- the other region's instance: an HTTP server and a trust list --------------------------
 
-@dataclass
-class Origin:
-    """A foreign instance on 127.0.0.1: serves ``pages`` (path → body), counts requests."""
-
-    server: ThreadingHTTPServer
-    pages: dict[str, bytes] = field(default_factory=dict)
-    hits: list[str] = field(default_factory=list)
-    redirects: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+Origin = testserver.LocalOrigin
 
 
 def _serve() -> Origin:
-    origin: Origin
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            origin.hits.append(self.path)
-            body = origin.pages.get(self.path)
-            if self.path in origin.redirects:
-                self.send_response(302)
-                self.send_header("Location", origin.redirects[self.path])
-                self.end_headers()
-                return
-            if body is None:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/vc+ld+json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    origin = Origin(server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return origin
+    return testserver.serve("application/vc+ld+json")
 
 
 def _spki(key: Any) -> bytes:

@@ -5,11 +5,8 @@ in place and is audited."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -17,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
+from yiwang.core import testserver
 from yiwang.core.audit import service as audit
 from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.trust import refresh, tasks
@@ -31,50 +29,15 @@ SZ = "440300000000"
 LIST_PATH = "/trust/list.json"
 
 
-@dataclass
-class Partner:
-    """Another region's instance on 127.0.0.1: serves ``pages`` (path → body)."""
-
-    server: ThreadingHTTPServer
-    pages: dict[str, bytes] = field(default_factory=dict)
-    hits: list[str] = field(default_factory=list)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+class Partner(testserver.LocalOrigin):
+    """Another region's instance on 127.0.0.1."""
 
     def publish(self, raw: bytes) -> None:
         self.pages[LIST_PATH] = raw
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
 
 def _serve() -> Partner:
-    partner: Partner
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            partner.hits.append(self.path)
-            body = partner.pages.get(self.path)
-            if body is None:
-                self.send_response(404)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    partner = Partner(server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return partner
+    return testserver.serve(kind=Partner)
 
 
 @pytest.fixture

@@ -71,32 +71,49 @@ def yiwang(*args: str, env: dict[str, str], timeout: int = 300) -> subprocess.Co
     )
 
 
+def instance_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment of an instance on SQLite in ``data_dir``, on free loopback ports."""
+    public_port, internal_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("YIWANG_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS", "PYTEST_XDIST"))}
+    env.update({
+        "YIWANG_ENV": "demo",
+        "YIWANG_DATA_DIR": str(data_dir),
+        "YIWANG_PUBLIC_PORT": str(public_port),
+        "YIWANG_INTERNAL_PORT": str(internal_port),
+        "YIWANG_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
+        "YIWANG_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
+        "YIWANG_WEB_WORKERS": "1",
+        "YIWANG_WEB_THREADS": "4",
+        "YIWANG_LOG_LEVEL": "WARNING",
+        "YIWANG_WORKER_POLL": "0.2",
+        **extra,
+    })
+    return env
+
+
+def wait_until_healthy(srv: Server, seconds: float = 60) -> None:
+    """Until the internal listener's /healthz answers 200; RuntimeError if ``yiwang serve``
+    exits or stays silent for ``seconds``."""
+    deadline = time.time() + seconds
+    while True:
+        if srv.process.poll() is not None:
+            raise RuntimeError(f"yiwang serve exited: {srv.process.stdout.read()}")  # type: ignore[union-attr]
+        try:
+            if srv.get(srv.internal + "/healthz")[0] == 200:
+                return
+        except OSError:
+            pass
+        if time.time() > deadline:
+            raise RuntimeError(f"yiwang serve did not answer within {seconds:.0f} s")
+        time.sleep(0.3)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("yiwang-e2e")
-    public_port, internal_port, example_rp_port = free_port(), free_port(), free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(
-            ("YIWANG_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS", "PYTEST_XDIST")
-        )
-    }
-    env.update(
-        {
-            "YIWANG_ENV": "demo",
-            "YIWANG_DATA_DIR": str(data_dir),
-            "YIWANG_PUBLIC_PORT": str(public_port),
-            "YIWANG_INTERNAL_PORT": str(internal_port),
-            "YIWANG_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
-            "YIWANG_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
-            "YIWANG_WEB_WORKERS": "1",
-            "YIWANG_WEB_THREADS": "4",
-            "YIWANG_LOG_LEVEL": "WARNING",
-            "YIWANG_WORKER_POLL": "0.2",
-            "YIWANG_DEMO_EXAMPLE_RP_URL": f"http://127.0.0.1:{example_rp_port}",
-        }
-    )
+    example_rp_url = f"http://127.0.0.1:{free_port()}"
+    env = instance_env(data_dir, YIWANG_DEMO_EXAMPLE_RP_URL=example_rp_url)
     yiwang("migrate", "--noinput", env=env)
     demo = yiwang("demo", env=env)
     process = subprocess.Popen(
@@ -107,27 +124,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    srv = Server(
-        f"http://127.0.0.1:{public_port}",
-        f"http://127.0.0.1:{internal_port}",
-        data_dir,
-        env,
-        process,
-        demo.stdout,
-        f"http://127.0.0.1:{example_rp_port}",
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"yiwang serve exited: {process.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            if srv.get(srv.internal + "/healthz")[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    srv = Server(env["YIWANG_PUBLIC_URL"], env["YIWANG_INTERNAL_URL"], data_dir, env, process,
+                 demo.stdout, example_rp_url)
+    try:
+        wait_until_healthy(srv)
+    except RuntimeError:
         process.kill()
-        raise RuntimeError("yiwang serve did not answer within 60 s")
+        raise
     yield srv
     process.send_signal(signal.SIGTERM)
     try:

@@ -13,7 +13,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.e2e.conftest import ROOT, Server, free_port, yiwang
+from tests.e2e.conftest import ROOT, Server, instance_env, wait_until_healthy, yiwang
 from tests.e2e.identity_steps import (
     body_text,
     click_and_land,
@@ -64,27 +63,6 @@ BARE_REGION = QUIET + (
 )
 
 
-def instance_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment of an instance on SQLite in ``data_dir``, on free loopback ports."""
-    public_port, internal_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("YIWANG_", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS", "PYTEST_XDIST"))}
-    env.update({
-        "YIWANG_ENV": "demo",
-        "YIWANG_DATA_DIR": str(data_dir),
-        "YIWANG_PUBLIC_PORT": str(public_port),
-        "YIWANG_INTERNAL_PORT": str(internal_port),
-        "YIWANG_PUBLIC_URL": f"http://127.0.0.1:{public_port}",
-        "YIWANG_INTERNAL_URL": f"http://127.0.0.1:{internal_port}",
-        "YIWANG_WEB_WORKERS": "1",
-        "YIWANG_WEB_THREADS": "4",
-        "YIWANG_LOG_LEVEL": "WARNING",
-        "YIWANG_WORKER_POLL": "0.2",
-        **extra,
-    })
-    return env
-
-
 @contextmanager
 def region_instance(data_dir: Path, *, region_code: str, region_name: str) -> Iterator[Server]:
     """Start a second yiwang speaking for another region: migrate, its administrator and
@@ -98,18 +76,7 @@ def region_instance(data_dir: Path, *, region_code: str, region_name: str) -> It
     srv = Server(env["YIWANG_PUBLIC_URL"], env["YIWANG_INTERNAL_URL"], data_dir, env, process,
                  setup.stdout)
     try:
-        deadline = time.time() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"yiwang serve exited: {process.stdout.read()}")  # type: ignore[union-attr]
-            try:
-                if srv.get(srv.internal + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("yiwang serve did not answer within 60 s")
-            time.sleep(0.3)
+        wait_until_healthy(srv)
         yield srv
     finally:
         process.send_signal(signal.SIGTERM)

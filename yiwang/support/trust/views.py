@@ -113,7 +113,7 @@ def timestamp(request: HttpRequest) -> HttpResponse:
         return _plain(413, f"a time-stamp request is at most {limit} bytes")
     if _over_rate(request):
         response = _plain(429, "too many time-stamp requests; try again in a minute")
-        response["Retry-After"] = "60"
+        response["Retry-After"] = ratelimit.retry_after()
         return response
     body = request.read(limit + 1)
     if len(body) > limit:

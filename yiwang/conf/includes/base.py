@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "yiwang.core.masking",
     "yiwang.core.tasks",
     "yiwang.core.health",
+    "yiwang.core.uploads",
     # platform (基础设施层)
     "yiwang.platform.zones",
     "yiwang.platform.regions",
@@ -48,6 +49,9 @@ INSTALLED_APPS = [
     "yiwang.platform.registry",
     # enablement (技术赋能层)
     "yiwang.enablement.ledger",
+    "yiwang.enablement.forms",
+    "yiwang.enablement.workflow",
+    "yiwang.enablement.ai",
     # support (应用支撑层)
     "yiwang.support.trust",
     "yiwang.support.licences",
@@ -55,6 +59,10 @@ INSTALLED_APPS = [
     "yiwang.support.identity",
     "yiwang.support.identity.oidc",
     "oauth2_provider",
+    "yiwang.support.notify",
+    # industry (行业应用层)
+    "yiwang.industry.services",
+    "yiwang.industry.applications",
     # entry (用户入口层)
     "yiwang.entry.portal",
     "yiwang.entry.workbench",

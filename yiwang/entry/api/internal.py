@@ -6,9 +6,11 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from yiwang.entry.api.routers import applications as applications_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
 from yiwang.entry.api.routers import licences as licences_routes
 from yiwang.entry.api.routers import seals as seals_routes
+from yiwang.entry.api.routers import services as services_routes
 from yiwang.entry.api.routers import trust as trust_routes
 from yiwang.platform.zones.service import Zone, session_cookie_name
 from yiwang.support.identity import service as identity
@@ -53,3 +55,5 @@ api.add_router("/ledger", ledger_routes.internal_router)
 api.add_router("/trust", trust_routes.internal_router)
 api.add_router("/licences", licences_routes.internal_router)
 api.add_router("/seals", seals_routes.internal_router)
+api.add_router("/services", services_routes.internal_router)
+api.add_router("/applications", applications_routes.internal_router)

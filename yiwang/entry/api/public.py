@@ -2,12 +2,14 @@
 
 from ninja import NinjaAPI
 
+from yiwang.entry.api.routers import applications as applications_routes
 from yiwang.entry.api.routers import identifiers as identifier_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
 from yiwang.entry.api.routers import licences as licences_routes
 from yiwang.entry.api.routers import orgs as orgs_routes
 from yiwang.entry.api.routers import regions as regions_routes
 from yiwang.entry.api.routers import seals as seals_routes
+from yiwang.entry.api.routers import services as services_routes
 from yiwang.entry.api.routers import trust as trust_routes
 
 api = NinjaAPI(
@@ -34,3 +36,5 @@ api.add_router("/ledger", ledger_routes.public_router)
 api.add_router("/trust", trust_routes.public_router)
 api.add_router("/licences", licences_routes.public_router)
 api.add_router("/seals", seals_routes.public_router)
+api.add_router("/services", services_routes.public_router)
+api.add_router("/applications", applications_routes.public_router)

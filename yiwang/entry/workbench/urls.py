@@ -1,9 +1,11 @@
 from django.urls import path
 
 from yiwang.entry.workbench import (
+    urls_applications,
     urls_ledger,
     urls_licences,
     urls_seals,
+    urls_services,
     urls_trust,
     views,
     views_audit,
@@ -51,4 +53,7 @@ urlpatterns = [
     *urls_trust.urlpatterns,
     *urls_licences.urlpatterns,
     *urls_seals.urlpatterns,
+    # 一网通办: the service builder and the officials' inbox
+    *urls_services.urlpatterns,
+    *urls_applications.urlpatterns,
 ]

@@ -1,0 +1,5 @@
+"""Workbench pages of the applications area."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []

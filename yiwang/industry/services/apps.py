@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ServicesConfig(AppConfig):
+    name = "yiwang.industry.services"
+    label = "services"
+    verbose_name = "政务服务事项 Service catalogue"

@@ -1,0 +1,1 @@
+"""Public facade of the services app (filled in by issue 5)."""

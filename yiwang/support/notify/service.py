@@ -1,0 +1,1 @@
+"""Public facade of the notify app (filled in by issue 5)."""

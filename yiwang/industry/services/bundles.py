@@ -1,0 +1,185 @@
+"""Bundles (一件事一次办): several matters applied for at once with one form.
+
+The bundle's own form collects the data once; each member matter gets the bundle data
+projected onto its own form keys through the member's ``map`` (``{member key: bundle key or
+JSON Logic}``). Editing changes the bundle's working fields; ``publish_bundle`` freezes them in
+``snapshot``. Members run on their own published version at the time of application, so a
+member department can publish a new version without republishing every bundle; the
+projection keeps only the keys the member's live form has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.core.audit import service as audit
+from yiwang.enablement.forms import service as forms
+from yiwang.industry.services.catalogue import may_publish
+from yiwang.industry.services.common import error, form_keys, logic_vars, lookup
+from yiwang.industry.services.models import Audience, Bundle, LifeEvent, Matter, ServiceVersion
+from yiwang.industry.services.versions import published_version
+
+
+@dataclass(frozen=True)
+class BundleMember:
+    matter_code: str
+    matter_name: str
+    version: ServiceVersion
+    map: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PublishedBundle:
+    """A published bundle as applications use it (from the snapshot, members resolved to
+    their live versions)."""
+
+    code: str
+    name: str
+    name_en: str
+    department_code: str
+    form: dict[str, Any]
+    members: tuple[BundleMember, ...]
+    shared_materials: tuple[str, ...]
+    promised_days: int | None
+
+
+def get_bundle(code: str) -> Bundle | None:
+    """The bundle with this code (published or not), or None."""
+    return Bundle.objects.select_related("life_event").filter(code=code).first()
+
+
+def list_bundles(*, published_only: bool = True, life_event: str = "") -> QuerySet[Bundle]:
+    bundles = Bundle.objects.select_related("life_event")
+    if published_only:
+        bundles = bundles.filter(published=True)
+    if life_event:
+        bundles = bundles.filter(life_event__code=life_event)
+    return bundles
+
+
+def published_bundle(code: str) -> PublishedBundle | None:
+    """The published bundle, or None when it is not published or a member has no live
+    version (the bundle cannot be applied for then)."""
+    bundle = Bundle.objects.filter(code=code, published=True).first()
+    if bundle is None or not bundle.snapshot:
+        return None
+    snap = bundle.snapshot
+    members = []
+    for member in snap.get("members", []):
+        version = published_version(member["matter"])
+        if version is None:
+            return None
+        members.append(BundleMember(member["matter"], version.matter.name, version,
+                                    dict(member.get("map") or {})))
+    return PublishedBundle(code=bundle.code, name=snap.get("name", bundle.name),
+                           name_en=snap.get("name_en", bundle.name_en),
+                           department_code=bundle.department_code, form=snap.get("form", {}),
+                           members=tuple(members),
+                           shared_materials=tuple(snap.get("shared_materials", [])),
+                           promised_days=snap.get("promised_days"))
+
+
+def project_member_data(member: BundleMember, data: dict[str, Any]) -> dict[str, Any]:
+    """The bundle data seen by one member: its map applied, only keys of its live form."""
+    keys = form_keys(member.version.form)
+    projected: dict[str, Any] = {}
+    for target, source in member.map.items():
+        if target not in keys:
+            continue
+        value = lookup(data, source) if isinstance(source, str) else forms.evaluate(source, data)
+        if value is not None:
+            projected[target] = value
+    return projected
+
+
+def check_bundle(*, form: Any, members: Any, shared_materials: Any = ()) -> dict[str, Any]:
+    """Validate a bundle's form, members and maps; return them normalised."""
+    problems: dict[str, list[str]] = {}
+    try:
+        clean_form = forms.check_definition(form)
+    except ValidationError as exc:
+        problems["form"] = [str(m) for m in exc.messages]
+        clean_form = form if isinstance(form, dict) else {}
+    keys = form_keys(clean_form)
+    if not isinstance(members, list) or len(members) < 2:
+        problems.setdefault("members", []).append(_("一件事至少包含两个事项。"))
+        members = members if isinstance(members, list) else []
+    clean_members = []
+    seen: set[str] = set()
+    for member in members:
+        code = str((member or {}).get("matter") or "")
+        if code in seen:
+            problems.setdefault("members", []).append(_("事项“%(code)s”重复。") % {"code": code})
+        seen.add(code)
+        if not Matter.objects.filter(code=code).exists():
+            problems.setdefault("members", []).append(_("事项“%(code)s”不存在。") % {"code": code})
+            continue
+        mapping = member.get("map") or {}
+        for target, source in mapping.items():
+            used = {source.split(".")[0]} if isinstance(source, str) else {
+                v.split(".")[0] for v in logic_vars(source)}
+            if used - keys:
+                problems.setdefault("members", []).append(
+                    _("事项“%(code)s”的字段“%(key)s”引用了一件事表单中没有的字段。")
+                    % {"code": code, "key": target})
+        clean_members.append({"matter": code, "map": dict(mapping)})
+    if problems:
+        raise ValidationError(problems)
+    return {"form": clean_form, "members": clean_members,
+            "shared_materials": [str(c) for c in shared_materials or []]}
+
+
+@transaction.atomic
+def save_bundle(*, code: str, name: str, department_code: str, form: Any, members: Any,
+                name_en: str = "", life_event: str = "", audience: str = Audience.PERSON,
+                summary: str = "", summary_en: str = "", shared_materials: Any = (),
+                promised_days: int | None = None, actor: Any = None) -> Bundle:
+    """Create or update a bundle's working fields (the published snapshot is unchanged)."""
+    if actor is not None and not may_publish(actor, department_code):
+        raise error(_("您无权管理本部门以外的一件事。"), "not_allowed")
+    clean = check_bundle(form=form, members=members, shared_materials=shared_materials)
+    event = LifeEvent.objects.filter(code=life_event).first() if life_event else None
+    bundle, _created = Bundle.objects.update_or_create(code=code, defaults={
+        "name": name, "name_en": name_en, "department_code": department_code,
+        "life_event": event, "audience": audience, "summary": summary,
+        "summary_en": summary_en, "promised_days": promised_days, **clean})
+    audit.record("services.bundle_saved", bundle, actor=actor, detail={"code": code})
+    return bundle
+
+
+@transaction.atomic
+def publish_bundle(bundle: Bundle, actor: Any = None) -> Bundle:
+    """Freeze the bundle's working fields into its published snapshot; every member must
+    have a live version."""
+    if actor is not None and not may_publish(actor, bundle.department_code):
+        raise error(_("您无权管理本部门以外的一件事。"), "not_allowed")
+    clean = check_bundle(form=bundle.form, members=bundle.members,
+                         shared_materials=bundle.shared_materials)
+    missing = [m["matter"] for m in clean["members"] if published_version(m["matter"]) is None]
+    if missing:
+        raise error(_("以下事项还没有发布的版本:%(codes)s。"), "members_unpublished",
+                    codes=", ".join(missing))
+    bundle.snapshot = {"name": bundle.name, "name_en": bundle.name_en,
+                       "promised_days": bundle.promised_days, **clean}
+    bundle.published = True
+    bundle.published_at = timezone.now()
+    bundle.save()
+    audit.record("services.bundle_published", bundle, actor=actor, detail={"code": bundle.code})
+    return bundle
+
+
+@transaction.atomic
+def unpublish_bundle(bundle: Bundle, actor: Any = None) -> Bundle:
+    if actor is not None and not may_publish(actor, bundle.department_code):
+        raise error(_("您无权管理本部门以外的一件事。"), "not_allowed")
+    bundle.published = False
+    bundle.save(update_fields=["published", "updated_at"])
+    audit.record("services.bundle_unpublished", bundle, actor=actor, detail={"code": bundle.code})
+    return bundle

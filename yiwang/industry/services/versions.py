@@ -1,0 +1,408 @@
+"""Service versions (服务版本): drafts, their checks, publication, fees and licence mapping.
+
+A version is editable while it is a draft and frozen once published; publishing retires the
+previous published version in the same transaction and takes effect at once (the portal's
+service pages are not page-cached, see ADR 0022).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.core.audit import service as audit
+from yiwang.enablement.forms import service as forms
+from yiwang.enablement.workflow import service as workflow
+from yiwang.industry.services.catalogue import may_edit, may_publish
+from yiwang.industry.services.common import (
+    MAX_FEE_ROWS,
+    MAX_FEN,
+    error,
+    form_keys,
+    logic_vars,
+    lookup,
+)
+from yiwang.industry.services.models import Matter, ServiceVersion, VersionState
+
+HIT_POLICIES = ("FIRST", "COLLECT", "UNIQUE")
+
+
+@dataclass(frozen=True)
+class FeeItem:
+    item: str
+    item_en: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class FeeQuote:
+    """What an application costs: the matched rows of the fee table, in fen (分)."""
+
+    items: tuple[FeeItem, ...] = field(default_factory=tuple)
+
+    @property
+    def total_fen(self) -> int:
+        return sum(i.amount_fen for i in self.items)
+
+    @property
+    def free(self) -> bool:
+        return self.total_fen == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"total_fen": self.total_fen,
+                "items": [{"item": i.item, "item_en": i.item_en, "amount_fen": i.amount_fen}
+                          for i in self.items]}
+
+
+# --- reads ----------------------------------------------------------------------------
+
+def published_version(matter_code: str) -> ServiceVersion | None:
+    """The live version of the matter (None when it has none or the matter is withdrawn)."""
+    return (ServiceVersion.objects.select_related("matter")
+            .filter(matter__code=matter_code, matter__published=True,
+                    state=VersionState.PUBLISHED).first())
+
+
+def get_version(pk: int | str) -> ServiceVersion | None:
+    """A version by primary key, in any state (applications keep theirs), or None."""
+    try:
+        return ServiceVersion.objects.select_related("matter").filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def versions_of(matter: Matter) -> QuerySet[ServiceVersion]:
+    """Every version of the matter, newest first."""
+    return (ServiceVersion.objects.filter(matter=matter)
+            .select_related("created_by", "published_by").order_by("-number"))
+
+
+def latest_draft(matter: Matter) -> ServiceVersion | None:
+    return versions_of(matter).filter(state=VersionState.DRAFT).first()
+
+
+# --- checks ---------------------------------------------------------------------------
+
+def _messages(exc: ValidationError) -> list[str]:
+    return [str(m) for m in exc.messages]
+
+
+def check_fee_table(table: Any, form: dict[str, Any] | None) -> dict[str, Any]:
+    """Validate a fee decision table against the form; return it normalised.
+
+    ``{}`` or no rows means free. Each row: ``when`` (JSON Logic over the form data; omitted
+    or ``true`` = always), ``item`` (收费项目), ``amount_fen`` (integer ≥ 0)."""
+    if table in (None, {}, []):
+        return {"hit_policy": "FIRST", "rows": []}
+    if not isinstance(table, dict):
+        raise ValidationError(_("收费决策表必须是一个对象。"))
+    policy = str(table.get("hit_policy") or "FIRST").upper()
+    rows = table.get("rows") or []
+    problems: list[str] = []
+    if policy not in HIT_POLICIES:
+        problems.append(_("命中策略只能是 FIRST、COLLECT 或 UNIQUE。"))
+    if not isinstance(rows, list):
+        raise ValidationError(_("收费决策表的规则行必须是列表。"))
+    if len(rows) > MAX_FEE_ROWS:
+        problems.append(_("收费规则不能超过%(n)d行。") % {"n": MAX_FEE_ROWS})
+    keys = form_keys(form)
+    clean_rows = []
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            problems.append(_("第%(n)d行不是一条规则。") % {"n": number})
+            continue
+        item = str(row.get("item") or "").strip()
+        if not item:
+            problems.append(_("第%(n)d行缺少收费项目名称。") % {"n": number})
+        amount = row.get("amount_fen")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_FEN:
+            problems.append(_("第%(n)d行的金额必须是0到%(max)d之间的整数(单位:分)。")
+                            % {"n": number, "max": MAX_FEN})
+        when = row.get("when", True)
+        unknown = {v.split(".")[0] for v in logic_vars(when)} - keys
+        if unknown:
+            problems.append(_("第%(n)d行的条件引用了表单中没有的字段:%(keys)s。")
+                            % {"n": number, "keys": ", ".join(sorted(unknown))})
+        elif when is not True:
+            try:
+                forms.evaluate(when, {})
+            except ValidationError as exc:
+                problems.append(_("第%(n)d行的条件有误:%(why)s")
+                                % {"n": number, "why": "; ".join(_messages(exc))})
+            except Exception:
+                problems.append(_("第%(n)d行的条件不是有效的 JSON Logic。") % {"n": number})
+        clean_rows.append({"when": when, "item": item,
+                           "item_en": str(row.get("item_en") or ""), "amount_fen": amount})
+    if problems:
+        raise ValidationError(problems)
+    return {"hit_policy": policy, "rows": clean_rows}
+
+
+def check_licence(licence: Any, form: dict[str, Any] | None,
+                  department_code: str) -> dict[str, Any]:
+    """Validate a licence mapping against the licence type's schema and the form.
+
+    ``{}`` means the matter issues no licence. Otherwise ``{"type": code, "map": {field:
+    source}}``: every required field of the type (except those filled from the holder) is
+    mapped, every mapped field exists, a source is a form key (``"a"`` or ``"a.b"``) or a JSON
+    Logic rule over the form keys, and the matter's department issues that type."""
+    if licence in (None, {}, ""):
+        return {}
+    from yiwang.support.licences import service as licences
+
+    if not isinstance(licence, dict) or not isinstance(licence.get("map", {}), dict):
+        raise ValidationError(_("证照映射必须是 {\"type\": 代码, \"map\": {…}}。"))
+    ltype = licences.get_type(str(licence.get("type") or ""))
+    if ltype is None or not ltype.active:
+        raise ValidationError(_("证照类型“%(code)s”不存在或未启用。")
+                              % {"code": licence.get("type")})
+    problems: list[str] = []
+    if department_code not in (ltype.issuing_departments or []):
+        problems.append(_("本事项的实施部门不是“%(name)s”的发证部门。") % {"name": ltype.name})
+    schema_fields = {f["key"]: f for f in (ltype.schema or {}).get("fields", [])}
+    mapping = licence.get("map") or {}
+    keys = form_keys(form)
+    for licence_field, source in mapping.items():
+        if licence_field not in schema_fields:
+            problems.append(_("证照“%(name)s”没有字段“%(field)s”。")
+                            % {"name": ltype.name, "field": licence_field})
+            continue
+        if isinstance(source, str):
+            if source.split(".")[0] not in keys:
+                problems.append(_("字段“%(field)s”映射到表单中没有的字段“%(key)s”。")
+                                % {"field": schema_fields[licence_field]["label"], "key": source})
+        elif isinstance(source, dict):
+            unknown = {v.split(".")[0] for v in logic_vars(source)} - keys
+            if unknown:
+                problems.append(_("字段“%(field)s”的规则引用了表单中没有的字段:%(keys)s。")
+                                % {"field": schema_fields[licence_field]["label"],
+                                   "keys": ", ".join(sorted(unknown))})
+        else:
+            problems.append(_("字段“%(field)s”的来源必须是表单字段或 JSON Logic 规则。")
+                            % {"field": schema_fields[licence_field]["label"]})
+    for key, spec in schema_fields.items():
+        if spec.get("required") and not spec.get("holder") and key not in mapping:
+            problems.append(_("证照必填字段“%(field)s”尚未映射。") % {"field": spec["label"]})
+    if problems:
+        raise ValidationError(problems)
+    return {"type": ltype.code, "map": dict(mapping)}
+
+
+def _check_parts(matter: Matter, *, form: Any, flow_spec: Any, bpmn: str | None,
+                 fee_table: Any, licence: Any) -> dict[str, Any]:
+    """Check each part with its owner (forms, workflow, ours); one error per part."""
+    problems: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    try:
+        clean["form"] = forms.check_definition(form) if form else {"version": 1,
+                                                                  "components": []}
+    except ValidationError as exc:
+        problems["form"] = _messages(exc)
+        clean["form"] = form if isinstance(form, dict) else {}
+    if bpmn:
+        try:
+            clean["bpmn"] = workflow.import_bpmn(bpmn)["bpmn"]
+            clean["flow_spec"] = {}
+        except ValidationError as exc:
+            problems["flow"] = _messages(exc)
+    elif flow_spec:
+        try:
+            clean["flow_spec"] = workflow.check_spec(flow_spec)
+            clean["bpmn"] = workflow.build_bpmn(clean["flow_spec"])
+        except ValidationError as exc:
+            problems["flow"] = _messages(exc)
+    else:
+        clean["flow_spec"], clean["bpmn"] = {}, ""
+    try:
+        clean["fee_table"] = check_fee_table(fee_table, clean["form"])
+    except ValidationError as exc:
+        problems["fee_table"] = _messages(exc)
+    try:
+        clean["licence"] = check_licence(licence, clean["form"], matter.department_code)
+    except ValidationError as exc:
+        problems["licence"] = _messages(exc)
+    if problems:
+        raise ValidationError(problems)
+    return clean
+
+
+# --- writes ---------------------------------------------------------------------------
+
+def _require(ok: bool) -> None:
+    if not ok:
+        raise error(_("您无权管理本部门以外的事项。"), "not_allowed")
+
+
+@transaction.atomic
+def create_draft(matter: Matter, actor: Any = None) -> ServiceVersion:
+    """A new draft of ``matter``: a copy of its latest version (or empty). A matter has at
+    most one draft; asking again returns the existing one."""
+    if actor is not None:
+        _require(may_edit(actor, matter))
+    Matter.objects.select_for_update().filter(pk=matter.pk).first()
+    existing = latest_draft(matter)
+    if existing is not None:
+        return existing
+    latest = versions_of(matter).first()
+    number = (ServiceVersion.objects.filter(matter=matter).aggregate(n=Max("number"))["n"]
+              or 0) + 1
+    version = ServiceVersion.objects.create(
+        matter=matter, number=number, state=VersionState.DRAFT,
+        form=copy.deepcopy(latest.form) if latest else {"version": 1, "components": []},
+        flow_spec=copy.deepcopy(latest.flow_spec) if latest else {},
+        bpmn=latest.bpmn if latest else "",
+        fee_table=copy.deepcopy(latest.fee_table) if latest else {"hit_policy": "FIRST",
+                                                                   "rows": []},
+        licence=copy.deepcopy(latest.licence) if latest else {},
+        created_by=actor if getattr(actor, "pk", None) else None)
+    audit.record("services.draft_created", version, actor=actor,
+                 detail={"matter": matter.code, "number": number})
+    return version
+
+
+_UNSET: Any = object()
+
+
+@transaction.atomic
+def save_draft(version: ServiceVersion, *, form: Any = _UNSET, flow_spec: Any = _UNSET,
+               bpmn: str | None = None, fee_table: Any = _UNSET, licence: Any = _UNSET,
+               note: str | None = None, actor: Any = None) -> ServiceVersion:
+    """Save the parts of a draft (those given; the others are kept and re-checked).
+
+    Each part is checked by its owner: the form by ``forms.check_definition``, the flow by
+    ``workflow.check_spec``/``build_bpmn`` (or ``import_bpmn`` for a BPMN file), the fee
+    table and the licence mapping here. Raises a ``ValidationError`` whose dict names the
+    part (``form``, ``flow``, ``fee_table``, ``licence``) with its messages."""
+    version = ServiceVersion.objects.select_for_update().select_related("matter").get(
+        pk=version.pk)
+    if actor is not None:
+        _require(may_edit(actor, version.matter))
+    if version.state != VersionState.DRAFT:
+        raise error(_("已发布或已停用的版本不能修改,请新建草稿。"), "frozen")
+    if bpmn:
+        spec_in, bpmn_in = None, bpmn
+    elif flow_spec is not _UNSET:
+        spec_in, bpmn_in = flow_spec, None
+    elif version.flow_spec:
+        spec_in, bpmn_in = version.flow_spec, None
+    else:  # an imported BPMN file (no spec) or nothing yet
+        spec_in, bpmn_in = None, version.bpmn or None
+    clean = _check_parts(
+        version.matter,
+        form=version.form if form is _UNSET else form,
+        flow_spec=spec_in, bpmn=bpmn_in,
+        fee_table=version.fee_table if fee_table is _UNSET else fee_table,
+        licence=version.licence if licence is _UNSET else licence)
+    for part, value in clean.items():
+        setattr(version, part, value)
+    if note is not None:
+        version.note = note[:200]
+    version.save()
+    audit.record("services.draft_saved", version, actor=actor,
+                 detail={"matter": version.matter.code, "number": version.number})
+    return version
+
+
+@transaction.atomic
+def publish_version(version: ServiceVersion, actor: Any = None) -> ServiceVersion:
+    """Publish a draft: it becomes the matter's live version at once, the previous one is
+    retired (applications keep theirs) and the matter is listed. Audited."""
+    version = ServiceVersion.objects.select_for_update().select_related("matter").get(
+        pk=version.pk)
+    matter = version.matter
+    if actor is not None:
+        _require(may_publish(actor, matter))
+    if version.state != VersionState.DRAFT:
+        raise error(_("只能发布草稿版本。"), "not_draft")
+    if not form_keys(version.form):
+        raise error(_("表单还没有字段,不能发布。"), "empty_form")
+    if not version.bpmn:
+        raise error(_("还没有设置审批流程,不能发布。"), "no_flow")
+    # Check again: the licence types or departments may have changed since it was saved.
+    _check_parts(matter, form=version.form, flow_spec=version.flow_spec or None,
+                 bpmn=None if version.flow_spec else version.bpmn,
+                 fee_table=version.fee_table, licence=version.licence)
+    now = timezone.now()
+    ServiceVersion.objects.filter(matter=matter, state=VersionState.PUBLISHED).update(
+        state=VersionState.RETIRED, retired_at=now)
+    version.state = VersionState.PUBLISHED
+    version.published_at = now
+    version.published_by = actor if getattr(actor, "pk", None) else None
+    version.save()
+    if not matter.published:
+        matter.published = True
+        matter.save(update_fields=["published", "updated_at"])
+    audit.record("services.version_published", version, actor=actor,
+                 detail={"matter": matter.code, "number": version.number})
+    return version
+
+
+@transaction.atomic
+def publish_matter(matter: Matter, actor: Any = None) -> Matter:
+    """List the matter's guide in the catalogue (a matter may be listed without an online
+    version: the guide then says where to apply in person)."""
+    if actor is not None:
+        _require(may_publish(actor, matter))
+    matter.published = True
+    matter.save(update_fields=["published", "updated_at"])
+    audit.record("services.matter_published", matter, actor=actor, detail={"code": matter.code})
+    return matter
+
+
+@transaction.atomic
+def unpublish_matter(matter: Matter, actor: Any = None) -> Matter:
+    """Withdraw the matter: no longer listed, no new applications (its published version is
+    retired); running applications keep their version."""
+    if actor is not None:
+        _require(may_publish(actor, matter))
+    ServiceVersion.objects.filter(matter=matter, state=VersionState.PUBLISHED).update(
+        state=VersionState.RETIRED, retired_at=timezone.now())
+    matter.published = False
+    matter.save(update_fields=["published", "updated_at"])
+    audit.record("services.matter_unpublished", matter, actor=actor,
+                 detail={"code": matter.code})
+    return matter
+
+
+# --- fees and licences ----------------------------------------------------------------
+
+def compute_fee(version: ServiceVersion, data: dict[str, Any]) -> FeeQuote:
+    """Evaluate the version's fee decision table on cleaned form data.
+
+    FIRST: the first matching row; COLLECT: every matching row; UNIQUE: the only matching
+    row (more than one is a table error, refused). No rows or no match: free."""
+    table = version.fee_table or {}
+    policy = str(table.get("hit_policy") or "FIRST").upper()
+    hits: list[FeeItem] = []
+    for row in table.get("rows") or []:
+        when = row.get("when", True)
+        if when is True or forms.evaluate(when, data):
+            hits.append(FeeItem(row["item"], row.get("item_en", ""), int(row["amount_fen"])))
+            if policy == "FIRST":
+                break
+    if policy == "UNIQUE" and len(hits) > 1:
+        raise error(_("收费决策表有多条规则同时命中,请联系事项管理部门。"), "fee_ambiguous")
+    return FeeQuote(tuple(hits))
+
+
+def licence_fields(version: ServiceVersion, data: dict[str, Any]) -> tuple[str, dict] | None:
+    """The licence the version issues on approval and its fields computed from ``data``:
+    ``(type code, {field: value})``, or None when it issues none. Fields filled from the
+    holder (name, ID number, credit code) are left to the licences app."""
+    licence = version.licence or {}
+    if not licence.get("type"):
+        return None
+    fields: dict[str, Any] = {}
+    for licence_field, source in (licence.get("map") or {}).items():
+        value = (lookup(data, source) if isinstance(source, str)
+                 else forms.evaluate(source, data))
+        if value not in (None, ""):
+            fields[licence_field] = value
+    return str(licence["type"]), fields

@@ -1,0 +1,28 @@
+"""Settings of uploads and OCR (read from the environment through env())."""
+
+from __future__ import annotations
+
+from yiwang.conf.env import env
+
+YIWANG_UPLOADS_MAX_PIXELS = env(
+    "YIWANG_UPLOADS_MAX_PIXELS", 40_000_000, group="Uploads",
+    doc="Largest image accepted, in pixels (width × height), read from the image's header "
+        "before decoding: larger images (and decompression bombs) are refused.")
+YIWANG_UPLOADS_MAX_PDF_PAGES = env(
+    "YIWANG_UPLOADS_MAX_PDF_PAGES", 50, group="Uploads",
+    doc="Most pages an uploaded PDF may have.")
+YIWANG_UPLOADS_MAX_PDF_OBJECTS = env(
+    "YIWANG_UPLOADS_MAX_PDF_OBJECTS", 20_000, group="Uploads",
+    doc="Most indirect objects an uploaded PDF may have (each is inspected for active "
+        "content).")
+YIWANG_UPLOADS_JPEG_QUALITY = env(
+    "YIWANG_UPLOADS_JPEG_QUALITY", 90, group="Uploads",
+    doc="JPEG quality of re-encoded photos (1–95).")
+YIWANG_UPLOADS_UNCLAIMED_HOURS = env(
+    "YIWANG_UPLOADS_UNCLAIMED_HOURS", 24, group="Uploads",
+    doc="Uploads no submission has claimed are deleted after this many hours by the "
+        "periodic task uploads.purge_unclaimed.")
+YIWANG_AI_OCR_THREADS = env(
+    "YIWANG_AI_OCR_THREADS", 1, group="Uploads",
+    doc="Threads onnxruntime may use for one OCR run (intra-op); OCR runs in the web "
+        "process, so keep it below the number of cores.")

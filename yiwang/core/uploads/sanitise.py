@@ -1,0 +1,301 @@
+"""Type sniffing and sanitising of uploaded files (images re-encoded, PDFs inspected).
+
+Nothing here trusts the file name or the browser's content type: the type is read from the
+magic bytes, and a file must then parse completely as that type. What goes to storage is
+what we produced (re-encoded images) or what we inspected object by object (PDFs).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps
+
+JPEG = "image/jpeg"
+PNG = "image/png"
+PDF = "application/pdf"
+EXTENSIONS = {JPEG: ".jpg", PNG: ".png", PDF: ".pdf"}
+LABELS = {JPEG: "JPEG", PNG: "PNG", PDF: "PDF"}
+
+
+class UploadRejected(ValidationError):
+    """An upload refused; the message tells the person what to do."""
+
+    def __init__(self, message: str, *, code: str = "invalid") -> None:
+        super().__init__(message, code=code)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pixels: int
+    max_pdf_pages: int
+    max_pdf_objects: int
+    jpeg_quality: int
+
+
+@dataclass(frozen=True)
+class Sanitised:
+    content: bytes
+    content_type: str
+
+
+# --- sniffing ------------------------------------------------------------------------------
+
+_MARKUP = re.compile(rb"<\s*(script|html|svg|body|iframe|object|embed|\?xml|!doctype|\?php)",
+                     re.IGNORECASE)
+
+
+def sniff(head: bytes) -> str:
+    """The type of a file from its first bytes: one of JPEG, PNG, PDF, or ``""``."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    # Readers accept a PDF header anywhere in the first KiB; we accept it only at the start,
+    # so that nothing else (an HTML page, an image) can sit in front of a PDF.
+    if head.startswith(b"%PDF-"):
+        return PDF
+    return ""
+
+
+def _describe(head: bytes) -> str:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512]
+    if _MARKUP.search(text) or text.startswith(b"<"):
+        return _("这是网页或 SVG 等标记文件，不是图片或 PDF")
+    if head.startswith((b"PK\x03\x04", b"Rar!", b"7z\xbc\xaf")):
+        return _("这是压缩文件")
+    if head.startswith((b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"RIFF")):
+        return _("这种图片格式不受支持")
+    if head[4:8] == b"ftyp":
+        return _("这种图片格式（如 HEIC）不受支持，请在手机上导出为 JPEG")
+    return _("无法识别文件类型")
+
+
+def check_type(content: bytes, accept: tuple[str, ...]) -> str:
+    """The sniffed type of ``content`` if ``accept`` allows it; raise otherwise."""
+    kind = sniff(content[:16])
+    allowed = "、".join(LABELS.get(a, a) for a in accept)
+    if not kind:
+        raise UploadRejected(
+            _("%(problem)s。请上传 %(allowed)s 格式的文件。")
+            % {"problem": _describe(content[:1024]), "allowed": allowed}, code="type")
+    if kind not in accept:
+        raise UploadRejected(
+            _("不接受 %(kind)s 文件。请上传 %(allowed)s 格式的文件。")
+            % {"kind": LABELS[kind], "allowed": allowed}, code="type")
+    return kind
+
+
+# --- images ----------------------------------------------------------------------------------
+
+
+def _image_end(content: bytes, kind: str) -> int:
+    """Where the image data ends (after JPEG's EOI or PNG's IEND chunk), or -1."""
+    if kind == PNG:
+        pos = 8
+        while pos + 12 <= len(content):
+            (length,) = struct.unpack(">I", content[pos:pos + 4])
+            chunk = content[pos + 4:pos + 8]
+            pos += 12 + length
+            if chunk == b"IEND":
+                return pos
+        return -1
+    end = content.rfind(b"\xff\xd9")
+    return end + 2 if end >= 0 else -1
+
+
+def _check_polyglot(content: bytes, kind: str) -> None:
+    # A file that is an image to one reader and a PDF or a web page to another (polyglot) is
+    # refused even though re-encoding would drop the rest: it shows intent, and the original
+    # might be handed on before we re-encode it elsewhere.
+    if b"%PDF-" in content:
+        raise UploadRejected(_("图片中夹带了 PDF 内容，已拒收。请重新拍照或导出图片后上传。"),
+                             code="polyglot")
+    end = _image_end(content, kind)
+    trailer = content[end:] if end > 0 else b""
+    if _MARKUP.search(content[:1024]) or (trailer and (
+            _MARKUP.search(trailer) or trailer.lstrip(b"\x00")[:4] == b"PK\x03\x04")):
+        raise UploadRejected(_("图片中夹带了网页、脚本或压缩包内容，已拒收。"
+                               "请重新拍照或导出图片后上传。"), code="polyglot")
+
+
+def _decode_error(kind: str) -> UploadRejected:
+    return UploadRejected(_("%(kind)s 图片已损坏或不完整，无法打开。请重新拍照或导出后上传。")
+                          % {"kind": LABELS[kind]}, code="malformed")
+
+
+def sanitise_image(content: bytes, kind: str, limits: Limits) -> Sanitised:
+    """Decode an image (under the pixel limit), apply its EXIF orientation and re-encode it
+    without any metadata (EXIF with GPS, ICC profiles, comments, text chunks)."""
+    _check_polyglot(content, kind)
+    fmt = "JPEG" if kind == JPEG else "PNG"
+    too_big = UploadRejected(
+        _("图片尺寸过大（超过 %(pixels)d 万像素）。请缩小后上传。")
+        % {"pixels": limits.max_pixels // 10_000}, code="too_large")
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own bomb check uses a process-wide limit; ours is checked below from
+            # the header, before any pixel is decoded, and its warning becomes an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image: Any = Image.open(io.BytesIO(content), formats=[fmt])
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise _decode_error(kind)
+            if width * height > limits.max_pixels:
+                raise too_big
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            return Sanitised(_encode(image, kind, limits), kind)
+    except UploadRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_big from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
+            IndexError, TypeError, KeyError):
+        raise _decode_error(kind) from None
+
+
+def _encode(image: Any, kind: str, limits: Limits) -> bytes:
+    out = io.BytesIO()
+    if kind == JPEG:
+        if image.mode not in ("RGB", "L"):
+            image = image.convert("RGB")
+        clean = Image.new(image.mode, image.size)
+        clean.paste(image)
+        clean.save(out, "JPEG", quality=limits.jpeg_quality, optimize=True)
+    else:
+        if image.mode not in ("RGB", "RGBA", "L", "LA"):
+            image = image.convert("RGBA" if ("transparency" in image.info
+                                             or "A" in image.mode) else "RGB")
+        # A fresh image has an empty info dict: no text chunks, ICC profile or EXIF follow.
+        clean = Image.new(image.mode, image.size)
+        clean.paste(image)
+        clean.save(out, "PNG", optimize=False)
+    return out.getvalue()
+
+
+# --- PDFs ---------------------------------------------------------------------------------------
+
+# Names whose presence anywhere makes a PDF active content: scripts, actions run on opening
+# or on events, launching programs, embedded files, forms posting data, rich media.
+_FORBIDDEN_KEYS = {
+    "/JavaScript": _("含有 JavaScript 脚本"),
+    "/JS": _("含有 JavaScript 脚本"),
+    "/Launch": _("含有启动外部程序的动作"),
+    "/EmbeddedFiles": _("含有嵌入文件"),
+    "/EmbeddedFile": _("含有嵌入文件"),
+    "/AA": _("含有自动执行的动作"),
+    "/XFA": _("含有 XFA 动态表单"),
+    "/RichMedia": _("含有多媒体内容"),
+    "/SubmitForm": _("含有提交数据的表单动作"),
+    "/ImportData": _("含有导入数据的动作"),
+    "/GoToE": _("含有打开嵌入文件的动作"),
+}
+_ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE",
+                   "/GoToR", "/URI", "/Rendition", "/RichMediaExecute"}
+
+
+def _refuse_pdf(reason: str, code: str = "pdf_active") -> UploadRejected:
+    return UploadRejected(
+        _("PDF 文件%(reason)s，出于安全原因已拒收。请打印为普通 PDF 或扫描后上传。")
+        % {"reason": reason}, code=code)
+
+
+def _walk(value: Any, budget: list[int], depth: int = 0) -> None:
+    """Look at one object's direct contents (indirect references are visited on their own)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _refuse_pdf(_("结构过于复杂"), code="pdf_complex")
+    if depth > 64:
+        raise _refuse_pdf(_("结构嵌套过深"), code="pdf_complex")
+    if isinstance(value, IndirectObject):
+        return
+    if isinstance(value, (DictionaryObject, StreamObject)):
+        for key, item in value.items():
+            if key in _FORBIDDEN_KEYS:
+                raise _refuse_pdf(str(_FORBIDDEN_KEYS[key]))
+            if key == "/OpenAction" or (key == "/S" and item in _ACTIVE_ACTIONS):
+                _check_action(key, item)
+            _walk(item, budget, depth + 1)
+    elif isinstance(value, ArrayObject):
+        for item in value:
+            _walk(item, budget, depth + 1)
+
+
+def _check_action(key: str, item: Any) -> None:
+    from pypdf.generic import DictionaryObject
+
+    if key == "/S":
+        raise _refuse_pdf(_("含有 %(action)s 动作") % {"action": str(item)[1:]})
+    target = item.get_object() if hasattr(item, "get_object") else item
+    # An /OpenAction that is a destination (an array: go to page n) is harmless; one that
+    # is an action dictionary runs something when the file opens.
+    if isinstance(target, DictionaryObject):
+        action = target.get("/S")
+        if action in _ACTIVE_ACTIONS or "/JS" in target:
+            raise _refuse_pdf(_("打开时会自动执行动作"))
+
+
+def sanitise_pdf(content: bytes, limits: Limits) -> Sanitised:
+    """Parse a PDF strictly and refuse it when encrypted, active or too long."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError, PdfStreamError
+    from pypdf.generic import IndirectObject
+
+    malformed = UploadRejected(_("PDF 文件已损坏或结构不规范，无法打开。"
+                                 "请重新导出或打印为 PDF 后上传。"), code="malformed")
+    if b"%%EOF" not in content[-1024:]:
+        raise malformed
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(content), strict=True)
+            if reader.is_encrypted:
+                raise UploadRejected(_("PDF 文件已加密或设置了密码，无法检查。"
+                                       "请去除密码后上传。"), code="pdf_encrypted")
+            pages = len(reader.pages)
+            if pages == 0:
+                raise malformed
+            if pages > limits.max_pdf_pages:
+                raise UploadRejected(_("PDF 文件有 %(pages)d 页，超过了 %(limit)d 页的上限。"
+                                       "请只上传需要的页面。")
+                                     % {"pages": pages, "limit": limits.max_pdf_pages},
+                                     code="pdf_pages")
+            budget = [limits.max_pdf_objects * 20]
+            _walk(reader.trailer, budget)
+            numbers: set[tuple[int, int]] = set()
+            for generation, entries in reader.xref.items():
+                numbers.update((number, generation) for number in entries)
+            numbers.update((number, 0) for number in reader.xref_objStm)
+            if len(numbers) > limits.max_pdf_objects:
+                raise _refuse_pdf(_("对象过多"), code="pdf_complex")
+            for number, generation in sorted(numbers):
+                obj = IndirectObject(number, generation, reader).get_object()
+                _walk(obj, budget)
+    except UploadRejected:
+        raise
+    except (PdfReadError, PdfStreamError, OSError, ValueError, KeyError, TypeError,
+            AttributeError, IndexError, AssertionError, RecursionError, struct.error,
+            zlib.error, UnicodeError):
+        raise malformed from None
+    return Sanitised(content, PDF)
+
+
+def sanitise(content: bytes, accept: tuple[str, ...], limits: Limits) -> Sanitised:
+    """Sniff, check and sanitise ``content``; raise :class:`UploadRejected` if refused."""
+    if not content:
+        raise UploadRejected(_("文件是空的。请重新选择文件。"), code="empty")
+    kind = check_type(content, accept)
+    if kind == PDF:
+        return sanitise_pdf(content, limits)
+    return sanitise_image(content, kind, limits)

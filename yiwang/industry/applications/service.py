@@ -1,1 +1,130 @@
-"""Public facade of the applications app (filled in by issue 5)."""
+"""Public facade of the applications app (办件): the whole life of an application, from the
+citizen's draft to the decision and the licence in their wallet.
+
+Other apps, views, API endpoints and tasks call these functions only. Writes are
+verb-named, each one transaction, audited, raising ``ValidationError`` with a Chinese message
+a person can act on (``SubmissionInvalid`` with a message per field for form data). The
+officials' writes take the ``row_version`` they saw (``expected_version``): of two acting at
+once, one wins and the other is told plainly.
+
+The work is done in :mod:`.lifecycle` (drafts, materials, submission, correction,
+withdrawal, evaluation, bundles), :mod:`.review` (claim, decide, ask for correction),
+:mod:`.progress` (the approval flow's tasks, the decision, licence and ledger),
+:mod:`.clock` (time limits on the working calendar), :mod:`.queries` (inbox and lists) and
+:mod:`.access` (who sees what).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from yiwang.industry.applications import clock
+from yiwang.industry.applications.access import (
+    department_codes,
+    is_representative,
+    may_act_on_task,
+    may_handle,
+    may_view_as_applicant,
+)
+from yiwang.industry.applications.lifecycle import (
+    attach_upload,
+    evaluate_application,
+    owner_key,
+    reuse_licence,
+    save_draft,
+    submit_application,
+    submit_bundle,
+    submit_correction,
+    withdraw_application,
+)
+from yiwang.industry.applications.models import (
+    ACTIVE_STATES,
+    FINAL_STATES,
+    Application,
+    Evaluation,
+    Event,
+    Material,
+    MaterialSource,
+    State,
+    Task,
+    TaskState,
+)
+from yiwang.industry.applications.queries import (
+    COUNT_CAP,
+    InboxPage,
+    application_for_applicant,
+    application_for_official,
+    applications_of,
+    inbox,
+    open_tasks,
+    timeline,
+)
+from yiwang.industry.applications.review import (
+    claim_task,
+    decide_task,
+    request_correction,
+)
+
+__all__ = [
+    "ACTIVE_STATES",
+    "COUNT_CAP",
+    "FINAL_STATES",
+    "Application",
+    "Evaluation",
+    "Event",
+    "InboxPage",
+    "Material",
+    "MaterialSource",
+    "State",
+    "Task",
+    "TaskState",
+    "application_for_applicant",
+    "application_for_official",
+    "applications_of",
+    "attach_upload",
+    "claim_task",
+    "decide_task",
+    "department_codes",
+    "evaluate_application",
+    "get_task",
+    "inbox",
+    "is_representative",
+    "matter_version",
+    "may_act_on_task",
+    "may_handle",
+    "may_view_as_applicant",
+    "open_tasks",
+    "owner_key",
+    "request_correction",
+    "reuse_licence",
+    "save_draft",
+    "submit_application",
+    "submit_bundle",
+    "submit_correction",
+    "tick_clocks",
+    "timeline",
+    "withdraw_application",
+]
+
+
+def tick_clocks(now: datetime | None = None) -> dict[str, int]:
+    """Warnings before the due time, overdue escalation to the department's lead position
+    and the approval flows' timers, due at ``now`` (the periodic ``applications.tick_clocks``;
+    idempotent)."""
+    return clock.tick(now)
+
+
+def get_task(pk: Any) -> Task | None:
+    """A task by primary key, or None."""
+    try:
+        return Task.objects.select_related("application").filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def matter_version(app: Application) -> Any:
+    """The catalogue version the application was made for (it never changes)."""
+    from yiwang.industry.applications import integration
+
+    return integration.get_version(app.version_pk)

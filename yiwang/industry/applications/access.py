@@ -1,0 +1,81 @@
+"""Who may see and act on an application.
+
+- A citizen sees the applications they filed. An enterprise's agent (经办人) files for the
+  enterprise with a live mandate holding the ``apply`` scope and sees those they filed; the
+  enterprise's legal representative sees every application filed for it.
+- An official sees and handles the applications of their departments (the department that
+  accepted it, or one with a task on it) — never another department's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
+
+from yiwang.industry.applications import integration as ext
+from yiwang.industry.applications.models import Application, Task
+
+
+def is_official(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+
+
+def check_may_file_for(user: Any, credit_code: str) -> str:
+    """The enterprise's credit code, normalised, if ``user`` may file for it (a live mandate
+    with the 办事申报 scope, or the representative's); raises ``ValidationError`` otherwise."""
+    code = (credit_code or "").strip().upper()
+    mandate = ext.identity.mandate_of(user, code)
+    if mandate is None or not (mandate.role == ext.identity.MandateRole.REPRESENTATIVE
+                               or "apply" in (mandate.scopes or [])):
+        raise ValidationError(_("您没有代该企业办事申报的有效授权,请联系企业法定代表人授权。"),
+                              code="mandate")
+    return code
+
+
+def is_representative(user: Any, credit_code: str) -> bool:
+    mandate = ext.identity.mandate_of(user, credit_code)
+    return mandate is not None and mandate.role == ext.identity.MandateRole.REPRESENTATIVE
+
+
+def may_view_as_applicant(user: Any, app: Application) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if app.applicant_id == user.pk:
+        return True
+    return bool(app.acting_for) and is_representative(user, app.acting_for)
+
+
+def department_codes(user: Any) -> list[str]:
+    """The codes of the official's departments (and their units', which count as theirs)."""
+    if not is_official(user):
+        return []
+    return [d.code for d in ext.orgs.departments_of(user)]
+
+
+def position_codes(user: Any) -> list[str]:
+    return sorted({m.position.code for m in ext.orgs.memberships_of(user)
+                   if m.position is not None})
+
+
+def may_handle(user: Any, app: Application) -> bool:
+    """Whether an official may see and act on ``app``: a member of its department or of a
+    department with a task on it."""
+    if not is_official(user):
+        return False
+    codes = {app.department_code} | set(
+        Task.objects.filter(application=app).values_list("department_code", flat=True))
+    return any(ext.orgs.is_member(user, code) for code in codes if code)
+
+
+def may_act_on_task(user: Any, task: Task) -> bool:
+    if not is_official(user) or not ext.orgs.is_member(user, task.department_code):
+        return False
+    return not task.position_code or task.position_code in position_codes(user)
+
+
+def own_application(user: Any, app: Application) -> Application:
+    if not may_view_as_applicant(user, app):
+        raise PermissionDenied("not the applicant")
+    return app

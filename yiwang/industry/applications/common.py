@@ -1,0 +1,67 @@
+"""Helpers shared by the applications modules: errors, the timeline, the compare-and-swap
+on ``row_version`` and the applicant's masked name."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from yiwang.core.masking.service import mask_name
+from yiwang.industry.applications.models import Application, Event
+
+
+def error(message: str, code: str, field: str | None = None) -> ValidationError:
+    if field:
+        return ValidationError({field: [ValidationError(message, code=code)]})
+    return ValidationError(message, code=code)
+
+
+def stale() -> ValidationError:
+    return ValidationError(_("该办件刚刚已被他人处理或已更新,您的操作没有生效。请刷新页面查看最新"
+                             "状态后再操作。"), code="stale")
+
+
+def swap_version(app_pk: int, expected_version: int | None) -> None:
+    """Compare-and-swap: bump the application's ``row_version`` if it is still
+    ``expected_version`` (any version when None); raise :func:`stale` otherwise.
+
+    One conditional ``UPDATE``: on PostgreSQL it takes the row lock, so of two officials
+    acting at once the second waits, then finds the version changed; on SQLite transactions
+    begin IMMEDIATE, so they run one after the other and the second finds it changed too.
+    """
+    qs = Application.objects.filter(pk=app_pk)
+    if expected_version is not None:
+        qs = qs.filter(row_version=expected_version)
+    if qs.update(row_version=F("row_version") + 1) == 0:
+        raise stale()
+
+
+def locked(app_pk: int) -> Application:
+    """The application, its row locked until the transaction ends (PostgreSQL)."""
+    return Application.objects.select_for_update().get(pk=app_pk)
+
+
+def add_event(app: Application, kind: str, title: str, *, at: datetime, actor: Any = None,
+              actor_label: str = "", note: str = "", public: bool = True) -> Event:
+    return Event.objects.create(application=app, at=at, kind=kind, title=title,
+                                actor=actor if getattr(actor, "is_authenticated", False)
+                                else None,
+                                actor_label=actor_label, note=note, public=public)
+
+
+def masked_applicant(user: Any, acting_name: str = "") -> str:
+    """How lists show the applicant: the enterprise's name (public), else the person's name
+    masked (张*三)."""
+    if acting_name:
+        return acting_name[:64]
+    name = (getattr(user, "real_name", "") or getattr(user, "display_name", "")
+            or user.get_username())
+    return mask_name(name)[:64]
+
+
+def official_label(user: Any) -> str:
+    return (getattr(user, "display_name", "") or user.get_username())[:128]

@@ -1,0 +1,133 @@
+"""The other apps this one works with, each reached through its facade, and the few
+adapters that read a catalogue version (so that a renamed attribute is changed here only)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from yiwang.core.uploads import service as uploads
+from yiwang.enablement.ai import service as ai
+from yiwang.enablement.forms import service as forms
+from yiwang.enablement.ledger import service as ledger
+from yiwang.enablement.workflow import service as workflow
+from yiwang.industry.services import service as catalogue
+from yiwang.platform.orgs import service as orgs
+from yiwang.support.identity import service as identity
+from yiwang.support.licences import service as licences
+from yiwang.support.notify import service as notify
+
+__all__ = ["ai", "catalogue", "forms", "identity", "ledger", "licences", "notify", "orgs",
+           "uploads", "workflow"]
+
+# Materials whose images are read by OCR, by the ``material`` code of their file component.
+ID_CARD_MATERIALS = {"id_card", "identity_card", "sfz", "id_card_front"}
+BUSINESS_LICENCE_MATERIALS = {"business_licence", "yyzz"}
+
+
+# --- the catalogue's service version ---------------------------------------------------------
+
+def _first(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        value = getattr(obj, name, None)
+        if value not in (None, ""):
+            return value
+    return default
+
+
+def get_version(pk: int) -> Any:
+    return catalogue.get_version(pk)
+
+
+def published_version(matter_code: str) -> Any:
+    return catalogue.published_version(matter_code)
+
+
+def version_matter(version: Any) -> Any:
+    return version.matter
+
+
+def version_form(version: Any) -> dict[str, Any]:
+    return dict(_first(version, "form", "form_definition", default={}) or {})
+
+
+def version_bpmn(version: Any) -> str:
+    return str(_first(version, "bpmn", "flow_bpmn", default="") or "")
+
+
+def matter_department(matter: Any) -> str:
+    return str(_first(matter, "department_code", "department", default="") or "")
+
+
+def matter_days(matter: Any) -> int:
+    """The matter's time limit in working days: the promised one (承诺时限) if set, else the
+    statutory one (法定时限)."""
+    return int(_first(matter, "promised_days", "statutory_days", default=0) or 0)
+
+
+def matter_materials(matter: Any) -> list[dict[str, Any]]:
+    return list(_first(matter, "materials", default=[]) or [])
+
+
+# --- workflow --------------------------------------------------------------------------------
+
+def task_info(info: Any) -> dict[str, Any]:
+    """A workflow ``TaskInfo`` as a plain dict."""
+    if dataclasses.is_dataclass(info) and not isinstance(info, type):
+        return dataclasses.asdict(info)
+    return dict(info)
+
+
+def run_timer(run: Any) -> datetime | None:
+    return getattr(run, "next_timer_at", None)
+
+
+# --- OCR -------------------------------------------------------------------------------------
+
+def ocr_kind(material_code: str) -> str:
+    if material_code in ID_CARD_MATERIALS:
+        return "id_card"
+    if material_code in BUSINESS_LICENCE_MATERIALS:
+        return "business_licence"
+    return ""
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def read_card(kind: str, image: bytes) -> Any:
+    """Run OCR on an image of the given kind; the reading (``None`` for an unknown kind)."""
+    if kind == "id_card":
+        return ai.read_id_card(image)
+    if kind == "business_licence":
+        return ai.read_business_licence(image)
+    return None
+
+
+def reading_fields(reading: Any) -> dict[str, Any]:
+    """The reading as JSON: ``{field: value}`` (confidences dropped)."""
+    plain = _plain(reading)
+    fields = plain.get("fields", plain) if isinstance(plain, dict) else {}
+    out: dict[str, Any] = {}
+    for key, value in (fields or {}).items():
+        if isinstance(value, dict) and "value" in value:
+            out[key] = value["value"]
+        elif isinstance(value, str | int | float) or value is None:
+            out[key] = value
+    return out
+
+
+def compare(reading: Any, expected: dict[str, str]) -> list[dict[str, str]]:
+    found = ai.compare_fields(reading, expected)
+    return [{"field": str(m.field), "read": str(m.read or ""), "expected": str(m.expected or "")}
+            for m in found]

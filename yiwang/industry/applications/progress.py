@@ -1,0 +1,137 @@
+"""Following the approval flow: the workflow's ready tasks become inbox rows, and a finished
+flow decides the application — on approval the licence is issued through the trust core,
+and either way an ``application.decided`` ledger entry (identifiers and hashes only) is
+appended in the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from yiwang.core.audit import service as audit
+from yiwang.industry.applications import clock
+from yiwang.industry.applications import integration as ext
+from yiwang.industry.applications.common import add_event
+from yiwang.industry.applications.models import Application, State, Task, TaskState
+
+PLACEHOLDER_DEPARTMENTS = {"", "$matter", "$applicant_department"}
+
+
+def _department(app: Application, value: str | None) -> str:
+    return app.department_code if (value or "") in PLACEHOLDER_DEPARTMENTS else str(value)
+
+
+def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
+              reason: str = "") -> None:
+    """Store the flow's new state; open inbox rows for newly ready tasks, cancel rows of
+    tasks no longer ready; decide the application when the flow finished."""
+    app.workflow_state = run.state
+    app.next_timer_at = ext.run_timer(run)
+    app.save(update_fields=["workflow_text", "next_timer_at", "updated_at"])
+    ready = {}
+    for info in run.ready:
+        item = ext.task_info(info)
+        ready[str(item["id"])] = item
+    existing = {t.wf_task_id: t for t in app.tasks.filter(
+        state__in=[TaskState.OPEN, TaskState.WAITING])}
+    for wf_id, task in existing.items():
+        if wf_id not in ready:
+            task.state = TaskState.CANCELLED
+            task.save(update_fields=["state"])
+    new = []
+    for wf_id, item in ready.items():
+        if wf_id in existing:
+            continue
+        days = int(item.get("days") or 0)
+        due = clock.due_after(now, days) if days else app.due_at
+        new.append(Task(
+            application=app, wf_task_id=wf_id, spec=str(item.get("spec") or "")[:64],
+            name=str(item.get("name") or "")[:64],
+            department_code=_department(app, item.get("department")),
+            position_code=str(item.get("position") or "")[:64],
+            countersign_group=str(item.get("countersign_group") or "")[:64],
+            due_at=due, number=app.number or "", matter_code=app.matter_code,
+            matter_name=app.matter_name, applicant_masked=app.applicant_masked))
+    if new:
+        Task.objects.bulk_create(new)
+    if run.finished:
+        decide(app, run.outcome or "rejected", actor=actor, now=now, reason=reason)
+
+
+def data_hash(data: Any) -> str:
+    canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _holder(app: Application) -> Any:
+    return app.acting_for or app.applicant
+
+
+def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
+           reason: str = "") -> None:
+    """Close the application with the flow's outcome (``approved``/``rejected``)."""
+    approved = outcome == "approved"
+    licence_id = ""
+    if approved:
+        version = ext.get_version(app.version_pk)
+        mapped = ext.catalogue.licence_fields(version, app.data)
+        if mapped is not None:
+            type_code, fields = mapped
+            licence = ext.licences.issue_licence(
+                type_code, holder=_holder(app), fields=fields,
+                department_code=app.department_code, actor=actor)
+            licence_id = licence.identifier
+    app.state = State.APPROVED if approved else State.REJECTED
+    app.decided_at = now
+    app.licence_identifier = licence_id
+    app.outcome_reason = reason
+    app.next_timer_at = None
+    app.save()
+    app.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).update(
+        state=TaskState.CANCELLED)
+    ext.ledger.append("application.decided", {
+        "application": app.number, "matter": app.matter_code, "version": app.version_pk,
+        "department": app.department_code, "outcome": "approved" if approved else "rejected",
+        "decided_at": now.isoformat(timespec="seconds"), "data_sha256": data_hash(app.data),
+        "licence": licence_id or None})
+    title = _("准予办理") if approved else _("不予办理")
+    add_event(app, "decided", title, at=now, actor=actor, note=reason)
+    audit.record("application.decided", app, actor=actor,
+                 detail={"number": app.number, "outcome": outcome, "licence": licence_id})
+    body = (_("%(matter)s 已办结,准予办理。") if approved
+            else _("%(matter)s 已办结,不予办理,请查看办理意见。")) % {"matter": app.matter_name}
+    if licence_id:
+        body += _("电子证照已发放到您的证照夹。")
+    ext.notify.notify(app.applicant, kind="application.decided",
+                      title=_("办件 %(number)s 已办结") % {"number": app.number},
+                      body=body, link=f"/applications/{app.pk}/", sms=True)
+    refresh_parent(app, now)
+
+
+def refresh_parent(app: Application, now: datetime) -> None:
+    """The parent's state follows its members: decided once all are (approved when all
+    were), in review while any is, waiting for a correction while one waits."""
+    if app.parent_id is None:
+        return
+    parent = Application.objects.select_for_update().get(pk=app.parent_id)
+    states = list(parent.children.values_list("state", flat=True))
+    if not states:
+        return
+    if all(s in (State.APPROVED, State.REJECTED, State.WITHDRAWN) for s in states):
+        new = State.APPROVED if all(s == State.APPROVED for s in states) else State.REJECTED
+        parent.decided_at = now
+    elif State.CORRECTION in states:
+        new = State.CORRECTION
+    elif State.IN_REVIEW in states or State.APPROVED in states or State.REJECTED in states:
+        new = State.IN_REVIEW
+    else:
+        new = State.SUBMITTED
+    if new != parent.state:
+        parent.state = new
+        parent.save(update_fields=["state", "decided_at", "updated_at"])
+        if new in (State.APPROVED, State.REJECTED):
+            add_event(parent, "decided", _("“一件事”全部办结"), at=now)

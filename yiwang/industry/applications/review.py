@@ -1,0 +1,160 @@
+"""The officials' side: claim a task (签收), decide it (approve / reject, countersign parties
+each deciding their own task), or ask the applicant for a correction (补正, pausing the
+clock). Every call carries the ``row_version`` the official saw; of two officials acting on
+one application at once one wins and the other is told plainly (see :func:`.common.swap_version`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yiwang.core.audit import service as audit
+from yiwang.industry.applications import access, clock, progress
+from yiwang.industry.applications import integration as ext
+from yiwang.industry.applications.common import (
+    add_event,
+    error,
+    locked,
+    official_label,
+    swap_version,
+)
+from yiwang.industry.applications.models import Application, State, Task, TaskState
+
+REASON_MAX = 1000
+DECISIONS = ("approve", "reject")
+
+
+def _task(task_id: int | str) -> Task:
+    try:
+        pk = int(task_id)
+    except (TypeError, ValueError):
+        pk = 0
+    task = Task.objects.filter(pk=pk).first()
+    if task is None:
+        raise error(_("找不到该待办任务。"), "task")
+    return task
+
+
+def _check_actor(user: Any, task: Task) -> None:
+    if not access.may_act_on_task(user, task):
+        raise PermissionDenied("not this task's department or position")
+
+
+def _open_task(task_pk: int, user: Any) -> Task:
+    task = Task.objects.select_related("claimed_by").get(pk=task_pk)
+    if task.state == TaskState.WAITING:
+        raise error(_("该办件正在等待申请人补正,补正后才能继续办理。"), "waiting")
+    if task.state != TaskState.OPEN:
+        raise error(_("该任务已办结或已取消。"), "task_closed")
+    if task.claimed_by_id and task.claimed_by_id != user.pk:
+        raise error(_("该任务已由 %(name)s 签收,您不能办理。") % {
+            "name": official_label(task.claimed_by)}, "claimed")
+    return task
+
+
+@transaction.atomic
+def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> Task:
+    """Claim an open task of one's department (and position): it is then one's own."""
+    task = _task(task_id)
+    _check_actor(user, task)
+    swap_version(task.application_id, expected_version)
+    app = locked(task.application_id)
+    task = _open_task(task.pk, user)
+    now = timezone.now()
+    task.claimed_by = user
+    task.save(update_fields=["claimed_by"])
+    if app.state == State.SUBMITTED:
+        app.state = State.IN_REVIEW
+        app.save(update_fields=["state", "updated_at"])
+    add_event(app, "claimed", _("审查中:%(task)s") % {"task": task.name}, at=now, actor=user,
+              actor_label=official_label(user))
+    audit.record("application.task_claimed", app, actor=user,
+                 detail={"number": app.number, "task": task.pk})
+    progress.refresh_parent(app, now)
+    return task
+
+
+def _reason(reason: str, *, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise error(_("请填写理由。"), "reason", "reason")
+    if len(reason) > REASON_MAX:
+        raise error(_("理由不能超过 %(n)d 个字。") % {"n": REASON_MAX}, "reason", "reason")
+    return reason
+
+
+@transaction.atomic
+def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
+                expected_version: int | None) -> Application:
+    """Approve or reject one task (``outcome`` ``approve``/``reject``; a reason is required
+    to reject). The flow moves on: the next tasks open, or the application is decided (on
+    approval the licence is issued and the ledger written, in this transaction)."""
+    if outcome not in DECISIONS:
+        raise error(_("办理结果只能是准予或不予。"), "outcome", "outcome")
+    reason = _reason(reason, required=outcome == "reject")
+    task = _task(task_id)
+    _check_actor(user, task)
+    swap_version(task.application_id, expected_version)
+    app = locked(task.application_id)
+    task = _open_task(task.pk, user)
+    if app.state not in (State.SUBMITTED, State.IN_REVIEW):
+        raise error(_("该办件当前状态不能办理。"), "state")
+    now = timezone.now()
+    version = ext.get_version(app.version_pk)
+    run = ext.workflow.complete(ext.version_bpmn(version), app.workflow_state,
+                                task.wf_task_id, outcome=outcome, data=app.data)
+    task.state = TaskState.DONE
+    task.outcome = outcome
+    task.claimed_by = task.claimed_by or user
+    task.done_by = user
+    task.done_at = now
+    task.save(update_fields=["state", "outcome", "claimed_by", "done_by", "done_at"])
+    if app.state == State.SUBMITTED:
+        app.state = State.IN_REVIEW
+    title = (_("%(task)s:同意") if outcome == "approve" else _("%(task)s:不同意")) % {
+        "task": task.name}
+    add_event(app, "task_decided", title, at=now, actor=user,
+              actor_label=official_label(user), note=reason)
+    audit.record("application.task_decided", app, actor=user,
+                 detail={"number": app.number, "task": task.pk, "outcome": outcome})
+    progress.apply_run(app, run, actor=user, now=now, reason=reason)
+    return app
+
+
+@transaction.atomic
+def request_correction(user: Any, task_id: int | str, reason: str,
+                       expected_version: int | None, *,
+                       fields: list[str] | None = None) -> Application:
+    """Ask the applicant to correct the application (补正), saying what and why: the clock
+    stops until the correction arrives; the task waits, still claimed."""
+    reason = _reason(reason, required=True)
+    task = _task(task_id)
+    _check_actor(user, task)
+    swap_version(task.application_id, expected_version)
+    app = locked(task.application_id)
+    task = _open_task(task.pk, user)
+    if app.state not in (State.SUBMITTED, State.IN_REVIEW):
+        raise error(_("该办件当前状态不能要求补正。"), "state")
+    now = timezone.now()
+    clock.pause(app, now)
+    app.state = State.CORRECTION
+    app.save(update_fields=["state", "paused_at", "updated_at"])
+    Task.objects.filter(pk=task.pk).update(claimed_by=user)
+    app.tasks.filter(state=TaskState.OPEN).update(state=TaskState.WAITING)
+    note = reason
+    if fields:
+        note += "\n" + _("需补正:%(fields)s") % {"fields": "、".join(str(f) for f in fields)}
+    add_event(app, "correction", _("需要补正"), at=now, actor=user,
+              actor_label=official_label(user), note=note)
+    audit.record("application.correction_requested", app, actor=user,
+                 detail={"number": app.number, "task": task.pk})
+    ext.notify.notify(app.applicant, kind="application.correction",
+                      title=_("办件 %(number)s 需要补正") % {"number": app.number},
+                      body=reason, link=f"/applications/{app.pk}/correct/", sms=True)
+    progress.refresh_parent(app, now)
+    return app

@@ -1,5 +1,12 @@
-"""Workbench pages of the applications area."""
+"""Workbench pages of the applications area (办件): the inbox and an application's detail."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from yiwang.entry.workbench import views_applications
+
+urlpatterns: list = [
+    path("inbox/", views_applications.inbox, name="applications_inbox"),
+    path("applications/<int:pk>/", views_applications.detail, name="applications_detail"),
+    path("applications/<int:pk>/tasks/<int:task_pk>/<slug:action>/", views_applications.act,
+         name="applications_act"),
+]

@@ -195,6 +195,10 @@ def reuse_licence(user: Any, application: Application, key: str, licence_identif
             key)
     if ext.licences.effective_status(licence) != "active":
         raise error(_("该电子证照已失效,不能使用。"), "licence_status", key)
+    already = app.materials.filter(key=key, source=MaterialSource.LICENCE,
+                                   licence_identifier=licence.identifier).first()
+    if already is not None:
+        return already
     now = timezone.now()
     material = Material.objects.create(
         application=app, key=key, code=component.get("material", ""),

@@ -37,5 +37,6 @@ def next_serial(region_code: str, day: date) -> int:
 
 def receipt_number(region_code: str, day: date) -> str:
     """A new receipt number for an application accepted in ``region_code`` on ``day``."""
-    serial = next_serial(region_code or "000000", day)
-    return f"YW-{region_code or '000000'}-{day:%Y%m%d}-{serial:06d}"
+    region = (region_code or "")[:6] or "000000"  # the county-level GB/T 2260 code
+    serial = next_serial(region, day)
+    return f"YW-{region}-{day:%Y%m%d}-{serial:06d}"

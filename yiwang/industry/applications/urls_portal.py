@@ -1,6 +1,16 @@
-"""Portal pages of the applications app (in the language prefix)."""
+"""Portal pages of the applications app (in the language prefix): /applications/…"""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from yiwang.industry.applications import views
 
 app_name = "applications_portal"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    path("apply/<str:matter_code>/", views.apply, name="apply"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/receipt/", views.receipt, name="receipt"),
+    path("<int:pk>/correct/", views.correct, name="correct"),
+    path("<int:pk>/evaluate/", views.evaluate, name="evaluate"),
+    path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
+]

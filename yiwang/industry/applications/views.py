@@ -1,0 +1,295 @@
+"""Portal pages of the applications app (我的办件): apply (form, materials — upload or a
+wallet licence with consent —, draft save), the receipt, my applications, the progress page
+(timeline), the correction page, evaluation and withdrawal.
+
+Every page needs a signed-in person with a live identity-provider session; an application
+that is not one's own (or one's enterprise's, for its representative) is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from yiwang.core.uploads import service as uploads
+from yiwang.industry.applications import integration as ext
+from yiwang.industry.applications import service
+from yiwang.support.identity import service as identity
+
+View = Callable[..., HttpResponse]
+PER_PAGE = 20
+
+
+def signed_in(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated or identity.current_session(request) is None:
+            back = (request.get_full_path() if request.method == "GET"
+                    else reverse("applications_portal:mine"))
+            return HttpResponseRedirect(
+                f"{reverse('identity:login')}?{urlencode({'next': back})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _crumbs(*extra: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"name": _("首页"), "href": reverse("portal:home")},
+            {"name": _("我的办件"), "href": reverse("applications_portal:mine")},
+            *({"name": name, "href": href} for name, href in extra)]
+
+
+def _mine(request: HttpRequest, pk: int) -> Any:
+    try:
+        return service.application_for_applicant(request.user, pk)
+    except PermissionDenied:
+        raise Http404("no such application") from None
+
+
+def _acting_code(request: HttpRequest) -> str:
+    acting = identity.current_acting(request)
+    return acting.credit_code if acting is not None and "apply" in acting.scopes else ""
+
+
+def _errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {k: [str(m) for m in v] for k, v in exc.message_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+def _prefill_sources(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    sources: dict[str, Any] = {"profile": {
+        "name": getattr(user, "real_name", "") or "",
+        "id_number": getattr(user, "id_number", "") or "",
+        "phone": getattr(user, "phone", "") or ""}}
+    acting = identity.current_acting(request)
+    if acting is not None:
+        sources["enterprise"] = {"credit_code": acting.credit_code, "name": acting.name}
+    held: dict[str, Any] = {}
+    for licence in ext.licences.licences_of(user, status="active")[:50]:
+        held.setdefault(licence.type.code, dict(licence.fields or {}))
+    sources["licence"] = held
+    return sources
+
+
+def _reusable(request: HttpRequest, version: Any, file_fields: list[dict[str, Any]]
+              ) -> dict[str, list[Any]]:
+    """For each file field, the user's active licences of a type that may replace it."""
+    types_by_code = {m.get("code"): list(m.get("licence_types") or [])
+                     for m in ext.matter_materials(ext.version_matter(version))}
+    out: dict[str, list[Any]] = {}
+    for component in file_fields:
+        types = types_by_code.get(component.get("material", ""), [])
+        if types:
+            out[component["key"]] = list(ext.licences.licences_of(
+                request.user, status="active").filter(type__code__in=types)[:10])
+    return out
+
+
+def _store_files(request: HttpRequest, app: Any, form: dict[str, Any]) -> None:
+    """New uploads of the rendered form, accepted and attached; wallet licences reused where
+    the person ticked the consent box."""
+    files = ext.forms.incoming_files(form, request.POST, request.FILES)
+    for key, items in files.items():
+        for filename, content in items:
+            stored = uploads.accept_upload(content, filename=filename or "upload",
+                                           owner_key=service.owner_key(request.user),
+                                           purpose="application.material",
+                                           actor=request.user)
+            service.attach_upload(request.user, app, key, stored.token)
+            app.refresh_from_db()
+    for component in ext.forms.file_fields(form, app.data):
+        chosen = request.POST.get(f"reuse__{component['key']}", "")
+        if chosen:
+            consent = request.POST.get(f"consent__{component['key']}") == "on"
+            service.reuse_licence(request.user, app, component["key"], chosen, consent=consent)
+
+
+def _apply_context(request: HttpRequest, version: Any, app: Any, data: dict[str, Any],
+                   errors: dict[str, list[str]]) -> dict[str, Any]:
+    form = ext.version_form(version)
+    file_fields = ext.forms.file_fields(form, data)
+    matter = ext.version_matter(version)
+    return {"matter": matter, "version": version, "application": app,
+            "definition": form, "data": data, "errors": errors,
+            "reusable": _reusable(request, version, file_fields),
+            "materials": list(app.materials.all()) if app is not None and app.pk else [],
+            "acting": identity.current_acting(request),
+            "crumbs": _crumbs()}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@signed_in
+def apply(request: HttpRequest, matter_code: str) -> HttpResponse:
+    """Apply for a matter: the version's form, materials, save as draft or submit."""
+    version = ext.published_version(matter_code)
+    draft = None
+    draft_pk = request.GET.get("draft") or request.POST.get("draft")
+    if draft_pk:
+        draft = _mine(request, draft_pk)
+        if draft.state != service.State.DRAFT:
+            return redirect("applications_portal:detail", pk=draft.pk)
+        version = service.matter_version(draft)
+    elif version is not None:
+        draft = (service.applications_of(request.user, acting_for=_acting_code(request),
+                                         state=service.State.DRAFT)
+                 .filter(matter_code=matter_code, applicant=request.user).first())
+        if draft is not None and draft.version_pk != version.pk:
+            draft = None  # a new version was published: start again on it
+    if version is None:
+        raise Http404("matter not open online")
+    form = ext.version_form(version)
+    if request.method != "POST":
+        data = draft.data if draft is not None else ext.forms.prefill(
+            form, _prefill_sources(request))
+        return render(request, "applications/apply.html",
+                      _apply_context(request, version, draft, data, {}))
+    data = ext.forms.parse_post(form, request.POST)
+    try:
+        draft = service.save_draft(request.user, matter_code, data,
+                                   acting_for=_acting_code(request) or None,
+                                   application=draft)
+        _store_files(request, draft, form)
+        draft.refresh_from_db()
+        if request.POST.get("action") == "submit":
+            app = service.submit_application(request.user, draft)
+            return redirect("applications_portal:receipt", pk=app.pk)
+    except ValidationError as exc:
+        if draft is not None and draft.pk:
+            draft.refresh_from_db()
+        return render(request, "applications/apply.html",
+                      _apply_context(request, version, draft, data, _errors(exc)), status=400)
+    messages.success(request, _("草稿已保存,您可以在任何设备上登录后继续填写。"))
+    return redirect(f"{reverse('applications_portal:apply', args=[matter_code])}"
+                    f"?draft={draft.pk}")
+
+
+@require_safe
+@never_cache
+@signed_in
+def receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _mine(request, pk)
+    if not app.number:
+        return redirect("applications_portal:apply", matter_code=app.matter_code)
+    return render(request, "applications/receipt.html",
+                  {"application": app, "crumbs": _crumbs()})
+
+
+@require_safe
+@never_cache
+@signed_in
+def mine(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    if state not in service.State.values:
+        state = ""
+    qs = service.applications_of(request.user, acting_for=_acting_code(request), state=state)
+    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "applications/mine.html", {
+        "page": page, "rows": list(page.object_list), "state": state,
+        "states": service.State.choices,
+        "page_range": page.paginator.get_elided_page_range(page.number),
+        "acting": identity.current_acting(request),
+        "crumbs": [{"name": _("首页"), "href": reverse("portal:home")}]})
+
+
+def _detail_context(request: HttpRequest, app: Any) -> dict[str, Any]:
+    version = service.matter_version(app)
+    form = ext.version_form(version) if version is not None else {}
+    corrections = [e for e in service.timeline(app, public_only=True) if e.kind == "correction"]
+    return {"application": app, "events": service.timeline(app, public_only=True),
+            "fields": ext.forms.describe(form, app.data) if form else [],
+            "materials": list(app.materials.all()),
+            "children": list(app.children.all().defer("data_text", "workflow_text")),
+            "evaluation": getattr(app, "evaluation", None) if app.state in (
+                "approved", "rejected") else None,
+            "may_evaluate": app.state in ("approved", "rejected")
+            and not hasattr(app, "evaluation"),
+            "may_withdraw": app.state in ("submitted", "in_review", "correction", "draft"),
+            "correction": corrections[-1] if corrections else None,
+            "crumbs": _crumbs()}
+
+
+@require_safe
+@never_cache
+@signed_in
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The progress page: state, clock, timeline, materials (with OCR mismatches), data."""
+    app = _mine(request, pk)
+    if app.state == service.State.DRAFT:
+        return redirect(f"{reverse('applications_portal:apply', args=[app.matter_code])}"
+                        f"?draft={app.pk}")
+    return render(request, "applications/detail.html", _detail_context(request, app))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@signed_in
+def correct(request: HttpRequest, pk: int) -> HttpResponse:
+    """The correction page (补正): what the official asked, the form to correct."""
+    app = _mine(request, pk)
+    if app.state != service.State.CORRECTION:
+        return redirect("applications_portal:detail", pk=app.pk)
+    version = service.matter_version(app)
+    form = ext.version_form(version)
+    context = _detail_context(request, app)
+    if request.method != "POST":
+        context.update({"definition": form, "data": app.data, "errors": {}})
+        return render(request, "applications/correct.html", context)
+    data = ext.forms.parse_post(form, request.POST)
+    try:
+        _store_files_for_correction(request, app, form)
+        app.refresh_from_db()
+        merged = {**data}
+        for component in ext.forms.file_fields(form, data):
+            if not merged.get(component["key"]) and app.data.get(component["key"]):
+                merged[component["key"]] = app.data[component["key"]]
+        service.submit_correction(request.user, app, data=merged)
+    except ValidationError as exc:
+        app.refresh_from_db()
+        context.update({"definition": form, "data": data, "errors": _errors(exc)})
+        return render(request, "applications/correct.html", context, status=400)
+    messages.success(request, _("补正材料已提交,办件继续办理。"))
+    return redirect("applications_portal:detail", pk=app.pk)
+
+
+def _store_files_for_correction(request: HttpRequest, app: Any, form: dict[str, Any]) -> None:
+    _store_files(request, app, form)
+
+
+@require_POST
+@signed_in
+def evaluate(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _mine(request, pk)
+    try:
+        service.evaluate_application(request.user, app, score=request.POST.get("score", 0),
+                                     comment=request.POST.get("comment", ""))
+        messages.success(request, _("感谢您的评价。"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("applications_portal:detail", pk=app.pk)
+
+
+@require_POST
+@signed_in
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    app = _mine(request, pk)
+    try:
+        service.withdraw_application(request.user, app, reason=request.POST.get("reason", ""))
+        messages.success(request, _("申请已撤回。"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("applications_portal:detail", pk=app.pk)

@@ -59,8 +59,8 @@ def export_definition(item: Matter | Bundle) -> dict[str, Any]:
                            "published": item.published}}
     matter = item
     events = list(matter.life_events.all())
-    version = (versions.published_version(matter.code) if matter.published else None) \
-        or versions.versions_of(matter).filter(state=VersionState.DRAFT).first()
+    version = (versions.published_version(matter.code)
+               or versions.versions_of(matter).filter(state=VersionState.DRAFT).first())
     exported_version = None
     if version is not None:
         exported_version = {"number": version.number, "state": version.state,
@@ -77,7 +77,7 @@ def export_definition(item: Matter | Bundle) -> dict[str, Any]:
                        "audience": matter.audience, "life_events": [e.code for e in events],
                        "keywords": matter.keywords, "online_level": matter.online_level,
                        "summary": matter.summary, "summary_en": matter.summary_en,
-                       "published": matter.published,
+                       "published": Matter.objects.filter(pk=matter.pk, published=True).exists(),
                        "guide": {f: getattr(matter, f) for f in (
                            "legal_basis", "conditions", "materials", "process",
                            "fee_description", "statutory_days", "promised_days", "visits",

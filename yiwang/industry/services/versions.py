@@ -26,7 +26,6 @@ from yiwang.industry.services.common import (
     MAX_FEN,
     error,
     form_keys,
-    logic_vars,
     lookup,
 )
 from yiwang.industry.services.models import Matter, ServiceVersion, VersionState
@@ -126,18 +125,12 @@ def check_fee_table(table: Any, form: dict[str, Any] | None) -> dict[str, Any]:
             problems.append(_("第%(n)d行的金额必须是0到%(max)d之间的整数(单位:分)。")
                             % {"n": number, "max": MAX_FEN})
         when = row.get("when", True)
-        unknown = {v.split(".")[0] for v in logic_vars(when)} - keys
-        if unknown:
-            problems.append(_("第%(n)d行的条件引用了表单中没有的字段:%(keys)s。")
-                            % {"n": number, "keys": ", ".join(sorted(unknown))})
-        elif when is not True:
+        if when is not True:
             try:
-                forms.evaluate(when, {})
+                forms.check_logic(when, known_keys=keys,
+                                  where=_("第%(n)d行的条件") % {"n": number})
             except ValidationError as exc:
-                problems.append(_("第%(n)d行的条件有误:%(why)s")
-                                % {"n": number, "why": "; ".join(_messages(exc))})
-            except Exception:
-                problems.append(_("第%(n)d行的条件不是有效的 JSON Logic。") % {"n": number})
+                problems.extend(_messages(exc))
         clean_rows.append({"when": when, "item": item,
                            "item_en": str(row.get("item_en") or ""), "amount_fen": amount})
     if problems:
@@ -179,11 +172,11 @@ def check_licence(licence: Any, form: dict[str, Any] | None,
                 problems.append(_("字段“%(field)s”映射到表单中没有的字段“%(key)s”。")
                                 % {"field": schema_fields[licence_field]["label"], "key": source})
         elif isinstance(source, dict):
-            unknown = {v.split(".")[0] for v in logic_vars(source)} - keys
-            if unknown:
-                problems.append(_("字段“%(field)s”的规则引用了表单中没有的字段:%(keys)s。")
-                                % {"field": schema_fields[licence_field]["label"],
-                                   "keys": ", ".join(sorted(unknown))})
+            try:
+                forms.check_logic(source, known_keys=keys, where=_("字段“%(field)s”的规则")
+                                  % {"field": schema_fields[licence_field]["label"]})
+            except ValidationError as exc:
+                problems.extend(_messages(exc))
         else:
             problems.append(_("字段“%(field)s”的来源必须是表单字段或 JSON Logic 规则。")
                             % {"field": schema_fields[licence_field]["label"]})

@@ -23,7 +23,7 @@ from yiwang.enablement.ai.types import OcrLine
 logger = logging.getLogger(__name__)
 
 #: Images are scaled down to this many pixels on their longer side before OCR.
-MAX_SIDE = 2000
+MAX_SIDE = 1280
 MAX_PIXELS = 40_000_000
 
 _engine: dict[str, Any] = {}
@@ -80,15 +80,15 @@ def decode(image: bytes) -> Any:
 def ocr_lines(image: bytes) -> list[OcrLine]:
     """Run OCR on ``image``; lines sorted top to bottom, then left to right."""
     array = decode(image)
-    scale = 1.0
     engine = get_engine()
     with _run_lock:
         result, _elapsed = engine(array)
     lines: list[OcrLine] = []
     for box, text, score in result or []:
-        xs = [float(p[0]) * scale for p in box]
-        ys = [float(p[1]) * scale for p in box]
+        points = tuple((float(p[0]), float(p[1])) for p in box)
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
         lines.append(OcrLine(text=str(text), confidence=float(score),
-                             box=(min(xs), min(ys), max(xs), max(ys))))
+                             box=(min(xs), min(ys), max(xs), max(ys)), points=points))
     lines.sort(key=lambda line: (round(line.centre_y / 8), line.box[0]))
     return lines

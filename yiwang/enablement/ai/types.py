@@ -16,6 +16,9 @@ class OcrLine:
     text: str
     confidence: float
     box: tuple[float, float, float, float]
+    #: The four corners the detector found (clockwise from top left): a skewed photo gives
+    #: a slanted quadrilateral, from which the parser measures the skew.
+    points: tuple[tuple[float, float], ...] = ()
 
     @property
     def height(self) -> float:

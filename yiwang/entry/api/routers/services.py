@@ -87,7 +87,7 @@ class BundleOut(Schema):
 class SchemaOut(Schema):
     matter: str
     version: int
-    schema_: dict[str, Any] = Field(alias="schema", description="JSON Schema 2020-12")
+    json_schema: dict[str, Any] = Field(description="表单数据的 JSON Schema 2020-12")
 
 
 class VersionOut(Schema):
@@ -174,7 +174,7 @@ def matter_schema(request: HttpRequest, code: str) -> Any:
     if version is None:
         return Status(404, {"detail": gettext("该事项没有可在线申请的版本。")})
     return {"matter": code, "version": version.number,
-            "schema": forms.to_json_schema(version.form)}
+            "json_schema": forms.to_json_schema(version.form)}
 
 
 @public_router.get("/life-events", summary="Life events (主题) to browse by",

@@ -1,0 +1,192 @@
+"""Portal pages (public catalogue, guide, bundle) and the workbench pages of the catalogue,
+with their access rules: only the matter's department edits and publishes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse as _reverse
+
+from yiwang.industry.services import service
+from yiwang.industry.services.tests.conftest import FLOW, FORM, live_version, make_official
+from yiwang.support.identity.testing import sign_in_client
+
+pytestmark = pytest.mark.django_db
+
+
+def portal(name: str, *args: Any) -> str:
+    return _reverse(name, args=args or None, urlconf="yiwang.urls.public")
+
+
+def workbench(name: str, *args: Any) -> str:
+    return _reverse(name, args=args or None, urlconf="yiwang.urls.internal")
+
+
+# --- portal ---------------------------------------------------------------------------------
+
+def test_catalogue_search_browse_and_empty_state(public_client: Any,
+                                                 matter: service.Matter) -> None:
+    event = service.ensure_life_event(code="open_business", name="开办", name_en="Starting",
+                                      audience="legal")
+    service.update_guide(matter, life_event_codes=[event.code])
+    service.publish_matter(matter)
+    page = public_client.get(portal("services_portal:index")).content.decode()
+    assert matter.name in page and "开办" in page
+    page = public_client.get(portal("services_portal:index") + "?q=营业执照").content.decode()
+    assert matter.name in page and "找到 1 个事项" in page
+    page = public_client.get(portal("services_portal:index") + "?event=open_business").content
+    assert matter.name in page.decode()
+    page = public_client.get(portal("services_portal:index") + "?q=火星移民").content.decode()
+    assert "没有找到相关事项" in page and "12345" in page
+    english = public_client.get("/en/services/?event=open_business").content.decode()
+    assert "Starting" in english
+
+
+def test_guide_shows_every_section_and_apply_only_when_live(public_client: Any,
+                                                             matter: service.Matter) -> None:
+    service.update_guide(matter, faq=[{"q": "需要多久?", "a": "当场办结。"}],
+                         channels=[{"kind": "window", "name": "市民中心", "address": "示例路1号"}],
+                         legal_basis=[{"title": "《个体工商户条例》", "article": "第八条"}],
+                         materials=[{"code": "id_card", "name": "经营者身份证明",
+                                     "required": True, "licence_types": ["business_licence"],
+                                     "form": "electronic", "source": "申请人自备"}])
+    service.publish_matter(matter)
+    url = portal("services_portal:matter", matter.code)
+    page = public_client.get(url).content.decode()
+    for text in ("基本信息", "设定依据", "《个体工商户条例》", "受理条件", "申请材料", "申请人自备",
+                 "可用电子证照代替", "营业执照", "法定办结时限", "15 个工作日", "市民中心",
+                 "需要多久?", "本事项暂不支持网上申请"):
+        assert text in page, text
+    assert 'data-testid="apply-online"' not in page
+    live_version(matter)
+    page = public_client.get(url).content.decode()
+    assert 'data-testid="apply-online"' in page
+    assert f"/applications/apply/{matter.code}/" in page
+
+
+@override_settings(YIWANG_PAGE_CACHE_SECONDS=300)
+def test_publishing_shows_at_once(public_client: Any, matter: service.Matter) -> None:
+    """Service pages are not page-cached: a withdrawn matter is gone on the next request."""
+    live_version(matter)
+    url = portal("services_portal:matter", matter.code)
+    assert public_client.get(url).status_code == 200
+    assert public_client.get(url).status_code == 200
+    service.unpublish_matter(matter)
+    assert public_client.get(url).status_code == 404
+    assert matter.name not in public_client.get(portal("services_portal:index")).content.decode()
+
+
+def test_unpublished_matter_and_bundle_are_404(public_client: Any,
+                                               matter: service.Matter) -> None:
+    assert public_client.get(portal("services_portal:matter", matter.code)).status_code == 404
+    assert public_client.get(portal("services_portal:bundle", "nope")).status_code == 404
+
+
+# --- workbench ------------------------------------------------------------------------------
+
+def test_workbench_needs_an_official_with_the_permission(internal_client: Any,
+                                                         city: Any) -> None:
+    url = workbench("workbench:services")
+    assert internal_client.get(url).status_code == 302
+    nobody = make_official("scjg.nobody", "scjg", "audit.view_auditevent")
+    sign_in_client(internal_client, nobody)
+    assert internal_client.get(url).status_code == 403
+
+
+def test_another_department_cannot_edit_or_publish(internal_client: Any, matter: service.Matter,
+                                                   police_official: Any) -> None:
+    draft = service.create_draft(matter)
+    sign_in_client(internal_client, police_official)
+    assert matter.code not in internal_client.get(workbench("workbench:services")).content.decode()
+    for url in (workbench("workbench:services_matter", matter.code),
+                workbench("workbench:services_guide", matter.code),
+                workbench("workbench:services_version", draft.pk)):
+        assert internal_client.get(url).status_code == 403, url
+    assert internal_client.post(workbench("workbench:services_version_publish",
+                                          draft.pk)).status_code == 403
+    assert internal_client.post(workbench("workbench:services_publish_matter", matter.code),
+                                {"action": "publish"}).status_code == 403
+    draft.refresh_from_db()
+    matter.refresh_from_db()
+    assert draft.state == "draft" and not matter.published
+
+
+def test_editor_without_publish_permission(internal_client: Any,
+                                           matter: service.Matter) -> None:
+    editor = make_official("scjg.writer", "scjg", "services.change_matter")
+    draft = service.create_draft(matter)
+    service.save_draft(draft, form=FORM, flow_spec=FLOW)
+    sign_in_client(internal_client, editor)
+    assert internal_client.get(workbench("workbench:services_version", draft.pk)).status_code \
+        == 200
+    assert internal_client.post(workbench("workbench:services_version_publish",
+                                          draft.pk)).status_code == 403
+
+
+def test_administrator_builds_a_new_service(internal_client: Any, public_client: Any,
+                                            market_official: Any) -> None:
+    """create matter → guide → draft → form → flow → fee table → licence mapping → publish."""
+    sign_in_client(internal_client, market_official)
+    response = internal_client.post(workbench("workbench:services_create"), {
+        "code": "NEW-001", "name": "个体工商户变更登记", "department": "scjg",
+        "kind": "licensing", "audience": "legal"})
+    assert response.status_code == 302
+    guide = {"name": "个体工商户变更登记", "kind": "licensing", "audience": "legal",
+             "online_level": "4", "visits": "0", "statutory_days": "15", "promised_days": "3",
+             "conditions": "已登记的个体工商户。", "legal_basis": "[]", "process": "[]",
+             "channels": "[]", "faq": '[{"q": "收费吗?", "a": "不收费。"}]',
+             "materials": "[]", "keywords": "变更"}
+    response = internal_client.post(workbench("workbench:services_guide", "NEW-001"), guide)
+    assert response.status_code == 302, response.content.decode()
+    response = internal_client.post(workbench("workbench:services_new_version", "NEW-001"))
+    version_url = response["Location"]
+    page = internal_client.get(version_url).content.decode()
+    assert 'data-testid="fee-table"' in page and 'data-testid="licence-type"' in page
+    # Choosing a licence type shows its fields (no save).
+    post = {"form_definition": json.dumps(FORM), "flow_spec": json.dumps(FLOW),
+            "fee_hit_policy": "FIRST", "fee_when": [""], "fee_item": [""], "fee_item_en": [""],
+            "fee_amount": [""], "licence_type": "business_licence", "action": "refresh"}
+    page = internal_client.post(version_url, post).content.decode()
+    assert 'data-testid="licence-map-legal_representative"' in page
+    # A missing required licence field is named, nothing saved.
+    post["action"] = "save"
+    page = internal_client.post(version_url, post).content.decode()
+    assert "证照必填字段" in page
+    post.update({f"licence_map__{k}": v for k, v in {
+        "kind": "kind", "legal_representative": "shop_name", "registered_capital": "capital",
+        "established_on": "address", "address": "address"}.items()})
+    post.update({"fee_when": ['{"==": [{"var": "kind"}, "family"]}', ""],
+                 "fee_item": ["登记费", ""], "fee_item_en": ["", ""], "fee_amount": ["12.50", ""]})
+    response = internal_client.post(version_url, post)
+    assert response.status_code == 302, response.content.decode()
+    matter = service.get_matter("NEW-001")
+    draft = service.latest_draft(matter)
+    assert draft.fee_table["rows"][0]["amount_fen"] == 1250
+    assert draft.licence["type"] == "business_licence"
+    response = internal_client.post(workbench("workbench:services_version_publish", draft.pk))
+    assert response.status_code == 302
+    assert service.published_version("NEW-001").number == 1
+    page = public_client.get(portal("services_portal:matter", "NEW-001")).content.decode()
+    assert "个体工商户变更登记" in page and 'data-testid="apply-online"' in page
+    history = internal_client.get(workbench("workbench:services_matter", "NEW-001")).content
+    assert "已发布" in history.decode()
+
+
+def test_export_and_import_a_pack(internal_client: Any, matter: service.Matter,
+                                  market_official: Any, police_official: Any) -> None:
+    live_version(matter)
+    sign_in_client(internal_client, market_official)
+    pack = json.loads(internal_client.get(workbench("workbench:services_export",
+                                                    matter.code)).content)
+    assert pack["matter"]["code"] == matter.code
+    sign_in_client(internal_client, police_official)
+    pack["matter"]["code"] = "COPY-1"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("p.json", json.dumps(pack).encode(), "application/json")
+    page = internal_client.post(workbench("workbench:services_import"), {"pack": upload})
+    assert "无权" in page.content.decode()  # a pack of 市场监管局 into 公安局: refused
+    assert service.get_matter("COPY-1") is None

@@ -63,17 +63,28 @@ def is_safe_pattern(pattern: str) -> bool:
     repeats = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT)
     possessive = (sre_constants.POSSESSIVE_REPEAT,)
 
-    def contains_repeat(items: Any) -> bool:
+    def distinct_branch(alternatives: Any) -> bool:
+        # Alternatives inside a repetition must not be able to match the same text, or the
+        # engine tries every split: each must start with its own literal character.
+        firsts = []
+        for alt in alternatives:
+            if not alt or alt[0][0] != sre_constants.LITERAL:
+                return False
+            firsts.append(alt[0][1])
+        return len(set(firsts)) == len(firsts)
+
+    def risky_in_repeat(items: Any) -> bool:
         for op, av in items:
             if op in repeats and av[1] > 1:
                 return True
             if op in repeats or op in possessive:
-                if contains_repeat(av[2]):
+                if risky_in_repeat(av[2]):
                     return True
             elif op == sre_constants.SUBPATTERN:
-                if contains_repeat(av[-1]):
+                if risky_in_repeat(av[-1]):
                     return True
-            elif op == sre_constants.BRANCH and any(contains_repeat(alt) for alt in av[1]):
+            elif op == sre_constants.BRANCH and (
+                    not distinct_branch(av[1]) or any(risky_in_repeat(a) for a in av[1])):
                 return True
         return False
 
@@ -82,7 +93,7 @@ def is_safe_pattern(pattern: str) -> bool:
             if op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
                 return False
             if op in repeats or op in possessive:
-                if av[1] > 1 and contains_repeat(av[2]):
+                if av[1] > 1 and risky_in_repeat(av[2]):
                     return False
                 if not safe(av[2]):
                     return False

@@ -1,0 +1,97 @@
+"""Portal pages of the notify app: the person's inbox (我的消息) at ``/notifications/``.
+
+Who may do what: only a signed-in person with a live identity-provider session, and only
+their own notifications: the queries filter by ``recipient=request.user``, so another
+person's notification id is a 404 (opening) or ignored (marking read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from yiwang.support.identity import service as identity
+from yiwang.support.notify import service
+from yiwang.support.notify.models import Notification
+
+PER_PAGE = 20
+View = Callable[..., HttpResponse]
+
+
+def signed_in(view: View) -> View:
+    """Only for a signed-in person with a live session; others go to sign in and back."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated or identity.current_session(request) is None:
+            back = (request.get_full_path() if request.method == "GET"
+                    else reverse("notify_portal:list"))
+            return HttpResponseRedirect(
+                f"{reverse('identity:login')}?{urlencode({'next': back})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@never_cache
+@require_safe
+@signed_in
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The person's notifications, newest first; ``?unread=1`` shows only unread ones."""
+    unread_only = request.GET.get("unread") == "1"
+    page = service.list_notifications(request.user, page=request.GET.get("page", 1),
+                                      per_page=PER_PAGE, unread_only=unread_only)
+    return render(request, "notify/list.html", {
+        "page": page, "notifications": page.object_list, "unread_only": unread_only,
+        "unread": service.unread_count(request.user),
+        "page_range": page.paginator.get_elided_page_range(page.number),
+    })
+
+
+@never_cache
+@require_POST
+@signed_in
+def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark one notification read and follow its link (or come back to the list)."""
+    notification = Notification.objects.filter(pk=pk, recipient_id=request.user.pk).first()
+    if notification is None:
+        raise Http404
+    service.mark_read(request.user, [notification.pk])
+    link = notification.link
+    if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()},
+                                                require_https=request.is_secure()):
+        return HttpResponseRedirect(link)
+    return redirect("notify_portal:list")
+
+
+@never_cache
+@require_POST
+@signed_in
+def mark_read(request: HttpRequest) -> HttpResponse:
+    """Mark the selected notifications (``ids``) or, with ``all``, every one as read."""
+    if request.POST.get("all"):
+        count = service.mark_all_read(request.user)
+    else:
+        ids = [value for value in request.POST.getlist("ids") if value.isdigit()]
+        count = service.mark_read(request.user, [int(value) for value in ids])
+    if count:
+        messages.success(request, _("已将 %(count)d 条消息标为已读。") % {"count": count})
+    else:
+        messages.info(request, _("没有需要标为已读的消息。"))
+    back = request.POST.get("next", "")
+    if back.startswith(reverse("notify_portal:list")):
+        return HttpResponseRedirect(back)
+    return redirect("notify_portal:list")
+
+

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 from PIL import Image
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.core.uploads import service
 from yiwang.core.uploads.models import StoredUpload
 from yiwang.core.uploads.tests import factories as make
@@ -330,7 +330,12 @@ def test_purge_unclaimed_keeps_claimed_and_recent(tmp_path: Path) -> None:
     assert len([p for p in (tmp_path / "uploads").rglob("*.enc")]) == 2
 
 
-def test_purge_task_is_registered() -> None:
-    from yiwang.core.tasks import registry
+def test_purge_task(settings) -> None:  # type: ignore[no-untyped-def]
+    from yiwang.core.uploads import tasks
 
-    assert registry.get("uploads.purge_unclaimed")
+    settings.YIWANG_UPLOADS_UNCLAIMED_HOURS = 1
+    stale = accept(make.png())
+    StoredUpload.objects.filter(pk=stale.pk).update(
+        created_at=timezone.now() - timedelta(hours=2))
+    assert tasks.purge_unclaimed.name == "uploads.purge_unclaimed"
+    assert tasks.purge_unclaimed() == 1 and service.get_upload(stale.token) is None

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
-from yiwang.core.tasks.models import Job
+from yiwang.core.tasks.service import list_recent
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.notify import actions, service
@@ -120,7 +120,7 @@ def test_sms_goes_out_after_commit_with_the_title_only(alice: Any, monkeypatch: 
     sent = fake_gateway(monkeypatch)
     notification = note(alice, body="身份证号 110101199003071234", sms=True)
     assert notification.sms_state == "pending" and sent == []
-    assert Job.objects.filter(name="notify.send_sms").count() == 1
+    assert len(list_recent(name="notify.send_sms")) == 1
     run_jobs()
     notification.refresh_from_db()
     assert notification.sms_state == "sent"
@@ -141,7 +141,7 @@ def test_rolled_back_notification_sends_nothing(alice: Any, monkeypatch: Any) ->
     with pytest.raises(RuntimeError), transaction.atomic():
         note(alice, sms=True)
         raise RuntimeError("the business write failed")
-    assert not Notification.objects.exists() and not Job.objects.exists()
+    assert not Notification.objects.exists() and not list_recent(name="notify.send_sms")
     run_jobs()
     assert sent == []
 

@@ -47,16 +47,35 @@ def may_view_as_applicant(user: Any, app: Application) -> bool:
     return bool(app.acting_for) and is_representative(user, app.acting_for)
 
 
-def department_codes(user: Any) -> list[str]:
-    """The codes of the official's departments (and their units', which count as theirs)."""
+_SCOPE = "_applications_scope"
+
+
+def official_scope(user: Any) -> tuple[list[str], list[str]]:
+    """The official's department codes and position codes, from one query of their
+    memberships, kept on the user object for the rest of the request."""
     if not is_official(user):
-        return []
-    return [d.code for d in ext.orgs.departments_of(user)]
+        return [], []
+    cached = getattr(user, _SCOPE, None)
+    if cached is None:
+        departments: dict[str, None] = {}
+        positions: set[str] = set()
+        rows = ext.orgs.memberships_of(user).values_list("department__code", "position__code")
+        for department, position in rows:
+            departments.setdefault(department)
+            if position:
+                positions.add(position)
+        cached = (list(departments), sorted(positions))
+        setattr(user, _SCOPE, cached)
+    return cached
+
+
+def department_codes(user: Any) -> list[str]:
+    """The codes of the official's departments."""
+    return official_scope(user)[0]
 
 
 def position_codes(user: Any) -> list[str]:
-    return sorted({m.position.code for m in ext.orgs.memberships_of(user)
-                   if m.position is not None})
+    return official_scope(user)[1]
 
 
 def may_handle(user: Any, app: Application) -> bool:

@@ -203,7 +203,9 @@ class Task(models.Model):  # 待办
         ordering = ["due_at", "id"]
         indexes = [
             # The inbox: a department's open tasks by due time (ADR 0023).
-            models.Index(fields=["department_code", "state", "due_at", "id"],
+            # position_code last: the position filter is read from the index, without
+            # visiting the table, while the rows come in due order.
+            models.Index(fields=["department_code", "state", "due_at", "id", "position_code"],
                          name="applications_inbox_idx"),
             models.Index(fields=["claimed_by", "state", "due_at"],
                          name="applications_claimed_idx",

@@ -16,10 +16,14 @@ timers and due dates are measured in working days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+
+from yiwang.enablement.workflow import bpmn_build, bpmn_import, editor, engine
+from yiwang.enablement.workflow import calendar as _calendar
+from yiwang.enablement.workflow import spec as _spec
+from yiwang.enablement.workflow.types import OUTCOMES, Run, TaskInfo
 
 __all__ = [
     "OUTCOMES",
@@ -41,47 +45,6 @@ __all__ = [
     "working_days_between",
 ]
 
-#: What an official may decide on a task. ``return`` (补正) is handled by the caller: the
-#: task stays ready and the caller pauses its clock; ``reject`` ends the process.
-OUTCOMES: tuple[str, ...] = ("approve", "reject", "return")
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """A ready user task of a running flow.
-
-    ``id`` is stable for the life of the task (SpiffWorkflow's task UUID); ``spec`` is the BPMN
-    element id; ``countersign_group`` is the id of the countersign (会签) step the task belongs
-    to, or ``None``. ``department`` may be a code or ``$applicant_department`` / ``$matter``
-    (resolved by the caller).
-    """
-
-    id: str
-    spec: str
-    name: str
-    department: str | None
-    position: str | None
-    days: int | None
-    countersign_group: str | None = None
-
-
-@dataclass(frozen=True)
-class Run:
-    """The result of ``start`` / ``complete`` / ``fire_timers``.
-
-    ``state`` is JSON-serialisable (the caller stores it); ``outcome`` is ``approved`` or
-    ``rejected`` once ``finished``; ``escalations`` lists timers that fired in this call
-    (``{"task": <TaskInfo.id>, "spec", "action": "escalate"|"warn", "to_position", "at"}``);
-    ``next_timer_at`` is the earliest pending timer (aware datetime) or ``None``.
-    """
-
-    state: dict[str, Any]
-    ready: list[TaskInfo]
-    finished: bool
-    outcome: str | None
-    escalations: list[dict[str, Any]] = field(default_factory=list)
-    next_timer_at: datetime | None = None
-
 
 # --- flow specs and BPMN ---
 
@@ -94,7 +57,6 @@ def check_spec(spec: Any) -> dict[str, Any]:
     gateway conditions are allow-listed JSON Logic. Raises ``ValidationError`` naming each
     problem in Chinese.
     """
-    from yiwang.enablement.workflow import spec as _spec
 
     return _spec.check_spec(spec)
 
@@ -106,9 +68,8 @@ def build_bpmn(spec: dict[str, Any]) -> str:
     are ``conditionExpression language="jsonlogic"``; countersigns are a parallel gateway pair;
     task timers are non-interrupting boundary timers (``PT…`` in working days, see docs).
     """
-    from yiwang.enablement.workflow import bpmn_build
 
-    return bpmn_build.build_bpmn(check_spec(spec))
+    return bpmn_build.build_bpmn(_spec.check_spec(spec))
 
 
 def import_bpmn(xml: str | bytes) -> dict[str, Any]:
@@ -119,7 +80,6 @@ def import_bpmn(xml: str | bytes) -> dict[str, Any]:
     ``${field == 'x'}``-style comparisons, which are translated to JSON Logic) with a
     ``ValidationError`` naming each element. XML entities, DTDs and network access are refused.
     """
-    from yiwang.enablement.workflow import bpmn_import
 
     return bpmn_import.import_bpmn(xml)
 
@@ -129,14 +89,12 @@ def spec_from_bpmn(xml: str) -> dict[str, Any] | None:
 
     ``None`` for BPMN drawn elsewhere (the editor then shows it read-only as a diagram).
     """
-    from yiwang.enablement.workflow import bpmn_build
 
     return bpmn_build.embedded_spec(xml)
 
 
 def describe_spec(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The user tasks of a spec in order, flattened (for guides and previews)."""
-    from yiwang.enablement.workflow import spec as _spec
 
     return _spec.describe(spec)
 
@@ -146,13 +104,19 @@ def describe_spec(spec: dict[str, Any]) -> list[dict[str, Any]]:
 
 def start(bpmn: str, data: dict[str, Any]) -> Run:
     """Start a flow on ``data`` (the application's form data) and run to the first tasks."""
-    from yiwang.enablement.workflow import engine
 
     return engine.start(bpmn, data)
 
 
-def complete(bpmn: str, state: dict[str, Any], task_id: str, *, outcome: str,
-             data: dict[str, Any] | None = None) -> Run:
+def complete(
+    bpmn: str,
+    state: dict[str, Any],
+    task_id: str,
+    *,
+    outcome: str,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Run:
     """Complete the ready task ``task_id`` with ``outcome`` (``approve`` / ``reject``).
 
     ``data`` (optional) is merged into the flow's data before later conditions are evaluated.
@@ -160,14 +124,12 @@ def complete(bpmn: str, state: dict[str, Any], task_id: str, *, outcome: str,
     ``return`` (补正) leaves the task ready and the state unchanged. Raises
     ``ValidationError`` for an unknown or no longer ready task or an unknown outcome.
     """
-    from yiwang.enablement.workflow import engine
 
-    return engine.complete(bpmn, state, task_id, outcome=outcome, data=data or {})
+    return engine.complete(bpmn, state, task_id, outcome=outcome, data=data or {}, now=now)
 
 
 def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Run:
     """Fire the boundary timers due at ``now`` (aware); returns the escalations that fired."""
-    from yiwang.enablement.workflow import engine
 
     return engine.fire_timers(bpmn, state, now)
 
@@ -177,7 +139,6 @@ def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Run:
 
 def is_workday(day: date, calendar: str = "default") -> bool:
     """Whether ``day`` is a working day: Monday–Friday unless a holiday, or a make-up workday."""
-    from yiwang.enablement.workflow import calendar as _calendar
 
     return _calendar.is_workday(day, calendar)
 
@@ -188,23 +149,22 @@ def add_working_days(start: datetime, days: int, calendar: str = "default") -> d
     Starting on a rest day counts from the next working day; ``days == 0`` returns ``start``
     moved forward to a working day when it falls on a rest day.
     """
-    from yiwang.enablement.workflow import calendar as _calendar
 
     return _calendar.add_working_days(start, days, calendar)
 
 
-def working_days_between(start: datetime | date, end: datetime | date,
-                         calendar: str = "default") -> int:
+def working_days_between(
+    start: datetime | date, end: datetime | date, calendar: str = "default"
+) -> int:
     """Working days in ``(start, end]`` (negative when ``end`` is before ``start``)."""
-    from yiwang.enablement.workflow import calendar as _calendar
 
     return _calendar.working_days_between(start, end, calendar)
 
 
-def set_day(day: date, kind: str, name: str, actor: Any = None, *,
-            calendar: str = "default") -> None:
+def set_day(
+    day: date, kind: str, name: str, actor: Any = None, *, calendar: str = "default"
+) -> None:
     """Mark ``day`` as ``holiday`` or ``workday`` (调休上班), or ``normal`` to clear it; audited."""
-    from yiwang.enablement.workflow import calendar as _calendar
 
     _calendar.set_day(day, kind, name, actor, calendar=calendar)
 
@@ -214,7 +174,6 @@ def load_calendar(path_or_dict: str | Path | dict[str, Any], *, actor: Any = Non
 
     Idempotent; returns the number of days written.
     """
-    from yiwang.enablement.workflow import calendar as _calendar
 
     return _calendar.load_calendar(path_or_dict, actor=actor)
 
@@ -222,16 +181,21 @@ def load_calendar(path_or_dict: str | Path | dict[str, Any], *, actor: Any = Non
 # --- editor ---
 
 
-def editor_context(spec: dict[str, Any] | None = None, *, bpmn: str | None = None,
-                   field_name: str = "flow_spec", import_url: str = "",
-                   departments: Any = None) -> dict[str, Any]:
+def editor_context(
+    spec: dict[str, Any] | None = None,
+    *,
+    bpmn: str | None = None,
+    field_name: str = "flow_spec",
+    import_url: str = "",
+    departments: Any = None,
+) -> dict[str, Any]:
     """Context for ``{% include "workflow/editor.html" %}``.
 
     ``departments`` defaults to every department with its positions
     (``[{"code", "name", "positions": [{"code", "name"}]}]``); ``import_url`` is where the BPMN
     import box posts its file (the embedding page's view calls ``import_bpmn``).
     """
-    from yiwang.enablement.workflow import editor
 
-    return editor.editor_context(spec, bpmn=bpmn, field_name=field_name, import_url=import_url,
-                                 departments=departments)
+    return editor.editor_context(
+        spec, bpmn=bpmn, field_name=field_name, import_url=import_url, departments=departments
+    )

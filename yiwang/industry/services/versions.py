@@ -31,6 +31,9 @@ from yiwang.industry.services.common import (
 from yiwang.industry.services.models import Matter, ServiceVersion, VersionState
 
 HIT_POLICIES = ("FIRST", "COLLECT", "UNIQUE")
+# Licence field sources the system fills at decision time rather than the form:
+# the decision date and the application's receipt number (passed by the caller).
+SYSTEM_SOURCES = ("$today", "$application_number")
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,12 @@ def check_licence(licence: Any, form: dict[str, Any] | None,
             problems.append(_("证照“%(name)s”没有字段“%(field)s”。")
                             % {"name": ltype.name, "field": licence_field})
             continue
-        if isinstance(source, str):
+        if isinstance(source, str) and source.startswith("$"):
+            if source not in SYSTEM_SOURCES:
+                problems.append(_("字段“%(field)s”的系统取值只能是 %(names)s。")
+                                % {"field": schema_fields[licence_field]["label"],
+                                   "names": "、".join(SYSTEM_SOURCES)})
+        elif isinstance(source, str):
             if source.split(".")[0] not in keys:
                 problems.append(_("字段“%(field)s”映射到表单中没有的字段“%(key)s”。")
                                 % {"field": schema_fields[licence_field]["label"], "key": source})
@@ -385,17 +393,27 @@ def compute_fee(version: ServiceVersion, data: dict[str, Any]) -> FeeQuote:
     return FeeQuote(tuple(hits))
 
 
-def licence_fields(version: ServiceVersion, data: dict[str, Any]) -> tuple[str, dict] | None:
+def licence_fields(version: ServiceVersion, data: dict[str, Any], *,
+                   context: dict[str, Any] | None = None) -> tuple[str, dict] | None:
     """The licence the version issues on approval and its fields computed from ``data``:
     ``(type code, {field: value})``, or None when it issues none. Fields filled from the
-    holder (name, ID number, credit code) are left to the licences app."""
+    holder (name, ID number, credit code) are left to the licences app. A source ``"$today"``
+    is the decision date (today, local time); ``"$application_number"`` is
+    ``context["application_number"]`` (the caller passes the receipt number)."""
     licence = version.licence or {}
     if not licence.get("type"):
         return None
+    context = context or {}
     fields: dict[str, Any] = {}
     for licence_field, source in (licence.get("map") or {}).items():
-        value = (lookup(data, source) if isinstance(source, str)
-                 else forms.evaluate(source, data))
+        if source == "$today":
+            value: Any = timezone.localdate().isoformat()
+        elif isinstance(source, str) and source.startswith("$"):
+            value = context.get(source[1:])
+        elif isinstance(source, str):
+            value = lookup(data, source)
+        else:
+            value = forms.evaluate(source, data)
         if value not in (None, ""):
             fields[licence_field] = value
     return str(licence["type"]), fields

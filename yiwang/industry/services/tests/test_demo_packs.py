@@ -1,0 +1,85 @@
+"""The demo's service packs: data files that load through import_definition, idempotently,
+with licence types their departments may issue, and round-trip through export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from yiwang.demo import population
+from yiwang.demo import services as demo
+from yiwang.enablement.forms import service as forms
+from yiwang.industry.services import service
+from yiwang.platform.orgs import service as orgs
+from yiwang.platform.regions import testing as regions_testing
+from yiwang.support.licences import service as licences
+
+pytestmark = pytest.mark.django_db
+ONLINE = {"339900-SCJG-XK-001": "business_licence", "339900-BDC-QR-001": "property_certificate",
+          "339900-GAJ-GG-001": "no_criminal_record", "339900-RSJ-GG-003": None}
+
+
+def _progress(label: str, total: int) -> Any:
+    return lambda n: None
+
+
+@pytest.fixture
+def demo_city(db: Any) -> None:
+    regions_testing.make_chain(geometry=False)
+    for spec in population.DEPARTMENTS:
+        orgs.create_department(spec.code, spec.name, name_en=spec.name_en,
+                               region_code=regions_testing.CITY)
+        for code, name in spec.positions:
+            orgs.create_position(spec.code, code=code, name=name)
+    licences.load_catalogue()
+
+
+def test_demo_catalogue_loads_and_is_idempotent(demo_city: Any) -> None:
+    counts = demo.load_services(_progress)
+    assert counts["matters"] >= 30 and counts["skipped"] == 1  # 民政局 is not in this city
+    for code, licence_type in ONLINE.items():
+        version = service.published_version(code)
+        assert version is not None, code
+        assert (version.licence or {}).get("type") == licence_type
+    bundle = service.published_bundle("birth")
+    assert bundle is not None and len(bundle.members) == 4
+    assert {m.version.licence.get("type") for m in bundle.members} == {
+        "birth_certificate", "social_security_card", None}
+    assert service.list_matters(life_event="birth").paginator.count >= 4
+    assert service.list_matters(audience="legal").paginator.count >= 8
+    guide_only = service.get_matter("339900-SCJG-XK-002")
+    assert guide_only.published and service.published_version(guide_only.code) is None
+    versions = service.ServiceVersion.objects.count()
+    demo.load_services(_progress)
+    assert service.ServiceVersion.objects.count() == versions
+
+
+def test_property_transfer_fees(demo_city: Any) -> None:
+    demo.load_services(_progress)
+    version = service.published_version("339900-BDC-QR-001")
+    assert service.compute_fee(version, {"usage": "residential"}).total_fen == 8000
+    quote = service.compute_fee(version, {"usage": "office", "extra_certificates": 2})
+    assert quote.total_fen == 56000 and len(quote.items) == 2
+
+
+def test_packs_round_trip_and_bundle_projection(demo_city: Any) -> None:
+    demo.load_services(_progress)
+    matters, _bundles = demo.pack_files()
+    for path in matters:
+        pack = demo._read(path)
+        matter = service.get_matter(pack["matter"]["code"])
+        if matter is None:
+            continue
+        exported = service.export_definition(matter)
+        assert exported["matter"]["guide"]["materials"] == pack["matter"]["guide"]["materials"]
+        if pack["version"]:
+            assert exported["version"]["form"] == forms.check_definition(pack["version"]["form"])
+    bundle = service.published_bundle("birth")
+    data = {"child_name": "王小明", "child_sex": "男", "born_on": "2026-11-20",
+            "household_address": {"region": "339901001000", "detail": "湖滨路1号"},
+            "mailing": "post", "payer": "bank"}
+    card = next(m for m in bundle.members if m.matter_code == "339900-RSJ-GG-001")
+    assert service.project_member_data(card, data) == {
+        "card_holder_name": "王小明", "mailing": "post",
+        "mailing_address": {"region": "339901001000", "detail": "湖滨路1号"}, "reissue": "no"}

@@ -303,13 +303,25 @@ def submit_application(user: Any, application: Application, *,
     saved on error), check materials (uploads claimed, or licences reused with consent),
     compare OCR readings with the form (mismatches stored for applicant and officer), quote
     the fee, start the approval flow, give a receipt number, start the clock and notify."""
-    app = access.own_application(user, application)
+    app = access.own_application(user, Application.objects.get(pk=application.pk))
     if app.state != State.DRAFT:
         raise error(_("该申请已提交,不能重复提交。"), "state")
     version = ext.get_version(app.version_pk)
-    merged = app.data if data is None else _as_dict(data)
+    merged = app.data if data is None else _with_attached_files(version, app, _as_dict(data))
     cleaned = _validate(version, app, merged)
     return _submit(user, app.pk, version, cleaned, expected_version)
+
+
+def _with_attached_files(version: Any, app: Application, data: dict[str, Any]
+                         ) -> dict[str, Any]:
+    """``data`` with the files already attached to the application for the file fields it
+    leaves out (materials are uploaded one by one, the data sent at the end)."""
+    kept = app.data
+    for component in ext.forms.file_fields(ext.version_form(version), {**kept, **data}):
+        key = component["key"]
+        if key not in data and kept.get(key):
+            data[key] = kept[key]
+    return data
 
 
 @transaction.atomic
@@ -388,11 +400,11 @@ def submit_correction(user: Any, application: Application, *, data: Mapping[str,
     """Send the corrected application (补正) back: re-validated in full; the clock starts
     again and its due time moves by the working days it stood still; the waiting tasks go
     back to the officials' inboxes."""
-    app = access.own_application(user, application)
+    app = access.own_application(user, Application.objects.get(pk=application.pk))
     if app.state != State.CORRECTION:
         raise error(_("该办件当前不需要补正。"), "state")
     version = ext.get_version(app.version_pk)
-    cleaned = _validate(version, app, _as_dict(data))
+    cleaned = _validate(version, app, _with_attached_files(version, app, _as_dict(data)))
     return _correct(user, app.pk, version, cleaned, expected_version)
 
 

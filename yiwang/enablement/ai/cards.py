@@ -345,6 +345,13 @@ def parse_business_licence(lines: list[OcrLine]) -> CardReading:
             if match := _CREDIT_PATTERN.search(normalise(line.text)):
                 text, confidence = match[0], line.confidence
                 break
+        else:
+            # No 18-character run: report the longest code-like run (a character dropped
+            # by OCR), which fails its check and is flagged, rather than nothing.
+            runs = [(len(m[0]), m[0], line.confidence) for line in lines
+                    for m in re.finditer(r"[0-9A-Z]{15,20}", normalise(line.text))]
+            if not text and runs:
+                _length, text, confidence = max(runs)
     if text:
         run = _CREDIT_PATTERN.search(normalise(text))
         code, valid, was_corrected = check_credit_code(run[0] if run else text)

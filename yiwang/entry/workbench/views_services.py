@@ -486,8 +486,8 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
         "form_json": form_json, "flow_json": flow_json,
         "builder": builder, "flow_editor": flow_editor,
         "builder_html": render_to_string(
-            "forms/builder.html", {"definition_json": form_json,
-                                   "field_name": "form_definition"}, request) if builder else "",
+            "forms/builder.html", {"definition_json": form_json, "field_name": "form_definition",
+                                   "errors": errors.get("form")}, request) if builder else "",
         "flow_html": render_to_string("workflow/editor.html", flow_context or {}, request)
         if flow_editor else "",
         "fee_rows": [*_fee_display_rows(version.fee_table),

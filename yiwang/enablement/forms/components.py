@@ -94,3 +94,17 @@ VALIDATE_COMMON: Final = {"rule": "logic", "message": "str", "message_en": "str"
 PHONE_KINDS: Final = ("any", "mobile", "landline")
 CHOICE_WIDGETS: Final = ("select", "radio", "checkbox")
 ADDRESS_LEVELS: Final = ("province", "city", "district", "street", "community")
+
+
+def type_labels() -> dict[str, str]:
+    """The palette names of the component types, in the active language."""
+    from django.utils.translation import gettext
+
+    return {
+        "text": gettext("单行文字"), "textarea": gettext("多行文字"), "number": gettext("数字"),
+        "date": gettext("日期"), "choice": gettext("选项"), "id_number": gettext("身份证号码"),
+        "credit_code": gettext("统一社会信用代码"), "phone": gettext("电话"),
+        "address": gettext("地址"), "map_point": gettext("地图位置"), "file": gettext("附件材料"),
+        "signature": gettext("手写签名"), "table": gettext("表格"), "section": gettext("分组"),
+        "content": gettext("说明文字"),
+    }

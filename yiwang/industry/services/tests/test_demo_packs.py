@@ -83,3 +83,19 @@ def test_packs_round_trip_and_bundle_projection(demo_city: Any) -> None:
     assert service.project_member_data(card, data) == {
         "card_holder_name": "王小明", "mailing": "post",
         "mailing_address": {"region": "339901001000", "detail": "湖滨路1号"}, "reissue": "no"}
+
+
+def test_demo_pages_render(demo_city: Any, public_client: Any) -> None:
+    demo.load_services(_progress)
+    for prefix in ("", "/en"):
+        index = public_client.get(f"{prefix}/services/")
+        assert index.status_code == 200
+        assert public_client.get(f"{prefix}/services/?event=birth").status_code == 200
+        assert public_client.get(f"{prefix}/services/?department=bdc&page=2").status_code == 200
+        for code in (*ONLINE, "339900-WJW-GG-001", "339900-SCJG-XK-002"):
+            page = public_client.get(f"{prefix}/services/{code}/")
+            assert page.status_code == 200, code
+        bundle = public_client.get(f"{prefix}/services/bundles/birth/").content.decode()
+        assert 'data-testid="apply-bundle"' in bundle
+    page = public_client.get("/services/339900-BDC-QR-001/").content.decode()
+    assert "可用电子证照代替" in page and "不动产权证书" in page and "80元" in page

@@ -1,0 +1,205 @@
+"""The builder and the renderer in a real browser (Debian's Chromium through chromedriver).
+
+The pages are the test pages of ``pages.py`` opened from files (no server): the builder writes
+a definition that the server-side check accepts; the rendered form evaluates conditions and
+calculations live, adds table rows, and posts what ``parse_post`` reads back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.http import QueryDict
+
+from yiwang.enablement.forms import service as forms
+from yiwang.enablement.forms import testing
+from yiwang.enablement.forms.tests.pages import page_html, write_page
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM) or not shutil.which(CHROMEDRIVER):
+        message = "Chromium and chromedriver are needed: apt-get install chromium chromium-driver"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="yiwang-forms-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--window-size=1400,1000", f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait(driver: Any, condition: Any, timeout: float = 5) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def by_testid(driver: Any, testid: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f"[data-testid='{testid}']")
+
+
+def output(driver: Any) -> dict[str, Any]:
+    return json.loads(by_testid(driver, "builder-output").get_attribute("value"))
+
+
+DRAG = """
+const [source, target] = arguments;
+const data = new DataTransfer();
+source.dispatchEvent(new DragEvent('dragstart', {bubbles: true, dataTransfer: data}));
+const rect = target.getBoundingClientRect();
+const at = {bubbles: true, cancelable: true, dataTransfer: data,
+            clientX: rect.left + 5, clientY: rect.top + 3};
+target.dispatchEvent(new DragEvent('dragover', at));
+target.dispatchEvent(new DragEvent('drop', at));
+"""
+
+
+def test_builder_makes_a_definition_the_server_accepts(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(write_page(tmp_path, page_html(builder=True)).as_uri())
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".fb__empty"))
+
+    # Keyboard/click: a choice and a text field from the palette.
+    by_testid(browser, "palette-choice").click()
+    label = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='label']")
+    assert browser.switch_to.active_element == label       # focus moved to the properties
+    label.clear()
+    label.send_keys("是否代办")
+    key = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='key']")
+    key.clear()
+    key.send_keys("agent")
+    options = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='options']")
+    options.clear()
+    options.send_keys("yes|是|Yes\nno|否|No")
+    by_testid(browser, "palette-text").click()
+    label = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='label']")
+    label.clear()
+    label.send_keys("代办人姓名")
+    browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='required']").click()
+
+    # The condition editor: show the text field only when agent == yes.
+    Select(by_testid(browser, "cond-field")).select_by_value("agent")
+    Select(by_testid(browser, "cond-op")).select_by_value("==")
+    by_testid(browser, "cond-value").send_keys("yes")
+    by_testid(browser, "cond-set").click()
+    definition = output(browser)
+    assert definition["components"][1]["conditional"] == {"==": [{"var": "agent"}, "yes"]}
+
+    # HTML5 drag and drop: a number field dropped at the top of the canvas.
+    browser.execute_script(DRAG, by_testid(browser, "palette-number"),
+                           by_testid(browser, "canvas-item-agent"))
+    definition = output(browser)
+    assert [c["type"] for c in definition["components"]] == ["number", "choice", "text"]
+
+    # Keyboard reordering: move the number field down twice.
+    by_testid(browser, "number_1-down").click()
+    wait(browser, lambda d: by_testid(d, "number_1-down"))
+    by_testid(browser, "number_1-down").click()
+    definition = output(browser)
+    assert [c["key"] for c in definition["components"]] == ["agent", "text_1", "number_1"]
+    assert browser.switch_to.active_element.get_attribute("data-testid") == "number_1-down"
+
+    # The server accepts what the builder wrote.
+    checked = forms.check_definition(definition)
+    assert checked["components"][0]["options"][1] == {"value": "no", "label": "否",
+                                                      "label_en": "No"}
+    assert checked["components"][1]["required"] is True
+
+    # Live preview: the conditional field appears when "yes" is chosen.
+    preview = "[data-testid='preview'] [data-key='text_1'][data-conditional]"
+    preview_field = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, preview))
+    wait(browser, lambda d: not d.find_element(By.CSS_SELECTOR, preview).is_displayed())
+    Select(browser.find_element(By.CSS_SELECTOR, "[data-testid='preview'] select")).select_by_value(
+        "yes")
+    wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, preview).is_displayed())
+    assert preview_field.tag_name == "div"
+    # Nothing of the preview would be posted with the builder's form.
+    posted = browser.execute_script(
+        "return [...new FormData(document.getElementById('builder-form')).keys()];")
+    assert posted == ["form_definition"]
+
+
+def test_rendered_form_is_live_and_posts_what_parse_post_reads(browser: Any,
+                                                               tmp_path: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    definition = forms.check_definition(testing.sample_definition())
+    data = {"rooms": [{"room": "前厅", "area": 20}]}
+    browser.get(write_page(tmp_path, page_html(render=True, definition=definition,
+                                               data=data)).as_uri())
+    total = wait(browser, lambda d: d.find_element(By.ID, "id_total_area"))
+    wait(browser, lambda d: total.get_attribute("value") == "20")
+
+    # A condition: the family members table shows only for family operators.
+    members = browser.find_element(By.ID, "id_members")
+    assert not members.is_displayed()
+    browser.find_element(By.CSS_SELECTOR, "input[name='kind'][value='family']").click()
+    wait(browser, lambda d: members.is_displayed())
+
+    # Table rows: the data's row and a blank one (for browsers without JavaScript); add one,
+    # fill it, the total is recalculated; the blank row is not posted.
+    by_testid(browser, "rooms-add-row").click()
+    cells = browser.find_elements(By.CSS_SELECTOR, "#id_rooms tbody input[name$='.area']")
+    assert len(cells) == 3
+    assert browser.switch_to.active_element.get_attribute("name") == "rooms[2].room"
+    browser.switch_to.active_element.send_keys("仓库")
+    cells[2].send_keys("12.5")
+    wait(browser, lambda d: total.get_attribute("value") == "32.5")
+
+    Select(browser.find_element(By.ID, "id_scope")).select_by_value("food") \
+        if browser.find_elements(By.CSS_SELECTOR, "select#id_scope") else \
+        browser.find_element(By.CSS_SELECTOR, "input[name='scope'][value='food']").click()
+
+    # The signature pad produces a PNG data URL.
+    pad = by_testid(browser, "signature-pad")
+    ActionChains(browser).move_to_element_with_offset(pad, -100, 0).click_and_hold() \
+        .move_by_offset(60, 20).move_by_offset(60, -30).release().perform()
+    png = browser.find_element(By.NAME, "signature__signature_png")
+    wait(browser, lambda d: png.get_attribute("value").startswith("data:image/png;base64,"))
+
+    pairs = browser.execute_script(
+        "return [...new FormData(document.getElementById('render-form')).entries()]"
+        ".filter(([k, v]) => typeof v === 'string');")
+    post = QueryDict(mutable=True)
+    for name, value in pairs:
+        post.appendlist(name, value)
+    parsed = forms.parse_post(definition, post)
+    assert parsed["kind"] == "family"
+    assert parsed["rooms"] == [{"room": "前厅", "area": "20"}, {"room": "仓库", "area": "12.5"}]
+    assert parsed["scope"] == ["food"]
+    files = forms.incoming_files(definition, post, None)
+    assert files["signature"][0][1].startswith(b"\x89PNG")
+    cleaned = forms.validate_submission(definition, parsed, partial=True)
+    assert cleaned["total_area"] == 32.5

@@ -13,6 +13,8 @@ urlpatterns = [
          name="services_version_bpmn"),
     path("services/versions/<int:pk>/publish/", views.services_version_publish,
          name="services_version_publish"),
+    path("services/bundles/<str:code>/publish/", views.services_bundle_publish,
+         name="services_bundle_publish"),
     path("services/m/<str:code>/", views.services_matter, name="services_matter"),
     path("services/m/<str:code>/guide/", views.services_guide, name="services_guide"),
     path("services/m/<str:code>/versions/new/", views.services_new_version,

@@ -207,7 +207,9 @@ def services_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "workbench/services_list.html", NAV, {
         "rows": rows, "page": page, "query": q,
         "page_range": page.paginator.get_elided_page_range(page.number),
-        "bundles": service.list_bundles(published_only=False),
+        "bundles": [{"bundle": b, "may_publish": service.may_publish(request.user,
+                                                                      b.department_code)}
+                    for b in service.list_bundles(published_only=False)],
     })
 
 
@@ -539,3 +541,26 @@ def services_version_publish(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("workbench:services_version", pk=version.pk)
     messages.success(request, _("第 %(n)d 版已发布,立即生效。") % {"n": version.number})
     return redirect("workbench:services_matter", code=version.matter.code)
+
+
+@require_POST
+@permission_required(CHANGE)
+def services_bundle_publish(request: HttpRequest, code: str) -> HttpResponse:
+    """Publish (freeze the working fields) or withdraw a bundle of the official's department."""
+    bundle = service.get_bundle(code)
+    if bundle is None:
+        raise Http404("no such bundle")
+    if not service.may_publish(request.user, bundle.department_code):
+        raise PermissionDenied("another department's bundle")
+    try:
+        if request.POST.get("action") == "unpublish":
+            service.unpublish_bundle(bundle, request.user)
+            messages.success(request, _("一件事已撤下。"))
+        else:
+            service.publish_bundle(bundle, request.user)
+            messages.success(request, _("一件事已发布。"))
+    except ValidationError as exc:
+        for errors in _error_list(exc).values():
+            for message in errors:
+                messages.error(request, message)
+    return redirect("workbench:services")

@@ -15,6 +15,8 @@
         input.value = "";
         var label = input.getAttribute("aria-label") || "";
         input.setAttribute("aria-label", label.replace(/\d+/, String(n)));
+        var testid = input.getAttribute("data-testid") || "";
+        input.setAttribute("data-testid", testid.replace(/\d+$/, String(n)));
       });
       body.appendChild(row);
       row.querySelector("input").focus();

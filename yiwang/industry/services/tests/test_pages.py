@@ -190,3 +190,23 @@ def test_export_and_import_a_pack(internal_client: Any, matter: service.Matter,
     page = internal_client.post(workbench("workbench:services_import"), {"pack": upload})
     assert "无权" in page.content.decode()  # a pack of 市场监管局 into 公安局: refused
     assert service.get_matter("COPY-1") is None
+
+
+def test_bundle_publish_is_scoped(internal_client: Any, city: Any, police_official: Any) -> None:
+    form = {"version": 1, "components": [{"type": "text", "key": "child", "label": "姓名",
+                                          "required": True}]}
+    for code, dept in (("A", "wjw"), ("B", "gaj")):
+        live_version(service.create_matter(code=code, name=code, department_code=dept,
+                                           audience="person"), form=form)
+    service.save_bundle(code="birth", name="出生一件事", department_code="wjw", form=form,
+                        members=[{"matter": "A", "map": {"child": "child"}},
+                                 {"matter": "B", "map": {"child": "child"}}])
+    url = workbench("workbench:services_bundle_publish", "birth")
+    sign_in_client(internal_client, police_official)
+    assert internal_client.post(url, {"action": "publish"}).status_code == 403
+    health = make_official("wjw.editor", "wjw")
+    sign_in_client(internal_client, health)
+    page = internal_client.get(workbench("workbench:services")).content.decode()
+    assert 'data-testid="bundle-publish-birth"' in page
+    assert internal_client.post(url, {"action": "publish"}).status_code == 302
+    assert service.published_bundle("birth") is not None

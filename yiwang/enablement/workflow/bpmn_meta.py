@@ -32,6 +32,13 @@ DURATION_RE = re.compile(r"^P(?:\d{1,3}D)?(?:T(?:\d{1,4}H)?(?:\d{1,5}M)?)?$")
 
 #: Element names a person will recognise in a refusal.
 _NAMES = {
+    "userTask": "用户任务",
+    "sequenceFlow": "顺序流",
+    "boundaryEvent": "边界事件",
+    "startEvent": "开始事件",
+    "endEvent": "结束事件",
+    "exclusiveGateway": "排他网关",
+    "parallelGateway": "并行网关",
     "scriptTask": "脚本任务",
     "serviceTask": "服务任务",
     "sendTask": "发送任务",

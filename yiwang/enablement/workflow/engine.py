@@ -398,7 +398,7 @@ def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Any:
         if state.get("outcome"):
             return _run(parsed, workflow, outcome=state["outcome"])
         before = set(_fired_timers(parsed, workflow))
-        workflow.refresh_waiting_tasks()
+        workflow.refresh_timers()
         _steps(workflow)
         escalations = []
         for task_uuid, task in _fired_timers(parsed, workflow).items():

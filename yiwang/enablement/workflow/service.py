@@ -57,7 +57,6 @@ def check_spec(spec: Any) -> dict[str, Any]:
     gateway conditions are allow-listed JSON Logic. Raises ``ValidationError`` naming each
     problem in Chinese.
     """
-
     return _spec.check_spec(spec)
 
 
@@ -68,7 +67,6 @@ def build_bpmn(spec: dict[str, Any]) -> str:
     are ``conditionExpression language="jsonlogic"``; countersigns are a parallel gateway pair;
     task timers are non-interrupting boundary timers (``PT…`` in working days, see docs).
     """
-
     return bpmn_build.build_bpmn(_spec.check_spec(spec))
 
 
@@ -80,7 +78,6 @@ def import_bpmn(xml: str | bytes) -> dict[str, Any]:
     ``${field == 'x'}``-style comparisons, which are translated to JSON Logic) with a
     ``ValidationError`` naming each element. XML entities, DTDs and network access are refused.
     """
-
     return bpmn_import.import_bpmn(xml)
 
 
@@ -89,23 +86,24 @@ def spec_from_bpmn(xml: str) -> dict[str, Any] | None:
 
     ``None`` for BPMN drawn elsewhere (the editor then shows it read-only as a diagram).
     """
-
     return bpmn_build.embedded_spec(xml)
 
 
 def describe_spec(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The user tasks of a spec in order, flattened (for guides and previews)."""
-
     return _spec.describe(spec)
 
 
 # --- running ---
 
 
-def start(bpmn: str, data: dict[str, Any]) -> Run:
-    """Start a flow on ``data`` (the application's form data) and run to the first tasks."""
+def start(bpmn: str, data: dict[str, Any], *, now: datetime | None = None) -> Run:
+    """Start a flow on ``data`` (the application's form data) and run to the first tasks.
 
-    return engine.start(bpmn, data)
+    Only the keys gateway conditions read are kept in the state. ``now`` (aware; default the
+    current time) is when the first tasks' timers start counting.
+    """
+    return engine.start(bpmn, data, now)
 
 
 def complete(
@@ -124,13 +122,11 @@ def complete(
     ``return`` (补正) leaves the task ready and the state unchanged. Raises
     ``ValidationError`` for an unknown or no longer ready task or an unknown outcome.
     """
-
     return engine.complete(bpmn, state, task_id, outcome=outcome, data=data or {}, now=now)
 
 
 def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Run:
     """Fire the boundary timers due at ``now`` (aware); returns the escalations that fired."""
-
     return engine.fire_timers(bpmn, state, now)
 
 
@@ -139,7 +135,6 @@ def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Run:
 
 def is_workday(day: date, calendar: str = "default") -> bool:
     """Whether ``day`` is a working day: Monday–Friday unless a holiday, or a make-up workday."""
-
     return _calendar.is_workday(day, calendar)
 
 
@@ -149,7 +144,6 @@ def add_working_days(start: datetime, days: int, calendar: str = "default") -> d
     Starting on a rest day counts from the next working day; ``days == 0`` returns ``start``
     moved forward to a working day when it falls on a rest day.
     """
-
     return _calendar.add_working_days(start, days, calendar)
 
 
@@ -157,7 +151,6 @@ def working_days_between(
     start: datetime | date, end: datetime | date, calendar: str = "default"
 ) -> int:
     """Working days in ``(start, end]`` (negative when ``end`` is before ``start``)."""
-
     return _calendar.working_days_between(start, end, calendar)
 
 
@@ -165,7 +158,6 @@ def set_day(
     day: date, kind: str, name: str, actor: Any = None, *, calendar: str = "default"
 ) -> None:
     """Mark ``day`` as ``holiday`` or ``workday`` (调休上班), or ``normal`` to clear it; audited."""
-
     _calendar.set_day(day, kind, name, actor, calendar=calendar)
 
 
@@ -174,7 +166,6 @@ def load_calendar(path_or_dict: str | Path | dict[str, Any], *, actor: Any = Non
 
     Idempotent; returns the number of days written.
     """
-
     return _calendar.load_calendar(path_or_dict, actor=actor)
 
 
@@ -195,7 +186,6 @@ def editor_context(
     (``[{"code", "name", "positions": [{"code", "name"}]}]``); ``import_url`` is where the BPMN
     import box posts its file (the embedding page's view calls ``import_bpmn``).
     """
-
     return editor.editor_context(
         spec, bpmn=bpmn, field_name=field_name, import_url=import_url, departments=departments
     )

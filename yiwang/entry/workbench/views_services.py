@@ -35,7 +35,80 @@ from yiwang.platform.orgs import service as orgs
 
 CHANGE = "services.change_matter"
 NAV = "services"
-JSON_GUIDE_FIELDS = ("legal_basis", "materials", "process", "channels", "faq")
+YES_NO = (("yes", gettext_lazy("是")), ("no", gettext_lazy("否")))
+# The guide's lists, edited as rows: (field, legend, [(column, label, input kind, choices)]).
+ROW_FIELDS: list[tuple[str, Any, list[tuple[str, Any, str, Any]]]] = [
+    ("legal_basis", gettext_lazy("设定依据"), [
+        ("title", gettext_lazy("法律法规名称"), "text", None),
+        ("article", gettext_lazy("条款"), "text", None)]),
+    ("materials", gettext_lazy("申请材料"), [
+        ("code", gettext_lazy("材料编码"), "text", None),
+        ("name", gettext_lazy("材料名称"), "text", None),
+        ("required", gettext_lazy("必要"), "select", YES_NO),
+        ("source", gettext_lazy("来源渠道"), "text", None),
+        ("form", gettext_lazy("材料形式"), "select", (
+            ("electronic", gettext_lazy("电子")), ("paper", gettext_lazy("纸质")),
+            ("both", gettext_lazy("纸质或电子")))),
+        ("copies", gettext_lazy("份数"), "number", None),
+        ("licence_types", gettext_lazy("可代替的电子证照(类型代码,空格分隔)"), "text", None),
+        ("form_key", gettext_lazy("表单上传字段"), "text", None),
+        ("note", gettext_lazy("备注"), "text", None)]),
+    ("process", gettext_lazy("办理流程"), [
+        ("name", gettext_lazy("环节"), "text", None),
+        ("description", gettext_lazy("说明"), "textarea", None)]),
+    ("channels", gettext_lazy("办理地点和渠道"), [
+        ("kind", gettext_lazy("渠道"), "select", (
+            ("window", gettext_lazy("窗口办理")), ("online", gettext_lazy("网上办理")),
+            ("mobile", gettext_lazy("掌上办理")), ("self_service", gettext_lazy("自助终端")))),
+        ("name", gettext_lazy("名称"), "text", None),
+        ("address", gettext_lazy("地址"), "text", None),
+        ("hours", gettext_lazy("办公时间"), "text", None)]),
+    ("faq", gettext_lazy("常见问题"), [
+        ("q", gettext_lazy("问题"), "text", None),
+        ("a", gettext_lazy("回答"), "textarea", None)]),
+]
+
+
+def _rows_from_post(post: Any) -> dict[str, list[dict[str, Any]]]:
+    """The guide's lists from the row editors (``<field>-<column>`` repeated per row);
+    rows left empty are dropped."""
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for field, _legend, columns in ROW_FIELDS:
+        values = [post.getlist(f"{field}-{col}") for col, _l, _k, _c in columns]
+        rows = []
+        for cells in zip(*values, strict=False):
+            row = {col: cell.strip() for (col, _l, _k, _c), cell in zip(columns, cells,
+                                                                        strict=True)}
+            if not any(v for k, v in row.items() if k not in ("required", "form", "kind",
+                                                                "copies")):
+                continue
+            if field == "materials":
+                row["required"] = row["required"] != "no"
+                row["copies"] = int(row["copies"]) if row["copies"].isdigit() else 1
+                row["licence_types"] = row["licence_types"].replace(",", " ").split()
+            rows.append(row)
+        lists[field] = rows
+    return lists
+
+
+def _row_editors(lists: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """What the row-editor template needs: each list with one empty row to fill in."""
+    editors = []
+    for field, legend, columns in ROW_FIELDS:
+        rows = []
+        for item in [*lists.get(field, []), {}]:
+            cells = []
+            for col, label, kind, choices in columns:
+                value = item.get(col, "")
+                if col == "required":
+                    value = "no" if value is False else "yes"
+                elif col == "licence_types":
+                    value = " ".join(value or [])
+                cells.append({"col": col, "label": label, "kind": kind, "choices": choices,
+                              "value": "" if value is None else value})
+            rows.append(cells)
+        editors.append({"field": field, "legend": legend, "columns": columns, "rows": rows})
+    return editors
 
 
 def _matter(request: HttpRequest, code: str) -> service.Matter:
@@ -123,30 +196,6 @@ class GuideForm(forms.Form):
     consult_phone = forms.CharField(label=gettext_lazy("咨询电话"), max_length=40, required=False)
     complaint_phone = forms.CharField(label=gettext_lazy("监督投诉电话"), max_length=40,
                                       required=False)
-    legal_basis = forms.CharField(label=gettext_lazy("设定依据"), required=False,
-                                  widget=forms.Textarea(attrs={"rows": 4, "class": "svc-json"}),
-                                  help_text=gettext_lazy('JSON 列表:[{"title": "法规名称", '
-                                                         '"article": "条款"}]'))
-    materials = forms.CharField(label=gettext_lazy("申请材料"), required=False,
-                                widget=forms.Textarea(attrs={"rows": 8, "class": "svc-json"}),
-                                help_text=gettext_lazy(
-                                    'JSON 列表:[{"code", "name", "required", "source" 来源渠道, '
-                                    '"form": "paper"/"electronic"/"both", "copies", '
-                                    '"licence_types": [可代替的电子证照类型], "form_key" 表单中的'
-                                    '上传字段}]'))
-    process = forms.CharField(label=gettext_lazy("办理流程"), required=False,
-                              widget=forms.Textarea(attrs={"rows": 4, "class": "svc-json"}),
-                              help_text=gettext_lazy('JSON 列表:[{"name": "受理", '
-                                                     '"description": "…"}]'))
-    channels = forms.CharField(label=gettext_lazy("办理地点和渠道"), required=False,
-                               widget=forms.Textarea(attrs={"rows": 4, "class": "svc-json"}),
-                               help_text=gettext_lazy(
-                                   'JSON 列表:[{"kind": "online"/"window"/"mobile", "name", '
-                                   '"address", "hours"}]'))
-    faq = forms.CharField(label=gettext_lazy("常见问题"), required=False,
-                          widget=forms.Textarea(attrs={"rows": 4, "class": "svc-json"}),
-                          help_text=gettext_lazy('JSON 列表:[{"q": "问题", "a": "回答"}]'))
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["life_events"].choices = [
@@ -156,30 +205,12 @@ class GuideForm(forms.Form):
                 field.widget.attrs.setdefault("class", "input")
             field.widget.attrs["data-testid"] = f"guide-{name}"
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        for name in JSON_GUIDE_FIELDS:
-            text = (data.get(name) or "").strip()
-            try:
-                value = json.loads(text) if text else []
-            except json.JSONDecodeError as exc:
-                self.add_error(name, _("不是有效的 JSON:第%(line)d行第%(col)d列。")
-                               % {"line": exc.lineno, "col": exc.colno})
-                continue
-            if not isinstance(value, list):
-                self.add_error(name, _("应当是一个 JSON 列表。"))
-                continue
-            data[name] = value
-        return data
-
 
 def _guide_initial(matter: service.Matter) -> dict[str, Any]:
     initial = {f: getattr(matter, f) for f in (
         "name", "name_en", "kind", "audience", "keywords", "online_level", "summary",
         "summary_en", "conditions", "fee_description", "statutory_days", "promised_days",
         "visits", "consult_phone", "complaint_phone")}
-    for f in JSON_GUIDE_FIELDS:
-        initial[f] = json.dumps(getattr(matter, f) or [], ensure_ascii=False, indent=2)
     initial["life_events"] = [e.code for e in matter.life_events.all()]
     return initial
 
@@ -266,20 +297,28 @@ def services_guide(request: HttpRequest, code: str) -> HttpResponse:
     """办事指南 editor."""
     matter = _matter(request, code)
     form = GuideForm(request.POST or None, initial=_guide_initial(matter))
+    lists = (_rows_from_post(request.POST) if request.method == "POST"
+             else {f: getattr(matter, f) or [] for f, _l, _c in ROW_FIELDS})
+    list_errors: list[str] = []
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         events = data.pop("life_events")
         try:
-            service.update_guide(matter, actor=request.user, life_event_codes=events, **data)
+            service.update_guide(matter, actor=request.user, life_event_codes=events,
+                                 **data, **lists)
         except ValidationError as exc:
             for field, errors in _error_list(exc).items():
                 for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+                    if field in form.fields:
+                        form.add_error(field, message)
+                    else:
+                        list_errors.append(message)
         else:
             messages.success(request, _("办事指南已保存。"))
             return redirect("workbench:services_matter", code=matter.code)
-    return render_page(request, "workbench/services_guide.html", NAV,
-                       {"matter": matter, "form": form})
+    return render_page(request, "workbench/services_guide.html", NAV, {
+        "matter": matter, "form": form, "editors": _row_editors(lists),
+        "list_errors": list_errors})
 
 
 @require_POST

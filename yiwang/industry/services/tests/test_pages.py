@@ -136,11 +136,28 @@ def test_administrator_builds_a_new_service(internal_client: Any, public_client:
     assert response.status_code == 302
     guide = {"name": "个体工商户变更登记", "kind": "licensing", "audience": "legal",
              "online_level": "4", "visits": "0", "statutory_days": "15", "promised_days": "3",
-             "conditions": "已登记的个体工商户。", "legal_basis": "[]", "process": "[]",
-             "channels": "[]", "faq": '[{"q": "收费吗?", "a": "不收费。"}]',
-             "materials": "[]", "keywords": "变更"}
+             "conditions": "已登记的个体工商户。", "keywords": "变更",
+             "faq-q": ["收费吗?", ""], "faq-a": ["不收费。", ""],
+             "materials-code": ["licence", ""], "materials-name": ["营业执照", ""],
+             "materials-required": ["yes", "yes"], "materials-source": ["", ""],
+             "materials-form": ["electronic", "electronic"], "materials-copies": ["1", ""],
+             "materials-licence_types": ["business_licence", ""],
+             "materials-form_key": ["", ""], "materials-note": ["", ""],
+             "channels-kind": ["window"], "channels-name": ["市民中心"],
+             "channels-address": ["示例路1号"], "channels-hours": [""]}
+    page = internal_client.get(workbench("workbench:services_guide", "NEW-001")).content
+    assert 'data-testid="materials-name-1"' in page.decode()
     response = internal_client.post(workbench("workbench:services_guide", "NEW-001"), guide)
     assert response.status_code == 302, response.content.decode()
+    saved = service.get_matter("NEW-001")
+    assert saved.faq == [{"q": "收费吗?", "a": "不收费。"}]
+    assert saved.materials[0]["licence_types"] == ["business_licence"]
+    assert saved.channels == [{"kind": "window", "name": "市民中心", "address": "示例路1号",
+                               "hours": ""}]
+    # A material without a code is named, nothing saved.
+    bad = {**guide, "materials-code": ["", ""]}
+    page = internal_client.post(workbench("workbench:services_guide", "NEW-001"), bad)
+    assert "第1项材料缺少编码" in page.content.decode()
     response = internal_client.post(workbench("workbench:services_new_version", "NEW-001"))
     version_url = response["Location"]
     page = internal_client.get(version_url).content.decode()

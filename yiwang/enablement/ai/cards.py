@@ -241,8 +241,20 @@ def _value(found: dict[str, _Field], name: str) -> tuple[str, float]:
 
 # --- ID cards ----------------------------------------------------------------------------------
 
-_ID_LABELS = {"姓名": "name", "性别": "sex", "民族": "ethnicity", "出生": "birth",
-              "住址": "address", r"公民身份号码|公民身份号|身份号码": "id_number"}
+# What OCR makes of the security print between the letters of a widely spaced label
+# (姓　　名): a stroke read as 一, a dot, a dash.
+_GAP = "[一．.·•・\\-_~—]{0,2}"
+_LEADING_JUNK = "一．.·•・-_~—、，,:：;；'\"|"
+
+
+def spaced(label: str) -> str:
+    """A regex for a two-character label printed with wide spacing."""
+    return label[0] + _GAP + label[1] if len(label) == 2 else label
+
+
+_ID_LABELS = {spaced("姓名"): "name", spaced("性别"): "sex", spaced("民族"): "ethnicity",
+              spaced("出生"): "birth", spaced("住址"): "address",
+              r"公民身份号码|公民身份号|身份号码": "id_number"}
 _ID_PATTERN = re.compile(r"[0-9OoDQIlZSB]{17}[0-9Xx]")
 
 
@@ -260,8 +272,8 @@ def parse_id_card(lines: list[OcrLine]) -> CardReading:
     corrected: list[str] = []
 
     text, confidence = _value(found, "name")
-    if _cjk_name(text):
-        fields["name"] = FieldValue(_cjk_name(text), confidence)
+    if name := _cjk_name(text.lstrip(_LEADING_JUNK)):
+        fields["name"] = FieldValue(name, confidence)
     text, confidence = _value(found, "sex")
     if sex := next((c for c in text if c in "男女"), ""):
         fields["sex"] = FieldValue(sex, confidence)
@@ -273,7 +285,7 @@ def parse_id_card(lines: list[OcrLine]) -> CardReading:
     if birth := _date(text):
         fields["birth"] = FieldValue(birth, confidence)
     text, confidence = _value(found, "address")
-    if address := "".join(text.split()).strip("-_—~、，,.。:：;；'\"|"):
+    if address := "".join(text.split()).lstrip(_LEADING_JUNK).rstrip(_LEADING_JUNK[1:]):
         fields["address"] = FieldValue(address, confidence)
 
     text, confidence = _value(found, "id_number")
@@ -314,9 +326,9 @@ def _cross_check(fields: dict[str, FieldValue], number: str, problems: list[str]
 # --- business licences -------------------------------------------------------------------------
 
 _LICENCE_LABELS = {
-    "统一社会信用代码": "credit_code", "名称": "name", "类型": "kind",
+    "统一社会信用代码": "credit_code", spaced("名称"): "name", spaced("类型"): "kind",
     "法定代表人|负责人|经营者|投资人|执行事务合伙人": "legal_representative",
-    "经营场所|住所|主要经营场所": "address", "成立日期|注册日期": "registered_on",
+    "主要经营场所|经营场所|" + spaced("住所"): "address", "成立日期|注册日期": "registered_on",
     "注册资本|出资额|组成形式": "_capital", "营业期限|经营期限|合伙期限": "_term",
     "经营范围": "_scope", "登记机关": "_authority",
 }
@@ -362,14 +374,14 @@ def parse_business_licence(lines: list[OcrLine]) -> CardReading:
             problems.append(_("统一社会信用代码未通过校验（GB 32100），请人工核对。"))
     for name in ("name", "kind", "address"):
         text, confidence = _value(found, name)
-        text = text.strip("-_—~、，,.。:：;；'\"|")
+        text = text.lstrip(_LEADING_JUNK).rstrip(_LEADING_JUNK[1:] + "。")
         if name != "address":  # names and kinds are printed with full-width brackets
             text = text.replace("(", "（").replace(")", "）")
         if text:
             fields[name] = FieldValue(text, confidence)
     text, confidence = _value(found, "legal_representative")
-    if _cjk_name(text):
-        fields["legal_representative"] = FieldValue(_cjk_name(text), confidence)
+    if person := _cjk_name(text.lstrip(_LEADING_JUNK)):
+        fields["legal_representative"] = FieldValue(person, confidence)
     text, confidence = _value(found, "registered_on")
     if registered := _date(text):
         fields["registered_on"] = FieldValue(registered, confidence)

@@ -193,3 +193,14 @@ def test_compare_normalises_width_spaces_and_dates() -> None:
     mismatches = service.compare_fields(reading, {"name": "李四", "sex": "男"})
     assert [(m.field, m.read, m.expected) for m in mismatches] == [
         ("name", "张 三", "李四"), ("sex", "", "男")]
+
+
+def test_security_print_read_inside_spaced_labels() -> None:
+    # OCR reads the guilloche between the letters of 出　　生 / 住　　址 as 一 or a dot.
+    lines = [line("出一生1990年3月7日", 60, 195) if item.text.startswith("出生")
+             else line("住．址一北京市东城区建国门内", 60, 260) if item.text.startswith("住址")
+             else item for item in card_lines(VALID)]
+    reading = cards.parse_id_card(lines)
+    assert reading.get("birth") == "1990-03-07"
+    assert reading.fields["birth"].confidence > 0.5  # read from the card, not the number
+    assert reading.get("address") == "北京市东城区建国门内大街18号"

@@ -431,7 +431,8 @@ def claim(request: HttpRequest, pk: int, body: VersionIn) -> Any:
                       summary="Approve or reject a task (a reason is required to reject)")
 def decide(request: HttpRequest, pk: int, body: DecideIn) -> Any:
     return _answer(lambda: _out(applications.decide_task(
-        request.auth, pk, body.outcome, body.reason, body.expected_version)))  # type: ignore[attr-defined]
+        request.auth, pk, body.outcome, body.reason, body.expected_version),  # type: ignore[attr-defined]
+        full=True, official=True))
 
 
 @internal_router.post("/tasks/{int:pk}/correction",

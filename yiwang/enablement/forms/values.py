@@ -17,6 +17,7 @@ from typing import Any
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext_noop as _
 
 from yiwang.core.identifiers import service as identifiers
 from yiwang.enablement.forms import components as C
@@ -68,6 +69,7 @@ def is_empty(value: Any) -> bool:
 
 
 def _msg(template: str, comp: dict[str, Any], **params: Any) -> str:
+    # Templates are marked with _ (gettext_noop, for makemessages) and translated here.
     return gettext(template) % {"label": label(comp), **params}
 
 
@@ -79,58 +81,58 @@ def today() -> date:
 
 def _text(comp: dict[str, Any], value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise Bad(_msg("“%(label)s”须为文字", comp))
+        raise Bad(_msg(_("“%(label)s”须为文字"), comp))
     text = str(value).strip() if isinstance(value, str) else str(value)
     if not text:
         return None
     limit = comp.get("validate", {}).get("max_length") or C.TEXT_LIMIT.get(comp["type"], 200)
     limit = min(limit, C.MAX_TEXT_LIMIT.get(comp["type"], 1000))
     if len(text) > limit:
-        raise Bad(_msg("“%(label)s”最多 %(n)d 个字，现在 %(len)d 个字", comp, n=limit,
+        raise Bad(_msg(_("“%(label)s”最多 %(n)d 个字，现在 %(len)d 个字"), comp, n=limit,
                        len=len(text)))
     if CONTROL_RE.search(text) or (comp["type"] != "textarea" and ("\n" in text or "\r" in text)):
-        raise Bad(_msg("“%(label)s”含有不可见的控制字符或换行，请删除后重新输入", comp))
+        raise Bad(_msg(_("“%(label)s”含有不可见的控制字符或换行，请删除后重新输入"), comp))
     return text
 
 
 def _short(comp: dict[str, Any], value: Any, limit: int = 40) -> str | None:
     if not isinstance(value, str):
-        raise Bad(_msg("“%(label)s”须为文字", comp))
+        raise Bad(_msg(_("“%(label)s”须为文字"), comp))
     text = value.strip()
     if not text:
         return None
     if len(text) > limit or CONTROL_RE.search(text) or "\n" in text:
-        raise Bad(_msg("“%(label)s”的格式不对，请检查后重新输入", comp))
+        raise Bad(_msg(_("“%(label)s”的格式不对，请检查后重新输入"), comp))
     return text
 
 
 def _number(comp: dict[str, Any], value: Any, *, sub: str | None = None) -> int | float | None:
     if isinstance(value, bool):
-        raise Bad(_msg("“%(label)s”须为数字", comp), sub)
+        raise Bad(_msg(_("“%(label)s”须为数字"), comp), sub)
     if isinstance(value, str):
         text = value.strip().replace(",", "")
         if not text:
             return None
         if len(text) > 40 or not NUMBER_RE.match(text):
-            raise Bad(_msg("“%(label)s”须为数字，例如 12 或 12.5", comp), sub)
+            raise Bad(_msg(_("“%(label)s”须为数字，例如 12 或 12.5"), comp), sub)
         try:
             number = Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern excludes it
-            raise Bad(_msg("“%(label)s”须为数字，例如 12 或 12.5", comp), sub) from None
+            raise Bad(_msg(_("“%(label)s”须为数字，例如 12 或 12.5"), comp), sub) from None
         value = int(number) if number == number.to_integral_value() and "." not in text \
             else float(number)
     if not isinstance(value, (int, float)):
-        raise Bad(_msg("“%(label)s”须为数字", comp), sub)
+        raise Bad(_msg(_("“%(label)s”须为数字"), comp), sub)
     if isinstance(value, float) and not math.isfinite(value):
-        raise Bad(_msg("“%(label)s”须为有限的数字", comp), sub)
+        raise Bad(_msg(_("“%(label)s”须为有限的数字"), comp), sub)
     if abs(value) > C.MAX_NUMBER:
-        raise Bad(_msg("“%(label)s”的数值过大", comp), sub)
+        raise Bad(_msg(_("“%(label)s”的数值过大"), comp), sub)
     return value
 
 
 def _date(comp: dict[str, Any], value: Any) -> str | None:
     if not isinstance(value, str):
-        raise Bad(_msg("“%(label)s”须为日期，格式如 2026-01-31", comp))
+        raise Bad(_msg(_("“%(label)s”须为日期，格式如 2026-01-31"), comp))
     text = value.strip()
     if not text:
         return None
@@ -139,7 +141,7 @@ def _date(comp: dict[str, Any], value: Any) -> str | None:
     except ValueError:
         day = None
     if day is None or not MIN_YEAR <= day.year <= MAX_YEAR:
-        raise Bad(_msg("“%(label)s”不是有效日期，请按 2026-01-31 的格式填写", comp))
+        raise Bad(_msg(_("“%(label)s”不是有效日期，请按 2026-01-31 的格式填写"), comp))
     return day.isoformat()
 
 
@@ -150,13 +152,13 @@ def _choice(comp: dict[str, Any], value: Any) -> str | list[str] | None:
         if isinstance(value, str):
             value = [value] if value else []
         if not isinstance(value, list):
-            raise Bad(_msg("“%(label)s”须为选项列表", comp))
+            raise Bad(_msg(_("“%(label)s”须为选项列表"), comp))
         if len(value) > len(allowed):
-            raise Bad(_msg("“%(label)s”选择的项目过多", comp))
+            raise Bad(_msg(_("“%(label)s”选择的项目过多"), comp))
         chosen: list[str] = []
         for item in value:
             if not isinstance(item, str) or item not in allowed:
-                raise Bad(_msg("“%(label)s”只能从这些选项中选择：%(options)s", comp,
+                raise Bad(_msg(_("“%(label)s”只能从这些选项中选择：%(options)s"), comp,
                                options=hint))
             if item not in chosen:
                 chosen.append(item)
@@ -164,25 +166,26 @@ def _choice(comp: dict[str, Any], value: Any) -> str | list[str] | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or value not in allowed:
-        raise Bad(_msg("“%(label)s”只能从这些选项中选择：%(options)s", comp, options=hint))
+        raise Bad(_msg(_("“%(label)s”只能从这些选项中选择：%(options)s"), comp, options=hint))
     return value
 
 
 def _address(comp: dict[str, Any], value: Any) -> dict[str, str] | None:
     if not isinstance(value, dict):
-        raise Bad(_msg("“%(label)s”须为地址 {\"region\": 区划代码, \"detail\": 详细地址}", comp))
+        raise Bad(_msg(_("“%(label)s”须为地址 {\"region\": 区划代码, \"detail\": 详细地址}"), comp))
     extra = set(value) - {"region", "detail"}
     if extra:
-        raise Bad(_msg("“%(label)s”含有无法识别的部分：%(names)s", comp,
+        raise Bad(_msg(_("“%(label)s”含有无法识别的部分：%(names)s"), comp,
                        names="、".join(sorted(map(str, extra)))[:80]))
     region, detail = value.get("region") or "", value.get("detail") or ""
     if not isinstance(region, str) or (region and not re.fullmatch(r"\d{12}", region.strip())):
-        raise Bad(_msg("“%(label)s”的行政区划须为 12 位区划代码，请从列表中选择", comp), "region")
+        raise Bad(_msg(_("“%(label)s”的行政区划须为 12 位区划代码，请从列表中选择"), comp),
+                  "region")
     if not isinstance(detail, str):
-        raise Bad(_msg("“%(label)s”的详细地址须为文字", comp), "detail")
+        raise Bad(_msg(_("“%(label)s”的详细地址须为文字"), comp), "detail")
     detail = detail.strip()
     if len(detail) > 200 or CONTROL_RE.search(detail) or "\n" in detail:
-        raise Bad(_msg("“%(label)s”的详细地址最多 200 个字，且不能换行", comp), "detail")
+        raise Bad(_msg(_("“%(label)s”的详细地址最多 200 个字，且不能换行"), comp), "detail")
     if not region.strip() and not detail:
         return None
     return {"region": region.strip(), "detail": detail}
@@ -190,21 +193,21 @@ def _address(comp: dict[str, Any], value: Any) -> dict[str, str] | None:
 
 def _map_point(comp: dict[str, Any], value: Any) -> dict[str, float] | None:
     if not isinstance(value, dict):
-        raise Bad(_msg("“%(label)s”须为位置 {\"lng\": 经度, \"lat\": 纬度}", comp))
+        raise Bad(_msg(_("“%(label)s”须为位置 {\"lng\": 经度, \"lat\": 纬度}"), comp))
     extra = set(value) - {"lng", "lat"}
     if extra:
-        raise Bad(_msg("“%(label)s”含有无法识别的部分：%(names)s", comp,
+        raise Bad(_msg(_("“%(label)s”含有无法识别的部分：%(names)s"), comp,
                        names="、".join(sorted(map(str, extra)))[:80]))
     lng = _number(comp, value.get("lng"), sub="lng") if value.get("lng") is not None else None
     lat = _number(comp, value.get("lat"), sub="lat") if value.get("lat") is not None else None
     if lng is None and lat is None:
         return None
     if lng is None or lat is None:
-        raise Bad(_msg("“%(label)s”须同时填写经度和纬度", comp), "lng" if lng is None else "lat")
+        raise Bad(_msg(_("“%(label)s”须同时填写经度和纬度"), comp), "lng" if lng is None else "lat")
     if not -180 <= lng <= 180:
-        raise Bad(_msg("“%(label)s”的经度须在 -180 到 180 之间（WGS-84）", comp), "lng")
+        raise Bad(_msg(_("“%(label)s”的经度须在 -180 到 180 之间（WGS-84）"), comp), "lng")
     if not -90 <= lat <= 90:
-        raise Bad(_msg("“%(label)s”的纬度须在 -90 到 90 之间（WGS-84）", comp), "lat")
+        raise Bad(_msg(_("“%(label)s”的纬度须在 -90 到 90 之间（WGS-84）"), comp), "lat")
     return {"lng": float(lng), "lat": float(lat)}
 
 
@@ -216,20 +219,20 @@ def _tokens(comp: dict[str, Any], value: Any) -> list[str] | str | None:
         if isinstance(value, list) and len(value) == 1:
             value = value[0]
         if not isinstance(value, str) or not TOKEN_RE.match(value):
-            raise Bad(_msg("“%(label)s”的签名无效，请重新签名", comp))
+            raise Bad(_msg(_("“%(label)s”的签名无效，请重新签名"), comp))
         return value
     if isinstance(value, str):
         value = [value] if value else []
     if not isinstance(value, list):
-        raise Bad(_msg("“%(label)s”须为上传文件的列表", comp))
+        raise Bad(_msg(_("“%(label)s”须为上传文件的列表"), comp))
     limit = comp.get("max_files", C.DEFAULT_MAX_FILES)
     if len(value) > limit:
-        raise Bad(_msg("“%(label)s”最多上传 %(n)d 个文件，现在 %(count)d 个", comp, n=limit,
+        raise Bad(_msg(_("“%(label)s”最多上传 %(n)d 个文件，现在 %(count)d 个"), comp, n=limit,
                        count=len(value)))
     tokens: list[str] = []
     for item in value:
         if not isinstance(item, str) or not TOKEN_RE.match(item):
-            raise Bad(_msg("“%(label)s”中有无效的文件，请删除后重新上传", comp))
+            raise Bad(_msg(_("“%(label)s”中有无效的文件，请删除后重新上传"), comp))
         if item not in tokens:
             tokens.append(item)
     return tokens or None
@@ -261,7 +264,7 @@ def coerce(comp: dict[str, Any], value: Any) -> Any:
         return _map_point(comp, value)
     if kind in C.FILE_TYPES:
         return _tokens(comp, value)
-    raise Bad(_msg("“%(label)s”不能填写", comp))  # pragma: no cover - tables handled apart
+    raise Bad(_msg(_("“%(label)s”不能填写"), comp))  # pragma: no cover - tables handled apart
 
 
 # --- format checks (complete submissions) ------------------------------------------------
@@ -276,39 +279,39 @@ def check(comp: dict[str, Any], value: Any) -> Any:
     rules = comp.get("validate", {})
     if kind in ("text", "textarea"):
         if "min_length" in rules and len(value) < rules["min_length"]:
-            raise Bad(_msg("“%(label)s”至少 %(n)d 个字", comp, n=rules["min_length"]))
+            raise Bad(_msg(_("“%(label)s”至少 %(n)d 个字"), comp, n=rules["min_length"]))
         pattern = rules.get("pattern")
         if pattern and not re.fullmatch(pattern, value):
             message = localised(rules, "pattern_message")
-            raise Bad(message or _msg("“%(label)s”的格式不对", comp))
+            raise Bad(message or _msg(_("“%(label)s”的格式不对"), comp))
     elif kind == "number":
         if rules.get("integer") and value != int(value):
-            raise Bad(_msg("“%(label)s”须为整数", comp))
+            raise Bad(_msg(_("“%(label)s”须为整数"), comp))
         decimals = rules.get("decimals")
         if decimals is not None and Decimal(str(value)).as_tuple().exponent < -decimals:
-            raise Bad(_msg("“%(label)s”最多保留 %(n)d 位小数", comp, n=decimals))
+            raise Bad(_msg(_("“%(label)s”最多保留 %(n)d 位小数"), comp, n=decimals))
         if "min" in rules and value < rules["min"]:
-            raise Bad(_msg("“%(label)s”不能小于 %(n)s", comp, n=rules["min"]))
+            raise Bad(_msg(_("“%(label)s”不能小于 %(n)s"), comp, n=rules["min"]))
         if "max" in rules and value > rules["max"]:
-            raise Bad(_msg("“%(label)s”不能大于 %(n)s", comp, n=rules["max"]))
+            raise Bad(_msg(_("“%(label)s”不能大于 %(n)s"), comp, n=rules["max"]))
     elif kind == "date":
         low, high = _bound(rules.get("min")), _bound(rules.get("max"))
         if low and value < low:
-            raise Bad(_msg("“%(label)s”不能早于 %(d)s", comp, d=low))
+            raise Bad(_msg(_("“%(label)s”不能早于 %(d)s"), comp, d=low))
         if high and value > high:
-            raise Bad(_msg("“%(label)s”不能晚于 %(d)s", comp, d=high))
+            raise Bad(_msg(_("“%(label)s”不能晚于 %(d)s"), comp, d=high))
     elif kind == "choice" and comp.get("multiple"):
         if "min_items" in rules and len(value) < rules["min_items"]:
-            raise Bad(_msg("“%(label)s”至少选择 %(n)d 项", comp, n=rules["min_items"]))
+            raise Bad(_msg(_("“%(label)s”至少选择 %(n)d 项"), comp, n=rules["min_items"]))
         if "max_items" in rules and len(value) > rules["max_items"]:
-            raise Bad(_msg("“%(label)s”最多选择 %(n)d 项", comp, n=rules["max_items"]))
+            raise Bad(_msg(_("“%(label)s”最多选择 %(n)d 项"), comp, n=rules["max_items"]))
     elif kind == "id_number":
         return _id_number(comp, value, rules)
     elif kind == "credit_code":
         try:
             return identifiers.validate_credit_code(value).value
         except identifiers.InvalidIdentifier as exc:
-            raise Bad(_msg("“%(label)s”有误：%(why)s", comp, why=str(exc.message))) from None
+            raise Bad(_msg(_("“%(label)s”有误：%(why)s"), comp, why=str(exc.message))) from None
     elif kind == "phone":
         return _phone(comp, value, rules.get("kind", "any"))
     elif kind == "address":
@@ -316,7 +319,7 @@ def check(comp: dict[str, Any], value: Any) -> Any:
     elif kind == "map_point":
         _check_point(comp, value, rules.get("within"))
     elif kind == "file" and len(value) < rules.get("min_files", 0):
-        raise Bad(_msg("“%(label)s”至少上传 %(n)d 个文件", comp, n=rules["min_files"]))
+        raise Bad(_msg(_("“%(label)s”至少上传 %(n)d 个文件"), comp, n=rules["min_files"]))
     return value
 
 
@@ -324,14 +327,14 @@ def _id_number(comp: dict[str, Any], value: str, rules: dict[str, Any]) -> str:
     try:
         parsed = identifiers.validate_id_number(value)
     except identifiers.InvalidIdentifier as exc:
-        raise Bad(_msg("“%(label)s”有误：%(why)s", comp, why=str(exc.message))) from None
+        raise Bad(_msg(_("“%(label)s”有误：%(why)s"), comp, why=str(exc.message))) from None
     now = today()
     born = parsed.birth_date
     age = now.year - born.year - ((now.month, now.day) < (born.month, born.day))
     if "min_age" in rules and age < rules["min_age"]:
-        raise Bad(_msg("“%(label)s”的持有人须年满 %(n)d 周岁", comp, n=rules["min_age"]))
+        raise Bad(_msg(_("“%(label)s”的持有人须年满 %(n)d 周岁"), comp, n=rules["min_age"]))
     if "max_age" in rules and age > rules["max_age"]:
-        raise Bad(_msg("“%(label)s”的持有人须不超过 %(n)d 周岁", comp, n=rules["max_age"]))
+        raise Bad(_msg(_("“%(label)s”的持有人须不超过 %(n)d 周岁"), comp, n=rules["max_age"]))
     return parsed.value
 
 
@@ -342,32 +345,32 @@ def _phone(comp: dict[str, Any], value: str, kind: str) -> str:
     if LANDLINE_RE.match(text) and kind in ("any", "landline"):
         return text
     if kind == "mobile":
-        raise Bad(_msg("“%(label)s”须为 11 位手机号码，例如 13800138000", comp))
+        raise Bad(_msg(_("“%(label)s”须为 11 位手机号码，例如 13800138000"), comp))
     if kind == "landline":
-        raise Bad(_msg("“%(label)s”须为带区号的固定电话，例如 0571-87654321", comp))
-    raise Bad(_msg("“%(label)s”须为 11 位手机号码或带区号的固定电话，例如 13800138000 或 "
-                   "0571-87654321", comp))
+        raise Bad(_msg(_("“%(label)s”须为带区号的固定电话，例如 0571-87654321"), comp))
+    raise Bad(_msg(_("“%(label)s”须为 11 位手机号码或带区号的固定电话，例如 13800138000 或 "
+                   "0571-87654321"), comp))
 
 
 def _check_region(comp: dict[str, Any], value: dict[str, str], rules: dict[str, Any]) -> None:
     code = value.get("region")
     if not code:
-        raise Bad(_msg("请为“%(label)s”选择所在的行政区划", comp), "region")
+        raise Bad(_msg(_("请为“%(label)s”选择所在的行政区划"), comp), "region")
     try:
         region = regions.get_region(code)
     except (ObjectDoesNotExist, ValidationError):
-        raise Bad(_msg("“%(label)s”的行政区划 %(code)s 不存在，请从列表中选择", comp,
+        raise Bad(_msg(_("“%(label)s”的行政区划 %(code)s 不存在，请从列表中选择"), comp,
                        code=code), "region") from None
     within = rules.get("within")
     if within and not regions.covers(within, code):
         name = _region_name(within)
-        raise Bad(_msg("“%(label)s”须在%(name)s范围内", comp, name=name), "region")
+        raise Bad(_msg(_("“%(label)s”须在%(name)s范围内"), comp, name=name), "region")
     min_level = rules.get("min_level")
     if min_level and LEVEL_ORDER.get(region.level, 0) < LEVEL_ORDER[min_level]:
-        raise Bad(_msg("“%(label)s”请选择到%(level)s一级", comp,
+        raise Bad(_msg(_("“%(label)s”请选择到%(level)s一级"), comp,
                        level=regions.level_label(min_level)), "region")
     if comp.get("required") and not value.get("detail"):
-        raise Bad(_msg("请填写“%(label)s”的详细地址（街道、门牌号）", comp), "detail")
+        raise Bad(_msg(_("请填写“%(label)s”的详细地址（街道、门牌号）"), comp), "detail")
 
 
 def _region_name(code: str) -> str:
@@ -396,7 +399,7 @@ def _check_point(comp: dict[str, Any], value: dict[str, float], within: str | No
         if x0 <= lng <= x1 and y0 <= lat <= y1:
             return
     names = "、".join(str(r.name_en if english() and r.name_en else r.name) for r, _ in boxes)
-    raise Bad(_msg("“%(label)s”不在%(name)s范围内，请在地图上重新选择", comp, name=names), "lng")
+    raise Bad(_msg(_("“%(label)s”不在%(name)s范围内，请在地图上重新选择"), comp, name=names), "lng")
 
 
 def calculated(comp: dict[str, Any], value: Any) -> Any:

@@ -51,6 +51,9 @@ class Sanitised:
 
 _MARKUP = re.compile(rb"<\s*(script|html|svg|body|iframe|object|embed|\?xml|!doctype|\?php)",
                      re.IGNORECASE)
+# Markup that makes an image a polyglot. Not <?xml: photos carry XMP metadata packets.
+_ACTIVE_MARKUP = re.compile(rb"<\s*(script|html|svg|body|iframe|object|embed|\?php)",
+                            re.IGNORECASE)
 
 
 def sniff(head: bytes) -> str:
@@ -121,8 +124,8 @@ def _check_polyglot(content: bytes, kind: str) -> None:
                              code="polyglot")
     end = _image_end(content, kind)
     trailer = content[end:] if end > 0 else b""
-    if _MARKUP.search(content[:1024]) or (trailer and (
-            _MARKUP.search(trailer) or trailer.lstrip(b"\x00")[:4] == b"PK\x03\x04")):
+    if _ACTIVE_MARKUP.search(content[:1024]) or (trailer and (
+            _ACTIVE_MARKUP.search(trailer) or trailer.lstrip(b"\x00")[:4] == b"PK\x03\x04")):
         raise UploadRejected(_("图片中夹带了网页、脚本或压缩包内容，已拒收。"
                                "请重新拍照或导出图片后上传。"), code="polyglot")
 

@@ -138,6 +138,17 @@ def test_png_with_html_after_iend_is_a_polyglot() -> None:
     refused(make.png() + b"<html><script>alert(1)</script></html>", "polyglot")
 
 
+def test_jpeg_with_script_in_a_comment_is_a_polyglot() -> None:
+    refused(make.jpeg(comment=b"<script>alert(1)</script>"), "polyglot")
+
+
+def test_photo_with_xmp_metadata_is_accepted() -> None:
+    xmp = (b'<?xml version="1.0"?><?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+           b'<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>')
+    upload = accept(make.jpeg(comment=xmp))
+    assert b"xmpmeta" not in service.read_upload(upload.token)
+
+
 def test_jpeg_with_zip_after_eoi_is_a_polyglot() -> None:
     refused(make.jpeg() + b"PK\x03\x04" + b"\x00" * 30, "polyglot")
 

@@ -25,7 +25,11 @@ from yiwang.enablement.workflow import calendar as _calendar
 from yiwang.enablement.workflow import spec as _spec
 from yiwang.enablement.workflow.types import OUTCOMES, Run, TaskInfo
 
+#: The demo 2026 calendar (demo data: check against the State Council notice).
+DEMO_CALENDAR_2026: Path = _calendar.DATA_2026
+
 __all__ = [
+    "DEMO_CALENDAR_2026",
     "OUTCOMES",
     "Run",
     "TaskInfo",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit import service as audit
 from yiwang.enablement.workflow import calendar
 from yiwang.enablement.workflow import service as wf
 from yiwang.enablement.workflow.models import CalendarDay
@@ -83,7 +83,7 @@ def test_set_day_is_audited_and_seen_at_once(db: Any) -> None:
     assert wf.is_workday(date(2026, 3, 7))
     wf.set_day(date(2026, 3, 6), "normal", "")
     assert wf.is_workday(date(2026, 3, 6))
-    assert AuditEvent.objects.filter(action="workflow.calendar_day").count() == 3
+    assert audit.search(audit.AuditFilter(action="workflow.calendar_day")).count() == 3
 
 
 def test_load_calendar_is_idempotent(db: Any, tmp_path: Any) -> None:
@@ -115,3 +115,13 @@ def test_a_calendar_without_working_days_is_an_error(db: Any) -> None:
     )
     with pytest.raises(ValueError):
         calendar.add_working_days(at(2030, 1, 2), 1, "broken")
+
+
+def test_demo_loader_is_idempotent(db: Any) -> None:
+    from yiwang.demo.workflow import load_workflow
+
+    ticks: list[int] = []
+    progress = lambda label, total: ticks.append  # noqa: E731
+    assert load_workflow(progress) > 30
+    assert load_workflow(progress) == 0
+    assert ticks == [1, 1]

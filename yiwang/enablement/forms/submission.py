@@ -238,12 +238,7 @@ def _resolve(fields: list[_Field], raw: dict[str, Any]) -> tuple[dict[str, Any],
     tables = [f.comp for f in fields if f.comp["type"] == "table"]
     visible = {f.comp["key"] for f in fields}
     current: dict[str, Any] = {}
-    for _ in range(MAX_PASSES):
-        current = {k: v for k, v in raw.items() if k in visible}
-        for table in tables:
-            key = table["key"]
-            if current.get(key):
-                current[key] = _resolve_rows(table, current[key], current)
+    def calculate(current: dict[str, Any]) -> None:
         for comp in calcs:
             if comp["key"] not in visible:
                 continue
@@ -252,6 +247,17 @@ def _resolve(fields: list[_Field], raw: dict[str, Any]) -> tuple[dict[str, Any],
                 current.pop(comp["key"], None)
             else:
                 current[comp["key"]] = result
+
+    for _ in range(MAX_PASSES):
+        current = {k: v for k, v in raw.items() if k in visible}
+        # Form calculations before the rows (a column may use them) and after (a total may
+        # sum a calculated column).
+        calculate(current)
+        for table in tables:
+            key = table["key"]
+            if current.get(key):
+                current[key] = _resolve_rows(table, current[key], current)
+        calculate(current)
         now_visible = {f.comp["key"] for f in fields if _shown(f.conditions, current)}
         if now_visible == visible:
             break
@@ -407,6 +413,8 @@ def prefill(definition: Mapping[str, Any], sources: Mapping[str, Any]) -> dict[s
         found = _source(sources, name)
         if found is None:
             continue
+        if comp["type"] == "address" and isinstance(found, str):
+            found = {"region": "", "detail": found}  # the person picks the region
         try:
             value = coerce(comp, found)
         except Bad:

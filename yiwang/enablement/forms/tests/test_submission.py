@@ -205,6 +205,23 @@ def test_row_calculations_and_column_conditions() -> None:
     assert errors == {"items[0].unit_name": ["明细第 1 行：请填写“单位名称”"]}
 
 
+def test_columns_may_use_form_calculations_and_totals_may_sum_calculated_columns() -> None:
+    definition = forms.check_definition({"version": 1, "components": [
+        {"type": "number", "key": "base", "label": "基价"},
+        {"type": "number", "key": "rate", "label": "单价",
+         "calculate": {"*": [{"var": "base"}, 2]}},
+        {"type": "table", "key": "items", "label": "明细", "components": [
+            {"type": "number", "key": "qty", "label": "数量"},
+            {"type": "number", "key": "amount", "label": "金额",
+             "calculate": {"*": [{"var": "qty"}, {"var": "rate"}]}}]},
+        {"type": "number", "key": "total", "label": "合计", "calculate": {
+            "reduce": [{"var": "items"}, {"+": [{"var": "accumulator"},
+                                                 {"var": "current.amount"}]}, 0]}},
+    ]})
+    out = forms.validate_submission(definition, {"base": 1.5, "items": [{"qty": 2}, {"qty": 1}]})
+    assert out["rate"] == 3 and out["items"][0]["amount"] == 6 and out["total"] == 9
+
+
 def test_file_fields_follow_visibility() -> None:
     definition = forms.check_definition({"version": 1, "components": [
         {"type": "choice", "key": "agent", "label": "是否代办", "options": [
@@ -228,12 +245,18 @@ def test_prefill_reads_the_named_sources(definition: dict) -> None:
     definition = forms.check_definition({**definition,
                                          "components": [*definition["components"], extra]})
     values = forms.prefill(definition, {
-        "profile": {"name": "张三", "id_number": testing.ID_NUMBER, "phone": ["not text"]},
+        "profile": {"name": "张三", "id_number": testing.ID_NUMBER, "phone": ["not text"],
+                    "address": "湖滨路 1 号"},
         "enterprise": {"credit_code": testing.CREDIT_CODE},
         "licence": {"business_licence": {"legal_representative": "张三"}},
     })
     assert values == {"name": "张三", "id_number": testing.ID_NUMBER,
                       "credit_code": testing.CREDIT_CODE, "shop_owner": "张三"}
+    premises = dict(next(c for c in definition["components"] if c["key"] == "premises"),
+                    prefill="profile.address")
+    with_address = forms.check_definition({"version": 1, "components": [premises]})
+    assert forms.prefill(with_address, {"profile": {"address": "湖滨路 1 号"}}) == {
+        "premises": {"region": "", "detail": "湖滨路 1 号"}}
     assert forms.prefill(definition, {}) == {}
 
 

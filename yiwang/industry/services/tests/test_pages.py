@@ -227,3 +227,26 @@ def test_bundle_publish_is_scoped(internal_client: Any, city: Any, police_offici
     assert 'data-testid="bundle-publish-birth"' in page
     assert internal_client.post(url, {"action": "publish"}).status_code == 302
     assert service.published_bundle("birth") is not None
+
+
+def test_bpmn_import_in_the_version_editor(internal_client: Any, matter: service.Matter,
+                                           market_official: Any) -> None:
+    """A file drawn in Camunda Modeler replaces the flow; an unsupported one is refused."""
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    examples = Path(__file__).resolve().parents[4] / "examples" / "bpmn"
+    draft = service.create_draft(matter)
+    service.save_draft(draft, form=FORM)
+    sign_in_client(internal_client, market_official)
+    url = workbench("workbench:services_version_bpmn", draft.pk)
+    bad = (examples / "unsupported-script-and-service.bpmn").read_bytes()
+    internal_client.post(url, {"bpmn": SimpleUploadedFile("x.bpmn", bad)})
+    draft.refresh_from_db()
+    assert not draft.bpmn
+    good = (examples / "individual-business-registration.bpmn").read_bytes()
+    response = internal_client.post(url, {"bpmn": SimpleUploadedFile("y.bpmn", good)})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert "userTask" in draft.bpmn and draft.flow_spec == {}

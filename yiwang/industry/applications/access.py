@@ -89,9 +89,12 @@ def may_handle(user: Any, app: Application) -> bool:
 
 
 def may_act_on_task(user: Any, task: Task) -> bool:
-    if not is_official(user) or not ext.orgs.is_member(user, task.department_code):
+    """A member of the task's department (directly: tasks name the unit that handles them)
+    holding its position, if it names one."""
+    departments, positions = official_scope(user)
+    if task.department_code not in departments:
         return False
-    return not task.position_code or task.position_code in position_codes(user)
+    return not task.position_code or task.position_code in positions
 
 
 def own_application(user: Any, app: Application) -> Application:

@@ -346,7 +346,7 @@ def _submit(user: Any, app_pk: int, version: Any, cleaned: dict[str, Any],
     app.save()
     add_event(app, "submitted", _("提交申请,已受理"), at=now, actor=user,
               note=_("受理编号 %(number)s") % {"number": app.number})
-    progress.apply_run(app, run, actor=user, now=now)
+    progress.apply_run(app, run, actor=user, now=now, version=version)
     audit.record("application.submitted", app, actor=user,
                  detail={"number": app.number, "matter": app.matter_code,
                          "version": app.version_pk})

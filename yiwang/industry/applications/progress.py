@@ -26,7 +26,7 @@ def _department(app: Application, value: str | None) -> str:
 
 
 def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
-              reason: str = "") -> None:
+              reason: str = "", version: Any = None) -> None:
     """Store the flow's new state; open inbox rows for newly ready tasks, cancel rows of
     tasks no longer ready; decide the application when the flow finished."""
     app.workflow_state = run.state
@@ -59,7 +59,8 @@ def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
     if new:
         Task.objects.bulk_create(new)
     if run.finished:
-        decide(app, run.outcome or "rejected", actor=actor, now=now, reason=reason)
+        decide(app, run.outcome or "rejected", actor=actor, now=now, reason=reason,
+               version=version)
 
 
 def data_hash(data: Any) -> str:
@@ -72,12 +73,12 @@ def _holder(app: Application) -> Any:
 
 
 def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
-           reason: str = "") -> None:
+           reason: str = "", version: Any = None) -> None:
     """Close the application with the flow's outcome (``approved``/``rejected``)."""
     approved = outcome == "approved"
     licence_id = ""
     if approved:
-        version = ext.get_version(app.version_pk)
+        version = version if version is not None else ext.get_version(app.version_pk)
         mapped = ext.catalogue.licence_fields(version, app.data)
         if mapped is not None:
             type_code, fields = mapped

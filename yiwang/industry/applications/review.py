@@ -122,7 +122,7 @@ def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
               actor_label=official_label(user), note=reason)
     audit.record("application.task_decided", app, actor=user,
                  detail={"number": app.number, "task": task.pk, "outcome": outcome})
-    progress.apply_run(app, run, actor=user, now=now, reason=reason)
+    progress.apply_run(app, run, actor=user, now=now, reason=reason, version=version)
     return app
 
 

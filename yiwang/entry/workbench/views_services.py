@@ -487,6 +487,9 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
             flow_text = request.POST.get("flow_spec") or ""
             if flow_text.strip():
                 parts["flow_spec"] = json.loads(flow_text)
+            imported = bool(version.bpmn) and not version.flow_spec
+            if imported and not (parts.get("flow_spec") or {}).get("steps"):
+                parts.pop("flow_spec", None)  # an empty editor keeps the imported BPMN
         except json.JSONDecodeError:
             errors["flow"] = [_("审批流程不是有效的 JSON。")]
         if not errors and not refresh:

@@ -250,3 +250,9 @@ def test_bpmn_import_in_the_version_editor(internal_client: Any, matter: service
     assert response.status_code == 302
     draft.refresh_from_db()
     assert "userTask" in draft.bpmn and draft.flow_spec == {}
+    # Saving the rest of the draft with the editor's empty spec keeps the imported flow.
+    internal_client.post(workbench("workbench:services_version", draft.pk), {
+        "form_definition": json.dumps(FORM), "flow_spec": '{"version": 1, "steps": []}',
+        "fee_hit_policy": "FIRST", "action": "save"})
+    draft.refresh_from_db()
+    assert "userTask" in draft.bpmn

@@ -1,4 +1,8 @@
-"""Settings of uploads and OCR (read from the environment through env())."""
+"""Settings of uploads and OCR (read from the environment through env()).
+
+Not yet imported by ``yiwang/conf/settings.py``: until it is, the apps read each setting
+with ``getattr(settings, name, default)`` and the same defaults.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,6 @@ YIWANG_UPLOADS_UNCLAIMED_HOURS = env(
     doc="Uploads no submission has claimed are deleted after this many hours by the "
         "periodic task uploads.purge_unclaimed.")
 YIWANG_AI_OCR_THREADS = env(
-    "YIWANG_AI_OCR_THREADS", 1, group="Uploads",
+    "YIWANG_AI_OCR_THREADS", 1, group="AI",
     doc="Threads onnxruntime may use for one OCR run (intra-op); OCR runs in the web "
         "process, so keep it below the number of cores.")

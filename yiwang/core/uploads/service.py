@@ -42,7 +42,7 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 def accept_upload(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: str,
                   accept: Sequence[str] = DEFAULT_ACCEPT, max_bytes: int = DEFAULT_MAX_BYTES,
-                  personal: bool = True, actor: Any = None) -> StoredUpload:
+                  personal: bool = True) -> StoredUpload:
     """Check, sanitise and store one upload; return its :class:`StoredUpload`.
 
     Raises :class:`UploadRejected` (a ``ValidationError``) when the file is larger than
@@ -53,7 +53,7 @@ def accept_upload(f: UploadedFile | bytes, *, filename: str, owner_key: str, pur
     from yiwang.core.uploads import store
 
     return store.accept(f, filename=filename, owner_key=owner_key, purpose=purpose,
-                        accept=accept, max_bytes=max_bytes, personal=personal, actor=actor)
+                        accept=accept, max_bytes=max_bytes, personal=personal)
 
 
 def get_upload(token: str) -> StoredUpload | None:

@@ -156,7 +156,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def accept(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: str,
-           accept: Sequence[str], max_bytes: int, personal: bool, actor: Any) -> StoredUpload:
+           accept: Sequence[str], max_bytes: int, personal: bool) -> StoredUpload:
     if not owner_key or len(owner_key) > 100:
         raise ValueError("owner_key must be a non-empty string of at most 100 characters")
     raw = read_limited(f, max_bytes)

@@ -445,14 +445,17 @@ def withdraw_application(user: Any, application: Application, *, reason: str = "
     if app.state not in WITHDRAWABLE:
         raise error(_("已办结的申请不能撤回。"), "state")
     now = timezone.now()
-    app.state = State.WITHDRAWN
-    app.decided_at = now
-    app.paused_at = None
-    app.next_timer_at = None
-    app.save()
-    app.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).update(
-        state=TaskState.CANCELLED)
-    add_event(app, "withdrawn", _("申请人撤回申请"), at=now, actor=user, note=reason[:500])
+    # A bundle's members still running are withdrawn with it.
+    for one in [app, *app.children.select_for_update().filter(state__in=WITHDRAWABLE)]:
+        one.state = State.WITHDRAWN
+        one.decided_at = now
+        one.paused_at = None
+        one.next_timer_at = None
+        one.save()
+        one.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).update(
+            state=TaskState.CANCELLED)
+        add_event(one, "withdrawn", _("申请人撤回申请"), at=now, actor=user,
+                  note=reason[:500])
     audit.record("application.withdrawn", app, actor=user, detail={"number": app.number})
     progress.refresh_parent(app, now)
     return app

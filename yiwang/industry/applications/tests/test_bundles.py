@@ -77,3 +77,13 @@ def test_a_bundle_with_bad_data_names_the_fields_and_saves_nothing(bundle: Any,
         applications.submit_bundle(citizen, "test-bundle", {"name": citizen.real_name})
     assert "id_number" in caught.value.errors
     assert not applications.applications_of(citizen).exists()
+
+
+def test_withdrawing_a_bundle_withdraws_its_members(bundle: Any, citizen: Any,
+                                                     officer: Any) -> None:
+    token = upload(citizen, plain_png())
+    parent = applications.submit_bundle(citizen, "test-bundle",
+                                        form_data(citizen, id_card=[token]))
+    applications.withdraw_application(citizen, parent)
+    assert set(parent.children.values_list("state", flat=True)) == {"withdrawn"}
+    assert applications.inbox(officer).count == 0

@@ -193,7 +193,9 @@
         el("button", { type: "button", className: "fb__item-title", "data-fb-action": "select", "data-fb-path": path.join("."),
           "data-fb-focus-id": c.key + "-select", "data-testid": "item-" + c.key, "aria-pressed": selected ? "true" : "false",
           text: title }),
-        el("span", { className: "fb__item-type", text: self.typeLabel(c.type) + " · " + c.key + (c.required ? " · *" : "") }),
+        el("span", { className: "fb__item-type", text: self.typeLabel(c.type) + " · " + c.key + (c.required ? " · *" : "") +
+          (c.conditional !== undefined ? " · " + self.t.condition_editor : "") +
+          (c.calculate !== undefined ? " · " + self.t.calculation_editor : "") }),
         tool("up", self.t.move_up, "up"), tool("down", self.t.move_down, "down"), tool("remove", self.t.remove, "remove")
       ]);
       var li = el("li", { className: "fb__item" + (selected ? " fb__item--selected" : ""), draggable: "true",

@@ -288,22 +288,34 @@
     input.type = "hidden";
     var start = within || null;
     var current = input.value;
+    function fallback() {
+      // No regions API (offline, or an unknown code): the person types the code.
+      selects.innerHTML = "";
+      if (codeLabel) codeLabel.hidden = false;
+      input.type = "text";
+    }
+    function fresh() {
+      return list(start).then(function (items) {
+        if (!items.length) throw new Error("no regions");
+        addSelect(items, "", 0);
+      });
+    }
     if (current && /^\d{12}$/.test(current)) {
       fetchJson(api + "/" + current).then(function (region) {
         var chain = (region.ancestors || []).map(function (a) { return a.code; }).concat([region.code]);
-        if (start) chain = chain.slice(chain.indexOf(start) + 1);
+        if (start) {
+          if (chain.indexOf(start) === -1) throw new Error("outside");
+          chain = chain.slice(chain.indexOf(start) + 1);
+        }
         var parents = [start].concat(chain.slice(0, -1));
-        var loads = parents.map(function (p) { return list(p); });
-        Promise.all(loads).then(function (levels) {
+        return Promise.all(parents.map(function (p) { return list(p); })).then(function (levels) {
           levels.forEach(function (items, i) { addSelect(items, chain[i], i); });
-          if (region.child_count) list(region.code).then(function (c) { addSelect(c, "", levels.length); });
+          if (region.child_count) return list(region.code).then(function (c) { addSelect(c, "", levels.length); });
+          return null;
         });
-      }).catch(function () { list(start).then(function (items) { addSelect(items, "", 0); }); });
+      }).catch(fallback);
     } else {
-      list(start).then(function (items) { addSelect(items, "", 0); }).catch(function () {
-        if (codeLabel) codeLabel.hidden = false;
-        input.type = "text";
-      });
+      fresh().catch(fallback);
     }
   }
 

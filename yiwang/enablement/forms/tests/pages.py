@@ -14,7 +14,8 @@ STATIC = Path(__file__).resolve().parents[3] / "static"
 
 PAGE = Template("""{% load i18n %}<!doctype html>
 <html lang="zh-Hans"><head><meta charset="utf-8"><title>forms test page</title>
-<link rel="stylesheet" href="/static/yiwang/css/site.css"></head>
+<link rel="stylesheet" href="/static/yiwang/css/site.css">
+{% if head_script %}<script>{{ head_script|safe }}</script>{% endif %}</head>
 <body><main class="main container">
 {% if builder %}<form id="builder-form" method="post" action="#">
 {% include "forms/builder.html" with field_name="form_definition" errors=builder_errors %}
@@ -27,14 +28,14 @@ PAGE = Template("""{% load i18n %}<!doctype html>
 
 def page_html(*, builder: bool = False, render: bool = False, definition: Any = None,
               data: Any = None, errors: Any = None, prefix: str = "",
-              builder_errors: Any = None) -> str:
+              builder_errors: Any = None, head_script: str = "") -> str:
     """The HTML of a page with the builder and/or the renderer."""
     return PAGE.render(Context({
         "builder": builder, "render": render, "definition": definition or {},
         "definition_json": json.dumps(definition or {"version": 1, "components": []},
                                       ensure_ascii=False),
         "data": data or {}, "errors": errors or {}, "prefix": prefix,
-        "builder_errors": builder_errors or [],
+        "builder_errors": builder_errors or [], "head_script": head_script,
     }))
 
 

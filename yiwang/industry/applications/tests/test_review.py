@@ -220,3 +220,24 @@ def test_a_paused_application_is_not_escalated(version: Any, citizen: Any,
     app = applications.request_correction(officer, task.pk, "请补正", app.row_version)
     app.__class__.objects.filter(pk=app.pk).update(due_at=timezone.now() - timedelta(days=1))
     assert applications.tick_clocks()["overdue"] == 0
+
+
+def test_countersign_needs_every_party(city: Any, citizen: Any, officer: Any) -> None:
+    """A countersign (会签) step opens one task per party, in each party's department; the
+    application goes on once all have approved."""
+    from yiwang.industry.applications.tests.conftest import publish_matter
+
+    publish_matter(flow={"version": 1, "steps": [
+        {"kind": "countersign", "id": "joint", "name": "联合审查", "parties": [
+            {"department": "gaj", "position": None}, {"department": "rsj", "position": None}]},
+    ]}, licence={})
+    labour = make_official("rsj.joint", "rsj")
+    app = submitted(citizen)
+    tasks = {t.department_code: t for t in applications.open_tasks(app)}
+    assert set(tasks) == {"gaj", "rsj"} and tasks["gaj"].countersign_group
+    assert applications.inbox(labour).count == 1
+    app = applications.decide_task(officer, tasks["gaj"].pk, "approve", "", app.row_version)
+    assert app.state == "in_review" and [t.department_code for t in
+                                         applications.open_tasks(app)] == ["rsj"]
+    app = applications.decide_task(labour, tasks["rsj"].pk, "approve", "", app.row_version)
+    assert app.state == "approved"

@@ -8,6 +8,7 @@ service pages are not page-cached, see ADR 0022).
 from __future__ import annotations
 
 import copy
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,9 +32,10 @@ from yiwang.industry.services.common import (
 from yiwang.industry.services.models import Matter, ServiceVersion, VersionState
 
 HIT_POLICIES = ("FIRST", "COLLECT", "UNIQUE")
-# Licence field sources the system fills at decision time rather than the form:
-# the decision date and the application's receipt number (passed by the caller).
-SYSTEM_SOURCES = ("$today", "$application_number")
+# Licence field sources the system fills at decision time rather than the form: the
+# decision date, a fresh serial (e.g. a card number the card system would assign) and the
+# application's receipt number (passed by the caller).
+SYSTEM_SOURCES = ("$today", "$serial", "$application_number")
 
 
 @dataclass(frozen=True)
@@ -398,8 +400,9 @@ def licence_fields(version: ServiceVersion, data: dict[str, Any], *,
     """The licence the version issues on approval and its fields computed from ``data``:
     ``(type code, {field: value})``, or None when it issues none. Fields filled from the
     holder (name, ID number, credit code) are left to the licences app. A source ``"$today"``
-    is the decision date (today, local time); ``"$application_number"`` is
-    ``context["application_number"]`` (the caller passes the receipt number)."""
+    is the decision date (today, local time), ``"$serial"`` a fresh 16-digit serial (date and
+    random digits), ``"$application_number"`` is ``context["application_number"]`` (the
+    caller passes the receipt number)."""
     licence = version.licence or {}
     if not licence.get("type"):
         return None
@@ -408,6 +411,8 @@ def licence_fields(version: ServiceVersion, data: dict[str, Any], *,
     for licence_field, source in (licence.get("map") or {}).items():
         if source == "$today":
             value: Any = timezone.localdate().isoformat()
+        elif source == "$serial":
+            value = f"{timezone.localdate():%Y%m%d}{secrets.randbelow(10**8):08d}"
         elif isinstance(source, str) and source.startswith("$"):
             value = context.get(source[1:])
         elif isinstance(source, str):

@@ -37,11 +37,12 @@ def apply_url(matter_code: str) -> str:
 
 
 def bundle_apply_url(bundle_code: str) -> str:
+    """The applications app's page applying for a bundle, or "" while it has none (the
+    bundle page then lists the member matters to apply for one by one)."""
     try:
         return reverse("applications_portal:apply_bundle", args=[bundle_code])
     except NoReverseMatch:
-        base = reverse("services_portal:index")
-        return f"{base[: -len('services/')]}applications/bundle/{bundle_code}/"
+        return ""
 
 
 def _department_names() -> dict[str, Any]:
@@ -126,11 +127,14 @@ def bundle(request: HttpRequest, code: str) -> HttpResponse:
         raise Http404("no such bundle")
     live = service.published_bundle(code)
     members = []
+    departments = _department_names()
     for member in (item.snapshot or {}).get("members", []):
         matter = service.get_matter(member["matter"])
-        if matter is not None:
-            members.append({"matter": matter,
-                            "version": service.published_version(matter.code)})
+        if matter is not None and matter.published:
+            version = service.published_version(matter.code)
+            members.append({"matter": matter, "version": version,
+                            "department": departments.get(matter.department_code),
+                            "apply_url": apply_url(matter.code) if version else ""})
     shared = set((item.snapshot or {}).get("shared_materials", []))
     materials: dict[str, dict[str, Any]] = {}
     for member in members:

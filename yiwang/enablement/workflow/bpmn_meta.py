@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from lxml import etree
 
 from yiwang.enablement.workflow import expressions
@@ -32,32 +33,32 @@ DURATION_RE = re.compile(r"^P(?:\d{1,3}D)?(?:T(?:\d{1,4}H)?(?:\d{1,5}M)?)?$")
 
 #: Element names a person will recognise in a refusal.
 _NAMES = {
-    "userTask": "用户任务",
-    "sequenceFlow": "顺序流",
-    "boundaryEvent": "边界事件",
-    "startEvent": "开始事件",
-    "endEvent": "结束事件",
-    "exclusiveGateway": "排他网关",
-    "parallelGateway": "并行网关",
-    "scriptTask": "脚本任务",
-    "serviceTask": "服务任务",
-    "sendTask": "发送任务",
-    "receiveTask": "接收任务",
-    "businessRuleTask": "业务规则任务",
-    "manualTask": "手工任务",
-    "task": "未指定类型的任务",
-    "subProcess": "子流程",
-    "callActivity": "调用活动",
-    "transaction": "事务子流程",
-    "adHocSubProcess": "自由子流程",
-    "intermediateCatchEvent": "中间捕获事件",
-    "intermediateThrowEvent": "中间抛出事件",
-    "inclusiveGateway": "包容网关",
-    "eventBasedGateway": "事件网关",
-    "complexGateway": "复杂网关",
-    "dataObjectReference": "数据对象",
-    "dataStoreReference": "数据存储",
-    "dataObject": "数据对象",
+    "userTask": gettext_noop("用户任务"),
+    "sequenceFlow": gettext_noop("顺序流"),
+    "boundaryEvent": gettext_noop("边界事件"),
+    "startEvent": gettext_noop("开始事件"),
+    "endEvent": gettext_noop("结束事件"),
+    "exclusiveGateway": gettext_noop("排他网关"),
+    "parallelGateway": gettext_noop("并行网关"),
+    "scriptTask": gettext_noop("脚本任务"),
+    "serviceTask": gettext_noop("服务任务"),
+    "sendTask": gettext_noop("发送任务"),
+    "receiveTask": gettext_noop("接收任务"),
+    "businessRuleTask": gettext_noop("业务规则任务"),
+    "manualTask": gettext_noop("手工任务"),
+    "task": gettext_noop("未指定类型的任务"),
+    "subProcess": gettext_noop("子流程"),
+    "callActivity": gettext_noop("调用活动"),
+    "transaction": gettext_noop("事务子流程"),
+    "adHocSubProcess": gettext_noop("自由子流程"),
+    "intermediateCatchEvent": gettext_noop("中间捕获事件"),
+    "intermediateThrowEvent": gettext_noop("中间抛出事件"),
+    "inclusiveGateway": gettext_noop("包容网关"),
+    "eventBasedGateway": gettext_noop("事件网关"),
+    "complexGateway": gettext_noop("复杂网关"),
+    "dataObjectReference": gettext_noop("数据对象"),
+    "dataStoreReference": gettext_noop("数据存储"),
+    "dataObject": gettext_noop("数据对象"),
 }
 _ALLOWED = {
     "startEvent",
@@ -137,7 +138,7 @@ def properties(el: etree._Element) -> dict[str, str]:
 def _label(el: etree._Element) -> str:
     kind = local(el)
     name = el.get("name")
-    title = _NAMES.get(kind, kind)
+    title = _(_NAMES[kind]) if kind in _NAMES else kind
     return f"{title} {el.get('id') or '?'}" + (f"（{name}）" if name else "")
 
 

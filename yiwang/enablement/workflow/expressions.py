@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 _TOKEN = re.compile(
     r"""
     \s*(?:
@@ -46,7 +48,7 @@ def _tokens(text: str) -> list[tuple[str, Any]]:
             break
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise ValueError(f"无法识别“{text[pos : pos + 20]}”")
+            raise ValueError(_("无法识别“%(text)s”") % {"text": text[pos : pos + 20]})
         pos = match.end()
         if match.group("num") is not None:
             num = match.group("num")
@@ -78,7 +80,7 @@ class _Parser:
     def take(self) -> tuple[str, Any]:
         token = self.peek()
         if token is None:
-            raise ValueError("表达式不完整")
+            raise ValueError(_("表达式不完整"))
         self.pos += 1
         return token
 
@@ -103,7 +105,7 @@ class _Parser:
             self.take()
             inner = self.expr()
             if self.take() != ("op", ")"):
-                raise ValueError("括号不匹配")
+                raise ValueError(_("括号不匹配"))
             return inner
         left = self.operand()
         token = self.peek()
@@ -113,32 +115,34 @@ class _Parser:
             return {_COMPARE[token[1]]: [left, right]}
         if isinstance(left, dict):
             return {"!!": [left]}
-        raise ValueError("单独的常量不是条件")
+        raise ValueError(_("单独的常量不是条件"))
 
     def operand(self) -> Any:
         kind, value = self.take()
         if kind == "var":
             if self.peek() == ("op", "("):
-                raise ValueError(f"不支持函数或方法调用 {value}(...)")
+                raise ValueError(_("不支持函数或方法调用 %(name)s(...)") % {"name": value})
             return {"var": value}
         if kind == "lit":
             return value
-        raise ValueError(f"此处不应出现“{value}”")
+        raise ValueError(_("此处不应出现“%(token)s”") % {"token": value})
 
 
 def translate(text: str) -> Any:
     """JSON Logic for a ``${...}`` condition; ``ValueError`` (Chinese message) if not simple."""
     body = text.strip()
     if not (body.startswith("${") and body.endswith("}")):
-        raise ValueError("条件须写成 ${...}")
+        raise ValueError(_("条件须写成 ${...}"))
     body = body[2:-1]
     if len(body) > MAX_LENGTH:
-        raise ValueError("条件表达式过长")
+        raise ValueError(_("条件表达式过长"))
     try:
         parser = _Parser(_tokens(body))
         rule = parser.expr()
         if parser.peek() is not None:
-            raise ValueError(f"多余的内容“{parser.peek()[1]}”")  # type: ignore[index]
+            raise ValueError(_("多余的内容“%(token)s”") % {"token": parser.peek()[1]})  # type: ignore[index]
     except ValueError as exc:
-        raise ValueError(f"条件“{text[:80]}”不是可转换的简单比较：{exc}") from None
+        raise ValueError(
+            _("条件“%(text)s”不是可转换的简单比较：%(error)s") % {"text": text[:80], "error": exc}
+        ) from None
     return rule

@@ -117,3 +117,32 @@ def test_social_security_card_gets_a_serial(demo_city: Any) -> None:
     code, fields = service.licence_fields(version, {"card_holder_name": "王小明"})
     assert code == "social_security_card"
     assert len(fields["card_number"]) == 16 and fields["issued_on"]
+
+
+def test_online_forms_accept_a_real_application(demo_city: Any) -> None:
+    """What a person fills in validates against the pack's form and yields every required
+    licence field (those not filled from the holder)."""
+    from yiwang.enablement.forms import testing as forms_testing
+
+    demo.load_services(_progress)
+    person = {"name": "张三", "id_number": forms_testing.ID_NUMBER, "phone": "13800138000"}
+    cases = {
+        "339900-SCJG-XK-001": {**person, "kind": "person", "capital": 10, "staff": 2,
+                               "premises": {"region": "339901001000", "detail": "湖滨路 1 号"},
+                               "business_scope": "日用百货零售",
+                               "id_card": [forms_testing.TOKEN],
+                               "premises_proof": [forms_testing.TOKEN_2]},
+        "339900-GAJ-GG-001": {**person, "purpose": "就业", "period_from": "2010-01-01",
+                              "id_doc": [forms_testing.TOKEN]},
+    }
+    for code, data in cases.items():
+        version = service.published_version(code)
+        cleaned = forms.validate_submission(version.form, data)
+        type_code, fields = service.licence_fields(version, cleaned)
+        required = [f["key"] for f in licences.get_type(type_code).schema["fields"]
+                    if f.get("required") and not f.get("holder")]
+        assert set(required) <= set(fields), (code, set(required) - set(fields))
+    version = service.published_version("339900-SCJG-XK-001")
+    _code, fields = service.licence_fields(version, forms.validate_submission(
+        version.form, cases["339900-SCJG-XK-001"]))
+    assert fields["kind"] == "个体工商户(个人经营)" and fields["address"] == "湖滨路 1 号"

@@ -429,7 +429,7 @@ def embedded_spec(xml: str) -> dict[str, Any] | None:
         if prop.get("name") == SPEC_PROPERTY:
             try:
                 value = json.loads(prop.get("value") or "")
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
             return value if isinstance(value, dict) else None
     return None

@@ -354,7 +354,7 @@ class _Reader:
         if language == "jsonlogic":
             try:
                 rule = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 self.fail(el, _("JSON Logic 条件不是合法的 JSON"))
                 return
         elif language in ("", "juel", "${}") and text.startswith("${") and text.endswith("}"):

@@ -82,7 +82,7 @@ def parse_expression(expression: Any) -> Any:
         raise ExpressionRefused(_("条件表达式格式不正确"))
     try:
         return json.loads(expression)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ExpressionRefused(_("条件须为 JSON Logic，不执行 Python 表达式")) from None
 
 

@@ -38,6 +38,7 @@ _WORDS = {
 _LITERALS = {"true": True, "false": False, "null": None}
 _COMPARE = {"==": "==", "!=": "!=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}
 MAX_LENGTH = 500
+MAX_DEPTH = 20
 
 
 def _tokens(text: str) -> list[tuple[str, Any]]:
@@ -73,6 +74,7 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, Any]]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, Any] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -98,6 +100,15 @@ class _Parser:
         return items[0] if len(items) == 1 else {op: items}
 
     def unary(self) -> Any:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ValueError(_("条件嵌套过深"))
+        try:
+            return self._unary()
+        finally:
+            self.depth -= 1
+
+    def _unary(self) -> Any:
         if self.peek() == ("op", "!"):
             self.take()
             return {"!": [self.unary()]}

@@ -18,6 +18,7 @@ DYNAMIC_DEPARTMENTS = ("$applicant_department", "$matter")
 STEP_KINDS = ("task", "countersign", "gateway")
 TIMER_ACTIONS = ("escalate", "warn")
 MAX_STEPS = 200
+MAX_NESTING = 8
 MAX_DAYS = 365
 ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -36,6 +37,7 @@ class _Checker:
         self.problems: list[str] = []
         self.ids: set[str] = set()
         self.count = 0
+        self.depth = 0
         self.check_departments = check_departments
         self._positions: dict[str, set[str] | None] = {}
 
@@ -89,7 +91,14 @@ class _Checker:
         return department, position
 
     # -- steps ---------------------------------------------------------------------------
-    def steps(self, steps: Any, where: str) -> list[dict[str, Any]]:
+    def steps(self, steps: Any, where: str, depth: int = 0) -> list[dict[str, Any]]:
+        if depth > MAX_NESTING:
+            self.fail(
+                _("%(where)s：条件分支嵌套过深（最多 %(n)d 层）")
+                % {"where": where, "n": MAX_NESTING}
+            )
+            return []
+        self.depth = depth
         if not isinstance(steps, list):
             self.fail(_("%(where)s：步骤必须是列表") % {"where": where})
             return []
@@ -256,7 +265,9 @@ class _Checker:
                         for message in exc.messages:
                             self.fail(f"{label}：{message}")
                 entry["when"] = rule
-            entry["steps"] = self.steps(branch.get("steps", []), label)
+            depth = self.depth
+            entry["steps"] = self.steps(branch.get("steps", []), label, depth + 1)
+            self.depth = depth
             out.append(entry)
         if out and not out[-1].get("otherwise"):
             self.fail(

@@ -199,3 +199,33 @@ def test_simple_expressions_translate(text: str, rule: Any) -> None:
 def test_other_expressions_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         expressions.translate(text)
+
+
+def test_deep_nesting_is_refused_not_a_crash(db: Any) -> None:
+    with pytest.raises(ValueError, match="过深"):
+        expressions.translate("${" + "(" * 60 + "a > 1" + ")" * 60 + "}")
+    deep_json = "[" * 100000 + "]" * 100000
+    condition = (
+        '<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression" '
+        f'language="jsonlogic">{deep_json}</bpmn:conditionExpression>'
+    )
+    with pytest.raises(ValidationError):
+        wf.import_bpmn(_minimal(condition=condition))
+    spec: dict[str, Any] = {
+        "version": 1,
+        "steps": [{"kind": "task", "id": "t", "name": "审核", "department": "$matter"}],
+    }
+    inner = spec["steps"]
+    for n in range(12):
+        gateway = {
+            "kind": "gateway",
+            "id": f"g{n}",
+            "branches": [
+                {"when": {"==": [{"var": "a"}, 1]}, "steps": []},
+                {"otherwise": True, "steps": []},
+            ],
+        }
+        inner.append(gateway)
+        inner = gateway["branches"][0]["steps"]
+    with pytest.raises(ValidationError, match="嵌套过深"):
+        wf.check_spec(spec)

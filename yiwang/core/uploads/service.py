@@ -42,18 +42,19 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 def accept_upload(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: str,
                   accept: Sequence[str] = DEFAULT_ACCEPT, max_bytes: int = DEFAULT_MAX_BYTES,
-                  personal: bool = True) -> StoredUpload:
+                  personal: bool = True, actor: Any = None) -> StoredUpload:
     """Check, sanitise and store one upload; return its :class:`StoredUpload`.
 
     Raises :class:`UploadRejected` (a ``ValidationError``) when the file is larger than
     ``max_bytes`` (checked while reading), its sniffed type is not in ``accept``, or it is
     malformed or unsafe. ``personal`` marks files holding personal data (ID cards…): reading
-    them is audited.
+    them is audited. ``actor`` (default: the request's user) is named in the
+    ``uploads.accepted`` audit event, with the type and sizes (never the token).
     """
     from yiwang.core.uploads import store
 
     return store.accept(f, filename=filename, owner_key=owner_key, purpose=purpose,
-                        accept=accept, max_bytes=max_bytes, personal=personal)
+                        accept=accept, max_bytes=max_bytes, personal=personal, actor=actor)
 
 
 def get_upload(token: str) -> StoredUpload | None:

@@ -156,7 +156,7 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def accept(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: str,
-           accept: Sequence[str], max_bytes: int, personal: bool) -> StoredUpload:
+           accept: Sequence[str], max_bytes: int, personal: bool, actor: Any) -> StoredUpload:
     if not owner_key or len(owner_key) > 100:
         raise ValueError("owner_key must be a non-empty string of at most 100 characters")
     raw = read_limited(f, max_bytes)
@@ -177,6 +177,9 @@ def accept(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: s
                 original_size=len(raw), sha256=hashlib.sha256(result.content).hexdigest(),
                 personal=personal, file_key=base64.b64encode(key).decode(), cipher=cipher,
             )
+            audit.record("uploads.accepted", upload, actor=actor, detail={
+                "purpose": upload.purpose, "content_type": upload.content_type,
+                "size": upload.size, "original_size": upload.original_size})
     except BaseException:
         path.unlink(missing_ok=True)
         raise

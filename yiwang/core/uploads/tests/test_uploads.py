@@ -292,6 +292,15 @@ def test_reading_personal_upload_is_audited() -> None:
     assert upload.token not in str(event.detail)
 
 
+def test_acceptance_is_audited_without_the_token() -> None:
+    upload = accept(make.jpeg(gps=True))
+    event = AuditEvent.objects.filter(action="uploads.accepted").latest("pk")
+    assert event.object_id == str(upload.pk)
+    assert event.detail["content_type"] == "image/jpeg"
+    assert event.detail["original_size"] > event.detail["size"] > 0
+    assert upload.token not in str(event.detail)
+
+
 def test_reading_non_personal_upload_is_not_audited() -> None:
     upload = accept(make.png(), personal=False)
     service.read_upload(upload.token)

@@ -12,7 +12,7 @@ Pure logic, no models. Other apps import only this module. See docs/forms.md and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from yiwang.enablement.forms import components as _components
@@ -74,7 +74,7 @@ def check_definition(definition: Any) -> dict[str, Any]:
 
 
 def validate_submission(definition: Mapping[str, Any], data: Any, *,
-                        partial: bool = False) -> dict[str, Any]:
+                        partial: bool = False, present: Collection[str] = ()) -> dict[str, Any]:
     """Validate what a person submitted against ``definition`` and return the cleaned data.
 
     Unknown keys, wrong types, required fields, per-type checks (ID numbers GB 11643, credit
@@ -86,12 +86,15 @@ def validate_submission(definition: Mapping[str, Any], data: Any, *,
     ``partial=True`` (drafts): only structural type checks — no required fields, no format
     or range checks, no custom rules — so an unfinished draft can be saved.
 
+    ``present``: keys satisfied outside the data, not reported as missing when required
+    (e.g. a material replaced by a licence the person holds, 免提交).
+
     Raises :class:`SubmissionInvalid` whose ``errors`` maps a field path (``"owner_id"``,
     ``"rows[2].area"``, ``"home.region"``) to Chinese messages a person can act on. Never
     raises anything else for any JSON-like ``data`` (the definition must have passed
     :func:`check_definition`).
     """
-    return _submission.validate_submission(definition, data, partial=partial)
+    return _submission.validate_submission(definition, data, partial=partial, present=present)
 
 
 def evaluate(rule: Any, data: Any) -> Any:

@@ -12,7 +12,7 @@ what a person cannot see cannot block them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ from yiwang.enablement.forms.values import (
     is_empty,
     label,
     localised,
+    prefetch_regions,
 )
 from yiwang.platform.regions import service as regions
 
@@ -266,8 +267,8 @@ def _resolve(fields: list[_Field], raw: dict[str, Any]) -> tuple[dict[str, Any],
     return current, visible
 
 
-def validate_submission(definition: Mapping[str, Any], data: Any, *, partial: bool = False
-                        ) -> dict[str, Any]:
+def validate_submission(definition: Mapping[str, Any], data: Any, *, partial: bool = False,
+                        present: Collection[str] = ()) -> dict[str, Any]:
     """See ``service.validate_submission``."""
     if not isinstance(data, dict):
         raise SubmissionInvalid({"__all__": [gettext("提交的数据须为 JSON 对象")]})
@@ -303,7 +304,33 @@ def validate_submission(definition: Mapping[str, Any], data: Any, *, partial: bo
             field_errors[key] = own
 
     current, visible = _resolve(fields, raw)
+    with prefetch_regions(set() if partial else _region_codes(fields, current, visible)):
+        _check_fields(fields, current, visible, field_errors, errors, partial=partial,
+                      present=present)
+    if errors:
+        raise SubmissionInvalid(errors)
+    return {f.comp["key"]: current[f.comp["key"]] for f in fields
+            if not is_empty(current.get(f.comp["key"]))}
 
+
+def _region_codes(fields: list[_Field], current: Mapping[str, Any], visible: set[str]
+                  ) -> set[str]:
+    codes: set[str] = set()
+    for field in fields:
+        comp = field.comp
+        if comp["type"] not in ("address", "map_point") or comp["key"] not in visible:
+            continue
+        if comp.get("validate", {}).get("within"):
+            codes.add(comp["validate"]["within"])
+        value = current.get(comp["key"])
+        if comp["type"] == "address" and isinstance(value, dict) and value.get("region"):
+            codes.add(value["region"])
+    return codes
+
+
+def _check_fields(fields: list[_Field], current: dict[str, Any], visible: set[str],
+                  field_errors: dict[str, Errors], errors: Errors, *, partial: bool,
+                  present: Collection[str]) -> None:
     for field in fields:
         comp, key = field.comp, field.comp["key"]
         if key not in visible:
@@ -324,7 +351,7 @@ def validate_submission(definition: Mapping[str, Any], data: Any, *, partial: bo
             if any(p == key or p.startswith(f"{key}[") for p in errors):
                 continue
         elif is_empty(value):
-            if comp.get("required"):
+            if comp.get("required") and key not in present:
                 _add(errors, key, _required(comp) if "calculate" not in comp else
                      gettext("无法计算“%(label)s”，请先填写它依赖的项目") % {"label": label(comp)})
             continue
@@ -337,10 +364,6 @@ def validate_submission(definition: Mapping[str, Any], data: Any, *, partial: bo
         rule = comp.get("validate", {}).get("rule")
         if rule is not None and not truthy(apply_checked(rule, current)):
             _add(errors, key, localised(comp["validate"], "message"))
-    if errors:
-        raise SubmissionInvalid(errors)
-    return {f.comp["key"]: current[f.comp["key"]] for f in fields
-            if not is_empty(current.get(f.comp["key"]))}
 
 
 # --- reading data against a form --------------------------------------------------------

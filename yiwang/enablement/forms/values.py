@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -32,6 +35,27 @@ LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LEVEL_ORDER = {level: i for i, level in enumerate(C.ADDRESS_LEVELS)}
 MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+# Regions fetched in one query for the submission being checked (see prefetch_regions).
+_REGIONS: ContextVar[dict[str, Any] | None] = ContextVar("forms_regions", default=None)
+
+
+@contextmanager
+def prefetch_regions(codes: set[str]) -> Iterator[None]:
+    """Look the regions ``codes`` up in one query for the checks run inside the block."""
+    token = _REGIONS.set(regions.regions_by_code(c for c in codes if re.fullmatch(r"\d{12}", c)))
+    try:
+        yield
+    finally:
+        _REGIONS.reset(token)
+
+
+def _get_region(code: str) -> Any:
+    found = _REGIONS.get()
+    if found is not None and code in found:
+        return found[code]
+    return regions.get_region(code)
 
 
 class Bad(Exception):
@@ -357,7 +381,7 @@ def _check_region(comp: dict[str, Any], value: dict[str, str], rules: dict[str, 
     if not code:
         raise Bad(_msg(_("请为“%(label)s”选择所在的行政区划"), comp), "region")
     try:
-        region = regions.get_region(code)
+        region = _get_region(code)
     except (ObjectDoesNotExist, ValidationError):
         raise Bad(_msg(_("“%(label)s”的行政区划 %(code)s 不存在，请从列表中选择"), comp,
                        code=code), "region") from None
@@ -375,7 +399,7 @@ def _check_region(comp: dict[str, Any], value: dict[str, str], rules: dict[str, 
 
 def _region_name(code: str) -> str:
     try:
-        region = regions.get_region(code)
+        region = _get_region(code)
     except (ObjectDoesNotExist, ValidationError):
         return code
     return str(region.name_en if english() and region.name_en else region.name)
@@ -384,7 +408,7 @@ def _region_name(code: str) -> str:
 def _check_point(comp: dict[str, Any], value: dict[str, float], within: str | None) -> None:
     if within:
         try:
-            areas = [regions.get_region(within)]
+            areas = [_get_region(within)]
         except (ObjectDoesNotExist, ValidationError):
             return
     else:

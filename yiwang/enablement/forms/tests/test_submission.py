@@ -48,6 +48,14 @@ def test_valid_data_is_cleaned_and_calculations_are_recomputed(definition: dict)
     assert list(cleaned)[:3] == ["name", "id_number", "phone"]   # document order
 
 
+def test_regions_are_looked_up_in_one_query(definition: dict,
+                                            django_assert_num_queries: Any) -> None:
+    with django_assert_num_queries(1):
+        forms.validate_submission(definition, testing.sample_data())
+    with django_assert_num_queries(0):
+        forms.validate_submission(definition, testing.sample_data(), partial=True)
+
+
 def test_required_fields(definition: dict) -> None:
     errors = errors_of(definition, {})
     assert errors["name"] == ["请填写“姓名”"]
@@ -127,6 +135,13 @@ def test_a_condition_shows_and_hides(definition: dict) -> None:
     # Hidden again: whatever was sent for it is dropped without complaint.
     cleaned = forms.validate_submission(definition, with_(kind="person", members="garbage"))
     assert "members" not in cleaned
+
+
+def test_keys_satisfied_elsewhere_are_not_missing(definition: dict) -> None:
+    data = with_(lease=...)
+    assert "lease" in errors_of(definition, data)
+    cleaned = forms.validate_submission(definition, data, present={"lease"})
+    assert "lease" not in cleaned
 
 
 def test_partial_skips_required_and_format_checks_but_not_types(definition: dict) -> None:

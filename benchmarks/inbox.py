@@ -236,14 +236,28 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=100, help="per client")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--keep", default="",
+                        help="a data directory to fill once and reuse (SQLite)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="yiwang-inbox-") as data_dir:
+    with tempfile.TemporaryDirectory(prefix="yiwang-inbox-") as scratch:
+        data_dir = args.keep or scratch
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        reuse = bool(args.keep) and (Path(data_dir) / "filled").exists()
         setup_django(data_dir, args.database_url)
+        from django.contrib.auth import get_user_model
         from django.db import connection
 
-        citizen, officials = prepare_people(args.clients)
-        print(f"filling {args.applications:,} applications on {connection.vendor} …", flush=True)
-        seconds = fill(args.applications, citizen, officials)
+        seconds = 0.0
+        if reuse:
+            officials = list(get_user_model().objects.filter(username__startswith="bench.")
+                             .exclude(username="bench.citizen").order_by("id"))
+        else:
+            citizen, officials = prepare_people(args.clients)
+            print(f"filling {args.applications:,} applications on {connection.vendor} …",
+                  flush=True)
+            seconds = fill(args.applications, citizen, officials)
+            if args.keep:
+                (Path(data_dir) / "filled").write_text(str(args.applications))
         cookies = session_cookies(officials)
         connection.close()
         port = free_port()

@@ -203,10 +203,11 @@ class Task(models.Model):  # 待办
         ordering = ["due_at", "id"]
         indexes = [
             # The inbox: a department's open tasks by due time (ADR 0023).
-            # position_code last: the position filter is read from the index, without
-            # visiting the table, while the rows come in due order.
-            models.Index(fields=["department_code", "state", "due_at", "id", "position_code"],
-                         name="applications_inbox_idx"),
+            # position_code and number last: the position filter and a receipt-number
+            # search are read from the index, without visiting the table, while the rows
+            # come in due order.
+            models.Index(fields=["department_code", "state", "due_at", "id", "position_code",
+                                 "number"], name="applications_inbox_idx"),
             models.Index(fields=["claimed_by", "state", "due_at"],
                          name="applications_claimed_idx",
                          condition=Q(claimed_by__isnull=False)),

@@ -144,11 +144,9 @@ def matter_departments(*, published_only: bool = True) -> list[tuple[str, str, i
         matters = matters.filter(published=True)
     counts = dict(matters.values_list("department_code").annotate(n=Count("id"))
                   .values_list("department_code", "n"))
-    rows = []
-    for code, count in sorted(counts.items()):
-        department = orgs.get_department(code)
-        rows.append((code, department.name if department else code, count))
-    return rows
+    names = {d.code: d.name for d in orgs.list_departments(include_inactive=True)
+             .filter(code__in=list(counts))}
+    return [(code, names.get(code, code), count) for code, count in sorted(counts.items())]
 
 
 def department_name(code: str) -> str:

@@ -146,3 +146,13 @@ def test_online_forms_accept_a_real_application(demo_city: Any) -> None:
     _code, fields = service.licence_fields(version, forms.validate_submission(
         version.form, cases["339900-SCJG-XK-001"]))
     assert fields["kind"] == "个体工商户(个人经营)" and fields["address"] == "湖滨路 1 号"
+
+
+def test_catalogue_pages_make_few_queries(demo_city: Any, public_client: Any,
+                                          django_assert_max_num_queries: Any) -> None:
+    demo.load_services(_progress)
+    public_client.get("/services/")  # warm up (sessions, content types)
+    with django_assert_max_num_queries(12):
+        assert public_client.get("/services/?event=birth").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert public_client.get("/services/339900-BDC-QR-001/").status_code == 200

@@ -29,7 +29,7 @@ submissions = st.dictionaries(st.sampled_from(KEYS), json_values, max_size=len(K
 
 
 @pytest.mark.django_db
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
 @given(data=submissions | json_values, partial=st.booleans())
 def test_validate_submission_raises_only_submission_invalid(data: Any, partial: bool) -> None:
     try:

@@ -114,6 +114,7 @@ class _Builder:
         elif kind == "map_point":
             value = value if isinstance(value, dict) else {}
             item["lng"], item["lat"] = _text(value.get("lng")), _text(value.get("lat"))
+            item["within"] = comp.get("validate", {}).get("within", "")
             item["part_errors"] = (self.errors_at(f"{key}.lng", item["id"] + "__lng")
                                    + self.errors_at(f"{key}.lat", item["id"] + "__lat"))
         elif kind == "file":

@@ -370,6 +370,70 @@
     });
   }
 
+  /* --- map points: click on the outline of the region (inputs stay the accessible way) ----- */
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function setupMap(root, field) {
+    var box = field.querySelector("[data-fm-map]");
+    var within = field.getAttribute("data-within");
+    var lng = field.querySelector("input[name$='.lng']"), lat = field.querySelector("input[name$='.lat']");
+    if (!box || !within || !lng || !lat || !window.fetch) return;
+    var api = root.getAttribute("data-regions-api") || "/api/v1/regions";
+    Promise.all([fetchJson(api + "/" + within), fetchJson(api + "/" + within + "/geojson")]).then(function (both) {
+      var bbox = both[0].bbox, features = (both[1].features || []);
+      if (!bbox) return;
+      var w = 400, x0 = bbox[0], y0 = bbox[1], x1 = bbox[2], y1 = bbox[3];
+      // Equirectangular, corrected for latitude: fine at city scale.
+      var k = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
+      var h = Math.max(80, Math.round(w * (y1 - y0) / ((x1 - x0) * k || 1)));
+      var px = function (x) { return (x - x0) / (x1 - x0) * w; };
+      var py = function (y) { return (y1 - y) / (y1 - y0) * h; };
+      var svg = document.createElementNS(SVG, "svg");
+      svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+      svg.setAttribute("class", "fm-point__svg");
+      svg.setAttribute("aria-hidden", "true");
+      features.forEach(function (f) {
+        var g = f.geometry;
+        if (!g) return;
+        var polygons = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+        polygons.forEach(function (rings) {
+          var path = document.createElementNS(SVG, "path");
+          path.setAttribute("d", rings.map(function (ring) {
+            return ring.map(function (p, i) { return (i ? "L" : "M") + px(p[0]).toFixed(1) + " " + py(p[1]).toFixed(1); }).join("") + "Z";
+          }).join(""));
+          path.setAttribute("class", "fm-point__area");
+          var title = document.createElementNS(SVG, "title");
+          title.textContent = (f.properties && f.properties.name) || "";
+          path.appendChild(title);
+          svg.appendChild(path);
+        });
+      });
+      var marker = document.createElementNS(SVG, "circle");
+      marker.setAttribute("r", "5");
+      marker.setAttribute("class", "fm-point__marker");
+      svg.appendChild(marker);
+      function place() {
+        var x = parseFloat(lng.value), y = parseFloat(lat.value);
+        var inside = isFinite(x) && isFinite(y) && x >= x0 && x <= x1 && y >= y0 && y <= y1;
+        marker.style.display = inside ? "" : "none";
+        if (inside) { marker.setAttribute("cx", px(x)); marker.setAttribute("cy", py(y)); }
+      }
+      svg.addEventListener("click", function (event) {
+        var rect = svg.getBoundingClientRect();
+        var sx = (event.clientX - rect.left) * w / rect.width, sy = (event.clientY - rect.top) * h / rect.height;
+        lng.value = (x0 + sx / w * (x1 - x0)).toFixed(6);
+        lat.value = (y1 - sy / h * (y1 - y0)).toFixed(6);
+        place();
+        update(root);
+      });
+      lng.addEventListener("input", place);
+      lat.addEventListener("input", place);
+      box.appendChild(svg);
+      box.hidden = false;
+      place();
+    }).catch(function () { /* no map: the inputs remain */ });
+  }
+
   function setup(root) {
     if (root.getAttribute("data-fm-ready")) return;
     root.setAttribute("data-fm-ready", "1");
@@ -378,6 +442,7 @@
       if (type === "table") setupTable(root, field);
       else if (type === "address") setupAddress(root, field);
       else if (type === "signature") setupSignature(root, field);
+      else if (type === "map_point") setupMap(root, field);
     });
     root.addEventListener("input", function () { update(root); });
     root.addEventListener("change", function () { update(root); });

@@ -215,12 +215,22 @@ const tree = {
   "339901000000": [{code: "339901001000", name: "东湖街道", level_label: "街道", child_count: 0}],
 };
 const detail = {"339901001000": {code: "339901001000", child_count: 0, ancestors: [
-  {code: "330000000000"}, {code: "339900000000"}, {code: "339901000000"}]}};
+  {code: "330000000000"}, {code: "339900000000"}, {code: "339901000000"}]},
+  "339900000000": {code: "339900000000", bbox: [120.0, 30.0, 120.2, 30.2]}};
+const square = (x0, y0, x1, y1) => ({type: "Polygon",
+  coordinates: [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]});
+const outline = {type: "FeatureCollection", features: [
+  {type: "Feature", id: "339901000000", properties: {name: "东城区"},
+   geometry: square(120.0, 30.0, 120.1, 30.2)},
+  {type: "Feature", id: "339902000000", properties: {name: "西城区"},
+   geometry: square(120.1, 30.0, 120.2, 30.2)}]};
 window.fetch = async (url) => {
   const u = new URL(url, "http://x");
-  const code = u.pathname.split("/").pop();
+  const parts = u.pathname.split("/");
+  const code = parts.pop();
   const parent = u.searchParams.get("parent") || "";
-  const body = u.pathname.endsWith("/regions") ? {items: tree[parent] || []} : detail[code];
+  const body = u.pathname.endsWith("/regions") ? {items: tree[parent] || []}
+    : code === "geojson" ? outline : detail[code];
   return {ok: !!body, status: body ? 200 : 404, json: async () => body};
 };
 """
@@ -254,3 +264,19 @@ def test_region_picker_cascades_within_the_city(browser: Any, tmp_path: Path) ->
     street = wait(browser, lambda d: by_testid(d, "premises-region-1"))
     assert Select(street).first_selected_option.text == "东湖街道"
     assert Select(by_testid(browser, "premises-region-0")).first_selected_option.text == "东城区"
+
+
+def test_map_point_by_clicking_the_outline(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    definition = forms.check_definition(testing.sample_definition())
+    browser.get(write_page(tmp_path, page_html(render=True, definition=definition,
+                                               head_script=FAKE_REGIONS)).as_uri())
+    svg = wait(browser, lambda d: d.find_element(By.CSS_SELECTOR,
+                                                 "[data-testid='location-map'] svg"))
+    assert len(svg.find_elements(By.CSS_SELECTOR, "path")) == 2
+    ActionChains(browser).move_to_element(svg).click().perform()     # the middle
+    lng = float(by_testid(browser, "location-lng").get_attribute("value"))
+    lat = float(by_testid(browser, "location-lat").get_attribute("value"))
+    assert abs(lng - 120.1) < 0.01 and abs(lat - 30.1) < 0.01

@@ -49,3 +49,24 @@ def test_internal_versions_are_scoped_to_the_department(
     assert response.status_code == 200 and response.json()["state"] == "published"
     listed = internal_client.get(f"{BASE}/matters/{matter.code}/versions").json()
     assert [v["state"] for v in listed] == ["published"]
+
+
+def test_public_life_events_and_bundles(public_client: Any, city: Any) -> None:
+    service.ensure_life_event(code="birth", name="出生", audience="person")
+    service.ensure_life_event(code="open", name="开办", audience="legal")
+    events = public_client.get(f"{BASE}/life-events?audience=person").json()
+    assert [e["code"] for e in events] == ["birth"]
+    form = {"version": 1, "components": [{"type": "text", "key": "child", "label": "姓名",
+                                          "required": True}]}
+    for code, dept in (("A", "wjw"), ("B", "gaj")):
+        live_version(service.create_matter(code=code, name=code, department_code=dept,
+                                           audience="person"), form=form)
+    bundle = service.save_bundle(code="birth", name="出生一件事", department_code="wjw",
+                                 form=form, life_event="birth",
+                                 members=[{"matter": "A", "map": {"child": "child"}},
+                                          {"matter": "B", "map": {"child": "child"}}])
+    assert public_client.get(f"{BASE}/bundles/birth").status_code == 404
+    service.publish_bundle(bundle)
+    found = public_client.get(f"{BASE}/bundles/birth").json()
+    assert found["members"] == ["A", "B"] and found["online"] and found["life_event"] == "birth"
+    assert [b["code"] for b in public_client.get(f"{BASE}/bundles").json()] == ["birth"]

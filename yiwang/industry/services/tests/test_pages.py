@@ -109,6 +109,12 @@ def test_another_department_cannot_edit_or_publish(internal_client: Any, matter:
                                           draft.pk)).status_code == 403
     assert internal_client.post(workbench("workbench:services_publish_matter", matter.code),
                                 {"action": "publish"}).status_code == 403
+    assert internal_client.post(workbench("workbench:services_version_bpmn",
+                                          draft.pk)).status_code == 403
+    assert internal_client.post(workbench("workbench:services_version", draft.pk),
+                                {"form_definition": "{}"}).status_code == 403
+    assert internal_client.get(workbench("workbench:services_export",
+                                         matter.code)).status_code == 403
     draft.refresh_from_db()
     matter.refresh_from_db()
     assert draft.state == "draft" and not matter.published

@@ -280,3 +280,56 @@ def test_map_point_by_clicking_the_outline(browser: Any, tmp_path: Path) -> None
     lng = float(by_testid(browser, "location-lng").get_attribute("value"))
     lat = float(by_testid(browser, "location-lat").get_attribute("value"))
     assert abs(lng - 120.1) < 0.01 and abs(lat - 30.1) < 0.01
+
+
+PARITY_RULES: list[tuple[Any, Any]] = [
+    ({"==": [{"var": "a"}, "1"]}, {"a": 1}),
+    ({"===": [{"var": "a"}, 1]}, {"a": 1}),
+    ({"!=": [{"var": "kind"}, "family"]}, {"kind": "person"}),
+    ({"and": [{">": [{"var": "n"}, 3]}, {"<": [{"var": "n"}, 10]}]}, {"n": 5}),
+    ({"<": [1, {"var": "n"}, 10]}, {"n": 10}),
+    ({"<=": [1, {"var": "n"}, 10]}, {"n": 10}),
+    ({"or": [{"var": "missing_key"}, "fallback"]}, {}),
+    ({"if": [{">=": [{"var": "age"}, 18]}, "adult", {"<": [{"var": "age"}, 6]}, "child",
+             "minor"]}, {"age": 12}),
+    ({"+": [{"var": "a"}, {"var": "b"}, "2"]}, {"a": 1, "b": 2.5}),
+    ({"*": [{"var": "qty"}, {"var": "rate"}]}, {"qty": "4", "rate": 2}),
+    ({"-": [10, 4]}, {}), ({"-": [{"var": "a"}]}, {"a": 3}),
+    ({"/": [9, 3]}, {}), ({"/": [1, 0]}, {}), ({"%": [7, 3]}, {}),
+    ({"min": [3, {"var": "a"}, 9]}, {"a": 1}), ({"max": [3, {"var": "a"}, 9]}, {"a": 1}),
+    ({"in": ["retail", {"var": "scope"}]}, {"scope": ["retail", "food"]}),
+    ({"in": ["湖", {"var": "addr"}]}, {"addr": "西湖区"}),
+    ({"cat": ["编号", {"var": "n"}]}, {"n": 7}),
+    ({"substr": ["330106199001011234", 6, 8]}, {}), ({"substr": ["abcdef", -2]}, {}),
+    ({"merge": [[1, 2], 3, [4]]}, {}),
+    ({"missing": ["a", "b", "c"]}, {"a": 1, "c": ""}),
+    ({"missing_some": [1, ["a", "b"]]}, {"b": 2}),
+    ({"!": [{"var": "flag"}]}, {"flag": []}), ({"!!": [{"var": "list"}]}, {"list": [0]}),
+    ({"var": "premises.region"}, {"premises": {"region": "339901001000"}}),
+    ({"var": ["nope", 42]}, {}), ({"var": "rows.1.area"}, {"rows": [{"area": 1}, {"area": 2}]}),
+    ({"reduce": [{"var": "rooms"}, {"+": [{"var": "accumulator"}, {"var": "current.area"}]},
+                 0]}, {"rooms": [{"area": 20}, {"area": 12.5}]}),
+    ({"map": [{"var": "rows"}, {"*": [{"var": "q"}, 2]}]}, {"rows": [{"q": 1}, {"q": 3}]}),
+    ({"filter": [{"var": "ns"}, {">": [{"var": ""}, 2]}]}, {"ns": [1, 2, 3, 4]}),
+    ({"all": [{"var": "ns"}, {">": [{"var": ""}, 0]}]}, {"ns": [1, 2]}),
+    ({"all": [{"var": "ns"}, {">": [{"var": ""}, 0]}]}, {"ns": []}),
+    ({"some": [{"var": "ns"}, {"==": [{"var": ""}, 2]}]}, {"ns": [1, 2]}),
+    ({"none": [{"var": "ns"}, {"==": [{"var": ""}, 2]}]}, {"ns": [1, 3]}),
+    ({">": [{"var": "start"}, "2026-01-01"]}, {"start": "2026-03-01"}),
+]
+
+
+def test_the_browser_evaluator_agrees_with_the_server(browser: Any, tmp_path: Path) -> None:
+    definition = forms.check_definition(testing.sample_definition())
+    browser.get(write_page(tmp_path, page_html(render=True, definition=definition)).as_uri())
+    wait(browser, lambda d: d.execute_script("return !!window.YiwangLogic"))
+    results = browser.execute_script(
+        "return arguments[0].map(([r, d]) => window.YiwangLogic.evaluate(r, d));",
+        [[rule, data] for rule, data in PARITY_RULES])
+    for (rule, data), in_browser in zip(PARITY_RULES, results, strict=True):
+        on_server = forms.evaluate(rule, data)
+        if isinstance(on_server, float) and on_server.is_integer():
+            on_server = int(on_server)
+        assert in_browser == on_server, (rule, data)
+    # Operators outside the allow-list give no value in the browser too.
+    assert browser.execute_script("return window.YiwangLogic.evaluate({log: 1}, {})") is None

@@ -282,7 +282,7 @@ def version_save(request: HttpRequest, pk: int, payload: DraftIn) -> Any:
     version = _own_version(request, pk)
     if not isinstance(version, service.ServiceVersion):
         return version
-    parts = {k: v for k, v in payload.dict().items() if v is not None}
+    parts = payload.model_dump(exclude_none=True)
     try:
         version = service.save_draft(version, actor=request.auth, **parts)
     except ValidationError as exc:

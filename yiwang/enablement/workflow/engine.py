@@ -333,6 +333,7 @@ def _steps(workflow: Any) -> None:
 
 def start(bpmn: str, data: dict[str, Any], now: datetime | None = None) -> Any:
     """See ``service.start``."""
+    _check_aware(now)
     parsed = parse(bpmn)
     token = _NOW.set(now)
     try:
@@ -362,6 +363,7 @@ def complete(
         raise ValidationError(
             _("未知的办理结果 %(outcome)s") % {"outcome": outcome}, code="outcome"
         )
+    _check_aware(now)
     parsed = parse(bpmn)
     token = _NOW.set(now)
     try:
@@ -424,6 +426,11 @@ def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Any:
         return _run(parsed, workflow, escalations=escalations)
     finally:
         _NOW.reset(token)
+
+
+def _check_aware(now: datetime | None) -> None:
+    if now is not None and timezone.is_naive(now):
+        raise ValueError("the workflow clock needs an aware datetime")
 
 
 def _find_ready(workflow: Any, task_id: str) -> Any:

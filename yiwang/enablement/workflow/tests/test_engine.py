@@ -294,3 +294,10 @@ def test_check_spec_knows_departments_and_positions(db: Any) -> None:
 def test_describe_spec_flattens_countersigns(db: Any) -> None:
     rows = wf.describe_spec(wf.check_spec(SPEC))
     assert [r["spec"] for r in rows] == ["accept", "joint__p1", "joint__p2", "decide"]
+
+
+def test_the_clock_must_be_aware(bpmn: str) -> None:
+    with pytest.raises(ValueError):
+        wf.start(bpmn, {}, now=datetime(2026, 3, 2, 9, 0))
+    with pytest.raises(ValueError):
+        wf.fire_timers(bpmn, wf.start(bpmn, {}).state, datetime(2026, 3, 2, 9, 0))

@@ -110,7 +110,9 @@
   };
   Editor.prototype.remove = function (steps, index) {
     steps.splice(index, 1);
-    this.changed(true, null);
+    // keep the keyboard user in place: the neighbouring step, else the toolbar
+    var near = steps[index] || steps[index - 1];
+    this.changed(true, near ? near.id + ":remove" : "toolbar");
     this.announce(this.msg("removed"));
   };
 
@@ -137,7 +139,9 @@
     this.renderSteps(this.list, this.spec.steps);
     if (!this.spec.steps.length) this.list.appendChild(el("li", { className: "wfe__empty", text: this.msg("empty") }));
     this.draw();
-    if (focusKey) {
+    if (focusKey === "toolbar") {
+      this.root.querySelector("[data-wfe-add]").focus();
+    } else if (focusKey) {
       var target = this.root.querySelector("[data-focus-key='" + focusKey.replace(/'/g, "") + "']");
       if (target && !target.disabled) target.focus();
       else if (target) { var alt = target.parentNode.querySelector("button:not([disabled])"); if (alt) alt.focus(); }

@@ -181,3 +181,8 @@ def test_raw_json_applies_and_bad_json_is_reported(driver: Any, tmp_path: Path, 
     )
     driver.find_element(By.CSS_SELECTOR, "[data-testid=wfe-apply-json]").click()
     assert driver.find_elements(By.CSS_SELECTOR, "[data-testid=wfe-step-x]")
+    driver.find_element(
+        By.CSS_SELECTOR, "[data-testid=wfe-step-x] [data-testid=wfe-remove]"
+    ).click()
+    assert driver.switch_to.active_element.get_attribute("data-testid") == "wfe-add-task"
+    assert output(driver) == {"version": 1, "steps": []}

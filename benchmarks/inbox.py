@@ -199,7 +199,7 @@ def start_server(port: int, data_dir: str, database_url: str) -> subprocess.Pope
 
 
 def client_loop(port: int, cookie: str, requests: int, seed: int, out: list[float],
-                errors: list[str]) -> None:
+                errors: list[str], think: float = 0.0) -> None:
     rng = random.Random(seed)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": f"yiwang_internal={cookie}", "Host": f"127.0.0.1:{port}"}
@@ -223,6 +223,8 @@ def client_loop(port: int, cookie: str, requests: int, seed: int, out: list[floa
             continue
         if i >= 3:  # warm-up
             out.append(elapsed)
+        if think:
+            time.sleep(rng.uniform(0, 2 * think))  # a person reading the list
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -235,6 +237,8 @@ def main() -> None:
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=100, help="per client")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a user waits between requests (0: back to back)")
     parser.add_argument("--database-url", default="")
     parser.add_argument("--keep", default="",
                         help="a data directory to fill once and reuse (SQLite)")
@@ -267,7 +271,7 @@ def main() -> None:
             errors: list[str] = []
             threads = [threading.Thread(target=client_loop,
                                         args=(port, cookies[i], args.requests, i, latencies,
-                                              errors))
+                                              errors, args.think))
                        for i in range(args.clients)]
             started = time.perf_counter()
             for t in threads:
@@ -285,7 +289,8 @@ def main() -> None:
     p50, p99 = statistics.median(latencies), percentile(latencies, 99)
     print(f"inbox, {args.applications:,} applications ({int(args.applications * 0.12):,} open "
           f"tasks over {DEPARTMENTS} departments), {args.clients} concurrent users, "
-          f"{len(latencies)} requests, {connection.vendor}, {os.cpu_count()} cores "
+          f"{len(latencies)} requests, think time {args.think:g} s, {connection.vendor}, "
+          f"{os.cpu_count()} cores "
           f"(fill: {seconds:.0f} s)")
     print(f"  p50 {p50:.1f} ms (Open Zaak median {BASELINE_MEDIAN_MS:.0f} ms: "
           f"{BASELINE_MEDIAN_MS / p50:.1f}x faster)")

@@ -525,7 +525,12 @@
     var self = this;
     if (!this.preview || !this.renderPreview) return;
     window.clearTimeout(this.previewTimer);
-    this.previewTimer = window.setTimeout(function () { self.renderPreview(); }, 250);
+    // Marked while a redraw is pending, for tests and assistive tools that wait for it.
+    this.preview.setAttribute("aria-busy", "true");
+    this.previewTimer = window.setTimeout(function () {
+      self.renderPreview();
+      self.preview.removeAttribute("aria-busy");
+    }, 250);
   };
   // The preview's markup lives in builder_preview.js (loaded before this file).
   if (window.YiwangFormBuilderPreview) window.YiwangFormBuilderPreview(Builder.prototype, el);

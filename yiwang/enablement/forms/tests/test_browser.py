@@ -139,6 +139,7 @@ def test_builder_makes_a_definition_the_server_accepts(browser: Any, tmp_path: P
     assert checked["components"][1]["required"] is True
 
     # Live preview: the conditional field appears when "yes" is chosen.
+    wait(browser, lambda d: by_testid(d, "preview").get_attribute("aria-busy") is None)
     preview = "[data-testid='preview'] [data-key='text_1'][data-conditional]"
     wait(browser, lambda d: not d.find_element(By.CSS_SELECTOR, preview).is_displayed())
     Select(browser.find_element(By.CSS_SELECTOR, "[data-testid='preview'] select")).select_by_value(

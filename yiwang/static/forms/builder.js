@@ -169,6 +169,7 @@
     this.canvas.innerHTML = "";
     this.fillList(this.canvas, this.def.components, []);
     if (!this.def.components.length) this.canvas.appendChild(el("li", { className: "fb__empty", text: this.t.empty_canvas }));
+    if (this.focusAfter) { focusedAction = this.focusAfter; this.focusAfter = null; }
     if (focusedAction) {
       var again = this.canvas.querySelector("[data-fb-focus-id='" + focusedAction + "']");
       if (again) again.focus();
@@ -196,7 +197,12 @@
         el("span", { className: "fb__item-type", text: self.typeLabel(c.type) + " · " + c.key + (c.required ? " · *" : "") +
           (c.conditional !== undefined ? " · " + self.t.condition_editor : "") +
           (c.calculate !== undefined ? " · " + self.t.calculation_editor : "") }),
-        tool("up", self.t.move_up, "up"), tool("down", self.t.move_down, "down"), tool("remove", self.t.remove, "remove")
+        tool("up", self.t.move_up, "up"), tool("down", self.t.move_down, "down"),
+        // Keyboard users restructure with these (drag and drop does the same by pointer).
+        (i > 0 && (list[i - 1].type === "section" || list[i - 1].type === "table") &&
+          !self.refusal(c.type, containerPath.concat([i - 1]))) ? tool("indent", self.t.move_in, "in") : null,
+        containerPath.length ? tool("outdent", self.t.move_out, "out") : null,
+        tool("remove", self.t.remove, "remove")
       ]);
       var li = el("li", { className: "fb__item" + (selected ? " fb__item--selected" : ""), draggable: "true",
         "data-fb-path": path.join("."), "data-testid": "canvas-item-" + c.key, id: "fb-item-" + id }, [head]);
@@ -324,6 +330,20 @@
       list.splice(i + 1, 0, list.splice(i, 1)[0]);
       this.selected = path.slice(0, -1).concat([i + 1]);
       this.announce(this.t.moved_down + "：" + (c.label || c.key));
+    } else if (action === "indent" && i > 0) {
+      var into = path.slice(0, -1).concat([i - 1]);
+      var moved = this.move(path, into, (list[i - 1].components || []).length);
+      if (!moved) return;
+      this.selected = moved;
+      this.announce(this.t.moved_in + "：" + (list[i - 1].label || list[i - 1].key));
+      this.focusAfter = c.key + "-select";
+    } else if (action === "outdent" && path.length > 1) {
+      var container = path.slice(0, -1);
+      var out = this.move(path, container.slice(0, -1), container[container.length - 1] + 1);
+      if (!out) return;
+      this.selected = out;
+      this.announce(this.t.moved_out + "：" + (c.label || c.key));
+      this.focusAfter = c.key + "-select";
     } else if (action === "remove") {
       list.splice(i, 1);
       this.selected = null;

@@ -132,6 +132,25 @@ def test_builder_makes_a_definition_the_server_accepts(browser: Any, tmp_path: P
     assert [c["key"] for c in definition["components"]] == ["agent", "text_1", "number_1"]
     assert browser.switch_to.active_element.get_attribute("data-testid") == "number_1-down"
 
+    # Keyboard restructuring: a section, the text field moved into it and out again.
+    by_testid(browser, "palette-section").click()
+    by_testid(browser, "item-agent").click()           # select the choice: the section's
+    by_testid(browser, "section_1-up").click()         # ...move the section above text_1
+    by_testid(browser, "section_1-up").click()
+    assert [c["key"] for c in output(browser)["components"]] == [
+        "agent", "section_1", "text_1", "number_1"]
+    by_testid(browser, "text_1-in").click()
+    definition = output(browser)
+    assert [c["key"] for c in definition["components"][1]["components"]] == ["text_1"]
+    assert browser.switch_to.active_element.get_attribute("data-testid") == "item-text_1"
+    by_testid(browser, "text_1-out").click()
+    definition = output(browser)
+    assert [c["key"] for c in definition["components"]] == [
+        "agent", "section_1", "text_1", "number_1"]
+    by_testid(browser, "section_1-remove").click()
+    definition = output(browser)
+    assert [c["key"] for c in definition["components"]] == ["agent", "text_1", "number_1"]
+
     # The server accepts what the builder wrote.
     checked = forms.check_definition(definition)
     assert checked["components"][0]["options"][1] == {"value": "no", "label": "否",

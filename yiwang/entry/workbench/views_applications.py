@@ -44,7 +44,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     matter = request.GET.get("matter", "")[:64]
     page = applications.inbox(request.user, state=state, q=q, matter=matter,
                               page=request.GET.get("page", 1))
-    return render_page(request, "workbench/applications_inbox.html", "inbox", {
+    return render_page(request, "workbench/applications_inbox.html", "approvals", {
         "page": page, "rows": page.rows, "state": state, "q": q, "matter": matter,
         "states": STATES,
         "previous_page": page.page - 1 if page.page > 1 else None,
@@ -69,7 +69,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     version = applications.matter_version(app)
     definition = getattr(version, "form", None) or {}
     tasks = applications.open_tasks(app)
-    return render_page(request, "workbench/applications_detail.html", "inbox", {
+    return render_page(request, "workbench/applications_detail.html", "approvals", {
         "application": app, "fields": forms.describe(definition, app.data) if definition else [],
         "materials": list(app.materials.all()),
         "events": applications.timeline(app, public_only=False),

@@ -266,6 +266,8 @@ def test_region_picker_cascades_within_the_city(browser: Any, tmp_path: Path) ->
     district = wait(browser, lambda d: by_testid(d, "premises-region-0"))
     code = browser.find_element(By.NAME, "premises.region")
     assert code.get_attribute("type") == "hidden"
+    assert not browser.find_element(By.CSS_SELECTOR,
+                                    "label[for='id_premises__region']").is_displayed()
     label = browser.find_element(By.CSS_SELECTOR, "label[for='id_premises__region__level0']")
     assert label.text == "经营场所 · 区县"
     Select(district).select_by_value("339901000000")

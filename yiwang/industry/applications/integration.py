@@ -4,6 +4,7 @@ adapters that read a catalogue version (so that a renamed attribute is changed h
 from __future__ import annotations
 
 import dataclasses
+import time
 from datetime import datetime
 from typing import Any
 
@@ -36,8 +37,31 @@ def _first(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+# A service version's content (form, flow, fees, licence mapping) never changes once
+# published, and an application reads its version at every step: keep the few in use for a
+# minute in each process (their matter's guide may change: a minute bounds how stale a time
+# limit read at submission can be). Drafts are never kept.
+_VERSIONS: dict[int, tuple[float, Any]] = {}
+VERSION_CACHE_SECONDS = 60.0
+VERSION_CACHE_SIZE = 256
+
+
+def forget_versions() -> None:
+    """Drop the kept versions (tests, whose rolled-back rows may reuse a primary key)."""
+    _VERSIONS.clear()
+
+
 def get_version(pk: int) -> Any:
-    return catalogue.get_version(pk)
+    now = time.monotonic()
+    cached = _VERSIONS.get(pk)
+    if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+        return cached[1]
+    version = catalogue.get_version(pk)
+    if version is not None and getattr(version, "state", "draft") != "draft":
+        if len(_VERSIONS) >= VERSION_CACHE_SIZE:
+            _VERSIONS.clear()
+        _VERSIONS[pk] = (now, version)
+    return version
 
 
 def published_version(matter_code: str) -> Any:

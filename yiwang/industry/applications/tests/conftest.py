@@ -100,7 +100,10 @@ def give_licence_seal(department: str, custodian: Any) -> None:
 def _fresh(settings: Any) -> None:
     from django.core.cache import cache
 
+    from yiwang.industry.applications import integration
+
     cache.clear()
+    integration.forget_versions()
     settings.YIWANG_LICENCES_SEAL_LEVEL = "B-B"
     settings.YIWANG_LICENCES_TRUST_CACHE_SECONDS = 0
 

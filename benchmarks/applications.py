@@ -170,6 +170,7 @@ def start_server(public: int, internal: int, data_dir: str,
     cmd = [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application",
            "--worker-class", "gthread", "--workers", str(settings.YIWANG_WEB_WORKERS),
            "--threads", str(settings.YIWANG_WEB_THREADS), "--keep-alive", "5",
+           "--timeout", "60",
            "--bind", f"127.0.0.1:{public}", "--bind", f"127.0.0.1:{internal}",
            "--log-level", "warning"]
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
@@ -198,6 +199,7 @@ class Session:
     """One person's keep-alive connection with their session and a CSRF token."""
 
     def __init__(self, port: int, zone: str, session_key: str) -> None:
+        self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         token = secrets.token_hex(16)  # 32 characters of [a-zA-Z0-9], as Django expects
         self.headers = {"Cookie": f"yiwang_{zone}={session_key}; csrftoken={token}",
@@ -222,8 +224,15 @@ class Session:
         elif body is not None:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        self.conn.request(method, path, body=payload, headers=headers)
-        response = self.conn.getresponse()
+        try:
+            self.conn.request(method, path, body=payload, headers=headers)
+            response = self.conn.getresponse()
+        except (ConnectionError, http.client.HTTPException):
+            # The server closed the kept-alive connection (a worker recycled): reconnect.
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.conn.request(method, path, body=payload, headers=headers)
+            response = self.conn.getresponse()
         data = response.read()
         if response.status >= 300:
             raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")

@@ -79,7 +79,8 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
     licence_id = ""
     if approved:
         version = version if version is not None else ext.get_version(app.version_pk)
-        mapped = ext.catalogue.licence_fields(version, app.data)
+        mapped = ext.catalogue.licence_fields(
+            version, app.data, context={"application_number": app.number})
         if mapped is not None:
             type_code, fields = mapped
             licence = ext.licences.issue_licence(

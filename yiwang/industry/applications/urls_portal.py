@@ -8,6 +8,7 @@ app_name = "applications_portal"
 urlpatterns = [
     path("", views.mine, name="mine"),
     path("apply/<str:matter_code>/", views.apply, name="apply"),
+    path("bundles/<str:bundle_code>/", views.apply_bundle, name="apply_bundle"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/receipt/", views.receipt, name="receipt"),
     path("<int:pk>/correct/", views.correct, name="correct"),

@@ -293,3 +293,37 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("applications_portal:detail", pk=app.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@signed_in
+def apply_bundle(request: HttpRequest, bundle_code: str) -> HttpResponse:
+    """Apply for a bundle (一件事一次办): its one form and one set of materials; on submission
+    each member matter gets its application, tracked as one under the bundle's receipt."""
+    bundle = ext.catalogue.published_bundle(bundle_code)
+    if bundle is None:
+        raise Http404("bundle not open online")
+    form = dict(bundle.form or {})
+    context: dict[str, Any] = {"bundle": bundle, "definition": form, "errors": {},
+                               "crumbs": _crumbs(), "acting": identity.current_acting(request)}
+    if request.method != "POST":
+        context["data"] = ext.forms.prefill(form, _prefill_sources(request))
+        return render(request, "applications/apply_bundle.html", context)
+    data = ext.forms.parse_post(form, request.POST)
+    try:
+        for key, items in ext.forms.incoming_files(form, request.POST, request.FILES).items():
+            tokens = [t for t in (data.get(key) or []) if isinstance(t, str)]
+            for filename, content in items:
+                stored = uploads.accept_upload(content, filename=filename or "upload",
+                                               owner_key=service.owner_key(request.user),
+                                               purpose="application.material",
+                                               actor=request.user)
+                tokens.append(stored.token)
+            data[key] = tokens
+        app = service.submit_bundle(request.user, bundle_code, data,
+                                    acting_for=_acting_code(request) or None)
+    except ValidationError as exc:
+        context.update({"data": data, "errors": _errors(exc)})
+        return render(request, "applications/apply_bundle.html", context, status=400)
+    return redirect("applications_portal:receipt", pk=app.pk)

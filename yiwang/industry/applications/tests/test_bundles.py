@@ -87,3 +87,25 @@ def test_withdrawing_a_bundle_withdraws_its_members(bundle: Any, citizen: Any,
     applications.withdraw_application(citizen, parent)
     assert set(parent.children.values_list("state", flat=True)) == {"withdrawn"}
     assert applications.inbox(officer).count == 0
+
+
+def test_the_bundle_page_submits_one_form(public_client: Any, bundle: Any,
+                                          citizen: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from yiwang.support.identity.testing import sign_in_client
+
+    url = reverse("applications_portal:apply_bundle", args=["test-bundle"],
+                  urlconf="yiwang.urls.public")
+    sign_in_client(public_client, citizen)
+    page = public_client.get(url).content.decode()
+    assert 'data-testid="apply-bundle-form"' in page and "测试一件事" in page
+    refused = public_client.post(url, {"name": citizen.real_name})
+    assert refused.status_code == 400
+    sent = public_client.post(url, {
+        "name": citizen.real_name, "id_number": citizen.id_number, "purpose": "job",
+        "id_card__upload": SimpleUploadedFile("id.png", plain_png(), content_type="image/png")})
+    assert sent.status_code == 302, sent.content.decode()[:1500]
+    parent = applications.applications_of(citizen).get()
+    assert parent.bundle_code == "test-bundle" and parent.children.count() == 2

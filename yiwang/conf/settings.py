@@ -12,4 +12,5 @@ from yiwang.conf.includes.seals import *  # noqa: F403
 from yiwang.conf.includes.security import *  # noqa: F403
 from yiwang.conf.includes.tasks import *  # noqa: F403
 from yiwang.conf.includes.trust import *  # noqa: F403
+from yiwang.conf.includes.uploads import *  # noqa: F403
 from yiwang.conf.includes.zones import *  # noqa: F403

@@ -29,7 +29,9 @@ from yiwang.demo import geography, population
 from yiwang.demo import ledger as demo_ledger
 from yiwang.demo import licences as demo_licences
 from yiwang.demo import seals as demo_seals
+from yiwang.demo import services as demo_services
 from yiwang.demo import trust as demo_trust
+from yiwang.demo import workflow as demo_workflow
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
 from yiwang.platform.registry import service as registry
@@ -58,7 +60,9 @@ OFFICIALS_PER_POSITION = {
 # yiwang/entry/workbench/views_registry.py).
 AUDITORS = "审计员"
 REGISTRY_READERS = "人口库查询"
+CASE_HANDLERS = "办件审批"  # every official: the inbox shows only their own departments' tasks
 GROUP_PERMISSIONS = {
+    CASE_HANDLERS: ["applications.handle_application"],
     AUDITORS: ["audit.view_auditevent"],
     REGISTRY_READERS: [
         "registry.view_person",
@@ -258,6 +262,8 @@ def load_groups() -> None:
         for m in orgs.members_of(code)
     } - set(auditors)
     groups[REGISTRY_READERS].user_set.add(*readers)
+    handlers = {m.user for d in orgs.list_departments() for m in orgs.members_of(d)}
+    groups[CASE_HANDLERS].user_set.add(*(handlers - set(auditors)))
 
 
 def _permission(dotted: str) -> Permission:
@@ -340,6 +346,8 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     load_enterprises(city, progress)
     accounts += load_people_who_sign_in(progress)
     load_trust_core(progress)
+    load_one_network_services(progress)
+    load_groups()  # again: the officials created since are handlers too
     record(
         "demo.load",
         detail={
@@ -363,6 +371,13 @@ def load_trust_core(progress: Progress) -> None:
     demo_licences.load_licences(progress)
     demo_trust.load_trust(progress)  # publishes again only if the licences changed anything
     demo_ledger.load_ledger(progress)
+
+
+def load_one_network_services(progress: Progress) -> None:
+    """一网通办: the working calendar, then the service catalogue with its service packs
+    (which need the licence types and issuing departments of the trust core)."""
+    demo_workflow.load_workflow(progress)
+    demo_services.load_services(progress)
 
 
 def load_people_who_sign_in(progress: Progress) -> list[DemoAccount]:

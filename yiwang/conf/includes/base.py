@@ -140,6 +140,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "yiwang.platform.zones.context_processors.zone",
+                "yiwang.support.notify.context.unread_notifications",
             ],
         },
     },

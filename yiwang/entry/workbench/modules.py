@@ -42,7 +42,12 @@ GROUPS: dict[str, Promise] = {
 MODULES: list[Module] = [
     Module("approvals", _("办件审批"), _(
         "受理、审查和审批一网通办的申请件:按事项配置的审批流程在工作台流转,支持材料核验、"
-        "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE),
+        "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE,
+        "workbench:applications_inbox", permission="applications.handle_application"),
+    Module("services", _("服务事项"), _(
+        "政务服务事项目录和办事指南:编写办事指南,用表单搭建器和流程编辑器配置申请表单、审批流程、"
+        "收费和证照,发布后在一网通办门户上线;版本可追溯,已受理的办件按原版本办理。"), SERVE,
+        "workbench:services", permission="services.change_matter"),
     Module("licences", _("电子证照"), _(
         "电子证照的签发、变更、注销与核验:发证部门签发可验证的电子证照,证照摘要写入防篡改"
         "账本,实现跨地区、跨部门互认互通。"), SERVE, "workbench:licences",
@@ -71,9 +76,6 @@ MODULES: list[Module] = [
         "在政务内网中流转。"), COOPERATE),
     Module("departments", _("部门与人员"), _("查看部门、岗位和人员。"), COOPERATE,
            "workbench:departments"),
-    Module("lowcode", _("低代码搭建"), _(
-        "业务人员无需编程即可搭建服务事项的申请表单和审批流程,发布后在一网通办中上线,"
-        "让最懂业务的人参与应用建设。"), PLATFORM),
     Module("registry", _("基础数据"), _(
         "人口库和法人库的查询:列表只显示脱敏信息,查看完整信息须填写事由并记入审计日志。"),
         PLATFORM, "workbench:persons", permission="registry.view_person"),

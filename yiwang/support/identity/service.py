@@ -289,9 +289,12 @@ from yiwang.support.identity.accounts import (  # noqa: E402
 )
 from yiwang.support.identity.pipeline import safe_next  # noqa: E402
 from yiwang.support.identity.realname import verify_real_name  # noqa: E402
+from yiwang.support.identity.sms import SmsError  # noqa: E402
 from yiwang.support.identity.sms import latest_code as latest_sms_code  # noqa: E402
+from yiwang.support.identity.sms import send as send_sms  # noqa: E402
 
 __all__ += [
+    "SmsError",
     "change_password",
     "display_label",
     "find_account_by_login",
@@ -299,6 +302,7 @@ __all__ += [
     "load_citizen_account",
     "register_citizen",
     "safe_next",
+    "send_sms",
     "validate_phone",
     "verify_real_name",
 ]

@@ -52,6 +52,8 @@ TEMPLATES: dict[str, Any] = {
     "already_registered": _("【示例市一网通办】有人正在用本手机号码注册账户，但该号码已经注册。"
                             "您可以直接登录；忘记密码时可用短信验证码登录后设置新密码。"
                             "如非本人操作，请忽略本短信。"),
+    # notifications of the other modules (办件进度 …): the title only, details on the portal
+    "notice": _("【示例市一网通办】%(title)s。详情请登录一网通办查看。"),
 }
 
 

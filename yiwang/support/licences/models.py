@@ -205,6 +205,7 @@ class UseKind(models.TextChoices):
     SHARE_REVOKED = "share_revoked", _("撤销分享链接")
     DOWNLOAD = "download", _("下载")
     REVEAL = "reveal", _("查看完整信息")
+    APPLICATION = "application", _("办事免提交")
 
 
 class LicenceUse(models.Model):  # 用证记录

@@ -87,7 +87,9 @@ class BundleOut(Schema):
 class SchemaOut(Schema):
     matter: str
     version: int
-    json_schema: dict[str, Any] = Field(description="表单数据的 JSON Schema 2020-12")
+    # named data_schema in Python (pydantic's models own .json_schema); json_schema on the wire
+    data_schema: dict[str, Any] = Field(alias="json_schema",
+                                        description="表单数据的 JSON Schema 2020-12")
 
 
 class VersionOut(Schema):
@@ -168,7 +170,7 @@ def matter_guide(request: HttpRequest, code: str) -> Any:
 
 @public_router.get("/matters/{code}/schema",
                    summary="JSON Schema of the published application form of a matter",
-                   response={200: SchemaOut, 404: Message}, auth=None)
+                   response={200: SchemaOut, 404: Message}, auth=None, by_alias=True)
 def matter_schema(request: HttpRequest, code: str) -> Any:
     version = service.published_version(code)
     if version is None:

@@ -116,6 +116,7 @@ def city(db: Any) -> Any:
                                credit_code=generate_credit_code("339900", rng=_rng))
     from yiwang.support.licences import service as licences
 
+    licences.load_catalogue()  # a transactional test starts from tables without them
     licences.authorise_issuers()
     return chain
 

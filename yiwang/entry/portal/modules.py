@@ -97,13 +97,13 @@ PERSONAL_EVENTS = [
     LifeEvent("birth", _("出生"), _("出生医学证明、户口登记、医保参保")),
     LifeEvent("school", _("上学"), _("入园入学、学籍、资助")),
     LifeEvent("work", _("就业"), _("求职登记、社保、职业培训")),
-    LifeEvent("family", _("婚育"), _("婚姻登记、生育登记、育儿补贴")),
+    LifeEvent("marriage", _("婚育"), _("婚姻登记、生育登记、育儿补贴")),
     LifeEvent("housing", _("置业"), _("不动产登记、公积金、落户")),
     LifeEvent("retirement", _("退休"), _("退休申请、养老金、医保待遇")),
 ]
 
 ENTERPRISE_EVENTS = [
-    LifeEvent("start", _("开办"), _("设立登记、刻章、税务登记、社保开户")),
+    LifeEvent("open", _("开办"), _("设立登记、刻章、税务登记、社保开户")),
     LifeEvent("change", _("变更"), _("名称、地址、法定代表人变更")),
     LifeEvent("permit", _("经营许可"), _("食品经营、建设工程等行政许可")),
     LifeEvent("close", pgettext_lazy("life event", "注销"), _("简易注销、清税、社保注销")),

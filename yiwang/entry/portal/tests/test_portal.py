@@ -126,17 +126,27 @@ def test_unknown_module_is_404(public_client) -> None:
     assert public_client.get("/unavailable/no-such-module/").status_code == 404
 
 
-def test_home_links_life_events_and_search_to_the_catalogue_notice(public_client, city) -> None:
+def test_home_links_life_events_and_search_to_the_catalogue(public_client, city) -> None:
     html = text(public_client.get("/"))
     for event in [*modules.PERSONAL_EVENTS, *modules.ENTERPRISE_EVENTS]:
-        assert f'href="/unavailable/services/?event={event.slug}"' in html
+        assert f'href="/services/?event={event.slug}"' in html
         assert str(event.name) in html
-    assert 'action="/unavailable/search/" method="get"' in html
-    assert "统一搜索暂未开放" in html  # the search box says it is not functional yet
+    assert 'action="/services/" method="get"' in html
+    # the unbuilt unified search still has its honest notice page
     notice = text(public_client.get("/unavailable/search/", {"q": "社保卡"}))
     assert "社保卡" in notice and "没有搜索结果" in notice
-    event = text(public_client.get("/unavailable/services/", {"event": "birth"}))
-    assert "您选择的是“出生”相关的服务" in event
+
+
+def test_home_life_events_are_the_catalogues() -> None:
+    import json
+    from pathlib import Path
+
+    import yiwang.demo
+
+    packs = Path(yiwang.demo.__file__).parent / "packs" / "life-events.json"
+    codes = {e["code"] for e in json.loads(packs.read_text())["life_events"]}
+    home = {e.slug for e in [*modules.PERSONAL_EVENTS, *modules.ENTERPRISE_EVENTS]}
+    assert home <= codes, home - codes
 
 
 def test_home_shows_city_overview_counts(public_client, city) -> None:

@@ -161,7 +161,7 @@ def test_the_portal_home_page_is_in_english(public_client: Client) -> None:
     assert '<html lang="en">' in html
     for chinese, english in [
         ("示例市 · 一网通办", "Shili City · One-Stop Government Services"),
-        ("搜索服务和信息", "Search services and information"),
+        ("搜索办事服务", "Search services"),
         ("个人办事", "For individuals"),
         ("跳到主要内容", "Skip to main content"),
     ]:

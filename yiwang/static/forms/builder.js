@@ -535,6 +535,7 @@
       } else {
         setPath(c, prop, self.readProp(c, prop, input));
       }
+      if (prop === "key") heading.textContent = self.typeLabel(c.type) + " · " + c.key;
       showProblems();
       self.changed();
     };

@@ -101,6 +101,8 @@ def test_builder_makes_a_definition_the_server_accepts(browser: Any, tmp_path: P
     key = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='key']")
     key.clear()
     key.send_keys("agent")
+    heading = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] .notice__title")
+    assert heading.text.endswith("· agent")  # the panel's heading follows the new key
     options = browser.find_element(By.CSS_SELECTOR, "[data-fb-props] [data-prop='options']")
     options.clear()
     options.send_keys("yes|是|Yes\nno|否|No")

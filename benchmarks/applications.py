@@ -91,6 +91,7 @@ def prepare(clients: int, licence: bool) -> tuple[list[Any], list[Any]]:
         generate_credit_code,
         generate_synthetic_id_number,
     )
+    from yiwang.industry.applications.testing import grant_handling
     from yiwang.industry.services import service as catalogue
     from yiwang.platform.orgs import service as orgs
     from yiwang.platform.regions import testing as regions_testing
@@ -107,6 +108,7 @@ def prepare(clients: int, licence: bool) -> tuple[list[Any], list[Any]]:
     for i in range(max(1, clients // 2)):
         user = identity.create_official(f"gaj.bench{i}", f"办理员{i}", password="bench-" * 4)
         orgs.add_member(user, department_code="gaj")
+        grant_handling(user)
         officials.append(user)
     seal = seals.create_seal(department_code="gaj", name="证照专用章", kind="licence",
                              custodians=[officials[0]], actor=officials[0])

@@ -68,6 +68,7 @@ def prepare_people(clients: int) -> tuple[Any, list[Any]]:
     from django.contrib.auth import get_user_model
 
     from yiwang.core.identifiers.service import generate_credit_code
+    from yiwang.industry.applications.testing import grant_handling
     from yiwang.platform.orgs import service as orgs
     from yiwang.platform.regions import testing as regions_testing
     from yiwang.support.identity import service as identity
@@ -83,6 +84,7 @@ def prepare_people(clients: int) -> tuple[Any, list[Any]]:
     for i in range(clients):
         user = identity.create_official(f"bench.{i}", f"办理员{i}", password="bench-" * 4)
         orgs.add_member(user, department_code=f"d{i % DEPARTMENTS:02d}")
+        grant_handling(user)
         officials.append(user)
     return citizen, officials
 

@@ -17,9 +17,14 @@ from django.utils.translation import gettext as _
 from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications.models import Application, Task
 
+HANDLE_PERMISSION = "applications.handle_application"
+
 
 def is_official(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff)
+    """A staff account holding 办理办件 — checked here, so the workbench pages and the
+    internal API apply the same rule."""
+    return bool(user and user.is_authenticated and user.is_active and user.is_staff
+                and user.has_perm(HANDLE_PERMISSION))
 
 
 def check_may_file_for(user: Any, credit_code: str) -> str:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from yiwang.core.crypto.service import blind_index
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
+from yiwang.industry.applications.testing import grant_handling
 from yiwang.industry.services import service as catalogue
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import testing as regions_testing
@@ -80,8 +80,7 @@ def make_citizen(username: str, name: str) -> Any:
 def make_official(username: str, department: str, *, position: str | None = None) -> Any:
     user = identity.create_official(username, f"官员{next(_seq)}", password="y" * 20)
     orgs.add_member(user, department_code=department, position_code=position)
-    user.user_permissions.add(Permission.objects.get(content_type__app_label="applications",
-                                                     codename="handle_application"))
+    grant_handling(user)
     return get_user_model().objects.get(pk=user.pk)
 
 

@@ -104,3 +104,26 @@ def _file(content: bytes) -> Any:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile("id.png", content, content_type="image/png")
+
+
+def test_a_member_without_the_handling_permission_gets_nothing(
+        internal_client: Any, version: Any, citizen: Any, officer: Any) -> None:
+    """The internal API applies the workbench's rule: a member of the department who does not
+    hold 办理办件 (applications.handle_application) neither sees nor acts (review M2)."""
+    from django.contrib.auth.models import Permission
+
+    from yiwang.industry.applications.tests.conftest import submitted
+
+    app = submitted(citizen)
+    sign_in_client(internal_client, officer)
+    task = internal_client.get(f"{BASE}/inbox").json()["items"][0]["task"]
+    officer.user_permissions.remove(Permission.objects.get(
+        content_type__app_label="applications", codename="handle_application"))
+    sign_in_client(internal_client, officer)
+    listed = internal_client.get(f"{BASE}/inbox")
+    assert listed.status_code == 403 or listed.json()["count"] == 0, listed.status_code
+    assert internal_client.get(f"{BASE}/{app.pk}").status_code in (403, 404)
+    claimed = internal_client.post(f"{BASE}/tasks/{task}/claim",
+                                   {"expected_version": app.row_version},
+                                   content_type="application/json")
+    assert claimed.status_code in (403, 404), claimed.content

@@ -82,13 +82,23 @@ def materials_of(version: ServiceVersion) -> list[dict]:
     return list(version.matter.materials or [])
 
 
+def licence_holder(version: ServiceVersion, data: dict, *, application_number: str) -> str | None:
+    """The ID number (GB 11643) or unified social credit code (GB 32100) the licence of an
+    approved application of ``version`` is issued to, when the version's licence mapping names
+    a holder other than the applicant (``licence.holder``); ``None`` → the applicant (or the
+    person the application was made for). Called inside the decision transaction; it may
+    create the registry record, idempotent per ``application_number``."""
+    return None
+
+
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "Audience", "Bundle", "BundleMember", "FeeItem", "FeeQuote",
     "LifeEvent", "Matter", "MatterKind", "OnlineLevel", "PublishedBundle", "ServiceVersion",
     "VersionState", "check_bundle", "check_fee_table", "check_licence", "compute_fee",
     "create_draft", "create_matter", "department_name", "editable_departments",
     "ensure_life_event", "export_definition", "get_bundle", "get_life_event", "get_matter",
-    "get_version", "import_definition", "latest_draft", "licence_fields", "life_events",
+    "get_version", "import_definition", "latest_draft", "licence_fields", "licence_holder",
+    "life_events",
     "list_bundles", "list_matters", "materials_of", "matter_departments", "may_edit",
     "may_publish", "project_member_data", "publish_bundle", "publish_matter",
     "publish_version", "published_bundle", "published_version", "save_bundle", "save_draft",

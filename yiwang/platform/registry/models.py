@@ -78,3 +78,41 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class IdentifierSequence(models.Model):
+    """The last serial handed out in one scope of newly allocated identifiers (a county's
+    credit codes of one organisation type, a county's ID numbers of one birth date and sex).
+    Incremented with a conditional ``UPDATE … SET last = last + 1``: two allocations at once
+    never get one serial."""
+
+    scope = models.CharField(max_length=40, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("编码序号")
+        verbose_name_plural = _("编码序号")
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.last}"
+
+
+class Registration(models.Model):
+    """What a registration made (a new market entity, a newborn), by the key of the act that
+    made it (e.g. ``application:<receipt number>``): asking again with the same key returns
+    the same record instead of registering a second one."""
+
+    key = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=32)
+    enterprise = models.ForeignKey(Enterprise, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("登记记录")
+        verbose_name_plural = _("登记记录")
+
+    def __str__(self) -> str:
+        return self.key

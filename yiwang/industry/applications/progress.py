@@ -26,12 +26,14 @@ def _department(app: Application, value: str | None) -> str:
 
 
 def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
-              reason: str = "", version: Any = None) -> None:
-    """Store the flow's new state; open inbox rows for newly ready tasks, cancel rows of
-    tasks no longer ready; decide the application when the flow finished."""
-    app.workflow_state = run.state
-    app.next_timer_at = ext.run_timer(run)
-    app.save(update_fields=["workflow_text", "next_timer_at", "updated_at"])
+              reason: str = "", version: Any = None, saved: bool = False) -> None:
+    """Store the flow's new state (unless the caller ``saved`` it with the application);
+    open inbox rows for newly ready tasks, cancel rows of tasks no longer ready; decide the
+    application when the flow finished."""
+    if not saved:
+        app.workflow_state = run.state
+        app.next_timer_at = ext.run_timer(run)
+        app.save(update_fields=["workflow_text", "next_timer_at", "updated_at"])
     ready = {}
     for info in run.ready:
         item = ext.task_info(info)

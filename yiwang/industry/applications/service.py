@@ -7,8 +7,9 @@ a person can act on (``SubmissionInvalid`` with a message per field for form dat
 officials' writes take the ``row_version`` they saw (``expected_version``): of two acting at
 once, one wins and the other is told plainly.
 
-The work is done in :mod:`.lifecycle` (drafts, materials, submission, correction,
-withdrawal, evaluation, bundles), :mod:`.review` (claim, decide, ask for correction),
+The work is done in :mod:`.lifecycle` (drafts, submission, correction, withdrawal,
+evaluation), :mod:`.materials` (the fields' file rules, uploads, reused licences),
+:mod:`.bundles`, :mod:`.review` (claim, decide, ask for correction),
 :mod:`.progress` (the approval flow's tasks, the decision, licence and ledger),
 :mod:`.clock` (time limits on the working calendar), :mod:`.queries` (inbox and lists) and
 :mod:`.access` (who sees what).
@@ -27,16 +28,21 @@ from yiwang.industry.applications.access import (
     may_handle,
     may_view_as_applicant,
 )
+from yiwang.industry.applications.bundles import submit_bundle
 from yiwang.industry.applications.lifecycle import (
-    attach_upload,
     evaluate_application,
-    owner_key,
-    reuse_licence,
     save_draft,
     submit_application,
-    submit_bundle,
     submit_correction,
     withdraw_application,
+)
+from yiwang.industry.applications.materials import (
+    accept_files,
+    accept_material,
+    attach_upload,
+    file_rule,
+    owner_key,
+    reuse_licence,
 )
 from yiwang.industry.applications.models import (
     ACTIVE_STATES,
@@ -79,6 +85,8 @@ __all__ = [
     "State",
     "Task",
     "TaskState",
+    "accept_files",
+    "accept_material",
     "application_for_applicant",
     "application_for_official",
     "applications_of",
@@ -87,6 +95,7 @@ __all__ = [
     "decide_task",
     "department_codes",
     "evaluate_application",
+    "file_rule",
     "get_task",
     "inbox",
     "is_representative",

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from yiwang.core.uploads import service as uploads
 from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications import service
 from yiwang.support.identity import service as identity
@@ -99,23 +98,24 @@ def _reusable(request: HttpRequest, version: Any, file_fields: list[dict[str, An
     return out
 
 
-def _store_files(request: HttpRequest, app: Any, form: dict[str, Any]) -> None:
-    """New uploads of the rendered form, accepted and attached; wallet licences reused where
-    the person ticked the consent box."""
+def _with_new_files(request: HttpRequest, form: dict[str, Any], data: dict[str, Any]
+                    ) -> dict[str, Any]:
+    """``data`` with the tokens of the files the page posted, each accepted (not yet
+    claimed) under its field's rule; a refused file is reported under its field."""
     files = ext.forms.incoming_files(form, request.POST, request.FILES)
-    for key, items in files.items():
-        for filename, content in items:
-            stored = uploads.accept_upload(content, filename=filename or "upload",
-                                           owner_key=service.owner_key(request.user),
-                                           purpose="application.material",
-                                           actor=request.user)
-            service.attach_upload(request.user, app, key, stored.token)
-            app.refresh_from_db()
-    for component in ext.forms.file_fields(form, app.data):
-        chosen = request.POST.get(f"reuse__{component['key']}", "")
-        if chosen:
-            consent = request.POST.get(f"consent__{component['key']}") == "on"
-            service.reuse_licence(request.user, app, component["key"], chosen, consent=consent)
+    return service.accept_files(request.user, form, data, files) if files else data
+
+
+def _reuse(request: HttpRequest, form: dict[str, Any], data: dict[str, Any]
+           ) -> dict[str, tuple[str, bool]]:
+    """The wallet licences the person chose in place of materials, with their consent."""
+    chosen: dict[str, tuple[str, bool]] = {}
+    for component in ext.forms.file_fields(form, data):
+        key = component["key"]
+        licence = request.POST.get(f"reuse__{key}", "")
+        if licence:
+            chosen[key] = (licence, request.POST.get(f"consent__{key}") == "on")
+    return chosen
 
 
 def _apply_context(request: HttpRequest, version: Any, app: Any, data: dict[str, Any],
@@ -160,19 +160,25 @@ def apply(request: HttpRequest, matter_code: str) -> HttpResponse:
                       _apply_context(request, version, draft, data, {}))
     data = ext.forms.parse_post(form, request.POST)
     try:
+        data = _with_new_files(request, form, data)
         draft = service.save_draft(request.user, matter_code, data,
                                    acting_for=_acting_code(request) or None,
-                                   application=draft)
-        _store_files(request, draft, form)
-        draft.refresh_from_db()
-        if request.POST.get("action") == "submit":
-            app = service.submit_application(request.user, draft)
-            return redirect("applications_portal:receipt", pk=app.pk)
-    except ValidationError as exc:
+                                   application=draft, reuse=_reuse(request, form, data))
+    except ValidationError as exc:  # nothing was saved
         if draft is not None and draft.pk:
             draft.refresh_from_db()
         return render(request, "applications/apply.html",
                       _apply_context(request, version, draft, data, _errors(exc)), status=400)
+    if request.POST.get("action") == "submit":
+        try:
+            app = service.submit_application(request.user, draft)
+        except ValidationError as exc:
+            # The draft (with its files) is saved; the submission is not: say both.
+            draft.refresh_from_db()
+            context = _apply_context(request, version, draft, draft.data, _errors(exc))
+            context["saved_not_submitted"] = True
+            return render(request, "applications/apply.html", context, status=400)
+        return redirect("applications_portal:receipt", pk=app.pk)
     messages.success(request, _("草稿已保存,您可以在任何设备上登录后继续填写。"))
     return redirect(f"{reverse('applications_portal:apply', args=[matter_code])}"
                     f"?draft={draft.pk}")
@@ -251,23 +257,15 @@ def correct(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "applications/correct.html", context)
     data = ext.forms.parse_post(form, request.POST)
     try:
-        _store_files_for_correction(request, app, form)
-        app.refresh_from_db()
-        merged = {**data}
-        for component in ext.forms.file_fields(form, data):
-            if not merged.get(component["key"]) and app.data.get(component["key"]):
-                merged[component["key"]] = app.data[component["key"]]
-        service.submit_correction(request.user, app, data=merged)
-    except ValidationError as exc:
+        data = _with_new_files(request, form, data)
+        service.submit_correction(request.user, app, data=data,
+                                  reuse=_reuse(request, form, data))
+    except ValidationError as exc:  # nothing was saved: no file attached, no data changed
         app.refresh_from_db()
         context.update({"definition": form, "data": data, "errors": _errors(exc)})
         return render(request, "applications/correct.html", context, status=400)
     messages.success(request, _("补正材料已提交,办件继续办理。"))
     return redirect("applications_portal:detail", pk=app.pk)
-
-
-def _store_files_for_correction(request: HttpRequest, app: Any, form: dict[str, Any]) -> None:
-    _store_files(request, app, form)
 
 
 @require_POST
@@ -312,15 +310,7 @@ def apply_bundle(request: HttpRequest, bundle_code: str) -> HttpResponse:
         return render(request, "applications/apply_bundle.html", context)
     data = ext.forms.parse_post(form, request.POST)
     try:
-        for key, items in ext.forms.incoming_files(form, request.POST, request.FILES).items():
-            tokens = [t for t in (data.get(key) or []) if isinstance(t, str)]
-            for filename, content in items:
-                stored = uploads.accept_upload(content, filename=filename or "upload",
-                                               owner_key=service.owner_key(request.user),
-                                               purpose="application.material",
-                                               actor=request.user)
-                tokens.append(stored.token)
-            data[key] = tokens
+        data = _with_new_files(request, form, data)
         app = service.submit_bundle(request.user, bundle_code, data,
                                     acting_for=_acting_code(request) or None)
     except ValidationError as exc:

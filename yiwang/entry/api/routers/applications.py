@@ -26,7 +26,6 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 
-from yiwang.core.uploads import service as uploads
 from yiwang.industry.applications import service as applications
 from yiwang.platform.zones.service import Zone, session_cookie_name
 
@@ -310,9 +309,8 @@ def upload_material(request: HttpRequest, pk: int, key: Form[str],
     def go() -> Status:
         user = request.auth  # type: ignore[attr-defined]
         app = _mine(request, pk)
-        stored = uploads.accept_upload(file, filename=file.name or "upload",
-                                       owner_key=applications.owner_key(user),
-                                       purpose="application.material", actor=user)
+        # Checked under the field's own rule (accept, max_bytes), errors under its key.
+        stored = applications.accept_material(user, app, key, file, file.name or "upload")
         material = applications.attach_upload(user, app, key, stored.token)
         return Status(201, _material(material))
     return _answer(go)

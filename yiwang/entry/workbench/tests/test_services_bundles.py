@@ -1,0 +1,215 @@
+"""The bundle editor (一件事一次办) of the workbench: list, create, edit, coverage of member
+fields by the shared form, publication refused while a required member field has no source,
+and the department rule (an official of another department cannot see or edit a bundle)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.urls import reverse as _reverse
+
+from yiwang.core.audit import service as audit
+from yiwang.industry.services import service
+from yiwang.platform.orgs import service as orgs
+from yiwang.platform.regions import testing as regions_testing
+from yiwang.support.identity import service as identity
+from yiwang.support.identity.testing import sign_in_client
+
+pytestmark = pytest.mark.django_db
+
+EDITOR = ("services.change_matter", "services.publish_matter")
+MEMBER_A = {"version": 1, "components": [
+    {"type": "text", "key": "child_name", "label": "新生儿姓名", "required": True},
+    {"type": "text", "key": "nickname", "label": "小名", "required": False}]}
+MEMBER_B = {"version": 1, "components": [
+    {"type": "text", "key": "baby", "label": "姓名", "required": True},
+    {"type": "text", "key": "address", "label": "户籍地址", "required": True}]}
+SHARED = {"version": 1, "components": [
+    {"type": "text", "key": "child_name", "label": "新生儿姓名", "required": True},
+    {"type": "text", "key": "address", "label": "住址", "required": True}]}
+FLOW = {"version": 1, "steps": [{"kind": "task", "id": "review", "name": "审查",
+                                  "department": "$matter", "position": None, "days": 3}]}
+
+
+def url(name: str, *args: Any) -> str:
+    return _reverse(name, args=args or None, urlconf="yiwang.urls.internal")
+
+
+def official(username: str, department: str, *perms: str) -> Any:
+    user = identity.create_official(username, f"官员{username}", password="y" * 20)
+    orgs.add_member(user, department_code=department)
+    for dotted in perms:
+        label, codename = dotted.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=label,
+                                                         codename=codename))
+    return get_user_model().objects.get(pk=user.pk)
+
+
+def live(code: str, department: str, form: dict[str, Any]) -> service.ServiceVersion:
+    matter = service.create_matter(code=code, name=f"事项{code}", department_code=department,
+                                   audience="person")
+    draft = service.save_draft(service.create_draft(matter), form=form, flow_spec=FLOW)
+    return service.publish_version(draft)
+
+
+@pytest.fixture
+def city(db: Any) -> None:
+    regions_testing.make_chain(geometry=False)
+    for code, name in (("wjw", "卫健委"), ("gaj", "公安局")):
+        orgs.create_department(code=code, name=name, region_code=regions_testing.CITY)
+    live("BIRTH-A", "wjw", MEMBER_A)
+    live("BIRTH-B", "gaj", MEMBER_B)
+
+
+@pytest.fixture
+def health(city: Any) -> Any:
+    return official("wjw.editor", "wjw", *EDITOR)
+
+
+@pytest.fixture
+def police(city: Any) -> Any:
+    return official("gaj.editor", "gaj", *EDITOR)
+
+
+def post_data(**overrides: Any) -> dict[str, Any]:
+    data = {"code": "birth", "name": "出生一件事", "name_en": "Birth", "department": "wjw",
+            "life_event": "", "audience": "person", "summary": "", "summary_en": "",
+            "promised_days": "5", "shared_materials": "birth_cert",
+            "members": ["BIRTH-A", "BIRTH-B"], "form_definition": json.dumps(SHARED)}
+    data.update(overrides)
+    return data
+
+
+def save(**maps: str) -> service.Bundle:
+    return service.save_bundle(
+        code="birth", name="出生一件事", department_code="wjw", form=SHARED,
+        members=[{"matter": "BIRTH-A", "map": {"child_name": "child_name"}},
+                 {"matter": "BIRTH-B", "map": dict(maps)}])
+
+
+# --- access ------------------------------------------------------------------------------
+
+def test_anonymous_signs_in_and_an_official_without_the_permission_is_refused(
+        internal_client: Any, city: Any) -> None:
+    save(baby="child_name", address="address")
+    for page in (url("workbench:services_bundles"), url("workbench:services_bundle_create"),
+                 url("workbench:services_bundle_edit", "birth")):
+        assert internal_client.get(page).status_code == 302, page
+    sign_in_client(internal_client, official("wjw.reader", "wjw", "audit.view_auditevent"))
+    for page in (url("workbench:services_bundles"), url("workbench:services_bundle_edit",
+                                                        "birth")):
+        assert internal_client.get(page).status_code == 403, page
+
+
+def test_another_department_cannot_see_or_edit_the_bundle(internal_client: Any,
+                                                          police: Any) -> None:
+    save(baby="child_name", address="address")
+    sign_in_client(internal_client, police)
+    listing = internal_client.get(url("workbench:services_bundles")).content.decode()
+    assert "出生一件事" not in listing and 'data-testid="bundles-empty"' in listing
+    edit = url("workbench:services_bundle_edit", "birth")
+    assert internal_client.get(edit).status_code == 403
+    assert internal_client.post(edit, post_data(name="改名")).status_code == 403
+    assert internal_client.post(url("workbench:services_bundle_publish", "birth"),
+                                {"action": "publish"}).status_code == 403
+    bundle = service.get_bundle("birth")
+    assert bundle is not None and bundle.name == "出生一件事" and not bundle.published
+    # Nor can a bundle be created for a department the official is not in.
+    response = internal_client.post(url("workbench:services_bundle_create"),
+                                    post_data(code="other"))
+    assert response.status_code == 200 and service.get_bundle("other") is None
+
+
+# --- create, edit, coverage ----------------------------------------------------------------
+
+def test_create_a_bundle_same_key_fields_are_proposed_and_saved_explicitly(
+        internal_client: Any, health: Any) -> None:
+    sign_in_client(internal_client, health)
+    page = internal_client.get(url("workbench:services_bundle_create")).content.decode()
+    assert "BIRTH-A" in page and "BIRTH-B" in page  # the live matters to choose from
+    assert 'data-testid="members-empty"' in page
+    response = internal_client.post(url("workbench:services_bundle_create"),
+                                    post_data(**{"map__BIRTH-B__baby": "child_name"}))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    bundle = service.get_bundle("birth")
+    assert bundle is not None and bundle.department_code == "wjw"
+    assert bundle.shared_materials == ["birth_cert"] and bundle.promised_days == 5
+    maps = {m["matter"]: m["map"] for m in bundle.members}
+    # child_name (A) and address (B) had a shared field of the same key: saved as explicit.
+    assert maps == {"BIRTH-A": {"child_name": "child_name"},
+                    "BIRTH-B": {"baby": "child_name", "address": "address"}}
+    assert audit.search(audit.AuditFilter(action="services.bundle_saved")).exists()
+
+
+def test_editor_shows_covered_and_missing_fields(internal_client: Any, health: Any) -> None:
+    save(baby="child_name")  # BIRTH-B's address has no explicit source
+    sign_in_client(internal_client, health)
+    page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
+    assert 'data-testid="builder-output"' in page  # the shared form is the drag-and-drop builder
+    assert 'name="map__BIRTH-B__baby" value="child_name"' in page
+    # Proposed by key in the editor, but not yet saved:
+    assert "同名字段" in page
+    # A shared form without "address": the required field is reported missing, the optional
+    # one is just not mapped.
+    shared = {"version": 1, "components": [SHARED["components"][0]]}
+    response = internal_client.post(url("workbench:services_bundle_edit", "birth"), post_data(
+        action="refresh", form_definition=json.dumps(shared),
+        **{"map__BIRTH-B__baby": "child_name"}))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-testid="bundle-blocking"' in page
+    status = page.split('data-testid="status-BIRTH-B-address"')[1][:200]
+    assert "缺少来源(必填)" in status
+    status = page.split('data-testid="status-BIRTH-A-nickname"')[1][:200]
+    assert "未对应(选填)" in status
+    saved = service.get_bundle("birth").form  # refresh saves nothing
+    assert [c["key"] for c in saved["components"]] == ["child_name", "address"]
+
+
+def test_bad_input_is_shown_and_nothing_is_saved(internal_client: Any, health: Any) -> None:
+    save(baby="child_name", address="address")
+    sign_in_client(internal_client, health)
+    edit = url("workbench:services_bundle_edit", "birth")
+    for data, text in (
+            (post_data(members=["BIRTH-A"]), "至少包含两个事项"),
+            (post_data(**{"map__BIRTH-B__baby": "{not json"}), "不是有效的 JSON"),
+            (post_data(**{"map__BIRTH-B__baby": "nowhere"}), "没有的字段"),
+            (post_data(form_definition="{"), "不是有效的 JSON")):
+        response = internal_client.post(edit, data)
+        assert response.status_code == 200
+        assert text in response.content.decode(), text
+    bundle = service.get_bundle("birth")
+    assert {m["matter"] for m in bundle.members} == {"BIRTH-A", "BIRTH-B"}
+    assert bundle.members[1]["map"]["baby"] == "child_name"
+
+
+# --- publication -------------------------------------------------------------------------
+
+def test_publish_is_refused_while_a_required_member_field_has_no_source(
+        internal_client: Any, health: Any) -> None:
+    save(baby="child_name")  # address (required in BIRTH-B) is not mapped
+    sign_in_client(internal_client, health)
+    publish = url("workbench:services_bundle_publish", "birth")
+    response = internal_client.post(publish, {"action": "publish"}, follow=True)
+    assert "户籍地址" in response.content.decode() and "没有来源" in response.content.decode()
+    assert service.published_bundle("birth") is None
+    save(baby="child_name", address="address")
+    assert internal_client.post(publish, {"action": "publish"}).status_code == 302
+    assert service.published_bundle("birth") is not None
+    page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
+    assert 'data-testid="bundle-unpublish"' in page
+    internal_client.post(publish, {"action": "unpublish"})
+    assert service.published_bundle("birth") is None
+
+
+def test_list_pages_and_links(internal_client: Any, health: Any) -> None:
+    save(baby="child_name", address="address")
+    sign_in_client(internal_client, health)
+    page = internal_client.get(url("workbench:services_bundles")).content.decode()
+    assert 'data-testid="bundle-open-birth"' in page
+    catalogue = internal_client.get(url("workbench:services")).content.decode()
+    assert url("workbench:services_bundle_edit", "birth") in catalogue

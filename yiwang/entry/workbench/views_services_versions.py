@@ -1,0 +1,229 @@
+"""The service-version editor (服务版本) in the workbench: a draft's form (drag-and-drop
+builder), approval flow, fee decision table and licence mapping; BPMN import; publication.
+
+Every page needs ``services.change_matter`` and membership of the matter's department;
+publishing also ``services.publish_matter``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from yiwang.entry.workbench.access import permission_required
+from yiwang.entry.workbench.views import render_page
+from yiwang.entry.workbench.views_services_common import CHANGE, NAV
+from yiwang.entry.workbench.views_services_common import error_list as _error_list
+from yiwang.entry.workbench.views_services_common import has_template as _has_template
+from yiwang.entry.workbench.views_services_common import version_or_403 as _version
+from yiwang.industry.services import service
+
+
+def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
+    """The fee table from the editor's rows (amounts typed in yuan, kept in fen)."""
+    problems: list[str] = []
+    rows = []
+    whens, items = post.getlist("fee_when"), post.getlist("fee_item")
+    items_en, amounts = post.getlist("fee_item_en"), post.getlist("fee_amount")
+    for number, (when_text, item, item_en, amount) in enumerate(
+            zip(whens, items, items_en, amounts, strict=False), start=1):
+        if not (when_text.strip() or item.strip() or amount.strip()):
+            continue  # an empty row of the editor
+        try:
+            when = json.loads(when_text) if when_text.strip() else True
+        except json.JSONDecodeError:
+            problems.append(_("第%(n)d行的条件不是有效的 JSON。") % {"n": number})
+            continue
+        try:
+            fen = int((Decimal(amount.strip() or "0") * 100).to_integral_exact())
+        except (InvalidOperation, ValueError):
+            problems.append(_("第%(n)d行的金额不是数字(单位:元,最多两位小数)。") % {"n": number})
+            continue
+        rows.append({"when": when, "item": item.strip(), "item_en": item_en.strip(),
+                     "amount_fen": fen})
+    return {"hit_policy": post.get("fee_hit_policy") or "FIRST", "rows": rows}, problems
+
+
+def _licence_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
+    code = (post.get("licence_type") or "").strip()
+    if not code:
+        return {}, []
+    mapping: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in post.items():
+        if not key.startswith("licence_map__") or not value.strip():
+            continue
+        field = key.removeprefix("licence_map__")
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                mapping[field] = json.loads(text)
+            except json.JSONDecodeError:
+                problems.append(_("字段“%(field)s”的规则不是有效的 JSON。") % {"field": field})
+        else:
+            mapping[field] = text
+    return {"type": code, "map": mapping}, problems
+
+
+def _licence_rows(version: service.ServiceVersion, type_code: str) -> list[dict[str, Any]]:
+    from yiwang.support.licences import service as licences
+
+    ltype = licences.get_type(type_code) if type_code else None
+    if ltype is None:
+        return []
+    mapping = (version.licence or {}).get("map") or {}
+    rows = []
+    for spec in (ltype.schema or {}).get("fields", []):
+        source = mapping.get(spec["key"], "")
+        rows.append({"key": spec["key"], "label": spec["label"],
+                     "required": spec.get("required", False), "holder": spec.get("holder"),
+                     "source": source if isinstance(source, str)
+                     else json.dumps(source, ensure_ascii=False)})
+    return rows
+
+
+def _fee_display_rows(table: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for row in (table or {}).get("rows") or []:
+        when = row.get("when", True)
+        rows.append({"when": "" if when is True else json.dumps(when, ensure_ascii=False),
+                     "item": row.get("item", ""), "item_en": row.get("item_en", ""),
+                     "amount": f"{Decimal(int(row.get('amount_fen', 0))) / 100:.2f}"})
+    return rows
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+@permission_required(CHANGE)
+def services_version(request: HttpRequest, pk: int) -> HttpResponse:
+    """The service-version editor: form, approval flow, fees, licence mapping (a draft), or
+    the frozen content of a published/retired version."""
+    version = _version(request, pk)
+    errors: dict[str, list[str]] = {}
+    editable = version.state == service.VersionState.DRAFT
+    if request.method == "POST":
+        if not editable:
+            raise PermissionDenied("frozen version")
+        fee_table, fee_problems = _fee_rows_from_post(request.POST)
+        licence, licence_problems = _licence_from_post(request.POST)
+        if fee_problems:
+            errors["fee_table"] = fee_problems
+        if licence_problems:
+            errors["licence"] = licence_problems
+        refresh = request.POST.get("action") == "refresh"
+        parts: dict[str, Any] = {}
+        try:
+            parts["form"] = json.loads(request.POST.get("form_definition") or "{}")
+        except json.JSONDecodeError:
+            errors["form"] = [_("表单定义不是有效的 JSON。")]
+        try:
+            flow_text = request.POST.get("flow_spec") or ""
+            if flow_text.strip():
+                parts["flow_spec"] = json.loads(flow_text)
+            imported = bool(version.bpmn) and not version.flow_spec
+            if imported and not (parts.get("flow_spec") or {}).get("steps"):
+                parts.pop("flow_spec", None)  # an empty editor keeps the imported BPMN
+        except json.JSONDecodeError:
+            errors["flow"] = [_("审批流程不是有效的 JSON。")]
+        if not errors and not refresh:
+            try:
+                version = service.save_draft(version, fee_table=fee_table, licence=licence,
+                                             note=request.POST.get("note"),
+                                             actor=request.user, **parts)
+            except ValidationError as exc:
+                errors = _error_list(exc)
+            else:
+                messages.success(request, _("草稿已保存。"))
+                return redirect("workbench:services_version", pk=version.pk)
+    from yiwang.enablement.workflow import service as workflow
+    from yiwang.support.licences import service as licences
+
+    licence_type = (request.POST.get("licence_type") if request.method == "POST"
+                    else (version.licence or {}).get("type", "")) or ""
+    posted = request.method == "POST"
+    form_json = (request.POST.get("form_definition") if posted
+                 else json.dumps(version.form or {"version": 1, "components": []},
+                                 ensure_ascii=False))
+    flow_json = (request.POST.get("flow_spec") if posted
+                 else json.dumps(version.flow_spec or {"version": 1, "steps": []},
+                                 ensure_ascii=False))
+    try:
+        flow_context = workflow.editor_context(
+            version.flow_spec or None, bpmn=version.bpmn or None, field_name="flow_spec",
+            import_url=reverse("workbench:services_version_bpmn", args=[version.pk]))
+    except (NotImplementedError, ImportError):  # not built yet: the JSON box still works
+        flow_context = None
+    builder = editable and _has_template("forms/builder.html")
+    flow_editor = (editable and flow_context is not None
+                   and _has_template("workflow/editor.html"))
+    if posted and flow_context is not None and request.POST.get("flow_spec"):
+        flow_context["spec_json"] = request.POST["flow_spec"]
+    return render_page(request, "workbench/services_version.html", NAV, {
+        "version": version, "matter": version.matter, "editable": editable, "errors": errors,
+        "form_json": form_json, "flow_json": flow_json,
+        "builder": builder, "flow_editor": flow_editor,
+        "builder_html": render_to_string(
+            "forms/builder.html", {"definition_json": form_json, "field_name": "form_definition",
+                                   "errors": errors.get("form")}, request) if builder else "",
+        "flow_html": render_to_string("workflow/editor.html", flow_context or {}, request)
+        if flow_editor else "",
+        "fee_rows": [*_fee_display_rows(version.fee_table),
+                     {"when": "", "item": "", "item_en": "", "amount": ""}],
+        "hit_policy": (version.fee_table or {}).get("hit_policy", "FIRST"),
+        "licence_types": licences.types_issued_by(version.matter.department_code),
+        "licence_type": licence_type,
+        "licence_rows": _licence_rows(version, licence_type),
+        "may_publish": service.may_publish(request.user, version.matter),
+    })
+
+
+@require_POST
+@permission_required(CHANGE)
+def services_version_bpmn(request: HttpRequest, pk: int) -> HttpResponse:
+    """The flow editor's BPMN import box: a file drawn in Camunda Modeler replaces the flow."""
+    version = _version(request, pk)
+    upload = request.FILES.get("bpmn") or request.FILES.get("file")
+    if upload is None or upload.size > 1024 * 1024:
+        messages.error(request, _("请选择不超过 1 MB 的 BPMN 文件。"))
+    else:
+        try:
+            service.save_draft(version, bpmn=upload.read().decode("utf-8", "replace"),
+                               actor=request.user)
+        except ValidationError as exc:
+            for errors in _error_list(exc).values():
+                for message in errors:
+                    messages.error(request, message)
+        else:
+            messages.success(request, _("BPMN 流程已导入。"))
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"ok": True})
+    return redirect("workbench:services_version", pk=version.pk)
+
+
+@require_POST
+@permission_required(CHANGE)
+def services_version_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """发布: the draft goes live at once; the previous version is retired."""
+    version = _version(request, pk)
+    if not service.may_publish(request.user, version.matter):
+        raise PermissionDenied("may not publish")
+    try:
+        service.publish_version(version, request.user)
+    except ValidationError as exc:
+        for errors in _error_list(exc).values():
+            for message in errors:
+                messages.error(request, message)
+        return redirect("workbench:services_version", pk=version.pk)
+    messages.success(request, _("第 %(n)d 版已发布,立即生效。") % {"n": version.number})
+    return redirect("workbench:services_matter", code=version.matter.code)

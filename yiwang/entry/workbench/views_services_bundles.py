@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from yiwang.enablement.forms import service as form_rules
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.views import render_page
 from yiwang.entry.workbench.views_services_common import CHANGE, NAV
@@ -166,8 +167,11 @@ def member_views(form: dict[str, Any], members: list[dict[str, Any]], *,
     return views
 
 
-def _maps_from_post(post: Any, codes: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The members with their maps from the editor (``map__<matter>__<key>``)."""
+def _maps_from_post(post: Any, codes: list[str], keys: set[str]
+                    ) -> tuple[list[dict[str, Any]], list[str]]:
+    """The members with their maps from the editor (``map__<matter>__<key>``). A JSON Logic
+    source is checked here (allow-listed operators, variables of the shared form), so a bad
+    rule is refused when saved, not when a citizen applies (review L7)."""
     problems: list[str] = []
     members = []
     for code in codes:
@@ -183,6 +187,12 @@ def _maps_from_post(post: Any, codes: list[str]) -> tuple[list[dict[str, Any]], 
                 except json.JSONDecodeError:
                     problems.append(_("事项“%(code)s”的字段“%(key)s”的规则不是有效的 JSON。")
                                     % {"code": code, "key": key})
+                    continue
+                try:
+                    form_rules.check_logic(mapping[key], known_keys=keys,
+                                           where=f"{code}.{key}")
+                except ValidationError as exc:
+                    problems.extend(exc.messages)
             else:
                 mapping[key] = text
         members.append({"matter": code, "map": mapping})
@@ -314,7 +324,9 @@ def _edit(request: HttpRequest, bundle: service.Bundle | None) -> HttpResponse:
         definition = {}
         errors["form"] = [_("表单定义不是有效的 JSON。")]
     if posted:
-        members, problems = _maps_from_post(request.POST, selected)
+        keys = {str(c["key"]) for c in _data_fields(
+            (definition if isinstance(definition, dict) else {}).get("components"))}
+        members, problems = _maps_from_post(request.POST, selected, keys)
         if problems:
             errors["members"] = problems
     else:
@@ -327,6 +339,11 @@ def _edit(request: HttpRequest, bundle: service.Bundle | None) -> HttpResponse:
             form.add_error("code", _("编码“%(code)s”已被使用。") % {"code": code})
         elif not service.may_edit(request.user, data["department"]):
             form.add_error("department", _("只能选择您所在的部门。"))
+        elif not service.may_publish(request.user, data["department"]):
+            # service.save_bundle asks for publish_matter; say so instead of its "another
+            # department" message (a facade change is asked of the packs helper).
+            form.add_error(None, _("保存一件事目前需要“发布和撤下政务服务事项”权限,"
+                                   "请联系本部门管理员。"))
         else:
             # Proposed same-key sources are saved as shown, so what is published is explicit.
             for member, view in zip(members, views, strict=True):

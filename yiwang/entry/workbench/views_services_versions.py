@@ -191,23 +191,28 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(CHANGE)
 def services_version_bpmn(request: HttpRequest, pk: int) -> HttpResponse:
-    """The flow editor's BPMN import box: a file drawn in Camunda Modeler replaces the flow."""
+    """The flow editor's BPMN import box: a file drawn in Camunda Modeler replaces the flow.
+
+    A script client (``Accept: application/json``) gets ``{"ok": true}``, or 400 with
+    ``{"ok": false, "errors": [...]}`` when the file is refused."""
     version = _version(request, pk)
     upload = request.FILES.get("bpmn") or request.FILES.get("file")
+    problems: list[str] = []
     if upload is None or upload.size > 1024 * 1024:
-        messages.error(request, _("请选择不超过 1 MB 的 BPMN 文件。"))
+        problems.append(_("请选择不超过 1 MB 的 BPMN 文件。"))
     else:
         try:
             service.save_draft(version, bpmn=upload.read().decode("utf-8", "replace"),
                                actor=request.user)
         except ValidationError as exc:
-            for errors in _error_list(exc).values():
-                for message in errors:
-                    messages.error(request, message)
-        else:
-            messages.success(request, _("BPMN 流程已导入。"))
+            problems = [m for errors in _error_list(exc).values() for m in errors]
     if request.headers.get("Accept", "").startswith("application/json"):
-        return JsonResponse({"ok": True})
+        return JsonResponse({"ok": not problems, "errors": problems},
+                            status=400 if problems else 200)
+    for message in problems:
+        messages.error(request, message)
+    if not problems:
+        messages.success(request, _("BPMN 流程已导入。"))
     return redirect("workbench:services_version", pk=version.pk)
 
 

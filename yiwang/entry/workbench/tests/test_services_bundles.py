@@ -124,6 +124,18 @@ def test_another_department_cannot_see_or_edit_the_bundle(internal_client: Any,
     assert response.status_code == 200 and service.get_bundle("other") is None
 
 
+def test_an_editor_without_publish_sees_but_cannot_save(internal_client: Any,
+                                                        city: Any) -> None:
+    save(baby="child_name", address="address")
+    sign_in_client(internal_client, official("wjw.writer", "wjw", "services.change_matter"))
+    edit = url("workbench:services_bundle_edit", "birth")
+    page = internal_client.get(edit).content.decode()
+    assert 'data-testid="bundle-publish"' not in page
+    response = internal_client.post(edit, post_data(name="改名"))
+    assert response.status_code == 200 and "发布和撤下政务服务事项" in response.content.decode()
+    assert service.get_bundle("birth").name == "出生一件事"
+
+
 # --- create, edit, coverage ----------------------------------------------------------------
 
 def test_create_a_bundle_same_key_fields_are_proposed_and_saved_explicitly(
@@ -178,6 +190,7 @@ def test_bad_input_is_shown_and_nothing_is_saved(internal_client: Any, health: A
             (post_data(members=["BIRTH-A"]), "至少包含两个事项"),
             (post_data(**{"map__BIRTH-B__baby": "{not json"}), "不是有效的 JSON"),
             (post_data(**{"map__BIRTH-B__baby": "nowhere"}), "没有的字段"),
+            (post_data(**{"map__BIRTH-B__baby": '{"eval": ["x"]}'}), "不允许的运算符"),
             (post_data(form_definition="{"), "不是有效的 JSON")):
         response = internal_client.post(edit, data)
         assert response.status_code == 200
@@ -204,6 +217,38 @@ def test_publish_is_refused_while_a_required_member_field_has_no_source(
     assert 'data-testid="bundle-unpublish"' in page
     internal_client.post(publish, {"action": "unpublish"})
     assert service.published_bundle("birth") is None
+
+
+def test_a_json_logic_source_is_saved_and_counts_as_covered(internal_client: Any,
+                                                             health: Any) -> None:
+    save(baby="child_name", address="address")
+    sign_in_client(internal_client, health)
+    rule = '{"cat": [{"var": "child_name"}, "(新生儿)"]}'
+    response = internal_client.post(url("workbench:services_bundle_edit", "birth"),
+                                     post_data(**{"map__BIRTH-B__baby": rule}))
+    assert response.status_code == 302
+    bundle = service.get_bundle("birth")
+    assert bundle.members[1]["map"]["baby"] == {"cat": [{"var": "child_name"}, "(新生儿)"]}
+    page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
+    assert "✓" in page.split('data-testid="status-BIRTH-B-baby"')[1][:120]
+
+
+def test_bpmn_import_tells_a_script_client_it_failed(internal_client: Any, health: Any) -> None:
+    """Review L2: a refused BPMN file is a 400 with the messages, not ``{"ok": true}``."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    matter = service.create_matter(code="BPMN-1", name="流程", department_code="wjw",
+                                   audience="person")
+    draft = service.create_draft(matter)
+    sign_in_client(internal_client, health)
+    bpmn_url = url("workbench:services_version_bpmn", draft.pk)
+    response = internal_client.post(bpmn_url, {"bpmn": SimpleUploadedFile("x.bpmn", b"<no/>")},
+                                     HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["ok"] is False and body["errors"]
+    response = internal_client.post(bpmn_url, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and "1 MB" in response.json()["errors"][0]
 
 
 def test_list_pages_and_links(internal_client: Any, health: Any) -> None:

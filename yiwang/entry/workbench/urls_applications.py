@@ -7,6 +7,8 @@ from yiwang.entry.workbench import views_applications
 urlpatterns: list = [
     path("inbox/", views_applications.inbox, name="applications_inbox"),
     path("applications/<int:pk>/", views_applications.detail, name="applications_detail"),
+    path("applications/<int:pk>/materials/<int:material_pk>/", views_applications.material,
+         name="applications_material"),
     path("applications/<int:pk>/tasks/<int:task_pk>/<slug:action>/", views_applications.act,
          name="applications_act"),
 ]

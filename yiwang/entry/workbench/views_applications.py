@@ -72,10 +72,24 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "workbench/applications_detail.html", "approvals", {
         "application": app, "fields": forms.describe(definition, app.data) if definition else [],
         "materials": list(app.materials.all()),
+        "material_url": "workbench:applications_material",
         "events": applications.timeline(app, public_only=False),
         "tasks": [{"task": t, "mine": applications.may_act_on_task(request.user, t),
                    "claimed_by_me": t.claimed_by_id == request.user.pk} for t in tasks],
     })
+
+
+@require_safe
+@never_cache
+@permission_required(HANDLE)
+def material(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
+    """An uploaded material of an application the official handles (audited read)."""
+    try:
+        content, content_type, filename = applications.material_for_official(
+            request.user, pk, material_pk)
+    except PermissionDenied:
+        raise Http404("no such material") from None
+    return applications.file_response(content, content_type, filename)
 
 
 def _version(request: HttpRequest) -> int | None:

@@ -29,6 +29,11 @@ from yiwang.industry.applications.access import (
     may_view_as_applicant,
 )
 from yiwang.industry.applications.bundles import submit_bundle
+from yiwang.industry.applications.downloads import (
+    file_response,
+    material_for_applicant,
+    material_for_official,
+)
 from yiwang.industry.applications.lifecycle import (
     evaluate_application,
     save_draft,
@@ -95,10 +100,13 @@ __all__ = [
     "decide_task",
     "department_codes",
     "evaluate_application",
+    "file_response",
     "file_rule",
     "get_task",
     "inbox",
     "is_representative",
+    "material_for_applicant",
+    "material_for_official",
     "matter_version",
     "may_act_on_task",
     "may_handle",

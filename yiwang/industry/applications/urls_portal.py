@@ -10,6 +10,7 @@ urlpatterns = [
     path("apply/<str:matter_code>/", views.apply, name="apply"),
     path("bundles/<str:bundle_code>/", views.apply_bundle, name="apply_bundle"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/materials/<int:material_pk>/", views.material, name="material"),
     path("<int:pk>/receipt/", views.receipt, name="receipt"),
     path("<int:pk>/correct/", views.correct, name="correct"),
     path("<int:pk>/evaluate/", views.evaluate, name="evaluate"),

@@ -127,6 +127,7 @@ def _apply_context(request: HttpRequest, version: Any, app: Any, data: dict[str,
             "definition": form, "data": data, "errors": errors,
             "reusable": _reusable(request, version, file_fields),
             "materials": list(app.materials.all()) if app is not None and app.pk else [],
+            "material_url": "applications_portal:material",
             "acting": identity.current_acting(request),
             "crumbs": _crumbs()}
 
@@ -219,6 +220,7 @@ def _detail_context(request: HttpRequest, app: Any) -> dict[str, Any]:
     return {"application": app, "events": service.timeline(app, public_only=True),
             "fields": ext.forms.describe(form, app.data) if form else [],
             "materials": list(app.materials.all()),
+            "material_url": "applications_portal:material",
             "children": list(app.children.all().defer("data_text", "workflow_text")),
             "evaluation": getattr(app, "evaluation", None) if app.state in (
                 "approved", "rejected") else None,
@@ -239,6 +241,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{reverse('applications_portal:apply', args=[app.matter_code])}"
                         f"?draft={app.pk}")
     return render(request, "applications/detail.html", _detail_context(request, app))
+
+
+@require_safe
+@never_cache
+@signed_in
+def material(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
+    """A file the applicant uploaded to their own application (audited read)."""
+    try:
+        content, content_type, filename = service.material_for_applicant(
+            request.user, pk, material_pk)
+    except PermissionDenied:
+        raise Http404("no such material") from None
+    return service.file_response(content, content_type, filename)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

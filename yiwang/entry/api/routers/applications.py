@@ -72,7 +72,7 @@ class MaterialOut(Schema):
     code: str
     name: str
     source: str
-    upload_token: str
+    url: str | None = Field(None, description="上传文件的下载地址(审查、本人查看均留痕)")
     licence_identifier: str
     content_type: str
     size: int
@@ -227,10 +227,39 @@ def _answer(call: Callable[[], T]) -> T | Status:
         return Status(status, ErrorOut(code=code, detail=" ".join(exc.messages)))
 
 
+BASE_PATH = "/api/v1/applications"
+
+
 def _material(m: Any) -> MaterialOut:
+    """A material as the API shows it: a download URL (same path on both listeners),
+    never the upload's token."""
+    url = (f"{BASE_PATH}/{m.application_id}/materials/{m.pk}"
+           if m.source == "upload" and m.upload_token else None)
     return MaterialOut(id=m.pk, key=m.key, code=m.code, name=m.name, source=m.source,
-                       upload_token=m.upload_token, licence_identifier=m.licence_identifier,
+                       url=url, licence_identifier=m.licence_identifier,
                        content_type=m.content_type, size=m.size, ocr=m.ocr)
+
+
+def _without_tokens(data: dict[str, Any], materials: list[Any]) -> dict[str, Any]:
+    """The data an official sees: each upload token replaced by the material's download URL
+    (the applicant keeps their own tokens, to send the data back)."""
+    urls = {m.upload_token: _material(m).url for m in materials if m.upload_token}
+
+    def swap(value: Any) -> Any:
+        if isinstance(value, str):
+            return urls.get(value, value)
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    return {key: swap(value) for key, value in data.items()}
+
+
+def _file(read: Callable[[], tuple[bytes, str, str]]) -> Any:
+    try:
+        return applications.file_response(*read())
+    except PermissionDenied:
+        return Status(404, ErrorOut(code="not_found", detail="找不到该材料。"))
 
 
 def _out(app: Any, *, full: bool = False, official: bool = False) -> ApplicationOut:
@@ -242,9 +271,10 @@ def _out(app: Any, *, full: bool = False, official: bool = False) -> Application
         paused=app.paused_at is not None, decided_at=app.decided_at, fee_fen=app.fee_fen,
         licence_identifier=app.licence_identifier)
     if full:
-        out.data = app.data
+        materials = list(app.materials.all())
+        out.data = _without_tokens(app.data, materials) if official else app.data
         out.outcome_reason = app.outcome_reason
-        out.materials = [_material(m) for m in app.materials.all()]
+        out.materials = [_material(m) for m in materials]
         out.events = [EventOut(at=e.at, kind=e.kind, title=e.title, actor=e.actor_label,
                                note=e.note)
                       for e in applications.timeline(app, public_only=not official)]
@@ -314,6 +344,13 @@ def upload_material(request: HttpRequest, pk: int, key: Form[str],
         material = applications.attach_upload(user, app, key, stored.token)
         return Status(201, _material(material))
     return _answer(go)
+
+
+@public_router.get("/{int:pk}/materials/{int:material_pk}",
+                   response={200: bytes, 404: ErrorOut},
+                   summary="The file of one of my uploaded materials")
+def my_material(request: HttpRequest, pk: int, material_pk: int) -> Any:
+    return _file(lambda: applications.material_for_applicant(request.auth, pk, material_pk))  # type: ignore[attr-defined]
 
 
 @public_router.post("/{int:pk}/materials/licence",
@@ -409,6 +446,13 @@ def inbox(request: HttpRequest, query: Query[InboxQuery]) -> InboxOut:
 def official_detail(request: HttpRequest, pk: int) -> Any:
     return _answer(lambda: _out(applications.application_for_official(request.auth, pk),  # type: ignore[attr-defined]
                                 full=True, official=True))
+
+
+@internal_router.get("/{int:pk}/materials/{int:material_pk}",
+                     response={200: bytes, 404: ErrorOut},
+                     summary="The file of an uploaded material, to review it (audited)")
+def official_material(request: HttpRequest, pk: int, material_pk: int) -> Any:
+    return _file(lambda: applications.material_for_official(request.auth, pk, material_pk))  # type: ignore[attr-defined]
 
 
 @internal_router.post("/tasks/{int:pk}/claim",

@@ -60,7 +60,7 @@ def file_response(content: bytes, content_type: str, filename: str) -> HttpRespo
     """A response serving an upload safely: images inline, the rest as attachments."""
     inline = content_type in INLINE_TYPES
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(not inline, filename)
+    response["Content-Disposition"] = content_disposition_header(not inline, filename) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "private, no-store"

@@ -15,6 +15,9 @@ The work is done in :mod:`.catalogue` (life events, matters, guides, search, who
 
 from __future__ import annotations
 
+from typing import Any
+
+from yiwang.industry.services import holders
 from yiwang.industry.services.bundles import (
     BundleMember,
     PublishedBundle,
@@ -82,13 +85,21 @@ def materials_of(version: ServiceVersion) -> list[dict]:
     return list(version.matter.materials or [])
 
 
-def licence_holder(version: ServiceVersion, data: dict, *, application_number: str) -> str | None:
+def licence_holder(version: ServiceVersion, data: dict, *, application_number: str,
+                   applicant: Any = None) -> str | None:
     """The ID number (GB 11643) or unified social credit code (GB 32100) the licence of an
     approved application of ``version`` is issued to, when the version's licence mapping names
-    a holder other than the applicant (``licence.holder``); ``None`` → the applicant (or the
-    person the application was made for). Called inside the decision transaction; it may
-    create the registry record, idempotent per ``application_number``."""
-    return None
+    a holder other than the applicant (``licence.holder``, see :mod:`.holders`); ``None`` →
+    the applicant (or the enterprise the application was made for).
+
+    Called inside the decision transaction. ``new_individual_business`` registers the new
+    个体工商户 with a newly allocated credit code (once per ``application_number``) and opens
+    its enterprise account for the operator — the ``applicant`` when given (their verified
+    identity), else the person the form names; ``newborn`` registers the child with a newly
+    allocated ID number (once per birth: mother, date and name, so every member of a bundle
+    finds the same child). Raises ``ValidationError`` when the form data cannot make one."""
+    return holders.licence_holder(version, data, application_number=application_number,
+                                  applicant=applicant)
 
 
 __all__ = [

@@ -29,6 +29,7 @@ from yiwang.industry.services.common import (
     form_keys,
     lookup,
 )
+from yiwang.industry.services.holders import check_holder
 from yiwang.industry.services.models import Matter, ServiceVersion, VersionState
 
 HIT_POLICIES = ("FIRST", "COLLECT", "UNIQUE")
@@ -148,9 +149,11 @@ def check_licence(licence: Any, form: dict[str, Any] | None,
     """Validate a licence mapping against the licence type's schema and the form.
 
     ``{}`` means the matter issues no licence. Otherwise ``{"type": code, "map": {field:
-    source}}``: every required field of the type (except those filled from the holder) is
-    mapped, every mapped field exists, a source is a form key (``"a"`` or ``"a.b"``) or a JSON
-    Logic rule over the form keys, and the matter's department issues that type."""
+    source}, "holder": {...}}``: every required field of the type (except those filled from
+    the holder) is mapped, every mapped field exists, a source is a form key (``"a"`` or
+    ``"a.b"``) or a JSON Logic rule over the form keys, the matter's department issues that
+    type, and the optional ``holder`` (who gets the licence when not the applicant) is a
+    known kind with valid sources (see :mod:`.holders`)."""
     if licence in (None, {}, ""):
         return {}
     from yiwang.support.licences import service as licences
@@ -193,9 +196,17 @@ def check_licence(licence: Any, form: dict[str, Any] | None,
     for key, spec in schema_fields.items():
         if spec.get("required") and not spec.get("holder") and key not in mapping:
             problems.append(_("证照必填字段“%(field)s”尚未映射。") % {"field": spec["label"]})
+    holder = None
+    try:
+        holder = check_holder(licence.get("holder"), keys, str(ltype.holder_kind))
+    except ValidationError as exc:
+        problems.extend(_messages(exc))
     if problems:
         raise ValidationError(problems)
-    return {"type": ltype.code, "map": dict(mapping)}
+    clean = {"type": ltype.code, "map": dict(mapping)}
+    if holder:
+        clean["holder"] = holder
+    return clean
 
 
 def _check_parts(matter: Matter, *, form: Any, flow_spec: Any, bpmn: str | None,

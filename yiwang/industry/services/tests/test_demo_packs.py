@@ -92,7 +92,10 @@ def test_packs_round_trip_and_bundle_projection(demo_city: Any) -> None:
     card = next(m for m in bundle.members if m.matter_code == "339900-RSJ-GG-001")
     assert service.project_member_data(card, data) == {
         "card_holder_name": "王小明", "mailing": "post",
-        "mailing_address": {"region": "339901001000", "detail": "湖滨路1号"}, "reissue": "no"}
+        "mailing_address": {"region": "339901001000", "detail": "湖滨路1号"}, "reissue": "no",
+        # the card goes to the newborn (its holder mapping), who needs these for an ID number
+        "for_newborn": "yes", "newborn_sex": "男", "newborn_born_on": "2026-11-20",
+        "household_address": {"region": "339901001000", "detail": "湖滨路1号"}}
 
 
 def test_demo_pages_render(demo_city: Any, public_client: Any) -> None:

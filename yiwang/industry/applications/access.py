@@ -44,12 +44,29 @@ def is_representative(user: Any, credit_code: str) -> bool:
     return mandate is not None and mandate.role == ext.identity.MandateRole.REPRESENTATIVE
 
 
+def may_file_for(user: Any, credit_code: str) -> bool:
+    """Whether ``user`` holds, now, a mandate to file for the enterprise (the
+    representative's, or an agent's with the ``apply`` scope)."""
+    mandate = ext.identity.mandate_of(user, credit_code)
+    return mandate is not None and (mandate.role == ext.identity.MandateRole.REPRESENTATIVE
+                                    or "apply" in (mandate.scopes or []))
+
+
 def may_view_as_applicant(user: Any, app: Application) -> bool:
+    """A person's own application; for an enterprise's (``acting_for``): its representative,
+    or the agent who filed it while their mandate still holds the ``apply`` scope — a
+    revoked, expired or narrowed mandate ends the agent's access to the enterprise's
+    applications (review M3)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    if app.applicant_id == user.pk:
+    if not app.acting_for:
+        return app.applicant_id == user.pk
+    mandate = ext.identity.mandate_of(user, app.acting_for)
+    if mandate is None:
+        return False
+    if mandate.role == ext.identity.MandateRole.REPRESENTATIVE:
         return True
-    return bool(app.acting_for) and is_representative(user, app.acting_for)
+    return app.applicant_id == user.pk and "apply" in (mandate.scopes or [])
 
 
 _SCOPE = "_applications_scope"

@@ -98,10 +98,13 @@ def inbox(user: Any, *, state: str = "open", q: str = "", matter: str = "",
 def applications_of(user: Any, *, acting_for: str = "", state: str = "") -> Any:
     """The applicant's applications, newest first (without the encrypted columns): one's own,
     or with ``acting_for`` an enterprise's — all of them for its representative, those one
-    filed for an agent. Bundle members are listed under their bundle."""
+    filed for an agent whose mandate still holds the ``apply`` scope (none otherwise).
+    Bundle members are listed under their bundle."""
     if acting_for:
         qs = Application.objects.filter(acting_for=acting_for)
         if not access.is_representative(user, acting_for):
+            if not access.may_file_for(user, acting_for):
+                return Application.objects.none()  # no live mandate to apply (M3)
             qs = qs.filter(applicant=user)
     else:
         qs = Application.objects.filter(applicant=user, acting_for="")

@@ -241,3 +241,68 @@ def test_countersign_needs_every_party(city: Any, citizen: Any, officer: Any) ->
                                          applications.open_tasks(app)] == ["rsj"]
     app = applications.decide_task(labour, tasks["rsj"].pk, "approve", "", app.row_version)
     assert app.state == "approved"
+
+
+def test_a_revoked_agent_loses_the_enterprises_applications(
+        public_client: Any, version: Any, citizen: Any, other_citizen: Any, enterprise: Any,
+        officer: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+    from django.urls import reverse
+
+    from yiwang.industry.applications.tests.conftest import plain_png, upload
+    from yiwang.support.identity import service as identity
+    from yiwang.support.identity.testing import sign_in_client
+
+    code = enterprise.credit_code
+    agent = other_citizen
+    app = applications.save_draft(agent, MATTER, form_data(agent), acting_for=code)
+    applications.attach_upload(agent, app, "id_card", upload(agent, plain_png()))
+    app = applications.submit_application(agent, app)
+    task = applications.open_tasks(app)[0]
+    applications.claim_task(officer, task.pk, app.row_version)
+    app.refresh_from_db()
+    app = applications.request_correction(officer, task.pk, "请补正", app.row_version)
+    assert applications.application_for_applicant(agent, app.pk).pk == app.pk
+
+    mandate = identity.mandate_of(agent, code)
+    identity.revoke_mandate(mandate, actor=citizen, reason="离职")
+    app.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        applications.application_for_applicant(agent, app.pk)
+    assert not applications.applications_of(agent, acting_for=code).exists()
+    with pytest.raises(PermissionDenied):
+        applications.submit_correction(agent, app, data=app.data)
+    with pytest.raises(PermissionDenied):
+        applications.withdraw_application(agent, app)
+    with pytest.raises(PermissionDenied):
+        applications.evaluate_application(agent, app, score=5)
+    sign_in_client(public_client, agent)
+    page = reverse("applications_portal:detail", args=[app.pk], urlconf="yiwang.urls.public")
+    assert public_client.get(page).status_code == 404
+    assert public_client.get(f"/api/v1/applications/{app.pk}").status_code == 404
+    # The enterprise's representative still sees it and acts on it.
+    assert applications.application_for_applicant(citizen, app.pk).pk == app.pk
+    assert list(applications.applications_of(citizen, acting_for=code)) == [app]
+
+
+def test_an_agent_without_the_apply_scope_sees_nothing(version: Any, citizen: Any,
+                                                      other_citizen: Any,
+                                                      enterprise: Any) -> None:
+    from datetime import timedelta
+
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from yiwang.support.identity import service as identity
+
+    code = enterprise.credit_code
+    app = applications.save_draft(other_citizen, MATTER, form_data(other_citizen),
+                                  acting_for=code)
+    identity.revoke_mandate(identity.mandate_of(other_citizen, code), actor=citizen,
+                            reason="改为只查询")
+    identity.grant_mandate(enterprise, scopes=["query"], agent_login=other_citizen.username,
+                           expires_at=timezone.now() + timedelta(days=30), actor=citizen)
+    assert identity.mandate_of(other_citizen, code) is not None
+    with pytest.raises(PermissionDenied):
+        applications.application_for_applicant(other_citizen, app.pk)
+    assert not applications.applications_of(other_citizen, acting_for=code).exists()

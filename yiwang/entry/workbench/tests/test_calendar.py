@@ -15,6 +15,7 @@ from django.urls import clear_url_caches, reverse
 
 from yiwang.core.audit import service as audit
 from yiwang.enablement.workflow import service as workflow
+from yiwang.entry.portal.testing import unlabelled_inputs
 from yiwang.entry.workbench import urls as workbench_urls
 from yiwang.entry.workbench import urls_calendar
 from yiwang.support.identity import service as identity
@@ -83,6 +84,7 @@ def test_year_grid_tells_the_kinds_apart_in_text(internal_client: Any, keeper: A
     workflow.set_day(date(2026, 10, 10), "workday", "国庆节调休")  # a Saturday
     page = text(internal_client.get(url("workbench:calendar") + "?year=2026"))
     assert 'data-testid="month-12"' in page and "工作日历 2026 年" in page
+    assert unlabelled_inputs(page) == []
 
     def cell(day: str) -> str:
         return page.split(f'data-testid="day-{day}"')[1].split("</a>")[0]
@@ -108,7 +110,7 @@ def test_bad_year_falls_back_and_is_bounded(internal_client: Any, keeper: Any) -
 def test_set_edit_and_delete_a_day_audited(internal_client: Any, keeper: Any) -> None:
     day_url = url("workbench:calendar_day", "2026-10-08")
     page = text(internal_client.get(day_url))
-    assert "2026-10-08" in page and "目前:工作日" in page
+    assert "2026-10-08" in page and "目前:工作日" in page and unlabelled_inputs(page) == []
     response = internal_client.post(day_url, {"kind": "holiday", "name": "国庆节"})
     assert response.status_code == 302 and "year=2026" in response["Location"]
     assert not workflow.is_workday(date(2026, 10, 8))
@@ -134,6 +136,7 @@ GOOD_CSV = ("date,kind,name\n2026-10-01,holiday,国庆节\n2026-10-02,休,国庆
 
 
 def test_import_csv_pasted(internal_client: Any, keeper: Any) -> None:
+    assert unlabelled_inputs(text(internal_client.get(url("workbench:calendar_import")))) == []
     workflow.set_day(date(2026, 3, 3), "holiday", "旧的")  # not in the list: replaced
     response = internal_client.post(url("workbench:calendar_import"),
                                     {"year": "2026", "text": GOOD_CSV, "replace": "on"})

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse as _reverse
 
 from yiwang.core.audit import service as audit
+from yiwang.entry.portal.testing import unlabelled_inputs
 from yiwang.industry.services import service
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import testing as regions_testing
@@ -143,7 +144,7 @@ def test_create_a_bundle_same_key_fields_are_proposed_and_saved_explicitly(
     sign_in_client(internal_client, health)
     page = internal_client.get(url("workbench:services_bundle_create")).content.decode()
     assert "BIRTH-A" in page and "BIRTH-B" in page  # the live matters to choose from
-    assert 'data-testid="members-empty"' in page
+    assert 'data-testid="members-empty"' in page and unlabelled_inputs(page) == []
     response = internal_client.post(url("workbench:services_bundle_create"),
                                     post_data(**{"map__BIRTH-B__baby": "child_name"}))
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -162,6 +163,7 @@ def test_editor_shows_covered_and_missing_fields(internal_client: Any, health: A
     sign_in_client(internal_client, health)
     page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
     assert 'data-testid="builder-output"' in page  # the shared form is the drag-and-drop builder
+    assert unlabelled_inputs(page) == []
     assert 'name="map__BIRTH-B__baby" value="child_name"' in page
     # Proposed by key in the editor, but not yet saved:
     assert "同名字段" in page

@@ -282,10 +282,14 @@ def services_bundles(request: HttpRequest) -> HttpResponse:
         bundles = bundles.filter(department_code__in=departments)
     page = Paginator(bundles.order_by("code"), PER_PAGE).get_page(request.GET.get("page") or 1)
     names = {d.code: d for d in orgs.list_departments(include_inactive=True)}
-    rows = [{"bundle": b, "department": names.get(b.department_code),
-             "members": len(b.members or []),
-             "may_publish": service.may_publish(request.user, b.department_code)}
-            for b in page.object_list]
+    publishes: dict[str, bool] = {}  # one membership check per department, not per row
+    rows = []
+    for b in page.object_list:
+        if b.department_code not in publishes:
+            publishes[b.department_code] = service.may_publish(request.user, b.department_code)
+        rows.append({"bundle": b, "department": names.get(b.department_code),
+                     "members": len(b.members or []),
+                     "may_publish": publishes[b.department_code]})
     return render_page(request, "workbench/services_bundles.html", NAV, {
         "rows": rows, "page": page,
         "page_range": page.paginator.get_elided_page_range(page.number)})

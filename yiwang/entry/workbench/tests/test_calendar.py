@@ -79,10 +79,12 @@ def test_anonymous_signs_in_and_an_official_without_the_permission_gets_403(
 
 # --- the grid ------------------------------------------------------------------------------
 
-def test_year_grid_tells_the_kinds_apart_in_text(internal_client: Any, keeper: Any) -> None:
+def test_year_grid_tells_the_kinds_apart_in_text(internal_client: Any, keeper: Any,
+                                                 django_assert_max_num_queries: Any) -> None:
     workflow.set_day(date(2026, 10, 1), "holiday", "国庆节")  # a Thursday
     workflow.set_day(date(2026, 10, 10), "workday", "国庆节调休")  # a Saturday
-    page = text(internal_client.get(url("workbench:calendar") + "?year=2026"))
+    with django_assert_max_num_queries(8):  # measured 7: 365 days read from one query
+        page = text(internal_client.get(url("workbench:calendar") + "?year=2026"))
     assert 'data-testid="month-12"' in page and "工作日历 2026 年" in page
     assert unlabelled_inputs(page) == []
 

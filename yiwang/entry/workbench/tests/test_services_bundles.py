@@ -253,10 +253,16 @@ def test_bpmn_import_tells_a_script_client_it_failed(internal_client: Any, healt
     assert response.status_code == 400 and "1 MB" in response.json()["errors"][0]
 
 
-def test_list_pages_and_links(internal_client: Any, health: Any) -> None:
+def test_list_pages_and_links(internal_client: Any, health: Any,
+                              django_assert_max_num_queries: Any) -> None:
     save(baby="child_name", address="address")
+    for n in range(3):
+        service.save_bundle(code=f"b{n}", name=f"一件事{n}", department_code="wjw", form=SHARED,
+                            members=[{"matter": "BIRTH-A", "map": {}},
+                                     {"matter": "BIRTH-B", "map": {}}])
     sign_in_client(internal_client, health)
-    page = internal_client.get(url("workbench:services_bundles")).content.decode()
-    assert 'data-testid="bundle-open-birth"' in page
+    with django_assert_max_num_queries(12):  # 12 measured with one bundle; no more with four
+        page = internal_client.get(url("workbench:services_bundles")).content.decode()
+    assert 'data-testid="bundle-open-birth"' in page and 'data-testid="bundle-open-b2"' in page
     catalogue = internal_client.get(url("workbench:services")).content.decode()
     assert url("workbench:services_bundle_edit", "birth") in catalogue

@@ -238,9 +238,11 @@ __all__ += [
 # Imported here, at the end, so that this section stays apart from the others'.
 
 from yiwang.support.identity.oidc.service import (  # noqa: E402
+    BearerCheck,
     Consent,
     RelyingParty,
     SessionClient,
+    check_bearer,
     firstparty,
     get_relying_party,
     list_consents,
@@ -253,12 +255,15 @@ from yiwang.support.identity.oidc.service import (  # noqa: E402
     rotate_signing_keys,
     set_relying_party_active,
     update_relying_party,
+    user_for_bearer,
 )
 
 __all__ += [
+    "BearerCheck",
     "Consent",
     "RelyingParty",
     "SessionClient",
+    "check_bearer",
     "firstparty",
     "get_relying_party",
     "list_consents",
@@ -271,6 +276,7 @@ __all__ += [
     "rotate_signing_keys",
     "set_relying_party_active",
     "update_relying_party",
+    "user_for_bearer",
 ]
 
 

@@ -45,3 +45,15 @@ def sign_in_request(request: Any, user: Any, *, amr: Iterable[str] = ("pwd", "ot
     request.session = {SESSION_KEY: session.sid}
     request.__dict__.pop("_yiwang_account_session", None)
     return request
+
+
+# Access tokens through the provider's own endpoints (for tests of the API's bearer tokens).
+from yiwang.support.identity.oidc.testing import (  # noqa: E402
+    IssuedTokens,
+    api_client,
+    bearer_token,
+    issue_tokens,
+)
+
+__all__ = ["IssuedTokens", "api_client", "bearer_token", "issue_tokens", "sign_in_client",
+           "sign_in_request"]

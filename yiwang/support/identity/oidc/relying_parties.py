@@ -80,7 +80,7 @@ def _uris(value: str | Iterable[str], field: str) -> str:
 
 def _scopes(value: str | Iterable[str]) -> str:
     items = value.split() if isinstance(value, str) else list(value)
-    unknown = [s for s in items if s not in settings.OIDC_SCOPES]
+    unknown = [s for s in items if s not in scopes.known()]
     if unknown:
         raise _error(_("未知的授权范围：%(names)s。可选：%(known)s。")
                      % {"names": "、".join(unknown), "known": "、".join(scopes.known())},

@@ -19,7 +19,19 @@ DESCRIPTIONS: dict[str, Promise] = {
     "phone": _("脱敏的手机号码"),
     "enterprise": _("您当前代表的企业、身份与授权范围"),
     "official": _("所在部门与岗位"),
+    "applications": _("以您的名义查看、填写、提交与撤回您的办件（政务服务申请）"),
+    "licences": _("查看您名下的电子证照"),
 }
+
+# Scopes of yiwang's own API (not OpenID Connect claims): a mobile app or a partner's client
+# asks for them to call /api/v1/ with the access token as a bearer token. They reveal no
+# claims in the ID token or userinfo; the API itself checks them.
+API_SCOPES: dict[str, str] = {
+    "applications": "以本人名义办理办件（申请、材料、提交、撤回）/ the person's applications",
+    "licences": "本人名下的电子证照 / the person's licences",
+}
+APPLICATIONS = "applications"
+LICENCES = "licences"
 
 CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "openid": ("sub",),
@@ -28,6 +40,8 @@ CLAIMS_BY_SCOPE: dict[str, tuple[str, ...]] = {
     "phone": ("phone_number_masked", "phone_number_verified"),
     "enterprise": ("act_for",),
     "official": ("department", "positions"),
+    "applications": (),
+    "licences": (),
 }
 
 # Claims of the ID token itself, beside those of the scopes.
@@ -36,14 +50,18 @@ ID_TOKEN_CLAIMS = ("iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr
 
 
 def known() -> list[str]:
-    """Every scope yiwang issues, in a stable order."""
-    return list(settings.OIDC_SCOPES)
+    """Every scope yiwang issues, in a stable order (the API scopes after the configured
+    ones, whether or not the settings list them)."""
+    configured = list(settings.OIDC_SCOPES)
+    return configured + [s for s in API_SCOPES if s not in configured]
 
 
 def describe(scope: str) -> str:
     """What ``scope`` reveals, in the active language."""
     found = DESCRIPTIONS.get(scope)
-    return str(found) if found is not None else str(settings.OIDC_SCOPES.get(scope, scope))
+    if found is not None:
+        return str(found)
+    return str(settings.OIDC_SCOPES.get(scope) or API_SCOPES.get(scope, scope))
 
 
 def normalise(scopes: Iterable[str]) -> list[str]:

@@ -6,6 +6,7 @@ Other apps reach these through :mod:`yiwang.support.identity.service`, which re-
 from __future__ import annotations
 
 from yiwang.support.identity.oidc import firstparty
+from yiwang.support.identity.oidc.bearer import BearerCheck, check_bearer, user_for_bearer
 from yiwang.support.identity.oidc.consents import list_consents, revoke_consent
 from yiwang.support.identity.oidc.keys import rotate_signing_keys
 from yiwang.support.identity.oidc.models import Consent, RelyingParty, SessionClient
@@ -20,9 +21,11 @@ from yiwang.support.identity.oidc.relying_parties import (
 from yiwang.support.identity.oidc.tokens import revoke_client_tokens, revoke_user_tokens
 
 __all__ = [
+    "BearerCheck",
     "Consent",
     "RelyingParty",
     "SessionClient",
+    "check_bearer",
     "firstparty",
     "get_relying_party",
     "list_consents",
@@ -35,4 +38,5 @@ __all__ = [
     "rotate_signing_keys",
     "set_relying_party_active",
     "update_relying_party",
+    "user_for_bearer",
 ]

@@ -34,7 +34,7 @@ def test_discovery_document(public_client, settings):
     assert doc["backchannel_logout_session_supported"] is True
     assert doc["response_types_supported"] == ["code"]
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert set(doc["scopes_supported"]) == set(settings.OIDC_SCOPES)
+    assert set(doc["scopes_supported"]) == set(settings.OIDC_SCOPES) | set(scopes.API_SCOPES)
     assert set(CLAIMS) <= set(doc["claims_supported"])
     assert "client_credentials" in doc["grant_types_supported"]
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
 from yiwang.industry.applications import integration as ext
+from yiwang.industry.applications.links import official_link
 from yiwang.industry.applications.models import (
     ACTIVE_STATES,
     Application,
@@ -56,8 +57,13 @@ def pause(app: Application, now: datetime) -> None:
 
 
 def resume(app: Application, now: datetime) -> int:
-    """Start the clock again; move ``due_at`` and the open tasks' due times by the working
-    days it stood still. Returns those days."""
+    """Start the clock again; move ``due_at``, the open tasks' due times and the flow's
+    boundary timers by the working days it stood still, and let the moved due time be
+    warned (and found overdue) again. Returns those days.
+
+    The pause counts whole working days: the working days after the day it was asked up to
+    and including the day it came back (ADR 0023) — asked and returned the same day adds
+    none; asked at 17:00 and returned at 09:00 the next working day adds one."""
     if app.paused_at is None:
         return 0
     days = paused_working_days(app.paused_at, now)
@@ -65,13 +71,20 @@ def resume(app: Application, now: datetime) -> int:
     pauses.append({"from": app.paused_at.isoformat(), "to": now.isoformat(), "days": days})
     app.pauses = pauses
     app.paused_at = None
-    if days and app.due_at is not None:
+    if not days:
+        return 0
+    if app.due_at is not None:
         app.due_at = ext.workflow.add_working_days(app.due_at, days)
+        app.warned = False
+        app.overdue = False
         for task in app.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING],
                                      due_at__isnull=False):
             assert task.due_at is not None
             task.due_at = ext.workflow.add_working_days(task.due_at, days)
             task.save(update_fields=["due_at"])
+    if app.next_timer_at is not None:
+        app.workflow_state = ext.shift_timers(app.workflow_state, days)
+        app.next_timer_at = ext.workflow.add_working_days(app.next_timer_at, days)
     return days
 
 
@@ -114,7 +127,7 @@ def _notify_all(users: list[Any], *, kind: str, title: str, body: str, link: str
 
 
 def _link(app: Application) -> str:
-    return f"/applications/{app.pk}/"
+    return official_link(app)
 
 
 @transaction.atomic

@@ -5,7 +5,6 @@ appended in the same transaction."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -13,9 +12,11 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
+from yiwang.core.crypto.service import blind_index
 from yiwang.industry.applications import clock
 from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications.common import add_event
+from yiwang.industry.applications.links import applicant_link
 from yiwang.industry.applications.models import Application, State, Task, TaskState
 
 PLACEHOLDER_DEPARTMENTS = {"", "$matter", "$applicant_department"}
@@ -65,9 +66,17 @@ def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
                version=version)
 
 
+LEDGER_PURPOSE = "applications.ledger"
+
+
 def data_hash(data: Any) -> str:
+    """A keyed fingerprint of the application's data for the ledger (review L5): HMAC-SHA256
+    under a server key derived for this purpose (``core.crypto.blind_index``, stable across
+    data-key rotation), so that nobody reading the ledger can guess small forms (a name, an
+    ID number, a date) by hashing candidates offline; the platform can still show that the
+    data it holds is the data that was decided."""
     canonical = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return blind_index(canonical, LEDGER_PURPOSE)
 
 
 def _holder(app: Application) -> Any:
@@ -100,7 +109,7 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
     ext.ledger.append("application.decided", {
         "application": app.number, "matter": app.matter_code, "version": app.version_pk,
         "department": app.department_code, "outcome": "approved" if approved else "rejected",
-        "decided_at": now.isoformat(timespec="seconds"), "data_sha256": data_hash(app.data),
+        "decided_at": now.isoformat(timespec="seconds"), "data_hmac": data_hash(app.data),
         "licence": licence_id or None})
     title = _("准予办理") if approved else _("不予办理")
     add_event(app, "decided", title, at=now, actor=actor, note=reason)
@@ -112,7 +121,7 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
         body += _("电子证照已发放到您的证照夹。")
     ext.notify.notify(app.applicant, kind="application.decided",
                       title=_("办件 %(number)s 已办结") % {"number": app.number},
-                      body=body, link=f"/applications/{app.pk}/", sms=True)
+                      body=body, link=applicant_link(app), sms=True)
     refresh_parent(app, now)
 
 
@@ -126,7 +135,13 @@ def refresh_parent(app: Application, now: datetime) -> None:
     if not states:
         return
     if all(s in (State.APPROVED, State.REJECTED, State.WITHDRAWN) for s in states):
-        new = State.APPROVED if all(s == State.APPROVED for s in states) else State.REJECTED
+        # Withdrawn members do not count (review L3): approved when every other member
+        # was, withdrawn when all were.
+        kept = [s for s in states if s != State.WITHDRAWN]
+        if not kept:
+            new = State.WITHDRAWN
+        else:
+            new = State.APPROVED if all(s == State.APPROVED for s in kept) else State.REJECTED
         parent.decided_at = now
     elif State.CORRECTION in states:
         new = State.CORRECTION
@@ -139,3 +154,7 @@ def refresh_parent(app: Application, now: datetime) -> None:
         parent.save(update_fields=["state", "decided_at", "updated_at"])
         if new in (State.APPROVED, State.REJECTED):
             add_event(parent, "decided", _("“一件事”全部办结"), at=now)
+            ext.notify.notify(parent.applicant, kind="application.decided",
+                              title=_("“一件事”%(number)s 已全部办结") % {
+                                  "number": parent.number},
+                              link=applicant_link(parent))

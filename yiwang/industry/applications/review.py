@@ -1,6 +1,8 @@
 """The officials' side: claim a task (签收), decide it (approve / reject, countersign parties
 each deciding their own task), or ask the applicant for a correction (补正, pausing the
-clock). Every call carries the ``row_version`` the official saw; of two officials acting on
+clock). Claiming first is not required: acting on an unclaimed task claims it for the
+official who acts, and the timeline and audit trail record that implicit claim (ADR 0023).
+Every call carries the ``row_version`` the official saw; of two officials acting on
 one application at once one wins and the other is told plainly (see :func:`.common.swap_version`).
 """
 
@@ -23,6 +25,7 @@ from yiwang.industry.applications.common import (
     official_label,
     swap_version,
 )
+from yiwang.industry.applications.links import correction_link
 from yiwang.industry.applications.models import Application, State, Task, TaskState
 
 REASON_MAX = 1000
@@ -79,6 +82,16 @@ def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> T
     return task
 
 
+def _claim_implicitly(app: Application, task: Task, user: Any, now: Any) -> None:
+    """Deciding (or asking for a correction on) an unclaimed task claims it first — as
+    mature case systems do, one click for the common case — and the history says so
+    (review L8): a ``claimed`` event noting the implicit claim, and its audit event."""
+    add_event(app, "claimed", _("审查中:%(task)s") % {"task": task.name}, at=now, actor=user,
+              actor_label=official_label(user), note=_("办理时自动签收"), public=True)
+    audit.record("application.task_claimed", app, actor=user,
+                 detail={"number": app.number, "task": task.pk, "implicit": True})
+
+
 def _reason(reason: str, *, required: bool) -> str:
     reason = (reason or "").strip()
     if required and not reason:
@@ -108,9 +121,11 @@ def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
     version = ext.get_version(app.version_pk)
     run = ext.workflow.complete(ext.version_bpmn(version), app.workflow_state,
                                 task.wf_task_id, outcome=outcome, data=app.data)
+    if task.claimed_by_id is None:
+        _claim_implicitly(app, task, user, now)
     task.state = TaskState.DONE
     task.outcome = outcome
-    task.claimed_by = task.claimed_by or user
+    task.claimed_by = user
     task.done_by = user
     task.done_at = now
     task.save(update_fields=["state", "outcome", "claimed_by", "done_by", "done_at"])
@@ -144,7 +159,9 @@ def request_correction(user: Any, task_id: int | str, reason: str,
     clock.pause(app, now)
     app.state = State.CORRECTION
     app.save(update_fields=["state", "paused_at", "updated_at"])
-    Task.objects.filter(pk=task.pk).update(claimed_by=user)
+    if task.claimed_by_id is None:
+        _claim_implicitly(app, task, user, now)
+        Task.objects.filter(pk=task.pk).update(claimed_by=user)
     app.tasks.filter(state=TaskState.OPEN).update(state=TaskState.WAITING)
     note = reason
     if fields:
@@ -155,6 +172,6 @@ def request_correction(user: Any, task_id: int | str, reason: str,
                  detail={"number": app.number, "task": task.pk})
     ext.notify.notify(app.applicant, kind="application.correction",
                       title=_("办件 %(number)s 需要补正") % {"number": app.number},
-                      body=reason, link=f"/applications/{app.pk}/correct/", sms=True)
+                      body=reason, link=correction_link(app), sms=True)
     progress.refresh_parent(app, now)
     return app

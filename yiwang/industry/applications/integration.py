@@ -94,6 +94,30 @@ def matter_materials(matter: Any) -> list[dict[str, Any]]:
     return list(_first(matter, "materials", default=[]) or [])
 
 
+def licence_holder(version: Any, data: dict[str, Any], *, application_number: str,
+                   applicant: Any = None) -> str | None:
+    """``catalogue.licence_holder`` (the contract of issue 5, session 2): the ID number or
+    credit code a licence is issued to when the mapping names someone other than the
+    applicant; None when it does not — or when the catalogue has no such function yet. The
+    ``applicant`` is passed when the catalogue's function takes it."""
+    found = getattr(catalogue, "licence_holder", None)
+    if found is None:
+        return None
+    if _takes_applicant(found):
+        return found(version, data, application_number=application_number,
+                     applicant=applicant)
+    return found(version, data, application_number=application_number)
+
+
+def _takes_applicant(function: Any) -> bool:
+    import inspect
+
+    try:
+        return "applicant" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 # --- workflow --------------------------------------------------------------------------------
 
 def task_info(info: Any) -> dict[str, Any]:

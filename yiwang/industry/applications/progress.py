@@ -83,6 +83,16 @@ def _holder(app: Application) -> Any:
     return app.acting_for or app.applicant
 
 
+def licence_holder(version: Any, app: Application) -> Any:
+    """Whom the licence is issued to: the holder the version's licence mapping names (a
+    newborn, a newly registered 个体工商户 — ``catalogue.licence_holder``, which may create
+    the registry record, idempotent per receipt number, inside this transaction), else the
+    applicant or the enterprise they filed for."""
+    named = ext.licence_holder(version, app.data, application_number=app.number or "",
+                               applicant=app.applicant)
+    return named or _holder(app)
+
+
 def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
            reason: str = "", version: Any = None) -> None:
     """Close the application with the flow's outcome (``approved``/``rejected``)."""
@@ -95,7 +105,7 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
         if mapped is not None:
             type_code, fields = mapped
             licence = ext.licences.issue_licence(
-                type_code, holder=_holder(app), fields=fields,
+                type_code, holder=licence_holder(version, app), fields=fields,
                 department_code=app.department_code, actor=actor)
             licence_id = licence.identifier
     app.state = State.APPROVED if approved else State.REJECTED

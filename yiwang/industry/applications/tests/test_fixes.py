@@ -192,3 +192,42 @@ def test_deciding_an_unclaimed_task_claims_it_and_says_so(version: Any, citizen:
     applications.decide_task(officer, nxt.pk, "approve", "", app.row_version)
     kinds = [e.kind for e in applications.timeline(app, public_only=False)]
     assert kinds.count("claimed") == 2
+
+
+# --- the licence holder named by the mapping (contract with the catalogue) ---------------------
+
+def test_the_licence_goes_to_the_holder_the_mapping_names(version: Any, citizen: Any,
+                                                          other_citizen: Any, officer: Any,
+                                                          monkeypatch: Any) -> None:
+    from yiwang.industry.applications.tests.test_lifecycle import approve_all
+    from yiwang.industry.services import service as catalogue
+    from yiwang.support.licences import service as licences
+
+    calls: list[str] = []
+
+    def holder(version: Any, data: Any, *, application_number: str,
+               applicant: Any = None) -> str:
+        calls.append(application_number)
+        assert applicant is not None and applicant.pk == citizen.pk
+        return other_citizen.id_number
+
+    monkeypatch.setattr(catalogue, "licence_holder", holder, raising=False)
+    app = approve_all(submitted(citizen), officer)
+    assert calls == [app.number]
+    licence = licences.find_by_identifier(app.licence_identifier)
+    assert licences.licences_of(other_citizen).filter(pk=licence.pk).exists()
+    assert not licences.licences_of(citizen).filter(pk=licence.pk).exists()
+
+
+def test_without_a_named_holder_the_applicant_gets_the_licence(version: Any, citizen: Any,
+                                                               officer: Any,
+                                                               monkeypatch: Any) -> None:
+    from yiwang.industry.applications.tests.test_lifecycle import approve_all
+    from yiwang.industry.services import service as catalogue
+    from yiwang.support.licences import service as licences
+
+    monkeypatch.setattr(catalogue, "licence_holder",
+                        lambda version, data, *, application_number: None, raising=False)
+    app = approve_all(submitted(citizen), officer)
+    licence = licences.find_by_identifier(app.licence_identifier)
+    assert licences.licences_of(citizen).filter(pk=licence.pk).exists()

@@ -24,6 +24,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -103,6 +104,8 @@ def _data_fields(components: Any) -> list[dict[str, Any]]:
 
 
 def _label(component: dict[str, Any]) -> str:
+    if (translation.get_language() or "").startswith("en") and component.get("label_en"):
+        return str(component["label_en"])
     label = component.get("label") or component.get("key") or ""
     if isinstance(label, dict):
         return str(label.get("zh") or label.get("zh-hans") or next(iter(label.values()), ""))
@@ -129,8 +132,8 @@ def _vars(rule: Any) -> set[str]:
 def _covers(source: Any, keys: set[str]) -> bool:
     if isinstance(source, str):
         return bool(source) and source.split(".")[0] in keys
-    used = _vars(source)
-    return bool(used) and used <= keys
+    # A rule may be a constant ({"cat": ["newborn"]}: no variables) — it always has a value.
+    return _vars(source) <= keys
 
 
 def _source_text(source: Any) -> str:

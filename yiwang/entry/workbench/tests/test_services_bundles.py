@@ -226,13 +226,17 @@ def test_a_json_logic_source_is_saved_and_counts_as_covered(internal_client: Any
     save(baby="child_name", address="address")
     sign_in_client(internal_client, health)
     rule = '{"cat": [{"var": "child_name"}, "(新生儿)"]}'
+    constant = '{"cat": ["示例路1号"]}'  # no variable: always has a value
     response = internal_client.post(url("workbench:services_bundle_edit", "birth"),
-                                     post_data(**{"map__BIRTH-B__baby": rule}))
+                                     post_data(**{"map__BIRTH-B__baby": rule,
+                                                  "map__BIRTH-B__address": constant}))
     assert response.status_code == 302
     bundle = service.get_bundle("birth")
     assert bundle.members[1]["map"]["baby"] == {"cat": [{"var": "child_name"}, "(新生儿)"]}
     page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
     assert "✓" in page.split('data-testid="status-BIRTH-B-baby"')[1][:120]
+    assert "✓" in page.split('data-testid="status-BIRTH-B-address"')[1][:120]
+    assert 'data-testid="bundle-blocking"' not in page
 
 
 def test_bpmn_import_tells_a_script_client_it_failed(internal_client: Any, health: Any) -> None:
@@ -266,3 +270,27 @@ def test_list_pages_and_links(internal_client: Any, health: Any,
     assert 'data-testid="bundle-open-birth"' in page and 'data-testid="bundle-open-b2"' in page
     catalogue = internal_client.get(url("workbench:services")).content.decode()
     assert url("workbench:services_bundle_edit", "birth") in catalogue
+
+
+def test_the_demo_birth_bundle_is_covered_and_publishes(internal_client: Any, db: Any) -> None:
+    """The real data: the demo's 出生一件事 (constant JSON Logic sources included) shows no
+    missing required field and publishes again from the editor."""
+    from yiwang.demo import population
+    from yiwang.demo import services as demo
+    from yiwang.support.licences import service as licences
+
+    regions_testing.make_chain(geometry=False)
+    for spec in population.DEPARTMENTS:
+        orgs.create_department(spec.code, spec.name, name_en=spec.name_en,
+                               region_code=regions_testing.CITY)
+        for code, name in spec.positions:
+            orgs.create_position(spec.code, code=code, name=name)
+    licences.load_catalogue()
+    demo.load_services(lambda label, total: (lambda n: None))
+    sign_in_client(internal_client, official("wjw.demo", "wjw", *EDITOR))
+    page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
+    assert page.count('data-testid="member-map-') == 4
+    assert 'data-testid="bundle-blocking"' not in page and "✗" not in page
+    response = internal_client.post(url("workbench:services_bundle_publish", "birth"),
+                                    {"action": "publish"}, follow=True)
+    assert "一件事已发布" in response.content.decode()

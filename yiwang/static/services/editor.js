@@ -29,5 +29,8 @@
     var fee = document.querySelector("[data-add-fee-row]");
     var feeBody = document.querySelector("[data-fee-rows]");
     if (fee && feeBody) { fee.addEventListener("click", function () { addRow(feeBody); }); }
+    // A refused save: take keyboard and screen-reader users to the list of problems.
+    var summary = document.querySelector(".error-summary[tabindex='-1']");
+    if (summary) { summary.focus(); }
   });
 })();

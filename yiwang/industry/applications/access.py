@@ -4,11 +4,14 @@
   enterprise with a live mandate holding the ``apply`` scope and sees those they filed; the
   enterprise's legal representative sees every application filed for it.
 - An official sees and handles the applications of their departments (the department that
-  accepted it, or one with a task on it) — never another department's.
+  accepted it, or one with a task on it) — never another department's. One holding a
+  department's leading position (its first, the head) also handles its internal units'
+  (科室) inboxes; an ordinary member only their own unit's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -70,53 +73,105 @@ def may_view_as_applicant(user: Any, app: Application) -> bool:
 
 
 _SCOPE = "_applications_scope"
+MAX_UNIT_DEPTH = 5
 
 
-def official_scope(user: Any) -> tuple[list[str], list[str]]:
-    """The official's department codes and position codes, from one query of their
-    memberships, kept on the user object for the rest of the request."""
+@dataclass(frozen=True)
+class Scope:
+    """What an official handles: ``departments`` — the units they are members of (tasks
+    there for ``positions``, or for anyone); ``supervised`` — the internal units (科室, any
+    depth) of a department where they hold its leading position (the first in its order,
+    its head), whose tasks they see and act on whatever position the task names."""
+
+    departments: tuple[str, ...] = ()
+    positions: tuple[str, ...] = ()
+    supervised: tuple[str, ...] = ()
+
+    def covers(self, department: str) -> bool:
+        return department in self.departments or department in self.supervised
+
+
+def _is_leading(membership: Any) -> bool:
+    if membership.position_id is None:
+        return False
+    head = ext.orgs.positions_of(membership.department).values_list("pk", flat=True).first()
+    return head == membership.position_id
+
+
+def _units_below(department: Any) -> list[str]:
+    """The codes of the department's internal units (科室), at any depth (a few levels)."""
+    manager = type(department)._default_manager
+    codes: list[str] = []
+    parents = {department.pk}
+    for _depth in range(MAX_UNIT_DEPTH):
+        rows = list(manager.filter(parent_id__in=parents, active=True)
+                    .values_list("pk", "code"))
+        if not rows:
+            break
+        codes += [code for _pk, code in rows]
+        parents = {pk for pk, _code in rows}
+    return codes
+
+
+def official_scope(user: Any) -> Scope:
+    """The official's :class:`Scope`, from their memberships, kept on the user object for
+    the rest of the request."""
     if not is_official(user):
-        return [], []
+        return Scope()
     cached = getattr(user, _SCOPE, None)
     if cached is None:
         departments: dict[str, None] = {}
         positions: set[str] = set()
-        rows = ext.orgs.memberships_of(user).values_list("department__code", "position__code")
-        for department, position in rows:
-            departments.setdefault(department)
-            if position:
-                positions.add(position)
-        cached = (list(departments), sorted(positions))
+        supervised: dict[str, None] = {}
+        for membership in ext.orgs.memberships_of(user):
+            departments.setdefault(membership.department.code)
+            if membership.position_id:
+                positions.add(membership.position.code)
+            if _is_leading(membership):
+                for code in _units_below(membership.department):
+                    supervised.setdefault(code)
+        cached = Scope(tuple(departments), tuple(sorted(positions)),
+                       tuple(c for c in supervised if c not in departments))
         setattr(user, _SCOPE, cached)
     return cached
 
 
 def department_codes(user: Any) -> list[str]:
-    """The codes of the official's departments."""
-    return official_scope(user)[0]
+    """The codes of the official's own units (direct memberships)."""
+    return list(official_scope(user).departments)
+
+
+def supervised_codes(user: Any) -> list[str]:
+    """The internal units the official leads from their department's leading position."""
+    return list(official_scope(user).supervised)
 
 
 def position_codes(user: Any) -> list[str]:
-    return official_scope(user)[1]
+    return list(official_scope(user).positions)
 
 
 def may_handle(user: Any, app: Application) -> bool:
     """Whether an official may see and act on ``app``: a member of its department or of a
-    department with a task on it."""
-    if not is_official(user):
+    unit with a task on it, or the leader of a department above such a unit. A member of
+    a unit (科室) does not thereby handle the whole department's applications."""
+    scope = official_scope(user)
+    if not (scope.departments or scope.supervised):
         return False
-    codes = {app.department_code} | set(
-        Task.objects.filter(application=app).values_list("department_code", flat=True))
-    return any(ext.orgs.is_member(user, code) for code in codes if code)
+    if scope.covers(app.department_code):
+        return True
+    codes = set(Task.objects.filter(application=app).values_list("department_code", flat=True))
+    return any(scope.covers(code) for code in codes if code)
 
 
 def may_act_on_task(user: Any, task: Task) -> bool:
-    """A member of the task's department (directly: tasks name the unit that handles them)
-    holding its position, if it names one."""
-    departments, positions = official_scope(user)
-    if task.department_code not in departments:
+    """A member of the task's unit (tasks name the unit that handles them) holding its
+    position, if it names one; or the leader of a department above that unit."""
+    scope = official_scope(user)
+    if task.department_code in scope.supervised:
+        return True
+    if task.department_code not in scope.departments:
         return False
-    return not task.position_code or task.position_code in positions
+    return not task.position_code or task.position_code in scope.positions
 
 
 def own_application(user: Any, app: Application) -> Application:

@@ -44,10 +44,17 @@ class InboxPage:
 def inbox_queryset(user: Any, *, state: str = "open", q: str = "", matter: str = "",
                    department: str = "") -> Any:
     codes = access.department_codes(user)
+    led = access.supervised_codes(user)
     if department:
         codes = [c for c in codes if c == department]
-    qs = Task.objects.filter(department_code__in=codes) if len(codes) != 1 else \
-        Task.objects.filter(department_code=codes[0])
+        led = [c for c in led if c == department]
+    positions = access.position_codes(user)
+    # My units' tasks for my positions (or anyone's), and every task of the units I lead.
+    own = (Q(department_code__in=codes) if len(codes) != 1
+           else Q(department_code=codes[0])) & (Q(position_code="")
+                                                 | Q(position_code__in=positions))
+    qs = Task.objects.filter(own | Q(department_code__in=led)) if led else \
+        Task.objects.filter(own)
     if state == "mine":
         qs = qs.filter(state=TaskState.OPEN, claimed_by=user)
     elif state in ("waiting", "done"):
@@ -56,8 +63,6 @@ def inbox_queryset(user: Any, *, state: str = "open", q: str = "", matter: str =
             qs = qs.filter(done_by=user)
     else:
         qs = qs.filter(state=TaskState.OPEN)
-    positions = access.position_codes(user)
-    qs = qs.filter(Q(position_code="") | Q(position_code__in=positions))
     q = (q or "").strip().upper()
     if q:
         qs = qs.filter(number__startswith=q[:40])

@@ -125,7 +125,7 @@ def official_scope(user: Any) -> Scope:
         supervised: dict[str, None] = {}
         for membership in ext.orgs.memberships_of(user):
             departments.setdefault(membership.department.code)
-            if membership.position_id:
+            if membership.position is not None:
                 positions.add(membership.position.code)
             if _is_leading(membership):
                 for code in _units_below(membership.department):

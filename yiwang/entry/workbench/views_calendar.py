@@ -136,7 +136,8 @@ class CountForm(forms.Form):
     start = forms.DateField(label=gettext_lazy("起始日期"),
                             widget=forms.DateInput(attrs={"type": "date", "class": "input"}))
     end = forms.DateField(label=gettext_lazy("截止日期"),
-                          widget=forms.DateInput(attrs={"type": "date", "class": "input"}),
+                          widget=forms.DateInput(attrs={"type": "date", "class": "input",
+                                                        "aria-describedby": "count_end-hint"}),
                           help_text=gettext_lazy("按法定时限的算法:不算起始当天,算截止当天。"))
 
     def clean(self) -> dict[str, Any]:

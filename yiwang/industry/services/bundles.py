@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from yiwang.core.audit import service as audit
 from yiwang.enablement.forms import service as forms
 from yiwang.industry.services.catalogue import may_publish
-from yiwang.industry.services.common import error, form_keys, logic_vars, lookup
+from yiwang.industry.services.common import check_code, error, form_keys, logic_vars, lookup
 from yiwang.industry.services.models import Audience, Bundle, LifeEvent, Matter, ServiceVersion
 from yiwang.industry.services.versions import published_version
 
@@ -141,9 +141,21 @@ def save_bundle(*, code: str, name: str, department_code: str, form: Any, member
                 name_en: str = "", life_event: str = "", audience: str = Audience.PERSON,
                 summary: str = "", summary_en: str = "", shared_materials: Any = (),
                 promised_days: int | None = None, actor: Any = None) -> Bundle:
-    """Create or update a bundle's working fields (the published snapshot is unchanged)."""
+    """Create or update a bundle's working fields (the published snapshot is unchanged).
+
+    An existing bundle stays with its department: the actor must manage *its* department,
+    and a pack cannot move it to another (review H1: an import naming another department
+    took the bundle over)."""
+    code = check_code(code, _("一件事编码"))
     if actor is not None and not may_publish(actor, department_code):
         raise error(_("您无权管理本部门以外的一件事。"), "not_allowed")
+    existing = Bundle.objects.select_for_update().filter(code=code).first()
+    if existing is not None:
+        if actor is not None and not may_publish(actor, existing.department_code):
+            raise error(_("您无权管理本部门以外的一件事。"), "not_allowed")
+        if existing.department_code != department_code:
+            raise error(_("一件事“%(code)s”已属于其他部门,不能改变牵头部门。"), "department",
+                        code=code)
     clean = check_bundle(form=form, members=members, shared_materials=shared_materials)
     event = LifeEvent.objects.filter(code=life_event).first() if life_event else None
     bundle, _created = Bundle.objects.update_or_create(code=code, defaults={

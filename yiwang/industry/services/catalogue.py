@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from yiwang.core.audit import service as audit
-from yiwang.industry.services.common import PAGE_SIZE, error
+from yiwang.industry.services.common import PAGE_SIZE, check_code, error
 from yiwang.industry.services.models import (
     Audience,
     LifeEvent,
@@ -243,9 +243,7 @@ def create_matter(*, code: str, name: str, department_code: str, audience: str,
 
     ``actor`` None means a system load (the demo); otherwise the actor must be allowed to
     edit the department's matters."""
-    code = (code or "").strip()
-    if not code or len(code) > 40:
-        raise error(_("请填写不超过40个字符的事项编码。"), "code")
+    code = check_code(code, _("事项编码"))
     if Matter.objects.filter(code=code).exists():
         raise error(_("事项编码“%(code)s”已被使用。"), "code_taken", code=code)
     if orgs.get_department(department_code) is None:

@@ -274,3 +274,14 @@ def test_a_newborn_mapping_on_a_custom_matter(packs: Any) -> None:
     with pytest.raises(ValidationError):
         service.licence_holder(version, {**data, "mother_id_number": "123"},
                                application_number="YW-3")
+
+
+def test_a_pack_with_an_unknown_holder_kind_is_refused(packs: Any) -> None:
+    pack = service.export_definition(service.get_matter(BUSINESS))
+    pack["version"]["licence"]["holder"]["kind"] = "company"
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(pack)
+    assert any("未知的持证主体类型“company”" in m
+               for m in caught.value.message_dict["licence"])
+    assert service.published_version(BUSINESS).licence["holder"]["kind"] == (
+        "new_individual_business")

@@ -1,0 +1,72 @@
+"""Review fixes (session 2): a bundle stays with its department (H1); codes are URL-safe (M1)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from yiwang.industry.services import service
+from yiwang.industry.services.tests.conftest import live_version, make_official
+
+pytestmark = pytest.mark.django_db
+FORM = {"version": 1, "components": [{"type": "text", "key": "name", "label": "姓名",
+                                      "required": True}]}
+PUBLISH = ("services.change_matter", "services.publish_matter")
+
+
+def _bundle_pack(department: str) -> dict[str, Any]:
+    return {"format": service.FORMAT, "format_version": service.FORMAT_VERSION,
+            "kind": "bundle", "life_events": [],
+            "bundle": {"code": "birth", "name": "出生一件事", "department": department,
+                       "audience": "person", "form": FORM, "published": True,
+                       "members": [{"matter": "A", "map": {"child": "name"}},
+                                   {"matter": "B", "map": {"child": "name"}}]}}
+
+
+@pytest.fixture
+def member(city: Any) -> None:
+    form = {"version": 1, "components": [
+        {"type": "text", "key": "child", "label": "姓名", "required": True}]}
+    for code in ("A", "B"):
+        matter = service.create_matter(code=code, name=code, department_code="wjw",
+                                       audience="person")
+        live_version(matter, form=form)
+
+
+def test_another_department_cannot_take_a_bundle_over(member: Any) -> None:
+    owner = make_official("wjw.head", "wjw", *PUBLISH)
+    intruder = make_official("scjg.head", "scjg", *PUBLISH)
+    service.import_definition(_bundle_pack("wjw"), actor=owner)
+    taken = _bundle_pack("scjg")
+    taken["bundle"]["name"] = "被改掉的一件事"
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(taken, actor=intruder)
+    assert caught.value.code == "not_allowed"
+    bundle = service.get_bundle("birth")
+    assert bundle.department_code == "wjw" and bundle.name == "出生一件事"
+    # Not even a system load moves it; its own department still edits it.
+    with pytest.raises(ValidationError):
+        service.import_definition(copy.deepcopy(taken))
+    again = _bundle_pack("wjw")
+    again["bundle"]["name"] = "出生一件事(新版)"
+    service.import_definition(again, actor=owner)
+    assert service.get_bundle("birth").name == "出生一件事(新版)"
+
+
+@pytest.mark.parametrize("code", ["X/1", "a b", "", "-x", "事项1", "x" * 41, "a?b"])
+def test_codes_that_cannot_be_in_a_url_are_refused(city: Any, code: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        service.create_matter(code=code, name="甲", department_code="wjw", audience="person")
+    assert caught.value.code == "code"
+    with pytest.raises(ValidationError):
+        service.save_bundle(code=code, name="x", department_code="wjw", form=FORM, members=[])
+
+
+def test_codes_of_the_catalogue_reverse(city: Any) -> None:
+    for code in ("339900-SCJG-XK-001", "TEST_1.2", "birth"):
+        service.create_matter(code=code, name="甲", department_code="wjw", audience="person")
+        assert reverse("services_portal:matter", args=[code], urlconf="yiwang.urls.public")

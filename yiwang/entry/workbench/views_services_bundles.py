@@ -80,6 +80,7 @@ class MemberView:
     name: str
     version_number: int | None
     fields: list[MemberField] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # mapped keys the live form no longer has
 
     @property
     def missing_required(self) -> list[MemberField]:
@@ -166,6 +167,8 @@ def member_views(form: dict[str, Any], members: list[dict[str, Any]], *,
                 key=key, label=_label(component), required=bool(component.get("required")),
                 source=_source_text(source) if source not in (None, "") else "",
                 covered=source not in (None, "") and _covers(source, keys), auto=auto))
+        present = {f.key for f in view.fields}
+        view.stale = sorted(k for k in mapping if k not in present)
         views.append(view)
     return views
 
@@ -232,8 +235,9 @@ class BundleForm(forms.Form):
         self.fields["life_event"].choices = [("", _("(无)"))] + [
             (e.code, f"{e.get_audience_display()} · {e.name}") for e in service.life_events()]
         self.fields["members"].choices = candidates
-        if editing:
+        if editing:  # a bundle keeps its code and its department (service.save_bundle)
             self.fields["code"].disabled = True
+            self.fields["department"].disabled = True
         for name, f in self.fields.items():
             if name != "members":
                 f.widget.attrs.setdefault("class", "input")

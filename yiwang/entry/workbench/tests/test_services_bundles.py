@@ -184,6 +184,25 @@ def test_editor_shows_covered_and_missing_fields(internal_client: Any, health: A
     assert [c["key"] for c in saved["components"]] == ["child_name", "address"]
 
 
+def test_a_member_republished_without_a_mapped_field_is_flagged(internal_client: Any,
+                                                                 health: Any) -> None:
+    """Review: a member department renames a field; the editor names the stale mapping and
+    the new required field without a source, and publishing is refused."""
+    save(baby="child_name", address="address")
+    matter = service.get_matter("BIRTH-B")
+    renamed = {"version": 1, "components": [
+        {"type": "text", "key": "baby_name", "label": "婴儿姓名", "required": True},
+        MEMBER_B["components"][1]]}
+    service.publish_version(service.save_draft(service.create_draft(matter), form=renamed,
+                                               flow_spec=FLOW))
+    sign_in_client(internal_client, health)
+    page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
+    assert "<code>baby</code>" in page.split('data-testid="member-stale-BIRTH-B"')[1][:400]
+    assert "缺少来源(必填)" in page.split('data-testid="status-BIRTH-B-baby_name"')[1][:200]
+    internal_client.post(url("workbench:services_bundle_publish", "birth"), {"action": "publish"})
+    assert service.published_bundle("birth") is None
+
+
 def test_bad_input_is_shown_and_nothing_is_saved(internal_client: Any, health: Any) -> None:
     save(baby="child_name", address="address")
     sign_in_client(internal_client, health)

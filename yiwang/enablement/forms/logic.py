@@ -1,11 +1,16 @@
-"""JSON Logic (jsonlogic.com) restricted to an allow-list of operators, with bounded size.
+"""JSON Logic (jsonlogic.com) restricted to an allow-list of operators, with bounded size and
+bounded work.
 
 Conditions, calculations and custom rules of forms, gateway conditions of approval flows and
 fee tables are all JSON Logic, authored by civil servants in the builders. They are data,
-never code: the evaluator is ``panzi-json-logic`` (``json_logic``) given only the operators
-below (no ``log``, nothing custom that reaches outside the data), after a structural check
-that rejects unknown operators, deep nesting and big rules before anything runs. The
-browser's evaluator (``static/forms/render.js``) implements the same operators.
+never code: only the operators below (no ``log``, nothing custom that reaches outside the
+data), after a structural check that rejects unknown operators, deep nesting, big rules and a
+scoped operator (``map``/``filter``/...) inside another one's per-item rule before anything
+runs. The evaluation itself is bounded too: :data:`MAX_OPERATIONS` steps, strings of
+:data:`MAX_RESULT_STRING` characters and lists of :data:`MAX_RESULT_ITEMS` items at most; past
+a bound the whole rule gives ``None`` ("no value"). The operators are ``panzi-json-logic``'s
+(``json_logic``); the control flow is our own loop below, which counts. The browser's
+evaluator (``static/forms/logic.js``) implements the same operators and the same bounds.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from json_logic import builtins as _builtins
-from json_logic.apply import apply as _apply
 
 # Operators handled by json_logic's apply() itself (control flow and iteration).
 CONTROL = frozenset({"if", "?:", "and", "or", "map", "filter", "reduce", "all", "some", "none"})
@@ -35,6 +39,12 @@ MAX_DEPTH = 24
 MAX_NODES = 600
 MAX_JSON_CHARS = 20_000
 MAX_STRING = 2_000
+# Bounds of one evaluation (the same in static/forms/logic.js). A step is one operation
+# evaluated, one item visited by a scoped operator, one item produced by ``merge``, or 100
+# characters produced by ``cat``.
+MAX_OPERATIONS = 100_000
+MAX_RESULT_STRING = 20_000  # the longest text a form field may hold (textarea)
+MAX_RESULT_ITEMS = 1_000
 
 
 def _div(data: Any = None, a: Any = None, b: Any = None, *_ignored: Any) -> Any:
@@ -87,6 +97,10 @@ def _problems(rule: Any, known_keys: set[str] | frozenset[str] | None) -> Iterat
         op, args = next(iter(node.items()))
         if op not in OPERATORS:
             yield gettext("不允许的运算符“%(op)s”") % {"op": str(op)[:40]}
+            return
+        if op in SCOPED and scoped:
+            yield gettext("“%(op)s”不能放在 map/filter/reduce/all/some/none 的逐项规则里"
+                          "（逐项规则中不能再逐项运算）") % {"op": op}
             return
         if op in ("var", "missing", "missing_some") and known_keys is not None and not scoped:
             yield from _check_refs(op, args, known_keys)
@@ -151,13 +165,111 @@ def check_logic(rule: Any, *, known_keys: set[str] | frozenset[str] | None = Non
         raise ValidationError([prefix + p for p in problems], code="invalid_logic")
 
 
+class _OverBudget(Exception):
+    """The evaluation went past one of its bounds."""
+
+
+class _Evaluator:
+    """json_logic's ``apply`` with the same semantics, counting its steps."""
+
+    def __init__(self) -> None:
+        self.left = MAX_OPERATIONS
+
+    def spend(self, steps: int) -> None:
+        self.left -= steps
+        if self.left < 0:
+            raise _OverBudget
+
+    def items(self, rule: Any, data: Any) -> list[Any] | None:
+        items = self.apply(rule, data)
+        if not isinstance(items, list):
+            return None
+        self.spend(len(items))
+        return items
+
+    def apply(self, logic: Any, data: Any) -> Any:
+        if isinstance(logic, list):
+            return [self.apply(item, data) for item in logic]
+        if not isinstance(logic, dict) or len(logic) != 1:
+            return logic
+        self.spend(1)
+        op, args = next(iter(logic.items()))
+        if not isinstance(args, list):
+            args = [args]
+        truth = _builtins.to_bool
+        if op in ("if", "?:"):
+            index, last = 0, len(args) - 1
+            while index < last:
+                if truth(self.apply(args[index], data)):
+                    return self.apply(args[index + 1], data)
+                index += 2
+            return self.apply(args[index], data) if index < len(args) else None
+        if op in ("and", "or"):
+            current = None
+            for arg in args:
+                current = self.apply(arg, data)
+                if truth(current) == (op == "or"):
+                    return current
+            return current
+        if op in ("map", "filter"):
+            items = self.items(args[0], data) if len(args) >= (1 if op == "map" else 2) else []
+            if not items:
+                return []
+            sub = args[1] if len(args) > 1 else None
+            if op == "map":
+                return _capped([self.apply(sub, item) for item in items])
+            return _capped([item for item in items if truth(self.apply(sub, item))])
+        if op == "reduce":
+            if not args:
+                return None
+            init = args[2] if len(args) > 2 else None
+            items = self.items(args[0], data)
+            if items is None:
+                return init
+            sub = args[1] if len(args) > 1 else None
+            context: dict[str, Any] = {"accumulator": init}
+            for item in items:
+                context["current"] = item
+                context["accumulator"] = self.apply(sub, context)
+            return context["accumulator"]
+        if op in ("all", "some", "none"):
+            if len(args) < 2:
+                return op == "none"
+            items = self.items(args[0], data)
+            if items is None:
+                return op == "none"
+            if op == "all":
+                return bool(items) and all(truth(self.apply(args[1], it)) for it in items)
+            found = any(truth(self.apply(args[1], it)) for it in items)
+            return not found if op == "none" else found
+        values = [self.apply(arg, data) for arg in args]
+        if op not in _OPERATIONS:
+            raise ReferenceError(f"Unrecognized operation: {str(op)[:40]!r}")
+        result = _OPERATIONS[op](data, *values)
+        if op == "merge":
+            self.spend(len(result))
+            return _capped(result)
+        if op == "cat":
+            if len(result) > MAX_RESULT_STRING:
+                raise _OverBudget
+            self.spend(len(result) // 100)
+        return result
+
+
+def _capped(items: list[Any]) -> list[Any]:
+    if len(items) > MAX_RESULT_ITEMS:
+        raise _OverBudget
+    return items
+
+
 def apply_checked(rule: Any, data: Any) -> Any:
     """Evaluate a rule already checked by :func:`check_logic`. Arithmetic and type errors of
-    the evaluation give ``None``."""
+    the evaluation, and going past the bounds of work and size (:data:`MAX_OPERATIONS`,
+    :data:`MAX_RESULT_STRING`, :data:`MAX_RESULT_ITEMS`), give ``None``."""
     try:
-        result = _apply(rule, data, _OPERATIONS)
-    except (ArithmeticError, TypeError, ValueError, ReferenceError, RecursionError,
-            AttributeError, IndexError, KeyError):
+        result = _Evaluator().apply(rule, data)
+    except (_OverBudget, MemoryError, ArithmeticError, TypeError, ValueError, ReferenceError,
+            RecursionError, AttributeError, IndexError, KeyError):
         return None
     if isinstance(result, float) and not math.isfinite(result):
         return None

@@ -1,9 +1,22 @@
 /* JSON Logic for yiwang forms: the allow-listed operators only (the same list as
- * yiwang/enablement/forms/logic.py), bounded depth. Our own small evaluator: conditions and
- * calculations run live in the browser, and the server recomputes them on submission. */
+ * yiwang/enablement/forms/logic.py), bounded depth and bounded work. Our own small evaluator:
+ * conditions and calculations run live in the browser, and the server recomputes them on
+ * submission. The bounds are the server's (logic.py MAX_OPERATIONS, MAX_RESULT_STRING,
+ * MAX_RESULT_ITEMS): a step is one operation evaluated, one item visited by a scoped operator,
+ * one item produced by merge, or 100 characters produced by cat; past a bound the rule gives
+ * null, as on the server. */
 (function () {
   "use strict";
   var MAX_DEPTH = 24;
+  var MAX_OPERATIONS = 100000, MAX_RESULT_STRING = 20000, MAX_RESULT_ITEMS = 1000;
+  var left = MAX_OPERATIONS;
+  function OverBudget() {}
+  function spend(n) { left -= n; if (left < 0) throw new OverBudget(); }
+  function capped(list) { if (list.length > MAX_RESULT_ITEMS) throw new OverBudget(); return list; }
+  function codePoints(s) {  // Python's len(): astral characters count once
+    if (s.length > 2 * MAX_RESULT_STRING) throw new OverBudget();
+    return Array.from(s).length;
+  }
   var SCOPED = { map: 1, filter: 1, reduce: 1, all: 1, some: 1, none: 1 };
 
   function isRule(x) {
@@ -101,6 +114,7 @@
     if (depth > MAX_DEPTH) throw new Error("too deep");
     if (Array.isArray(rule)) return rule.map(function (r) { return apply(r, data, depth + 1); });
     if (!isRule(rule)) return rule;
+    spend(1);
     var op = Object.keys(rule)[0];
     var args = rule[op];
     if (!Array.isArray(args)) args = [args];
@@ -134,8 +148,9 @@
       case "map": case "filter": case "all": case "some": case "none": {
         var items = ev(args[0]);
         if (!Array.isArray(items)) return op === "map" || op === "filter" ? [] : (op === "none");
-        if (op === "map") return items.map(function (it) { return ev(args[1], it); });
-        if (op === "filter") return items.filter(function (it) { return truthy(ev(args[1], it)); });
+        spend(items.length);
+        if (op === "map") return capped(items.map(function (it) { return ev(args[1], it); }));
+        if (op === "filter") return capped(items.filter(function (it) { return truthy(ev(args[1], it)); }));
         if (op === "all") return items.length > 0 && items.every(function (it) { return truthy(ev(args[1], it)); });
         if (op === "some") return items.some(function (it) { return truthy(ev(args[1], it)); });
         return !items.some(function (it) { return truthy(ev(args[1], it)); });
@@ -143,16 +158,25 @@
       case "reduce": {
         var list2 = ev(args[0]), acc = args.length > 2 ? ev(args[2]) : null;
         if (!Array.isArray(list2)) return acc;
+        spend(list2.length);
         list2.forEach(function (it) { acc = ev(args[1], { current: it, accumulator: acc }); });
         return acc;
       }
     }
     if (!Object.prototype.hasOwnProperty.call(OPS, op)) throw new Error("operator not allowed: " + op);
-    return OPS[op].apply(null, args.map(function (a) { return ev(a); }));
+    var result = OPS[op].apply(null, args.map(function (a) { return ev(a); }));
+    if (op === "merge") { spend(result.length); return capped(result); }
+    if (op === "cat") {
+      var n = codePoints(result);
+      if (n > MAX_RESULT_STRING) throw new OverBudget();
+      spend(Math.floor(n / 100));
+    }
+    return result;
   }
 
   /* Evaluate; any error (unknown operator, too deep) gives null, like the server. */
   function evaluate(rule, data) {
+    left = MAX_OPERATIONS;
     try {
       var v = apply(rule, data, 0);
       return (typeof v === "number" && !isFinite(v)) ? null : v;

@@ -340,6 +340,15 @@ PARITY_RULES: list[tuple[Any, Any]] = [
     ({"some": [{"var": "ns"}, {"==": [{"var": ""}, 2]}]}, {"ns": [1, 2]}),
     ({"none": [{"var": "ns"}, {"==": [{"var": ""}, 2]}]}, {"ns": [1, 3]}),
     ({">": [{"var": "start"}, "2026-01-01"]}, {"start": "2026-03-01"}),
+    # The bounds of one evaluation (review 2026-11-27 session 2, M3), on both sides of each.
+    *[({"reduce": [{"merge": [1] * n}, {"cat": [{"var": "accumulator"},
+                                                {"var": "accumulator"}]}, start]}, {})
+      for n in (14, 15) for start in ("x", "😀")],
+    *[({"merge": [{"var": "a"}, {"var": "a"}]}, {"a": list(range(n))}) for n in (500, 501)],
+    *[({"map": [{"var": "a"}, {"var": ""}]}, {"a": list(range(n))}) for n in (1000, 1001)],
+    *[({"reduce": [{"var": "rows"}, {"+": [{"var": "accumulator"},
+                                           {"+": [{"var": "current"}] * 240}]}, 0]},
+       {"rows": list(range(n))}) for n in (333, 500)],
 ]
 
 

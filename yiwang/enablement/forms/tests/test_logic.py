@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from yiwang.enablement.forms import service as forms
-from yiwang.enablement.forms.logic import MAX_DEPTH, MAX_NODES, references
+from yiwang.enablement.forms.logic import MAX_DEPTH, MAX_NODES, logic_problems, references
 
 
 def test_evaluates_the_usual_operators() -> None:
@@ -67,3 +67,53 @@ def test_check_logic_names_unknown_fields_outside_iteration_scopes() -> None:
 def test_references_skip_iteration_scopes() -> None:
     rule = {"and": [{"var": "a.b"}, {"map": [{"var": "rows"}, {"var": "inner"}]}]}
     assert references(rule) == {"a", "rows"}
+
+
+# Review 2026-11-27 session 2, M3: the evaluation is bounded, not only the rule.
+def test_a_rule_that_doubles_a_string_stops_at_the_string_bound() -> None:
+    doubling = {"reduce": [{"merge": [1] * 16},
+                           {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]}, "x"]}
+    assert logic_problems(doubling) == []
+    assert forms.evaluate(doubling, {}) is None  # 2**16 characters > MAX_RESULT_STRING
+    eight = {"reduce": [{"merge": [1] * 8},
+                        {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]}, "x"]}
+    assert forms.evaluate(eight, {}) == "x" * 256
+
+
+def test_lists_built_by_merge_map_and_filter_stop_at_the_item_bound() -> None:
+    from yiwang.enablement.forms.logic import MAX_RESULT_ITEMS
+    rows = list(range(MAX_RESULT_ITEMS // 2 + 1))
+    assert forms.evaluate({"merge": [{"var": "a"}, {"var": "a"}]}, {"a": rows}) is None
+    assert forms.evaluate({"merge": [{"var": "a"}]}, {"a": rows}) == rows
+    many = {"a": list(range(MAX_RESULT_ITEMS + 1))}
+    assert forms.evaluate({"map": [{"var": "a"}, {"var": ""}]}, many) is None
+    assert forms.evaluate({"filter": [{"var": "a"}, True]}, many) is None
+    assert forms.evaluate({"filter": [{"var": "a"}, {"<": [{"var": ""}, 3]}]}, many) == [0, 1, 2]
+
+
+def test_the_evaluation_stops_after_its_operation_budget() -> None:
+    from yiwang.enablement.forms.logic import MAX_OPERATIONS
+    body = {"+": [{"var": "current"}] * 240}  # 241 operations per item
+    rule = {"reduce": [{"var": "rows"}, {"+": [{"var": "accumulator"}, {"-": [body, 0]}]}, 0]}
+    assert logic_problems(rule) == []
+    few = list(range(MAX_OPERATIONS // 300))
+    assert forms.evaluate(rule, {"rows": few}) == sum(240 * n for n in few)
+    assert forms.evaluate(rule, {"rows": list(range(MAX_OPERATIONS // 200))}) is None
+
+
+@pytest.mark.parametrize("inner", ["map", "filter", "reduce", "all", "some", "none"])
+def test_refuses_a_scoped_operator_inside_another_ones_item_rule(inner: str) -> None:
+    nested = {"map": [{"var": "a"}, {inner: [{"var": "b"}, {"var": ""}]}]}
+    assert any("逐项" in p for p in logic_problems(nested))
+    # One after the other (the inner list is computed once) is fine.
+    chained = {"map": [{inner: [{"var": "b"}, {"var": ""}]}, {"var": ""}]}
+    assert logic_problems(chained) == []
+
+
+def test_memory_error_gives_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yiwang.enablement.forms import logic
+
+    def exhausted(data: object = None, *args: object) -> object:
+        raise MemoryError
+    monkeypatch.setitem(logic._OPERATIONS, "cat", exhausted)
+    assert forms.evaluate({"cat": ["a", "b"]}, {}) is None

@@ -32,6 +32,7 @@ __all__ = [
     "claim_upload",
     "delete_upload",
     "get_upload",
+    "page_images",
     "purge_unclaimed",
     "read_upload",
 ]
@@ -55,6 +56,15 @@ def accept_upload(f: UploadedFile | bytes, *, filename: str, owner_key: str, pur
 
     return store.accept(f, filename=filename, owner_key=owner_key, purpose=purpose,
                         accept=accept, max_bytes=max_bytes, personal=personal, actor=actor)
+
+
+def page_images(content: bytes, *, max_pages: int = 1) -> list[Any]:
+    """The scanned image of each of the first ``max_pages`` pages of a PDF (Pillow images),
+    extracted with pypdf (no rendering): for OCR of a scanned document. Raises
+    ``ValidationError`` when a page is not a scan (has no page-sized image)."""
+    from yiwang.core.uploads import scans
+
+    return scans.page_images(content, max_pages=max_pages)
 
 
 def get_upload(token: str) -> StoredUpload | None:

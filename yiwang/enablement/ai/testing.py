@@ -242,3 +242,17 @@ def render_business_licence(fields: dict[str, str], *, noise: float = 0, angle: 
     draw.ellipse([960, 740, 1160, 940], outline=seal, width=6)
     draw.regular_polygon((1060, 840, 30), 5, fill=seal)
     return _finish(image, noise=noise, angle=angle, rng=rng)
+
+
+def scanned_pdf(image: bytes, *, on_a4: bool = False, dpi: int = 150) -> bytes:
+    """A PDF as a scanner writes it: one page holding one picture (``image``, PNG or JPEG
+    bytes). ``on_a4`` puts the picture on a white A4 page at ``dpi``, as when a card is laid
+    on the glass of a flatbed scanner."""
+    picture = Image.open(io.BytesIO(image)).convert("RGB")
+    if on_a4:
+        page = Image.new("RGB", (round(8.27 * dpi), round(11.69 * dpi)), (252, 252, 250))
+        page.paste(picture, (round(0.8 * dpi), round(1.0 * dpi)))
+        picture = page
+    out = io.BytesIO()
+    picture.save(out, "PDF", resolution=float(dpi))
+    return out.getvalue()

@@ -62,6 +62,50 @@ def test_read_rendered_business_licence(individual: bool) -> None:
     assert reading.problems == []
 
 
+def test_read_upside_down_id_card() -> None:
+    from PIL import Image
+
+    image = Image.open(__import__("io").BytesIO(testing.render_id_card(PERSON, noise=0.01)))
+    out = __import__("io").BytesIO()
+    image.rotate(180).save(out, "PNG")
+    reading = service.read_id_card(out.getvalue())
+    assert service.compare_fields(reading, PERSON) == []
+
+
+@pytest.mark.parametrize("on_a4", [False, True])
+def test_read_id_card_from_a_scanned_pdf(on_a4: bool) -> None:
+    pdf = testing.scanned_pdf(testing.render_id_card(PERSON, noise=0.01, angle=1), on_a4=on_a4)
+    assert pdf.startswith(b"%PDF-")
+    reading = service.read_id_card(pdf)
+    assert service.compare_fields(reading, PERSON) == []
+
+
+def test_a_pdf_without_a_scan_is_refused_plainly() -> None:
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(595, 842)
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(ValidationError) as refused:
+        service.read_id_card(out.getvalue())
+    assert refused.value.code == "pdf_no_image"
+    assert "不是扫描件" in refused.value.messages[0]
+
+
+def test_trim_margins_finds_the_card_on_the_page() -> None:
+    from PIL import Image
+
+    page = Image.new("RGB", (1240, 1754), (252, 252, 250))
+    page.paste((120, 120, 120), (100, 150, 956, 690))
+    trimmed = engine.trim_margins(page)
+    assert abs(trimmed.size[0] - 856) <= 80 and abs(trimmed.size[1] - 540) <= 80
+    blank = Image.new("RGB", (300, 200), (255, 255, 255))
+    assert engine.trim_margins(blank).size == (300, 200)
+
+
 def test_ocr_text_lines_top_to_bottom() -> None:
     lines = service.ocr_text(testing.render_id_card(PERSON))
     texts = [item.text for item in lines]

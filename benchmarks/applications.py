@@ -20,14 +20,9 @@ with its own keep-alive connections) run ``--count`` lifecycles of seven request
 from __future__ import annotations
 
 import argparse
-import http.client
 import io
-import json
 import os
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +32,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks._server import Server, Session, free_port, session_keys, setup_django  # noqa: E402
 
 GOAL = 50.0
 MATTER = "339900-gaj-bench"
@@ -59,24 +56,6 @@ FLOW: dict[str, Any] = {"version": 1, "steps": [
 LICENCE = {"type": "no_criminal_record", "map": {
     "purpose": {"cat": ["入职"]}, "period": {"cat": ["近五年"]},
     "statement": {"cat": ["经查询,未发现有犯罪记录。"]}}}
-
-
-def setup_django(data_dir: str, database_url: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "yiwang.conf.settings"
-    os.environ["YIWANG_ENV"] = "test"
-    os.environ["YIWANG_DATA_DIR"] = data_dir
-    os.environ["YIWANG_LOG_FORMAT"] = "text"
-    os.environ["YIWANG_LOG_LEVEL"] = "ERROR"
-    os.environ["YIWANG_LICENCES_SEAL_LEVEL"] = "B-B"
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
 
 
 def prepare(clients: int, licence: bool) -> tuple[list[Any], list[Any]]:
@@ -140,105 +119,12 @@ def prepare(clients: int, licence: bool) -> tuple[list[Any], list[Any]]:
     return citizens, officials
 
 
-def cookies(users: list[Any]) -> list[str]:
-    from django.conf import settings
-    from django.test import Client
-
-    from yiwang.support.identity.testing import sign_in_client
-
-    out = []
-    for user in users:
-        client = Client()
-        sign_in_client(client, user)
-        out.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
-    return out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(public: int, internal: int, data_dir: str,
-                 database_url: str) -> subprocess.Popen[bytes]:
-    from django.conf import settings
-
-    env = {**os.environ, "YIWANG_ZONE": "all", "YIWANG_PUBLIC_PORT": str(public),
-           "YIWANG_INTERNAL_PORT": str(internal), "YIWANG_DATA_DIR": data_dir,
-           "YIWANG_LOG_LEVEL": "WARNING"}
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    cmd = [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application",
-           "--worker-class", "gthread", "--workers", str(settings.YIWANG_WEB_WORKERS),
-           "--threads", str(settings.YIWANG_WEB_THREADS), "--keep-alive", "5",
-           "--timeout", "60",
-           "--bind", f"127.0.0.1:{public}", "--bind", f"127.0.0.1:{internal}",
-           "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", internal, timeout=2)
-            conn.request("GET", "/api/v1/ping")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
 def png() -> bytes:
     from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (120, 160), (210, 220, 235)).save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-class Session:
-    """One person's keep-alive connection with their session and a CSRF token."""
-
-    def __init__(self, port: int, zone: str, session_key: str) -> None:
-        self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        token = secrets.token_hex(16)  # 32 characters of [a-zA-Z0-9], as Django expects
-        self.headers = {"Cookie": f"yiwang_{zone}={session_key}; csrftoken={token}",
-                        "X-CSRFToken": token, "Host": f"127.0.0.1:{port}"}
-
-    def call(self, method: str, path: str, body: Any = None, *,
-             files: dict[str, tuple[str, bytes]] | None = None) -> Any:
-        headers = dict(self.headers)
-        payload: bytes | None = None
-        if files is not None:
-            boundary = "yiwangbench" + secrets.token_hex(8)
-            parts = []
-            for key, value in (body or {}).items():
-                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"'
-                             f"\r\n\r\n{value}\r\n".encode())
-            for key, (name, content) in files.items():
-                parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"; '
-                             f'filename="{name}"\r\nContent-Type: image/png\r\n\r\n'.encode()
-                             + content + b"\r\n")
-            payload = b"".join(parts) + f"--{boundary}--\r\n".encode()
-            headers["Content-Type"] = f"multipart/form-data; boundary={boundary}"
-        elif body is not None:
-            payload = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        try:
-            self.conn.request(method, path, body=payload, headers=headers)
-            response = self.conn.getresponse()
-        except (ConnectionError, http.client.HTTPException):
-            # The server closed the kept-alive connection (a worker recycled): reconnect.
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-            self.conn.request(method, path, body=payload, headers=headers)
-            response = self.conn.getresponse()
-        data = response.read()
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-        return json.loads(data) if data else None
 
 
 def lifecycle(citizen: Session, official: Session, user: Any, image: bytes) -> float:
@@ -269,17 +155,26 @@ def main() -> None:
     parser.add_argument("--licence", action="store_true",
                         help="approval issues a sealed licence (无犯罪记录证明)")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="gunicorn workers (default: YIWANG_WEB_WORKERS)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per worker (default: YIWANG_WEB_THREADS)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="yiwang-apps-") as data_dir:
-        setup_django(data_dir, args.database_url)
+        setup_django(data_dir, args.database_url, YIWANG_LICENCES_SEAL_LEVEL="B-B")
+        from django.conf import settings
         from django.db import connection
 
         citizens, officials = prepare(args.clients, args.licence)
-        citizen_keys, official_keys = cookies(citizens), cookies(officials)
+        citizen_keys, official_keys = session_keys(citizens), session_keys(officials)
         vendor = connection.vendor
         connection.close()
         public, internal = free_port(), free_port()
-        server = start_server(public, internal, data_dir, args.database_url)
+        workers = args.workers or settings.YIWANG_WEB_WORKERS
+        threads = args.threads or settings.YIWANG_WEB_THREADS
+        server = Server(zone="all", ports={"public": public, "internal": internal},
+                        data_dir=data_dir, database_url=args.database_url,
+                        workers=workers, threads=threads)
         image = png()
         durations: list[float] = []
         errors: list[str] = []
@@ -307,25 +202,30 @@ def main() -> None:
                 lifecycle(Session(public, "public", citizen_keys[i]),
                           Session(internal, "internal", official_keys[i % len(officials)]),
                           citizens[i], image)
-            threads = [threading.Thread(target=worker, args=(i,)) for i in range(args.clients)]
+            clients = [threading.Thread(target=worker, args=(i,)) for i in range(args.clients)]
+            cpu = server.cpu_seconds()
             started = time.perf_counter()
-            for t in threads:
+            for t in clients:
                 t.start()
-            for t in threads:
+            for t in clients:
                 t.join()
             wall = time.perf_counter() - started
+            cpu = server.cpu_seconds() - cpu
         finally:
-            server.terminate()
-            server.wait(30)
+            server.stop()
     if errors:
         print(f"{len(errors)} lifecycles failed, e.g. {errors[0]}")
     rate = len(durations) / wall
     print(f"application lifecycles through the HTTP API: {len(durations)} in {wall:.1f} s, "
           f"{args.clients} clients, {vendor}, licence issued: {args.licence}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, gunicorn {workers} workers x {threads} threads")
     print(f"  {rate:.1f} applications/s (goal >= {GOAL:.0f}/s: ratio {rate / GOAL:.2f}); "
           f"{rate * 7:.0f} requests/s")
     if durations:
+        per = cpu / len(durations) * 1000
+        print(f"  server CPU {per:.0f} ms per lifecycle ({per / 7:.1f} ms per request); "
+              f"at 100 % of {os.cpu_count()} cores that is at most "
+              f"{(os.cpu_count() or 1) * 1000 / per:.0f} applications/s")
         print(f"  one lifecycle (7 requests): median {statistics.median(durations) * 1000:.0f} ms")
 
 

@@ -18,12 +18,9 @@ sometimes a receipt-number prefix) ``--requests`` times.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,33 +32,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._server import (  # noqa: E402
+    Server,
+    Session,
+    free_port,
+    percentile,
+    session_keys,
+    setup_django,
+)
+
 GOAL_P99_MS = 100.0
 BASELINE_MEDIAN_MS = 240.0  # Open Zaak, 16 users, 1,000,000 cases
 DEPARTMENTS = 20
 BATCH = 20_000
-
-
-def setup_django(data_dir: str, database_url: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "yiwang.conf.settings"
-    os.environ["YIWANG_ENV"] = "test"
-    os.environ["YIWANG_DATA_DIR"] = data_dir
-    os.environ["YIWANG_LOG_FORMAT"] = "text"
-    os.environ["YIWANG_LOG_LEVEL"] = "ERROR"
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare_people(clients: int) -> tuple[Any, list[Any]]:
@@ -164,47 +147,10 @@ def fill(n: int, citizen: Any, officials: list[Any]) -> float:
     return time.perf_counter() - started
 
 
-def session_cookies(officials: list[Any]) -> list[str]:
-    from django.conf import settings
-    from django.test import Client
-
-    from yiwang.support.identity.testing import sign_in_client
-
-    cookies = []
-    for user in officials:
-        client = Client()
-        sign_in_client(client, user)
-        cookies.append(client.cookies[settings.SESSION_COOKIE_NAME].value)
-    return cookies
-
-
-def start_server(port: int, data_dir: str, database_url: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "YIWANG_ZONE": "internal", "YIWANG_INTERNAL_PORT": str(port),
-           "YIWANG_DATA_DIR": data_dir, "YIWANG_LOG_LEVEL": "WARNING"}
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    cmd = [sys.executable, "-m", "gunicorn", "yiwang.wsgi:application", "--bind",
-           f"127.0.0.1:{port}", "--worker-class", "gthread", "--workers", "2", "--threads", "8",
-           "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/v1/ping")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
 def client_loop(port: int, cookie: str, requests: int, seed: int, out: list[float],
                 errors: list[str], think: float = 0.0) -> None:
     rng = random.Random(seed)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": f"yiwang_internal={cookie}", "Host": f"127.0.0.1:{port}"}
+    session = Session(port, "internal", cookie)
     for i in range(requests):
         roll = rng.random()
         if roll < 0.70:
@@ -216,22 +162,15 @@ def client_loop(port: int, cookie: str, requests: int, seed: int, out: list[floa
         else:
             path = f"/api/v1/applications/inbox?q=YW-339900-2026{rng.randint(1, 11):02d}"
         started = time.perf_counter()
-        conn.request("GET", path, headers=headers)
-        response = conn.getresponse()
-        body = response.read()
+        status, body = session.request("GET", path)
         elapsed = (time.perf_counter() - started) * 1000
-        if response.status != 200:
-            errors.append(f"{response.status} {body[:200]!r}")
+        if status != 200:
+            errors.append(f"{status} {body[:200]!r}")
             continue
         if i >= 3:  # warm-up
             out.append(elapsed)
         if think:
             time.sleep(rng.uniform(0, 2 * think))  # a person reading the list
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -242,6 +181,8 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a user waits between requests (0: back to back)")
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--keep", default="",
                         help="a data directory to fill once and reuse (SQLite)")
     args = parser.parse_args()
@@ -264,10 +205,12 @@ def main() -> None:
             seconds = fill(args.applications, citizen, officials)
             if args.keep:
                 (Path(data_dir) / "filled").write_text(str(args.applications))
-        cookies = session_cookies(officials)
+        cookies = session_keys(officials)
         connection.close()
         port = free_port()
-        server = start_server(port, data_dir, args.database_url)
+        server = Server(zone="internal", ports={"internal": port}, data_dir=data_dir,
+                        database_url=args.database_url, workers=args.workers,
+                        threads=args.threads)
         try:
             latencies: list[float] = []
             errors: list[str] = []
@@ -275,15 +218,16 @@ def main() -> None:
                                         args=(port, cookies[i], args.requests, i, latencies,
                                               errors, args.think))
                        for i in range(args.clients)]
+            cpu = server.cpu_seconds()
             started = time.perf_counter()
             for t in threads:
                 t.start()
             for t in threads:
                 t.join()
             wall = time.perf_counter() - started
+            cpu = server.cpu_seconds() - cpu
         finally:
-            server.terminate()
-            server.wait(30)
+            server.stop()
     if errors:
         print(f"{len(errors)} failed requests, e.g. {errors[0]}")
     if not latencies:
@@ -297,7 +241,9 @@ def main() -> None:
     print(f"  p50 {p50:.1f} ms (Open Zaak median {BASELINE_MEDIAN_MS:.0f} ms: "
           f"{BASELINE_MEDIAN_MS / p50:.1f}x faster)")
     print(f"  p99 {p99:.1f} ms (goal < {GOAL_P99_MS:.0f} ms: ratio {p99 / GOAL_P99_MS:.2f})")
-    print(f"  throughput {len(latencies) / wall:.0f} requests/s")
+    print(f"  throughput {len(latencies) / wall:.0f} requests/s; server CPU "
+          f"{cpu / (args.clients * args.requests) * 1000:.1f} ms per request "
+          f"(gunicorn {args.workers} workers x {args.threads} threads)")
 
 
 if __name__ == "__main__":

@@ -61,8 +61,11 @@ OFFICIALS_PER_POSITION = {
 AUDITORS = "审计员"
 REGISTRY_READERS = "人口库查询"
 CASE_HANDLERS = "办件审批"  # every official: the inbox shows only their own departments' tasks
+CALENDAR_KEEPERS = "工作日历管理"  # 政务服务中心's officials keep the statutory clock's calendar
+CALENDAR_DEPARTMENT = "zwfw"
 GROUP_PERMISSIONS = {
     CASE_HANDLERS: ["applications.handle_application"],
+    CALENDAR_KEEPERS: ["workflow.manage_calendar"],
     AUDITORS: ["audit.view_auditevent"],
     REGISTRY_READERS: [
         "registry.view_person",
@@ -264,6 +267,9 @@ def load_groups() -> None:
     groups[REGISTRY_READERS].user_set.add(*readers)
     handlers = {m.user for d in orgs.list_departments() for m in orgs.members_of(d)}
     groups[CASE_HANDLERS].user_set.add(*(handlers - set(auditors)))
+    if orgs.get_department(CALENDAR_DEPARTMENT) is not None:
+        keepers = {m.user for m in orgs.members_of(CALENDAR_DEPARTMENT)} - set(auditors)
+        groups[CALENDAR_KEEPERS].user_set.add(*keepers)
 
 
 def _permission(dotted: str) -> Permission:

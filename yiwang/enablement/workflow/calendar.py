@@ -55,6 +55,13 @@ def _is_workday(day: date, special: dict[date, str]) -> bool:
     return day.weekday() < 5
 
 
+def calendar_days(year: int, calendar: str = "default") -> list[dict[str, Any]]:
+    """The special days of ``year`` in ``calendar`` by date: ``{"day", "kind", "name"}``."""
+    return [{"day": row.day, "kind": row.kind, "name": row.name}
+            for row in CalendarDay.objects.filter(calendar=calendar, day__year=year)
+            .order_by("day")]
+
+
 def is_workday(day: date, calendar: str = "default") -> bool:
     """See ``service.is_workday``."""
     if isinstance(day, datetime):

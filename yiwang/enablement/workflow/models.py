@@ -39,6 +39,7 @@ class CalendarDay(models.Model):  # 工作日历中的特殊日
         verbose_name = _("工作日历日")
         verbose_name_plural = _("工作日历日")
         ordering = ("calendar", "day")
+        permissions = [("manage_calendar", _("管理工作日历"))]
         constraints = [
             models.UniqueConstraint(fields=("calendar", "day"), name="workflow_calendar_day_unique")
         ]

@@ -35,6 +35,7 @@ __all__ = [
     "TaskInfo",
     "add_working_days",
     "build_bpmn",
+    "calendar_days",
     "check_spec",
     "complete",
     "describe_spec",
@@ -156,6 +157,12 @@ def working_days_between(
 ) -> int:
     """Working days in ``(start, end]`` (negative when ``end`` is before ``start``)."""
     return _calendar.working_days_between(start, end, calendar)
+
+
+def calendar_days(year: int, calendar: str = "default") -> list[dict[str, Any]]:
+    """The special days (holidays, make-up workdays) of ``year``:
+    ``[{"day": date, "kind": "holiday"|"workday", "name": str}]`` ordered by date."""
+    return _calendar.calendar_days(year, calendar)
 
 
 def set_day(

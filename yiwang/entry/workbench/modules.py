@@ -48,6 +48,10 @@ MODULES: list[Module] = [
         "政务服务事项目录和办事指南:编写办事指南,用表单搭建器和流程编辑器配置申请表单、审批流程、"
         "收费和证照,发布后在一网通办门户上线;版本可追溯,已受理的办件按原版本办理。"), SERVE,
         "workbench:services", permission="services.change_matter"),
+    Module("calendar", _("工作日历"), _(
+        "办件法定时限和承诺时限所用的工作日历:法定节假日和调休上班日,逐日修改或按年导入,"
+        "并可计算两个日期之间的工作日数;每次修改记入审计日志。"), SERVE,
+        "workbench:calendar", permission="workflow.manage_calendar"),
     Module("licences", _("电子证照"), _(
         "电子证照的签发、变更、注销与核验:发证部门签发可验证的电子证照,证照摘要写入防篡改"
         "账本,实现跨地区、跨部门互认互通。"), SERVE, "workbench:licences",

@@ -2,6 +2,7 @@ from django.urls import path
 
 from yiwang.entry.workbench import (
     urls_applications,
+    urls_calendar,
     urls_ledger,
     urls_licences,
     urls_seals,
@@ -56,4 +57,6 @@ urlpatterns = [
     # 一网通办: the service builder and the officials' inbox
     *urls_services.urlpatterns,
     *urls_applications.urlpatterns,
+    # 工作日历 of the statutory clock
+    *urls_calendar.urlpatterns,
 ]

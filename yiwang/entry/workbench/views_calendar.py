@@ -6,8 +6,7 @@ name, importing a year's list (CSV or JSON, pasted or uploaded; validated line b
 saved all or nothing) and a checker that counts the working days between two dates.
 
 Writes go through ``workflow.set_day`` / ``workflow.load_calendar``, which audit them.
-Access: ``workflow.change_calendarday`` (the model permission of the workflow app; a dedicated
-permission is asked of the lead), so an official without it gets 403.
+Access: ``workflow.manage_calendar`` (管理工作日历), so an official without it gets 403.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -37,7 +36,7 @@ from yiwang.enablement.workflow import service as workflow
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.views import render_page
 
-PERM = "workflow.change_calendarday"
+PERM = "workflow.manage_calendar"
 NAV = "calendar"
 CALENDAR = "default"
 MIN_YEAR, MAX_YEAR = 2000, 2100
@@ -59,24 +58,9 @@ WEEKDAY_NAMES = (gettext_lazy("星期一"), gettext_lazy("星期二"), gettext_l
 # --- reading the calendar ------------------------------------------------------------------
 
 def special_days(year: int) -> dict[date, tuple[str, str]]:
-    """The year's special days as ``{day: (kind, name)}``.
-
-    Uses ``workflow.calendar_days(year, calendar)`` when the facade has it (asked of the
-    lead); until then the kinds are inferred from ``workflow.is_workday`` — names are then
-    unknown, and a holiday that falls on a weekend looks like a plain weekend."""
-    reader = getattr(workflow, "calendar_days", None)
-    if reader is not None:
-        return {d["day"]: (d["kind"], d.get("name") or "") for d in reader(year, CALENDAR)}
-    found: dict[date, tuple[str, str]] = {}
-    day = date(year, 1, 1)
-    while day.year == year:
-        works = workflow.is_workday(day, CALENDAR)
-        if day.weekday() < 5 and not works:
-            found[day] = (HOLIDAY, "")
-        elif day.weekday() >= 5 and works:
-            found[day] = (WORKDAY, "")
-        day += timedelta(days=1)
-    return found
+    """The year's special days (holidays, make-up workdays) as ``{day: (kind, name)}``."""
+    return {d["day"]: (d["kind"], d.get("name") or "")
+            for d in workflow.calendar_days(year, CALENDAR)}
 
 
 @dataclass(frozen=True)
@@ -171,7 +155,6 @@ def calendar_year(request: HttpRequest) -> HttpResponse:
         "holidays": sum(m["holidays"] for m in months),
         "workdays": sum(m["workdays"] for m in months),
         "count_form": count_form, "result": result,
-        "names_known": getattr(workflow, "calendar_days", None) is not None,
     })
 
 
@@ -219,7 +202,6 @@ def calendar_day(request: HttpRequest, day: str) -> HttpResponse:
         "day": when, "weekday": WEEKDAY_NAMES[when.weekday()], "form": form,
         "special": kind != NORMAL, "current": _kind_label(
             kind if kind != NORMAL else ("weekend" if when.weekday() >= 5 else NORMAL)),
-        "names_known": getattr(workflow, "calendar_days", None) is not None,
     })
 
 

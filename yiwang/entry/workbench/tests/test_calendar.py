@@ -11,29 +11,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import clear_url_caches, reverse
+from django.urls import reverse
 
 from yiwang.core.audit import service as audit
 from yiwang.enablement.workflow import service as workflow
 from yiwang.entry.portal.testing import unlabelled_inputs
-from yiwang.entry.workbench import urls as workbench_urls
-from yiwang.entry.workbench import urls_calendar
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def calendar_urls(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Until the lead splices ``urls_calendar`` into the workbench namespace, do it here."""
-    names = {p.name for p in workbench_urls.urlpatterns if hasattr(p, "name")}
-    if "calendar" not in names:
-        monkeypatch.setattr(workbench_urls, "urlpatterns",
-                            [*workbench_urls.urlpatterns, *urls_calendar.urlpatterns])
-        clear_url_caches()
-    yield
-    clear_url_caches()
 
 
 def url(name: str, *args: Any) -> str:
@@ -51,7 +37,7 @@ def official(username: str, *perms: str) -> Any:
 
 @pytest.fixture
 def keeper(internal_client: Any) -> Any:
-    user = official("calendar.keeper", "workflow.change_calendarday")
+    user = official("calendar.keeper", "workflow.manage_calendar")
     sign_in_client(internal_client, user)
     return user
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import re._constants as sre_constants
-import re._parser as sre_parse
 from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
@@ -14,6 +12,7 @@ from django.utils.translation import gettext
 
 from yiwang.enablement.forms import components as C
 from yiwang.enablement.forms.logic import logic_problems, references
+from yiwang.enablement.forms.patterns import is_safe_pattern
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 PREFILL_SOURCES: tuple[str, ...] = (
@@ -50,64 +49,6 @@ def value_components(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
 def field_keys(definition: Mapping[str, Any]) -> list[str]:
     """The data keys of a definition, in document order."""
     return [c["key"] for c in value_components(definition)]
-
-
-def is_safe_pattern(pattern: str) -> bool:
-    """Whether a regular expression compiles and cannot backtrack catastrophically: no
-    back-references and no repetition of something that itself repeats (``(a+)+``)."""
-    try:
-        parsed = sre_parse.parse(pattern)
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError, ValueError):
-        return False
-    repeats = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT)
-    possessive = (sre_constants.POSSESSIVE_REPEAT,)
-
-    def distinct_branch(alternatives: Any) -> bool:
-        # Alternatives inside a repetition must not be able to match the same text, or the
-        # engine tries every split: each must start with its own literal character.
-        firsts = []
-        for alt in alternatives:
-            if not alt or alt[0][0] != sre_constants.LITERAL:
-                return False
-            firsts.append(alt[0][1])
-        return len(set(firsts)) == len(firsts)
-
-    def risky_in_repeat(items: Any) -> bool:
-        for op, av in items:
-            if op in repeats and av[1] > 1:
-                return True
-            if op in repeats or op in possessive:
-                if risky_in_repeat(av[2]):
-                    return True
-            elif op == sre_constants.SUBPATTERN:
-                if risky_in_repeat(av[-1]):
-                    return True
-            elif op == sre_constants.BRANCH and (
-                    not distinct_branch(av[1]) or any(risky_in_repeat(a) for a in av[1])):
-                return True
-        return False
-
-    def safe(items: Any) -> bool:
-        for op, av in items:
-            if op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
-                return False
-            if op in repeats or op in possessive:
-                if av[1] > 1 and risky_in_repeat(av[2]):
-                    return False
-                if not safe(av[2]):
-                    return False
-            elif op == sre_constants.SUBPATTERN:
-                if not safe(av[-1]):
-                    return False
-            elif op == sre_constants.BRANCH:
-                if not all(safe(alt) for alt in av[1]):
-                    return False
-            elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT) and not safe(av[1]):
-                return False
-        return True
-
-    return safe(parsed)
 
 
 def _date_bound(value: Any) -> bool:
@@ -254,8 +195,9 @@ class _Checker:
             self.add(where, gettext("validate.max_length 不能超过 %(n)d")
                      % {"n": C.MAX_TEXT_LIMIT[comp_type]})
         if "pattern" in out and not is_safe_pattern(out["pattern"]):
-            self.add(where, gettext("validate.pattern 不是可用的正则表达式（不支持反向引用和"
-                                    "嵌套重复，如 (a+)+）"))
+            self.add(where, gettext("validate.pattern 不是可用的正则表达式（不支持反向引用、"
+                                    "嵌套重复如 (a+)+，以及前后相接、可能匹配同一字符的两个不定长"
+                                    "重复如 \\d*-?\\d* 或 .+@.+；后者可写为 [^@]+@[^@]+）"))
         if "kind" in out and out["kind"] not in C.PHONE_KINDS:
             self.add(where, gettext("validate.kind 须为 %(kinds)s 之一")
                      % {"kinds": "、".join(C.PHONE_KINDS)})

@@ -32,6 +32,10 @@ NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 # C0 control characters except tab, line feed and carriage return; plus DEL.
+# A value checked against an editor's validate.pattern is at most this long: the patterns are
+# kept to those without catastrophic backtracking (definition.is_safe_pattern), and this bounds
+# what is left (review 2026-11-27 session 2, M4).
+MAX_PATTERN_VALUE = 2_000
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LEVEL_ORDER = {level: i for i, level in enumerate(C.ADDRESS_LEVELS)}
 MIN_YEAR, MAX_YEAR = 1900, 2200
@@ -305,6 +309,9 @@ def check(comp: dict[str, Any], value: Any) -> Any:
         if "min_length" in rules and len(value) < rules["min_length"]:
             raise Bad(_msg(_("“%(label)s”至少 %(n)d 个字"), comp, n=rules["min_length"]))
         pattern = rules.get("pattern")
+        if pattern and len(value) > MAX_PATTERN_VALUE:
+            raise Bad(_msg(_("“%(label)s”过长：有格式要求的内容不能超过 %(n)d 个字"), comp,
+                           n=MAX_PATTERN_VALUE))
         if pattern and not re.fullmatch(pattern, value):
             message = localised(rules, "pattern_message")
             raise Bad(message or _msg(_("“%(label)s”的格式不对"), comp))

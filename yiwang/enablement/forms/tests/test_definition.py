@@ -119,3 +119,28 @@ def test_too_many_components() -> None:
 ])
 def test_pattern_safety(pattern: str, safe: bool) -> None:
     assert is_safe_pattern(pattern) is safe
+
+
+# Review 2026-11-27 session 2, M4: polynomial backtracking through adjacent repeats.
+@pytest.mark.parametrize("pattern, safe", [
+    (r"\d*\d*\d*\d*", False), (r".*.*.*=.*", False), (r"\d*-?\d*-?\d*", False),
+    (r"\d*-?\d*", False), (r".+@.+", False), (r"\d*1\d*", False), (r"\d+\s*\d+", False),
+    (r"[\u4e00-\u9fa5]+·?[\u4e00-\u9fa5]+", False), (r"(?i)[a-z]+[A-Z]+", False),
+    (r"\d*[٣]+", False), (r"(\d{3}-)?\d*\d+", False),
+    (r"[^@]+@[^@]+", True), (r"\w+@\w+\.\w+", True), (r"\d+(\.\d{1,2})?", True),
+    (r"\d+(\.\d+)?", True), (r"[a-z]+[A-Z]+", True), (r"\s*\S+\s*", True),
+    (r"[\u4e00-\u9fa5]+(·[\u4e00-\u9fa5]+)?", True), (r"1[3-9]\d{9}", True),
+    (r"\d{6}(19|20)\d{2}\d{3}[\dX]", True), (r"[A-Z]{2}-\d+", True),
+])
+def test_pattern_safety_of_adjacent_repeats(pattern: str, safe: bool) -> None:
+    assert is_safe_pattern(pattern) is safe
+
+
+def test_a_value_matched_against_a_pattern_is_bounded() -> None:
+    from yiwang.enablement.forms.values import MAX_PATTERN_VALUE, Bad, check
+    comp = {"type": "textarea", "key": "note", "label": "说明", "validate": {"pattern": r"[a-z]+"}}
+    assert check(comp, "a" * MAX_PATTERN_VALUE) == "a" * MAX_PATTERN_VALUE
+    with pytest.raises(Bad, match="过长"):
+        check(comp, "a" * (MAX_PATTERN_VALUE + 1))
+    without = {"type": "textarea", "key": "note", "label": "说明", "validate": {}}
+    assert check(without, "a" * (MAX_PATTERN_VALUE + 1))

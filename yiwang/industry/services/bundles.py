@@ -99,6 +99,52 @@ def project_member_data(member: BundleMember, data: dict[str, Any]) -> dict[str,
     return projected
 
 
+def _required_keys(components: list[Any]) -> set[str]:
+    """The keys a submission of the form must always have: required fields without a
+    condition, outside conditional sections."""
+    found: set[str] = set()
+    for component in components or []:
+        if not isinstance(component, dict) or component.get("conditional"):
+            continue
+        if component.get("type") == "section":
+            found |= _required_keys(component.get("components") or [])
+        elif component.get("required") and component.get("key"):
+            found.add(str(component["key"]))
+    return found
+
+
+def member_problems(matter_code: str, mapping: dict[str, Any], form: dict[str, Any], *,
+                    required: bool = True) -> list[str]:
+    """What keeps a bundle member's map from filling the member's form ``form``: a target
+    the form does not have and (with ``required``) a required field nothing maps to
+    (review M11)."""
+    keys = form_keys(form)
+    problems = [_("事项“%(code)s”的表单没有字段“%(key)s”,一件事的映射无法填写它。")
+                % {"code": matter_code, "key": target}
+                for target in mapping if target not in keys]
+    if required:
+        problems += [_("事项“%(code)s”的必填字段“%(key)s”没有从一件事表单映射。")
+                     % {"code": matter_code, "key": key}
+                     for key in sorted(_required_keys((form or {}).get("components") or []))
+                     if key not in mapping]
+    return problems
+
+
+def bundles_broken_by(matter_code: str, form: dict[str, Any]) -> list[str]:
+    """Problems the form of a new version of ``matter_code`` would cause the published
+    bundles it is a member of, one message per problem naming the bundle."""
+    problems = []
+    for bundle in Bundle.objects.filter(published=True).order_by("code"):
+        for member in (bundle.snapshot or {}).get("members", []):
+            if member.get("matter") != matter_code:
+                continue
+            for problem in member_problems(matter_code, dict(member.get("map") or {}), form):
+                problems.append(_("一件事“%(bundle)s”(%(department)s):%(problem)s")
+                                % {"bundle": bundle.name, "department": bundle.department_code,
+                                   "problem": problem})
+    return problems
+
+
 def check_bundle(*, form: Any, members: Any, shared_materials: Any = ()) -> dict[str, Any]:
     """Validate a bundle's form, members and maps; return them normalised."""
     problems: dict[str, list[str]] = {}
@@ -113,8 +159,13 @@ def check_bundle(*, form: Any, members: Any, shared_materials: Any = ()) -> dict
         members = members if isinstance(members, list) else []
     clean_members = []
     seen: set[str] = set()
-    for member in members:
-        code = str((member or {}).get("matter") or "")
+    for number, member in enumerate(members, start=1):
+        if not isinstance(member, dict) or not isinstance(member.get("map", {}), dict):
+            problems.setdefault("members", []).append(
+                _("第%(n)d个成员事项必须是 {\"matter\": 事项编码, \"map\": {…}} 形式的对象。")
+                % {"n": number})
+            continue
+        code = str(member.get("matter") or "")
         if code in seen:
             problems.setdefault("members", []).append(_("事项“%(code)s”重复。") % {"code": code})
         seen.add(code)
@@ -129,6 +180,12 @@ def check_bundle(*, form: Any, members: Any, shared_materials: Any = ()) -> dict
                 problems.setdefault("members", []).append(
                     _("事项“%(code)s”的字段“%(key)s”引用了一件事表单中没有的字段。")
                     % {"code": code, "key": target})
+        live = published_version(code)
+        if live is not None:
+            # Required fields left unmapped are the workbench's to report before publication.
+            problems_of_member = member_problems(code, mapping, live.form, required=False)
+            if problems_of_member:
+                problems.setdefault("members", []).extend(problems_of_member)
         clean_members.append({"matter": code, "map": dict(mapping)})
     if problems:
         raise ValidationError(problems)

@@ -343,6 +343,14 @@ def publish_version(version: ServiceVersion, actor: Any = None) -> ServiceVersio
     _check_parts(matter, form=version.form, flow_spec=version.flow_spec or None,
                  bpmn=None if version.flow_spec else version.bpmn,
                  fee_table=version.fee_table, licence=version.licence)
+    # A published bundle applies with its members' live versions: this one must still be
+    # fillable by every bundle's map (review M11), or the bundle's applications would fail.
+    from yiwang.industry.services.bundles import bundles_broken_by
+
+    broken = bundles_broken_by(matter.code, version.form)
+    if broken:
+        raise ValidationError({"bundles": [
+            _("这个版本会使已发布的一件事无法办理,请先与牵头部门协调修改一件事:"), *broken]})
     now = timezone.now()
     ServiceVersion.objects.filter(matter=matter, state=VersionState.PUBLISHED).update(
         state=VersionState.RETIRED, retired_at=now)

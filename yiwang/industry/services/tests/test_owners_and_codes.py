@@ -70,3 +70,40 @@ def test_codes_of_the_catalogue_reverse(city: Any) -> None:
     for code in ("339900-SCJG-XK-001", "TEST_1.2", "birth"):
         service.create_matter(code=code, name="甲", department_code="wjw", audience="person")
         assert reverse("services_portal:matter", args=[code], urlconf="yiwang.urls.public")
+
+
+def test_a_member_version_that_breaks_a_published_bundle_is_refused(member: None) -> None:
+    """Review M11: republishing a member with a renamed required field is refused, naming
+    the bundle; a compatible version is published."""
+    bundle = service.import_definition(_bundle_pack("wjw"))
+    assert service.published_bundle(bundle.code) is not None
+    matter = service.get_matter("B")
+    renamed = {"version": 1, "components": [
+        {"type": "text", "key": "baby_name", "label": "姓名", "required": True}]}
+    with pytest.raises(ValidationError) as caught:
+        live_version(matter, form=renamed)
+    text = " ".join(caught.value.message_dict["bundles"])
+    assert "出生一件事" in text and "child" in text and "baby_name" in text
+    assert service.published_version("B").form["components"][0]["key"] == "child"
+    service.ServiceVersion.objects.filter(matter=matter, state="draft").delete()
+    extended = {"version": 1, "components": [
+        {"type": "text", "key": "child", "label": "姓名", "required": True},
+        {"type": "text", "key": "note", "label": "备注", "required": False}]}
+    assert live_version(matter, form=extended).state == "published"
+
+
+def test_a_bundle_map_naming_no_field_of_the_member_is_refused(member: None) -> None:
+    pack = _bundle_pack("wjw")
+    pack["bundle"]["members"][1]["map"] = {"child": "name", "nickname": "name"}
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(pack)
+    assert any("nickname" in m for m in caught.value.message_dict["members"])
+
+
+@pytest.mark.parametrize("members", [["A", "B"], [{"matter": "A", "map": ["child"]}, "B"]])
+def test_malformed_bundle_members_get_a_message(member: None, members: Any) -> None:
+    pack = _bundle_pack("wjw")
+    pack["bundle"]["members"] = members
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(pack)
+    assert any("成员事项必须是" in m for m in caught.value.message_dict["members"])

@@ -176,18 +176,24 @@ class Submission:
     fee_fen: int
     fee_items: list[dict[str, Any]]
     run: Any
+    flow: progress.RunPlan
 
 
 def prepare_submission(user: Any, version: Any, app: Application, cleaned: dict[str, Any]
                        ) -> Submission:
     now = timezone.now()
-    days = ext.matter_days(ext.version_matter(version))
+    matter = ext.version_matter(version)
+    days = ext.matter_days(matter)
     fee_fen, fee_items = _fee(version, cleaned)
+    run = ext.workflow.start(ext.version_bpmn(version), cleaned, now=now)
+    stub = Application(department_code=app.department_code or ext.matter_department(matter),
+                       version_pk=version.pk)
+    stub.data = cleaned
     return Submission(
         version=version, cleaned=cleaned,
         prepared=materials.prepare(user, version, app, cleaned, compare=True), now=now,
         days=days, due_at=clock.due_after(now, days), fee_fen=fee_fen, fee_items=fee_items,
-        run=ext.workflow.start(ext.version_bpmn(version), cleaned, now=now))
+        run=run, flow=progress.plan_run(stub, run, now=now, version=version, fresh=True))
 
 
 def submit_application(user: Any, application: Application, *,
@@ -247,8 +253,7 @@ def record_submission(user: Any, app: Application, plan: Submission) -> Applicat
     materials.record(user, app, plan.prepared)
     add_event(app, "submitted", _("提交申请,已受理"), at=now, actor=user,
               note=_("受理编号 %(number)s") % {"number": app.number})
-    progress.apply_run(app, plan.run, actor=user, now=now, version=plan.version,
-                       saved=True)
+    progress.write_run(app, plan.flow, actor=user, saved=True)
     audit.record("application.submitted", app, actor=user,
                  detail={"number": app.number, "matter": app.matter_code,
                          "version": app.version_pk})

@@ -6,6 +6,7 @@ appended in the same transaction."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -26,44 +27,81 @@ def _department(app: Application, value: str | None) -> str:
     return app.department_code if (value or "") in PLACEHOLDER_DEPARTMENTS else str(value)
 
 
-def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
-              reason: str = "", version: Any = None, saved: bool = False) -> None:
-    """Store the flow's new state (unless the caller ``saved`` it with the application);
-    open inbox rows for newly ready tasks, cancel rows of tasks no longer ready; decide the
-    application when the flow finished."""
-    if not saved:
-        app.workflow_state = run.state
-        app.next_timer_at = ext.run_timer(run)
-        app.save(update_fields=["workflow_text", "next_timer_at", "updated_at"])
+@dataclass
+class RunPlan:
+    """What a step of the flow writes, computed before the write transaction: the flow's
+    state, the tasks to open (without the receipt number, known only inside), the rows to
+    cancel, and on a finish the outcome and the licence's fields."""
+
+    run: Any
+    now: datetime
+    version: Any
+    open: list[dict[str, Any]] = field(default_factory=list)
+    cancel: list[int] = field(default_factory=list)
+    licence: tuple[str, dict[str, Any]] | None = None
+
+
+def plan_run(app: Application, run: Any, *, now: datetime, version: Any = None,
+             fresh: bool = False) -> RunPlan:
+    """Plan the rows a flow step writes (``fresh``: the application has no task yet)."""
+    plan = RunPlan(run=run, now=now, version=version)
     ready = {}
     for info in run.ready:
         item = ext.task_info(info)
         ready[str(item["id"])] = item
-    existing = {t.wf_task_id: t for t in app.tasks.filter(
-        state__in=[TaskState.OPEN, TaskState.WAITING])}
-    for wf_id, task in existing.items():
-        if wf_id not in ready:
-            task.state = TaskState.CANCELLED
-            task.save(update_fields=["state"])
-    new = []
+    existing = {} if fresh or app.pk is None else dict(app.tasks.filter(
+        state__in=[TaskState.OPEN, TaskState.WAITING]).values_list("wf_task_id", "pk"))
+    plan.cancel = [pk for wf_id, pk in existing.items() if wf_id not in ready]
     for wf_id, item in ready.items():
         if wf_id in existing:
             continue
         days = int(item.get("days") or 0)
-        due = clock.due_after(now, days) if days else app.due_at
-        new.append(Task(
-            application=app, wf_task_id=wf_id, spec=str(item.get("spec") or "")[:64],
-            name=str(item.get("name") or "")[:64],
-            department_code=_department(app, item.get("department")),
-            position_code=str(item.get("position") or "")[:64],
-            countersign_group=str(item.get("countersign_group") or "")[:64],
-            due_at=due, number=app.number or "", matter_code=app.matter_code,
-            matter_name=app.matter_name, applicant_masked=app.applicant_masked))
-    if new:
-        Task.objects.bulk_create(new)
+        plan.open.append({
+            "wf_task_id": wf_id, "spec": str(item.get("spec") or "")[:64],
+            "name": str(item.get("name") or "")[:64],
+            "department_code": _department(app, item.get("department")),
+            "position_code": str(item.get("position") or "")[:64],
+            "countersign_group": str(item.get("countersign_group") or "")[:64],
+            "due_at": clock.due_after(now, days) if days else None})
+    if run.finished and run.outcome == "approved":
+        version = version if version is not None else ext.get_version(app.version_pk)
+        plan.version = version
+        plan.licence = ext.catalogue.licence_fields(
+            version, app.data, context={"application_number": app.number})
+    return plan
+
+
+def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
+              saved: bool = False) -> None:
+    """Inside the transaction: store the flow's state (unless the caller ``saved`` it with
+    the application), open the planned tasks, cancel the others; decide when finished."""
+    run = plan.run
+    if not saved:
+        app.workflow_state = run.state
+        app.next_timer_at = ext.run_timer(run)
+        fields = ["workflow_text", "next_timer_at", "state", "updated_at"]
+        if app.row_version:
+            fields.append("row_version")
+        app.save(update_fields=fields)
+    if plan.cancel:
+        Task.objects.filter(pk__in=plan.cancel).update(state=TaskState.CANCELLED)
+    if plan.open:
+        Task.objects.bulk_create([Task(
+            application=app, **{**item, "due_at": item["due_at"] or app.due_at},
+            number=app.number or "", matter_code=app.matter_code,
+            matter_name=app.matter_name, applicant_masked=app.applicant_masked)
+            for item in plan.open])
     if run.finished:
-        decide(app, run.outcome or "rejected", actor=actor, now=now, reason=reason,
-               version=version)
+        decide(app, run.outcome or "rejected", actor=actor, now=plan.now, reason=reason,
+               version=plan.version, licence=plan.licence, planned=True)
+
+
+def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
+              reason: str = "", version: Any = None, saved: bool = False) -> None:
+    """:func:`plan_run` and :func:`write_run` in one go (inside a transaction: the timers'
+    path, which is not a request)."""
+    write_run(app, plan_run(app, run, now=now, version=version), actor=actor, reason=reason,
+              saved=saved)
 
 
 LEDGER_PURPOSE = "applications.ledger"
@@ -94,20 +132,22 @@ def licence_holder(version: Any, app: Application) -> Any:
 
 
 def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
-           reason: str = "", version: Any = None) -> None:
-    """Close the application with the flow's outcome (``approved``/``rejected``)."""
+           reason: str = "", version: Any = None,
+           licence: tuple[str, dict[str, Any]] | None = None, planned: bool = False) -> None:
+    """Close the application with the flow's outcome (``approved``/``rejected``); the
+    licence's fields come ``planned`` (mapped before the transaction) or are mapped here."""
     approved = outcome == "approved"
     licence_id = ""
     if approved:
         version = version if version is not None else ext.get_version(app.version_pk)
-        mapped = ext.catalogue.licence_fields(
+        mapped = licence if planned else ext.catalogue.licence_fields(
             version, app.data, context={"application_number": app.number})
         if mapped is not None:
             type_code, fields = mapped
-            licence = ext.licences.issue_licence(
+            issued = ext.licences.issue_licence(
                 type_code, holder=licence_holder(version, app), fields=fields,
                 department_code=app.department_code, actor=actor)
-            licence_id = licence.identifier
+            licence_id = issued.identifier
     app.state = State.APPROVED if approved else State.REJECTED
     app.decided_at = now
     app.licence_identifier = licence_id

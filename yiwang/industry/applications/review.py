@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,7 @@ from yiwang.industry.applications.common import (
     error,
     locked,
     official_label,
+    stale,
     swap_version,
 )
 from yiwang.industry.applications.links import correction_link
@@ -48,8 +50,7 @@ def _check_actor(user: Any, task: Task) -> None:
         raise PermissionDenied("not this task's department or position")
 
 
-def _open_task(task_pk: int, user: Any) -> Task:
-    task = Task.objects.select_related("claimed_by").get(pk=task_pk)
+def _check_open(task: Task, user: Any) -> None:
     if task.state == TaskState.WAITING:
         raise error(_("该办件正在等待申请人补正,补正后才能继续办理。"), "waiting")
     if task.state != TaskState.OPEN:
@@ -57,28 +58,55 @@ def _open_task(task_pk: int, user: Any) -> Task:
     if task.claimed_by_id and task.claimed_by_id != user.pk:
         raise error(_("该任务已由 %(name)s 签收,您不能办理。") % {
             "name": official_label(task.claimed_by)}, "claimed")
+
+
+def _open_task(task_pk: int, user: Any) -> Task:
+    task = Task.objects.select_related("claimed_by").get(pk=task_pk)
+    _check_open(task, user)
     return task
 
 
-@transaction.atomic
-def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> Task:
-    """Claim an open task of one's department (and position): it is then one's own."""
+def _take(task: Task, user: Any, **changes: Any) -> None:
+    """Inside the transaction: the conditional update of an open task not claimed by
+    another official (the checks were made before; should the task have changed since,
+    the reason is read again and told)."""
+    done = (Task.objects.filter(pk=task.pk, state=TaskState.OPEN)
+            .filter(Q(claimed_by__isnull=True) | Q(claimed_by=user)).update(**changes))
+    if not done:
+        _open_task(task.pk, user)
+        raise stale()
+
+
+def _read(user: Any, task_id: int | str, expected_version: int | None
+          ) -> tuple[Task, Application, int]:
+    """Before the transaction: the task (one the official may act on, open, not another's)
+    and its application as they stand, and the version the write will require."""
     task = _task(task_id)
     _check_actor(user, task)
-    swap_version(task.application_id, expected_version)
-    app = locked(task.application_id)
-    task = _open_task(task.pk, user)
+    app = Application.objects.get(pk=task.application_id)
+    expected = app.row_version if expected_version is None else expected_version
+    if expected != app.row_version:
+        raise stale()
+    return _open_task(task.pk, user), app, expected
+
+
+def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> Task:
+    """Claim an open task of one's department (and position): it is then one's own."""
+    task, app, expected = _read(user, task_id, expected_version)
     now = timezone.now()
+    with transaction.atomic():
+        swap_version(app.pk, expected)
+        _take(task, user, claimed_by=user)
+        if app.state == State.SUBMITTED:
+            Application.objects.filter(pk=app.pk, state=State.SUBMITTED).update(
+                state=State.IN_REVIEW, updated_at=now)
+            app.state = State.IN_REVIEW
+        add_event(app, "claimed", _("审查中:%(task)s") % {"task": task.name}, at=now,
+                  actor=user, actor_label=official_label(user))
+        audit.record("application.task_claimed", app, actor=user,
+                     detail={"number": app.number, "task": task.pk})
+        progress.refresh_parent(app, now)
     task.claimed_by = user
-    task.save(update_fields=["claimed_by"])
-    if app.state == State.SUBMITTED:
-        app.state = State.IN_REVIEW
-        app.save(update_fields=["state", "updated_at"])
-    add_event(app, "claimed", _("审查中:%(task)s") % {"task": task.name}, at=now, actor=user,
-              actor_label=official_label(user))
-    audit.record("application.task_claimed", app, actor=user,
-                 detail={"number": app.number, "task": task.pk})
-    progress.refresh_parent(app, now)
     return task
 
 
@@ -101,43 +129,42 @@ def _reason(reason: str, *, required: bool) -> str:
     return reason
 
 
-@transaction.atomic
 def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
                 expected_version: int | None) -> Application:
     """Approve or reject one task (``outcome`` ``approve``/``reject``; a reason is required
     to reject). The flow moves on: the next tasks open, or the application is decided (on
-    approval the licence is issued and the ledger written, in this transaction)."""
+    approval the licence is issued and the ledger written, in this transaction).
+
+    The flow's next state, the next tasks' due times and the licence's fields are computed
+    from the application as read, before the transaction; the transaction's compare-and-swap
+    on ``row_version`` makes sure that is still the application it writes."""
     if outcome not in DECISIONS:
         raise error(_("办理结果只能是准予或不予。"), "outcome", "outcome")
     reason = _reason(reason, required=outcome == "reject")
-    task = _task(task_id)
-    _check_actor(user, task)
-    swap_version(task.application_id, expected_version)
-    app = locked(task.application_id)
-    task = _open_task(task.pk, user)
+    task, app, expected = _read(user, task_id, expected_version)
     if app.state not in (State.SUBMITTED, State.IN_REVIEW):
         raise error(_("该办件当前状态不能办理。"), "state")
     now = timezone.now()
     version = ext.get_version(app.version_pk)
     run = ext.workflow.complete(ext.version_bpmn(version), app.workflow_state,
-                                task.wf_task_id, outcome=outcome, data=app.data)
-    if task.claimed_by_id is None:
-        _claim_implicitly(app, task, user, now)
-    task.state = TaskState.DONE
-    task.outcome = outcome
-    task.claimed_by = user
-    task.done_by = user
-    task.done_at = now
-    task.save(update_fields=["state", "outcome", "claimed_by", "done_by", "done_at"])
-    if app.state == State.SUBMITTED:
-        app.state = State.IN_REVIEW
-    title = (_("%(task)s:同意") if outcome == "approve" else _("%(task)s:不同意")) % {
-        "task": task.name}
-    add_event(app, "task_decided", title, at=now, actor=user,
-              actor_label=official_label(user), note=reason)
-    audit.record("application.task_decided", app, actor=user,
-                 detail={"number": app.number, "task": task.pk, "outcome": outcome})
-    progress.apply_run(app, run, actor=user, now=now, reason=reason, version=version)
+                                task.wf_task_id, outcome=outcome, data=app.data, now=now)
+    plan = progress.plan_run(app, run, now=now, version=version)
+    with transaction.atomic():
+        swap_version(app.pk, expected)
+        if task.claimed_by_id is None:
+            _claim_implicitly(app, task, user, now)
+        _take(task, user, state=TaskState.DONE, outcome=outcome, claimed_by=user,
+              done_by=user, done_at=now)
+        app.row_version = expected + 1
+        if app.state == State.SUBMITTED:
+            app.state = State.IN_REVIEW
+        title = (_("%(task)s:同意") if outcome == "approve" else _("%(task)s:不同意")) % {
+            "task": task.name}
+        add_event(app, "task_decided", title, at=now, actor=user,
+                  actor_label=official_label(user), note=reason)
+        audit.record("application.task_decided", app, actor=user,
+                     detail={"number": app.number, "task": task.pk, "outcome": outcome})
+        progress.write_run(app, plan, actor=user, reason=reason)
     return app
 
 

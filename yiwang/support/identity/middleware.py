@@ -13,7 +13,8 @@ class SessionLivenessMiddleware:
     """Sign a browser out as soon as its :class:`AccountSession` was ended anywhere.
 
     Placed after Django's authentication middleware. One indexed lookup per request of a
-    signed-in browser; anonymous requests cost nothing.
+    signed-in browser, which also loads the account that ``request.user`` then is (instead
+    of a second query by ``auth.get_user``); anonymous requests cost nothing.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -21,7 +22,10 @@ class SessionLivenessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         session = getattr(request, "session", None)
-        if session is not None and (session.get(sessions.SESSION_KEY)
-                                    or request.user.is_authenticated):
-            sessions.check_request(request)
+        if session is not None:
+            if session.get(sessions.SESSION_KEY):
+                sessions.adopt_user(request, sessions.current(request))
+                sessions.check_request(request)
+            elif request.user.is_authenticated:
+                sessions.check_request(request)
         return self.get_response(request)

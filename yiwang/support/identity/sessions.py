@@ -19,10 +19,14 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import login, logout
-from django.db import transaction
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, load_backend, login, logout
+from django.contrib.auth import SESSION_KEY as USER_ID_SESSION_KEY
+from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ValidationError
+from django.db import connections, router, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from yiwang.core.audit import service as audit
 from yiwang.support.identity import assurance
@@ -166,12 +170,83 @@ def current(request: HttpRequest) -> AccountSession | None:
     if cached is not False:
         return cached  # type: ignore[return-value]
     sid = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    found = None
-    if sid:
-        found = (AccountSession.objects.select_related("user")
-                 .filter(sid=sid, ended_at__isnull=True).first())
+    found = _live_session(str(sid)) if sid else None
     request._yiwang_account_session = found  # type: ignore[attr-defined]
     return found
+
+
+class _LiveSessionQuery:
+    """``AccountSession.objects.select_related("user").filter(sid=…, ended_at=None).first()``
+    with its SQL built once per database instead of on every request.
+
+    Every request of a signed-in browser asks it, and building the query took as long as
+    running it. The rows become model instances exactly as the ORM makes them: each column
+    through the converters the ORM applies (backend's, then field's — decryption, JSON,
+    datetimes), then ``Model.from_db``, the account cached on the session.
+    """
+
+    def __init__(self, alias: str) -> None:
+        connection = connections[alias]
+        qn = connection.ops.quote_name
+        self.alias = alias
+        user_model = AccountSession._meta.get_field("user").related_model
+        self.models = (AccountSession, user_model)
+        self.fields = [list(model._meta.concrete_fields) for model in self.models]
+        tables = ("s", "u")
+        columns = [f"{table}.{qn(str(f.column))}"
+                   for table, fields in zip(tables, self.fields, strict=True) for f in fields]
+        session_meta, user_meta = AccountSession._meta, user_model._meta
+
+        def column(table: str, meta: Any, name: str) -> str:
+            return f"{table}.{qn(meta.get_field(name).column)}"
+
+        # Only quoted names from the models' metadata go into the text; the sid is a parameter.
+        self.sql = " ".join([
+            "SELECT", ", ".join(columns),
+            "FROM", qn(session_meta.db_table), "s",
+            "INNER JOIN", qn(user_meta.db_table), "u",
+            "ON", f"u.{qn(str(user_meta.pk.column))}", "=", column("s", session_meta, "user"),
+            "WHERE", column("s", session_meta, "sid"), "= %s",
+            "AND", column("s", session_meta, "ended_at"), "IS NULL",
+        ])
+        self.converters = []
+        for table, fields in zip(tables, self.fields, strict=True):
+            for f in fields:
+                col = f.get_col(table)
+                self.converters.append((connection.ops.get_db_converters(col)
+                                        + col.get_db_converters(connection), col))
+
+    def fetch(self, sid: str) -> AccountSession | None:
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [sid])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = list(row)
+        for pos, (convs, expression) in enumerate(self.converters):
+            value = values[pos]
+            for converter in convs:
+                value = converter(value, expression, connection)
+            values[pos] = value
+        split = len(self.fields[0])
+        session = AccountSession.from_db(self.alias, [f.attname for f in self.fields[0]],
+                                         values[:split])
+        user = self.models[1].from_db(self.alias, [f.attname for f in self.fields[1]],
+                                      values[split:])
+        AccountSession._meta.get_field("user").set_cached_value(session, user)
+        return session
+
+
+_live_queries: dict[str, _LiveSessionQuery] = {}
+
+
+def _live_session(sid: str) -> AccountSession | None:
+    alias = router.db_for_read(AccountSession)
+    query = _live_queries.get(alias)
+    if query is None:
+        query = _live_queries[alias] = _LiveSessionQuery(alias)
+    return query.fetch(sid)
 
 
 def level_of(request: HttpRequest) -> int:
@@ -276,6 +351,37 @@ def expire_sessions(*, now: Any = None) -> int:
             if _mark_ended(session, "expired"):
                 count += 1
     return count
+
+
+def adopt_user(request: HttpRequest, session: AccountSession | None) -> None:
+    """Let ``request.user`` be the account already loaded with ``session`` (one query less
+    per request), when Django's own ``auth.get_user`` would return that very account.
+
+    Only the ordinary case is taken over: the session's user id is the account's, its
+    backend is one of ``AUTHENTICATION_BACKENDS`` whose ``get_user`` is ModelBackend's, the
+    account may authenticate (active) and the session hash matches with the current secret.
+    Anything else (a fallback secret, an inactive account, a changed password, another
+    backend) is left to ``django.contrib.auth.get_user``, which decides as always.
+    """
+    if session is None or hasattr(request, "_cached_user"):
+        return
+    try:
+        user_id = type(session.user)._meta.pk.to_python(request.session[USER_ID_SESSION_KEY])
+        backend_path = request.session[BACKEND_SESSION_KEY]
+    except (KeyError, ValueError, TypeError, ValidationError):
+        return
+    if backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return
+    backend = load_backend(backend_path)
+    user = session.user
+    if (not isinstance(backend, ModelBackend) or type(backend).get_user is not ModelBackend.get_user
+            or user.pk != user_id or not backend.user_can_authenticate(user)):
+        return
+    session_hash = request.session.get(HASH_SESSION_KEY)
+    if not session_hash or not constant_time_compare(session_hash,
+                                                     user.get_session_auth_hash()):
+        return
+    request._cached_user = user  # type: ignore[attr-defined]
 
 
 def check_request(request: HttpRequest) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.industry.services import bundles, catalogue, versions
@@ -106,7 +107,11 @@ def import_definition(pack: Any, actor: Any = None) -> Matter | Bundle:
     if pack.get("format_version") != FORMAT_VERSION:
         raise error(_("不支持的服务包版本:%(v)s。"), "format_version",
                     v=pack.get("format_version"))
-    for event in pack.get("life_events") or []:
+    events = pack.get("life_events") or []
+    if not isinstance(events, list):
+        raise error(_("服务包的 life_events 必须是列表。"), "life_events")
+    for number, event in enumerate(events):
+        _check_life_event(number, event)
         if LifeEvent.objects.filter(code=event.get("code")).exists():
             continue
         catalogue.ensure_life_event(code=str(event["code"]), name=str(event["name"]),
@@ -145,6 +150,23 @@ def import_definition(pack: Any, actor: Any = None) -> Matter | Bundle:
     return matter
 
 
+def _check_life_event(number: int, event: Any) -> None:
+    """A life event of a pack has a text code, name and audience and a whole-number order
+    (review M9: a malformed one was a 500, not a message)."""
+    where = f"life_events[{number}]"
+    if not isinstance(event, dict):
+        raise error(_("服务包的 %(where)s 必须是对象。"), "life_events", where=where)
+    for key in ("code", "name", "audience"):
+        if not isinstance(event.get(key), str) or not event[key].strip():
+            raise error(_("服务包的 %(where)s 缺少 %(key)s。"), "life_events",
+                        where=where, key=key)
+    try:
+        int(event.get("order", 0))
+    except (TypeError, ValueError):
+        raise error(_("服务包的 %(where)s.order 必须是整数。"), "life_events",
+                    where=where) from None
+
+
 def _import_version(matter: Matter, spec: dict[str, Any], actor: Any) -> None:
     if not isinstance(spec, dict):
         raise error(_("服务包的版本部分必须是对象。"), "version")
@@ -162,6 +184,17 @@ def _import_version(matter: Matter, spec: dict[str, Any], actor: Any) -> None:
     if live is not None and _content({p: getattr(live, p) for p in VERSION_PARTS}) == \
             _content(clean):
         return
+    existing = versions.latest_draft(matter)
+    if existing is not None:
+        mine = _content({p: getattr(existing, p) for p in VERSION_PARTS})
+        if mine != _content(clean) and (live is None or mine != _content(
+                {p: getattr(live, p) for p in VERSION_PARTS})):
+            # Someone is editing a draft: do not overwrite (and maybe publish) their work
+            # (review M8). They publish or delete it first, or the pack matches it.
+            raise error(_("事项“%(code)s”有一个正在编辑的草稿(第%(number)d版,"
+                          "%(when)s 创建),与服务包不同。请先发布或放弃该草稿,再导入服务包。"),
+                        "draft_exists", code=matter.code, number=existing.number,
+                        when=timezone.localtime(existing.created_at).strftime("%Y-%m-%d %H:%M"))
     draft = versions.create_draft(matter, actor)
     if _content({p: getattr(draft, p) for p in VERSION_PARTS}) != _content(clean):
         flow: dict[str, Any] = ({"flow_spec": clean["flow_spec"]} if clean.get("flow_spec")

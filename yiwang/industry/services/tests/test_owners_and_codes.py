@@ -107,3 +107,39 @@ def test_malformed_bundle_members_get_a_message(member: None, members: Any) -> N
     with pytest.raises(ValidationError) as caught:
         service.import_definition(pack)
     assert any("成员事项必须是" in m for m in caught.value.message_dict["members"])
+
+
+def test_a_pack_does_not_overwrite_a_draft_being_edited(city: Any) -> None:
+    """Review M8: a draft that differs from the live version and from the pack is kept and
+    the import refused with a message naming it; a draft equal to the pack is published."""
+    matter = service.create_matter(code="C", name="丙", department_code="wjw",
+                                   audience="person")
+    live_version(matter, form=FORM)
+    pack = service.export_definition(matter)
+    draft = service.create_draft(matter)
+    work = {"version": 1, "components": [*FORM["components"], {
+        "type": "text", "key": "unsaved_work", "label": "草稿字段", "required": False}]}
+    service.save_draft(draft, form=work)
+    changed = copy.deepcopy(pack)
+    changed["version"]["form"]["components"][0]["label"] = "申请人姓名"
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(changed)
+    assert caught.value.code == "draft_exists" and "第2版" in caught.value.messages[0]
+    draft.refresh_from_db()
+    assert "unsaved_work" in str(draft.form)
+    service.import_definition(pack)  # equal to the live version: nothing to do
+    same = copy.deepcopy(pack)
+    same["version"]["form"] = work
+    service.import_definition(same)
+    assert "unsaved_work" in str(service.published_version("C").form)
+
+
+@pytest.mark.parametrize("events", [["birth"], [{"code": "x", "audience": "person"}],
+                                    [{"code": "x", "name": "X", "audience": "person",
+                                      "order": "first"}], {"code": "x"}])
+def test_malformed_life_events_get_a_message(city: Any, events: Any) -> None:
+    pack = {"format": service.FORMAT, "format_version": service.FORMAT_VERSION,
+            "kind": "matter", "life_events": events, "matter": {"code": "D"}}
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(pack)
+    assert caught.value.code == "life_events"

@@ -18,8 +18,10 @@ The ``WWW-Authenticate`` header needs the handler :func:`install` adds to the AP
 their status and body, without the header.
 
 Either way the account is bound to the request context, so audit events name it (for a
-bearer token, with the client's id in the log line); failed bearer tokens count against a
-per-address budget (a client hammering with bad tokens gets 429).
+bearer token, ``request.bearer_client_id`` names the client); failed bearer tokens count
+against a per-address budget (``YIWANG_API_BEARER_FAILURES_PER_MINUTE``, default 30): a
+client trying token after token gets 429, while valid tokens from the same address (a
+NAT) keep working.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ what we produced (re-encoded images) or what we inspected object by object (PDFs
 from __future__ import annotations
 
 import io
+import logging
 import re
 import struct
 import warnings
@@ -18,6 +19,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps
+
+logger = logging.getLogger(__name__)
 
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -204,6 +207,11 @@ _FORBIDDEN_KEYS = {
 }
 _ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE",
                    "/GoToR", "/URI", "/Rendition", "/RichMediaExecute"}
+# Keys whose value is an action (a dictionary, or for /Next an array of them). An action
+# there is allowed only when it is /GoTo (a page of the same file): an allow-list, since a
+# deny-list misses what it does not name (review 2026-11-27 session 2, M2).
+_ACTION_KEYS = {"/A", "/OpenAction", "/Next", "/PA"}
+_SAFE_ACTIONS = {"/GoTo"}
 
 
 def _refuse_pdf(reason: str, code: str = "pdf_active") -> UploadRejected:
@@ -224,35 +232,48 @@ def _walk(value: Any, budget: list[int], depth: int = 0) -> None:
     if isinstance(value, IndirectObject):
         return
     if isinstance(value, (DictionaryObject, StreamObject)):
+        if _resolve(value.get("/Type")) == "/Action":
+            _check_action(value)
         for key, item in value.items():
             if key in _FORBIDDEN_KEYS:
                 raise _refuse_pdf(str(_FORBIDDEN_KEYS[key]))
-            if key == "/OpenAction" or (key == "/S" and item in _ACTIVE_ACTIONS):
-                _check_action(key, item)
+            if key == "/S" and _resolve(item) in _ACTIVE_ACTIONS:
+                # Viewers resolve an indirect /S (pdf.js Dict.get does): so must we.
+                raise _refuse_pdf(_("含有 %(action)s 动作") % {"action": str(_resolve(item))[1:]})
+            if key in _ACTION_KEYS:
+                target = _resolve(item)
+                for action in (target if isinstance(target, ArrayObject) else [target]):
+                    if isinstance(_resolve(action), DictionaryObject):
+                        _check_action(_resolve(action), opening=key == "/OpenAction")
             _walk(item, budget, depth + 1)
     elif isinstance(value, ArrayObject):
         for item in value:
             _walk(item, budget, depth + 1)
 
 
-def _check_action(key: str, item: Any) -> None:
-    from pypdf.generic import DictionaryObject
+def _resolve(value: Any) -> Any:
+    from pypdf.generic import IndirectObject
 
-    if key == "/S":
-        raise _refuse_pdf(_("含有 %(action)s 动作") % {"action": str(item)[1:]})
-    target = item.get_object() if hasattr(item, "get_object") else item
-    # An /OpenAction that is a destination (an array: go to page n) is harmless; one that
-    # is an action dictionary runs something when the file opens.
-    if isinstance(target, DictionaryObject):
-        action = target.get("/S")
-        if action in _ACTIVE_ACTIONS or "/JS" in target:
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _check_action(action: Any, *, opening: bool = False) -> None:
+    """Refuse an action dictionary unless it is /GoTo. A dictionary without /S under /A is
+    not an action (a structure element's attributes); an /OpenAction that is a destination
+    (an array: go to page n) is not checked here."""
+    kind = _resolve(action.get("/S"))
+    if kind is None and _resolve(action.get("/Type")) != "/Action":
+        return
+    if kind not in _SAFE_ACTIONS or "/JS" in action:
+        if opening:
             raise _refuse_pdf(_("打开时会自动执行动作"))
+        raise _refuse_pdf(_("含有 %(action)s 动作") % {"action": str(kind)[1:][:40]})
 
 
 def sanitise_pdf(content: bytes, limits: Limits) -> Sanitised:
     """Parse a PDF strictly and refuse it when encrypted, active or too long."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError, PdfStreamError
+    from pypdf.errors import PyPdfError
     from pypdf.generic import IndirectObject
 
     malformed = UploadRejected(_("PDF 文件已损坏或结构不规范，无法打开。"
@@ -287,11 +308,31 @@ def sanitise_pdf(content: bytes, limits: Limits) -> Sanitised:
                 _walk(obj, budget)
     except UploadRejected:
         raise
-    except (PdfReadError, PdfStreamError, OSError, ValueError, KeyError, TypeError,
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError,
             AttributeError, IndexError, AssertionError, RecursionError, struct.error,
             zlib.error, UnicodeError):
+        # PyPdfError: the base of PdfReadError, PdfStreamError, LimitReachedError (arrays or
+        # streams past pypdf's limits) and ParseError (review 2026-11-27 session 2, M11).
         raise malformed from None
-    return Sanitised(content, PDF)
+    except MemoryError:
+        raise _refuse_pdf(_("结构过于复杂"), code="pdf_complex") from None
+    except Exception:
+        # A new exception of a new pypdf must not become a 500: refuse the file, and log it.
+        logger.exception("uploads: unexpected error while checking a PDF; refused")
+        raise malformed from None
+    return Sanitised(_without_tail(content), PDF)
+
+
+def _without_tail(content: bytes) -> bytes:
+    """``content`` up to its last ``%%EOF`` and end of line: what follows (up to 1 KiB is let
+    through above) is read by no PDF reader, and could make the file an HTML page or a ZIP
+    archive as well (a polyglot; review 2026-11-27 session 2, L1). Cut rather than rewritten
+    with pypdf's writer, which would break the signatures of signed PDFs (电子证照) and change
+    the bytes of every page."""
+    end = content.rindex(b"%%EOF") + len(b"%%EOF")
+    if content[end:end + 2] == b"\r\n":
+        return content[:end + 2]
+    return content[:end + 1] if content[end:end + 1] in (b"\n", b"\r") else content[:end]
 
 
 def sanitise(content: bytes, accept: tuple[str, ...], limits: Limits) -> Sanitised:

@@ -1,0 +1,136 @@
+"""Uploads: the findings of review 2026-11-27 session 2 (M2, M11, L1, L14, M5)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from yiwang.core.uploads import sanitise, service
+from yiwang.core.uploads.models import StoredUpload
+from yiwang.core.uploads.tests import factories as make
+
+pytestmark = pytest.mark.django_db
+
+OWNER = "user:1"
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
+    settings.DATA_DIR = tmp_path
+    return tmp_path
+
+
+def accept(content: bytes, filename: str = "file.bin", **kwargs):  # type: ignore[no-untyped-def]
+    return service.accept_upload(content, filename=filename, owner_key=OWNER,
+                                 purpose="test", **kwargs)
+
+
+def refused(content: bytes, code: str, **kwargs) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(service.UploadRejected) as caught:
+        accept(content, **kwargs)
+    assert caught.value.code == code, caught.value.messages
+    message = caught.value.messages[0]
+    assert any("\u4e00" <= c <= "\u9fff" for c in message)  # a Chinese message
+    assert StoredUpload.objects.count() == 0
+    return message
+
+
+def pdf(catalog_extra: bytes = b"", objects: tuple[bytes, ...] = (), *,
+        page_extra: bytes = b"", kids: bytes = b"3 0 R") -> bytes:
+    """factories.raw_pdf with room in the page and the page tree: objects 4, 5, ...
+    are ``objects``; the cross-reference table is right."""
+    bodies = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
+              b"<< /Type /Pages /Kids [" + kids + b"] /Count 1 >>",
+              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] " + page_extra + b" >>",
+              *objects]
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(bodies) + 1, xref)
+    return bytes(out)
+
+
+def with_link(action: bytes, *extra: bytes) -> bytes:
+    """A page with a link annotation whose /A is ``action`` (objects 5, ...: ``extra``)."""
+    return pdf(b"", (b"<< /Type /Annot /Subtype /Link /Rect [0 0 200 200] /A " + action
+                     + b" >>", *extra), page_extra=b"/Annots [4 0 R]")
+
+
+# --- M2: actions whose /S is an indirect object; an allow-list of actions ------------------
+
+
+def test_launch_on_opening_with_an_indirect_s_is_refused() -> None:
+    content = pdf(b"/OpenAction 4 0 R", (
+        b"<< /Type /Action /S 5 0 R /F (calc.exe) >>", b"/Launch"))
+    refused(content, "pdf_active")
+
+
+def test_uri_link_with_an_indirect_s_is_refused() -> None:
+    refused(with_link(b"<< /S 5 0 R /URI (http://evil.example/) >>", b"/URI"), "pdf_active")
+    accept(with_link(b"<< /S 5 0 R /D [3 0 R /Fit] >>", b"/GoTo"))
+
+
+@pytest.mark.parametrize("action", [
+    b"<< /S /Hide /T (x) >>", b"<< /S /Named /N /Print >>", b"<< /S /ResetForm >>",
+    b"<< /S /GoTo /D [3 0 R /Fit] /Next << /S /Sound >> >>", b"<< /Type /Action >>",
+])
+def test_actions_other_than_goto_are_refused(action: bytes) -> None:
+    refused(pdf(b"/OpenAction " + action), "pdf_active")
+    refused(with_link(action), "pdf_active")
+
+
+def test_goto_links_and_structure_attributes_are_accepted() -> None:
+    accept(with_link(b"<< /S /GoTo /D [3 0 R /Fit] >>"))
+    accept(with_link(b"5 0 R", b"<< /Type /Action /S /GoTo /D [3 0 R /Fit] >>"))
+    # /A of a structure element holds attributes, not an action.
+    accept(pdf(b"/StructTreeRoot 4 0 R", (
+        b"<< /Type /StructTreeRoot /K 5 0 R >>",
+        b"<< /Type /StructElem /S /P /P 4 0 R /A << /O /Layout /Placement /Block >> >>")))
+
+
+# --- M11: every pypdf error is a refusal, never a 500 -------------------------------------
+
+
+def test_pypdf_limit_reached_is_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from pypdf.generic import _data_structures
+    small = dataclasses.replace(_data_structures.get_configuration(),
+                                array_maximum_element_count=50)
+    monkeypatch.setattr(_data_structures, "get_configuration", lambda: small)
+    service.delete_upload(accept(pdf(kids=b"3 0 R " * 40)).token)
+    content = pdf(kids=b"3 0 R " * 60)
+    # the review's file has 1.5 million entries, past pypdf's default of 100,000
+    refused(content, "malformed")
+
+
+def test_an_unexpected_error_is_logged_and_refused(monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise LookupError("a new pypdf exception")
+    monkeypatch.setattr("pypdf.PdfReader", broken)
+    with caplog.at_level(logging.ERROR, logger="yiwang.core.uploads.sanitise"):
+        refused(make.raw_pdf(), "malformed")
+    assert "unexpected" in caplog.text
+
+
+# --- L1: nothing after the last %%EOF is stored ---------------------------------------------
+
+
+def test_data_after_the_end_of_a_pdf_is_not_stored() -> None:
+    content = make.pdf()
+    assert content.endswith(b"%%EOF\n")
+    upload = accept(content + b"<html><script>alert(1)</script></html>")
+    assert service.read_upload(upload.token) == content
+    assert upload.size == len(content)
+    assert sanitise._without_tail(b"x%%EOF\r\nPK\x03\x04") == b"x%%EOF\r\n"
+    assert sanitise._without_tail(b"x%%EOF%%EOF") == b"x%%EOF%%EOF"

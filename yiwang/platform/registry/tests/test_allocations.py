@@ -99,3 +99,38 @@ def test_registering_a_newborn_is_idempotent_per_key() -> None:
     found = registry.find_person(person.id_number)
     assert found is not None and found.name == "王小明" and found.birth_year == 2026
     assert found.sex == registry.Sex.MALE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_allocations_never_share_a_serial() -> None:
+    """Eight threads, each in its own transaction and connection, allocate at once: eight
+    different codes with serials 1–8 (the conditional UPDATE serialises them)."""
+    import threading
+
+    from django.db import connection, transaction
+
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
+            ("file:memorydb", ":memory:")):
+        pytest.skip("an in-memory SQLite database is not shared between threads")
+    codes: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def allocate() -> None:
+        try:
+            start.wait()
+            with transaction.atomic():
+                codes.append(registry.allocate_credit_code("339906"))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=allocate) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(validate_credit_code(c).org_code[:8] for c in codes) == [
+        f"{n:08d}" for n in range(1, 9)]

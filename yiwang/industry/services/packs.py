@@ -114,6 +114,11 @@ def import_definition(pack: Any, actor: Any = None) -> Matter | Bundle:
         _check_life_event(number, event)
         if LifeEvent.objects.filter(code=event.get("code")).exists():
             continue
+        if actor is not None and not getattr(actor, "is_superuser", False):
+            # Life events are the portal's shared navigation, not one department's
+            # (review L4): an official's pack may use them, not add them.
+            raise error(_("主题“%(code)s”不存在。主题由系统管理员维护,请先请其添加。"),
+                        "life_event_unknown", code=event["code"])
         catalogue.ensure_life_event(code=str(event["code"]), name=str(event["name"]),
                                     name_en=str(event.get("name_en", "")),
                                     audience=str(event["audience"]),

@@ -143,3 +143,18 @@ def test_malformed_life_events_get_a_message(city: Any, events: Any) -> None:
     with pytest.raises(ValidationError) as caught:
         service.import_definition(pack)
     assert caught.value.code == "life_events"
+
+
+def test_an_officials_pack_cannot_add_a_life_event(member: None) -> None:
+    """Review L4: a new life event (主题) in an official's pack is refused; a system load (the
+    demo) and a superuser add it."""
+    owner = make_official("wjw.head", "wjw", *PUBLISH)
+    pack = _bundle_pack("wjw")
+    pack["life_events"] = [{"code": "wedding", "name": "结婚", "audience": "person"}]
+    with pytest.raises(ValidationError) as caught:
+        service.import_definition(pack, actor=owner)
+    assert caught.value.code == "life_event_unknown"
+    assert service.get_life_event("wedding") is None and service.get_bundle("birth") is None
+    service.import_definition(pack)
+    assert service.get_life_event("wedding") is not None
+    service.import_definition(pack, actor=owner)  # it exists now: fine

@@ -23,6 +23,7 @@ Run after the citizens' accounts, the trust core (seals) and the service catalog
 from __future__ import annotations
 
 import io
+import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -228,9 +229,17 @@ def load_applications(progress: Progress) -> dict[str, int]:
     if applications.applications_of(citizens[0]).exists():
         return {"skipped": 1}
     tick = progress("办件 applications", 40)
-    with transaction.atomic():
-        demo = _Demo(citizens, officials)
-        _load(demo, tick)
+    # The workflow engine (SpiffWorkflow) logs every task's state change at INFO: hundreds of
+    # lines in the middle of the loader's progress. Not news here.
+    spiff = logging.getLogger("spiff")
+    level = spiff.level
+    spiff.setLevel(logging.WARNING)
+    try:
+        with transaction.atomic():
+            demo = _Demo(citizens, officials)
+            _load(demo, tick)
+    finally:
+        spiff.setLevel(level)
     return demo.counts
 
 

@@ -26,6 +26,15 @@ YIWANG_UPLOADS_UNCLAIMED_HOURS = env(
     "YIWANG_UPLOADS_UNCLAIMED_HOURS", 24, group="Uploads",
     doc="Uploads no submission has claimed are deleted after this many hours by the "
         "periodic task uploads.purge_unclaimed.")
+YIWANG_UPLOADS_PER_10_MINUTES = env(
+    "YIWANG_UPLOADS_PER_10_MINUTES", 30, group="Uploads",
+    doc="Most uploads one owner (a person or an enterprise) may store in ten minutes; more "
+        "are refused with a message to try again later. 0 turns the limit off.")
+YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB = env(
+    "YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB", 100, group="Uploads",
+    doc="Most megabytes of uploads one owner may hold that no submission has claimed yet "
+        "(they are deleted after YIWANG_UPLOADS_UNCLAIMED_HOURS); an upload past it is "
+        "refused with a message to submit or wait. 0 turns the quota off.")
 YIWANG_AI_OCR_THREADS = env(
     "YIWANG_AI_OCR_THREADS", 1, group="AI",
     doc="Threads onnxruntime may use for one OCR run (intra-op); OCR runs in the web "

@@ -42,6 +42,9 @@ class Limits:
     max_pdf_pages: int
     max_pdf_objects: int
     jpeg_quality: int
+    # Longest side of a stored image: bigger photos are decoded reduced (JPEG) or scaled down
+    # before re-encoding, which bounds the work and memory of each upload (review M5).
+    max_side: int = 4096
 
 
 @dataclass(frozen=True)
@@ -157,8 +160,16 @@ def sanitise_image(content: bytes, kind: str, limits: Limits) -> Sanitised:
                 raise _decode_error(kind)
             if width * height > limits.max_pixels:
                 raise too_big
+            if kind == JPEG and max(width, height) > limits.max_side:
+                # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly: never the full size.
+                scale = next((s for s in (2, 4, 8) if max(width, height) <= limits.max_side * s),
+                             8)
+                image.draft(image.mode, (-(-width // scale), -(-height // scale)))
             image.load()
             image = ImageOps.exif_transpose(image)
+            if max(image.size) > limits.max_side:
+                image.thumbnail((limits.max_side, limits.max_side), Image.Resampling.BICUBIC,
+                                reducing_gap=2.0)
             return Sanitised(_encode(image, kind, limits), kind)
     except UploadRejected:
         raise

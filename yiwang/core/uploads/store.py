@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -61,6 +61,41 @@ def limits() -> Limits:
         max_pdf_objects=int(getattr(settings, "YIWANG_UPLOADS_MAX_PDF_OBJECTS", 20_000)),
         jpeg_quality=max(1, min(95, int(getattr(settings, "YIWANG_UPLOADS_JPEG_QUALITY", 90)))),
     )
+
+
+# --- quotas ---------------------------------------------------------------------------------
+
+RATE_WINDOW = 600  # seconds
+
+
+def _check_rate(owner_key: str) -> None:
+    """Refuse an upload of ``owner_key`` past ``YIWANG_UPLOADS_PER_10_MINUTES`` stored in
+    the last ten minutes: each upload costs a decode and a re-encode (review 2026-11-27
+    session 2, M5). Counted from the stored rows, so every process shares the count and
+    nothing but a stored upload counts; no caller deletes uploads on a person's request, so
+    deleting does not give the allowance back."""
+    limit = int(getattr(settings, "YIWANG_UPLOADS_PER_10_MINUTES", 30))
+    if limit <= 0:
+        return
+    since = timezone.now() - timedelta(seconds=RATE_WINDOW)
+    if StoredUpload.objects.filter(owner_key=owner_key, created_at__gte=since).count() >= limit:
+        raise UploadRejected(_("上传过于频繁：10 分钟内最多上传 %(n)d 个文件。请稍后再试。")
+                             % {"n": limit}, code="rate_limited")
+
+
+def _check_quota(owner_key: str, adding: int) -> None:
+    """Refuse when the owner's unclaimed uploads would hold more than
+    ``YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB``: unclaimed files live a day, and one account must
+    not fill the disk (review M5). Concurrent uploads of one owner may pass it by one file."""
+    quota = int(getattr(settings, "YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB", 100)) * 1024 * 1024
+    if quota <= 0:
+        return
+    held = StoredUpload.objects.filter(owner_key=owner_key, claimed=False).aggregate(
+        total=models.Sum("size"))["total"] or 0
+    if held + adding > quota:
+        raise UploadRejected(
+            _("您尚未提交的上传文件已超过 %(mb)d MB 的上限。请先提交正在办理的申请，"
+              "未提交的文件会在一天后清除。") % {"mb": quota // (1024 * 1024)}, code="quota")
 
 
 # --- reading within the limit ----------------------------------------------------------------
@@ -159,8 +194,11 @@ def accept(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: s
            accept: Sequence[str], max_bytes: int, personal: bool, actor: Any) -> StoredUpload:
     if not owner_key or len(owner_key) > 100:
         raise ValueError("owner_key must be a non-empty string of at most 100 characters")
+    _check_rate(owner_key)
+    _check_quota(owner_key, 0)
     raw = read_limited(f, max_bytes)
     result = sanitise(raw, tuple(accept), limits())
+    _check_quota(owner_key, len(result.content))
     token = secrets.token_urlsafe(32)
     cipher = crypto.current_cipher()
     key = os.urandom(_KEY_SIZES[cipher])

@@ -312,3 +312,24 @@ __all__ += [
     "validate_phone",
     "verify_real_name",
 ]
+
+from datetime import timedelta  # noqa: E402
+
+
+def rate_limit(key: str, *, limit: int, window: timedelta | int) -> bool:
+    """Count one use of ``key`` (e.g. ``f"ocr:user:{user.pk}"``) in a fixed window of
+    ``window`` (seconds or a timedelta); ``True`` when allowed, ``False`` once ``limit`` uses
+    fell in this window (the refused use is not counted). Durable counters shared by every
+    process (``throttle.hit``); the key is stored as a keyed hash, so it may hold an address.
+    A ``limit`` of 0 or less allows everything."""
+    from yiwang.core.crypto.service import blind_index
+    from yiwang.support.identity import throttle
+
+    if limit <= 0:
+        return True
+    span = window if isinstance(window, timedelta) else timedelta(seconds=window)
+    return throttle.hit("rate:" + blind_index(key, "identity.rate_limit")[:40], limit=limit,
+                        window=span) == 0
+
+
+__all__ += ["rate_limit"]

@@ -134,3 +134,62 @@ def test_data_after_the_end_of_a_pdf_is_not_stored() -> None:
     assert upload.size == len(content)
     assert sanitise._without_tail(b"x%%EOF\r\nPK\x03\x04") == b"x%%EOF\r\n"
     assert sanitise._without_tail(b"x%%EOF%%EOF") == b"x%%EOF%%EOF"
+
+
+# --- M5: uploads per ten minutes, unclaimed bytes per owner, image sizes --------------------
+
+
+def noise_png(side: int) -> bytes:
+    import io
+    import os
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_uploads_per_ten_minutes_are_limited_per_owner(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.YIWANG_UPLOADS_PER_10_MINUTES = 3
+    for _ in range(3):
+        accept(make.png())
+    with pytest.raises(service.UploadRejected) as caught:
+        accept(make.png())
+    assert caught.value.code == "rate_limited"
+    assert "10 分钟内最多上传 3 个" in caught.value.messages[0]
+    service.accept_upload(make.png(), filename="a.png", owner_key="user:2", purpose="test")
+    # Ten minutes later the owner may upload again.
+    from django.utils import timezone
+    StoredUpload.objects.filter(owner_key=OWNER).update(
+        created_at=timezone.now() - timezone.timedelta(minutes=11))
+    accept(make.png())
+
+
+def test_unclaimed_bytes_per_owner_are_limited(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB = 1
+    first = accept(noise_png(450))
+    assert first.size > 512 * 1024
+    with pytest.raises(service.UploadRejected) as caught:
+        accept(noise_png(450))
+    assert caught.value.code == "quota" and "1 MB" in caught.value.messages[0]
+    assert StoredUpload.objects.count() == 1
+    # Claimed uploads belong to a submission: they do not count.
+    service.claim_upload(first.token, OWNER)
+    accept(noise_png(450))
+
+
+@pytest.mark.parametrize("fmt, size, stored", [
+    ("JPEG", (9000, 1000), (2250, 250)),   # decoded at 1/4 scale by libjpeg (draft)
+    ("JPEG", (5000, 3000), (2500, 1500)),  # at 1/2
+    ("JPEG", (4096, 3000), (4096, 3000)),  # as it is
+    ("PNG", (6000, 100), (4096, 68)),      # scaled down before re-encoding
+])
+def test_big_images_are_stored_at_most_4096_pixels_a_side(
+        fmt: str, size: tuple[int, int], stored: tuple[int, int]) -> None:
+    import io
+
+    from PIL import Image
+    out = io.BytesIO()
+    Image.new("RGB", size, "white").save(out, fmt)
+    upload = accept(out.getvalue())
+    assert Image.open(io.BytesIO(service.read_upload(upload.token))).size == stored

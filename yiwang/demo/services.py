@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from yiwang.industry.services import service
@@ -73,8 +74,16 @@ def load_services(progress: Progress) -> dict[str, int]:
         if orgs.get_department(pack["matter"]["department"]) is None:
             skipped += 1
         else:
-            service.import_definition(pack)
-            loaded += 1
+            try:
+                service.import_definition(pack)
+            except ValidationError as exc:
+                if exc.code != "draft_exists":
+                    raise
+                # Someone is editing a draft of this matter on this demo instance: their
+                # work is kept, the matter keeps its live version until they publish.
+                skipped += 1
+            else:
+                loaded += 1
         tick(1)
     for path in bundles:
         service.import_definition(_read(path))

@@ -159,3 +159,27 @@ def test_catalogue_pages_make_few_queries(demo_city: Any, public_client: Any,
         assert public_client.get("/services/?event=birth").status_code == 200
     with django_assert_max_num_queries(10):
         assert public_client.get("/services/339900-BDC-QR-001/").status_code == 200
+
+
+def test_a_reload_keeps_a_draft_an_official_is_editing(demo_city: Any, monkeypatch: Any
+                                                       ) -> None:
+    demo.load_services(_progress)
+    matter = service.get_matter("339900-GAJ-GG-001")
+    draft = service.create_draft(matter)
+    form = {**draft.form, "components": [*draft.form["components"], {
+        "type": "text", "key": "my_note", "label": "备注", "required": False}]}
+    service.save_draft(draft, form=form)
+    read = demo._read
+
+    def newer_pack(path: Any) -> dict[str, Any]:  # a newer demo release changed the pack
+        pack = read(path)
+        if "gaj-gg-001" in path.name:
+            pack["version"]["form"]["components"][0]["label"] = "申请人的姓名"
+        return pack
+
+    monkeypatch.setattr(demo, "_read", newer_pack)
+    counts = demo.load_services(_progress)
+    assert counts["skipped"] == 2  # 民政局's matter, and the one being edited
+    draft.refresh_from_db()
+    assert "my_note" in str(draft.form)
+    assert service.published_version(matter.code).number == 1

@@ -19,7 +19,9 @@ class StoredUpload(models.Model):
     token = models.CharField(_("令牌"), max_length=64, unique=True)
     owner_key = models.CharField(_("所有者"), max_length=100, db_index=True)
     purpose = models.CharField(_("用途"), max_length=100)
-    filename = models.CharField(_("文件名"), max_length=255)
+    # Names of phone photos and scans often name the person ("张三身份证.jpg"): encrypted
+    # like the file itself (review 2026-11-27 session 2, L14).
+    filename = EncryptedTextField(_("文件名"))
     content_type = models.CharField(_("文件类型"), max_length=100)
     size = models.PositiveBigIntegerField(_("大小"))  # sanitised bytes, as stored
     original_size = models.PositiveBigIntegerField(_("原始大小"))

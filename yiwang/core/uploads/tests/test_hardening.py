@@ -193,3 +193,39 @@ def test_big_images_are_stored_at_most_4096_pixels_a_side(
     Image.new("RGB", size, "white").save(out, fmt)
     upload = accept(out.getvalue())
     assert Image.open(io.BytesIO(service.read_upload(upload.token))).size == stored
+
+
+# --- L14: file names are encrypted at rest ------------------------------------------------
+
+
+def raw_filename(pk: int) -> str:
+    from django.db import connection
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT filename FROM uploads_storedupload WHERE id = %s", [pk])
+        return str(cursor.fetchone()[0])
+
+
+def test_file_names_are_encrypted_at_rest() -> None:
+    upload = accept(make.png(), filename="张三身份证.png")
+    assert StoredUpload.objects.get(pk=upload.pk).filename == "张三身份证.png"
+    stored = raw_filename(upload.pk)
+    assert stored.startswith("v1$") and "张三" not in stored
+
+
+def test_names_stored_in_clear_before_are_encrypted_by_the_migration() -> None:
+    import importlib
+    import types
+
+    from django.db import connection
+    migration = importlib.import_module(
+        "yiwang.core.uploads.migrations.0002_filename_encrypted")
+    upload = accept(make.png(), filename="李四.png")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE uploads_storedupload SET filename = %s WHERE id = %s",
+                       ["李四.png", upload.pk])
+    editor = types.SimpleNamespace(connection=connection)
+    migration.encrypt_names(None, editor)
+    assert raw_filename(upload.pk).startswith("v1$")
+    assert StoredUpload.objects.get(pk=upload.pk).filename == "李四.png"
+    migration.decrypt_names(None, editor)
+    assert raw_filename(upload.pk) == "李四.png"

@@ -25,6 +25,7 @@ from yiwang.conf.env import kept_in_file
 from yiwang.core.audit.service import record
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
 from yiwang.demo import accounts as demo_accounts
+from yiwang.demo import applications as demo_applications
 from yiwang.demo import geography, population
 from yiwang.demo import ledger as demo_ledger
 from yiwang.demo import licences as demo_licences
@@ -354,6 +355,7 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     load_trust_core(progress)
     load_one_network_services(progress)
     load_groups()  # again: the officials created since are handlers too
+    demo_applications.load_applications(progress)  # needs the handlers of the line above
     record(
         "demo.load",
         detail={

@@ -29,5 +29,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"level": "WARNING", "propagate": True},
+        # SpiffWorkflow logs every task state change at INFO
+        "spiff": {"level": "WARNING"},
     },
 }

@@ -40,10 +40,16 @@ BATCH = 500
 
 
 def due_after(start: datetime, days: int) -> datetime | None:
-    """``days`` working days after ``start`` (None when there is no time limit)."""
+    """The end (23:59:59, local time) of the ``days``-th working day after ``start`` — a
+    statutory period ends at the end of its last day (民法典 第二百零三条), not at the hour it
+    started (review session 2, L6) — or None when there is no time limit."""
     if days <= 0:
         return None
-    return ext.workflow.add_working_days(start, days)
+    return end_of_day(ext.workflow.add_working_days(start, days))
+
+
+def end_of_day(moment: datetime) -> datetime:
+    return timezone.localtime(moment).replace(hour=23, minute=59, second=59, microsecond=0)
 
 
 def paused_working_days(start: datetime, end: datetime) -> int:

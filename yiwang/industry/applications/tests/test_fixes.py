@@ -231,3 +231,15 @@ def test_without_a_named_holder_the_applicant_gets_the_licence(version: Any, cit
     app = approve_all(submitted(citizen), officer)
     licence = licences.find_by_identifier(app.licence_identifier)
     assert licences.licences_of(citizen).filter(pk=licence.pk).exists()
+
+
+def test_a_time_limit_ends_at_the_end_of_its_last_working_day(city: Any) -> None:
+    friday_17 = datetime(2026, 12, 4, 17, 0, tzinfo=TZ)
+    due = clock.due_after(friday_17, 2)
+    assert due is not None
+    local = timezone.localtime(due)
+    assert local.date() == workflow.add_working_days(friday_17, 2).astimezone(TZ).date()
+    assert (local.hour, local.minute, local.second) == (23, 59, 59)
+    # Moved by a pause, it still ends at the end of a day.
+    moved = timezone.localtime(workflow.add_working_days(due, 1))
+    assert (moved.hour, moved.minute) == (23, 59)

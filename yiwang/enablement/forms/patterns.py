@@ -7,7 +7,9 @@ from the parsed pattern: no back-references, no repetition of something that its
 unbounded repeat that may start while an earlier unbounded repeat over overlapping characters
 could still be going on (``\\d*\\d*``, ``\\d*-?\\d*``, ``.+@.+``), since the engine then
 tries every way of sharing the text between them: O(n^k) for k of them (review 2026-11-27
-session 2, M4). ``values.check`` also caps the length of a value matched against a pattern.
+session 2, M4). Bounded repeats of variable width count the same way, up to
+:data:`MAX_WAYS` ways of sharing, and none may sit inside a repetition (``(\\d\\d?){1,30}``).
+``values.check`` also caps the length of a value matched against a pattern.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def is_safe_pattern(pattern: str) -> bool:
 
     def risky_in_repeat(items: Any) -> bool:
         for op, av in items:
-            if op in repeats and av[1] > 1:
+            # Inside a repeat, a piece of variable width (``\\d?``, ``\\d{1,2}``) lets the
+            # rounds share the text in many ways: ``(\\d\\d?){1,30}`` is exponential.
+            if op in repeats and (av[1] > 1 or av[0] != av[1]):
                 return True
             if op in repeats or op in possessive:
                 if risky_in_repeat(av[2]):
@@ -165,6 +169,9 @@ def _first(items: Any) -> tuple[list[_Leaf], bool]:
     return found, True
 
 
+MAX_WAYS = 1_000
+
+
 class _Overlap(Exception):
     pass
 
@@ -174,18 +181,31 @@ def _overlapping_repeats(parsed: Any) -> bool:
     going on, over the same characters (``\\d*\\d*``, ``\\d*-?\\d*``, ``.*=.*``): each way
     of sharing the text between them is tried, O(n^k) for k of them."""
     fold = bool(parsed.state.flags & re.IGNORECASE)
+    # How many ways the current run of overlapping variable-width repeats can share the text
+    # (the product of their spans): ``\\d?`` twenty times, or ``\\d{0,999}\\d{0,999}``.
+    ways = [1]
 
     def sequence(items: Any, open_: list[_Leaf]) -> list[_Leaf]:
         for item in items:
             open_ = step(item, open_)
         return open_
 
+    def inside(sub: Any) -> list[_Leaf]:
+        # A repeat's own body, checked on its own: its characters do not end the run outside.
+        saved = ways[0]
+        after = sequence(sub, [])
+        ways[0] = saved
+        return after
+
     def step(item: Any, open_: list[_Leaf]) -> list[_Leaf]:
         # open_: the characters an earlier unbounded repeat could still be consuming here.
         op, av = item
         if op in _CHAR_OPS:
             # A character the open repeat cannot take ends it; one it can take does not.
-            return open_ if _overlap([item], open_, fold) else []
+            if _overlap([item], open_, fold):
+                return open_
+            ways[0] = 1
+            return []
         if op in (sre_constants.SUBPATTERN, sre_constants.ATOMIC_GROUP):
             return sequence(av[-1], open_)
         if op == sre_constants.BRANCH:
@@ -203,7 +223,16 @@ def _overlapping_repeats(parsed: Any) -> bool:
                 if _overlap(start, open_, fold):
                     raise _Overlap
                 # Still going afterwards: a next round, or the end of the last one.
-                going = start + sequence(sub, [])
+                going = start + inside(sub)
+                return open_ + going if low == 0 else going
+            if low != high:  # bounded, of variable width: like the above, up to MAX_WAYS
+                start, _ = _first(sub)
+                if not _overlap(start, open_, fold) and low > 0:
+                    ways[0] = 1
+                ways[0] *= high - low + 1
+                if ways[0] > MAX_WAYS:
+                    raise _Overlap
+                going = start + inside(sub)
                 return open_ + going if low == 0 else going
             result = list(open_) if low == 0 else []
             current = open_

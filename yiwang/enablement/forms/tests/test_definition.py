@@ -144,3 +144,14 @@ def test_a_value_matched_against_a_pattern_is_bounded() -> None:
         check(comp, "a" * (MAX_PATTERN_VALUE + 1))
     without = {"type": "textarea", "key": "note", "label": "说明", "validate": {}}
     assert check(without, "a" * (MAX_PATTERN_VALUE + 1))
+
+
+# Review 2026-11-27 session 2 (status at 7674366): bounded repeats of variable width.
+@pytest.mark.parametrize("pattern, safe", [
+    (r"(?:\d\d?){1,30}x", False), (r"(?:\d?){25}\d{25}", False), (r"\d?" * 25 + r"\d{25}", False),
+    (r"\d{0,1000}\d{0,1000}", False), (r"(ab?){2,5}", False),
+    (r"0\d{2,3}-?\d{7,8}(-\d{1,6})?", True), (r"\d{0,30}-\d{0,30}-\d{0,30}", True),
+    (r"[\u4e00-\u9fa5]{2,20}", True), (r"\d?\d?\d?x", True), (r"(ab|cd){1,3}", True),
+])
+def test_pattern_safety_of_bounded_repeats(pattern: str, safe: bool) -> None:
+    assert is_safe_pattern(pattern) is safe

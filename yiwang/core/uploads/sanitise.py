@@ -146,9 +146,14 @@ def sanitise_image(content: bytes, kind: str, limits: Limits) -> Sanitised:
     without any metadata (EXIF with GPS, ICC profiles, comments, text chunks)."""
     _check_polyglot(content, kind)
     fmt = "JPEG" if kind == JPEG else "PNG"
+    # A PNG cannot be decoded reduced (a JPEG can, see below): one bigger than the largest
+    # image we store is refused rather than decoded whole (review M5: a 40 Mpx PNG took
+    # 2.4 s and 466 MB).
+    max_pixels = limits.max_pixels if kind == JPEG else min(limits.max_pixels,
+                                                            limits.max_side ** 2)
     too_big = UploadRejected(
         _("图片尺寸过大（超过 %(pixels)d 万像素）。请缩小后上传。")
-        % {"pixels": limits.max_pixels // 10_000}, code="too_large")
+        % {"pixels": max_pixels // 10_000}, code="too_large")
     try:
         with warnings.catch_warnings():
             # Pillow's own bomb check uses a process-wide limit; ours is checked below from
@@ -158,7 +163,7 @@ def sanitise_image(content: bytes, kind: str, limits: Limits) -> Sanitised:
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise _decode_error(kind)
-            if width * height > limits.max_pixels:
+            if width * height > max_pixels:
                 raise too_big
             if kind == JPEG and max(width, height) > limits.max_side:
                 # libjpeg decodes at 1/2, 1/4 or 1/8 scale directly: never the full size.

@@ -229,3 +229,15 @@ def test_names_stored_in_clear_before_are_encrypted_by_the_migration() -> None:
     assert StoredUpload.objects.get(pk=upload.pk).filename == "李四.png"
     migration.decrypt_names(None, editor)
     assert raw_filename(upload.pk) == "李四.png"
+
+
+def test_a_png_bigger_than_the_stored_size_is_refused_a_jpeg_is_reduced() -> None:
+    import io
+
+    from PIL import Image
+    png, jpeg = io.BytesIO(), io.BytesIO()
+    Image.new("RGB", (5000, 3400), "white").save(png, "PNG")  # 17 Mpx > 4096 × 4096
+    Image.new("RGB", (5000, 3400), "white").save(jpeg, "JPEG")
+    assert "1677 万像素" in refused(png.getvalue(), "too_large")
+    upload = accept(jpeg.getvalue())
+    assert Image.open(io.BytesIO(service.read_upload(upload.token))).size == (2500, 1700)

@@ -116,3 +116,41 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class GuardianKind(models.TextChoices):
+    PARENT = "parent", _("父母")
+    OTHER = "other", _("其他法定监护人")
+
+
+class Guardianship(models.Model):
+    """A guardian (监护人) of a ward (被监护人), on a basis (依据: 出生登记 and the receipt
+    number, a court's decision …), from ``starts_on`` until the day before ``ends_on`` (the
+    ward's 18th birthday for a minor), or until ended early (``ended_on``). At most one
+    unended record per guardian and ward."""
+
+    guardian = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="wardships",
+                                 verbose_name=_("监护人"))
+    ward = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="guardianships",
+                             verbose_name=_("被监护人"))
+    kind = models.CharField(_("监护类型"), max_length=16, choices=GuardianKind.choices)
+    basis = models.CharField(_("监护依据"), max_length=64)
+    reference = models.CharField(_("依据编号"), max_length=64, blank=True)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("终止日期"))
+    ended_on = models.DateField(_("提前终止日期"), null=True, blank=True)
+    end_reason = models.CharField(_("终止原因"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("监护关系")
+        verbose_name_plural = _("监护关系")
+        ordering = ("ward_id", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["guardian", "ward"],
+                                    condition=models.Q(ended_on__isnull=True),
+                                    name="registry_one_open_guardianship"),
+        ]
+
+    def __str__(self) -> str:
+        return f"guardianship {self.pk}"

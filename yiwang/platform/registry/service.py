@@ -1,4 +1,5 @@
-"""Public facade of the base registries (基础库): population and legal entities.
+"""Public facade of the base registries (基础库): population and legal entities, and the
+guardianships between persons (监护关系, :mod:`.guardianship`).
 
 Lists and search results carry masked personal data only. Showing a person's data
 unmasked goes through :func:`reveal_person`, which records the access in the audit log.
@@ -28,9 +29,18 @@ from yiwang.core.identifiers.service import (
     validate_id_number,
 )
 from yiwang.core.masking.service import mask_address, mask_id_number, mask_name, mask_phone
+from yiwang.platform.registry.guardianship import (
+    adult_on,
+    end_guardianship,
+    guardianship_of,
+    record_guardianship,
+    wards_of,
+)
 from yiwang.platform.registry.models import (
     Enterprise,
     EnterpriseStatus,
+    GuardianKind,
+    Guardianship,
     IdentifierSequence,
     Person,
     Registration,
@@ -40,24 +50,31 @@ from yiwang.platform.registry.models import (
 __all__ = [
     "Enterprise",
     "EnterpriseStatus",
+    "GuardianKind",
+    "Guardianship",
     "Person",
     "PersonRow",
     "Sex",
+    "adult_on",
     "allocate_credit_code",
     "allocate_id_number",
+    "end_guardianship",
     "find_enterprise",
     "find_person",
     "get_person",
+    "guardianship_of",
     "list_enterprises",
     "list_persons",
     "load_enterprises",
     "load_persons",
     "masked_person",
+    "record_guardianship",
     "register_enterprise",
     "register_new_enterprise",
     "register_newborn",
     "register_person",
     "reveal_person",
+    "wards_of",
 ]
 
 ID_PURPOSE = "registry.person.id_number"

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, connections, models, router, transaction
-from django.db.models.signals import post_save, pre_save
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from yiwang.core import context

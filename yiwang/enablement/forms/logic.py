@@ -58,11 +58,39 @@ def _mod(data: Any = None, a: Any = None, b: Any = None, *_ignored: Any) -> Any:
     divisor = _builtins.to_number(b)
     if not divisor:
         return None
-    return _builtins.to_number(a) % divisor
+    # JavaScript's remainder takes the sign of the dividend (-7 % 3 is -1), Python's % that
+    # of the divisor: as the browser does (review 2026-11-27 session 2, M12).
+    dividend = _builtins.to_number(a)
+    result = math.fmod(dividend, divisor)
+    both_int = isinstance(dividend, int) and isinstance(divisor, int)
+    return int(result) if both_int and math.isfinite(result) else result
+
+
+def _string_number(value: str) -> Any:
+    """JavaScript's ToNumber of a string: blank is 0 (json_logic makes it NaN)."""
+    return 0 if not value.strip() else _builtins.to_number(value)
+
+
+def _equals(data: Any = None, a: Any = None, b: Any = None, *_ignored: Any) -> bool:
+    """JavaScript's ``==`` (as logic.js uses it): null equals only null, a string compared
+    with a number or a boolean is read as a number with blank as 0. Elsewhere json_logic's
+    ``op_equals`` already agrees (review M12: an empty field was equal to 0 on the server
+    and not in the browser)."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, str) and isinstance(b, (int, float)):
+        return bool(_string_number(a) == b)
+    if isinstance(b, str) and isinstance(a, (int, float)):
+        return bool(a == _string_number(b))
+    return bool(_builtins.op_equals(data, a, b))
+
+
+def _not_equals(data: Any = None, a: Any = None, b: Any = None, *_ignored: Any) -> bool:
+    return not _equals(data, a, b)
 
 
 _OPERATIONS = {op: fn for op, fn in _builtins.BUILTINS.items() if op in OPERATORS}
-_OPERATIONS.update({"/": _div, "%": _mod})
+_OPERATIONS.update({"/": _div, "%": _mod, "==": _equals, "!=": _not_equals})
 
 
 def _problems(rule: Any, known_keys: set[str] | frozenset[str] | None) -> Iterator[str]:

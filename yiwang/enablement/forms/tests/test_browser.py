@@ -340,6 +340,11 @@ PARITY_RULES: list[tuple[Any, Any]] = [
     ({"some": [{"var": "ns"}, {"==": [{"var": ""}, 2]}]}, {"ns": [1, 2]}),
     ({"none": [{"var": "ns"}, {"==": [{"var": ""}, 2]}]}, {"ns": [1, 3]}),
     ({">": [{"var": "start"}, "2026-01-01"]}, {"start": "2026-03-01"}),
+    # Empty fields, blank strings and negative remainders (review 2026-11-27 session 2, M12).
+    ({"==": [{"var": "n"}, 0]}, {}), ({"!=": [{"var": "n"}, 0]}, {}),
+    ({"==": [{"var": "n"}, 0]}, {"n": None}), ({"==": [0, ""]}, {}), ({"==": ["", False]}, {}),
+    ({"==": [None, None]}, {}), ({"==": ["1", True]}, {}), ({"!=": [" 2 ", 2]}, {}),
+    ({"%": [-7, 3]}, {}), ({"%": [7, -3]}, {}), ({"%": [-7.5, 2]}, {}),
     # The bounds of one evaluation (review 2026-11-27 session 2, M3), on both sides of each.
     *[({"reduce": [{"merge": [1] * n}, {"cat": [{"var": "accumulator"},
                                                 {"var": "accumulator"}]}, start]}, {})

@@ -117,3 +117,16 @@ def test_memory_error_gives_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
         raise MemoryError
     monkeypatch.setitem(logic._OPERATIONS, "cat", exhausted)
     assert forms.evaluate({"cat": ["a", "b"]}, {}) is None
+
+
+# Review 2026-11-27 session 2, M12: == and % as in the browser (JavaScript).
+@pytest.mark.parametrize("rule, data, expected", [
+    ({"==": [{"var": "n"}, 0]}, {}, False), ({"!=": [{"var": "n"}, 0]}, {}, True),
+    ({"==": [{"var": "n"}, 0]}, {"n": None}, False), ({"==": [0, ""]}, {}, True),
+    ({"==": ["", False]}, {}, True), ({"==": [None, None]}, {}, True),
+    ({"==": ["1", 1]}, {}, True), ({"!=": [" 2 ", 2]}, {}, False),
+    ({"%": [-7, 3]}, {}, -1), ({"%": [7, -3]}, {}, 1), ({"%": [-7.5, 2]}, {}, -1.5),
+])
+def test_equality_and_remainder_follow_javascript(rule: object, data: object,
+                                                   expected: object) -> None:
+    assert forms.evaluate(rule, data) == expected

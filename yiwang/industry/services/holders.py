@@ -11,7 +11,10 @@ someone new and issue the licence to them:
   account becomes the enterprise's representative, so the licence is in their wallet.
 * ``newborn`` — 出生医学证明, 社保卡 …: the child is registered in the population registry
   with a newly allocated 公民身份号码 (GB 11643, the household county's address code) and is
-  the holder.
+  the holder. The applicant, and the parents the form names (``mother_id_number``, the
+  optional ``father_id_number``) who are in the population registry, are recorded as the
+  child's guardians (监护关系, basis 出生登记 and the receipt number), so the licences show
+  in their wallets under 「我监护的未成年人的证照」.
 
 The mapping is data (``{"kind": ..., <field>: <source>}``, a source being a form key or a
 JSON Logic rule over the form data), checked when a version is saved or imported; see
@@ -43,7 +46,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         ("region", "address", "capital", "industry", "when")),
     "newborn": (
         "person", ("name", "sex", "born_on", "mother_id_number"),
-        ("region", "address", "when")),
+        ("father_id_number", "region", "address", "when")),
 }
 NEWBORN_KEY_PURPOSE = "services.newborn"
 INDIVIDUAL_BUSINESS = "个体工商户"
@@ -150,7 +153,8 @@ def licence_holder(version: Any, data: dict[str, Any], *, application_number: st
                                         application_number=application_number,
                                         applicant=applicant)
     if holder.get("kind") == "newborn":
-        return _newborn(holder, data, department_code)
+        return _newborn(holder, data, department_code, application_number=application_number,
+                        applicant=applicant)
     raise ValidationError(_("未知的持证主体类型“%(kind)s”,请联系事项管理部门。")
                           % {"kind": holder.get("kind")})
 
@@ -234,7 +238,15 @@ def _birth_date(value: Any) -> date:
         raise ValidationError(_("新生儿出生日期“%(value)s”无效。") % {"value": value}) from None
 
 
-def _newborn(holder: dict[str, Any], data: dict[str, Any], department_code: str) -> str:
+def _valid_number(value: Any) -> str:
+    try:
+        return validate_id_number(_text(value)).value
+    except InvalidIdentifier:
+        return ""
+
+
+def _newborn(holder: dict[str, Any], data: dict[str, Any], department_code: str, *,
+             application_number: str = "", applicant: Any = None) -> str:
     name = _text(_value(holder, "name", data))
     born_on = _birth_date(_value(holder, "born_on", data))
     mother = _text(_value(holder, "mother_id_number", data))
@@ -249,4 +261,32 @@ def _newborn(holder: dict[str, Any], data: dict[str, Any], department_code: str)
     person, _created = registry.register_newborn(
         key=key[:100], name=name, sex=_value(holder, "sex", data), birth_date=born_on,
         region_code=_region(holder, data, department_code), address=_address(holder, data))
+    father = _valid_number(_value(holder, "father_id_number", data)) if (
+        "father_id_number" in holder) else ""
+    _record_guardians(person, born_on, parents={mother, father} - {""},
+                      applicant=applicant, application_number=application_number)
     return str(person.id_number)
+
+
+def _record_guardians(child: Any, born_on: date, *, parents: set[str], applicant: Any,
+                      application_number: str) -> None:
+    """The applicant (a parent when the form names them as one, else 其他法定监护人) and the
+    named parents who are in the population registry become the child's guardians; a
+    parent not in the registry is left out (recorded later by the registration office).
+    Idempotent: every member of the bundle, and a retried decision, finds them recorded."""
+    guardians: dict[str, str] = {}
+    own = _text(getattr(applicant, "id_number", "")) if applicant is not None else ""
+    if own and getattr(applicant, "verified_at", None):
+        if registry.find_person(own) is None and _text(getattr(applicant, "real_name", "")):
+            registry.register_person(registry.PersonRow(name=applicant.real_name,
+                                                        id_number=own))
+        guardians[own] = (registry.GuardianKind.PARENT if own in parents
+                          else registry.GuardianKind.OTHER)
+    for number in parents:
+        guardians.setdefault(number, registry.GuardianKind.PARENT)
+    for number, kind in sorted(guardians.items()):
+        if number == child.id_number or registry.find_person(number) is None:
+            continue
+        registry.record_guardianship(number, child, kind=kind, basis="出生登记",
+                                     reference=application_number, starts_on=born_on,
+                                     actor=applicant)

@@ -1,10 +1,11 @@
 """Holders of licences (持证主体) and who may see or manage a licence: a citizen's own, an
-enterprise's for its representatives and agents with the 证照使用 scope, and a department's
-for its officials."""
+enterprise's for its representatives and agents with the 证照使用 scope, a minor's for their
+current guardians (监护人), and a department's for its officials."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -89,3 +90,42 @@ def may_manage(user: Any, licence: Licence) -> bool:
     """Whether ``user`` is an official of the licence's issuing department."""
     return bool(user and getattr(user, "is_authenticated", False)
                 and orgs.is_member(user, licence.department_code))
+
+
+# --- guardians (监护人) ------------------------------------------------------------------------
+#
+# A current guardian of a minor (registry.wards_of: begun, not ended, the ward under 18 on
+# the day) sees and uses the ward's personal licences as their own; every use is recorded
+# with the guardian as actor and purpose "guardian" (wallet.record_use).
+
+GUARDIAN = "guardian"
+
+
+def guardianship_for(user: Any, licence: Licence, *, on: date | None = None) -> Any:
+    """The current guardianship through which ``user`` may use ``licence`` (a personal
+    licence of a minor they are the guardian of) on ``on`` (today), or None."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    own = str(getattr(user, "id_number", "") or "")
+    if not own or licence.holder_kind != HolderKind.PERSON:
+        return None
+    if licence.holder_index == holder_index(own):
+        return None
+    return registry.guardianship_of(own, licence.holder_code, on=on)
+
+
+def held_as(user: Any, licence: Licence, *, on: date | None = None) -> str | None:
+    """How ``user`` holds ``licence`` in their wallet: ``"self"`` (their own),
+    ``"enterprise"`` (an enterprise's they act for), ``"guardian"`` (a minor ward's), or
+    None (not at all: a 404 for them)."""
+    if may_hold(user, licence):
+        return "self" if licence.holder_kind == HolderKind.PERSON else "enterprise"
+    if guardianship_for(user, licence, on=on) is not None:
+        return GUARDIAN
+    return None
+
+
+def may_access(user: Any, licence: Licence, *, on: date | None = None) -> bool:
+    """Whether ``user`` may open, download and share ``licence``: :func:`may_hold`, or a
+    current guardian of its (minor) holder."""
+    return held_as(user, licence, on=on) is not None

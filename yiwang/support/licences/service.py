@@ -8,7 +8,8 @@ proof, a compact QR (COSE_Sign1/CWT/zlib/Base45) and a PDF sealed by the departm
 writes a ``licence.issued`` ledger entry holding hashes only. Status changes flip a bit in the
 department's W3C Bitstring Status Lists, re-sign the list and write ``licence.status``.
 
-The work is done in cohesive modules — :mod:`.holders` (who holds and who manages),
+The work is done in cohesive modules — :mod:`.holders` (who holds and who manages, a
+minor's guardians included), :mod:`.guardians` (the wards' licences in a guardian's wallet),
 :mod:`.issuance`, :mod:`.statuslists`, :mod:`.lifecycle` (suspend, revoke, reinstate),
 :mod:`.queries` (reads for pages), :mod:`.wallet` (uses, reveal, shares) and
 :mod:`.verification` — whose public functions this facade re-exports; the licence types live
@@ -33,7 +34,20 @@ from yiwang.support.licences.common import (
     SHARE_CHOICES_HOURS,
     error,
 )
-from yiwang.support.licences.holders import may_hold, may_manage
+from yiwang.support.licences.guardians import (
+    WardWallet,
+    licence_for,
+    ward_licences,
+    ward_wallets,
+)
+from yiwang.support.licences.holders import (
+    GUARDIAN,
+    guardianship_for,
+    held_as,
+    may_access,
+    may_hold,
+    may_manage,
+)
 from yiwang.support.licences.issuance import issue_licence, may_seal
 from yiwang.support.licences.lifecycle import (
     effective_status,
@@ -86,6 +100,7 @@ from yiwang.support.licences.wallet import (
 )
 
 __all__ = [
+    "GUARDIAN",
     "MAX_DISCLOSED",
     "REASON_MAX_LENGTH",
     "SHARE_CHOICES_HOURS",
@@ -99,6 +114,7 @@ __all__ = [
     "StatusList",
     "UseKind",
     "Verification",
+    "WardWallet",
     "authorise_issuers",
     "create_share",
     "effective_status",
@@ -106,13 +122,17 @@ __all__ = [
     "find_by_identifier",
     "get_licence",
     "get_type",
+    "guardianship_for",
     "has_licence",
+    "held_as",
     "issue_licence",
+    "licence_for",
     "licences_of",
     "licences_of_department",
     "list_types",
     "load_catalogue",
     "masked_holder",
+    "may_access",
     "may_hold",
     "may_manage",
     "may_seal",
@@ -136,6 +156,8 @@ __all__ = [
     "uses_of",
     "verify_licence",
     "verify_presented",
+    "ward_licences",
+    "ward_wallets",
 ]
 
 

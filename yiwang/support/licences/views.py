@@ -2,9 +2,11 @@
 public verification page (证照核验).
 
 Who may do what: the wallet and everything under it needs a signed-in person with a live
-identity-provider session, and shows only the licences :func:`service.may_hold` allows (a
-citizen's own, and those of enterprises they represent or act for with the 证照使用 scope);
-any other licence is a 404, so nobody learns which licences exist. The verification page and
+identity-provider session, and shows only the licences :func:`service.licence_for` allows (a
+citizen's own, those of enterprises they represent or act for with the 证照使用 scope, and
+those of the minors they are the current guardian of — 我监护的未成年人的证照, every use
+recorded with purpose ``guardian``); any other licence is a 404, so nobody learns which
+licences exist. The verification page and
 a share link's page are public: they show a verification result and only what the holder
 chose to disclose.
 """
@@ -61,10 +63,16 @@ def signed_in(view: View) -> View:
 
 
 def _held(request: HttpRequest, pk: int) -> Licence:
-    licence = service.get_licence(pk)
-    if licence is None or not service.may_hold(request.user, licence):
+    return _held_as(request, pk)[0]
+
+
+def _held_as(request: HttpRequest, pk: int) -> tuple[Licence, str]:
+    """The licence and how the user holds it (``self``, ``enterprise``, ``guardian``); the
+    check is the service's (:func:`service.licence_for`), anything else is a 404."""
+    found = service.licence_for(request.user, pk)
+    if found is None:
         raise Http404("no such licence in this wallet")
-    return licence
+    return found
 
 
 def _crumbs(*extra: tuple[str, str]) -> list[dict[str, str]]:
@@ -94,8 +102,12 @@ def wallet(request: HttpRequest) -> HttpResponse:
     page = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
     rows = [{"licence": lic, "status": service.effective_status(lic),
              "holder": service.masked_holder(lic)} for lic in page.object_list]
+    wards = [{"ward": w.ward, "guardianship": w.guardianship,
+              "rows": [{"licence": lic, "status": service.effective_status(lic)}
+                       for lic in w.licences]}
+             for w in service.ward_wallets(request.user)]
     return render(request, "licences/wallet.html", {
-        "nav": "licences", "form": form, "page": page, "rows": rows,
+        "nav": "licences", "form": form, "page": page, "rows": rows, "wards": wards,
         "page_range": page.paginator.get_elided_page_range(page.number),
         "verified": bool(request.user.id_number), "crumbs": _crumbs(),
     })
@@ -106,7 +118,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
 @signed_in
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A licence: its face masked; the POST of 查看完整信息 shows it in full (audited)."""
-    licence = _held(request, pk)
+    licence, held_as = _held_as(request, pk)
     rows = service.face_of(licence, masked=True)
     revealed = False
     if request.method == "POST":
@@ -117,12 +129,14 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                                "next": reverse("licences_portal:detail", args=[pk])})
             return HttpResponseRedirect(f"{reverse('identity:step_up')}?{query}")
         rows = service.reveal_licence(licence, actor=request.user, purpose="持证人查看")
+        # (a guardian's reveal is recorded with purpose "guardian" by the service)
         revealed = True
     share_form = ShareForm(fields=[(r.key, r.label) for r in service.face_of(licence)])
     shares = Paginator(licence.shares.all(), PER_PAGE).get_page(request.GET.get("shares"))
     uses = Paginator(service.uses_of(licence), PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "licences/detail.html", {
         "nav": "licences", "licence": licence, "rows": rows, "revealed": revealed,
+        "as_guardian": held_as == service.GUARDIAN,
         "status": service.effective_status(licence), "holder": service.masked_holder(licence),
         "share_form": share_form, "shares": shares, "uses": uses,
         "page_range": uses.paginator.get_elided_page_range(uses.number),

@@ -1,11 +1,12 @@
 """The holder's side: the record of every use (用证记录), revealing a licence in full, and
-time-limited verification links (分享核验链接)."""
+time-limited verification links (分享核验链接) — for the holder and for a current guardian
+of a minor holder, whose uses carry ``purpose: "guardian"``."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,20 +19,40 @@ from django.utils.translation import gettext as _
 from yiwang.core.audit import service as audit
 from yiwang.support.licences import integration
 from yiwang.support.licences.common import MAX_DISCLOSED, error
-from yiwang.support.licences.holders import may_hold, may_manage
+from yiwang.support.licences.holders import (
+    GUARDIAN,
+    guardianship_for,
+    held_as,
+    holder_index,
+    may_access,
+    may_manage,
+)
 from yiwang.support.licences.lifecycle import effective_status
 from yiwang.support.licences.models import Licence, LicenceStatus, LicenceUse, Share, UseKind
 from yiwang.support.licences.queries import face_of
 
 
+def _by_guardian(actor: Any, licence: Licence) -> bool:
+    """Whether ``actor`` uses ``licence`` as a guardian of its holder (not as the holder)."""
+    own = str(getattr(actor, "id_number", "") or "")
+    if not getattr(actor, "is_authenticated", False) or not own:
+        return False
+    if licence.holder_kind != "person" or licence.holder_index == holder_index(own):
+        return False
+    return guardianship_for(actor, licence) is not None
+
+
 def record_use(licence: Licence, kind: str, *, actor: Any = None, share: Share | None = None,
                detail: dict[str, Any] | None = None) -> LicenceUse:
-    """Record one use of a licence for its holder to see, and in the audit log."""
+    """Record one use of a licence for its holder to see, and in the audit log. A use by a
+    guardian of the holder (not the holder) carries ``purpose: "guardian"``."""
+    detail = dict(detail or {})
+    if "purpose" not in detail and _by_guardian(actor, licence):
+        detail["purpose"] = GUARDIAN
     use = LicenceUse.objects.create(
-        licence=licence, kind=kind, share=share, detail=detail or {},
+        licence=licence, kind=kind, share=share, detail=detail,
         actor=actor if getattr(actor, "is_authenticated", False) else None)
-    audit.record("licence.used", licence, actor=actor,
-                 detail={"kind": kind, **(detail or {})})
+    audit.record("licence.used", licence, actor=actor, detail={"kind": kind, **detail})
     return use
 
 
@@ -40,14 +61,20 @@ def uses_of(licence: Licence) -> QuerySet[LicenceUse]:
 
 
 @transaction.atomic
-def reveal_licence(licence: Licence, *, actor: Any, purpose: str = "") -> list[Any]:
-    """The licence's rows unmasked, for its holder (or an official of the issuing
-    department); recorded in the audit log and the record of uses."""
-    if not (may_hold(actor, licence) or may_manage(actor, licence)):
+def reveal_licence(licence: Licence, *, actor: Any, purpose: str = "",
+                   on: date | None = None) -> list[Any]:
+    """The licence's rows unmasked, for its holder, a current guardian of its holder (purpose
+    ``guardian``) or an official of the issuing department; recorded in the audit log and
+    the record of uses."""
+    role = held_as(actor, licence, on=on)
+    if role is None and not may_manage(actor, licence):
         raise PermissionDenied("may not reveal this licence")
+    if role == GUARDIAN:
+        purpose = GUARDIAN
     audit.record_personal_read(licence, sorted(licence.fields), purpose=purpose or "查看证照",
                                actor=actor)
-    record_use(licence, UseKind.REVEAL, actor=actor)
+    record_use(licence, UseKind.REVEAL, actor=actor,
+               detail={"purpose": GUARDIAN} if role == GUARDIAN else None)
     return face_of(licence, masked=False)
 
 
@@ -59,10 +86,11 @@ def _token_hash(token: str) -> str:
 
 @transaction.atomic
 def create_share(licence: Licence, *, actor: Any, hours: int,
-                 disclosed: Iterable[str] = ()) -> tuple[Share, str]:
+                 disclosed: Iterable[str] = (), on: date | None = None) -> tuple[Share, str]:
     """A verification link for ``licence`` open for ``hours``, showing the verification
-    result and only the ``disclosed`` fields. Returns the share and its token (shown once)."""
-    if not may_hold(actor, licence):
+    result and only the ``disclosed`` fields — by its holder or a current guardian of its
+    holder. Returns the share and its token (shown once)."""
+    if not may_access(actor, licence, on=on):
         raise PermissionDenied("not the holder")
     if effective_status(licence) != LicenceStatus.ACTIVE:
         raise error(_("只有有效的证照可以分享。"), "status")
@@ -84,9 +112,9 @@ def create_share(licence: Licence, *, actor: Any, hours: int,
 
 
 @transaction.atomic
-def revoke_share(share: Share, *, actor: Any) -> Share:
-    """Close a verification link at once."""
-    if not may_hold(actor, share.licence):
+def revoke_share(share: Share, *, actor: Any, on: date | None = None) -> Share:
+    """Close a verification link at once (the holder or a current guardian of the holder)."""
+    if not may_access(actor, share.licence, on=on):
         raise PermissionDenied("not the holder")
     if share.revoked_at is None:
         share.revoked_at = timezone.now()

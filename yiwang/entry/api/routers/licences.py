@@ -5,6 +5,13 @@
 (base64) — with this instance's trust bundle and status lists. Anyone may call it; the
 answer names every check and never says "valid" for one that failed. A licence of this
 instance that is verified gets a line in its holder's record of uses (用证记录).
+
+``GET /wallet`` (a citizen: bearer token with scope ``licences`` or the signed-in session)
+lists the licences in the caller's wallet, each marked ``held_as``: ``self`` (their own),
+``enterprise`` (of an enterprise they represent or act for with the 证照使用 scope) or
+``guardian`` (of a minor they are the current guardian of — 监护关系 of the population
+registry; ``ward`` then names the ward, masked). Holders' names and codes are masked; the
+listing of wards' licences is audited with purpose ``guardian``.
 """
 
 from __future__ import annotations
@@ -12,12 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import date
 from typing import Any, Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Field, Router, Schema, Status
 
+from yiwang.entry.api.auth import licences_auth
 from yiwang.support.licences import service as licences
 
 public_router = Router(tags=["licences"])
@@ -110,3 +119,48 @@ def types(request: HttpRequest) -> list[TypeOut]:
                     issuing_departments=list(t.issuing_departments or []),
                     fields=list(t.schema.get("fields", [])), metadata=dict(t.metadata or {}))
             for t in licences.list_types()]
+
+
+class WalletItemOut(Schema):
+    id: int
+    number: str = Field(description="证照编号")
+    identifier: str = Field(description="证照标识")
+    type: str = Field(description="证照类型代码")
+    type_name: str
+    holder_name: str = Field(description="持证主体名称(个人姓名脱敏)")
+    holder_code: str = Field(description="公民身份号码(脱敏)或统一社会信用代码")
+    department_name: str
+    valid_from: date
+    valid_until: date | None
+    status: str = Field(description="active, suspended, revoked, expired …")
+    held_as: Literal["self", "enterprise", "guardian"] = Field(
+        description="self: 本人证照;enterprise: 所代表企业的证照;guardian: 所监护未成年人的证照")
+    ward: dict[str, str] | None = Field(
+        None, description="held_as=guardian 时,被监护人的脱敏姓名和公民身份号码")
+
+
+#: At most this many of the caller's own (and their enterprises') licences in one answer.
+WALLET_MAX = 200
+
+
+def _item(lic: Any, held_as: str, ward: dict[str, str] | None = None) -> WalletItemOut:
+    holder = licences.masked_holder(lic)
+    return WalletItemOut(
+        id=lic.pk, number=lic.number, identifier=lic.identifier, type=lic.type.code,
+        type_name=lic.type.name, holder_name=holder["name"], holder_code=holder["code"],
+        department_name=lic.department_name, valid_from=lic.valid_from,
+        valid_until=lic.valid_until, status=str(licences.effective_status(lic)),
+        held_as=held_as,  # type: ignore[arg-type]
+        ward={"name": ward["name"], "id_number": ward["id_number"]} if ward else None)
+
+
+@public_router.get("/wallet", auth=licences_auth, response=list[WalletItemOut],
+                   summary="The licences in my wallet, my wards' included (held_as)")
+def wallet(request: HttpRequest) -> list[WalletItemOut]:
+    user = request.auth  # type: ignore[attr-defined]
+    items = [_item(lic, "self" if lic.holder_kind == licences.HolderKind.PERSON
+                   else "enterprise")
+             for lic in licences.licences_of(user)[:WALLET_MAX]]
+    for ward in licences.ward_wallets(user):
+        items.extend(_item(lic, licences.GUARDIAN, ward.ward) for lic in ward.licences)
+    return items

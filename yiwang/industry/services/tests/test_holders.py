@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -237,8 +237,13 @@ def test_the_newborn_holds_the_birth_certificate_and_the_card(packs: Any) -> Non
     assert child is not None and child.name == "陈小安"
     for lic in issued:
         assert licences.verify_licence(lic).valid
-    # The licences are the child's, not the mother's (no guardianship in the wallet yet).
+    # The licences are the child's, not the mother's own; she is the child's guardian.
     assert not licences.licences_of(mother).filter(pk__in=[lic.pk for lic in issued]).exists()
+    wards = registry.wards_of(mother.id_number)
+    assert [g.ward for g in wards] == [child]
+    assert wards[0].kind == "parent" and wards[0].basis == "出生登记"
+    assert wards[0].reference in {m.number for m in members}
+    assert wards[0].starts_on.isoformat() == born
     # Deciding again (any member) finds the same child.
     card = next(m for m in parent.children.all() if m.matter_code == "339900-RSJ-GG-001")
     again = service.licence_holder(applications.matter_version(card), card.data,
@@ -285,3 +290,101 @@ def test_a_pack_with_an_unknown_holder_kind_is_refused(packs: Any) -> None:
                for m in caught.value.message_dict["licence"])
     assert service.published_version(BUSINESS).licence["holder"]["kind"] == (
         "new_individual_business")
+
+
+# --- guardianship: the parent's wallet shows the child's licences ------------------------------
+
+def _birth_bundle(packs: Any, *, father: Any = None) -> tuple[Any, list[Any]]:
+    mother = packs["citizen"]
+    born = (timezone.localdate() - timedelta(days=3)).isoformat()
+    data = {"child_name": "陈小安", "child_sex": "女", "born_on": born,
+            "birthplace": "示例市", "hospital": "示例市妇幼保健院",
+            "mother_name": mother.real_name, "mother_id_number": mother.id_number,
+            "follow": "mother", "householder_name": mother.real_name,
+            "household_address": {"region": regions_testing.COMMUNITY, "detail": "湖滨路8号"},
+            "mailing": "window", "payer": "bank", "mother_id_card": _upload(mother),
+            "household_book": _upload(mother), "photo": _upload(mother)}
+    if father is not None:
+        data.update(father_name=father.real_name, father_id_number=father.id_number)
+    parent = applications.submit_bundle(mother, "birth", data)
+    for member in parent.children.all():
+        _approve_all(member, packs)
+    parent.refresh_from_db()
+    assert parent.state == "approved"
+    return parent, [licences.find_by_identifier(m.licence_identifier)
+                    for m in parent.children.all() if m.licence_identifier]
+
+
+def test_the_parent_sees_and_uses_the_childs_licences(packs: Any, public_client: Any) -> None:
+    from django.urls import reverse
+
+    from yiwang.core.audit.service import AuditEvent
+    from yiwang.support.identity.testing import sign_in_client
+
+    mother, stranger = packs["citizen"], _citizen("stranger", "李四")
+    _parent, issued = _birth_bundle(packs)
+    assert {lic.type.code for lic in issued} == {"birth_certificate", "social_security_card"}
+    sign_in_client(public_client, mother)
+    page = public_client.get(reverse("licences_portal:wallet")).content.decode()
+    assert "我监护的未成年人的证照" in page and "陈小安" not in page  # the ward masked
+    for lic in issued:
+        assert lic.number in page
+        assert public_client.get(reverse("licences_portal:detail", args=[lic.pk])
+                                 ).status_code == 200
+        pdf = public_client.get(reverse("licences_portal:pdf", args=[lic.pk]))
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        use = licences.uses_of(lic).get()
+        assert use.actor == mother and use.detail["purpose"] == "guardian"
+        event = AuditEvent.objects.get(action="licence.used", object_id=str(lic.pk))
+        assert event.actor_id == str(mother.pk) and event.detail["purpose"] == "guardian"
+    # Another citizen: 404 on every one of them.
+    public_client.logout()
+    sign_in_client(public_client, stranger)
+    for lic in issued:
+        for name in ("detail", "pdf", "qr"):
+            assert public_client.get(reverse(f"licences_portal:{name}", args=[lic.pk])
+                                     ).status_code == 404
+    # From the child's 18th birthday on, the mother no longer sees them.
+    child = registry.find_person(issued[0].holder_code)
+    adult = registry.adult_on(child)
+    assert licences.ward_wallets(mother, on=adult - timedelta(days=1)) != []
+    assert licences.ward_wallets(mother, on=adult) == []
+    for lic in issued:
+        assert licences.licence_for(mother, lic.pk, on=adult) is None
+
+
+def test_the_other_parent_in_the_registry_is_a_guardian_too(packs: Any) -> None:
+    father = _citizen("father", "王强")
+    matter = service.create_matter(
+        code="TEST-WJW-2", name="出生医学证明", department_code="wjw", audience="person",
+        kind="public_service", statutory_days=5, promised_days=1, summary="测试")
+    form = {**BIRTH_FORM, "components": [
+        *BIRTH_FORM["components"],
+        {"type": "id_number", "key": "father_id_number", "label": "父亲", "required": False}]}
+    version = live_version(matter, form=form, licence={
+        "type": "birth_certificate",
+        "map": {"sex": "child_sex", "born_on": "born_on", "birthplace": {"cat": ["示例市"]},
+                "hospital": {"cat": ["医院"]}, "mother_name": {"cat": ["陈静"]},
+                "mother_id_number": "mother_id_number"},
+        "holder": {**NEWBORN, "father_id_number": "father_id_number"}})
+    data = {"child_name": "王小乐", "child_sex": "男", "born_on": "2026-01-02",
+            "mother_id_number": packs["citizen"].id_number, "father_id_number": father.id_number}
+    number = service.licence_holder(version, data, application_number="YW-9",
+                                    applicant=father)
+    for parent in (father, packs["citizen"]):
+        (found,) = registry.wards_of(parent.id_number, on=date(2026, 11, 27))
+        assert found.ward.id_number == number and found.kind == "parent"
+        assert found.reference == "YW-9"
+    # A grandmother who applies is recorded as 其他法定监护人; a parent not in the registry
+    # is left out.
+    grandmother = _citizen("grandmother", "陈奶奶")
+    unknown = generate_synthetic_id_number(_rng, "339901")
+    second = service.licence_holder(version, {**data, "child_name": "王小喜",
+                                              "father_id_number": unknown},
+                                    application_number="YW-10", applicant=grandmother)
+    (found,) = registry.wards_of(grandmother.id_number, on=date(2026, 11, 27))
+    assert found.ward.id_number == second and found.kind == "other"
+    assert registry.Guardianship.objects.filter(ward=found.ward).count() == 2  # + mother
+    # Deciding again records nothing new.
+    service.licence_holder(version, data, application_number="YW-9", applicant=father)
+    assert registry.Guardianship.objects.count() == 4

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -45,6 +47,9 @@ MAX_STRING = 2_000
 MAX_OPERATIONS = 100_000
 MAX_RESULT_STRING = 20_000  # the longest text a form field may hold (textarea)
 MAX_RESULT_ITEMS = 1_000
+# All the rules evaluated for one submission share this many steps (shared_budget): a table
+# of 200 rows runs its column rules 200 times, each within MAX_OPERATIONS.
+MAX_SHARED_OPERATIONS = 500_000
 
 
 def _div(data: Any = None, a: Any = None, b: Any = None, *_ignored: Any) -> Any:
@@ -197,14 +202,44 @@ class _OverBudget(Exception):
     """The evaluation went past one of its bounds."""
 
 
+class SharedBudget:
+    """Steps left to the rules of one submission; ``exhausted`` once one went past it."""
+
+    def __init__(self, steps: int) -> None:
+        self.left = steps
+        self.exhausted = False
+
+
+_shared: ContextVar[SharedBudget | None] = ContextVar("forms_logic_budget", default=None)
+
+
+@contextmanager
+def shared_budget(steps: int | None = None) -> Iterator[SharedBudget]:
+    """Within this block every :func:`apply_checked` also spends from one budget of
+    ``steps``; past it each rule gives ``None`` and ``budget.exhausted`` is true."""
+    budget = SharedBudget(MAX_SHARED_OPERATIONS if steps is None else steps)
+    token = _shared.set(budget)
+    try:
+        yield budget
+    finally:
+        _shared.reset(token)
+
+
 class _Evaluator:
     """json_logic's ``apply`` with the same semantics, counting its steps."""
 
     def __init__(self) -> None:
         self.left = MAX_OPERATIONS
+        self.shared = _shared.get()
 
     def spend(self, steps: int) -> None:
         self.left -= steps
+        shared = self.shared
+        if shared is not None:
+            shared.left -= steps
+            if shared.left < 0:
+                shared.exhausted = True
+                raise _OverBudget
         if self.left < 0:
             raise _OverBudget
 

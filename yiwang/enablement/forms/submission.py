@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from yiwang.enablement.forms import components as C
 from yiwang.enablement.forms.errors import SubmissionInvalid
-from yiwang.enablement.forms.logic import apply_checked, references, truthy
+from yiwang.enablement.forms.logic import apply_checked, references, shared_budget, truthy
 from yiwang.enablement.forms.values import (
     Bad,
     calculated,
@@ -303,10 +303,14 @@ def validate_submission(definition: Mapping[str, Any], data: Any, *, partial: bo
         if own:
             field_errors[key] = own
 
-    current, visible = _resolve(fields, raw)
-    with prefetch_regions(set() if partial else _region_codes(fields, current, visible)):
-        _check_fields(fields, current, visible, field_errors, errors, partial=partial,
-                      present=present)
+    with shared_budget() as budget:
+        current, visible = _resolve(fields, raw)
+        with prefetch_regions(set() if partial else _region_codes(fields, current, visible)):
+            _check_fields(fields, current, visible, field_errors, errors, partial=partial,
+                          present=present)
+    if budget.exhausted:  # review 2026-11-27 session 2, M3: bounded work per submission
+        _add(errors, "__all__", gettext("这张表单的规则计算量超出上限，无法检查。"
+                                        "请联系办理部门修改表单。"))
     if errors:
         raise SubmissionInvalid(errors)
     return {f.comp["key"]: current[f.comp["key"]] for f in fields

@@ -284,3 +284,16 @@ def test_describe_shows_labels(definition: dict) -> None:
     assert by_key["total_area"]["display"] == "32.5 平方米"
     assert by_key["lease"]["tokens"] == [testing.TOKEN]
     assert "members" not in by_key
+
+
+def test_the_rules_of_one_submission_share_a_bounded_budget(
+        definition: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Review 2026-11-27 session 2, M3: each rule is bounded, and so are all of them together
+    # (a table's column rules run once per row).
+    from yiwang.enablement.forms import logic
+    assert forms.validate_submission(definition, testing.sample_data())
+    monkeypatch.setattr(logic, "MAX_SHARED_OPERATIONS", 5)
+    errors = errors_of(definition, testing.sample_data())
+    assert any("计算量超出上限" in m for m in errors["__all__"])
+    # Outside a submission a rule has its own budget only.
+    assert forms.evaluate({"+": [1, 2, 3, 4, 5, 6, 7]}, {}) == 28

@@ -19,7 +19,8 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                           "LOCATION": "yiwang"}}
-    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    # Django's database store, its per-request read prepared once per process
+    SESSION_ENGINE = "yiwang.support.identity.session_store"
 
 YIWANG_PAGE_CACHE_SECONDS = env(
     "YIWANG_PAGE_CACHE_SECONDS", 30, group="Cache and background work",

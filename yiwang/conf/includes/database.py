@@ -21,7 +21,8 @@ SQLITE_BUSY_TIMEOUT = env("YIWANG_SQLITE_TIMEOUT", 20, group="Database",
 
 def sqlite_database(path: str) -> dict[str, Any]:
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        # Django's SQLite backend with write transactions queued (yiwang/core/sqlite)
+        "ENGINE": "yiwang.core.sqlite",
         "NAME": path,
         # Keep each thread's connection between requests: opening one and running the
         # pragmas below costs close to a millisecond, a large share of a token request.

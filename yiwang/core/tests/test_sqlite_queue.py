@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.db.utils import ConnectionHandler, OperationalError
 
-from yiwang.core.sqlite.base import _lock_for
+from yiwang.core.sqlite.testing import write_lock_for as _lock_for
 
 
 def _handler(path: Path, timeout: float = 5) -> ConnectionHandler:
@@ -110,3 +110,30 @@ def test_a_writer_that_cannot_get_its_turn_gets_sqlites_error(db_file: Path) -> 
     holder.rollback()
     holder.close()
     assert errors == ["database is locked"]
+
+
+def test_another_process_holding_the_file_lock_makes_a_writer_fail_not_hang(
+        db_file: Path) -> None:
+    """The cross-process turn is bounded by the busy timeout too: a process stuck inside a
+    transaction (here: the file lock taken on another open file, as another process would)
+    makes the writer fail with SQLite's error instead of waiting for ever."""
+    import fcntl
+    import os
+
+    fd = os.open(str(db_file) + ".writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        conn = _handler(db_file, timeout=0.2)["default"]
+        conn.ensure_connection()
+        with pytest.raises(OperationalError, match="database is locked"):
+            conn._start_transaction_under_autocommit()
+        assert not _lock(db_file).thread_lock.locked()  # the thread's turn is given back
+        conn.close()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    conn = _handler(db_file)["default"]
+    conn.ensure_connection()
+    conn._start_transaction_under_autocommit()  # free again: the writer gets its turn
+    conn.rollback()
+    conn.close()

@@ -26,6 +26,10 @@ from yiwang.industry.applications import access
 from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications.common import error, locked
 from yiwang.industry.applications.models import Application, Material, MaterialSource, State
+from yiwang.support.identity import service as identity
+
+#: OCR readings per person in ten minutes (OCR is advice: skipped past this, never a gate)
+OCR_PER_10_MINUTES = 10
 
 EDITABLE = (State.DRAFT, State.CORRECTION)
 TYPE_NAMES = {"image/jpeg": "JPG", "image/png": "PNG", "application/pdf": "PDF"}
@@ -134,6 +138,9 @@ def read_ocr(kind: str, upload: Any, user: Any) -> dict[str, Any]:
     """Read an ID card or a business licence image: ``{"fields": {...}, "problems": [...]}``
     (empty for other files, or when OCR fails: OCR is advice, never a gate)."""
     if not kind or upload is None or not str(upload.content_type).startswith("image/"):
+        return {}
+    if not identity.rate_limit(f"ocr:user:{getattr(user, 'pk', '')}", limit=OCR_PER_10_MINUTES,
+                               window=600):
         return {}
     try:
         image = ext.uploads.read_upload(upload.token, actor=user, purpose="application.ocr")

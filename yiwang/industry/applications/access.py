@@ -23,11 +23,21 @@ from yiwang.industry.applications.models import Application, Task
 HANDLE_PERMISSION = "applications.handle_application"
 
 
+_OFFICIAL = "_applications_official"
+
+
 def is_official(user: Any) -> bool:
     """A staff account holding 办理办件 — checked here, so the workbench pages and the
-    internal API apply the same rule."""
-    return bool(user and user.is_authenticated and user.is_active and user.is_staff
-                and user.has_perm(HANDLE_PERMISSION))
+    internal API apply the same rule. The answer is kept on the user object (loaded once
+    per request), keyed by its pk: the inbox and the detail ask it several times."""
+    if not (user and user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    cached = getattr(user, _OFFICIAL, None)
+    if cached is not None and cached[0] == user.pk:
+        return bool(cached[1])
+    answer = bool(user.has_perm(HANDLE_PERMISSION))
+    setattr(user, _OFFICIAL, (user.pk, answer))
+    return answer
 
 
 def check_may_file_for(user: Any, credit_code: str) -> str:
@@ -118,7 +128,8 @@ def official_scope(user: Any) -> Scope:
     the rest of the request."""
     if not is_official(user):
         return Scope()
-    cached = getattr(user, _SCOPE, None)
+    kept = getattr(user, _SCOPE, None)
+    cached = kept[1] if kept is not None and kept[0] == user.pk else None
     if cached is None:
         departments: dict[str, None] = {}
         positions: set[str] = set()
@@ -132,7 +143,7 @@ def official_scope(user: Any) -> Scope:
                     supervised.setdefault(code)
         cached = Scope(tuple(departments), tuple(sorted(positions)),
                        tuple(c for c in supervised if c not in departments))
-        setattr(user, _SCOPE, cached)
+        setattr(user, _SCOPE, (user.pk, cached))
     return cached
 
 

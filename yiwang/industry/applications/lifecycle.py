@@ -236,6 +236,11 @@ def write_submission(user: Any, app_pk: int, plan: Submission,
     return record_submission(user, app, plan)
 
 
+SUBMITTED_FIELDS = ["data_text", "state", "submitted_at", "accepted_at", "time_limit_days",
+                    "due_at", "fee_fen", "fee_items", "number", "workflow_text",
+                    "next_timer_at", "updated_at"]
+
+
 def record_submission(user: Any, app: Application, plan: Submission) -> Application:
     """Inside the write transaction: the submission's rows (materials, the application, the
     receipt number, the first tasks, the timeline, the audit event and the notice)."""
@@ -249,7 +254,7 @@ def record_submission(user: Any, app: Application, plan: Submission) -> Applicat
     app.number = numbers.receipt_number(app.region_code, timezone.localdate(now))
     app.workflow_state = plan.run.state
     app.next_timer_at = ext.run_timer(plan.run)
-    app.save()
+    app.save(update_fields=SUBMITTED_FIELDS if app.pk else None)  # a bundle member: new
     materials.record(user, app, plan.prepared)
     add_event(app, "submitted", _("提交申请,已受理"), at=now, actor=user,
               note=_("受理编号 %(number)s") % {"number": app.number})

@@ -76,13 +76,15 @@ def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
     """Inside the transaction: store the flow's state (unless the caller ``saved`` it with
     the application), open the planned tasks, cancel the others; decide when finished."""
     run = plan.run
+    pending: list[str] = []
     if not saved:
         app.workflow_state = run.state
         app.next_timer_at = ext.run_timer(run)
-        fields = ["workflow_text", "next_timer_at", "state", "updated_at"]
+        pending = ["workflow_text", "next_timer_at", "state", "updated_at"]
         if app.row_version:
-            fields.append("row_version")
-        app.save(update_fields=fields)
+            pending.append("row_version")
+        if not run.finished:  # a finished flow's state is written with the decision
+            app.save(update_fields=pending)
     if plan.cancel:
         Task.objects.filter(pk__in=plan.cancel).update(state=TaskState.CANCELLED)
     if plan.open:
@@ -93,7 +95,7 @@ def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
             for item in plan.open])
     if run.finished:
         decide(app, run.outcome or "rejected", actor=actor, now=plan.now, reason=reason,
-               version=plan.version, licence=plan.licence, planned=True)
+               version=plan.version, licence=plan.licence, planned=True, also=pending)
 
 
 def apply_run(app: Application, run: Any, *, actor: Any, now: datetime,
@@ -133,9 +135,12 @@ def licence_holder(version: Any, app: Application) -> Any:
 
 def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
            reason: str = "", version: Any = None,
-           licence: tuple[str, dict[str, Any]] | None = None, planned: bool = False) -> None:
+           licence: tuple[str, dict[str, Any]] | None = None, planned: bool = False,
+           also: list[str] | tuple[str, ...] = ()) -> None:
     """Close the application with the flow's outcome (``approved``/``rejected``); the
-    licence's fields come ``planned`` (mapped before the transaction) or are mapped here."""
+    licence's fields come ``planned`` (mapped before the transaction) or are mapped here.
+    One ``UPDATE`` of the decision's columns and ``also`` (the flow's state, written with
+    it) — not the whole row: the data is not encrypted and written again."""
     approved = outcome == "approved"
     licence_id = ""
     if approved:
@@ -153,7 +158,8 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
     app.licence_identifier = licence_id
     app.outcome_reason = reason
     app.next_timer_at = None
-    app.save()
+    app.save(update_fields=sorted({"state", "decided_at", "licence_identifier",
+                                   "outcome_reason", "next_timer_at", "updated_at", *also}))
     app.tasks.filter(state__in=[TaskState.OPEN, TaskState.WAITING]).update(
         state=TaskState.CANCELLED)
     ext.ledger.append("application.decided", {

@@ -20,6 +20,7 @@ BASE = "/api/v1/applications"
 # Queries per request (session and user included; approve2 issues the licence). Before the
 # session-2 work: draft 13, upload 32, submit 28, inbox 6, detail 10, claim 15,
 # approve1 22, approve2 151.
+SQL: dict[str, list[str]] = {}
 BUDGET = {"draft": 13, "upload": 32, "submit": 28, "inbox": 6, "detail": 10, "claim": 15,
           "approve1": 22, "approve2": 151}
 
@@ -35,6 +36,7 @@ def _counted(counts: dict[str, int], name: str, call: Any) -> Any:
         response = call()
     assert response.status_code in (200, 201), (name, response.content)
     counts[name] = len(ctx.captured_queries)
+    SQL[name] = [q["sql"] for q in ctx.captured_queries]
     return response.json()
 
 
@@ -76,6 +78,24 @@ def test_lifecycle_query_budget(public_client: Any, internal_client: Any, versio
     over = {name: (counts[name], bound) for name, bound in BUDGET.items()
             if counts[name] > bound}
     assert not over, (over, counts)
+
+
+def _app_updates(name: str) -> list[str]:
+    return [sql for sql in SQL[name] if sql.startswith('UPDATE "applications_application"')]
+
+
+def test_writes_name_their_columns(public_client: Any, internal_client: Any, version: Any,
+                                   citizen: Any, officer: Any) -> None:
+    """Submit and decide write the columns they change, once: the data is not encrypted and
+    written again by the decision, the flow's state is written with it (not just before),
+    the outcome reason not by the submission."""
+    lifecycle_counts(public_client, internal_client, citizen, officer)
+    submit = [sql for sql in _app_updates("submit") if '"data_text"' in sql]
+    assert len(submit) == 1 and '"outcome_reason"' not in submit[0]
+    for name in ("claim", "approve1", "approve2"):
+        assert not any('"data_text"' in sql for sql in _app_updates(name)), name
+    decided = [sql for sql in _app_updates("approve2") if '"workflow_text"' in sql]
+    assert len(decided) == 1 and '"decided_at"' in decided[0]
 
 
 def test_official_rule_is_computed_once_per_user_object(officer: Any,

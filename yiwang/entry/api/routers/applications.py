@@ -26,6 +26,7 @@ from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import SessionAuth
 
+from yiwang.entry.api.auth import citizen_auth
 from yiwang.industry.applications import service as applications
 from yiwang.platform.zones.service import Zone, session_cookie_name
 
@@ -45,7 +46,7 @@ class CitizenSession(SessionAuth):
 
 
 citizen_session = CitizenSession()
-public_router = Router(tags=["applications"], auth=citizen_session)
+public_router = Router(tags=["applications"], auth=citizen_auth)  # bearer or session
 internal_router = Router(tags=["applications"])
 
 

@@ -2,9 +2,10 @@
 
 Tokens come from the provider's real endpoints (authorization code + PKCE, then the token
 endpoint). Requests go to the real ``/api/v1/applications`` routes through the public
-listener's middleware, with CSRF enforced as in a browser. Until the applications router
-uses ``citizen_auth`` itself, the fixture ``wired`` puts it on those routes (and the
-``WWW-Authenticate`` handler on the API), exactly as ``auth=citizen_auth`` would.
+listener's middleware, with CSRF enforced as in a browser. The fixture ``wired`` makes sure
+the routes use ``citizen_auth`` and the API has the ``WWW-Authenticate`` handler
+(``auth.install(api)``, a line the public API's module has yet to carry): each is a no-op
+once the code has it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ made from a word processor, with its text as text) is refused with a message tha
 from __future__ import annotations
 
 import io
+import logging
 import struct
 import warnings
 import zlib
@@ -14,6 +15,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 #: A page image smaller than this (pixels) is a logo or a stamp, not a scan of the page.
 MIN_SCAN_PIXELS = 200_000
@@ -58,7 +61,7 @@ def page_images(content: bytes, *, max_pages: int = 1) -> list[Any]:
     be read, is encrypted, or a page holds no image large enough to be a scan of it.
     Call it on a PDF that went through :func:`accept_upload` (sanitised, not active)."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError, PdfStreamError
+    from pypdf.errors import PyPdfError
 
     try:
         with warnings.catch_warnings():
@@ -80,12 +83,20 @@ def page_images(content: bytes, *, max_pages: int = 1) -> list[Any]:
                 picture = page.images[name].image
                 if picture is None:
                     raise _no_image(number)
+                width, height = picture.size  # the declared size may lie: check what came
+                if width * height > MAX_SCAN_PIXELS:
+                    raise ValidationError(_("PDF 第 %(page)d 页的图像过大，无法识别。"
+                                            "请以 300 dpi 以下重新扫描。") % {"page": number},
+                                          code="pdf_image_too_large")
                 picture.load()
                 images.append(picture)
     except ValidationError:
         raise
-    except (PdfReadError, PdfStreamError, OSError, ValueError, KeyError, TypeError,
-            AttributeError, IndexError, AssertionError, RecursionError, struct.error,
-            zlib.error, UnicodeError, NotImplementedError):
+    except (PyPdfError, OSError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            AssertionError, RecursionError, MemoryError, struct.error, zlib.error,
+            UnicodeError, NotImplementedError):  # PyPdfError: LimitReachedError, ParseError…
+        raise _malformed() from None
+    except Exception:  # a new pypdf exception must not become a 500: refuse the file
+        logger.exception("uploads.page_images: unexpected error reading a PDF")
         raise _malformed() from None
     return images

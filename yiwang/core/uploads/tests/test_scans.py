@@ -69,3 +69,40 @@ def test_a_scan_survives_the_upload_checks(settings, tmp_path: Path) -> None:  #
     assert stored.content_type == "application/pdf"
     images = service.page_images(service.read_upload(stored.token, purpose="test"))
     assert images[0].size == (1240, 1754)
+
+
+def test_pypdf_limits_and_unexpected_errors_are_refusals(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review M3 (session 2): pypdf's LimitReachedError (a PyPdfError, not a PdfReadError)
+    and any new exception become the plain refusal, never a 500."""
+    from pypdf.errors import LimitReachedError
+
+    def over_limit(*args: object, **kwargs: object) -> None:
+        raise LimitReachedError("Reached maximum array element count.")
+
+    monkeypatch.setattr("pypdf.PdfReader", over_limit)
+    with pytest.raises(ValidationError) as caught:
+        service.page_images(_pdf_of(_scan()))
+    assert caught.value.code == "pdf_malformed"
+
+    def surprise(*args: object, **kwargs: object) -> None:
+        raise LookupError("a new pypdf exception")
+
+    monkeypatch.setattr("pypdf.PdfReader", surprise)
+    with pytest.raises(ValidationError) as caught:
+        service.page_images(_pdf_of(_scan()))
+    assert caught.value.code == "pdf_malformed"
+
+
+def test_a_picture_larger_than_it_declares_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The declared /Width and /Height may lie: the decoded size is checked as well."""
+    from yiwang.core.uploads import scans
+
+    content = _pdf_of(_scan())
+    monkeypatch.setattr(scans, "MAX_SCAN_PIXELS", 1240 * 1754 - 1)
+    monkeypatch.setattr(scans, "_image_xobjects",
+                        lambda page: [(scans.MIN_SCAN_PIXELS, name) for name in
+                                      list(page.images.keys())[:1]] or [])
+    with pytest.raises(ValidationError) as caught:
+        service.page_images(content)
+    assert caught.value.code == "pdf_image_too_large"

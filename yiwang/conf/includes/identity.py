@@ -81,6 +81,8 @@ OIDC_SCOPES = {
     "phone": "脱敏手机号码 / masked phone number",
     "enterprise": "代表的企业 / the enterprise acted for",
     "official": "所在部门与岗位 / department and positions",
+    "applications": "以本人名义办理办件 / the person's applications (API)",
+    "licences": "本人名下的电子证照 / the person's licences (API)",
 }
 
 # Each process re-reads which signing key is active at most this often (a rotation in the

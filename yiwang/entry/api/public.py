@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from yiwang.entry.api import auth as api_auth
 from yiwang.entry.api.routers import applications as applications_routes
 from yiwang.entry.api.routers import identifiers as identifier_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
@@ -21,6 +22,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+api_auth.install(api)  # refused bearer tokens answer with RFC 6750 challenges
 
 
 @api.get("/ping", tags=["meta"], summary="Check the API answers")

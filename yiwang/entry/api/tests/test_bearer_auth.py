@@ -2,10 +2,9 @@
 
 Tokens come from the provider's real endpoints (authorization code + PKCE, then the token
 endpoint). Requests go to the real ``/api/v1/applications`` routes through the public
-listener's middleware, with CSRF enforced as in a browser. The fixture ``wired`` makes sure
+listener's middleware, with CSRF enforced as in a browser. The fixture ``wired`` checks that
 the routes use ``citizen_auth`` and the API has the ``WWW-Authenticate`` handler
-(``auth.install(api)``, a line the public API's module has yet to carry): each is a no-op
-once the code has it.
+(``auth.install(api)`` in ``entry/api/public.py``).
 """
 
 from __future__ import annotations
@@ -35,25 +34,21 @@ _rng = random.Random(5)
 
 
 @pytest.fixture(autouse=True)
-def wired(monkeypatch: Any) -> None:
+def wired() -> None:
+    """The public API carries the RFC 6750 handler and every citizen route ``citizen_auth``."""
     from django.core.cache import cache
 
     from yiwang.entry.api import public
-
-    cache.clear()  # rate-limit windows of earlier tests
-    if auth.BearerRefused not in public.api._exception_handlers:
-        handlers = dict(public.api._exception_handlers)
-        monkeypatch.setattr(public.api, "_exception_handlers", handlers)
-        auth.install(public.api)
     from yiwang.entry.api.routers import applications as routes
 
+    cache.clear()  # rate-limit windows of earlier tests
+    assert auth.BearerRefused in public.api._exception_handlers
     for bound in public.api._get_bound_routers():
         if bound.template is not routes.public_router:
             continue
         for view in bound.path_operations.values():
             for operation in view.operations:
-                if list(operation.auth_callbacks) != auth.citizen_auth:
-                    monkeypatch.setattr(operation, "auth_callbacks", auth.citizen_auth)
+                assert list(operation.auth_callbacks) == auth.citizen_auth
 
 
 @pytest.fixture

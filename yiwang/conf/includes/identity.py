@@ -21,6 +21,11 @@ YIWANG_ARGON2_MEMORY_KIB = env(
     "YIWANG_ARGON2_MEMORY_KIB", 19456, group="Identity",
     doc="Argon2id memory per password hash in KiB (OWASP's minimum is 19 MiB with 2 passes).")
 
+YIWANG_API_BEARER_FAILURES_PER_MINUTE = env(
+    "YIWANG_API_BEARER_FAILURES_PER_MINUTE", 30, group="Identity",
+    doc="Refused bearer tokens per client address per minute on the citizen API before it "
+        "answers 429 (valid tokens from the address keep working).")
+
 YIWANG_LOCKOUT_ACCOUNT_FAILURES = env(
     "YIWANG_LOCKOUT_ACCOUNT_FAILURES", 5, group="Identity",
     doc="Failed sign-ins on one account within the window before it is locked for a while.")

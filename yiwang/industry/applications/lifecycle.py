@@ -68,7 +68,12 @@ def enterprise_name(code: str) -> str:
 
 
 def _fresh(user: Any, application: Application) -> Application:
-    """The application as stored now, if ``user`` may act on it as its applicant."""
+    """The application as stored now, if ``user`` may act on it as its applicant — the
+    instance itself when :func:`queries.application_for_applicant` has just read and
+    checked it for this user (a mark taken once), else read again."""
+    if application.__dict__.pop("_checked_for", None) == getattr(user, "pk", None) \
+            and application.pk is not None:
+        return application
     return access.own_application(user, Application.objects.get(pk=application.pk))
 
 

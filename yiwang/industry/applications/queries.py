@@ -128,6 +128,9 @@ def application_for_applicant(user: Any, pk: Any) -> Application:
         app = None
     if app is None or not access.may_view_as_applicant(user, app):
         raise PermissionDenied("not the applicant")
+    # Read and checked now: the write that follows in this request need not read it again
+    # (lifecycle._fresh takes the mark once; the write's compare-and-swap still guards).
+    app._checked_for = user.pk  # type: ignore[attr-defined]
     return app
 
 

@@ -34,12 +34,13 @@ REASON_MAX = 1000
 DECISIONS = ("approve", "reject")
 
 
-def _task(task_id: int | str) -> Task:
+def _task(task_id: int | str, *, with_application: bool = False) -> Task:
     try:
         pk = int(task_id)
     except (TypeError, ValueError):
         pk = 0
-    task = Task.objects.filter(pk=pk).first()
+    qs = Task.objects.filter(pk=pk)
+    task = (qs.select_related("application") if with_application else qs).first()
     if task is None:
         raise error(_("找不到该待办任务。"), "task")
     return task
@@ -81,13 +82,14 @@ def _read(user: Any, task_id: int | str, expected_version: int | None
           ) -> tuple[Task, Application, int]:
     """Before the transaction: the task (one the official may act on, open, not another's)
     and its application as they stand, and the version the write will require."""
-    task = _task(task_id)
+    task = _task(task_id, with_application=True)
     _check_actor(user, task)
-    app = Application.objects.get(pk=task.application_id)
+    app = task.application  # read with the task, one query
     expected = app.row_version if expected_version is None else expected_version
     if expected != app.row_version:
         raise stale()
-    return _open_task(task.pk, user), app, expected
+    _check_open(task, user)  # as just read; _take's conditional update checks it again
+    return task, app, expected
 
 
 def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> Task:

@@ -125,3 +125,31 @@ def test_demo_loader_is_idempotent(db: Any) -> None:
     assert load_workflow(progress) > 30
     assert load_workflow(progress) == 0
     assert ticks == [1, 1]
+
+
+# 国务院办公厅关于2026年部分节假日安排的通知: every block with its dates off and the make-up
+# working days (调休上班) the notice names. The file must say exactly this.
+NOTICE_2026 = {
+    "元旦": (("2026-01-01", "2026-01-03"), ["2026-01-04"]),
+    "春节": (("2026-02-15", "2026-02-23"), ["2026-02-14", "2026-02-28"]),
+    "清明节": (("2026-04-04", "2026-04-06"), []),
+    "劳动节": (("2026-05-01", "2026-05-05"), ["2026-05-09"]),
+    "端午节": (("2026-06-19", "2026-06-21"), []),
+    "中秋节": (("2026-09-25", "2026-09-27"), []),
+    "国庆节": (("2026-10-01", "2026-10-07"), ["2026-09-20", "2026-10-10"]),
+}
+
+
+def test_demo_calendar_file_matches_the_2026_notice() -> None:
+    data = json.loads(calendar.DATA_2026.read_text(encoding="utf-8"))
+    blocks = {h["name"]: (h["from"], h["to"]) for h in data["holidays"]}
+    assert blocks == {name: span for name, (span, _make_up) in NOTICE_2026.items()}
+    make_up: dict[str, list[str]] = {}
+    for w in data["workdays"]:
+        assert w["name"].endswith("调休上班"), w
+        make_up.setdefault(w["name"].removesuffix("调休上班"), []).append(w["date"])
+    for name, (_span, days) in NOTICE_2026.items():
+        assert sorted(make_up.get(name, [])) == days, name
+        for d in days:  # a make-up day is a weekend day, else it changes nothing
+            assert date.fromisoformat(d).weekday() >= 5, d
+    assert "notice" in data["note"]  # the demo data still says to check the notice itself

@@ -12,11 +12,13 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, translate_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, override
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
@@ -63,7 +65,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @signed_in
 def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark one notification read and follow its link (or come back to the list)."""
+    """Mark one notification read and follow its link (or come back to the list). Links
+    are stored without a language prefix: the redirect goes to the page in the language
+    the person reads in (``/en/…`` from the English pages)."""
     notification = Notification.objects.filter(pk=pk, recipient_id=request.user.pk).first()
     if notification is None:
         raise Http404
@@ -71,8 +75,16 @@ def open_notification(request: HttpRequest, pk: int) -> HttpResponse:
     link = notification.link
     if link and url_has_allowed_host_and_scheme(link, allowed_hosts={request.get_host()},
                                                 require_https=request.is_secure()):
-        return HttpResponseRedirect(link)
+        return HttpResponseRedirect(_in_language(link, get_language()))
     return redirect("notify_portal:list")
+
+
+def _in_language(link: str, language: str) -> str:
+    """``translate_url`` of a link stored without a language prefix: resolved as a path of
+    the default language (unprefixed), reversed in ``language``; unchanged if it does not
+    resolve."""
+    with override(settings.LANGUAGE_CODE):
+        return translate_url(link, language)
 
 
 @never_cache

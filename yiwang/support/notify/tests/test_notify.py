@@ -225,6 +225,22 @@ def test_open_marks_read_and_follows_the_link(public_client: Any, alice: Any) ->
     assert public_client.get(reverse("notify_portal:open", args=[item.pk])).status_code == 405
 
 
+def test_open_from_the_english_pages_follows_the_link_in_english(public_client: Any,
+                                                                  alice: Any) -> None:
+    """Links are stored without the language prefix; opened from /en/ they lead to /en/."""
+    from django.utils import translation
+
+    target = reverse("notify_portal:list")
+    assert not target.startswith("/en/")
+    item = note(alice, link=target)
+    sign_in_client(public_client, alice)
+    with translation.override("en"):
+        url = reverse("notify_portal:open", args=[item.pk])
+    assert url.startswith("/en/")
+    response = public_client.post(url)
+    assert response.status_code == 302 and response["Location"] == "/en" + target
+
+
 def test_pagination_on_the_page(public_client: Any, alice: Any) -> None:
     for number in range(23):
         note(alice, title=f"第{number}条")

@@ -233,12 +233,14 @@ BASE_PATH = "/api/v1/applications"
 
 def _material(m: Any) -> MaterialOut:
     """A material as the API shows it: a download URL (same path on both listeners),
-    never the upload's token."""
+    never the upload's token. Built with ``model_construct`` from the row's typed values:
+    ninja validates the answer once, when it renders it."""
     url = (f"{BASE_PATH}/{m.application_id}/materials/{m.pk}"
            if m.source == "upload" and m.upload_token else None)
-    return MaterialOut(id=m.pk, key=m.key, code=m.code, name=m.name, source=m.source,
-                       url=url, licence_identifier=m.licence_identifier,
-                       content_type=m.content_type, size=m.size, ocr=m.ocr)
+    return MaterialOut.model_construct(
+        id=m.pk, key=m.key, code=m.code, name=m.name, source=m.source, url=url,
+        licence_identifier=m.licence_identifier, content_type=m.content_type, size=m.size,
+        ocr=m.ocr)
 
 
 def _without_tokens(data: dict[str, Any], materials: list[Any]) -> dict[str, Any]:
@@ -263,27 +265,40 @@ def _file(read: Callable[[], tuple[bytes, str, str]]) -> Any:
         return Status(404, ErrorOut(code="not_found", detail="找不到该材料。"))
 
 
+# States without open tasks: a draft has none yet; a decision or a withdrawal cancels them
+# in its own transaction (a bundle's parent never has any).
+NO_OPEN_TASKS = frozenset({"draft", "approved", "rejected", "withdrawn"})
+
+
 def _out(app: Any, *, full: bool = False, official: bool = False) -> ApplicationOut:
-    out = ApplicationOut(
+    """The application as the API answers it, from the instance in hand; with ``full`` its
+    materials, timeline, open tasks and a bundle's members — read only where there can be
+    any (a new draft: its materials alone). Built with ``model_construct`` (typed values
+    from the rows): ninja validates the answer once, when it renders it."""
+    out = ApplicationOut.model_construct(
         id=app.pk, number=app.number, matter_code=app.matter_code, matter_name=app.matter_name,
         version=app.version_pk, state=app.state, state_label=str(app.get_state_display()),
         acting_for=app.acting_for, department_code=app.department_code,
         row_version=app.row_version, submitted_at=app.submitted_at, due_at=app.due_at,
         paused=app.paused_at is not None, decided_at=app.decided_at, fee_fen=app.fee_fen,
-        licence_identifier=app.licence_identifier)
+        licence_identifier=app.licence_identifier, data=None, outcome_reason=None,
+        materials=None, events=None, tasks=None, children=None)
     if full:
         materials = list(app.materials.all())
         out.data = _without_tokens(app.data, materials) if official else app.data
         out.outcome_reason = app.outcome_reason
         out.materials = [_material(m) for m in materials]
-        out.events = [EventOut(at=e.at, kind=e.kind, title=e.title, actor=e.actor_label,
-                               note=e.note)
-                      for e in applications.timeline(app, public_only=not official)]
-        out.tasks = [TaskOut(id=t.pk, name=t.name, department_code=t.department_code,
-                             position_code=t.position_code, state=t.state,
-                             claimed=t.claimed_by_id is not None, due_at=t.due_at)
-                     for t in applications.open_tasks(app)]
-        out.children = list(app.children.values_list("pk", flat=True))
+        out.events = [] if app.state == "draft" else [
+            EventOut.model_construct(at=e.at, kind=e.kind, title=e.title,
+                                     actor=e.actor_label, note=e.note)
+            for e in applications.timeline(app, public_only=not official)]
+        out.tasks = [] if app.state in NO_OPEN_TASKS else [
+            TaskOut.model_construct(id=t.pk, name=t.name, department_code=t.department_code,
+                                    position_code=t.position_code, state=t.state,
+                                    claimed=t.claimed_by_id is not None, due_at=t.due_at)
+            for t in applications.open_tasks(app)]
+        out.children = (list(app.children.values_list("pk", flat=True))
+                        if app.bundle_code and app.parent_id is None else [])
     return out
 
 

@@ -109,3 +109,20 @@ def test_the_bundle_page_submits_one_form(public_client: Any, bundle: Any,
     assert sent.status_code == 302, sent.content.decode()[:1500]
     parent = applications.applications_of(citizen).get()
     assert parent.bundle_code == "test-bundle" and parent.children.count() == 2
+
+
+def test_the_api_answers_a_bundle_with_its_members(public_client: Any, bundle: Any,
+                                                   citizen: Any) -> None:
+    """The API reads a bundle's members for its parent (and only there: a member, or an
+    application outside a bundle, has none)."""
+    from yiwang.support.identity.testing import sign_in_client
+
+    token = upload(citizen, plain_png())
+    parent = applications.submit_bundle(citizen, "test-bundle",
+                                        form_data(citizen, id_card=[token]))
+    sign_in_client(public_client, citizen)
+    answer = public_client.get(f"/api/v1/applications/{parent.pk}").json()
+    members = sorted(parent.children.values_list("pk", flat=True))
+    assert sorted(answer["children"]) == members and len(members) == 2
+    member = public_client.get(f"/api/v1/applications/{members[0]}").json()
+    assert member["children"] == [] and member["tasks"]

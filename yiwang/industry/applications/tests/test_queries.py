@@ -21,8 +21,8 @@ BASE = "/api/v1/applications"
 # session-2 work: draft 13, upload 32, submit 28, inbox 6, detail 10, claim 15,
 # approve1 22, approve2 151.
 SQL: dict[str, list[str]] = {}
-BUDGET = {"draft": 13, "upload": 32, "submit": 27, "inbox": 6, "detail": 10, "claim": 13,
-          "approve1": 20, "approve2": 148}
+BUDGET = {"draft": 10, "upload": 32, "submit": 26, "inbox": 6, "detail": 9, "claim": 13,
+          "approve1": 19, "approve2": 146}
 
 
 def _file(content: bytes) -> Any:

@@ -24,8 +24,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from lxml import etree
 
+from yiwang.enablement.workflow import spec as _spec
 from yiwang.enablement.workflow import xmlsafe
 from yiwang.enablement.workflow.spec import countersign_task_id
 
@@ -417,7 +419,12 @@ def _edge(plane: etree._Element, flow_id: str, points: list[tuple[float, float]]
 
 
 def embedded_spec(xml: str) -> dict[str, Any] | None:
-    """The flow spec kept in a BPMN document by ``build_bpmn``, or None."""
+    """The flow spec kept in a BPMN document by ``build_bpmn``, or None.
+
+    Trusted only when ``build_bpmn`` of that spec gives this very document back (compared in
+    canonical XML): a file that carries a ``yiwang:flowSpec`` describing another flow than the
+    one the engine runs gives None, so the editor shows the real diagram, read-only.
+    """
     try:
         root = xmlsafe.parse(xml)
     except ValueError:
@@ -431,5 +438,28 @@ def embedded_spec(xml: str) -> dict[str, Any] | None:
                 value = json.loads(prop.get("value") or "")
             except (ValueError, RecursionError):
                 return None
-            return value if isinstance(value, dict) else None
+            if not isinstance(value, dict):
+                return None
+            return value if _rebuilds(value, root) else None
     return None
+
+
+def _rebuilds(value: dict[str, Any], root: etree._Element) -> bool:
+    try:
+        rebuilt = xmlsafe.parse(build_bpmn(_spec.check_spec(value)))
+    except (ValidationError, ValueError, TypeError, KeyError, RecursionError):
+        return False
+    return _canonical(rebuilt) == _canonical(root)
+
+
+def _canonical(root: etree._Element) -> bytes:
+    return etree.tostring(root, method="c14n")
+
+
+def strip_embedded_spec(root: etree._Element) -> None:
+    """Drop every ``yiwang:flowSpec`` property (an imported file must not bring its own)."""
+    for prop in list(root.iter(q("camunda", "property"))):
+        if prop.get("name") == SPEC_PROPERTY:
+            parent = prop.getparent()
+            if parent is not None:
+                parent.remove(prop)

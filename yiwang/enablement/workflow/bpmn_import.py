@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from lxml import etree
 
-from yiwang.enablement.workflow import bpmn_meta, engine, xmlsafe
+from yiwang.enablement.workflow import bpmn_build, bpmn_meta, engine, xmlsafe
 
 
 def import_bpmn(xml: str | bytes) -> dict[str, Any]:
@@ -16,6 +16,7 @@ def import_bpmn(xml: str | bytes) -> dict[str, Any]:
         root = xmlsafe.parse(xml)
     except ValueError as exc:
         raise ValidationError(str(exc), code="invalid_bpmn") from None
+    bpmn_build.strip_embedded_spec(root)  # the editor's spec comes only from build_bpmn
     meta = bpmn_meta.read(root, translate=True)
     normalised = etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode()
     engine.parse(normalised)  # SpiffWorkflow's own checks (e.g. a gateway flow without condition)

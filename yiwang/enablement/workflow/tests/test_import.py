@@ -229,3 +229,38 @@ def test_deep_nesting_is_refused_not_a_crash(db: Any) -> None:
         inner = gateway["branches"][0]["steps"]
     with pytest.raises(ValidationError, match="嵌套过深"):
         wf.check_spec(spec)
+
+
+def _with_fake_spec(xml: str, shown: dict[str, Any]) -> str:
+    import html
+    import json
+    import re
+
+    value = html.escape(json.dumps(shown, ensure_ascii=False), quote=True)
+    out = re.sub(r'(name="yiwang:flowSpec" value=")[^"]*(")',
+                 lambda m: m.group(1) + value + m.group(2), xml)
+    assert "局长审批" in out
+    return out
+
+
+def test_a_fake_embedded_spec_is_neither_trusted_nor_imported(db: Any) -> None:
+    task = {"kind": "task", "id": "review", "name": "真实环节", "department": "$matter",
+            "position": None, "days": 3}
+    real = {"version": 1, "steps": [task]}
+    shown = {"version": 1, "steps": [
+        {**task, "name": "看到的环节"},
+        {**task, "id": "second", "name": "局长审批"}]}
+    built = wf.build_bpmn(real)
+    assert wf.spec_from_bpmn(built) == wf.check_spec(real)  # the editor's own file: trusted
+    fake = _with_fake_spec(built, shown)
+    # the stored file as it is: the spec does not rebuild it, so the diagram is shown
+    assert wf.spec_from_bpmn(fake) is None
+    ctx = wf.editor_context(None, bpmn=fake, field_name="flow_spec", import_url="/x",
+                            departments=[])
+    assert "局长审批" not in ctx["spec_json"] and ctx["imported_svg"]
+    assert ctx["has_imported_bpmn"]
+    # an import drops the property altogether
+    imported = wf.import_bpmn(fake)
+    assert "yiwang:flowSpec" not in imported["bpmn"] and "局长审批" not in imported["bpmn"]
+    assert [t["name"] for t in imported["tasks"]] == ["真实环节"]
+    assert wf.spec_from_bpmn(imported["bpmn"]) is None

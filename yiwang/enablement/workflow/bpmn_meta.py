@@ -239,6 +239,11 @@ class _Reader:
                     self.fail(el, _("网关不能多实例"))
         if starts != 1:
             self.problems.append(_("流程须恰好有一个开始事件"))
+        for cycle in _cycles_without_task(process):
+            self.problems.append(
+                _("以下元素构成不经过用户任务的循环，申请会卡在其中：%(ids)s")
+                % {"ids": "、".join(cycle[:10]) + ("…" if len(cycle) > 10 else "")}
+            )
         if not meta.tasks:
             self.problems.append(_("流程至少需要一个用户任务"))
         if self.problems:
@@ -387,6 +392,74 @@ class _Reader:
                 self.fail(el, message)
             return
         meta.condition_vars.update(logic_vars(rule))
+
+
+def _cycles_without_task(process: etree._Element) -> list[list[str]]:
+    """Cycles of the sequence-flow graph (strongly connected components) with no user task.
+
+    A boundary event counts as following the task it is attached to, so a loop back through
+    a task's timer contains that task.
+    """
+    kinds: dict[str, str] = {}
+    edges: dict[str, list[str]] = {}
+    for el in process:
+        if not isinstance(el.tag, str) or not el.get("id"):
+            continue
+        kinds[el.get("id") or ""] = local(el)
+    for el in process:
+        if not isinstance(el.tag, str):
+            continue
+        kind = local(el)
+        if kind == "sequenceFlow":
+            src, dst = el.get("sourceRef") or "", el.get("targetRef") or ""
+        elif kind == "boundaryEvent":
+            src, dst = el.get("attachedToRef") or "", el.get("id") or ""
+        else:
+            continue
+        if src in kinds and dst in kinds:
+            edges.setdefault(src, []).append(dst)
+    # Tarjan's algorithm, iterative (no recursion limit on big files)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    counter = 0
+    for root in kinds:
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            succ = edges.get(node, [])
+            if i < len(succ):
+                work.append((node, i + 1))
+                nxt = succ[i]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                looped = len(component) > 1 or node in edges.get(node, [])
+                if looped and not any(kinds[m] == "userTask" for m in component):
+                    out.append(sorted(component))
+    return out
 
 
 def logic_vars(rule: Any) -> set[str]:

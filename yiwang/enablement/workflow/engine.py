@@ -295,6 +295,14 @@ def _run(
                 timers.append(datetime.fromisoformat(value))
     if outcome is None and not unfinished:
         outcome = "rejected" if rejected else "approved"
+    if outcome is None and not ready and not timers:
+        # nothing anyone can act on and nothing to wait for: refuse, so the caller's
+        # transaction keeps the previous state instead of saving a stuck one
+        raise ValidationError(
+            _("流程无法继续：没有可办理的环节，也没有等待中的计时器。请检查流程图"
+              "（例如不经过用户任务的网关循环）。"),
+            code="stuck",
+        )
     finished = outcome is not None
     ready.sort(key=lambda t: (t.last_state_change, t.task_spec.bpmn_id or ""))
     return Run(
@@ -315,9 +323,27 @@ def _fired_timers(parsed: Parsed, workflow: Any) -> dict[UUID, Any]:
     }
 
 
+# bounds of one run: a real flow takes a few dozen engine steps between user tasks; a loop
+# through a parallel split grows the task tree (and the cost of each step) exponentially
+_MAX_STEPS = 200
+_MAX_TASKS = 5000
+
+
 def _steps(workflow: Any) -> None:
+    count = 0
+
+    def bounded(_task: Any) -> None:
+        nonlocal count
+        count += 1
+        if count > _MAX_STEPS or len(workflow.tasks) > _MAX_TASKS:
+            raise ValidationError(
+                _("流程无法继续：一次推进超过 %(n)d 步，流程图可能有不经过用户任务的循环。")
+                % {"n": _MAX_STEPS},
+                code="too_many_steps",
+            )
+
     try:
-        workflow.do_engine_steps()
+        workflow.do_engine_steps(did_complete_task=bounded)
     except ExpressionRefused as exc:
         raise ValidationError(str(exc), code="refused") from None
     except SpiffWorkflowException as exc:

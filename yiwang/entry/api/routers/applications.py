@@ -24,28 +24,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.security import SessionAuth
 
 from yiwang.entry.api.auth import citizen_auth
 from yiwang.industry.applications import service as applications
-from yiwang.platform.zones.service import Zone, session_cookie_name
 
 T = TypeVar("T")
 
 
-class CitizenSession(SessionAuth):
-    """A signed-in, active account's session on the public listener (CSRF-checked)."""
-
-    param_name = session_cookie_name(Zone.PUBLIC)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
-        user = super().authenticate(request, key)
-        if user is not None and user.is_active:
-            return user
-        return None
-
-
-citizen_session = CitizenSession()
 public_router = Router(tags=["applications"], auth=citizen_auth)  # bearer or session
 internal_router = Router(tags=["applications"])
 

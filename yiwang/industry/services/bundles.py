@@ -24,7 +24,7 @@ from yiwang.enablement.forms import service as forms
 from yiwang.industry.services.catalogue import may_publish
 from yiwang.industry.services.common import check_code, error, form_keys, logic_vars, lookup
 from yiwang.industry.services.models import Audience, Bundle, LifeEvent, Matter, ServiceVersion
-from yiwang.industry.services.versions import published_version
+from yiwang.industry.services.versions import latest_draft, published_version
 
 
 @dataclass(frozen=True)
@@ -114,14 +114,15 @@ def _required_keys(components: list[Any]) -> set[str]:
 
 
 def member_problems(matter_code: str, mapping: dict[str, Any], form: dict[str, Any], *,
-                    required: bool = True) -> list[str]:
-    """What keeps a bundle member's map from filling the member's form ``form``: a target
-    the form does not have and (with ``required``) a required field nothing maps to
-    (review M11)."""
-    keys = form_keys(form)
+                    required: bool = True, targets: bool = True,
+                    also_keys: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """What keeps a bundle member's map from filling the member's form ``form``: (with
+    ``targets``) a target neither the form nor ``also_keys`` has, and (with ``required``) a
+    required field nothing maps to (review M11)."""
+    keys = form_keys(form) | set(also_keys)
     problems = [_("事项“%(code)s”的表单没有字段“%(key)s”,一件事的映射无法填写它。")
                 % {"code": matter_code, "key": target}
-                for target in mapping if target not in keys]
+                for target in mapping if targets and target not in keys]
     if required:
         problems += [_("事项“%(code)s”的必填字段“%(key)s”没有从一件事表单映射。")
                      % {"code": matter_code, "key": key}
@@ -130,19 +131,52 @@ def member_problems(matter_code: str, mapping: dict[str, Any], form: dict[str, A
     return problems
 
 
-def bundles_broken_by(matter_code: str, form: dict[str, Any]) -> list[str]:
-    """Problems the form of a new version of ``matter_code`` would cause the published
-    bundles it is a member of, one message per problem naming the bundle."""
-    problems = []
+def _published_members(matter_code: str) -> list[tuple[Bundle, dict[str, Any]]]:
+    found = []
     for bundle in Bundle.objects.filter(published=True).order_by("code"):
         for member in (bundle.snapshot or {}).get("members", []):
-            if member.get("matter") != matter_code:
-                continue
-            for problem in member_problems(matter_code, dict(member.get("map") or {}), form):
-                problems.append(_("一件事“%(bundle)s”(%(department)s):%(problem)s")
-                                % {"bundle": bundle.name, "department": bundle.department_code,
-                                   "problem": problem})
-    return problems
+            if member.get("matter") == matter_code:
+                found.append((bundle, dict(member.get("map") or {})))
+    return found
+
+
+def _about(bundle: Bundle, problem: str) -> str:
+    return (_("一件事“%(bundle)s”(%(department)s):%(problem)s")
+            % {"bundle": bundle.name, "department": bundle.department_code, "problem": problem})
+
+
+def bundles_broken_by(matter_code: str, form: dict[str, Any]) -> list[str]:
+    """Problems the form of a new version of ``matter_code`` would cause the published
+    bundles it is a member of, one message per problem naming the bundle: a required field
+    of the new form that a bundle's map does not fill (review M14: a target the new form no
+    longer has is only a warning, see ``bundle_map_warnings``)."""
+    return [_about(bundle, problem)
+            for bundle, mapping in _published_members(matter_code)
+            for problem in member_problems(matter_code, mapping, form, targets=False)]
+
+
+def bundle_map_warnings(matter_code: str, form: dict[str, Any]) -> list[str]:
+    """Targets of published bundles' maps that ``form`` (a version of ``matter_code``) does
+    not have: they are dropped when the bundle applies (``project_member_data``)."""
+    return [_about(bundle, problem)
+            for bundle, mapping in _published_members(matter_code)
+            for problem in member_problems(matter_code, mapping, form, required=False)]
+
+
+def bundle_warnings(bundle: Bundle) -> list[str]:
+    """Targets of the bundle's maps that neither the member's live version nor its draft
+    has (a live version's are dropped when the bundle applies), for the bundle editor."""
+    out = []
+    for member in bundle.members or []:
+        if not isinstance(member, dict):
+            continue
+        live = published_version(str(member.get("matter") or ""))
+        if live is not None:
+            draft = latest_draft(live.matter)
+            out += member_problems(
+                live.matter.code, dict(member.get("map") or {}), live.form, required=False,
+                also_keys=form_keys(draft.form) if draft is not None else frozenset())
+    return out
 
 
 def check_bundle(*, form: Any, members: Any, shared_materials: Any = ()) -> dict[str, Any]:
@@ -183,7 +217,13 @@ def check_bundle(*, form: Any, members: Any, shared_materials: Any = ()) -> dict
         live = published_version(code)
         if live is not None:
             # Required fields left unmapped are the workbench's to report before publication.
-            problems_of_member = member_problems(code, mapping, live.form, required=False)
+            # A target may be a field of the live version or of the member's current draft,
+            # so a renamed field can be mapped under both names before the member publishes
+            # (review M14).
+            draft = latest_draft(live.matter)
+            problems_of_member = member_problems(
+                code, mapping, live.form, required=False,
+                also_keys=form_keys(draft.form) if draft is not None else frozenset())
             if problems_of_member:
                 problems.setdefault("members", []).extend(problems_of_member)
         clean_members.append({"matter": code, "map": dict(mapping)})

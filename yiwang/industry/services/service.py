@@ -21,6 +21,7 @@ from yiwang.industry.services import holders
 from yiwang.industry.services.bundles import (
     BundleMember,
     PublishedBundle,
+    bundle_warnings,
     check_bundle,
     get_bundle,
     list_bundles,
@@ -105,7 +106,8 @@ def licence_holder(version: ServiceVersion, data: dict, *, application_number: s
 __all__ = [
     "FORMAT", "FORMAT_VERSION", "Audience", "Bundle", "BundleMember", "FeeItem", "FeeQuote",
     "LifeEvent", "Matter", "MatterKind", "OnlineLevel", "PublishedBundle", "ServiceVersion",
-    "VersionState", "check_bundle", "check_fee_table", "check_licence", "compute_fee",
+    "VersionState", "bundle_warnings", "check_bundle", "check_fee_table", "check_licence",
+    "compute_fee",
     "create_draft", "create_matter", "department_name", "editable_departments",
     "ensure_life_event", "export_definition", "get_bundle", "get_life_event", "get_matter",
     "get_version", "import_definition", "latest_draft", "licence_fields", "licence_holder",

@@ -345,12 +345,15 @@ def publish_version(version: ServiceVersion, actor: Any = None) -> ServiceVersio
                  fee_table=version.fee_table, licence=version.licence)
     # A published bundle applies with its members' live versions: this one must still be
     # fillable by every bundle's map (review M11), or the bundle's applications would fail.
-    from yiwang.industry.services.bundles import bundles_broken_by
+    # Only a required field left unfilled refuses; a mapped field this version no longer has
+    # is dropped when the bundle applies, and the bundle's editor shows it (review M14).
+    from yiwang.industry.services.bundles import bundle_map_warnings, bundles_broken_by
 
     broken = bundles_broken_by(matter.code, version.form)
     if broken:
         raise ValidationError({"bundles": [
             _("这个版本会使已发布的一件事无法办理,请先与牵头部门协调修改一件事:"), *broken]})
+    dropped = bundle_map_warnings(matter.code, version.form)
     now = timezone.now()
     ServiceVersion.objects.filter(matter=matter, state=VersionState.PUBLISHED).update(
         state=VersionState.RETIRED, retired_at=now)
@@ -362,7 +365,8 @@ def publish_version(version: ServiceVersion, actor: Any = None) -> ServiceVersio
         matter.published = True
         matter.save(update_fields=["published", "updated_at"])
     audit.record("services.version_published", version, actor=actor,
-                 detail={"matter": matter.code, "number": version.number})
+                 detail={"matter": matter.code, "number": version.number,
+                         **({"bundle_map_dropped": dropped} if dropped else {})})
     return version
 
 

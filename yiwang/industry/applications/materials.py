@@ -137,8 +137,10 @@ def accept_files(user: Any, definition: Mapping[str, Any], data: dict[str, Any],
 def read_ocr(kind: str, upload: Any, user: Any) -> dict[str, Any]:
     """Read an ID card or a business licence image: ``{"fields": {...}, "problems": [...]}``
     (empty for other files, or when OCR fails: OCR is advice, never a gate)."""
-    if not kind or upload is None or not str(upload.content_type).startswith("image/"):
-        return {}
+    content_type = str(getattr(upload, "content_type", ""))
+    if not kind or upload is None or not (content_type.startswith("image/")
+                                          or content_type == "application/pdf"):
+        return {}  # a PDF is read through its first page's scanned picture
     if not identity.rate_limit(f"ocr:user:{getattr(user, 'pk', '')}", limit=OCR_PER_10_MINUTES,
                                window=600):
         return {}

@@ -198,3 +198,34 @@ def test_ocr_mismatch_is_stored_for_applicant_and_officer(version: Any, citizen:
     assert material.ocr["fields"].get("id_number") == citizen.id_number
     fields = {m["field"] for m in material.mismatches}
     assert fields == {"name"}
+
+
+def test_a_scanned_pdf_of_the_id_card_is_read_by_ocr(city: Any, citizen: Any) -> None:
+    """A PDF material (a card scanned on an A4 page) is read through its page picture and
+    compared with the form like a photo; a PDF made of text is stored without a reading."""
+    import copy
+
+    from yiwang.enablement.ai import testing as ai_testing
+    from yiwang.industry.applications.tests.conftest import (
+        FORM,
+        form_data,
+        id_card_png,
+        publish_matter,
+        upload,
+    )
+
+    form = copy.deepcopy(FORM)
+    for component in form["components"]:
+        if component["key"] == "id_card":
+            component["accept"] = ["image/png", "image/jpeg", "application/pdf"]
+    publish_matter(form=form)
+    app = applications.save_draft(citizen, MATTER, form_data(citizen, name="李大明"))
+    scan = ai_testing.scanned_pdf(id_card_png(citizen), on_a4=True)
+    applications.attach_upload(citizen, app, "id_card", upload(citizen, scan, "id.pdf"))
+    app.refresh_from_db()
+    app = applications.submit_application(citizen, app)
+    material = app.materials.get()
+    assert material.content_type == "application/pdf"
+    assert material.ocr_kind == "id_card"
+    assert material.ocr["fields"].get("id_number") == citizen.id_number
+    assert {m["field"] for m in material.mismatches} == {"name"}

@@ -112,6 +112,8 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk)
     errors: dict[str, list[str]] = {}
     editable = version.state == service.VersionState.DRAFT
+    if request.method == "POST" and request.POST.get("action") in ("discard", "discard_confirmed"):
+        return _discard(request, version)
     if request.method == "POST":
         if not editable:
             raise PermissionDenied("frozen version")
@@ -186,6 +188,24 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
         "licence_rows": _licence_rows(version, licence_type),
         "may_publish": service.may_publish(request.user, version.matter),
     })
+
+
+def _discard(request: HttpRequest, version: service.ServiceVersion) -> HttpResponse:
+    """放弃草稿 (review L17): ``discard`` asks for confirmation, ``discard_confirmed`` deletes
+    the draft (``service.discard_draft``: drafts only, ``may_edit``, audited)."""
+    if version.state != service.VersionState.DRAFT:
+        raise PermissionDenied("not a draft")
+    if request.POST.get("action") == "discard":
+        return render_page(request, "workbench/services_discard.html", NAV, {
+            "version": version, "matter": version.matter})
+    try:
+        service.discard_draft(version, request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("workbench:services_version", pk=version.pk)
+    messages.success(request, _("第 %(n)d 版草稿已放弃。") % {"n": version.number})
+    return redirect("workbench:services_matter", code=version.matter.code)
 
 
 @require_POST

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -279,6 +279,25 @@ def create_draft(matter: Matter, actor: Any = None) -> ServiceVersion:
     audit.record("services.draft_created", version, actor=actor,
                  detail={"matter": matter.code, "number": number})
     return version
+
+
+@transaction.atomic
+def discard_draft(version: ServiceVersion, actor: Any) -> None:
+    """放弃草稿: delete a draft version (review L17: the pack import asks the official to
+    publish or discard a draft). Only a draft, only by someone who may edit the matter
+    (``may_edit``); audited. Published and retired versions are never deleted."""
+    version = ServiceVersion.objects.select_for_update().select_related("matter").get(
+        pk=version.pk)
+    _require(may_edit(actor, version.matter))
+    if version.state != VersionState.DRAFT:
+        raise error(_("只能放弃草稿版本;已发布或已停用的版本会保留。"), "not_draft")
+    audit.record("services.draft_discarded", version, actor=actor,
+                 detail={"matter": version.matter.code, "number": version.number})
+    try:
+        with transaction.atomic():
+            version.delete()
+    except ProtectedError:
+        raise error(_("该草稿已被引用,不能放弃。"), "draft_in_use") from None
 
 
 _UNSET: Any = object()

@@ -262,3 +262,34 @@ def test_bpmn_import_in_the_version_editor(internal_client: Any, matter: service
         "fee_hit_policy": "FIRST", "action": "save"})
     draft.refresh_from_db()
     assert "userTask" in draft.bpmn
+
+
+def test_discard_a_draft_with_confirmation_and_only_in_its_department(
+        internal_client: Any, matter: service.Matter, market_official: Any,
+        police_official: Any) -> None:
+    """Review L17: 放弃草稿 asks first, deletes only a draft, only for its department, and
+    is audited."""
+    from django.core.exceptions import ValidationError
+
+    from yiwang.core.audit import service as audit
+
+    live = live_version(matter, form=FORM, flow_spec=FLOW)
+    draft = service.create_draft(matter)
+    url = workbench("workbench:services_version", draft.pk)
+    sign_in_client(internal_client, police_official)
+    assert internal_client.post(url, {"action": "discard_confirmed"}).status_code == 403
+    with pytest.raises(ValidationError):
+        service.discard_draft(draft, police_official)
+    sign_in_client(internal_client, market_official)
+    page = internal_client.post(url, {"action": "discard"})
+    assert page.status_code == 200 and "确认放弃" in page.content.decode()
+    assert service.get_version(draft.pk) is not None  # asked, not yet done
+    done = internal_client.post(url, {"action": "discard_confirmed"})
+    assert done.status_code == 302 and service.get_version(draft.pk) is None
+    assert audit.search(audit.AuditFilter(action="services.draft_discarded")).count() == 1
+    # a published version is never discarded
+    with pytest.raises(ValidationError):
+        service.discard_draft(live, market_official)
+    assert internal_client.post(workbench("workbench:services_version", live.pk),
+                                {"action": "discard_confirmed"}).status_code == 403
+    assert service.get_version(live.pk) is not None

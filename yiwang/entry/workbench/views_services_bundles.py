@@ -385,6 +385,7 @@ def _edit(request: HttpRequest, bundle: service.Bundle | None) -> HttpResponse:
         "shared_keys": sorted({str(c["key"]) for c in _data_fields(
             (definition if isinstance(definition, dict) else {}).get("components"))}),
         "blocking": [(v, f) for v in views for f in v.missing_required],
+        "warnings": service.bundle_warnings(bundle) if bundle is not None else [],
         "may_publish": bundle is not None and service.may_publish(request.user,
                                                                   bundle.department_code),
     })

@@ -198,6 +198,7 @@ def test_a_member_republished_without_a_mapped_field_is_flagged(internal_client:
     sign_in_client(internal_client, health)
     page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()
     assert "<code>baby</code>" in page.split('data-testid="member-stale-BIRTH-B"')[1][:400]
+    assert "baby" in page.split('data-testid="bundle-warnings"')[1][:600]
     assert "缺少来源(必填)" in page.split('data-testid="status-BIRTH-B-baby_name"')[1][:200]
     internal_client.post(url("workbench:services_bundle_publish", "birth"), {"action": "publish"})
     assert service.published_bundle("birth") is None

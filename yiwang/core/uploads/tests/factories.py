@@ -14,6 +14,32 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+OWNER = "user:1"
+
+
+def accept(content: bytes, filename: str = "file.bin", **kwargs):  # type: ignore[no-untyped-def]
+    """Accept ``content`` as an upload of :data:`OWNER`."""
+    from yiwang.core.uploads import service
+
+    return service.accept_upload(content, filename=filename, owner_key=OWNER,
+                                 purpose="test", **kwargs)
+
+
+def refused(content: bytes, code: str, **kwargs) -> str:  # type: ignore[no-untyped-def]
+    """Assert ``content`` is refused with ``code``, a Chinese message and nothing stored."""
+    import pytest
+
+    from yiwang.core.uploads import service
+    from yiwang.core.uploads.models import StoredUpload
+
+    with pytest.raises(service.UploadRejected) as caught:
+        accept(content, **kwargs)
+    assert caught.value.code == code, caught.value.messages
+    message = caught.value.messages[0]
+    assert any("\u4e00" <= c <= "\u9fff" for c in message)  # a Chinese message
+    assert StoredUpload.objects.count() == 0
+    return message
+
 
 def jpeg(size: tuple[int, int] = (40, 20), *, orientation: int | None = None,
          gps: bool = False, comment: bytes | None = None) -> bytes:

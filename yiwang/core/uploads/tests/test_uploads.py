@@ -19,32 +19,9 @@ from yiwang.core.audit.service import AuditEvent
 from yiwang.core.uploads import service
 from yiwang.core.uploads.models import StoredUpload
 from yiwang.core.uploads.tests import factories as make
+from yiwang.core.uploads.tests.factories import OWNER, accept, refused
 
 pytestmark = pytest.mark.django_db
-
-OWNER = "user:1"
-
-
-@pytest.fixture(autouse=True)
-def _data_dir(settings, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
-    settings.DATA_DIR = tmp_path
-    return tmp_path
-
-
-def accept(content: bytes, filename: str = "file.bin", **kwargs):  # type: ignore[no-untyped-def]
-    return service.accept_upload(content, filename=filename, owner_key=OWNER,
-                                 purpose="test", **kwargs)
-
-
-def refused(content: bytes, code: str, **kwargs) -> str:  # type: ignore[no-untyped-def]
-    with pytest.raises(service.UploadRejected) as caught:
-        accept(content, **kwargs)
-    assert caught.value.code == code, caught.value.messages
-    message = caught.value.messages[0]
-    assert any("\u4e00" <= c <= "\u9fff" for c in message)  # a Chinese message
-    assert StoredUpload.objects.count() == 0
-    return message
-
 
 # --- images --------------------------------------------------------------------------------
 

@@ -115,19 +115,7 @@ def _label(component: dict[str, Any]) -> str:
 
 def _vars(rule: Any) -> set[str]:
     """The variables a JSON Logic rule reads (first path segment)."""
-    found: set[str] = set()
-    if isinstance(rule, dict):
-        for op, args in rule.items():
-            if op == "var":
-                name = args[0] if isinstance(args, list) and args else args
-                if isinstance(name, str) and name:
-                    found.add(name.split(".")[0])
-            else:
-                found |= _vars(args)
-    elif isinstance(rule, list):
-        for item in rule:
-            found |= _vars(item)
-    return found
+    return {name.split(".")[0] for name in service.logic_vars(rule)}
 
 
 def _covers(source: Any, keys: set[str]) -> bool:

@@ -132,12 +132,15 @@ def with_password(writer: PdfWriter) -> None:
     writer.encrypt("secret")
 
 
-def raw_pdf(catalog_extra: bytes = b"", extra_objects: tuple[bytes, ...] = ()) -> bytes:
+def raw_pdf(catalog_extra: bytes = b"", extra_objects: tuple[bytes, ...] = (), *,
+            page_extra: bytes = b"", kids: bytes = b"3 0 R") -> bytes:
     """A PDF written by hand (objects 1–3: catalog, pages, page; then ``extra_objects``)
-    with a correct cross-reference table, for spellings pypdf's writer would normalise."""
+    with a correct cross-reference table, for spellings pypdf's writer would normalise;
+    ``page_extra`` goes into the page, ``kids`` is the page tree's /Kids."""
     objects = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >>", *extra_objects]
+               b"<< /Type /Pages /Kids [" + kids + b"] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] " + page_extra + b" >>",
+               *extra_objects]
     out = bytearray(b"%PDF-1.7\n")
     offsets = []
     for number, body in enumerate(objects, 1):

@@ -13,26 +13,12 @@ from yiwang.core.uploads.tests.factories import OWNER, accept, refused
 
 pytestmark = pytest.mark.django_db
 
+
 def pdf(catalog_extra: bytes = b"", objects: tuple[bytes, ...] = (), *,
         page_extra: bytes = b"", kids: bytes = b"3 0 R") -> bytes:
     """factories.raw_pdf with room in the page and the page tree: objects 4, 5, ...
-    are ``objects``; the cross-reference table is right."""
-    bodies = [b"<< /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >>",
-              b"<< /Type /Pages /Kids [" + kids + b"] /Count 1 >>",
-              b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] " + page_extra + b" >>",
-              *objects]
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(bodies, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(bodies) + 1, xref)
-    return bytes(out)
+    are ``objects``."""
+    return make.raw_pdf(catalog_extra, objects, page_extra=page_extra, kids=kids)
 
 
 def with_link(action: bytes, *extra: bytes) -> bytes:

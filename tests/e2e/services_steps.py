@@ -17,7 +17,6 @@ from selenium.webdriver.support.ui import Select
 
 from tests.e2e.conftest import ROOT, Server
 from tests.e2e.identity_steps import body_text, click_and_land, wait_for
-from tests.e2e.trust_steps import Licence, cookie_header, http
 
 
 def artifacts_dir() -> Path:
@@ -163,17 +162,3 @@ def wallet_pks(server: Server, browser: Any, type_code: str) -> set[int]:
     browser.get(f"{server.public}/licences/?type={type_code}")
     wait_for(lambda: "/licences/" in browser.current_url and body_text(browser), "the wallet")
     return {int(pk) for pk in re.findall(r'href="/licences/(\d+)/"', browser.page_source)}
-
-
-def download(server: Server, browser: Any, pk: int) -> Licence:
-    """Licence ``pk`` of the holder signed in to ``browser``: VC, QR text and PDF."""
-    cookies = {"Cookie": cookie_header(browser)}
-    base = f"{server.public}/licences/{pk}"
-    got = {name: http(f"{base}/{name}", headers=cookies)
-           for name in ("credential.json", "qr.svg?format=txt", "licence.pdf")}
-    for name, (status, body) in got.items():
-        assert status == 200, (name, status, body[:300])
-    pdf = got["licence.pdf"][1]
-    assert pdf.startswith(b"%PDF-")
-    return Licence(pk, json.loads(got["credential.json"][1]),
-                   got["qr.svg?format=txt"][1].decode().strip(), pdf)

@@ -31,7 +31,6 @@ from tests.e2e.services_steps import (
     by_testid,
     claim,
     click,
-    download,
     flow_output,
     open_from_inbox,
     screenshot,
@@ -40,7 +39,7 @@ from tests.e2e.services_steps import (
     type_into,
     wallet_pks,
 )
-from tests.e2e.trust_steps import passed, sign_in_citizen, verify_on
+from tests.e2e.trust_steps import download, passed, sign_in_citizen, verify_on
 
 pytestmark = pytest.mark.e2e
 

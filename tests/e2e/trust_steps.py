@@ -194,7 +194,11 @@ def download_from_wallet(server: Server, browser: Any, type_code: str) -> Licenc
     browser.get(f"{server.public}/licences/?type={type_code}")
     links = wait_for(lambda: re.findall(r'href="/licences/(\d+)/"', browser.page_source),
                      f"a {type_code} licence in the wallet")
-    pk = int(links[0])
+    return download(server, browser, int(links[0]))
+
+
+def download(server: Server, browser: Any, pk: int) -> Licence:
+    """Licence ``pk`` of the holder signed in to ``browser``: VC, QR text and PDF."""
     cookies = {"Cookie": cookie_header(browser)}
     base = f"{server.public}/licences/{pk}"
     got = {name: http(f"{base}/{name}", headers=cookies)

@@ -210,23 +210,10 @@ def test_an_individual_business_is_registered_and_holds_its_licence(packs: Any) 
 
 def test_the_newborn_holds_the_birth_certificate_and_the_card(packs: Any) -> None:
     mother = packs["citizen"]
-    born = (timezone.localdate() - timedelta(days=3)).isoformat()
-    data = {"child_name": "陈小安", "child_sex": "女", "born_on": born,
-            "birthplace": "示例市", "hospital": "示例市妇幼保健院",
-            "mother_name": mother.real_name, "mother_id_number": mother.id_number,
-            "follow": "mother", "householder_name": mother.real_name,
-            "household_address": {"region": regions_testing.COMMUNITY, "detail": "湖滨路8号"},
-            "mailing": "window", "payer": "bank", "mother_id_card": _upload(mother),
-            "household_book": _upload(mother), "photo": _upload(mother)}
-    parent = applications.submit_bundle(mother, "birth", data)
+    born = (timezone.localdate() - timedelta(days=3)).isoformat()  # as _birth_bundle's
+    parent, issued = _birth_bundle(packs)
     members = list(parent.children.all())
     assert len(members) == 4
-    for member in members:
-        _approve_all(member, packs)
-    parent.refresh_from_db()
-    assert parent.state == "approved"
-    issued = [licences.find_by_identifier(m.licence_identifier)
-              for m in parent.children.all() if m.licence_identifier]
     assert {lic.type.code for lic in issued} == {"birth_certificate", "social_security_card"}
     child_number = validate_id_number(issued[0].holder_code)
     assert {lic.holder_code for lic in issued} == {child_number.value}

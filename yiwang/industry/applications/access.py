@@ -108,21 +108,6 @@ def _is_leading(membership: Any) -> bool:
     return head == membership.position_id
 
 
-def _units_below(department: Any) -> list[str]:
-    """The codes of the department's internal units (科室), at any depth (a few levels)."""
-    manager = type(department)._default_manager
-    codes: list[str] = []
-    parents = {department.pk}
-    for _depth in range(MAX_UNIT_DEPTH):
-        rows = list(manager.filter(parent_id__in=parents, active=True)
-                    .values_list("pk", "code"))
-        if not rows:
-            break
-        codes += [code for _pk, code in rows]
-        parents = {pk for pk, _code in rows}
-    return codes
-
-
 def official_scope(user: Any) -> Scope:
     """The official's :class:`Scope`, from their memberships, kept on the user object for
     the rest of the request."""
@@ -139,7 +124,8 @@ def official_scope(user: Any) -> Scope:
             if membership.position is not None:
                 positions.add(membership.position.code)
             if _is_leading(membership):
-                for code in _units_below(membership.department):
+                for code in ext.orgs.units_below(membership.department,
+                                                  depth=MAX_UNIT_DEPTH):
                     supervised.setdefault(code)
         cached = Scope(tuple(departments), tuple(sorted(positions)),
                        tuple(c for c in supervised if c not in departments))

@@ -59,6 +59,7 @@ __all__ = [
     "order_positions",
     "positions_of",
     "responsible_for",
+    "units_below",
 ]
 
 
@@ -134,6 +135,21 @@ def positions_of(department: Department | str) -> QuerySet[Position]:
     without one last), then by code."""
     return (Position.objects.filter(department=_department(department))
             .order_by(F("sort_order").asc(nulls_last=True), "code"))
+
+
+def units_below(department: Department | str, *, depth: int = 5) -> list[str]:
+    """The codes of the department's active internal units (科室), at any depth down to
+    ``depth`` levels, nearest first."""
+    codes: list[str] = []
+    parents = {_department(department).pk}
+    for _level in range(depth):
+        rows = list(Department.objects.filter(parent_id__in=parents, active=True)
+                    .values_list("pk", "code"))
+        if not rows:
+            break
+        codes += [code for _pk, code in rows]
+        parents = {pk for pk, _code in rows}
+    return codes
 
 
 def members_of(department: Department | str, *, on: date | None = None) -> QuerySet[Membership]:

@@ -415,6 +415,33 @@ def complete(
         _NOW.reset(token)
 
 
+def shift_timers(state: Any, days: int) -> Any:
+    """``state`` (serialised) with the boundary timers not yet fired moved ``days`` working
+    days later. A timer's due time is its task's internal ``event_value`` (ISO, see
+    ``WorkingDayTimer``); a value that is not a time is left as it is."""
+    from yiwang.enablement.workflow import calendar
+
+    if not days:
+        return state
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items()}
+            value = node.get("event_value")
+            if isinstance(value, str) and not node.get("event_fired"):
+                try:
+                    moved = calendar.add_working_days(datetime.fromisoformat(value), days)
+                except ValueError:
+                    return out
+                out["event_value"] = moved.isoformat()
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(state)
+
+
 def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Any:
     """See ``service.fire_timers``."""
     if timezone.is_naive(now):

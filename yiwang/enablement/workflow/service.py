@@ -45,6 +45,7 @@ __all__ = [
     "is_workday",
     "load_calendar",
     "set_day",
+    "shift_timers",
     "spec_from_bpmn",
     "start",
     "working_days_between",
@@ -133,6 +134,12 @@ def complete(
 def fire_timers(bpmn: str, state: dict[str, Any], now: datetime) -> Run:
     """Fire the boundary timers due at ``now`` (aware); returns the escalations that fired."""
     return engine.fire_timers(bpmn, state, now)
+
+
+def shift_timers(state: Any, days: int) -> Any:
+    """The serialised ``state`` with its boundary timers not yet fired moved ``days`` working
+    days later (an application's clock paused for a correction)."""
+    return engine.shift_timers(state, days)
 
 
 # --- working calendar (工作日历) ---

@@ -133,29 +133,8 @@ def run_timer(run: Any) -> datetime | None:
 
 def shift_timers(state: Any, days: int) -> Any:
     """The flow's serialised state with its boundary timers not yet fired moved ``days``
-    working days later (a correction's pause, review L1). The engine keeps a timer's due time
-    as ``event_value`` (ISO) in the task's internal data; a state it cannot read is returned
-    unchanged (the application's ``next_timer_at`` is moved by the caller anyway).
-    TODO(workflow facade): ``workflow.shift_timers`` — asked of the workflow's owner."""
-    if not days:
-        return state
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            out = {k: walk(v) for k, v in node.items()}
-            value = node.get("event_value")
-            if isinstance(value, str) and not node.get("event_fired"):
-                try:
-                    moved = workflow.add_working_days(datetime.fromisoformat(value), days)
-                except ValueError:
-                    return out
-                out["event_value"] = moved.isoformat()
-            return out
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    return walk(state)
+    working days later (a correction's pause, review L1)."""
+    return workflow.shift_timers(state, days)
 
 
 # --- OCR -------------------------------------------------------------------------------------

@@ -348,7 +348,7 @@ def services_import(request: HttpRequest) -> HttpResponse:
             try:
                 pack = json.loads(upload.read().decode("utf-8"))
                 item = service.import_definition(pack, request.user)
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError
                 errors.append(_("文件不是 UTF-8 编码的 JSON。"))
             except ValidationError as exc:
                 errors = [f"{k}: {m}" if k != "__all__" else m

@@ -178,7 +178,7 @@ def _maps_from_post(post: Any, codes: list[str], keys: set[str]
             if text.startswith("{"):
                 try:
                     mapping[key] = json.loads(text)
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
                     problems.append(_("事项“%(code)s”的字段“%(key)s”的规则不是有效的 JSON。")
                                     % {"code": code, "key": key})
                     continue
@@ -319,7 +319,7 @@ def _edit(request: HttpRequest, bundle: service.Bundle | None) -> HttpResponse:
                                  ensure_ascii=False))
     try:
         definition = json.loads(form_json or "{}")
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         definition = {}
         errors["form"] = [_("表单定义不是有效的 JSON。")]
     if posted:

@@ -8,7 +8,7 @@ publishing also ``services.publish_matter``.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -42,12 +42,15 @@ def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
             continue  # an empty row of the editor
         try:
             when = json.loads(when_text) if when_text.strip() else True
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             problems.append(_("第%(n)d行的条件不是有效的 JSON。") % {"n": number})
             continue
         try:
-            fen = int((Decimal(amount.strip() or "0") * 100).to_integral_exact())
-        except (InvalidOperation, ValueError):
+            value = Decimal(amount.strip() or "0")
+            if not value.is_finite():
+                raise ValueError(amount)
+            fen = int((value * 100).to_integral_exact())
+        except (ArithmeticError, ValueError):  # InvalidOperation and Overflow among them
             problems.append(_("第%(n)d行的金额不是数字(单位:元,最多两位小数)。") % {"n": number})
             continue
         rows.append({"when": when, "item": item.strip(), "item_en": item_en.strip(),
@@ -69,7 +72,7 @@ def _licence_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
         if text.startswith("{"):
             try:
                 mapping[field] = json.loads(text)
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
                 problems.append(_("字段“%(field)s”的规则不是有效的 JSON。") % {"field": field})
         else:
             mapping[field] = text
@@ -127,7 +130,7 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
         parts: dict[str, Any] = {}
         try:
             parts["form"] = json.loads(request.POST.get("form_definition") or "{}")
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             errors["form"] = [_("表单定义不是有效的 JSON。")]
         try:
             flow_text = request.POST.get("flow_spec") or ""
@@ -136,7 +139,7 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
             imported = bool(version.bpmn) and not version.flow_spec
             if imported and not (parts.get("flow_spec") or {}).get("steps"):
                 parts.pop("flow_spec", None)  # an empty editor keeps the imported BPMN
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             errors["flow"] = [_("审批流程不是有效的 JSON。")]
         if not errors and not refresh:
             try:

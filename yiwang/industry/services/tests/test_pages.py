@@ -293,3 +293,30 @@ def test_discard_a_draft_with_confirmation_and_only_in_its_department(
     assert internal_client.post(workbench("workbench:services_version", live.pk),
                                 {"action": "discard_confirmed"}).status_code == 403
     assert service.get_version(live.pk) is not None
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("fee_amount", "Infinity", "第1行的金额不是数字"),
+    ("fee_amount", "1e999999", "第1行的金额不是数字"),
+    ("fee_amount", "NaN", "第1行的金额不是数字"),
+    ("fee_when", '{"a": 1' + "0" * 5000 + "}", "第1行的条件不是有效的 JSON"),
+    ("form_definition", "[" * 100_000 + "]" * 100_000, "表单定义不是有效的 JSON"),
+    ("flow_spec", '{"steps": 1' + "0" * 5000 + "}", "审批流程不是有效的 JSON"),
+])
+def test_editor_input_that_python_cannot_parse_is_named_not_a_500(
+        internal_client: Any, matter: service.Matter, market_official: Any,
+        field: str, value: str, message: str) -> None:
+    """Review L10: an infinite or overflowing amount, an integer past Python's 4,300-digit
+    limit and nesting deeper than the recursion limit each get the editor's message; the draft
+    is not written."""
+    draft = service.create_draft(matter)
+    service.save_draft(draft, form=FORM, flow_spec=FLOW)
+    sign_in_client(internal_client, market_official)
+    post = {"form_definition": json.dumps(FORM), "flow_spec": json.dumps(FLOW),
+            "fee_hit_policy": "FIRST", "fee_when": [""], "fee_item": ["登记费"],
+            "fee_item_en": [""], "fee_amount": ["1"], "action": "save"}
+    post[field] = [value] if field.startswith("fee_") else value
+    response = internal_client.post(workbench("workbench:services_version", draft.pk), post)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not (service.get_version(draft.pk).fee_table or {}).get("rows")  # not saved

@@ -58,7 +58,7 @@ OFFICIALS_PER_POSITION = {
 # Demo groups (用户组) and the Django permissions they grant: 审计员 may search and export
 # the audit log; 人口库查询 may look people and enterprises up in the base registries and
 # show a person's full data (``change_person`` is the workbench's reveal permission, see
-# yiwang/entry/workbench/views_registry.py).
+# yiwang/entry/workbench/views_registry.py), and record and end guardianships (监护关系).
 AUDITORS = "审计员"
 REGISTRY_READERS = "人口库查询"
 CASE_HANDLERS = "办件审批"  # every official: the inbox shows only their own departments' tasks
@@ -72,6 +72,8 @@ GROUP_PERMISSIONS = {
         "registry.view_person",
         "registry.view_enterprise",
         "registry.change_person",
+        "registry.add_guardianship",
+        "registry.change_guardianship",
     ],
 }
 REGISTRY_DEPARTMENTS = ("gaj", "zwfw")  # 公安局, 政务服务中心

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiwang.core.audit.service import AuditFilter
 from yiwang.core.identifiers.service import InvalidIdentifier, validate_id_number
+from yiwang.platform.registry.service import GuardianKind
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -146,3 +147,42 @@ class RevealForm(forms.Form):
         if not purpose:
             raise forms.ValidationError(_("请填写事由。"), code="required")
         return purpose
+
+
+class GuardianshipForm(IdNumberLookupForm):
+    """登记监护关系: the person whose page it is becomes the guardian of the minor whose full
+    ID number is posted (never in a URL), on a stated basis."""
+
+    kind = forms.ChoiceField(label=_("监护类型"), choices=GuardianKind.choices,
+                             initial=GuardianKind.PARENT,
+                             widget=forms.Select(attrs={"class": "select"}))
+    basis = forms.CharField(
+        label=_("监护依据"), max_length=64,
+        help_text=_("如出生登记、法院判决、民政部门指定,不超过 64 个字。"),
+        error_messages={"required": _("请填写监护依据。")},
+        widget=forms.TextInput(attrs={"class": "input"}))
+    reference = forms.CharField(
+        label=_("依据编号"), max_length=64, required=False,
+        help_text=_("如出生医学证明编号、判决书文号(选填)。"),
+        widget=forms.TextInput(attrs={"class": "input"}))
+    starts_on = forms.DateField(
+        label=_("开始日期"), required=False, help_text=_("不填为今天。"),
+        error_messages={"invalid": _("请填写有效的日期,如 2026-01-31。")},
+        widget=forms.DateInput(attrs={"class": "input", "type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["id_number"].label = _("被监护人公民身份号码")
+
+
+class EndGuardianshipForm(forms.Form):
+    """终止监护关系: the reason (recorded in the audit log) and the day it ends."""
+
+    reason = forms.CharField(
+        label=_("终止原因"), max_length=200,
+        error_messages={"required": _("请填写终止监护关系的原因。")},
+        widget=forms.TextInput(attrs={"class": "input"}))
+    ended_on = forms.DateField(
+        label=_("终止日期"), required=False, help_text=_("不填为今天。"),
+        error_messages={"invalid": _("请填写有效的日期,如 2026-01-31。")},
+        widget=forms.DateInput(attrs={"class": "input", "type": "date"}))

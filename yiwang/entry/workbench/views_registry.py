@@ -10,7 +10,11 @@ Who may do what (Django's automatic model permissions of the registry app):
   services (no workbench page or admin form edits them), so ``change_person`` is free to
   mean "an officer of the registry" and serves as the reveal permission: a custom
   permission would need a migration of the registry app;
-- ``registry.view_enterprise``: the list of legal entities and their pages.
+- ``registry.view_enterprise``: the list of legal entities and their pages;
+- ``registry.add_guardianship`` / ``registry.change_guardianship``: on a person's page,
+  登记监护关系 (the person becomes the guardian of a minor named by the full ID number, on a
+  stated basis) and 终止监护关系 (with a reason). Both are audited by the registry service.
+  Anyone who may see the page sees the person's guardianships, the other party masked.
 
 Every other official gets 403. Lists and pages show masked personal data only; the full
 values are in the response to the reveal POST and nowhere else (not the session, not a
@@ -23,7 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -38,6 +43,8 @@ from yiwang.entry.portal.service import Crumb, local_name
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.forms import (
     REVEAL_PURPOSES,
+    EndGuardianshipForm,
+    GuardianshipForm,
     IdNumberLookupForm,
     RegistrySearchForm,
     RevealForm,
@@ -49,6 +56,8 @@ from yiwang.platform.registry import service as registry
 VIEW_PERSON = "registry.view_person"
 REVEAL_PERSON = "registry.change_person"  # see the module docstring
 VIEW_ENTERPRISE = "registry.view_enterprise"
+RECORD_GUARDIANSHIP = "registry.add_guardianship"
+END_GUARDIANSHIP = "registry.change_guardianship"
 REVEALED_FIELDS = ("name", "id_number", "phone", "address")
 ROWS_PER_PAGE = 50
 # Leading digits of a division code that identify a district and a street (see regions).
@@ -134,35 +143,124 @@ def persons(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _guardianship_rows(found: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The person's guardianships for the page: the other party masked, with the status."""
+    labels = {"current": _("当前有效"), "ended": _("已终止"), "adult": _("已届满(成年)"),
+              "future": _("尚未开始")}
+    as_guardian, as_ward = registry.guardianships_involving(found)
+
+    def row(record: Any, other: Any) -> dict[str, Any]:
+        status = registry.status_of(record)
+        return {"record": record, "other": other, "name": registry.masked_person(other)["name"],
+                "id_number": registry.masked_person(other)["id_number"],
+                "status": status, "status_label": labels[status],
+                "open": record.ended_on is None and status in ("current", "future")}
+
+    return ([row(g, g.ward) for g in as_guardian], [row(g, g.guardian) for g in as_ward])
+
+
+def _person_page(request: HttpRequest, found: Any, **extra: Any) -> HttpResponse:
+    names = _place_names([found.region_code], [found.grid_code])
+    as_guardian, as_ward = _guardianship_rows(found)
+    context: dict[str, Any] = {
+        "person": found, "masked": registry.masked_person(found), "revealed": None,
+        "form": RevealForm(), "may_reveal": request.user.has_perm(REVEAL_PERSON),
+        "purposes": REVEAL_PURPOSES,
+        "community": names.get(found.region_code, found.region_code),
+        "grid": names.get(found.grid_code, found.grid_code),
+        "as_guardian": as_guardian, "as_ward": as_ward,
+        "may_record": request.user.has_perm(RECORD_GUARDIANSHIP),
+        "may_end": request.user.has_perm(END_GUARDIANSHIP),
+        "guardianship_form": GuardianshipForm(), "end_form": EndGuardianshipForm(),
+        "end_failed": None,
+        "crumbs": [Crumb(_("工作台首页"), reverse("workbench:home")),
+                   Crumb(_("人口库"), reverse("workbench:persons"))],
+    }
+    context.update(extra)
+    status = 400 if extra.get("invalid") else 200
+    response = render_page(request, "workbench/registry_person.html", "registry", context)
+    response.status_code = status
+    return response
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @permission_required(VIEW_PERSON)
 def person(request: HttpRequest, pk: int) -> HttpResponse:
-    """A person, masked; the POST of 查看完整信息 with a purpose shows the full values in
-    its response (and only there) and records the access in the audit log."""
+    """A person, masked, with their guardianships; the POST of 查看完整信息 with a purpose
+    shows the full values in its response (and only there) and records the access in the
+    audit log."""
     found = registry.get_person(pk)
     if found is None:
         raise Http404
-    may_reveal = request.user.has_perm(REVEAL_PERSON)
-    form = RevealForm()
+    if request.method != "POST":
+        return _person_page(request, found)
+    if not request.user.has_perm(REVEAL_PERSON):
+        raise PermissionDenied("may not reveal personal data")
+    form = RevealForm(request.POST)
     revealed: dict[str, str] | None = None
-    if request.method == "POST":
-        if not may_reveal:
-            raise PermissionDenied("may not reveal personal data")
-        form = RevealForm(request.POST)
-        if form.is_valid():
-            revealed = registry.reveal_person(found, REVEALED_FIELDS,
-                                              purpose=form.cleaned_data["purpose"],
-                                              actor=request.user)
-    names = _place_names([found.region_code], [found.grid_code])
-    return render_page(request, "workbench/registry_person.html", "registry", {
-        "person": found, "masked": registry.masked_person(found), "revealed": revealed,
-        "form": form, "may_reveal": may_reveal, "purposes": REVEAL_PURPOSES,
-        "community": names.get(found.region_code, found.region_code),
-        "grid": names.get(found.grid_code, found.grid_code),
-        "crumbs": [Crumb(_("工作台首页"), reverse("workbench:home")),
-                   Crumb(_("人口库"), reverse("workbench:persons"))],
-    })
+    if form.is_valid():
+        revealed = registry.reveal_person(found, REVEALED_FIELDS,
+                                          purpose=form.cleaned_data["purpose"],
+                                          actor=request.user)
+    return _person_page(request, found, form=form, revealed=revealed)
+
+
+@require_http_methods(["POST"])
+@never_cache
+@permission_required(VIEW_PERSON, RECORD_GUARDIANSHIP)
+def record_guardianship(request: HttpRequest, pk: int) -> HttpResponse:
+    """登记监护关系: the person of the page becomes the guardian of the posted minor. A form
+    error or a refusal of the registry (not in the registry, already 18, the same person)
+    is shown on the page with a 400; nothing is written."""
+    found = registry.get_person(pk)
+    if found is None:
+        raise Http404
+    form = GuardianshipForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            record, created = registry.record_guardianship(
+                found, data["id_number"], kind=data["kind"], basis=data["basis"],
+                reference=data["reference"], starts_on=data["starts_on"], actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            ward = registry.masked_person(record.ward)["name"]
+            if created:
+                messages.success(request, _("已登记监护关系:被监护人 %(ward)s。") % {"ward": ward})
+            else:
+                messages.info(request, _("该监护关系已登记,未重复登记。"))
+            return redirect("workbench:person", pk=found.pk)
+    return _person_page(request, found, guardianship_form=form, invalid=True)
+
+
+@require_http_methods(["POST"])
+@never_cache
+@permission_required(VIEW_PERSON, END_GUARDIANSHIP)
+def end_guardianship(request: HttpRequest, pk: int, record: int) -> HttpResponse:
+    """终止监护关系 of one of the person's guardianships (as guardian or as ward), with a
+    reason; a refusal is shown on the page with a 400."""
+    found = registry.get_person(pk)
+    if found is None:
+        raise Http404
+    as_guardian, as_ward = registry.guardianships_involving(found)
+    target = next((g for g in [*as_guardian, *as_ward] if g.pk == record), None)
+    if target is None:
+        raise Http404("not a guardianship of this person")
+    form = EndGuardianshipForm(request.POST)
+    if form.is_valid():
+        try:
+            registry.end_guardianship(target.guardian, target.ward,
+                                      reason=form.cleaned_data["reason"],
+                                      on=form.cleaned_data["ended_on"], actor=request.user)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("已终止该监护关系。"))
+            return redirect("workbench:person", pk=found.pk)
+    return _person_page(request, found, end_form=form, end_failed=record,
+                        invalid=True)
 
 
 # --- legal entities (法人库) ----------------------------------------------------------------

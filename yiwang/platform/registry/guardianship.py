@@ -155,3 +155,27 @@ def end_guardianship(guardian: Any, ward: Any, *, reason: str, on: date | None =
     audit.record("registry.guardianship_ended", found, actor=actor,
                  detail={"ended_on": on.isoformat(), "reason": found.end_reason})
     return found
+
+
+def status_of(record: Guardianship, *, on: date | None = None) -> str:
+    """``current``, ``ended`` (ended early), ``adult`` (the ward turned 18 / the term ran
+    out) or ``future`` (begins later) on ``on`` (today)."""
+    on = on or timezone.localdate()
+    if record.ended_on is not None and record.ended_on <= on:
+        return "ended"
+    if record.ends_on <= on:
+        return "adult"
+    if record.starts_on > on:
+        return "future"
+    return "current"
+
+
+def guardianships_involving(person: Person) -> tuple[list[Guardianship], list[Guardianship]]:
+    """Every guardianship record of ``person``, ended ones included, newest first: those where
+    they are the guardian (each with its ``ward`` loaded) and those where they are the ward
+    (each with its ``guardian`` loaded). Two queries; show the other party masked."""
+    as_guardian = list(Guardianship.objects.select_related("ward")
+                       .filter(guardian=person).order_by("-starts_on", "-id"))
+    as_ward = list(Guardianship.objects.select_related("guardian")
+                   .filter(ward=person).order_by("-starts_on", "-id"))
+    return as_guardian, as_ward

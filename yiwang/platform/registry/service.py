@@ -33,7 +33,9 @@ from yiwang.platform.registry.guardianship import (
     adult_on,
     end_guardianship,
     guardianship_of,
+    guardianships_involving,
     record_guardianship,
+    status_of,
     wards_of,
 )
 from yiwang.platform.registry.models import (
@@ -63,6 +65,7 @@ __all__ = [
     "find_person",
     "get_person",
     "guardianship_of",
+    "guardianships_involving",
     "list_enterprises",
     "list_persons",
     "load_enterprises",
@@ -74,6 +77,7 @@ __all__ = [
     "register_newborn",
     "register_person",
     "reveal_person",
+    "status_of",
     "wards_of",
 ]
 

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,13 +45,14 @@ def licence_seal_for(department_code: str, licence_type_code: str | None = None
     purposes = ["licence:*"]
     if licence_type_code:
         purposes.insert(0, licence_purpose(licence_type_code))
-    found = (SealAuthorisation.objects.select_related("seal", "seal__department")
-             .filter(seal__department__code=department_code, seal__status=SealStatus.ACTIVE,
-                     seal__valid_until__gt=now, standing_until__gt=now,
-                     withdrawn_at__isnull=True, purpose__in=purposes)
-             .order_by("-created_at"))
+    found = with_custodian_checks(
+        SealAuthorisation.objects.select_related("seal", "seal__department")
+        .filter(seal__department__code=department_code, seal__status=SealStatus.ACTIVE,
+                seal__valid_until__gt=now, standing_until__gt=now,
+                withdrawn_at__isnull=True, purpose__in=purposes)
+        .order_by("-created_at"))
     for authorisation in found:
-        if _still_custodian(authorisation.seal, authorisation.custodian):
+        if custodian_still_holds(authorisation):
             return authorisation.seal, authorisation
     return None
 
@@ -59,6 +62,33 @@ def licence_seal_for(department_code: str, licence_type_code: str | None = None
 def _still_custodian(seal: Seal, user: Any) -> bool:
     return bool(user.is_active and seal.custodians.filter(pk=user.pk).exists()
                 and orgs.is_member(user, seal.department.code))
+
+
+def with_custodian_checks(authorisations: QuerySet[SealAuthorisation]
+                          ) -> QuerySet[SealAuthorisation]:
+    """``authorisations`` with what :func:`_still_custodian` reads of the custodian in the
+    same query: whether their account is active and whether they still keep the seal —
+    instead of loading the account (whose personal fields are decrypted for nothing) and
+    asking the custodians table separately. For :func:`custodian_still_holds`."""
+    return authorisations.annotate(
+        custodian_active=F("custodian__is_active"),
+        custodian_keeps_seal=Exists(Seal.custodians.through.objects.filter(
+            seal_id=OuterRef("seal_id"), user_id=OuterRef("custodian_id"))))
+
+
+def custodian_still_holds(authorisation: SealAuthorisation) -> bool:
+    """:func:`_still_custodian` for an authorisation read through
+    :func:`with_custodian_checks` (its seal and the seal's department loaded): the same
+    three checks — active account, still a custodian, still a member of the seal's
+    department — the first two from the query's annotations."""
+    if not (getattr(authorisation, "custodian_active")  # noqa: B009 (an annotation)
+            and getattr(authorisation, "custodian_keeps_seal")):  # noqa: B009
+        return False
+    # The account as ``only("id", "is_active")`` would load it, from the values read
+    # already; any other field is loaded from the database if the membership check reads it.
+    custodian = get_user_model().from_db(authorisation._state.db, ["id", "is_active"],
+                                         [authorisation.custodian_id, True])
+    return orgs.is_member(custodian, authorisation.seal.department.code)
 
 
 def _check_usable(seal: Seal) -> None:

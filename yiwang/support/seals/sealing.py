@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +23,11 @@ from yiwang.core.audit import service as audit
 from yiwang.enablement.ledger import service as ledger
 from yiwang.support.seals import backend as backends
 from yiwang.support.seals import pades
-from yiwang.support.seals.authorisation import _check_usable, _still_custodian
+from yiwang.support.seals.authorisation import (
+    _check_usable,
+    custodian_still_holds,
+    with_custodian_checks,
+)
 from yiwang.support.seals.models import Seal, SealAuthorisation, SealUse
 from yiwang.support.seals.validation import SignatureReport
 
@@ -150,21 +153,20 @@ def seal_pdf(pdf: bytes, *, seal: Seal, authorisation: SealAuthorisation,
     if level not in LEVELS:
         raise ValidationError(_("签章级别须为 %(levels)s 之一。") % {"levels": "、".join(LEVELS)})
     # The authorisation (locked) with its seal and the seal's department, in one query.
-    authorisation = (SealAuthorisation.objects.select_for_update(of=("self",))
-                     .select_related("seal", "seal__department").get(pk=authorisation.pk))
+    # What the custodian check reads of the account comes in the same query
+    # (with_custodian_checks): loading the account decrypts its personal fields for nothing.
+    authorisation = with_custodian_checks(
+        SealAuthorisation.objects.select_for_update(of=("self",))
+        .select_related("seal", "seal__department")).get(pk=authorisation.pk)
     if authorisation.seal_id != seal.pk:
         raise ValidationError(_("该授权不是针对这枚印章的。"))
     seal = authorisation.seal
     _check_usable(seal)
-    # Only what the custodian check needs: loading the whole account decrypts its
-    # personal data fields for nothing.
-    custodian = get_user_model().objects.only("id", "is_active").get(
-        pk=authorisation.custodian_id)
     document_sha256 = hashlib.sha256(pdf).hexdigest()
     now = timezone.now()
     if authorisation.withdrawn_at is not None:
         raise ValidationError(_("该用印授权已撤回。"))
-    if not _still_custodian(seal, custodian):
+    if not custodian_still_holds(authorisation):
         raise ValidationError(_("授权人已不是该印章的保管人，授权失效。"))
     if authorisation.standing:
         assert authorisation.standing_until is not None

@@ -235,17 +235,34 @@ def list_certificates(*, owner: str | None = None) -> list[CertificateInfo]:
     return [info_of(row) for row in rows]
 
 
+# Chains by their leaf's serial, per process. A stored certificate's DER never changes (a
+# revocation changes only its status, and a renewal is a new row with a new serial), so a
+# chain is immutable once its leaf is known; which leaf is the key's current one is read
+# again on every call (one narrow query), so a revocation or a renewal is seen at once.
+_CHAINS: dict[str, tuple[bytes, ...]] = {}
+
+
 def chain_for_key(key_id: str) -> list[bytes]:
     """The DER certificate chain of a key: its certificate first, ending at the root."""
-    leaf = certificate_for_key(key_id)
-    if leaf is None:
+    serial = (Certificate.objects.filter(key_id=key_id)
+              .exclude(status=CertificateStatus.REVOKED).order_by("-not_after")
+              .values_list("serial", flat=True).first())
+    if serial is None:
         return []
-    chain = [leaf.der]
-    if leaf.issuer_serial:
-        root = get_certificate(leaf.issuer_serial)
-        if root is not None:
-            chain.append(root.der)
-    return chain
+    chain = _CHAINS.get(serial)
+    if chain is None:
+        leaf = get_certificate(serial)
+        if leaf is None:  # removed in the meantime
+            return []
+        found = [leaf.der]
+        if leaf.issuer_serial:
+            root = get_certificate(leaf.issuer_serial)
+            if root is not None:
+                found.append(root.der)
+        if len(_CHAINS) > 1024:
+            _CHAINS.clear()
+        chain = _CHAINS[serial] = tuple(found)
+    return list(chain)
 
 
 @transaction.atomic

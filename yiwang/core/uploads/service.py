@@ -85,11 +85,13 @@ def read_upload(token: str, *, actor: Any = None, purpose: str = "") -> bytes:
     return store.read(token, actor=actor, purpose=purpose)
 
 
-def claim_upload(token: str, owner_key: str) -> StoredUpload:
+def claim_upload(token: str | StoredUpload, owner_key: str) -> StoredUpload:
     """Mark an upload as used by a submission, so it is not purged.
 
     Raises ``ValidationError`` when the token is unknown or belongs to another owner (the
-    message does not tell which, so nobody learns whether a token exists).
+    message does not tell which, so nobody learns whether a token exists). Given the
+    :class:`StoredUpload` itself (read in this request, e.g. by :func:`get_upload`), it is not
+    read again under a lock: one conditional ``UPDATE`` (not yet claimed) claims it.
     """
     from yiwang.core.uploads import store
 

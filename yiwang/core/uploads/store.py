@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models, transaction
+from django.db import models, router, transaction
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,31 +69,48 @@ def limits() -> Limits:
 RATE_WINDOW = 600  # seconds
 
 
-def _check_rate(owner_key: str) -> None:
-    """Refuse an upload of ``owner_key`` past ``YIWANG_UPLOADS_PER_10_MINUTES`` stored in
-    the last ten minutes: each upload costs a decode and a re-encode (review 2026-11-27
-    session 2, M5). Counted from the stored rows, so every process shares the count and
-    nothing but a stored upload counts; no caller deletes uploads on a person's request, so
-    deleting does not give the allowance back."""
-    limit = int(getattr(settings, "YIWANG_UPLOADS_PER_10_MINUTES", 30))
-    if limit <= 0:
-        return
+def _held(owner_key: str, *, rate: bool, quota: bool) -> tuple[int, int]:
+    """How many uploads ``owner_key`` stored in the last ten minutes and how many bytes its
+    unclaimed uploads hold: one query for both checks (each was a query of its own)."""
+    if not (rate or quota):
+        return 0, 0
     since = timezone.now() - timedelta(seconds=RATE_WINDOW)
-    if StoredUpload.objects.filter(owner_key=owner_key, created_at__gte=since).count() >= limit:
+    row = StoredUpload.objects.filter(owner_key=owner_key).aggregate(
+        recent=models.Count("pk", filter=models.Q(created_at__gte=since)) if rate
+        else models.Value(0),
+        held=models.Sum("size", filter=models.Q(claimed=False)) if quota
+        else models.Value(0))
+    return int(row["recent"] or 0), int(row["held"] or 0)
+
+
+def _rate_limit() -> int:
+    return int(getattr(settings, "YIWANG_UPLOADS_PER_10_MINUTES", 30))
+
+
+def _quota_bytes() -> int:
+    return int(getattr(settings, "YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB", 100)) * 1024 * 1024
+
+
+def _check_rate(recent: int) -> None:
+    """Refuse an upload of an owner who stored ``YIWANG_UPLOADS_PER_10_MINUTES`` uploads in
+    the last ten minutes (``recent``, from :func:`_held`): each upload costs a decode and a
+    re-encode (review 2026-11-27 session 2, M5). Counted from the stored rows, so every
+    process shares the count and nothing but a stored upload counts; no caller deletes
+    uploads on a person's request, so deleting does not give the allowance back."""
+    limit = _rate_limit()
+    if limit > 0 and recent >= limit:
         raise UploadRejected(_("上传过于频繁：10 分钟内最多上传 %(n)d 个文件。请稍后再试。")
                              % {"n": limit}, code="rate_limited")
 
 
-def _check_quota(owner_key: str, adding: int) -> None:
-    """Refuse when the owner's unclaimed uploads would hold more than
-    ``YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB``: unclaimed files live a day, and one account must
-    not fill the disk (review M5). Concurrent uploads of one owner may pass it by one file."""
-    quota = int(getattr(settings, "YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB", 100)) * 1024 * 1024
-    if quota <= 0:
-        return
-    held = StoredUpload.objects.filter(owner_key=owner_key, claimed=False).aggregate(
-        total=models.Sum("size"))["total"] or 0
-    if held + adding > quota:
+def _check_quota(held: int, adding: int) -> None:
+    """Refuse when the owner's unclaimed uploads (``held`` bytes, from :func:`_held`) would
+    hold more than ``YIWANG_UPLOADS_UNCLAIMED_QUOTA_MB`` with ``adding`` more: unclaimed
+    files live a day, and one account must not fill the disk (review M5). Checked before the
+    decode (``adding`` 0) and again with the sanitised size, against the bytes held when the
+    upload began; concurrent uploads of one owner may pass it by one file each."""
+    quota = _quota_bytes()
+    if quota > 0 and held + adding > quota:
         raise UploadRejected(
             _("您尚未提交的上传文件已超过 %(mb)d MB 的上限。请先提交正在办理的申请，"
               "未提交的文件会在一天后清除。") % {"mb": quota // (1024 * 1024)}, code="quota")
@@ -194,11 +212,12 @@ def accept(f: UploadedFile | bytes, *, filename: str, owner_key: str, purpose: s
            accept: Sequence[str], max_bytes: int, personal: bool, actor: Any) -> StoredUpload:
     if not owner_key or len(owner_key) > 100:
         raise ValueError("owner_key must be a non-empty string of at most 100 characters")
-    _check_rate(owner_key)
-    _check_quota(owner_key, 0)
+    recent, held = _held(owner_key, rate=_rate_limit() > 0, quota=_quota_bytes() > 0)
+    _check_rate(recent)
+    _check_quota(held, 0)
     raw = read_limited(f, max_bytes)
     result = sanitise(raw, tuple(accept), limits())
-    _check_quota(owner_key, len(result.content))
+    _check_quota(held, len(result.content))
     token = secrets.token_urlsafe(32)
     cipher = crypto.current_cipher()
     key = os.urandom(_KEY_SIZES[cipher])
@@ -240,18 +259,51 @@ def read(token: str, *, actor: Any, purpose: str) -> bytes:
     return plain
 
 
-@transaction.atomic
-def claim(token: str, owner_key: str) -> StoredUpload:
-    upload = (StoredUpload.objects.select_for_update().filter(token=token).first()
-              if isinstance(token, str) and token else None)
-    if upload is None or not secrets.compare_digest(upload.owner_key, owner_key):
-        raise ValidationError(_("找不到这个上传的文件，或它不属于您。请重新上传。"),
-                              code="not_owner")
-    if not upload.claimed:
-        upload.claimed = True
-        upload.claimed_at = timezone.now()
-        upload.save(update_fields=["claimed", "claimed_at"])
-    return upload
+def claim(token: str | StoredUpload, owner_key: str) -> StoredUpload:
+    if isinstance(token, StoredUpload):
+        return _claim_read(token, owner_key)
+    with transaction.atomic():
+        upload = (StoredUpload.objects.select_for_update().filter(token=token).first()
+                  if isinstance(token, str) and token else None)
+        if upload is None or not secrets.compare_digest(upload.owner_key, owner_key):
+            raise _not_owner()
+        if not upload.claimed:
+            upload.claimed = True
+            upload.claimed_at = timezone.now()
+            upload.save(update_fields=["claimed", "claimed_at"])
+        return upload
+
+
+def _not_owner() -> ValidationError:
+    return ValidationError(_("找不到这个上传的文件，或它不属于您。请重新上传。"),
+                           code="not_owner")
+
+
+def _claim_read(upload: StoredUpload, owner_key: str) -> StoredUpload:
+    """Claim an upload the caller has read in this request: no second read under a lock.
+    The owner is checked on the row read (an upload's owner never changes); a row deleted
+    since, or claimed by another request, updates nothing: then the locked read says which.
+    The write's audit event is the one ``save()`` would record."""
+    if upload.pk is None or not secrets.compare_digest(upload.owner_key, owner_key):
+        raise _not_owner()
+    if upload.claimed:
+        return upload
+    now = timezone.now()
+    fields = frozenset(["claimed", "claimed_at"])
+    alias = router.db_for_write(StoredUpload, instance=upload)
+    # No savepoint in the caller's transaction (two queries): an error here is a database
+    # error, which rolls the caller's transaction back anyway.
+    with transaction.atomic(using=alias, savepoint=False):
+        updated = StoredUpload.objects.using(alias).filter(
+            pk=upload.pk, claimed=False).update(claimed=True, claimed_at=now)
+        if updated:
+            upload.claimed, upload.claimed_at = True, now
+            # As save(update_fields=...) sends them: the audit records the write.
+            pre_save.send(sender=StoredUpload, instance=upload, raw=False, using=alias,
+                          update_fields=fields)
+            post_save.send(sender=StoredUpload, instance=upload, created=False,
+                           update_fields=fields, raw=False, using=alias)
+    return upload if updated else claim(upload.token, owner_key)
 
 
 def delete(token: str) -> bool:

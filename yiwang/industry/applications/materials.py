@@ -282,7 +282,7 @@ def claim_all(user: Any, prepared: Prepared) -> None:
     mine = owner_key(user)
     for item in prepared.new:
         try:
-            ext.uploads.claim_upload(item.upload.token, mine)
+            ext.uploads.claim_upload(item.upload, mine)
         except ValidationError:
             raise error(_("“%(label)s”中的文件无效或已过期,请重新上传。") % {
                 "label": _label(item.component)}, "upload", item.component["key"]) from None
@@ -375,7 +375,7 @@ def _attach(user: Any, app_pk: int, component: dict[str, Any], upload: Any, kind
     if len(tokens) >= limit:
         raise error(_("“%(label)s”最多可上传 %(n)d 个文件。") % {
             "label": _label(component), "n": limit}, "too_many", key)
-    ext.uploads.claim_upload(upload.token, owner_key(user))
+    ext.uploads.claim_upload(upload, owner_key(user))
     tokens.append(upload.token)
     data[key] = upload.token if signature else tokens
     app.data = data

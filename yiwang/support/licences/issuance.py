@@ -8,7 +8,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -119,9 +119,24 @@ def _no_seal(department: Any, ltype: LicenceType) -> Exception:
                  department=department.name, name=ltype.name)
 
 
-def _locked_sequence(department_code: str) -> DepartmentSequence | None:
-    return (DepartmentSequence.objects.select_for_update()
-            .filter(department_code=department_code).first())
+def _locked_sequence(department_code: str) -> int | None:
+    """The department's next serial, taken from its sequence row (None: no row yet). One
+    ``UPDATE … RETURNING``, which locks the row until the caller's transaction ends as
+    ``SELECT … FOR UPDATE`` and a save did in two statements."""
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35
+        row = (DepartmentSequence.objects.select_for_update()
+               .filter(department_code=department_code).first())
+        if row is None:
+            return None
+        row.last_serial += 1
+        row.save(update_fields=["last_serial"])
+        return int(row.last_serial)
+    table = connection.ops.quote_name(DepartmentSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET last_serial = last_serial + 1 "  # noqa: S608
+                       "WHERE department_code = %s RETURNING last_serial", [department_code])
+        found = cursor.fetchone()
+    return None if found is None else int(found[0])
 
 
 def _insert_sequence(department_code: str) -> None:
@@ -142,11 +157,9 @@ def next_serial(department_code: str) -> int:
     use inside a savepoint; when a concurrent first issuance made it first (the unique
     department code), this one takes that row instead of failing."""
     for _attempt in range(3):
-        row = _locked_sequence(department_code)
-        if row is not None:
-            row.last_serial += 1
-            row.save(update_fields=["last_serial"])
-            return int(row.last_serial)
+        serial = _locked_sequence(department_code)
+        if serial is not None:
+            return serial
         try:
             with transaction.atomic():
                 _insert_sequence(department_code)

@@ -57,7 +57,12 @@ def _font() -> str:
     # Binary (Flate only) streams: ASCII85 on top makes them 25 % larger, and reportlab's
     # pure-Python ASCII85 encoder was a third of the time of a page.
     rl_config.useA85 = 0
-    pdfmetrics.registerFont(TTFont(FONT, FONT_PATH, subfontIndex=0))
+    font = TTFont(FONT, FONT_PATH, subfontIndex=0)
+    # reportlab cuts the font down to a page's characters on every PDF, copying each table
+    # it reads out of the whole file first — the CJK glyph table alone is megabytes, some
+    # 4 ms a page. A table's bytes never change: each is copied once per process.
+    font.face.get_table = cache(font.face.get_table)  # type: ignore[method-assign]
+    pdfmetrics.registerFont(font)
     return FONT
 
 

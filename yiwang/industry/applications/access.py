@@ -35,7 +35,12 @@ def is_official(user: Any) -> bool:
     cached = getattr(user, _OFFICIAL, None)
     if cached is not None and cached[0] == user.pk:
         return bool(cached[1])
-    answer = bool(user.has_perm(HANDLE_PERMISSION))
+    # Django's has_perm loads every permission of the account and its groups (two queries):
+    # its answer is kept per process against the account's access_version, which every
+    # change of groups or permissions renews (identity.access_snapshot). A superuser's is
+    # decided, as Django does, from the row.
+    answer = bool(user.is_superuser) or ext.identity.access_snapshot(
+        user, HANDLE_PERMISSION, lambda: bool(user.has_perm(HANDLE_PERMISSION)))
     setattr(user, _OFFICIAL, (user.pk, answer))
     return answer
 
@@ -108,6 +113,21 @@ def _is_leading(membership: Any) -> bool:
     return head == membership.position_id
 
 
+def _scope_of(user: Any) -> Scope:
+    departments: dict[str, None] = {}
+    positions: set[str] = set()
+    supervised: dict[str, None] = {}
+    for membership in ext.orgs.memberships_of(user):
+        departments.setdefault(membership.department.code)
+        if membership.position is not None:
+            positions.add(membership.position.code)
+        if _is_leading(membership):
+            for code in ext.orgs.units_below(membership.department, depth=MAX_UNIT_DEPTH):
+                supervised.setdefault(code)
+    return Scope(tuple(departments), tuple(sorted(positions)),
+                 tuple(c for c in supervised if c not in departments))
+
+
 def official_scope(user: Any) -> Scope:
     """The official's :class:`Scope`, from their memberships, kept on the user object for
     the rest of the request."""
@@ -116,19 +136,10 @@ def official_scope(user: Any) -> Scope:
     kept = getattr(user, _SCOPE, None)
     cached = kept[1] if kept is not None and kept[0] == user.pk else None
     if cached is None:
-        departments: dict[str, None] = {}
-        positions: set[str] = set()
-        supervised: dict[str, None] = {}
-        for membership in ext.orgs.memberships_of(user):
-            departments.setdefault(membership.department.code)
-            if membership.position is not None:
-                positions.add(membership.position.code)
-            if _is_leading(membership):
-                for code in ext.orgs.units_below(membership.department,
-                                                  depth=MAX_UNIT_DEPTH):
-                    supervised.setdefault(code)
-        cached = Scope(tuple(departments), tuple(sorted(positions)),
-                       tuple(c for c in supervised if c not in departments))
+        # Memberships, positions and units change rarely: the scope is kept per process
+        # against the account's access_version (renewed by every change of them, see
+        # identity.access_snapshot) and the day (memberships start and end on dates).
+        cached = ext.identity.access_snapshot(user, _SCOPE, lambda: _scope_of(user))
         setattr(user, _SCOPE, (user.pk, cached))
     return cached
 

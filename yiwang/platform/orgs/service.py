@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -58,9 +59,15 @@ __all__ = [
     "memberships_of",
     "order_positions",
     "positions_of",
+    "positions_reordered",
     "responsible_for",
     "units_below",
 ]
+
+
+# Sent (``department=``) when order_positions changes which position leads a department:
+# its bulk update sends no post_save, and whoever caches officials' scopes must know.
+positions_reordered = Signal()
 
 
 def _today(on: date | None) -> date:
@@ -318,6 +325,8 @@ def order_positions(department: Department | str, codes: Sequence[str]) -> int:
             position.sort_order = number
             changed.append(position)
     Position.objects.bulk_update(changed, ["sort_order"])
+    if changed:
+        positions_reordered.send(sender=Position, department=found)
     return len(changed)
 
 

@@ -12,6 +12,9 @@ stand for are recorded explicitly through the audit service instead.
 
 from __future__ import annotations
 
+import secrets
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -35,6 +38,12 @@ class Level(models.IntegerChoices):
     L3 = 3, _("L3 多因素强认证")
 
 
+def new_access_version() -> int:
+    """A fresh random :attr:`User.access_version` (random, not a counter: a number is never
+    handed out twice, even to a new account that reuses a deleted one's primary key)."""
+    return secrets.randbits(62)
+
+
 class User(AbstractUser):  # type: ignore[django-manager-missing]
     """One account for a natural person: a citizen (who may act for enterprises) or an official."""
 
@@ -51,6 +60,11 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
     verified_at = models.DateTimeField(_("实名认证时间"), null=True, blank=True)
     verified_by = models.CharField(_("实名认证方式"), max_length=32, blank=True)
     level = models.PositiveSmallIntegerField(_("认证等级"), choices=Level.choices, default=Level.L1)
+    # Changes whenever what the account may do changes: its groups, its own or its groups'
+    # permissions, its memberships (任职), the positions and units of its departments (see
+    # ``access.py``). Read with the account on every request, it keys the per-process
+    # snapshot of those rights, so no other process can answer from an older one.
+    access_version = models.BigIntegerField(default=new_access_version, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"
@@ -74,6 +88,14 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def _do_update(self, base_qs: Any, using: Any, pk_val: Any, values: Any, *args: Any,
+                   **kwargs: Any) -> Any:
+        # Saving an account loaded before its rights changed must not write back the old
+        # access_version (a snapshot of the old rights would count again): saves of an
+        # existing row write every column but that one, which only ``access.bump`` changes.
+        values = [value for value in values if value[0].attname != "access_version"]
+        return super()._do_update(base_qs, using, pk_val, values, *args, **kwargs)
 
 
 class AccountSession(models.Model):

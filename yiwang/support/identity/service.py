@@ -19,6 +19,7 @@ from yiwang.support.identity.assurance import (
     required_level,
 )
 from yiwang.support.identity.models import AccountSession, AccountType, Level, User
+from yiwang.support.identity.rights import snapshot as access_snapshot
 from yiwang.support.identity.sessions import (
     current as current_session,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "AccountSession",
     "AccountType",
     "Level",
+    "access_snapshot",
     "account_level",
     "acr_name",
     "count_officials",

@@ -1,0 +1,84 @@
+"""Query counts of the upload step (a file for a file field through the API, and the service
+functions under it), so that they cannot silently grow back (issue 5, session 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from yiwang.core.uploads import service as uploads
+from yiwang.industry.applications import service as applications
+from yiwang.industry.applications.tests.conftest import (
+    FORM,
+    MATTER,
+    form_data,
+    plain_png,
+    publish_matter,
+)
+from yiwang.support.identity.testing import sign_in_client
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/v1/applications"
+
+#: FORM with a photo: a material that OCR does not read (the benchmark's upload)
+PHOTO_FORM: dict[str, Any] = {**FORM, "components": [*FORM["components"], {
+    "type": "file", "key": "photo", "label": "照片", "label_en": "Photo",
+    "material": "photo", "accept": ["image/png", "image/jpeg"]}]}
+
+
+@pytest.fixture
+def photo_version(city: Any) -> Any:
+    return publish_matter(form=PHOTO_FORM)
+
+
+def test_uploading_a_photo_through_the_api_makes_at_most_so_many_queries(
+        public_client: Any, photo_version: Any, citizen: Any) -> None:
+    app = applications.save_draft(citizen, MATTER, form_data(citizen))
+    sign_in_client(public_client, citizen)
+    def post() -> Any:
+        return public_client.post(f"{BASE}/{app.pk}/materials", {
+            "key": "photo", "file": SimpleUploadedFile("photo.png", plain_png(),
+                                                       content_type="image/png")})
+
+    assert post().status_code == 201  # the first: the published version read and kept
+    with CaptureQueriesContext(connection) as ctx:
+        answer = post()
+    assert answer.status_code == 201, answer.content
+    sql = "\n".join(q["sql"][:120] for q in ctx.captured_queries)
+    # Session (2), the application (1), rate and quota (1), the upload with its two audit
+    # events (3), the upload read again (1), the application locked (1), the claim and its
+    # audit event (2), the application and the material (2); each transaction a savepoint
+    # pair here (the test's own transaction is the outer one).
+    assert len(ctx.captured_queries) <= 17, sql
+    app.refresh_from_db()
+    assert len(app.data["photo"]) == app.materials.filter(key="photo").count() == 2
+    stored = uploads.get_upload(app.data["photo"][1])
+    assert stored is not None and stored.claimed
+
+
+def test_accepting_an_upload_makes_four_queries(photo_version: Any, citizen: Any) -> None:
+    with CaptureQueriesContext(connection) as ctx:
+        uploads.accept_upload(plain_png(), filename="p.png", owner_key=f"user:{citizen.pk}",
+                              purpose="test", actor=citizen)
+    sql = [q["sql"] for q in ctx.captured_queries]
+    # Rate and quota in one aggregate, the row and its two audit events (in a savepoint).
+    assert len([q for q in sql if "SAVEPOINT" not in q]) == 4, sql
+
+
+def test_claiming_an_upload_read_in_the_request_updates_it_once(
+        photo_version: Any, citizen: Any) -> None:
+    owner = f"user:{citizen.pk}"
+    stored = uploads.accept_upload(plain_png(), filename="p.png", owner_key=owner,
+                                   purpose="test", actor=citizen)
+    with CaptureQueriesContext(connection) as ctx:
+        uploads.claim_upload(stored, owner)
+    sql = [q["sql"] for q in ctx.captured_queries]
+    assert len(sql) == 2 and sql[0].startswith("UPDATE"), sql  # the claim and its audit
+    assert uploads.get_upload(stored.token).claimed  # type: ignore[union-attr]
+    with CaptureQueriesContext(connection) as ctx:
+        uploads.claim_upload(stored, owner)  # claimed already: nothing to do
+    assert not ctx.captured_queries

@@ -194,17 +194,23 @@ def is_member(user: Any, department_code: str, *, on: date | None = None,
     depth, is a member too."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    ids = set(memberships_of(user, on=on).values_list("department_id", flat=True))
+    # One query answers the usual case (a member of the department itself) and gives the
+    # parents to climb from otherwise.
+    rows = list(Membership.objects.filter(_open_on(_today(on)), user=user)
+                .values_list("department__code", "department__parent_id"))
+    if any(code == department_code for code, _ in rows):
+        return True
     if not include_units:
-        return Department.objects.filter(pk__in=ids, code=department_code).exists()
+        return False
     # Climb from the user's departments to their parents (a few levels at most).
     seen: set[int] = set()
+    ids = {parent for _, parent in rows if parent is not None}
     while ids:
-        rows = list(Department.objects.filter(pk__in=ids).values_list("code", "parent_id"))
-        if any(code == department_code for code, _ in rows):
+        found = list(Department.objects.filter(pk__in=ids).values_list("code", "parent_id"))
+        if any(code == department_code for code, _ in found):
             return True
         seen |= ids
-        ids = {parent for _, parent in rows if parent is not None and parent not in seen}
+        ids = {parent for _, parent in found if parent is not None and parent not in seen}
     return False
 
 

@@ -187,6 +187,20 @@ def test_members_of_an_internal_unit_belong_to_the_department(city: None, offici
     assert service.is_member(official, "qscjgj-djk", include_units=False)
 
 
+def test_is_member_asks_once_for_a_members_own_department(  # type: ignore[no-untyped-def]
+        city: None, official, django_assert_num_queries) -> None:
+    service.create_department("qscjgj", "东城区市场监管局", region_code=DISTRICT)
+    service.create_department("qscjgj-djk", "登记注册科", region_code=DISTRICT,
+                              parent_code="qscjgj", kind=service.DepartmentKind.INTERNAL)
+    service.add_member(official, "qscjgj-djk")
+    with django_assert_num_queries(1):
+        assert service.is_member(official, "qscjgj-djk")
+    with django_assert_num_queries(1):
+        assert not service.is_member(official, "qscjgj", include_units=False)
+    with django_assert_num_queries(2):  # the membership with its unit, then the parent
+        assert not service.is_member(official, "scjgj")
+
+
 def test_categories_form_a_tree(city: None) -> None:
     service.create_category("city", "城市管理事件", kind=service.CategoryKind.EVENT)
     service.create_category("city.street_order", "街面秩序", parent_code="city")

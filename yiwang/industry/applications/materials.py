@@ -211,6 +211,10 @@ class Prepared:
     used: set[str] = field(default_factory=set)
     ocr_updates: dict[int, dict[str, Any]] = field(default_factory=dict)
     licences: list[tuple[dict[str, Any], Any]] = field(default_factory=list)
+    #: the stored application's ``(pk, row_version)`` when its materials were read, and the
+    #: tokens of its upload materials then (None, empty: no stored application)
+    seen: tuple[int, int] | None = None
+    known: set[str] = field(default_factory=set)
 
 
 def prepare(user: Any, version: Any, app: Application | None, data: Mapping[str, Any], *,
@@ -225,7 +229,9 @@ def prepare(user: Any, version: Any, app: Application | None, data: Mapping[str,
         definition = ext.version_form(version)
     known = ({m.upload_token: m for m in app.materials.filter(source=MaterialSource.UPLOAD)}
              if app is not None and app.pk else {})
-    prepared = Prepared()
+    prepared = Prepared(known=set(known))
+    if app is not None and app.pk:
+        prepared.seen = (app.pk, app.row_version)
     errors: dict[str, list[str]] = {}
     pending: list[tuple[dict[str, Any], Any]] = []
     mine = owner_key(user)
@@ -294,8 +300,10 @@ def record(user: Any, app: Application, prepared: Prepared, *, prune: bool = Tru
     the reused licences; with ``prune``, drop the upload materials the data no longer
     names."""
     claim_all(user, prepared)
-    have = set(app.materials.filter(source=MaterialSource.UPLOAD)
-               .values_list("upload_token", flat=True)) if prepared.new else set()
+    unchanged = unchanged_since_prepared(app, prepared)
+    have = set() if not prepared.new else set(prepared.known) if unchanged else set(
+        app.materials.filter(source=MaterialSource.UPLOAD).values_list("upload_token",
+                                                                       flat=True))
     rows = []
     for item in prepared.new:
         key = item.component["key"]
@@ -319,9 +327,23 @@ def record(user: Any, app: Application, prepared: Prepared, *, prune: bool = Tru
         material.save(update_fields=["ocr_text"])
     for component, licence in prepared.licences:
         record_reuse(user, app, component, licence)
-    if prune:
+    if prune and not (unchanged and prepared.known <= prepared.used):
         app.materials.filter(source=MaterialSource.UPLOAD).exclude(
             upload_token__in=prepared.used).delete()
+
+
+def unchanged_since_prepared(app: Application, prepared: Prepared) -> bool:
+    """Inside the write transaction, after its compare-and-swap: whether ``app``'s upload
+    materials are still the ones :func:`prepare` read (``prepared.known``), so that
+    :func:`record` need not read them again. Every change of an application's materials
+    bumps its ``row_version`` in the same transaction (``_attach``, ``reuse_licence``, and
+    the writes calling :func:`record`, which swap the version first), and prepare() read the
+    materials after the row: so they are unchanged when this write's swap moved the version
+    by one from the version prepare saw. An application prepare saw unstored is new in this
+    write when its ``row_version`` is still the first: its materials are this write's."""
+    if prepared.seen is None:
+        return app.row_version == 1 and not prepared.known
+    return prepared.seen == (app.pk, app.row_version - 1)
 
 
 # --- one by one (the API) --------------------------------------------------------------------

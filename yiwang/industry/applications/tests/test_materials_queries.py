@@ -18,6 +18,7 @@ from yiwang.industry.applications.tests.conftest import (
     form_data,
     plain_png,
     publish_matter,
+    upload,
 )
 from yiwang.support.identity.testing import sign_in_client
 
@@ -82,3 +83,47 @@ def test_claiming_an_upload_read_in_the_request_updates_it_once(
     with CaptureQueriesContext(connection) as ctx:
         uploads.claim_upload(stored, owner)  # claimed already: nothing to do
     assert not ctx.captured_queries
+
+
+# --- record(): the materials read again only when they may have changed ----------------------
+
+def test_a_draft_saved_without_a_file_drops_its_material(version: Any, citizen: Any) -> None:
+    first, second = upload(citizen, plain_png()), upload(citizen, plain_png())
+    app = applications.save_draft(citizen, MATTER, form_data(citizen, id_card=[first, second]))
+    assert set(app.materials.values_list("upload_token", flat=True)) == {first, second}
+    app.refresh_from_db()
+    app = applications.save_draft(citizen, MATTER, form_data(citizen, id_card=[second]),
+                                  application=app)
+    assert list(app.materials.values_list("upload_token", flat=True)) == [second]
+
+
+def test_a_new_draft_does_not_read_its_materials_back(version: Any, citizen: Any) -> None:
+    token = upload(citizen, plain_png())
+    with CaptureQueriesContext(connection) as ctx:
+        app = applications.save_draft(citizen, MATTER, form_data(citizen, id_card=[token]))
+    assert not [q for q in ctx.captured_queries
+                if q["sql"].startswith('SELECT "applications_material"')]
+    assert list(app.materials.values_list("upload_token", flat=True)) == [token]
+
+
+def test_materials_changed_after_prepare_are_read_again(version: Any, citizen: Any) -> None:
+    """A write whose swap did not start from the version prepare() saw (another write came
+    in between) reads the materials again: the one attached since, not in its data, goes."""
+    from django.db import transaction
+
+    from yiwang.industry.applications import materials
+    from yiwang.industry.applications.common import locked, swap_version
+
+    kept = upload(citizen, plain_png())
+    app = applications.save_draft(citizen, MATTER, form_data(citizen, id_card=[kept]))
+    app.refresh_from_db()
+    prepared = materials.prepare(citizen, version, app, form_data(citizen, id_card=[kept]))
+    assert prepared.seen == (app.pk, app.row_version) and prepared.known == {kept}
+    since = upload(citizen, plain_png())
+    applications.attach_upload(citizen, app, "id_card", since)  # row_version + 1
+    with transaction.atomic():
+        swap_version(app.pk, None)
+        current = locked(app.pk)
+        assert not materials.unchanged_since_prepared(current, prepared)
+        materials.record(citizen, current, prepared)
+    assert list(app.materials.values_list("upload_token", flat=True)) == [kept]

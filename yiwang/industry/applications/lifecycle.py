@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -136,20 +137,29 @@ def validate(version: Any, app: Application, data: dict[str, Any]) -> dict[str, 
     """The cleaned data, or ``SubmissionInvalid`` with a message per field; a file field
     satisfied by a reused licence counts as present."""
     form = ext.version_form(version)
-    by_licence = set(app.materials.filter(source=MaterialSource.LICENCE)
-                     .values_list("key", flat=True)) if app.pk else set()
+    # The keys of the licences reused in place of materials, read only when a file field is
+    # missing (most submissions have every file uploaded: no query for them).
+    by_licence: set[str] | None = None
+
+    def reused() -> set[str]:
+        nonlocal by_licence
+        if by_licence is None:
+            by_licence = set(app.materials.filter(source=MaterialSource.LICENCE)
+                             .values_list("key", flat=True)) if app.pk else set()
+        return by_licence
+
     try:
         cleaned = ext.forms.validate_submission(form, data)
     except ext.forms.SubmissionInvalid as exc:
         left = {path: msgs for path, msgs in exc.errors.items()
-                if path.split("[")[0].split(".")[0] not in by_licence}
+                if path.split("[")[0].split(".")[0] not in reused()}
         if left:
             raise ext.forms.SubmissionInvalid(left) from None
         cleaned = ext.forms.validate_submission(form, data, partial=True)
     missing: dict[str, list[str]] = {}
     for component in ext.forms.file_fields(form, cleaned):
         key = component["key"]
-        if component.get("required") and not cleaned.get(key) and key not in by_licence:
+        if component.get("required") and not cleaned.get(key) and key not in reused():
             missing[key] = [_("请上传“%(label)s”或使用电子证照代替。") % {
                 "label": component.get("label", key)}]
     if missing:
@@ -216,7 +226,7 @@ def submit_application(user: Any, application: Application, *,
     cleaned = validate(version, app, merged)
     plan = prepare_submission(user, version, app, cleaned)
     expected = app.row_version if expected_version is None else expected_version
-    return write_submission(user, app.pk, plan, expected)
+    return write_submission(user, app.pk, plan, expected, app=app)
 
 
 def with_attached_files(version: Any, app: Application, data: dict[str, Any]
@@ -233,7 +243,25 @@ def with_attached_files(version: Any, app: Application, data: dict[str, Any]
 
 @transaction.atomic
 def write_submission(user: Any, app_pk: int, plan: Submission,
-                     expected_version: int | None) -> Application:
+                     expected_version: int | None, *,
+                     app: Application | None = None) -> Application:
+    """The submission's transaction. ``app``: the application as read (and checked) before
+    ``plan`` was made from it; when its ``row_version`` is ``expected_version``, one
+    conditional ``UPDATE`` (that version, still a draft) both swaps the version and stores the
+    submission — the row is then the one read, as every write bumps ``row_version`` — instead
+    of the swap, the locked re-read and the save. Otherwise, or when the row moved on, the
+    swap and the re-read say why (stale, or submitted already)."""
+    if app is not None and app.pk == app_pk and expected_version is not None \
+            and app.row_version == expected_version:
+        _submitted(app, plan)
+        values = {name: getattr(app, name) for name in SUBMITTED_FIELDS}
+        if Application.objects.filter(pk=app_pk, row_version=expected_version,
+                                      state=State.DRAFT).update(
+                row_version=F("row_version") + 1, **values) == 1:
+            app.row_version = expected_version + 1
+            return _record_rest(user, app, plan)
+        # Not stored: the checks below raise, and the transaction (with the receipt number
+        # just taken) is rolled back.
     swap_version(app_pk, expected_version)
     app = locked(app_pk)
     if app.state != State.DRAFT:
@@ -246,9 +274,8 @@ SUBMITTED_FIELDS = ["data_text", "state", "submitted_at", "accepted_at", "time_l
                     "next_timer_at", "updated_at"]
 
 
-def record_submission(user: Any, app: Application, plan: Submission) -> Application:
-    """Inside the write transaction: the submission's rows (materials, the application, the
-    receipt number, the first tasks, the timeline, the audit event and the notice)."""
+def _submitted(app: Application, plan: Submission) -> None:
+    """Set the submission's fields on ``app`` (and take its receipt number)."""
     now = plan.now
     app.data = plan.cleaned
     app.state = State.SUBMITTED
@@ -259,7 +286,20 @@ def record_submission(user: Any, app: Application, plan: Submission) -> Applicat
     app.number = numbers.receipt_number(app.region_code, timezone.localdate(now))
     app.workflow_state = plan.run.state
     app.next_timer_at = ext.run_timer(plan.run)
+    app.updated_at = timezone.now()
+
+
+def record_submission(user: Any, app: Application, plan: Submission) -> Application:
+    """Inside the write transaction: the submission's rows (materials, the application, the
+    receipt number, the first tasks, the timeline, the audit event and the notice)."""
+    _submitted(app, plan)
     app.save(update_fields=SUBMITTED_FIELDS if app.pk else None)  # a bundle member: new
+    return _record_rest(user, app, plan)
+
+
+def _record_rest(user: Any, app: Application, plan: Submission) -> Application:
+    """The submission's rows besides the application's own (stored already)."""
+    now = plan.now
     materials.record(user, app, plan.prepared)
     add_event(app, "submitted", _("提交申请,已受理"), at=now, actor=user,
               note=_("受理编号 %(number)s") % {"number": app.number})

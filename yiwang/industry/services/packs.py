@@ -20,6 +20,7 @@ Importing is idempotent: a version whose content equals the live one is not adde
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -64,11 +65,13 @@ def export_definition(item: Matter | Bundle) -> dict[str, Any]:
                or versions.versions_of(matter).filter(state=VersionState.DRAFT).first())
     exported_version = None
     if version is not None:
-        exported_version = {"number": version.number, "state": version.state,
-                            "note": version.note, "form": version.form,
-                            "fee_table": version.fee_table, "licence": version.licence}
+        # Copies: the pack is the caller's to change, the live version is shared (it is kept
+        # per process by ``published_version``).
+        exported_version = copy.deepcopy({
+            "number": version.number, "state": version.state, "note": version.note,
+            "form": version.form, "fee_table": version.fee_table, "licence": version.licence})
         if version.flow_spec:
-            exported_version["flow_spec"] = version.flow_spec
+            exported_version["flow_spec"] = copy.deepcopy(version.flow_spec)
         else:
             exported_version["bpmn"] = version.bpmn
     return {**head, "kind": "matter",

@@ -10,11 +10,11 @@ from __future__ import annotations
 import copy
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max, ProtectedError, QuerySet
+from django.db import connection, transaction
+from django.db.models import Field, Max, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,11 +68,62 @@ class FeeQuote:
 
 # --- reads ----------------------------------------------------------------------------
 
+# Every application starts from its matter's live version, and the portal's pages read it
+# too. A published version's content never changes (``save_draft`` refuses it); which version
+# is live, and the matter's guide (name, department, time limits, materials), do. So one fixed
+# query reads, at every call, the live version's key and the matter's ``updated_at`` (bumped
+# by every save of the matter: each write of the catalogue saves it with ``updated_at``), and
+# the version with its matter is kept per process under those values: a version published or
+# retired, a matter withdrawn or its guide edited in another process is seen at the next call,
+# as the key read then is new. A version's ``published_at`` is in the key too: a test's rolled
+# back rows may reuse a primary key. The kept instances are shared between requests: read them,
+# never change them.
+_LIVE: dict[tuple[Any, ...], ServiceVersion] = {}
+_LIVE_SIZE = 512
+_LIVE_SQL: dict[str, str] = {}
+
+
+def _live_sql() -> str:
+    sql = _LIVE_SQL.get(connection.vendor)
+    if sql is None:
+        quote = connection.ops.quote_name
+        v_meta, m_meta = ServiceVersion._meta, Matter._meta
+
+        def v(name: str) -> str:
+            return f"v.{quote(str(cast('Field[Any, Any]', v_meta.get_field(name)).column))}"
+
+        def m(name: str) -> str:
+            return f"m.{quote(str(cast('Field[Any, Any]', m_meta.get_field(name)).column))}"
+
+        sql = (f"SELECT {v('id')}, {v('published_at')}, {m('id')}, "  # noqa: S608
+               f"{m('updated_at')} FROM {quote(v_meta.db_table)} v "
+               f"INNER JOIN {quote(m_meta.db_table)} m ON {m('id')} = {v('matter')} "
+               f"WHERE {m('code')} = %s AND {m('published')} = %s AND {v('state')} = %s")
+        _LIVE_SQL[connection.vendor] = sql
+    return sql
+
+
 def published_version(matter_code: str) -> ServiceVersion | None:
-    """The live version of the matter (None when it has none or the matter is withdrawn)."""
-    return (ServiceVersion.objects.select_related("matter")
-            .filter(matter__code=matter_code, matter__published=True,
-                    state=VersionState.PUBLISHED).first())
+    """The live version of the matter (None when it has none or the matter is withdrawn).
+
+    The instance (and its ``matter``) may be shared with other callers of this process: do
+    not change it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_live_sql(), [matter_code, True, VersionState.PUBLISHED.value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key = tuple(row)
+    version = _LIVE.get(key)
+    if version is None:
+        version = ServiceVersion.objects.select_related("matter").filter(pk=row[0]).first()
+        if version is None or version.state != VersionState.PUBLISHED \
+                or not version.matter.published:
+            return None  # retired or withdrawn since the row above was read
+        if len(_LIVE) >= _LIVE_SIZE:
+            _LIVE.clear()
+        _LIVE[key] = version
+    return version
 
 
 def get_version(pk: int | str) -> ServiceVersion | None:

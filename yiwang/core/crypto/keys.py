@@ -252,6 +252,13 @@ def active_signing_key(owner: str, purpose: str) -> SigningKeyInfo | None:
     return _info(key) if key else None
 
 
+def active_signing_keys(owner: str, purposes: list[str]) -> dict[str, SigningKeyInfo]:
+    """:func:`active_signing_key` for several purposes of one owner in one query: the
+    active key of each purpose that has one, by purpose."""
+    keys = _model().objects.filter(owner=owner, purpose__in=purposes, status=ACTIVE)
+    return {key.purpose: _info(key) for key in keys}
+
+
 def get_signing_key(key_id: str) -> SigningKeyInfo | None:
     """The key with id ``key_id`` in any status, or ``None``."""
     key = _model().objects.filter(pk=key_id).first() if isinstance(key_id, str) else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -42,7 +43,21 @@ def signing_key(department_code: str, purpose: str, algorithm: str, *, actor: An
     """The department's active key for ``purpose``, created (and certified, where the trust
     service can) on first use, after a revocation left none, or in place of one past its
     validity (which the vault would refuse to sign with)."""
-    key = crypto.active_signing_key(department_code, purpose)
+    return _usable_key(crypto.active_signing_key(department_code, purpose), department_code,
+                       purpose, algorithm, actor=actor)
+
+
+def signing_keys(department_code: str, wanted: list[tuple[str, str]], *,
+                 actor: Any = None) -> list[Any]:
+    """:func:`signing_key` for each (purpose, algorithm) of ``wanted``, in order: the active
+    keys read in one query, each made or replaced as :func:`signing_key` would."""
+    found = crypto.active_signing_keys(department_code, [purpose for purpose, _ in wanted])
+    return [_usable_key(found.get(purpose), department_code, purpose, algorithm, actor=actor)
+            for purpose, algorithm in wanted]
+
+
+def _usable_key(key: Any, department_code: str, purpose: str, algorithm: str, *,
+                actor: Any) -> Any:
     if key is not None and key.can_sign():
         return key
     if key is None:
@@ -195,6 +210,13 @@ def withdraw_issuer(department_code: str, type_code: str, *, actor: Any) -> None
 def ledger_append(entry_type: str, record: dict[str, Any]) -> Any:
     """Append to the main ledger in the caller's transaction (both land or neither)."""
     return ledger.append(entry_type, record)
+
+
+def ledger_with_seals() -> AbstractContextManager[Any]:
+    """``seals.service.deferred_ledger()``: the seal uses of the block and the entries added
+    to what it yields (``.add(entry_type, record)``, whose ``receipt`` is set when the block
+    ends) go to the main ledger in one append, in the caller's transaction."""
+    return seals.deferred_ledger()
 
 
 # --- seals ---------------------------------------------------------------------------------

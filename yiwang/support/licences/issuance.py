@@ -26,7 +26,7 @@ from yiwang.support.licences.models import (
     LicenceType,
     StatusPurpose,
 )
-from yiwang.support.licences.statuslists import allocate, status_entries
+from yiwang.support.licences.statuslists import allocate_entries, status_entries
 
 
 def _valid_until(ltype: LicenceType, start: date) -> date | None:
@@ -207,14 +207,13 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
 
     serial = next_serial(department.code)  # also the department's issuance lock
     # Keys first: a key made now must already be valid at the licence's issue time.
-    vc_key = integration.signing_key(department.code, integration.VC_PURPOSE,
-                                     integration.VC_ALGORITHM, actor=actor)
-    cose_key = integration.signing_key(department.code, integration.COSE_PURPOSE,
-                                       integration.COSE_ALGORITHM, actor=actor)
+    vc_key, cose_key = integration.signing_keys(
+        department.code, [(integration.VC_PURPOSE, integration.VC_ALGORITHM),
+                          (integration.COSE_PURPOSE, integration.COSE_ALGORITHM)], actor=actor)
     now = timezone.now()
     today = timezone.localdate()
-    revocation_list, revocation_index = allocate(department.code, StatusPurpose.REVOCATION)
-    suspension_list, suspension_index = allocate(department.code, StatusPurpose.SUSPENSION)
+    (revocation_list, revocation_index), (suspension_list, suspension_index) = \
+        allocate_entries(department.code, [StatusPurpose.REVOCATION, StatusPurpose.SUSPENSION])
     identifier = integration.build_identifier(ltype.catalogue_code, department.credit_code,
                                               serial)
     licence = Licence(
@@ -245,32 +244,33 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
         issuer_name=department.name, issued_on=today.isoformat(),
         valid_until=licence.valid_until.isoformat() if licence.valid_until else "",
         qr_text=licence.qr, title=f"{ltype.name} {licence.number}")
-    pdf, licence.sealed = integration.seal(pdf, department_code=department.code,
-                                           type_code=ltype.code,
-                                           box=rendering.SEAL_BOX,
-                                           reason=f"签发{ltype.name}", actor=actor,
-                                           found=seal)
-    if not licence.sealed:  # the authorisation went in the meantime
-        raise _no_seal(department, ltype)
-    licence.pdf = base64.b64encode(pdf).decode("ascii")
-    licence.pdf_sha256 = integration.sha256_hex(pdf)
-    licence.save()
-    receipt = integration.ledger_append("licence.issued", {
-        "identifier_sha256": integration.sha256_hex(identifier),
-        "type": ltype.code,
-        "issuer": department.code,
-        "vc_sha256": licence.vc_sha256,
-        "pdf_sha256": licence.pdf_sha256,
-        "issued_at": licence.issued_at.isoformat(),
-    })
+    # The seal's use and the licence.issued entry go to the ledger in one append.
+    with integration.ledger_with_seals() as ledger_batch:
+        pdf, licence.sealed = integration.seal(pdf, department_code=department.code,
+                                               type_code=ltype.code,
+                                               box=rendering.SEAL_BOX,
+                                               reason=f"签发{ltype.name}", actor=actor,
+                                               found=seal)
+        if not licence.sealed:  # the authorisation went in the meantime
+            raise _no_seal(department, ltype)
+        licence.pdf = base64.b64encode(pdf).decode("ascii")
+        licence.pdf_sha256 = integration.sha256_hex(pdf)
+        issued = ledger_batch.add("licence.issued", {
+            "identifier_sha256": integration.sha256_hex(identifier),
+            "type": ltype.code,
+            "issuer": department.code,
+            "vc_sha256": licence.vc_sha256,
+            "pdf_sha256": licence.pdf_sha256,
+            "issued_at": licence.issued_at.isoformat(),
+        })
+    receipt = issued.receipt
     if receipt is not None:
+        # Saved with the licence (the entry holds hashes only, all known before the row):
+        # no second write, and the ledger position is in the licence.issued event below.
         licence.ledger_log = receipt.log
         licence.ledger_index = receipt.index
         licence.ledger_record_hash = receipt.record_hash
-        # The ledger position is in the licence.issued event below: no generic update event.
-        Licence.objects.filter(pk=licence.pk).update(
-            ledger_log=receipt.log, ledger_index=receipt.index,
-            ledger_record_hash=receipt.record_hash)
+    licence.save()
     audit.record("licence.issued", licence, actor=actor,
                  detail={"type": ltype.code, "department": department.code,
                          "identifier": identifier, "sealed": licence.sealed,

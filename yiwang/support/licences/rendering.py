@@ -61,7 +61,7 @@ def _font() -> str:
     # reportlab cuts the font down to a page's characters on every PDF, copying each table
     # it reads out of the whole file first — the CJK glyph table alone is megabytes, some
     # 4 ms a page. A table's bytes never change: each is copied once per process.
-    font.face.get_table = cache(font.face.get_table)  # type: ignore[method-assign]
+    font.face.get_table = cache(font.face.get_table)
     pdfmetrics.registerFont(font)
     return FONT
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Max
 from django.utils import timezone
 
 from yiwang.support.licences import integration, statusfetch
@@ -49,29 +51,49 @@ def _free_index(status_list: StatusList) -> int:
 
 def allocate(department_code: str, purpose: str) -> tuple[StatusList, int]:
     """A random free index on the department's open status list for ``purpose``, a new list
-    once it is full. The caller holds the department's issuance lock
-    (:func:`.issuance.lock_department`), so no two issuances create or fill a list at once;
-    the unique (list, index) constraints on licences back that up."""
-    found = (StatusList.objects.select_for_update()
-             .filter(department_code=department_code, purpose=purpose)
-             .order_by("-id").first())
-    index = None
-    if found is not None and found.allocated < found.size:
-        try:
-            index = _free_index(found)
-        except LookupError:
-            index = None
-    if found is None or index is None:
-        number = StatusList.objects.filter(department_code=department_code,
-                                           purpose=purpose).count() + 1
-        size = int(settings.YIWANG_LICENCES_STATUS_LIST_SIZE)
-        found = StatusList.objects.create(
-            list_id=f"{department_code}-{purpose}-{number}", department_code=department_code,
-            purpose=purpose, size=size, bits=bytes(size // 8))
-        index = _free_index(found)
-    found.allocated += 1
-    found.save(update_fields=["allocated", "updated_at"])
-    return found, index
+    once it is full (:func:`allocate_entries` for one purpose)."""
+    return allocate_entries(department_code, [purpose])[0]
+
+
+def allocate_entries(department_code: str, purposes: Sequence[str]
+                     ) -> list[tuple[StatusList, int]]:
+    """For each of ``purposes`` (a licence's revocation and suspension entries), in order,
+    a random free index on the department's open list for it, a new list once it is full.
+    The caller holds the department's issuance lock (:func:`.issuance.next_serial`), so no
+    two issuances create or fill a list at once; the unique (list, index) constraints on
+    licences back that up. The open lists are read and locked in one query and their
+    counters moved in one ``UPDATE``; the bits are not read (only serving a list needs them)."""
+    latest = (StatusList.objects.filter(department_code=department_code,
+                                        purpose__in=purposes)
+              .values("purpose").annotate(last=Max("id")).values("last"))
+    found = {row.purpose: row for row in StatusList.objects.select_for_update()
+             .defer("bits", "credential").filter(pk__in=latest)}
+    result = []
+    for purpose in purposes:
+        status_list = found.get(purpose)
+        index = None
+        if status_list is not None and status_list.allocated < status_list.size:
+            try:
+                index = _free_index(status_list)
+            except LookupError:
+                index = None
+        if status_list is None or index is None:
+            number = StatusList.objects.filter(department_code=department_code,
+                                               purpose=purpose).count() + 1
+            size = int(settings.YIWANG_LICENCES_STATUS_LIST_SIZE)
+            status_list = StatusList.objects.create(
+                list_id=f"{department_code}-{purpose}-{number}",
+                department_code=department_code, purpose=purpose, size=size,
+                bits=bytes(size // 8))
+            index = _free_index(status_list)
+        result.append((status_list, index))
+    now = timezone.now()
+    StatusList.objects.filter(pk__in=[slist.pk for slist, _index in result]).update(
+        allocated=F("allocated") + 1, updated_at=now)
+    for slist, _index in result:
+        slist.allocated += 1
+        slist.updated_at = now
+    return result
 
 
 def status_list_url(status_list: StatusList) -> str:

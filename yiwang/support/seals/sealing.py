@@ -39,19 +39,52 @@ LEVELS = pades.LEVELS
 # --- sealing -----------------------------------------------------------------------------------
 
 class _Batch:
-    """``seal.used`` records waiting for one ``append_many`` (:func:`deferred_ledger`)."""
+    """``seal.used`` records waiting for one ``append_many`` (:func:`deferred_ledger`), and
+    the caller's own entries to go with them."""
 
     def __init__(self) -> None:
         self.pending: list[tuple[SealUse, dict[str, Any]]] = []
+        self.entries: list[LedgerEntry] = []
+
+
+@dataclass
+class LedgerEntry:
+    """An entry added to a :func:`deferred_ledger` block; ``receipt`` (the ledger's
+    receipt: ``log``, ``index``, ``record_hash``) once it is appended."""
+
+    entry_type: str
+    record: dict[str, Any]
+    receipt: Any = None
+
+
+class DeferredLedger:
+    """What :func:`deferred_ledger` yields: :meth:`add` puts the caller's own entry in the
+    same ``append_many`` as the block's seal uses (after them), one lock of the log head and
+    one insert instead of one per entry."""
+
+    def __init__(self, batch: _Batch | None) -> None:
+        self._batch = batch
+
+    def add(self, entry_type: str, record: dict[str, Any]) -> LedgerEntry:
+        """Append ``record`` with the block's uses when the block ends (its ``receipt`` is
+        set then). In a block nested in another, which joins the outer one, it is
+        appended at once instead, so that its receipt is there when the inner block ends."""
+        entry = LedgerEntry(entry_type, record)
+        if self._batch is None:
+            entry.receipt = ledger.append(entry_type, record)
+        else:
+            self._batch.entries.append(entry)
+        return entry
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("seals_ledger_batch", default=None)
 
 
 @contextmanager
-def deferred_ledger() -> Iterator[None]:
+def deferred_ledger() -> Iterator[DeferredLedger]:
     """Within this block, :func:`seal_pdf` does not append ``seal.used`` at once: every use
-    of the block goes to the ledger in one ``append_many`` when it ends without an error.
+    of the block goes to the ledger in one ``append_many`` when it ends without an error,
+    with the entries the caller adds (:meth:`DeferredLedger.add`) after them.
 
     The ledger's log head is locked from the first append until the transaction commits,
     so sealing several documents (or one with several seals) first and appending last keeps
@@ -61,28 +94,33 @@ def deferred_ledger() -> Iterator[None]:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("deferred_ledger() needs the caller's transaction")
     if _BATCH.get() is not None:
-        yield
+        yield DeferredLedger(None)
         return
     batch = _Batch()
     token = _BATCH.set(batch)
     try:
-        yield
+        yield DeferredLedger(batch)
     finally:
         _BATCH.reset(token)
-    _flush(batch.pending)
+    _flush(batch.pending, batch.entries)
 
 
-def _flush(pending: Sequence[tuple[SealUse, dict[str, Any]]]) -> None:
+def _flush(pending: Sequence[tuple[SealUse, dict[str, Any]]],
+           entries: Sequence[LedgerEntry] = ()) -> None:
     """Append the uses' ``seal.used`` records (hashes and record identifiers only, never the
-    document or personal data) in one go, then note each entry's index on its use."""
-    if not pending:
+    document or personal data) and the caller's entries in one go, then note each use's
+    index on it and each entry's receipt."""
+    if not pending and not entries:
         return
-    receipts = ledger.append_many([("seal.used", record) for _use, record in pending])
-    for (use, _record), receipt in zip(pending, receipts, strict=True):
+    receipts = ledger.append_many([("seal.used", record) for _use, record in pending]
+                                  + [(entry.entry_type, entry.record) for entry in entries])
+    for (use, _record), receipt in zip(pending, receipts, strict=False):
         use.ledger_log, use.ledger_index = str(receipt.log), receipt.index
         # A plain UPDATE per use: bulk_update's CASE expressions cost more for a handful.
         SealUse.objects.filter(pk=use.pk).update(ledger_log=use.ledger_log,
                                                  ledger_index=use.ledger_index)
+    for entry, receipt in zip(entries, receipts[len(pending):], strict=True):
+        entry.receipt = receipt
 
 
 def _check_size(pdf: bytes) -> None:

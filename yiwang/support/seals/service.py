@@ -53,6 +53,7 @@ from yiwang.support.seals.registry import (
 )
 from yiwang.support.seals.sealing import (
     LEVELS,
+    DeferredLedger,
     SealValidation,
     deferred_ledger,
     seal_pdf,
@@ -66,6 +67,7 @@ __all__ = [
     "REVOCATION_CAUSES",
     "VIEW_USES_PERMISSION",
     "Check",
+    "DeferredLedger",
     "Seal",
     "SealAuthorisation",
     "SealKind",

@@ -8,6 +8,9 @@ zone, address, request id) bound by the middleware.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +33,7 @@ __all__ = [
     "record",
     "record_personal_read",
     "search",
+    "together",
 ]
 
 SYSTEM = "system"
@@ -93,7 +97,7 @@ def record(
     object_type, object_id, object_repr = _object(obj)
     ctx = context.current()
     clean_detail = _masked(detail or {})
-    return _insert(AuditEvent(
+    event = AuditEvent(
         actor_id=actor_id,
         actor_label=actor_label[:150],
         action=action[:64],
@@ -105,10 +109,57 @@ def record(
         request_id=ctx.request_id if ctx.request_id != "-" else "",
         personal_data=personal_data,
         detail=clean_detail,
-    ))
+    )
+    pending = _batch.get()
+    if pending is not None:
+        pending.append(event)
+        return event
+    return _insert(event)
+
+
+_batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_events", default=None)
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """Inside: :func:`record` (and the automatic records of writes) collects the events, and
+    the block's end writes them with one ``INSERT``, in order — a write that records several
+    events pays for one statement. The events get their ids then, not before.
+
+    Open it just inside ``transaction.atomic()``, with the same extent: should the block
+    raise, nothing is written, as the transaction is rolled back anyway; an event is never
+    written outside the transaction of the write it records. Nested blocks join the outer
+    one."""
+    if _batch.get() is not None:
+        yield
+        return
+    events: list[AuditEvent] = []
+    token = _batch.set(events)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    if events:
+        _insert_many(events)
 
 
 _insert_sql: dict[str, tuple[list[Any], str]] = {}
+
+
+def _prepared_insert(alias: str) -> tuple[list[Any], str]:
+    prepared = _insert_sql.get(alias)
+    if prepared is None:
+        db = connections[alias]
+        meta = AuditEvent._meta
+        quote = db.ops.quote_name
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(quote(str(f.column)) for f in fields)
+        sql = " ".join(["INSERT INTO", quote(str(meta.db_table)), f"({columns})",
+                        "VALUES", f"({', '.join(['%s'] * len(fields))})"])
+        if db.features.can_return_columns_from_insert:
+            sql += " RETURNING " + quote(str(meta.pk.column))
+        prepared = _insert_sql[alias] = (fields, sql)
+    return prepared
 
 
 def _insert(event: AuditEvent) -> AuditEvent:
@@ -121,17 +172,7 @@ def _insert(event: AuditEvent) -> AuditEvent:
     alias = router.db_for_write(AuditEvent, instance=event)
     db = connections[alias]
     meta = AuditEvent._meta
-    prepared = _insert_sql.get(alias)
-    if prepared is None:
-        quote = db.ops.quote_name
-        fields = [f for f in meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(quote(str(f.column)) for f in fields)
-        sql = " ".join(["INSERT INTO", quote(str(meta.db_table)), f"({columns})",
-                        "VALUES", f"({', '.join(['%s'] * len(fields))})"])
-        if db.features.can_return_columns_from_insert:
-            sql += " RETURNING " + quote(str(meta.pk.column))
-        prepared = _insert_sql[alias] = (fields, sql)
-    fields, sql = prepared
+    fields, sql = _prepared_insert(alias)
     pre_save.send(sender=AuditEvent, instance=event, raw=False, using=alias, update_fields=None)
     values = [f.get_db_prep_save(f.pre_save(event, True), db) for f in fields]
     with transaction.mark_for_rollback_on_error(using=alias), db.cursor() as cursor:
@@ -147,6 +188,39 @@ def _insert(event: AuditEvent) -> AuditEvent:
     post_save.send(sender=AuditEvent, instance=event, created=True, update_fields=None,
                    raw=False, using=alias)
     return event
+
+
+def _insert_many(events: list[AuditEvent]) -> None:
+    """:func:`_insert` of several events in one multi-row ``INSERT`` (each chunk of at most
+    100 rows), the signals sent for each as ``save()`` sends them."""
+    alias = router.db_for_write(AuditEvent, instance=events[0])
+    db = connections[alias]
+    if len(events) == 1 or not db.features.can_return_columns_from_insert:
+        for event in events:
+            _insert(event)
+        return
+    meta = AuditEvent._meta
+    fields, single = _prepared_insert(alias)
+    head, _, tail = single.partition(" VALUES ")
+    row_sql, _, suffix = tail.partition(" RETURNING ")
+    for start in range(0, len(events), 100):
+        chunk = events[start:start + 100]
+        values: list[Any] = []
+        for event in chunk:
+            pre_save.send(sender=AuditEvent, instance=event, raw=False, using=alias,
+                          update_fields=None)
+            values += [f.get_db_prep_save(f.pre_save(event, True), db) for f in fields]
+        sql = f"{head} VALUES {', '.join([row_sql] * len(chunk))} RETURNING {suffix}"
+        with transaction.mark_for_rollback_on_error(using=alias), db.cursor() as cursor:
+            cursor.execute(sql, values)
+            # Rows come back in the order of VALUES (what bulk_create relies on too).
+            pks = [row[0] for row in cursor.fetchall()]
+        for event, pk in zip(chunk, pks, strict=True):
+            setattr(event, meta.pk.attname, pk)
+            event._state.adding = False
+            event._state.db = alias
+            post_save.send(sender=AuditEvent, instance=event, created=True,
+                           update_fields=None, raw=False, using=alias)
 
 
 def record_personal_read(obj: Any, fields: list[str], *, purpose: str = "",

@@ -145,13 +145,13 @@ def record_hash(record: Mapping[str, Any], *, log: str = "main") -> str:
                      "not_json") from None
 
 
-@transaction.atomic
 def append(entry_type: str, record: Mapping[str, Any], *, log: str = "main") -> LedgerReceipt:
     """Append one entry to ``log`` within the caller's transaction (both land or neither).
 
     Raises ValidationError for an unknown log, a malformed entry type, a record that is not
     JSON, is larger than ``YIWANG_LEDGER_MAX_RECORD_BYTES``, or holds personal data.
     """
+    # append_many is atomic itself: a second savepoint around it would change nothing.
     return append_many([(entry_type, record)], log=log)[0]
 
 
@@ -160,6 +160,12 @@ _READ_HEAD = "SELECT size FROM ledger_log WHERE id = %s"
 _INSERT = ('INSERT INTO ledger_entry (log_id, "index", entry_type, record_hash, leaf_hash, '
            'timestamp, record) VALUES (%s, %s, %s, %s, %s, %s, %s)')
 _GROW = "UPDATE ledger_log SET size = %s WHERE id = %s"
+
+
+def _begins_immediate() -> bool:
+    options = connection.settings_dict.get("OPTIONS") or {}
+    return (connection.vendor == "sqlite"
+            and str(options.get("transaction_mode", "")).upper() == "IMMEDIATE")
 
 
 @transaction.atomic
@@ -180,9 +186,16 @@ def append_many(items: Iterable[tuple[str, Mapping[str, Any]]], *, log: str = "m
         # The row lock on the head serialises writers on PostgreSQL until the caller
         # commits; SQLite transactions are IMMEDIATE here (the write lock is taken at
         # BEGIN), so its writers are serialised already.
-        lock = _LOCK_HEAD if connection.features.has_select_for_update else _READ_HEAD
-        cursor.execute(lock, [head.pk])
-        start = cursor.fetchone()[0]
+        if connection.features.has_select_for_update:
+            cursor.execute(_LOCK_HEAD, [head.pk])
+            start = cursor.fetchone()[0]
+        elif _begins_immediate():
+            # logs.head() read the size inside this transaction, which holds the write
+            # lock since BEGIN: nobody can have grown the log since.
+            start = head.size
+        else:
+            cursor.execute(_READ_HEAD, [head.pk])
+            start = cursor.fetchone()[0]
         # Read the clock once the lock is held, so timestamps never go back in index order.
         now = int(timezone.now().timestamp() * 1000)
         leaf_hashes = [hasher.hash_leaf(leaves.entry_bytes(p.entry_type, p.record_hash, now))

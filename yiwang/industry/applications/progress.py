@@ -42,8 +42,9 @@ class RunPlan:
 
 
 def plan_run(app: Application, run: Any, *, now: datetime, version: Any = None,
-             fresh: bool = False) -> RunPlan:
-    """Plan the rows a flow step writes (``fresh``: the application has no task yet)."""
+             fresh: bool = False, decided: int | None = None) -> RunPlan:
+    """Plan the rows a flow step writes (``fresh``: the application has no task yet;
+    ``decided``: the task this step completes, marked done by the caller — not cancelled)."""
     plan = RunPlan(run=run, now=now, version=version)
     ready = {}
     for info in run.ready:
@@ -51,7 +52,7 @@ def plan_run(app: Application, run: Any, *, now: datetime, version: Any = None,
         ready[str(item["id"])] = item
     existing = {} if fresh or app.pk is None else dict(app.tasks.filter(
         state__in=[TaskState.OPEN, TaskState.WAITING]).values_list("wf_task_id", "pk"))
-    plan.cancel = [pk for wf_id, pk in existing.items() if wf_id not in ready]
+    plan.cancel = [pk for wf_id, pk in existing.items() if wf_id not in ready and pk != decided]
     for wf_id, item in ready.items():
         if wf_id in existing:
             continue
@@ -85,7 +86,7 @@ def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
             pending.append("row_version")
         if not run.finished:  # a finished flow's state is written with the decision
             app.save(update_fields=pending)
-    if plan.cancel:
+    if plan.cancel and not run.finished:  # a decision cancels every open task itself
         Task.objects.filter(pk__in=plan.cancel).update(state=TaskState.CANCELLED)
     if plan.open:
         Task.objects.bulk_create([Task(
@@ -175,7 +176,8 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
             else _("%(matter)s 已办结,不予办理,请查看办理意见。")) % {"matter": app.matter_name}
     if licence_id:
         body += _("电子证照已发放到您的证照夹。")
-    ext.notify.notify(app.applicant, kind="application.decided",
+    # By the applicant's key: the notification needs no more of the user (no query).
+    ext.notify.notify(app.applicant_id, kind="application.decided",
                       title=_("办件 %(number)s 已办结") % {"number": app.number},
                       body=body, link=applicant_link(app), sms=True)
     refresh_parent(app, now)

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,7 @@ from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications.common import (
     add_event,
     error,
+    events_together,
     locked,
     official_label,
     stale,
@@ -34,13 +35,24 @@ REASON_MAX = 1000
 DECISIONS = ("approve", "reject")
 
 
-def _task(task_id: int | str, *, with_application: bool = False) -> Task:
+# What a claim does not read of the application: its encrypted columns (each decrypted as
+# the row is read), the form data and the flow's state.
+_NOT_FOR_CLAIM = ("application__data_text", "application__workflow_text",
+                  "application__outcome_reason")
+
+
+def _task(task_id: int | str, *, with_application: bool = False,
+          light: bool = False) -> Task:
     try:
         pk = int(task_id)
     except (TypeError, ValueError):
         pk = 0
     qs = Task.objects.filter(pk=pk)
-    task = (qs.select_related("application") if with_application else qs).first()
+    if with_application:
+        qs = qs.select_related("application")
+        if light:
+            qs = qs.defer(*_NOT_FOR_CLAIM)
+    task = qs.first()
     if task is None:
         raise error(_("找不到该待办任务。"), "task")
     return task
@@ -78,11 +90,12 @@ def _take(task: Task, user: Any, **changes: Any) -> None:
         raise stale()
 
 
-def _read(user: Any, task_id: int | str, expected_version: int | None
-          ) -> tuple[Task, Application, int]:
+def _read(user: Any, task_id: int | str, expected_version: int | None, *,
+          light: bool = False) -> tuple[Task, Application, int]:
     """Before the transaction: the task (one the official may act on, open, not another's)
-    and its application as they stand, and the version the write will require."""
-    task = _task(task_id, with_application=True)
+    and its application as they stand (``light``: without its encrypted columns), and the
+    version the write will require."""
+    task = _task(task_id, with_application=True, light=light)
     _check_actor(user, task)
     app = task.application  # read with the task, one query
     expected = app.row_version if expected_version is None else expected_version
@@ -94,14 +107,18 @@ def _read(user: Any, task_id: int | str, expected_version: int | None
 
 def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> Task:
     """Claim an open task of one's department (and position): it is then one's own."""
-    task, app, expected = _read(user, task_id, expected_version)
+    task, app, expected = _read(user, task_id, expected_version, light=True)
     now = timezone.now()
     with transaction.atomic():
-        swap_version(app.pk, expected)
+        # A submitted application goes into review with the version's bump, in one UPDATE;
+        # the CASE keeps the state as it stands in the row (any version when none was given).
+        swap_version(app.pk, expected, **({} if app.state != State.SUBMITTED else {
+            "state": Case(When(state=State.SUBMITTED, then=Value(State.IN_REVIEW.value)),
+                          default=F("state")),
+            "updated_at": Case(When(state=State.SUBMITTED, then=Value(now)),
+                               default=F("updated_at"))}))
         _take(task, user, claimed_by=user)
         if app.state == State.SUBMITTED:
-            Application.objects.filter(pk=app.pk, state=State.SUBMITTED).update(
-                state=State.IN_REVIEW, updated_at=now)
             app.state = State.IN_REVIEW
         add_event(app, "claimed", _("审查中:%(task)s") % {"task": task.name}, at=now,
                   actor=user, actor_label=official_label(user))
@@ -150,8 +167,8 @@ def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
     version = ext.get_version(app.version_pk)
     run = ext.workflow.complete(ext.version_bpmn(version), app.workflow_state,
                                 task.wf_task_id, outcome=outcome, data=app.data, now=now)
-    plan = progress.plan_run(app, run, now=now, version=version)
-    with transaction.atomic():
+    plan = progress.plan_run(app, run, now=now, version=version, decided=task.pk)
+    with transaction.atomic(), audit.together(), events_together():
         swap_version(app.pk, expected)
         if task.claimed_by_id is None:
             _claim_implicitly(app, task, user, now)

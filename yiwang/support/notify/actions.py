@@ -32,15 +32,18 @@ def _safe_link(link: str) -> str:
 @transaction.atomic
 def notify(user: Any, *, kind: str, title: str, body: str = "", link: str = "",
            sms: bool = False, phone: str | None = None) -> Notification:
-    if user is None or getattr(user, "pk", None) is None:
+    by_pk = isinstance(user, int) and not isinstance(user, bool)
+    if user is None or (not by_pk and getattr(user, "pk", None) is None):
         raise ValidationError(_("消息的接收人不存在。"))
     title = (title or "").strip()
     if not title:
         raise ValidationError(_("消息必须有标题。"))
     if not kind or len(kind) > 50:
         raise ValidationError(_("消息类别无效。"))
+    # A user's key is enough: the notification is not the place to read the user.
+    recipient = {"recipient_id": user} if by_pk else {"recipient": user}
     notification = Notification.objects.create(
-        recipient=user, kind=kind, title=title[:200], body=body or "", link=_safe_link(link),
+        **recipient, kind=kind, title=title[:200], body=body or "", link=_safe_link(link),
         sms_state=Notification.SmsState.PENDING if sms else Notification.SmsState.NONE,
         sms_phone=(phone or "") if sms else "",
     )

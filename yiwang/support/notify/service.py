@@ -26,8 +26,9 @@ __all__ = [
 
 def notify(user: Any, *, kind: str, title: str, body: str = "", link: str = "",
            sms: bool = False, phone: str | None = None) -> Notification:
-    """Add a notification to ``user``'s inbox; with ``sms``, also text ``phone`` (default:
-    the user's verified phone) once the current transaction commits.
+    """Add a notification to ``user``'s inbox (a user, or a user's primary key: then the
+    user is not read); with ``sms``, also text ``phone`` (default: the user's verified
+    phone) once the current transaction commits.
 
     ``kind`` is a short code (``application.submitted``…); ``link`` a site-relative URL
     (anything else is dropped). The text message carries the title only, never the body.

@@ -380,15 +380,31 @@ def attach_upload(user: Any, application: Application, key: str, token: str) -> 
     check_rule(component, upload)
     kind = ext.ocr_kind(component.get("material", ""))
     reading = read_ocr(kind, upload, user)
-    return _attach(user, app.pk, component, upload, kind, reading)
+    return _attach(user, app, component, upload, kind, reading)
 
 
-@transaction.atomic
-def _attach(user: Any, app_pk: int, component: dict[str, Any], upload: Any, kind: str,
-            reading: dict[str, Any]) -> Material:
-    app = locked(app_pk)
+def upload_material(user: Any, application: Application, key: str, content: Any,
+                    filename: str) -> Material:
+    """:func:`accept_material` and :func:`attach_upload` in one (the API's upload of a
+    material): the same checks — the applicant's own application, still editable, the
+    field's rule, OCR of an ID card — with the field and the stored upload found once, not
+    read again. Refused before anything is stored when the application cannot take
+    materials."""
+    app = access.own_application(user, application)
     if app.state not in EDITABLE:
         raise error(_("当前状态下不能再添加材料。"), "state")
+    version = ext.get_version(app.version_pk)
+    component = file_component(version, app.data, key)
+    upload = accept_file(user, component, content, filename)
+    check_rule(component, upload)  # a re-encoded image may be larger than the original
+    kind = ext.ocr_kind(component.get("material", ""))
+    reading = read_ocr(kind, upload, user)
+    return _attach(user, app, component, upload, kind, reading)
+
+
+def _with_upload(app: Application, component: dict[str, Any], upload: Any) -> dict[str, Any]:
+    """``app``'s data with ``upload`` added to field ``component`` (a signature replaced),
+    refused past the field's ``max_files``."""
     key = component["key"]
     data = app.data
     signature = component.get("type") == "signature"
@@ -397,14 +413,41 @@ def _attach(user: Any, app_pk: int, component: dict[str, Any], upload: Any, kind
     if len(tokens) >= limit:
         raise error(_("“%(label)s”最多可上传 %(n)d 个文件。") % {
             "label": _label(component), "n": limit}, "too_many", key)
-    ext.uploads.claim_upload(upload, owner_key(user))
     tokens.append(upload.token)
     data[key] = upload.token if signature else tokens
-    app.data = data
-    app.row_version += 1
-    app.save(update_fields=["data_text", "row_version", "updated_at"])
+    return data
+
+
+@transaction.atomic
+def _attach(user: Any, seen: Application, component: dict[str, Any], upload: Any, kind: str,
+            reading: dict[str, Any]) -> Material:
+    """The attach's transaction. ``seen``: the application as read (and checked) before.
+    When its row is still at ``seen.row_version`` and editable, one conditional ``UPDATE``
+    swaps the version and stores the new data — the row is the one read, as every write of
+    the data bumps ``row_version`` — instead of the locked re-read and the save; otherwise
+    the locked row is read and checked again."""
+    try:
+        data: dict[str, Any] | None = _with_upload(seen, component, upload)
+    except ValidationError:
+        data = None  # full as read: the locked row says whether it still is
+    stored = Application(pk=seen.pk)
+    stored.data = data
+    now = timezone.now()
+    if data is not None and Application.objects.filter(
+            pk=seen.pk, row_version=seen.row_version, state__in=EDITABLE).update(
+            data_text=stored.data_text, row_version=seen.row_version + 1, updated_at=now) == 1:
+        app = seen
+        app.data, app.row_version, app.updated_at = data, seen.row_version + 1, now
+    else:
+        app = locked(seen.pk)
+        if app.state not in EDITABLE:
+            raise error(_("当前状态下不能再添加材料。"), "state")
+        app.data = _with_upload(app, component, upload)
+        app.row_version += 1
+        app.save(update_fields=["data_text", "row_version", "updated_at"])
+    ext.uploads.claim_upload(upload, owner_key(user))
     material = Material(
-        application=app, key=key, code=component.get("material", ""),
+        application=app, key=component["key"], code=component.get("material", ""),
         name=_label(component)[:128], source=MaterialSource.UPLOAD,
         upload_token=upload.token, sha256=upload.sha256, content_type=upload.content_type,
         size=upload.size, ocr_kind=kind)

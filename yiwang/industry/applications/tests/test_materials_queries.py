@@ -51,10 +51,10 @@ def test_uploading_a_photo_through_the_api_makes_at_most_so_many_queries(
     assert answer.status_code == 201, answer.content
     sql = "\n".join(q["sql"][:120] for q in ctx.captured_queries)
     # Session (2), the application (1), rate and quota (1), the upload with its two audit
-    # events (3), the upload read again (1), the application locked (1), the claim and its
-    # audit event (2), the application and the material (2); each transaction a savepoint
-    # pair here (the test's own transaction is the outer one).
-    assert len(ctx.captured_queries) <= 17, sql
+    # events (3), the upload read again by attach_upload (1; not by upload_material), the
+    # application's conditional update (1), the claim and its audit event (2), the material
+    # (1); each transaction a savepoint pair here (the test's own transaction is the outer).
+    assert len(ctx.captured_queries) <= 16, sql
     app.refresh_from_db()
     assert len(app.data["photo"]) == app.materials.filter(key="photo").count() == 2
     stored = uploads.get_upload(app.data["photo"][1])
@@ -127,3 +127,50 @@ def test_materials_changed_after_prepare_are_read_again(version: Any, citizen: A
         assert not materials.unchanged_since_prepared(current, prepared)
         materials.record(citizen, current, prepared)
     assert list(app.materials.values_list("upload_token", flat=True)) == [kept]
+
+
+# --- upload_material(): accept and attach in one ---------------------------------------------
+
+def test_upload_material_accepts_and_attaches_with_the_checks(
+        photo_version: Any, citizen: Any, other_citizen: Any) -> None:
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from yiwang.industry.applications import materials
+
+    app = applications.save_draft(citizen, MATTER, form_data(citizen))
+    material = materials.upload_material(citizen, app, "photo", plain_png(), "p.png")
+    stored = uploads.get_upload(material.upload_token)
+    assert stored is not None and stored.claimed and stored.owner_key == f"user:{citizen.pk}"
+    assert app.data["photo"] == [material.upload_token]  # the caller's row is the stored one
+    app.refresh_from_db()
+    assert app.data["photo"] == [material.upload_token] and app.row_version == 2
+    with pytest.raises(PermissionDenied):
+        materials.upload_material(other_citizen, app, "photo", plain_png(), "p.png")
+    with pytest.raises(ValidationError) as caught:
+        materials.upload_material(citizen, app, "photo", b"not an image", "p.png")
+    assert "photo" in caught.value.message_dict
+    with pytest.raises(ValidationError):
+        materials.upload_material(citizen, app, "no_such_field", plain_png(), "p.png")
+    before = uploads.StoredUpload.objects.count()
+    applications.Application.objects.filter(pk=app.pk).update(state="submitted")
+    app.refresh_from_db()
+    with pytest.raises(ValidationError) as caught:
+        materials.upload_material(citizen, app, "photo", plain_png(), "p.png")
+    assert "当前状态下不能再添加材料" in str(caught.value)
+    assert uploads.StoredUpload.objects.count() == before  # refused before storing
+
+
+def test_attaching_to_a_row_changed_since_it_was_read_reads_it_again(
+        photo_version: Any, citizen: Any) -> None:
+    from yiwang.industry.applications import materials
+
+    app = applications.save_draft(citizen, MATTER, form_data(citizen))
+    first = materials.upload_material(citizen, app, "photo", plain_png(), "p.png")
+    stale = applications.Application.objects.get(pk=app.pk)
+    materials.upload_material(citizen, app, "photo", plain_png(), "p.png")
+    # ``stale`` names one file: the conditional update misses, the locked row is used.
+    third = materials.upload_material(citizen, stale, "photo", plain_png(), "p.png")
+    stale.refresh_from_db()
+    assert len(stale.data["photo"]) == 3 and stale.data["photo"][0] == first.upload_token
+    assert stale.data["photo"][2] == third.upload_token and stale.row_version == 4
+    assert stale.materials.filter(key="photo").count() == 3

@@ -13,6 +13,7 @@ stand for are recorded explicitly through the audit service instead.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -88,6 +89,42 @@ class User(AbstractUser):  # type: ignore[django-manager-missing]
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+    def decrypt_later(self, pending: dict[str, Callable[[], Any]]) -> None:
+        """Leave the deferred columns ``pending`` (attname: the function decrypting the
+        token read with the row) to be decrypted when first read, without a query."""
+        self.__dict__["_decrypt_later"] = pending
+
+    def _decrypt_now(self, names: Any = None) -> list[str]:
+        pending = self.__dict__.get("_decrypt_later")
+        done = []
+        for name in list(pending or ()):
+            if names is None or name in names:
+                value = pending.pop(name)()  # type: ignore[union-attr]
+                self.__dict__.setdefault(name, value)  # unless assigned meanwhile
+                done.append(name)
+        return done
+
+    def refresh_from_db(self, using: Any = None, fields: Any = None,
+                        from_queryset: Any = None) -> None:
+        if self.__dict__.get("_decrypt_later"):
+            if fields is None:
+                self.__dict__["_decrypt_later"] = {}  # the row is read again: asked anew
+            else:
+                done = self._decrypt_now(set(fields))
+                fields = [name for name in fields if name not in done]
+                if not fields:
+                    return
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self._decrypt_now()  # saved as a fully loaded account is, every column
+        super().save(*args, **kwargs)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_decrypt_later", None)  # a copy reads them from the database if asked
+        return state
 
     def _do_update(self, base_qs: Any, using: Any, pk_val: Any, values: Any, *args: Any,
                    **kwargs: Any) -> Any:

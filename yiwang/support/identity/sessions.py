@@ -215,6 +215,15 @@ class _LiveSessionQuery:
                 col = f.get_col(table)
                 self.converters.append((connection.ops.get_db_converters(col)
                                         + col.get_db_converters(connection), col))
+        # The account's personal data (phone, real name, ID number: encrypted columns) is
+        # decrypted when first read, not on every request (most read none of it): those
+        # columns are left deferred, their tokens kept for User.refresh_from_db.
+        split = len(self.fields[0])
+        self.lazy = {split + pos for pos, f in enumerate(self.fields[1])
+                     if getattr(f, "personal_data", False)
+                     and hasattr(user_model, "decrypt_later")}
+        self.user_names = [f.attname for pos, f in enumerate(self.fields[1])
+                           if split + pos not in self.lazy]
 
     def fetch(self, sid: str) -> AccountSession | None:
         connection = connections[self.alias]
@@ -224,18 +233,32 @@ class _LiveSessionQuery:
         if row is None:
             return None
         values = list(row)
+        later = {}
         for pos, (convs, expression) in enumerate(self.converters):
             value = values[pos]
+            if pos in self.lazy:
+                later[expression.target.attname] = partial(_convert, value, convs, expression,
+                                                           connection)
+                continue
             for converter in convs:
                 value = converter(value, expression, connection)
             values[pos] = value
         split = len(self.fields[0])
         session = AccountSession.from_db(self.alias, [f.attname for f in self.fields[0]],
                                          values[:split])
-        user = self.models[1].from_db(self.alias, [f.attname for f in self.fields[1]],
-                                      values[split:])
+        user = self.models[1].from_db(self.alias, self.user_names,
+                                      [v for pos, v in enumerate(values[split:], start=split)
+                                       if pos not in self.lazy])
+        if later:
+            user.decrypt_later(later)  # type: ignore[attr-defined]
         AccountSession._meta.get_field("user").set_cached_value(session, user)
         return session
+
+
+def _convert(value: Any, converters: list[Any], expression: Any, connection: Any) -> Any:
+    for converter in converters:
+        value = converter(value, expression, connection)
+    return value
 
 
 _live_queries: dict[str, _LiveSessionQuery] = {}

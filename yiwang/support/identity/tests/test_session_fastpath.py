@@ -95,3 +95,32 @@ def test_an_ended_session_signs_the_browser_out(signed_in) -> None:
     sessions.end_session(account_session, reason="test")
     seen = _run(key)
     assert not seen["authenticated"] and seen["session"] is None
+
+
+def test_personal_data_is_decrypted_when_read_without_a_query(signed_in) -> None:  # type: ignore[no-untyped-def]
+    """The account's encrypted columns are left for when someone reads them (most requests
+    do not): no query then, the same values; a save or a copy loses nothing."""
+    import copy
+    from unittest import mock
+
+    from yiwang.core.crypto import service as crypto
+
+    user, _, key = signed_in
+    user.phone, user.real_name = "13800000000", "张三"
+    user.save()
+    with mock.patch.object(crypto, "decrypt_personal", wraps=crypto.decrypt_personal) as dec:
+        seen = _run(key)
+        assert dec.call_count == 0
+        fast = seen["session"].user
+        with CaptureQueriesContext(connection) as queries:
+            assert (fast.phone, fast.real_name, fast.id_number) == ("13800000000", "张三", "")
+        assert queries.captured_queries == []
+        assert dec.call_count == 3  # each column once, when read
+    seen = _run(key)
+    fast = seen["session"].user
+    fast.display_name = "张三丰"
+    fast.save()
+    again = get_user_model().objects.get(pk=user.pk)
+    assert (again.display_name, again.phone, again.real_name) == ("张三丰", "13800000000", "张三")
+    copied = copy.copy(_run(key)["session"].user)  # as pickling copies it
+    assert "_decrypt_later" not in copied.__dict__ and copied.real_name == "张三"

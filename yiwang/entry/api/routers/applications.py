@@ -465,9 +465,9 @@ def official_material(request: HttpRequest, pk: int, material_pk: int) -> Any:
 def claim(request: HttpRequest, pk: int, body: VersionIn) -> Any:
     def go() -> TaskOut:
         t = applications.claim_task(request.auth, pk, body.expected_version)  # type: ignore[attr-defined]
-        return TaskOut(id=t.pk, name=t.name, department_code=t.department_code,
-                       position_code=t.position_code, state=t.state, claimed=True,
-                       due_at=t.due_at)
+        return TaskOut.model_construct(id=t.pk, name=t.name, department_code=t.department_code,
+                                       position_code=t.position_code, state=t.state,
+                                       claimed=True, due_at=t.due_at)
     return _answer(go)
 
 

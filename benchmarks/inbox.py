@@ -207,6 +207,7 @@ def main() -> None:
                 (Path(data_dir) / "filled").write_text(str(args.applications))
         cookies = session_keys(officials)
         connection.close()
+        load = os.getloadavg()[0]  # other work on the machine, before the server starts
         port = free_port()
         server = Server(zone="internal", ports={"internal": port}, data_dir=data_dir,
                         database_url=args.database_url, workers=args.workers,
@@ -244,6 +245,10 @@ def main() -> None:
     print(f"  throughput {len(latencies) / wall:.0f} requests/s; server CPU "
           f"{cpu / (args.clients * args.requests) * 1000:.1f} ms per request "
           f"(gunicorn {args.workers} workers x {args.threads} threads)")
+    # Latencies depend on what else the machine runs; CPU per request does not.
+    print(f"  load average before the run {load:.1f} on {os.cpu_count()} cores (near or "
+          f"above the core count, other work shares the cores: the latencies are not the "
+          f"server's alone)")
 
 
 if __name__ == "__main__":

@@ -214,9 +214,15 @@ def decrypt(blob: bytes, key: bytes, cipher: str, token: str) -> bytes:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp-" + secrets.token_hex(4))
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(tmp, flags, 0o600)
+    except FileNotFoundError:
+        # Made on first use only: mkdir of the existing directories (parents=True tries
+        # each) cost more than the rest of the write.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(tmp, flags, 0o600)
     try:
         os.write(fd, data)
         os.fsync(fd)

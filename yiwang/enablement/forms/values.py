@@ -173,9 +173,12 @@ def _date(comp: dict[str, Any], value: Any) -> str | None:
     return day.isoformat()
 
 
+def _options_hint(comp: dict[str, Any]) -> str:
+    return "、".join(localised(o, "label") for o in comp.get("options", [])[:10])
+
+
 def _choice(comp: dict[str, Any], value: Any) -> str | list[str] | None:
     allowed = [o["value"] for o in comp.get("options", [])]
-    hint = "、".join(localised(o, "label") for o in comp.get("options", [])[:10])
     if comp.get("multiple"):
         if isinstance(value, str):
             value = [value] if value else []
@@ -187,14 +190,15 @@ def _choice(comp: dict[str, Any], value: Any) -> str | list[str] | None:
         for item in value:
             if not isinstance(item, str) or item not in allowed:
                 raise Bad(_msg(_("“%(label)s”只能从这些选项中选择：%(options)s"), comp,
-                               options=hint))
+                               options=_options_hint(comp)))
             if item not in chosen:
                 chosen.append(item)
         return [v for v in allowed if v in chosen] or None
     if value is None or value == "":
         return None
     if not isinstance(value, str) or value not in allowed:
-        raise Bad(_msg(_("“%(label)s”只能从这些选项中选择：%(options)s"), comp, options=hint))
+        raise Bad(_msg(_("“%(label)s”只能从这些选项中选择：%(options)s"), comp,
+                       options=_options_hint(comp)))
     return value
 
 

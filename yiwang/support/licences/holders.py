@@ -58,11 +58,12 @@ def resolve_holder(ltype: LicenceType, holder: Any) -> Holder:
     except InvalidIdentifier as exc:
         raise error(_("持证人的公民身份号码有误:%(problem)s"), "holder",
                     problem=exc.message) from None
-    person = registry.find_person(number)
     name = ""
     if user is not None and user.real_name:
         name = user.real_name
-    elif person is not None:
+    # The base registry only when the account has no name: its row's personal fields are
+    # decrypted on reading, for nothing when the account names the holder.
+    elif (person := registry.find_person(number)) is not None:
         name = registry.reveal_person(person, ["name"], purpose="签发电子证照 licence issuance")[
             "name"]
     if not name:

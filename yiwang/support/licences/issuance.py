@@ -185,7 +185,11 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
         raise error(_("没有证照类型 %(code)s。"), "type", code=type_code)
     if department_code not in (ltype.issuing_departments or []):
         raise error(_("该部门无权签发%(name)s。"), "department", name=ltype.name)
-    department = orgs.get_department(department_code)
+    # The seal's look-up reads its department too (the same row get_department reads), so
+    # the department is loaded on its own only when the department has no usable seal.
+    seal = integration.licence_seal(department_code, ltype.code)
+    department = seal[0].department if seal is not None else orgs.get_department(
+        department_code)
     if department is None or not department.active:
         raise error(_("部门 %(code)s 不存在或已停用。"), "department", code=department_code)
     owner = resolve_holder(ltype, holder)
@@ -201,7 +205,6 @@ def issue_licence(type_code: str, *, holder: Any, fields: dict[str, Any],
                                    if f["key"] == key))
         values[key] = value
     cleaned = schema.validate_fields(ltype.schema, values)
-    seal = integration.licence_seal(department.code, ltype.code)
     if seal is None:
         raise _no_seal(department, ltype)
 

@@ -15,14 +15,15 @@ from yiwang.support.licences.tests.conftest import RECORD_FIELDS
 
 pytestmark = pytest.mark.django_db
 
-# Type, department, holder; the seal and its standing authorisation (the custodian's
+# Type; the holder from the account (the base registry only when it has no name); the seal
+# and its standing authorisation with its department (the custodian's
 # account and keeping of the seal in the same query) and the custodian's membership; the
 # serial (one UPDATE … RETURNING); both keys in one query; status lists locked together,
 # a free index on each, their counters in one UPDATE; three signatures (each reads its key
 # row); the authorisation locked again with the same checks, the seal's chain, its use and
 # audit event; one ledger append for the seal use and the licence; the licence, its audit
 # events. The membership check and audit/ledger writes belong to other apps.
-MAX_QUERIES = 32
+MAX_QUERIES = 30
 
 
 def issue(citizen: Any, police: Any) -> licences.Licence:

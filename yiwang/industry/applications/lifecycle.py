@@ -124,11 +124,41 @@ def _write_draft(user: Any, app: Application, cleaned: dict[str, Any],
         if app.state != State.DRAFT:
             raise error(_("已提交的申请不能再作为草稿修改。"), "state")
     app.data = cleaned
-    app.save()
+    if app.pk is None and connection.features.can_return_columns_from_insert:
+        _insert(app)
+    else:
+        app.save()
     materials.record(user, app, prepared)
     audit.record("application.draft_saved", app, actor=user,
                  detail={"matter": app.matter_code})
     return app
+
+
+_INSERT_SQL: dict[str, tuple[list[Any], str]] = {}
+
+
+def _insert(app: Application) -> None:
+    """INSERT a new draft with fixed SQL instead of ``save()``'s query building (a
+    millisecond of every new draft). Fields prepare their values as in ``save()``
+    (``auto_now_add``, defaults, encryption). No model signal is sent: an application's writes
+    are not audited by the signal (``audit_writes = False``) and nothing else receives them."""
+    found = _INSERT_SQL.get(connection.vendor)
+    if found is None:
+        meta, quote = Application._meta, connection.ops.quote_name
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(quote(str(f.column)) for f in fields)
+        found = (fields, f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+                         f"VALUES ({', '.join(['%s'] * len(fields))}) "
+                         f"RETURNING {quote(str(meta.pk.column))}")
+        _INSERT_SQL[connection.vendor] = found
+    fields, sql = found
+    values = [f.get_db_prep_save(f.pre_save(app, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    app.pk = row[0]
+    app._state.adding = False
+    app._state.db = connection.alias
 
 
 # --- submission ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
@@ -41,6 +42,24 @@ class RunPlan:
     licence: tuple[str, dict[str, Any]] | None = None
 
 
+def _open_task_ids(app_pk: int) -> dict[str, int]:
+    """The application's open and waiting tasks by flow task id, in the tasks' order:
+    ``app.tasks.filter(…).values_list(…)`` written out, as every decision reads it."""
+    meta = Task._meta
+    quote = connection.ops.quote_name
+    fields: list[Any] = [meta.get_field(name)
+                         for name in ("id", "wf_task_id", "application", "state", "due_at")]
+    column = {field.name: quote(str(field.column)) for field in fields}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column['wf_task_id']}, {column['id']} "  # noqa: S608
+            f"FROM {quote(meta.db_table)} "
+            f"WHERE {column['application']} = %s AND {column['state']} IN (%s, %s) "
+            f"ORDER BY {column['due_at']}, {column['id']}",  # Task's Meta.ordering
+            [app_pk, TaskState.OPEN.value, TaskState.WAITING.value])
+        return {str(wf_id): int(pk) for wf_id, pk in cursor.fetchall()}
+
+
 def plan_run(app: Application, run: Any, *, now: datetime, version: Any = None,
              fresh: bool = False, decided: int | None = None) -> RunPlan:
     """Plan the rows a flow step writes (``fresh``: the application has no task yet;
@@ -50,8 +69,7 @@ def plan_run(app: Application, run: Any, *, now: datetime, version: Any = None,
     for info in run.ready:
         item = ext.task_info(info)
         ready[str(item["id"])] = item
-    existing = {} if fresh or app.pk is None else dict(app.tasks.filter(
-        state__in=[TaskState.OPEN, TaskState.WAITING]).values_list("wf_task_id", "pk"))
+    existing = {} if fresh or app.pk is None else _open_task_ids(app.pk)
     plan.cancel = [pk for wf_id, pk in existing.items() if wf_id not in ready and pk != decided]
     for wf_id, item in ready.items():
         if wf_id in existing:

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -82,9 +81,22 @@ def _open_task(task_pk: int, user: Any) -> Task:
 def _take(task: Task, user: Any, **changes: Any) -> None:
     """Inside the transaction: the conditional update of an open task not claimed by
     another official (the checks were made before; should the task have changed since,
-    the reason is read again and told)."""
-    done = (Task.objects.filter(pk=task.pk, state=TaskState.OPEN)
-            .filter(Q(claimed_by__isnull=True) | Q(claimed_by=user)).update(**changes))
+    the reason is read again and told). Written out, not compiled by the ORM each time;
+    the values prepared by their fields as ``update()`` prepares them."""
+    meta = Task._meta
+    quote = connection.ops.quote_name
+    sets, params = [], []
+    for name, value in changes.items():
+        field: Any = meta.get_field(name)  # identifiers from the model, never from input
+        sets.append(f"{quote(str(field.column))} = %s")
+        params.append(field.get_db_prep_save(getattr(value, "pk", value), connection))
+    table, pk, state, claimed = (quote(meta.db_table), quote(str(meta.pk.column)),
+                                 quote("state"), quote("claimed_by_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {table} SET {', '.join(sets)} WHERE {pk} = %s "  # noqa: S608
+                       f"AND {state} = %s AND ({claimed} IS NULL OR {claimed} = %s)",
+                       [*params, task.pk, TaskState.OPEN.value, user.pk])
+        done = cursor.rowcount
     if not done:
         _open_task(task.pk, user)
         raise stale()
@@ -110,13 +122,9 @@ def claim_task(user: Any, task_id: int | str, expected_version: int | None) -> T
     task, app, expected = _read(user, task_id, expected_version, light=True)
     now = timezone.now()
     with transaction.atomic():
-        # A submitted application goes into review with the version's bump, in one UPDATE;
-        # the CASE keeps the state as it stands in the row (any version when none was given).
-        swap_version(app.pk, expected, **({} if app.state != State.SUBMITTED else {
-            "state": Case(When(state=State.SUBMITTED, then=Value(State.IN_REVIEW.value)),
-                          default=F("state")),
-            "updated_at": Case(When(state=State.SUBMITTED, then=Value(now)),
-                               default=F("updated_at"))}))
+        # A submitted application goes into review with the version's bump, in one UPDATE.
+        swap_version(app.pk, expected,
+                     start_review=now if app.state == State.SUBMITTED else None)
         _take(task, user, claimed_by=user)
         if app.state == State.SUBMITTED:
             app.state = State.IN_REVIEW

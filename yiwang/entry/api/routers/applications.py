@@ -219,7 +219,8 @@ BASE_PATH = "/api/v1/applications"
 def _material(m: Any) -> MaterialOut:
     """A material as the API shows it: a download URL (same path on both listeners),
     never the upload's token. Built with ``model_construct`` from the row's typed values:
-    ninja validates the answer once, when it renders it."""
+    ninja renders an instance of the response schema without validating it again, so the
+    values must already have the schema's types."""
     url = (f"{BASE_PATH}/{m.application_id}/materials/{m.pk}"
            if m.source == "upload" and m.upload_token else None)
     return MaterialOut.model_construct(
@@ -259,7 +260,8 @@ def _out(app: Any, *, full: bool = False, official: bool = False) -> Application
     """The application as the API answers it, from the instance in hand; with ``full`` its
     materials, timeline, open tasks and a bundle's members — read only where there can be
     any (a new draft: its materials alone). Built with ``model_construct`` (typed values
-    from the rows): ninja validates the answer once, when it renders it."""
+    from the rows): ninja renders an instance of the response schema without validating
+    it again."""
     out = ApplicationOut.model_construct(
         id=app.pk, number=app.number, matter_code=app.matter_code, matter_name=app.matter_name,
         version=app.version_pk, state=app.state, state_label=str(app.get_state_display()),

@@ -65,8 +65,7 @@ def _submit_bundle(user: Any, bundle: Any, cleaned: dict[str, Any],
     # Every token of the parent's data is this person's and is kept (review L4).
     materials.claim_all(user, own)
     masked = masked_applicant(user, enterprise_name(code))
-    dept = ext.orgs.get_department(bundle.department_code)
-    region = getattr(dept, "region_id", "") or ""
+    region = ext.orgs.region_of(bundle.department_code)
     parent = Application(
         matter_code=bundle.code, matter_name=bundle.name[:128], version_pk=0,
         bundle_code=bundle.code, applicant=user, acting_for=code,
@@ -82,12 +81,11 @@ def _submit_bundle(user: Any, bundle: Any, cleaned: dict[str, Any],
     for _member, plan in plans:
         matter = ext.version_matter(plan.version)
         department = ext.matter_department(matter)
-        member_dept = ext.orgs.get_department(department)
         child = Application(
             matter_code=matter.code, matter_name=matter.name[:128],
             version_pk=plan.version.pk, bundle_code=bundle.code, parent=parent,
             applicant=user, acting_for=code, department_code=department,
-            region_code=getattr(member_dept, "region_id", "") or "", applicant_masked=masked)
+            region_code=ext.orgs.region_of(department), applicant_masked=masked)
         record_submission(user, child, plan)
     audit.record("application.bundle_submitted", parent, actor=user,
                  detail={"number": parent.number, "bundle": bundle.code,

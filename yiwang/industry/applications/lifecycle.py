@@ -97,11 +97,10 @@ def save_draft(user: Any, matter_code: str, data: Mapping[str, Any], *,
         matter = ext.version_matter(version)
         code = access.check_may_file_for(user, acting_for) if acting_for else ""
         department = ext.matter_department(matter)
-        dept = ext.orgs.get_department(department)
         app = Application(
             matter_code=matter.code, matter_name=matter.name[:128], version_pk=version.pk,
             applicant=user, acting_for=code, department_code=department,
-            region_code=getattr(dept, "region_id", "") or "",
+            region_code=ext.orgs.region_of(department),
             applicant_masked=masked_applicant(user, enterprise_name(code)))
     else:
         existing = app = _fresh(user, application)

@@ -48,6 +48,7 @@ from yiwang.industry.applications.materials import (
     file_rule,
     owner_key,
     reuse_licence,
+    upload_material,
 )
 from yiwang.industry.applications.models import (
     ACTIVE_STATES,
@@ -125,6 +126,7 @@ __all__ = [
     "submit_correction",
     "tick_clocks",
     "timeline",
+    "upload_material",
     "withdraw_application",
 ]
 

@@ -60,6 +60,7 @@ __all__ = [
     "order_positions",
     "positions_of",
     "positions_reordered",
+    "region_of",
     "responsible_for",
     "units_below",
 ]
@@ -135,6 +136,12 @@ def list_departments(region_code: str | None = None, q: str | None = None, *,
 def get_department(code: str) -> Department | None:
     """The department with this code (active or not), or None."""
     return Department.objects.select_related("region", "parent").filter(code=code).first()
+
+
+def region_of(code: str) -> str:
+    """The division code of the department with this code ('' when there is none): one
+    small query, without the department's related rows."""
+    return Department.objects.filter(code=code).values_list("region_id", flat=True).first() or ""
 
 
 def positions_of(department: Department | str) -> QuerySet[Position]:

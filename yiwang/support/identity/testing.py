@@ -57,3 +57,21 @@ from yiwang.support.identity.oidc.testing import (  # noqa: E402
 
 __all__ = ["IssuedTokens", "api_client", "bearer_token", "issue_tokens", "sign_in_client",
            "sign_in_request"]
+
+
+class OtherProcess:
+    """What another server process remembers of officials' rights (their access snapshots):
+    taken before a change and put back after it, since a change forgets only this process's
+    own. A test then checks the change is still seen, through ``access_version``."""
+
+    def __init__(self) -> None:
+        from yiwang.support.identity import rights
+
+        self._snapshots = rights._snapshots
+        self.kept = dict(self._snapshots)
+
+    def __enter__(self) -> OtherProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._snapshots.update(self.kept)

@@ -343,8 +343,7 @@ def upload_material(request: HttpRequest, pk: int, key: Form[str],
         user = request.auth  # type: ignore[attr-defined]
         app = _mine(request, pk)
         # Checked under the field's own rule (accept, max_bytes), errors under its key.
-        stored = applications.accept_material(user, app, key, file, file.name or "upload")
-        material = applications.attach_upload(user, app, key, stored.token)
+        material = applications.upload_material(user, app, key, file, file.name or "upload")
         return Status(201, _material(material))
     return _answer(go)
 

@@ -16,8 +16,7 @@ from yiwang.industry.applications import access
 from yiwang.industry.applications.tests.conftest import make_official, submitted
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import testing as regions_testing
-from yiwang.support.identity import rights
-from yiwang.support.identity.testing import sign_in_client
+from yiwang.support.identity.testing import OtherProcess, sign_in_client
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/v1/applications"
@@ -27,20 +26,6 @@ UNIT = "gaj-zak"
 def fresh(user: Any) -> Any:
     """The account as a new request loads it."""
     return get_user_model().objects.get(pk=user.pk)
-
-
-class OtherProcess:
-    """What another process remembers: its snapshots, taken before a change and put back
-    after it (the change forgets only this process's own)."""
-
-    def __init__(self) -> None:
-        self.kept = dict(rights._snapshots)
-
-    def __enter__(self) -> OtherProcess:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        rights._snapshots.update(self.kept)
 
 
 def handle_permission() -> Permission:

@@ -54,7 +54,7 @@ def test_uploading_a_photo_through_the_api_makes_at_most_so_many_queries(
     # events (3), the upload read again by attach_upload (1; not by upload_material), the
     # application's conditional update (1), the claim and its audit event (2), the material
     # (1); each transaction a savepoint pair here (the test's own transaction is the outer).
-    assert len(ctx.captured_queries) <= 16, sql
+    assert len(ctx.captured_queries) <= 15, sql
     app.refresh_from_db()
     assert len(app.data["photo"]) == app.materials.filter(key="photo").count() == 2
     stored = uploads.get_upload(app.data["photo"][1])

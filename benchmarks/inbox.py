@@ -181,8 +181,10 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a user waits between requests (0: back to back)")
     parser.add_argument("--database-url", default="")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=0,
+                        help="gunicorn workers (default: YIWANG_WEB_WORKERS)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per worker (default: YIWANG_WEB_THREADS)")
     parser.add_argument("--keep", default="",
                         help="a data directory to fill once and reuse (SQLite)")
     args = parser.parse_args()
@@ -207,6 +209,10 @@ def main() -> None:
                 (Path(data_dir) / "filled").write_text(str(args.applications))
         cookies = session_keys(officials)
         connection.close()
+        from django.conf import settings
+
+        args.workers = args.workers or settings.YIWANG_WEB_WORKERS
+        args.threads = args.threads or settings.YIWANG_WEB_THREADS
         load = os.getloadavg()[0]  # other work on the machine, before the server starts
         port = free_port()
         server = Server(zone="internal", ports={"internal": port}, data_dir=data_dir,

@@ -22,7 +22,12 @@ YIWANG_PUBLIC_URL = env("YIWANG_PUBLIC_URL", "http://localhost:8000", group="Zon
 YIWANG_INTERNAL_URL = env("YIWANG_INTERNAL_URL", "http://localhost:8001",
                           group="Zones and serving",
                           doc="How officials reach the workbench.")
-YIWANG_WEB_WORKERS = env("YIWANG_WEB_WORKERS", 2, group="Zones and serving",
-                         doc="Web server processes per listener set.")
-YIWANG_WEB_THREADS = env("YIWANG_WEB_THREADS", 4, group="Zones and serving",
-                         doc="Threads per web server process.")
+YIWANG_WEB_WORKERS = env("YIWANG_WEB_WORKERS", 4, group="Zones and serving",
+                         doc="Web server processes per listener set: about two per core "
+                             "(the default suits 2 cores). Processes, not threads, are what "
+                             "use the cores: Python runs one thread of a process at a time.")
+YIWANG_WEB_THREADS = env("YIWANG_WEB_THREADS", 2, group="Zones and serving",
+                         doc="Threads per web server process: two let a process answer while "
+                             "another request waits on the database or the disk; more make "
+                             "slow answers slower (on 2 cores, 4×2 gave the inbox a p99 of "
+                             "137 ms where 2×8 gave 280 ms).")

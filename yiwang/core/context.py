@@ -7,8 +7,12 @@ that service functions need not pass the request around.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,3 +51,26 @@ def bind_user(user: Any) -> None:
     ctx = _current.get()
     if ctx is not None:
         ctx.user = user
+
+
+@contextmanager
+def collecting(batch: contextvars.ContextVar[list[T] | None],
+               flush: Callable[[list[T]], object]) -> Iterator[None]:
+    """Inside: writers that find a list in ``batch`` append their rows to it instead of
+    writing each one; the block's end hands them to ``flush`` (one ``INSERT`` for all), in
+    order. Open it just inside ``transaction.atomic()``, with the same extent: should the
+    block raise, nothing is flushed, as the transaction is rolled back anyway. Nested blocks
+    join the outer one. Two limits (review 2026-11-28 L3): a savepoint rolled back inside
+    the block does not take back the rows already collected — do not catch an error and carry
+    on inside it; and a collected row has no primary key until the block ends."""
+    if batch.get() is not None:
+        yield
+        return
+    rows: list[T] = []
+    token = batch.set(rows)
+    try:
+        yield
+    finally:
+        batch.reset(token)
+    if rows:
+        flush(rows)

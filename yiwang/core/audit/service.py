@@ -8,8 +8,7 @@ zone, address, request id) bound by the middleware.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -120,8 +119,7 @@ def record(
 _batch: ContextVar[list[AuditEvent] | None] = ContextVar("audit_events", default=None)
 
 
-@contextmanager
-def together() -> Iterator[None]:
+def together() -> AbstractContextManager[None]:
     """Inside: :func:`record` (and the automatic records of writes) collects the events, and
     the block's end writes them with one ``INSERT``, in order — a write that records several
     events pays for one statement. The events get their ids then, not before.
@@ -130,17 +128,7 @@ def together() -> Iterator[None]:
     raise, nothing is written, as the transaction is rolled back anyway; an event is never
     written outside the transaction of the write it records. Nested blocks join the outer
     one."""
-    if _batch.get() is not None:
-        yield
-        return
-    events: list[AuditEvent] = []
-    token = _batch.set(events)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    if events:
-        _insert_many(events)
+    return context.collecting(_batch, _insert_many)
 
 
 _insert_sql: dict[str, tuple[list[Any], str]] = {}

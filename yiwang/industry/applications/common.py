@@ -3,8 +3,7 @@ on ``row_version`` and the applicant's masked name."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.translation import gettext as _
 
+from yiwang.core import context
 from yiwang.core.masking.service import mask_name
 from yiwang.industry.applications.models import Application, Event, State
 
@@ -85,23 +85,12 @@ def locked(app_pk: int) -> Application:
 _batch: ContextVar[list[Event] | None] = ContextVar("applications_events", default=None)
 
 
-@contextmanager
-def events_together() -> Iterator[None]:
+def events_together() -> AbstractContextManager[None]:
     """Inside: :func:`add_event` collects the timeline's events, and the block's end writes
     them with one ``INSERT`` (a decision adds up to three). Open it just inside the
     transaction, with the same extent: on an exception nothing is written, as the
     transaction is rolled back anyway. Nested blocks join the outer one."""
-    if _batch.get() is not None:
-        yield
-        return
-    events: list[Event] = []
-    token = _batch.set(events)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    if events:
-        Event.objects.bulk_create(events)
+    return context.collecting(_batch, Event.objects.bulk_create)
 
 
 def add_event(app: Application, kind: str, title: str, *, at: datetime, actor: Any = None,

@@ -14,6 +14,11 @@ group), groups and permissions deleted, memberships, positions and departments w
 deleted. The next request of the account, in whatever process, reads the new value and
 finds no snapshot for it. Only the process making the change also forgets its own
 snapshots of those accounts at once (for account objects loaded before the change).
+
+Known limit (review 2026-11-28 L1): an account object loaded *before* a change, checked
+*inside* the transaction that makes the change, keeps that answer under its old version in
+this process should the transaction then roll back. Requests load the account fresh, and no
+view checks rights after changing them in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +29,13 @@ from datetime import date
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import Group, Permission
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_save,
+    pre_delete,
+    pre_save,
+)
 from django.utils import timezone
 
 from yiwang.platform.orgs import service as orgs
@@ -140,10 +151,30 @@ def _on_membership(sender: Any, instance: Any, **kwargs: Any) -> None:
     bump([instance.user_id])
 
 
+def _before_membership(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # A membership given to another account (the admin can change its holder): the account
+    # that held it loses the department's scope too.
+    if instance.pk is not None:
+        held = (orgs.Membership.objects.filter(pk=instance.pk)
+                .values_list("user_id", flat=True).first())
+        if held is not None and held != instance.user_id:
+            bump([held])
+
+
 def _on_position(sender: Any, instance: Any, **kwargs: Any) -> None:
     # Which position leads a department decides its members' supervision.
     bump(orgs.Membership.objects.filter(department_id=instance.department_id)
          .values("user_id"))
+
+
+def _before_position(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # A position moved to another department: the old department's members (its former
+    # head among them) lose what the position gave them.
+    if instance.pk is not None:
+        was = (orgs.Position.objects.filter(pk=instance.pk)
+               .values_list("department_id", flat=True).first())
+        if was is not None and was != instance.department_id:
+            bump(orgs.Membership.objects.filter(department_id=was).values("user_id"))
 
 
 def _on_reordered(sender: Any, department: Any, **kwargs: Any) -> None:
@@ -170,4 +201,8 @@ def connect() -> None:
         label = model._meta.label
         post_save.connect(receiver, sender=model, dispatch_uid=f"yiwang.rights.save.{label}")
         post_delete.connect(receiver, sender=model, dispatch_uid=f"yiwang.rights.del.{label}")
+    pre_save.connect(_before_membership, sender=orgs.Membership,
+                     dispatch_uid="yiwang.rights.move.membership")
+    pre_save.connect(_before_position, sender=orgs.Position,
+                     dispatch_uid="yiwang.rights.move.position")
     orgs.positions_reordered.connect(_on_reordered, dispatch_uid="yiwang.rights.reorder")

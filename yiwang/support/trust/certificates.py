@@ -255,13 +255,18 @@ def chain_for_key(key_id: str) -> list[bytes]:
         if leaf is None:  # removed in the meantime
             return []
         found = [leaf.der]
+        complete = True
         if leaf.issuer_serial:
             root = get_certificate(leaf.issuer_serial)
             if root is not None:
                 found.append(root.der)
-        if len(_CHAINS) > 1024:
-            _CHAINS.clear()
-        chain = _CHAINS[serial] = tuple(found)
+            else:  # its issuer not (yet) stored here: answer, but do not keep it
+                complete = False
+        chain = tuple(found)
+        if complete:
+            if len(_CHAINS) > 1024:
+                _CHAINS.clear()
+            _CHAINS[serial] = chain
     return list(chain)
 
 

@@ -135,3 +135,29 @@ def test_the_leading_position_and_the_units_are_followed(city: Any) -> None:
         unit.active = False
         unit.save()
     assert access.official_scope(fresh(head)).supervised == ()
+
+
+def test_a_membership_given_to_another_account_is_lost_by_its_former_holder(
+        city: Any) -> None:
+    """Review 2026-11-28 M1: the admin can change a membership's holder; the account that
+    held it loses the department on its next request."""
+    first = make_official("gaj.first", "gaj")
+    second = make_official("scjg.second", "scjg")
+    assert access.official_scope(fresh(first)).departments == ("gaj",)
+    with OtherProcess():
+        membership = orgs.Membership.objects.get(user=first, department__code="gaj")
+        membership.user = second
+        membership.save()
+    assert access.official_scope(fresh(first)).departments == ()
+    assert access.official_scope(fresh(second)).departments == ("gaj", "scjg")
+
+
+def test_a_position_moved_to_another_department_renews_its_old_departments_members(
+        city: Any) -> None:
+    orgs.create_position("gaj", "head", "局长")
+    head = make_official("gaj.head", "gaj", position="head")
+    before = fresh(head).access_version
+    position = orgs.Position.objects.get(department__code="gaj", code="head")
+    position.department = orgs.get_department("scjg")
+    position.save()
+    assert fresh(head).access_version != before

@@ -68,7 +68,9 @@ def test_claim_and_decide_query_counts(no_licence: Any, citizen: Any, officer: A
     with CaptureQueriesContext(connection) as ctx:
         app = applications.decide_task(officer, second.pk, "approve", "好", app.row_version)
     final = _mine(ctx)
-    assert len(final) <= FINAL_QUERIES, final
+    # PostgreSQL locks the ledger's head row (SELECT … FOR UPDATE); SQLite's IMMEDIATE
+    # transaction already holds the write lock
+    assert len(final) <= FINAL_QUERIES + (connection.vendor == "postgresql"), final
     assert app.state == "approved"
     # One INSERT for the three events (implicit claim, decision, outcome), one for the
     # four audit events (the notification's included); the applicant is not read.

@@ -35,4 +35,6 @@ def test_a_licence_is_issued_in_a_fixed_number_of_queries(citizen: Any, police: 
     issue(citizen, police)  # makes the keys, certificates and status lists
     with CaptureQueriesContext(connection) as ctx:
         issue(citizen, police)
-    assert len(ctx.captured_queries) <= MAX_QUERIES
+    # PostgreSQL locks the ledger's head row (SELECT … FOR UPDATE); SQLite's IMMEDIATE
+    # transaction already holds the write lock
+    assert len(ctx.captured_queries) <= MAX_QUERIES + (connection.vendor == "postgresql")

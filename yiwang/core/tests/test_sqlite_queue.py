@@ -137,3 +137,36 @@ def test_another_process_holding_the_file_lock_makes_a_writer_fail_not_hang(
     conn._start_transaction_under_autocommit()  # free again: the writer gets its turn
     conn.rollback()
     conn.close()
+
+
+def test_checkpoints_run_after_the_turn_not_inside_it(db_file: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """SQLite's automatic checkpoint is only a safety net; the process checkpoints every
+    CHECKPOINT_EVERY commits itself, once its write turn is given back."""
+    from yiwang.core.sqlite import base
+
+    monkeypatch.setattr(base, "_commits", [0])
+    conn = _handler(db_file)["default"]
+    conn.ensure_connection()
+    with conn.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert cursor.fetchone()[0] == base.AUTOCHECKPOINT_PAGES
+    seen: list[bool] = []  # the turn's state at each checkpoint
+
+    def trace(sql: str) -> None:
+        if "wal_checkpoint" in sql:
+            seen.append(_lock(db_file).thread_lock.locked())
+
+    conn.connection.set_trace_callback(trace)
+    for i in range(base.CHECKPOINT_EVERY - 1):
+        conn._start_transaction_under_autocommit()
+        with conn.cursor() as cursor:
+            cursor.execute("INSERT INTO t (v) VALUES (%s)", [str(i) * 500])
+        conn.commit()
+    assert seen == []
+    conn._start_transaction_under_autocommit()
+    with conn.cursor() as cursor:
+        cursor.execute("INSERT INTO t (v) VALUES (%s)", ["last"])
+    conn.commit()
+    assert seen == [False]  # one checkpoint, outside the turn
+    conn.connection.set_trace_callback(None)
+    conn.close()

@@ -26,8 +26,14 @@ YIWANG_WEB_WORKERS = env("YIWANG_WEB_WORKERS", 4, group="Zones and serving",
                          doc="Web server processes per listener set: about two per core "
                              "(the default suits 2 cores). Processes, not threads, are what "
                              "use the cores: Python runs one thread of a process at a time.")
-YIWANG_WEB_THREADS = env("YIWANG_WEB_THREADS", 2, group="Zones and serving",
-                         doc="Threads per web server process: two let a process answer while "
-                             "another request waits on the database or the disk; more make "
-                             "slow answers slower (on 2 cores, 4×2 gave the inbox a p99 of "
-                             "137 ms where 2×8 gave 280 ms).")
+YIWANG_WEB_THREADS = env("YIWANG_WEB_THREADS", 1, group="Zones and serving",
+                         doc="Threads per web server process. One suits CPU-bound work on few "
+                             "cores: a second thread of a process mostly waits for Python's "
+                             "interpreter lock, and a thread holding the database's write turn "
+                             "while it waits holds up every writer (on 2 cores, 4×1 ran "
+                             "10–15 % more application lifecycles per second than 4×2, in "
+                             "interleaved runs of benchmarks/applications.py; the inbox's p99 "
+                             "at 16 users was 51 ms against 42 ms). Raise it when requests "
+                             "wait on slow disks or services, or serve slow clients without a "
+                             "buffering reverse proxy: a process answers one request at a "
+                             "time per thread.")

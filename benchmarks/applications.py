@@ -214,6 +214,7 @@ def main() -> None:
                           citizens[i], image)
             clients = [threading.Thread(target=worker, args=(i,)) for i in range(args.clients)]
             cpu = server.cpu_seconds()
+            client_cpu = time.process_time()
             started = time.perf_counter()
             for t in clients:
                 t.start()
@@ -221,6 +222,7 @@ def main() -> None:
                 t.join()
             wall = time.perf_counter() - started
             cpu = server.cpu_seconds() - cpu
+            client_cpu = time.process_time() - client_cpu
         finally:
             server.stop()
     if errors:
@@ -236,6 +238,8 @@ def main() -> None:
         print(f"  server CPU {per:.0f} ms per lifecycle ({per / 7:.1f} ms per request); "
               f"at 100 % of {os.cpu_count()} cores that is at most "
               f"{(os.cpu_count() or 1) * 1000 / per:.0f} applications/s")
+        print(f"  the clients (this process, on the same cores) used "
+              f"{client_cpu / len(durations) * 1000:.1f} ms of CPU per lifecycle")
         print(f"  one lifecycle (7 requests): median {statistics.median(durations) * 1000:.0f} ms")
 
 

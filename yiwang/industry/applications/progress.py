@@ -39,6 +39,8 @@ class RunPlan:
     version: Any
     open: list[dict[str, Any]] = field(default_factory=list)
     cancel: list[int] = field(default_factory=list)
+    #: open tasks that stay open (their flow tasks are still ready)
+    kept: list[int] = field(default_factory=list)
     licence: tuple[str, dict[str, Any]] | None = None
 
 
@@ -71,6 +73,7 @@ def plan_run(app: Application, run: Any, *, now: datetime, version: Any = None,
         ready[str(item["id"])] = item
     existing = {} if fresh or app.pk is None else _open_task_ids(app.pk)
     plan.cancel = [pk for wf_id, pk in existing.items() if wf_id not in ready and pk != decided]
+    plan.kept = [pk for wf_id, pk in existing.items() if wf_id in ready]
     for wf_id, item in ready.items():
         if wf_id in existing:
             continue
@@ -106,12 +109,17 @@ def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
             app.save(update_fields=pending)
     if plan.cancel and not run.finished:  # a decision cancels every open task itself
         Task.objects.filter(pk__in=plan.cancel).update(state=TaskState.CANCELLED)
+    created: list[Task] = []
     if plan.open:
-        Task.objects.bulk_create([Task(
+        created = Task.objects.bulk_create([Task(
             application=app, **{**item, "due_at": item["due_at"] or app.due_at},
             number=app.number or "", matter_code=app.matter_code,
             matter_name=app.matter_name, applicant_masked=app.applicant_masked)
             for item in plan.open])
+    if not run.finished and not plan.kept and all(t.pk for t in created):
+        # The application's open tasks are exactly those just made: the answer to this
+        # request need not read them back (queries.open_task_rows).
+        app._open_tasks = sorted(created, key=lambda t: t.pk)  # type: ignore[attr-defined]
     if run.finished:
         decide(app, run.outcome or "rejected", actor=actor, now=plan.now, reason=reason,
                version=plan.version, licence=plan.licence, planned=True, also=pending)

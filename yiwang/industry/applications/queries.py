@@ -276,7 +276,12 @@ def open_tasks(app: Application) -> list[Task]:
 
 
 def open_task_rows(app: Application) -> list[Task]:
-    """:func:`open_tasks` without the claimant's row (``claimed_by_id`` only)."""
+    """:func:`open_tasks` without the claimant's row (``claimed_by_id`` only) — those the
+    write of this request just made when it knows they are all (``progress.write_run``),
+    else read."""
+    known = getattr(app, "_open_tasks", None)
+    if known is not None:
+        return list(known)
     return _rows(Task, "open_tasks",
                  lambda k: Task.objects.filter(application_id=k,
                                                state__in=[TaskState.OPEN, TaskState.WAITING])

@@ -134,3 +134,51 @@ def test_the_inbox_answer_through_the_api(version: Any, citizen: Any, officer: A
     assert body["count"] == 3 and body["has_next"] and not body["count_capped"]
     assert {row["application"] for row in body["items"]} <= {a.pk for a in apps}
     assert body["items"][0]["claimed_by_me"] is False and body["items"][0]["due_at"]
+
+
+def _task_rows(tasks: list[Any]) -> list[tuple[Any, ...]]:
+    return [(t.pk, t.name, t.department_code, t.position_code, t.state, t.claimed_by_id,
+             t.due_at) for t in tasks]
+
+
+def _stored_open(app: Any) -> list[tuple[Any, ...]]:
+    from yiwang.industry.applications.models import Task
+
+    return _task_rows(list(Task.objects.filter(application_id=app.pk,
+                                               state__in=["open", "waiting"]).order_by("id")))
+
+
+def test_a_write_that_made_all_open_tasks_answers_without_reading_them(
+        version: Any, citizen: Any, officer: Any) -> None:
+    """The submission and a step that opens the next task know the open tasks (those they
+    made): the answer is built from them, and they are the stored ones."""
+    app = submitted(citizen)
+    with CaptureQueriesContext(connection) as read:
+        tasks = applications.open_task_rows(app)
+    assert len(read) == 0 and len(tasks) == 1
+    assert _task_rows(tasks) == _stored_open(app)
+    app = applications.decide_task(officer, tasks[0].pk, "approve", "", app.row_version)
+    with CaptureQueriesContext(connection) as read:
+        following = applications.open_task_rows(app)
+    assert len(read) == 0 and following[0].pk != tasks[0].pk
+    assert _task_rows(following) == _stored_open(app)
+
+
+def test_a_step_that_leaves_other_tasks_open_reads_them(city: Any, citizen: Any,
+                                                        officer: Any) -> None:
+    """A countersign party's approval leaves the other party's task open, which the step
+    did not make: the answer reads the open tasks."""
+    from yiwang.industry.applications.tests.conftest import publish_matter
+
+    publish_matter(flow={"version": 1, "steps": [
+        {"kind": "countersign", "id": "joint", "name": "联合审查", "parties": [
+            {"department": "gaj", "position": None}, {"department": "rsj", "position": None}]},
+    ]}, licence={})
+    app = submitted(citizen)
+    assert len(applications.open_task_rows(app)) == 2
+    ours = next(t for t in applications.open_tasks(app) if t.department_code == "gaj")
+    app = applications.decide_task(officer, ours.pk, "approve", "", app.row_version)
+    with CaptureQueriesContext(connection) as read:
+        left = applications.open_task_rows(app)
+    assert len(read) == 1
+    assert [t.department_code for t in left] == ["rsj"] and _task_rows(left) == _stored_open(app)

@@ -31,11 +31,15 @@ sys.path.insert(0, str(ROOT))
 from benchmarks._server import setup_django  # noqa: E402
 
 STEPS = ("draft", "upload", "submit", "claim", "decide1", "decide2")
-# (CPU ms median, queries) per step at 875bc42 on SQLite, quiet machine, 50 lifecycles
-# (this script run on a worktree of that commit)
-BASELINE = {"draft": (16.8, 10), "upload": (22.5, 22), "submit": (29.9, 23),
-            "claim": (18.4, 13), "decide1": (29.2, 19), "decide2": (37.5, 36)}
-BASELINE_LICENCE_DECIDE2 = (118.9, 89)
+# (CPU ms median, queries) per step at 875bc42 on SQLite, 50 lifecycles: this script run on a
+# worktree of that commit on the 2-core AMD EPYC machine of 2026-11-28, minutes before the
+# figures it is compared with. This machine's speed drifts by up to a third over hours (the
+# same code measured 22 and 30 ms), so a ratio means something only against a baseline run
+# close in time: re-measure it (git worktree add … 875bc42; copy this file there) when the
+# ratios look off. (The figures before were from an older machine, 2.8× slower.)
+BASELINE = {"draft": (5.0, 10), "upload": (8.2, 22), "submit": (9.2, 23),
+            "claim": (5.4, 13), "decide1": (8.5, 19), "decide2": (10.8, 36)}
+BASELINE_LICENCE_DECIDE2 = (42.4, 89)
 GOAL_MS = 2000 / 50  # 50 lifecycles/s on 2 cores: 40 ms of server CPU per lifecycle
 
 

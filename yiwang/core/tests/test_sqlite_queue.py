@@ -139,12 +139,12 @@ def test_another_process_holding_the_file_lock_makes_a_writer_fail_not_hang(
     conn.close()
 
 
-def test_checkpoints_run_after_the_turn_not_inside_it(db_file: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_checkpoints_run_after_the_turn_not_inside_it(db_file: Path) -> None:
     """SQLite's automatic checkpoint is only a safety net; the process checkpoints every
     CHECKPOINT_EVERY commits itself, once its write turn is given back."""
-    from yiwang.core.sqlite import base
+    from yiwang.core.sqlite import testing as base
 
-    monkeypatch.setattr(base, "_commits", [0])
+    base.reset_checkpoint_count()
     conn = _handler(db_file)["default"]
     conn.ensure_connection()
     with conn.cursor() as cursor:

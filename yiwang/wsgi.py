@@ -33,4 +33,5 @@ def _warm() -> None:
 
 
 _warm()
+gc.collect()  # nothing collectable is frozen
 gc.freeze()

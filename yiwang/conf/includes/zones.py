@@ -36,4 +36,6 @@ YIWANG_WEB_THREADS = env("YIWANG_WEB_THREADS", 1, group="Zones and serving",
                              "at 16 users was 51 ms against 42 ms). Raise it when requests "
                              "wait on slow disks or services, or serve slow clients without a "
                              "buffering reverse proxy: a process answers one request at a "
-                             "time per thread.")
+                             "time per thread, and the connections it has accepted wait "
+                             "behind a long one (OCR of an upload, the audit log's CSV "
+                             "export).")

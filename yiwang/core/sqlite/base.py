@@ -109,7 +109,8 @@ class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params: Any) -> Any:
         conn = super().get_new_connection(conn_params)
-        if not self.is_in_memory_db():
+        # Only where commits take the turn (and so count towards the process's checkpoints).
+        if not self.is_in_memory_db() and getattr(self, "transaction_mode", None) == "IMMEDIATE":
             conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES:d}")
         return conn
 

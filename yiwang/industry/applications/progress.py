@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -98,6 +98,7 @@ def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
     """Inside the transaction: store the flow's state (unless the caller ``saved`` it with
     the application), open the planned tasks, cancel the others; decide when finished."""
     run = plan.run
+    app.__dict__.pop("_open_tasks", None)  # what an earlier write of this instance made
     pending: list[str] = []
     if not saved:
         app.workflow_state = run.state
@@ -118,7 +119,11 @@ def write_run(app: Application, plan: RunPlan, *, actor: Any, reason: str = "",
             for item in plan.open])
     if not run.finished and not plan.kept and all(t.pk for t in created):
         # The application's open tasks are exactly those just made: the answer to this
-        # request need not read them back (queries.open_task_rows).
+        # request need not read them back (queries.open_task_rows). Valid until the next
+        # write of this instance; due times in UTC, as a read gives them.
+        for task in created:
+            if task.due_at is not None:
+                task.due_at = task.due_at.astimezone(UTC)
         app._open_tasks = sorted(created, key=lambda t: t.pk)  # type: ignore[attr-defined]
     if run.finished:
         decide(app, run.outcome or "rejected", actor=actor, now=plan.now, reason=reason,

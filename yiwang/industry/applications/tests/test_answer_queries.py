@@ -157,6 +157,7 @@ def test_a_write_that_made_all_open_tasks_answers_without_reading_them(
         tasks = applications.open_task_rows(app)
     assert len(read) == 0 and len(tasks) == 1
     assert _task_rows(tasks) == _stored_open(app)
+    assert tasks[0].due_at.utcoffset() == timedelta(0)  # as a read gives it: the same JSON
     app = applications.decide_task(officer, tasks[0].pk, "approve", "", app.row_version)
     with CaptureQueriesContext(connection) as read:
         following = applications.open_task_rows(app)

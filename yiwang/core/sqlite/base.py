@@ -107,15 +107,19 @@ def _lock_for(name: str, in_memory: bool) -> _WriteLock:
 class DatabaseWrapper(sqlite3_base.DatabaseWrapper):
     _holding: _WriteLock | None = None
 
+    def _takes_turns(self) -> bool:
+        """Whether write transactions wait their turn (``transaction_mode: IMMEDIATE``)."""
+        return getattr(self, "transaction_mode", None) == "IMMEDIATE"
+
     def get_new_connection(self, conn_params: Any) -> Any:
         conn = super().get_new_connection(conn_params)
         # Only where commits take the turn (and so count towards the process's checkpoints).
-        if not self.is_in_memory_db() and getattr(self, "transaction_mode", None) == "IMMEDIATE":
+        if not self.is_in_memory_db() and self._takes_turns():
             conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES:d}")
         return conn
 
     def _start_transaction_under_autocommit(self) -> None:
-        if getattr(self, "transaction_mode", None) != "IMMEDIATE" or self._holding is not None:
+        if not self._takes_turns() or self._holding is not None:
             super()._start_transaction_under_autocommit()  # type: ignore[misc]
             return
         lock = _lock_for(self.settings_dict["NAME"], self.is_in_memory_db())

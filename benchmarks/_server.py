@@ -32,6 +32,8 @@ def setup_django(data_dir: str, database_url: str, **extra_env: str) -> None:
         os.environ["DATABASE_URL"] = database_url
     else:
         os.environ.pop("DATABASE_URL", None)
+    # the static files a real install collects (WhiteNoise warns on every worker without them)
+    (Path(data_dir) / "static").mkdir(parents=True, exist_ok=True)
     import django
     from django.core.management import call_command
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "yiwang.platform.regions",
     "yiwang.platform.orgs",
     "yiwang.platform.registry",
+    "yiwang.platform.perception",
     # enablement (技术赋能层)
     "yiwang.enablement.ledger",
     "yiwang.enablement.forms",

@@ -9,6 +9,7 @@ from ninja.security import SessionAuth
 from yiwang.entry.api.routers import applications as applications_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
 from yiwang.entry.api.routers import licences as licences_routes
+from yiwang.entry.api.routers import perception as perception_routes
 from yiwang.entry.api.routers import seals as seals_routes
 from yiwang.entry.api.routers import services as services_routes
 from yiwang.entry.api.routers import trust as trust_routes
@@ -57,3 +58,4 @@ api.add_router("/licences", licences_routes.internal_router)
 api.add_router("/seals", seals_routes.internal_router)
 api.add_router("/services", services_routes.internal_router)
 api.add_router("/applications", applications_routes.internal_router)
+api.add_router("/perception", perception_routes.internal_router)

@@ -3,12 +3,14 @@ evaluated, on SQLite (the embedded default) unless ``--database-url`` says other
 
 Gateways post batches of readings (``POST /api/v1/perception/telemetry``, their own
 credential) to ``yiwang serve``'s server (gunicorn, the default workers and threads), each
-on its own connection and in order (a device's readings must arrive in time order); or, with ``--transport mqtt``, publish them at QoS 1 to a
-Mosquitto broker that the MQTT bridge (``yiwang perception-mqtt``) drains. Every device's
-type has two rules (a threshold and a rate of change), so every reading is evaluated twice;
-the levels drift a little around each device's own value, and one device in a hundred
-jumps above the threshold now and then, so alarms are raised and cleared during the run. The request bodies are encoded before the clock starts (in a real
-deployment the senders are other machines); the figures count what the server does.
+on its own connection and in order (a device's readings must arrive in time order); or,
+with ``--transport mqtt``, publish them at QoS 1 to a Mosquitto broker that the MQTT bridge
+(``yiwang perception-mqtt``) drains. Every device's type has two rules (a threshold and a
+rate of change), so every reading is evaluated twice; the levels drift a little around
+each device's own value, and one device in a hundred jumps above the threshold now and
+then, so alarms are raised and cleared during the run. The request bodies are encoded
+before the clock starts (in a real deployment the senders are other machines); the
+figures count what the server does.
 
     .venv/bin/python benchmarks/ingestion.py [--readings 300000] [--batch 500]
         [--gateways 4] [--devices 2000] [--transport http|mqtt] [--database-url …]

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "yiwang.support.notify",
     # industry (行业应用层)
     "yiwang.industry.services",
+    "yiwang.industry.city",
     "yiwang.industry.applications",
     # entry (用户入口层)
     "yiwang.entry.portal",

@@ -11,6 +11,7 @@ import json
 import threading
 import time
 from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,45 @@ def add_working_days(start: datetime, days: int, calendar: str = "default") -> d
         return start
     # zoneinfo: combine with the local zone (no pytz localize needed)
     return datetime.combine(target, local.time(), tzinfo=local.tzinfo)
+
+
+def office_hours() -> list[tuple[time_of_day, time_of_day]]:
+    """The working periods of a working day, from ``YIWANG_OFFICE_HOURS``."""
+    from django.conf import settings
+
+    periods = []
+    for part in str(settings.YIWANG_OFFICE_HOURS).split(","):
+        begin, _dash, end = part.strip().partition("-")
+        periods.append((time_of_day.fromisoformat(begin.strip()),
+                        time_of_day.fromisoformat(end.strip())))
+    return sorted(periods)
+
+
+def add_working_hours(start: datetime, hours: float, calendar: str = "default") -> datetime:
+    """See ``service.add_working_hours``."""
+    if hours < 0 or hours > _MAX_DAYS * 24:
+        raise ValueError("hours must be between 0 and the calendar's reach")
+    special = _days(calendar)
+    periods = office_hours()
+    local = _local(start)
+    remaining = timedelta(hours=hours)
+    for _i in range(_MAX_DAYS):
+        day = local.date()
+        if _is_workday(day, special):
+            for begin, end in periods:
+                period_start = datetime.combine(day, begin, tzinfo=local.tzinfo)
+                period_end = datetime.combine(day, end, tzinfo=local.tzinfo)
+                if local >= period_end:
+                    continue
+                local = max(local, period_start)
+                available = period_end - local
+                if remaining <= available:
+                    return local + remaining
+                remaining -= available
+                local = period_end
+        local = datetime.combine(day + timedelta(days=1), time_of_day(0),
+                                 tzinfo=local.tzinfo)
+    raise ValueError("working calendar has no working hours within its reach")
 
 
 def working_days_between(

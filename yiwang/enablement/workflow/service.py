@@ -34,6 +34,7 @@ __all__ = [
     "Run",
     "TaskInfo",
     "add_working_days",
+    "add_working_hours",
     "build_bpmn",
     "calendar_days",
     "check_spec",
@@ -157,6 +158,13 @@ def add_working_days(start: datetime, days: int, calendar: str = "default") -> d
     moved forward to a working day when it falls on a rest day.
     """
     return _calendar.add_working_days(start, days, calendar)
+
+
+def add_working_hours(start: datetime, hours: float, calendar: str = "default") -> datetime:
+    """``start`` moved forward by ``hours`` of office time (``YIWANG_OFFICE_HOURS`` on the
+    working days of the calendar): 2 working hours from Friday 17:00 end on Monday 09:30
+    with the default 08:30–12:00, 13:30–18:00 (one hour on Friday, one on Monday)."""
+    return _calendar.add_working_hours(start, hours, calendar)
 
 
 def working_days_between(

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from yiwang.platform.perception import registry
 from yiwang.platform.perception.ingest import Busy
@@ -147,6 +147,7 @@ class Bridge:
         finally:
             self.client.loop_stop()
             self.client.disconnect()
+            connections.close_all()  # this thread's database connection
         return self.stats
 
     def _take(self) -> list[Any]:

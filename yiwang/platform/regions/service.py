@@ -33,6 +33,7 @@ __all__ = [
     "Region",
     "ancestors",
     "children",
+    "code_prefix",
     "covers",
     "create_grid",
     "create_region",
@@ -125,6 +126,12 @@ def descendants(code: str | Region, level: str | None = None) -> QuerySet[Region
     if level is not None:
         qs = qs.filter(level=Level(level))
     return qs.order_by("code")
+
+
+def code_prefix(code: str) -> str:
+    """The prefix every region and grid code below region ``code`` starts with (for
+    ``LIKE 'prefix%'`` filters)."""
+    return codes.prefix(normalize_code(code))
 
 
 def covers(ancestor_code: str, code: str) -> bool:

@@ -153,3 +153,20 @@ def test_demo_calendar_file_matches_the_2026_notice() -> None:
         for d in days:  # a make-up day is a weekend day, else it changes nothing
             assert date.fromisoformat(d).weekday() >= 5, d
     assert "notice" in data["note"]  # the demo data still says to check the notice itself
+
+
+def test_working_hours_skip_lunch_evenings_weekends_and_holidays(demo_calendar: None) -> None:
+    def hm(y: int, m: int, d: int, h: int, mi: int = 0) -> datetime:
+        return datetime(y, m, d, h, mi, tzinfo=SH)
+
+    # Friday 17:00 + 2 h: one hour on Friday, one on Monday from 08:30
+    assert wf.add_working_hours(hm(2026, 3, 6, 17), 2) == hm(2026, 3, 9, 9, 30)
+    # across lunch (12:00–13:30)
+    assert wf.add_working_hours(hm(2026, 3, 9, 11), 2) == hm(2026, 3, 9, 14, 30)
+    # before office hours: counting starts at 08:30; a whole day is 8 hours
+    assert wf.add_working_hours(hm(2026, 3, 9, 7), 8) == hm(2026, 3, 9, 18)
+    # the Spring Festival holiday is skipped and the make-up Saturday counts
+    assert wf.add_working_hours(hm(2026, 2, 13, 17), 2) == hm(2026, 2, 14, 9, 30)
+    assert wf.add_working_hours(hm(2026, 2, 14, 17), 2) == hm(2026, 2, 24, 9, 30)
+    with pytest.raises(ValueError):
+        wf.add_working_hours(hm(2026, 3, 9, 9), -1)

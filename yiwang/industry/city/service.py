@@ -1,0 +1,154 @@
+"""Public facade of city management (一网统管 / 智慧城管): the category table, reports from
+every source, the life of a case, who answers for which grid, and the clock.
+
+Every state change goes through :func:`transition` (see ``cases.py`` for the table of
+actions): checked, put on the case's timeline, audited and appended to the ledger in one
+transaction. Alarms of the perception platform whose rule names a case category open a case
+through :func:`case_from_alarm` (registered as an alarm handler when the app starts).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from yiwang.industry.city import access
+from yiwang.industry.city.cases import (
+    ACTION_LABELS,
+    TRANSITIONS,
+    Conflict,
+    Reported,
+    distance_m,
+    report,
+    tick,
+    transition,
+)
+from yiwang.industry.city.categories import load_categories, save_category, tree
+from yiwang.industry.city.models import (
+    OPEN_STATES,
+    Case,
+    CaseCategory,
+    CaseEvent,
+    DutyRole,
+    GridDuty,
+    Source,
+    State,
+)
+
+__all__ = [
+    "ACTION_LABELS",
+    "OPEN_STATES",
+    "TRANSITIONS",
+    "Case",
+    "CaseCategory",
+    "CaseEvent",
+    "Conflict",
+    "DutyRole",
+    "Reported",
+    "Source",
+    "State",
+    "assign_duty",
+    "can_see",
+    "case_from_alarm",
+    "category_tree",
+    "distance_m",
+    "get_case",
+    "list_cases",
+    "load_categories",
+    "may",
+    "report",
+    "save_category",
+    "tick",
+    "transition",
+]
+
+can_see = access.can_see
+may = access.may
+category_tree = tree
+
+
+def assign_duty(grid_code: str, user: Any, role: str, department_code: str = "") -> GridDuty:
+    """Make ``user`` the handler (of ``department_code``) or the inspector of a grid."""
+    if role not in DutyRole.values:
+        raise ValueError(f"unknown role {role!r}")
+    duty, _created = GridDuty.objects.get_or_create(grid_code=grid_code, role=role, user=user,
+                                                    department_code=department_code)
+    return duty
+
+
+def get_case(number: str, user: Any) -> Case:
+    """The case ``number`` if ``user`` may see it; else Case.DoesNotExist (the same for a
+    case that does not exist and one of somebody else)."""
+    case = (Case.objects.select_related("category", "category__parent", "assignee",
+                                        "inspector", "duplicate_of")
+            .filter(number=number).first())
+    if case is None or not access.can_see(user, case):
+        raise Case.DoesNotExist(number)
+    return case
+
+
+def list_cases(user: Any, *, state: str = "", category_code: str = "", district_code: str = "",
+               source: str = "", q: str = "", overdue: bool | None = None,
+               mine: bool = False) -> QuerySet[Case]:
+    """The cases ``user`` may see, newest first, filtered. ``state`` ``open`` means any
+    state before closing; ``mine`` the cases assigned to the user or waiting for their
+    verification."""
+    rows = Case.objects.select_related("category", "assignee")
+    if not access.is_official(user):
+        rows = rows.filter(reporter=user)
+    elif not user.is_superuser:
+        visible = Q(department_code__in=access.unit_codes(user))
+        regions_q = Q()
+        for code in access.region_codes(user):
+            regions_q |= Q(grid_code__startswith=_prefix(code))
+        if user.has_perm(access.DISPATCH) or user.has_perm(access.CALLS) or user.has_perm(
+                access.VERIFY):
+            visible |= regions_q if regions_q else Q(pk__in=[])
+        inspected = GridDuty.objects.filter(user=user, role=DutyRole.INSPECTOR).values(
+            "grid_code")
+        visible |= Q(grid_code__in=inspected)
+        rows = rows.filter(visible)
+    if mine:
+        rows = rows.filter(Q(assignee=user) | Q(inspector=user, state=State.HANDLED))
+    if state == "open":
+        rows = rows.filter(state__in=OPEN_STATES)
+    elif state:
+        rows = rows.filter(state=state)
+    if category_code:
+        rows = rows.filter(Q(category__code=category_code)
+                           | Q(category__parent__code=category_code))
+    if district_code:
+        rows = rows.filter(district_code=district_code)
+    if source:
+        rows = rows.filter(source=source)
+    if q:
+        rows = rows.filter(Q(number__icontains=q) | Q(title__icontains=q)
+                           | Q(address__icontains=q))
+    if overdue is True:
+        rows = rows.filter(overdue_at__isnull=False, state__in=OPEN_STATES)
+    return rows.order_by("-reported_at", "-id")
+
+
+def _prefix(region_code: str) -> str:
+    from yiwang.platform.regions import service as regions
+
+    return regions.code_prefix(region_code)
+
+
+def case_from_alarm(alarm: Any) -> str | None:
+    """The alarm handler: an alarm whose rule names a case category opens (and, as a trusted
+    source, files and dispatches) a case at the device's place; idempotent per alarm."""
+    if not alarm.category_code:
+        return None
+    ref = f"alarm:{alarm.pk}"
+    existing = Case.objects.filter(external_ref=ref).values_list("number", flat=True).first()
+    if existing:
+        return f"case:{existing}"
+    device = alarm.device
+    reported = report(source=Source.IOT, category_code=alarm.category_code,
+                      title=alarm.rule_name, description=alarm.message, lon=device.lon,
+                      lat=device.lat, address=device.address or device.name,
+                      external_ref=ref)
+    case = reported.duplicate_of or reported.case
+    return f"case:{case.number}"

@@ -105,10 +105,10 @@ YIWANG_STATELESS_PATHS = (
     "/oidc/revoke/",
     "/oidc/jwks/",
 )
-# Whole subtrees of public, read-only JSON with no cookie-based access: the ledger's API for
-# auditors (inclusion and consistency proofs, entries, checkpoints). Its internal router is
-# empty and must stay so (a test checks).
-YIWANG_STATELESS_PREFIXES = ("/api/v1/ledger/",)
+# Whole subtrees with no cookie-based access: the ledger's API for auditors (inclusion and
+# consistency proofs, entries, checkpoints; its internal router is empty and must stay so, a
+# test checks), and Open311 (read-only, or an api_key for creating requests).
+YIWANG_STATELESS_PREFIXES = ("/api/v1/ledger/", "/open311/v2/")
 _BROWSER_ONLY_MIDDLEWARE = (
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "yiwang.platform.zones.middleware.ZoneSessionCookieMiddleware",

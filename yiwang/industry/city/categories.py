@@ -25,7 +25,9 @@ from yiwang.platform.orgs import service as orgs
 
 STANDARD = Path(__file__).parent / "data" / "categories.json"
 FIELDS = ("name", "name_en", "kind", "filing_condition", "closing_condition", "time_limit",
-          "limit_unit", "department_code", "urgent", "active", "sort_order")
+          "limit_unit", "department_code", "urgent", "active", "sort_order", "attributes",
+          "keywords")
+DATATYPES = ("string", "number", "datetime", "text", "singlevaluelist", "multivaluelist")
 
 
 def _check(row: Mapping[str, Any]) -> None:
@@ -37,10 +39,39 @@ def _check(row: Mapping[str, Any]) -> None:
     limit = row.get("time_limit", 3)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 365:
         raise ValidationError({"time_limit": [_("处置时限须为1至365的整数")]})
+    _check_attributes(row.get("attributes", []))
     department = row.get("department_code") or ""
     if department and orgs.get_department(department) is None:
         raise ValidationError({"department_code": [
             _("部门 %(code)s 不存在") % {"code": department}]})
+
+
+def _check_attributes(attributes: Any) -> None:
+    """The Open311 service-definition attributes of a category."""
+    def bad(message: str) -> ValidationError:
+        return ValidationError({"attributes": [message]})
+
+    if not isinstance(attributes, list):
+        raise bad(_("附加信息项须为列表"))
+    seen: set[str] = set()
+    for item in attributes:
+        if not isinstance(item, dict):
+            raise bad(_("附加信息项须为对象"))
+        code = item.get("code")
+        if not isinstance(code, str) or not code.isidentifier() or len(code) > 32:
+            raise bad(_("附加信息项代码须为字母、数字和下划线"))
+        if code in seen:
+            raise bad(_("附加信息项 %(code)s 重复") % {"code": code})
+        seen.add(code)
+        if item.get("datatype") not in DATATYPES:
+            raise bad(_("附加信息项 %(code)s 的数据类型不正确") % {"code": code})
+        if not str(item.get("description") or "").strip():
+            raise bad(_("附加信息项 %(code)s 须有说明") % {"code": code})
+        if item["datatype"].endswith("valuelist"):
+            values = item.get("values")
+            if not isinstance(values, list) or not values or not all(
+                    isinstance(v, dict) and v.get("key") and v.get("name") for v in values):
+                raise bad(_("附加信息项 %(code)s 须列出可选值（key 与 name）") % {"code": code})
 
 
 @transaction.atomic

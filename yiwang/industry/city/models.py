@@ -42,6 +42,10 @@ class CaseCategory(models.Model):
     limit_unit = models.CharField(_("时限单位"), max_length=2, choices=LimitUnit.choices,
                                   default=LimitUnit.WORKING_DAYS)
     department_code = models.CharField(_("默认责任单位"), max_length=64, blank=True)
+    # Open311 service-definition attributes: [{"code", "description", "datatype",
+    # "required", "values": [{"key", "name"}]}] — what a report of this kind must say
+    attributes = models.JSONField(_("附加信息项"), default=list, blank=True)
+    keywords = models.CharField(_("关键词"), max_length=200, blank=True)
     urgent = models.BooleanField(_("紧急"), default=False)
     active = models.BooleanField(_("启用"), default=True)
     sort_order = models.PositiveIntegerField(_("排序"), default=0)
@@ -113,6 +117,7 @@ class Case(models.Model):
     reporter_phone = EncryptedTextField(_("上报人电话"), blank=True,
                                         purpose="city.case.reporter_phone")
     external_ref = models.CharField(_("来源关联"), max_length=64, blank=True, db_index=True)
+    attributes = models.JSONField(_("附加信息"), default=dict, blank=True)
     duplicate_of = models.ForeignKey("self", verbose_name=_("重复于"), null=True, blank=True,
                                      on_delete=models.PROTECT, related_name="duplicates")
     # who answers
@@ -222,6 +227,28 @@ class GridDuty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grid_code} {self.role} {self.user_id}"
+
+
+class Open311Client(models.Model):
+    """A third-party application allowed to create requests through the Open311 API (its
+    ``api_key``; only the key's SHA-256 is stored)."""
+
+    name = models.CharField(_("应用名称"), max_length=64)
+    contact = models.CharField(_("联系人"), max_length=64, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_hint = models.CharField(_("密钥尾号"), max_length=8, editable=False)
+    active = models.BooleanField(_("启用"), default=True)
+    requests_per_minute = models.PositiveIntegerField(_("每分钟请求上限"), default=60)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 应用")
+        verbose_name_plural = _("Open311 应用")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class CaseSequence(models.Model):

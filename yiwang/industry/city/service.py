@@ -35,6 +35,14 @@ from yiwang.industry.city.models import (
     Source,
     State,
 )
+from yiwang.industry.city.open311 import Open311Error, check_attributes
+from yiwang.industry.city.open311 import client_for as open311_client_for
+from yiwang.industry.city.open311 import create_request as open311_create
+from yiwang.industry.city.open311 import definition as open311_definition
+from yiwang.industry.city.open311 import register_client as register_open311_client
+from yiwang.industry.city.open311 import request as open311_request
+from yiwang.industry.city.open311 import requests as open311_requests
+from yiwang.industry.city.open311 import services as open311_services
 
 __all__ = [
     "ACTION_LABELS",
@@ -45,6 +53,7 @@ __all__ = [
     "CaseEvent",
     "Conflict",
     "DutyRole",
+    "Open311Error",
     "Reported",
     "Source",
     "State",
@@ -52,11 +61,19 @@ __all__ = [
     "can_see",
     "case_from_alarm",
     "category_tree",
+    "check_attributes",
     "distance_m",
     "get_case",
     "list_cases",
     "load_categories",
     "may",
+    "open311_client_for",
+    "open311_create",
+    "open311_definition",
+    "open311_request",
+    "open311_requests",
+    "open311_services",
+    "register_open311_client",
     "report",
     "save_category",
     "tick",

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("yiwang.core.health.urls")),
     path("", include("yiwang.core.health.urls_internal")),
     path("api/v1/", include("yiwang.entry.api.urls_internal")),
+    path("ogcapi/", include("yiwang.entry.api.ogcapi")),
     path("ledger/", include("yiwang.enablement.ledger.urls")),
     path("trust/", include("yiwang.support.trust.urls")),
     *i18n_patterns(

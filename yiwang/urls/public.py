@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("yiwang.core.health.urls")),
     path("api/v1/", include("yiwang.entry.api.urls_public")),
     path("open311/v2/", include("yiwang.entry.api.open311")),
+    path("ogcapi/", include("yiwang.entry.api.ogcapi")),
     path("", include("yiwang.support.identity.oidc.urls")),  # /oidc/..., /.well-known/...
     path("ledger/", include("yiwang.enablement.ledger.urls")),
     path("trust/", include("yiwang.support.trust.urls")),

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "yiwang.support.trust",
     "yiwang.support.licences",
     "yiwang.support.seals",
+    "yiwang.support.gis",
     "yiwang.support.identity",
     "yiwang.support.identity.oidc",
     "oauth2_provider",

@@ -31,6 +31,7 @@ __all__ = [
     "Level",
     "LoadResult",
     "Region",
+    "all_grids",
     "ancestors",
     "children",
     "code_prefix",
@@ -176,6 +177,11 @@ def stats(code: str) -> dict[str, int]:
         **{lvl.value: int(by_level.get(lvl.value, 0)) for lvl in lower},
         "grids": grids_in(region).count(),
     }
+
+
+def all_grids() -> QuerySet[Grid]:
+    """Every grid, ordered by code."""
+    return Grid.objects.order_by("code")
 
 
 def grids_in(region_code: str | Region) -> QuerySet[Grid]:

@@ -136,15 +136,27 @@ def _number(raw: Any) -> float | None:
 
 class _Parser:
     def __init__(self, snapshot: Snapshot, *, device_id: int | None, gateway_id: int | None,
-                 now_ms: int) -> None:
+                 now_ms: int, device_code: str | None = None) -> None:
         self.snapshot = snapshot
         self.own = snapshot.by_id.get(device_id) if device_id is not None else None
+        self.credential_lost = device_id is not None and self.own is None
+        self.unknown_own = ""
+        if device_code is not None:  # the broker authenticated the device by its code
+            self.own = snapshot.devices.get(device_code)
+            self.unknown_own = device_code if self.own is None else ""
         self.gateway_id = gateway_id
         self.latest_ms = now_ms + int(settings.YIWANG_PERCEPTION_CLOCK_SKEW) * 1000
         self.oldest_ms = now_ms - int(settings.YIWANG_PERCEPTION_RAW_DAYS) * 86_400_000
 
     def device(self, index: int, item: dict[str, Any]) -> DeviceSpec | Rejection:
         code = item.get("device")
+        if self.unknown_own:
+            return _rejection(index, self.unknown_own[:48], "unknown_device",
+                              _("设备 %(code)s 未登记，请先在设备台账中登记")
+                              % {"code": self.unknown_own[:48]})
+        if self.credential_lost:
+            return _rejection(index, str(code or "")[:48], "not_allowed",
+                              _("设备凭证已失效（设备已删除），请重新签发"))
         if self.own is not None:
             if code is None or code == self.own.code:
                 return self.own
@@ -218,16 +230,16 @@ class _Parser:
         return _Message(index, spec, ts, values, position)
 
 
-def ingest(items: list[Any], *, device_id: int | None = None, gateway_id: int | None = None,
-           source: str = "http") -> IngestResult:
-    """Validate and store a batch of messages posted with a device's credential
-    (``device_id``) or a gateway's (``gateway_id``), or by the platform itself (neither).
+class _StaleRegistry(Exception):
+    """The in-process registry named a device the database no longer has."""
 
-    Returns what was stored and what was rejected; raises :class:`Busy` when the database
-    stayed busy (nothing stored)."""
-    snapshot = registry.current()
+
+def _ingest_once(items: list[Any], snapshot: Snapshot, device_id: int | None,
+                 gateway_id: int | None, device_code: str | None, *,
+                 strict: bool) -> IngestResult:
     now_ms = int(time.time() * 1000)
-    parser = _Parser(snapshot, device_id=device_id, gateway_id=gateway_id, now_ms=now_ms)
+    parser = _Parser(snapshot, device_id=device_id, gateway_id=gateway_id, now_ms=now_ms,
+                     device_code=device_code)
     result = IngestResult()
     by_device: dict[int, list[_Message]] = defaultdict(list)
     early_rejections: list[tuple[int, Rejection]] = []
@@ -242,7 +254,7 @@ def ingest(items: list[Any], *, device_id: int | None = None, gateway_id: int | 
             by_device[parsed.spec.id].append(parsed)
     for attempt, pause in enumerate((*RETRIES, None)):
         try:
-            _store(snapshot, by_device, early_rejections, result, now_ms)
+            _store(snapshot, by_device, early_rejections, result, now_ms, strict=strict)
             break
         except OperationalError as exc:
             if pause is None or connection.in_atomic_block:
@@ -251,6 +263,27 @@ def ingest(items: list[Any], *, device_id: int | None = None, gateway_id: int | 
                 raise Busy(str(exc)) from exc
             logger.info("perception: database busy (attempt %d), retrying", attempt + 1)
             time.sleep(pause)
+    return result
+
+
+def ingest(items: list[Any], *, device_id: int | None = None, gateway_id: int | None = None,
+           device_code: str | None = None, source: str = "http") -> IngestResult:
+    """Validate and store a batch of messages posted with a device's credential
+    (``device_id``), a gateway's (``gateway_id``), as the device ``device_code`` (the MQTT
+    broker authenticated it), or by the platform itself (none of them).
+
+    Returns what was stored and what was rejected; raises :class:`Busy` when the database
+    stayed busy (nothing stored)."""
+    snapshot = registry.current()
+    try:
+        result = _ingest_once(items, snapshot, device_id, gateway_id, device_code, strict=True)
+    except _StaleRegistry:
+        # a device of the batch is gone from the database (or was replaced) since this
+        # process last loaded the registry: load it again and check the batch anew
+        registry.forget()
+        snapshot = registry.current()
+        result = _ingest_once(items, snapshot, device_id, gateway_id, device_code,
+                              strict=False)
     if gateway_id is not None:
         from yiwang.platform.perception.models import Gateway
 
@@ -270,7 +303,8 @@ def _plus(column: str, amount: int) -> Any:
 
 
 def _store(snapshot: Snapshot, by_device: dict[int, list[_Message]],
-           early: list[tuple[int, Rejection]], result: IngestResult, now_ms: int) -> None:
+           early: list[tuple[int, Rejection]], result: IngestResult, now_ms: int, *,
+           strict: bool) -> None:
     stored = 0
     late: list[Rejection] = []
     with transaction.atomic():
@@ -278,6 +312,17 @@ def _store(snapshot: Snapshot, by_device: dict[int, list[_Message]],
         if not ids:
             return
         state = _lock_devices(ids)
+        missing = set(ids) - set(state)
+        if missing:
+            if strict:
+                raise _StaleRegistry(sorted(missing))
+            for device_id in missing:  # deleted meanwhile: as if never registered
+                for message in by_device.pop(device_id, ()):
+                    late.append(_rejection(message.index, message.spec.code, "unknown_device",
+                                           _("设备 %(code)s 未登记，请先在设备台账中登记")
+                                           % {"code": message.spec.code}))
+            early = [(d, r) for d, r in early if d not in missing]
+            ids = [d for d in ids if d not in missing]
         points: list[tuple[int, str, int, float]] = []
         updates: list[tuple[Any, ...]] = []
         earliest_hour: int | None = None

@@ -44,6 +44,7 @@ logger = logging.getLogger("yiwang.perception.mqtt")
 BATCH_MESSAGES = 500
 BATCH_WAIT = 0.05
 RECEIVE_MAXIMUM = 2000
+POISON_ATTEMPTS = 3
 
 
 @dataclass
@@ -54,6 +55,7 @@ class BridgeStats:
     unknown_topics: int = 0
     busy_retries: int = 0
     batches: int = 0
+    failed: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -143,7 +145,7 @@ class Bridge:
             while not self._stopping.is_set():
                 batch = self._take()
                 if batch:
-                    self._store(batch)
+                    self._store_safely(batch)
         finally:
             self.client.loop_stop()
             self.client.disconnect()
@@ -167,17 +169,37 @@ class Bridge:
                 break
         return batch
 
-    def _credential(self, topic: str) -> tuple[str, str, tuple[str, int] | None]:
+    def _store_safely(self, batch: list[Any]) -> None:
+        """Store a batch; an unexpected error is retried (with the registry reloaded) a few
+        times, then the batch is acknowledged and counted as failed, so that one message
+        the platform cannot store does not stop every other device (its error is logged
+        with the topics)."""
+        for attempt in range(POISON_ATTEMPTS):
+            try:
+                self._store(batch)
+                return
+            except Exception as exc:  # the bridge must outlive any one bad batch
+                logger.exception("MQTT batch failed (attempt %d): %s", attempt + 1, exc)
+                self.stats.errors.append(str(exc)[:200])
+                registry.forget()
+                close_old_connections()
+                time.sleep(0.2 * (attempt + 1))
+        topics = sorted({m.topic for m in batch})
+        logger.error("MQTT batch of %d dropped after %d attempts (topics %s)", len(batch),
+                     POISON_ATTEMPTS, ", ".join(topics[:10]))
+        for message in batch:
+            self.client.ack(message.mid, message.qos)
+        self.stats.failed += len(batch)
+
+    def _credential(self, topic: str) -> tuple[str, str, tuple[str, Any] | None]:
         """(kind, code, credential) from a telemetry topic; credential None if unknown."""
         parts = topic[len(self.prefix) + 1:].split("/")
         if len(parts) != 3 or parts[2] != "telemetry" or parts[0] not in ("devices",
                                                                           "gateways"):
             return "", "", None
         kind, code = parts[0][:-1], parts[1]
-        snapshot = registry.current()
-        if kind == "device":
-            spec = snapshot.devices.get(code)
-            return kind, code, ("device", spec.id) if spec is not None else None
+        if kind == "device":  # resolved by code against the current registry at ingestion
+            return kind, code, ("device_code", code)
         from yiwang.platform.perception.models import Gateway
 
         pk = Gateway.objects.filter(code=code, active=True).values_list("pk", flat=True).first()
@@ -222,7 +244,7 @@ class Bridge:
         self.stats.messages += len(batch)
         self.stats.batches += 1
 
-    def _ingest(self, items: list[Any], credential: tuple[str, int]) -> Any:
+    def _ingest(self, items: list[Any], credential: tuple[str, Any]) -> Any:
         delay = 0.5
         while True:
             try:

@@ -347,17 +347,20 @@ def create_rule(name: str, *, kind: str, metric: str = "", device_code: str | No
 
 # --- ingestion --------------------------------------------------------------------------
 
-def ingest_readings(items: list[Any], *, credential: tuple[str, int] | None = None,
+def ingest_readings(items: list[Any], *, credential: tuple[str, Any] | None = None,
                     source: str = "http") -> IngestResult:
-    """Store a batch of readings posted with ``credential`` (from :func:`authenticate`;
-    None: trusted platform input such as the simulator). See ``ingest.py``."""
+    """Store a batch of readings posted with ``credential``: ``("device", id)`` or
+    ``("gateway", id)`` from :func:`authenticate`, ``("device_code", code)`` for a device
+    the MQTT broker authenticated; None for trusted platform input such as the simulator.
+    See ``ingest.py``."""
     limit = int(settings.YIWANG_PERCEPTION_MAX_BATCH)
     if len(items) > limit:
         raise _error(_("一次最多上报 %(limit)s 条读数，请分批上报") % {"limit": limit},
                      "batch_too_large")
-    device_id = credential[1] if credential and credential[0] == "device" else None
-    gateway_id = credential[1] if credential and credential[0] == "gateway" else None
-    return ingest(items, device_id=device_id, gateway_id=gateway_id, source=source)
+    kind, value = credential if credential else ("", None)
+    return ingest(items, device_id=value if kind == "device" else None,
+                  gateway_id=value if kind == "gateway" else None,
+                  device_code=value if kind == "device_code" else None, source=source)
 
 
 # --- reads ------------------------------------------------------------------------------

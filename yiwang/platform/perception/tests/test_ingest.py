@@ -223,3 +223,32 @@ def test_registration_finds_grid_street_and_district(device) -> None:
     assert device.grid_code == "339901001001001"
     assert device.street_code == "339901001000"
     assert device.district_code == "339901000000"
+
+
+def test_a_device_deleted_since_the_registry_was_loaded_is_unknown(device,
+                                                                   monkeypatch) -> None:
+    from yiwang.platform.perception import registry
+    from yiwang.platform.perception.models import Device
+
+    stale = registry.current()  # this process knows the device…
+    Device.objects.filter(pk=device.pk).delete()  # …then it is gone
+    real, calls = registry.current, []
+
+    def current():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return stale if len(calls) == 1 else real()
+
+    monkeypatch.setattr(registry, "current", current)
+    result = service.ingest_readings([{"device": "WL-001", "ts": now_ms(), "values": {"level": 1}}])
+    assert len(calls) == 2  # the stale registry was noticed and reloaded
+    assert result.accepted == 0 and _codes(result) == ["unknown_device"]
+    assert not Reading.objects.exists()
+
+
+def test_a_credential_of_a_deleted_device_posts_nothing(device) -> None:
+    other = make_device("WL-002", lon=120.015)
+    result = service.ingest_readings([{"device": "WL-002", "ts": now_ms(),
+                                       "values": {"level": 1}}],
+                                     credential=("device", 999_999))
+    assert _codes(result) == ["not_allowed"]
+    assert not Reading.objects.filter(device=other).exists()

@@ -7,10 +7,12 @@ export YIWANG_DATA_DIR ?= $(CURDIR)/var
 
 .PHONY: demo test install lint unit serve clean config-reference openapi
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@command -v npm >/dev/null || { echo "npm is needed for the maps and charts (Leaflet, ECharts from the npm registry): apt-get install -y nodejs npm"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -17,6 +17,7 @@ urlpatterns = [
         path("licences/", include("yiwang.support.licences.urls_portal")),
         path("services/", include("yiwang.industry.services.urls_portal")),
         path("applications/", include("yiwang.industry.applications.urls_portal")),
+        path("reports/", include("yiwang.industry.city.urls_portal")),
         path("notifications/", include("yiwang.support.notify.urls_portal")),
         path("", include("yiwang.entry.portal.urls")),
         prefix_default_language=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -159,7 +160,17 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS: list[Any] = [BASE_DIR / "static"]
+# Front-end libraries from the npm registry (package.json; `make install` runs `npm ci`),
+# served from node_modules under /static/vendor/ — never copied into the repository.
+NODE_MODULES = Path(env(
+    "YIWANG_NODE_MODULES", str(BASE_DIR.parent / "node_modules"), group="Zones and serving",
+    show_default="node_modules beside the yiwang package",
+    doc="Where `npm ci` installed the front-end libraries (Leaflet, ECharts).",
+))
+VENDOR = {"leaflet": "leaflet/dist", "echarts": "echarts/dist"}
+STATICFILES_DIRS += [(f"vendor/{name}", NODE_MODULES / folder)
+                     for name, folder in VENDOR.items() if (NODE_MODULES / folder).is_dir()]
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = True

@@ -3,6 +3,7 @@ from django.urls import path
 from yiwang.entry.workbench import (
     urls_applications,
     urls_calendar,
+    urls_city,
     urls_ledger,
     urls_licences,
     urls_seals,
@@ -61,6 +62,7 @@ urlpatterns = [
     # 一网通办: the service builder and the officials' inbox
     *urls_services.urlpatterns,
     *urls_applications.urlpatterns,
+    *urls_city.urlpatterns,
     # 工作日历 of the statutory clock
     *urls_calendar.urlpatterns,
 ]

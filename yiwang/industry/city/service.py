@@ -57,9 +57,11 @@ __all__ = [
     "Reported",
     "Source",
     "State",
+    "allowed_actions",
     "assign_duty",
     "can_see",
     "case_from_alarm",
+    "case_photo",
     "category_tree",
     "check_attributes",
     "distance_m",
@@ -77,6 +79,7 @@ __all__ = [
     "report",
     "save_category",
     "tick",
+    "timeline",
     "transition",
 ]
 
@@ -151,6 +154,28 @@ def _prefix(region_code: str) -> str:
     from yiwang.platform.regions import service as regions
 
     return regions.code_prefix(region_code)
+
+
+def case_photo(number: str, token: str, user: Any) -> bytes:
+    """A photo of a case's timeline, for someone who may see the case (the read is
+    audited by the uploads app); Case.DoesNotExist otherwise."""
+    from yiwang.core.uploads import service as uploads
+
+    case = get_case(number, user)
+    if not any(token in (event.photos or []) for event in case.events.all()):
+        raise Case.DoesNotExist(number)
+    return uploads.read_upload(token, actor=user, purpose="city.case_photo")
+
+
+def allowed_actions(case: Case, user: Any) -> list[str]:
+    """The actions ``user`` may take on ``case`` in its state (for the pages' buttons)."""
+    return [action for action, (states, _target) in TRANSITIONS.items()
+            if case.state in states and access.may(user, action, case)]
+
+
+def timeline(case: Case) -> list[CaseEvent]:
+    """The case's steps, oldest first."""
+    return list(case.events.select_related("actor").order_by("at", "id"))
 
 
 def case_from_alarm(alarm: Any) -> str | None:

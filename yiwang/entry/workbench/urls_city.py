@@ -1,0 +1,12 @@
+"""Workbench pages of city management (一网统管): cases."""
+
+from django.urls import path
+
+from yiwang.entry.workbench import views_city
+
+urlpatterns: list = [
+    path("city/cases/", views_city.cases, name="city_cases"),
+    path("city/cases/<str:number>/", views_city.case, name="city_case"),
+    path("city/cases/<str:number>/photos/<str:token>", views_city.photo, name="city_photo"),
+    path("city/cases/<str:number>/<slug:action>/", views_city.act, name="city_act"),
+]

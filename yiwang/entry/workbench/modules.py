@@ -75,7 +75,7 @@ MODULES: list[Module] = [
         "事件可自动生成城市运行案卷。"), GOVERN),
     Module("cockpit", _("数字驾驶舱"), _(
         "市级、区县级、街道级数字驾驶舱:城市运行体征、办件和案卷的统计与趋势、高频事件和预警,"
-        "一屏可视化,辅助决策指挥。"), GOVERN),
+        "一屏可视化,辅助决策指挥。"), GOVERN, "workbench:cockpit", permission="city.view_cockpit"),
     Module("office", _("协同办公"), _(
         "一网协同:部门之间的通知公告、电子公文(加盖电子印章)、督办任务和数据共享申请,"
         "在政务内网中流转。"), COOPERATE),

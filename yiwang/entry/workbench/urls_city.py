@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from yiwang.entry.workbench import views_city
+from yiwang.entry.workbench import views_city, views_cockpit
 
 urlpatterns: list = [
+    path("cockpit/", views_cockpit.cockpit, name="cockpit"),
     path("city/cases/", views_city.cases, name="city_cases"),
     path("city/cases/<str:number>/", views_city.case, name="city_case"),
     path("city/cases/<str:number>/photos/<str:token>", views_city.photo, name="city_photo"),

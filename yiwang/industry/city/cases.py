@@ -40,7 +40,7 @@ from django.utils.translation import gettext_lazy
 from yiwang.core.audit import service as audit
 from yiwang.enablement.ledger import service as ledger
 from yiwang.enablement.workflow import service as workflow
-from yiwang.industry.city import access, dispatch
+from yiwang.industry.city import access, dispatch, stats
 from yiwang.industry.city.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -182,6 +182,7 @@ def _event(case: Case, action: str, actor: Any, *, at: datetime, note: str = "",
         photos=list(photos), lon=lon, lat=lat, at=at, ledger_index=receipt.index)
     audit.record(f"city.case.{action}", case, actor=actor,
                  detail={"number": case.number, "state": case.state})
+    stats.record(case, action, at)
     return event
 
 

@@ -157,6 +157,8 @@ class Case(models.Model):
             models.Index(fields=["state", "category", "lon"], name="city_case_nearby"),
             models.Index(fields=["department_code", "state"], name="city_case_dept_state"),
             models.Index(fields=["district_code", "reported_at"], name="city_case_district"),
+            models.Index(fields=["state", "district_code", "street_code"],
+                         name="city_case_state_area"),
         ]
         permissions = [
             ("dispatch_case", _("受理、立案、派遣案卷（指挥中心）")),
@@ -249,6 +251,41 @@ class Open311Client(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CaseStat(models.Model):
+    """Counts of case events per local day, region (the case's community, street, district
+    and city: one row each) and dimension — the cockpit's indicators read these few rows
+    instead of counting cases.
+    ``dimension`` is ``total`` (key ""), ``category`` (minor class code),
+    ``major`` (major class code), ``source``, ``department`` or ``hotspot`` (key
+    ``community code|minor class code``: the places and kinds of high-frequency events)."""
+
+    day = models.DateField()
+    region_code = models.CharField(max_length=12)
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=100, blank=True)
+    reported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    filed = models.PositiveIntegerField(default=0)
+    closed = models.PositiveIntegerField(default=0)
+    closed_on_time = models.PositiveIntegerField(default=0)
+    reworked = models.PositiveIntegerField(default=0)
+    extended = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    overdue = models.PositiveIntegerField(default=0)
+    evaluations = models.PositiveIntegerField(default=0)
+    satisfaction_sum = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("案卷统计")
+        verbose_name_plural = _("案卷统计")
+        permissions = [("view_cockpit", _("查看数字驾驶舱"))]
+        constraints = [models.UniqueConstraint(fields=["region_code", "dimension", "key", "day"],
+                                               name="city_stat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.region_code} {self.dimension}:{self.key}"
 
 
 class CaseSequence(models.Model):

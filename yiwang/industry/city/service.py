@@ -43,6 +43,7 @@ from yiwang.industry.city.open311 import register_client as register_open311_cli
 from yiwang.industry.city.open311 import request as open311_request
 from yiwang.industry.city.open311 import requests as open311_requests
 from yiwang.industry.city.open311 import services as open311_services
+from yiwang.industry.city.stats import summary as cockpit_summary
 
 __all__ = [
     "ACTION_LABELS",
@@ -64,6 +65,7 @@ __all__ = [
     "case_photo",
     "category_tree",
     "check_attributes",
+    "cockpit_summary",
     "distance_m",
     "get_case",
     "list_cases",

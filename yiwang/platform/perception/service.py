@@ -87,6 +87,7 @@ __all__ = [
     "list_devices",
     "parse_ts",
     "prune",
+    "region_summary",
     "register_device",
     "register_gateway",
     "register_handler",
@@ -562,6 +563,29 @@ def prune(now: datetime | None = None, *, chunk_hours: int = 6) -> dict[str, int
 
 
 # --- alarms -----------------------------------------------------------------------------
+
+def _in_region(region_code: str) -> Q:
+    return Q(grid_code__startswith=regions.code_prefix(region_code))
+
+
+def region_summary(region_code: str) -> dict[str, Any]:
+    """For a cockpit: the open alarms in a region by severity (and the latest ten), and its
+    devices by health (online, silent, never, inactive)."""
+    from django.db.models import Count
+
+    alarms_q = Alarm.objects.filter(_in_region(region_code), cleared_at__isnull=True)
+    by_severity = dict(alarms_q.values_list("severity").annotate(n=Count("id")))
+    latest = [{"id": a.pk, "severity": a.severity, "message": a.message,
+               "started_at": a.started_at, "acknowledged": a.acknowledged_at is not None,
+               "lon": a.device.lon, "lat": a.device.lat, "case": a.handled_ref}
+              for a in alarms_q.select_related("device").order_by("-started_at")[:10]]
+    devices = Device.objects.filter(_in_region(region_code))
+    health = {status: list_devices(None, status=status).filter(
+        pk__in=devices.values("pk")).count()
+        for status in ("online", "silent", "never", "inactive")}
+    return {"alarms": {s: int(by_severity.get(s, 0)) for s in Severity.values},
+            "latest_alarms": latest, "devices": health}
+
 
 def list_alarms(scope: list[str] | None, *, state: str = "open", severity: str = "",
                 device_code: str = "", district_code: str = "") -> QuerySet[Alarm]:

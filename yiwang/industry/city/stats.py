@@ -1,0 +1,165 @@
+"""Case statistics for the cockpit (数字驾驶舱): counters per local day, region and
+dimension, bumped in the transaction of every case event (see ``models.CaseStat``), and the
+indicators read from them.
+
+Indicators, as Chinese cities publish them (数字城管 评价指标), for a region and a period:
+
+- 上报数 reported, 立案数 filed, 结案数 closed, 按期结案数 closed on time;
+- 结案率 closure rate = closed / filed; 按期结案率 on-time rate = closed on time / closed;
+- 返工率 rework rate = reworked / closed; 延期率 extension rate = extended / filed;
+- 超期数 overdue (became overdue in the period) and, live, the open cases past due now;
+- by source, major and minor category, department and child area; the daily trend; the
+  places and kinds of high-frequency events (高频事件: community × category).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from yiwang.industry.city.models import OPEN_STATES, Case, CaseStat
+
+COUNTERS = ("reported", "duplicates", "filed", "closed", "closed_on_time", "reworked",
+            "extended", "returned", "overdue", "evaluations", "satisfaction_sum")
+_UPSERT: dict[str, str] = {}
+
+
+def _sql() -> str:
+    sql = _UPSERT.get(connection.vendor)
+    if sql is None:
+        columns = ", ".join(COUNTERS)
+        marks = ", ".join(["%s"] * (4 + len(COUNTERS)))
+        updates = ", ".join(f"{c} = city_casestat.{c} + excluded.{c}" for c in COUNTERS)
+        sql = (f"INSERT INTO city_casestat (day, region_code, dimension, key, {columns}) "  # noqa: S608
+               f"VALUES ({marks}) ON CONFLICT (region_code, dimension, key, day) "
+               f"DO UPDATE SET {updates}")
+        _UPSERT[connection.vendor] = sql
+    return sql
+
+
+def city_code(code: str) -> str:
+    return code[:4] + "0" * 8
+
+
+def _regions(case: Case) -> list[str]:
+    return [case.community_code, case.street_code, case.district_code,
+            city_code(case.district_code)]
+
+
+def _keys(case: Case) -> list[tuple[str, str]]:
+    category = case.category
+    major = category.parent.code if category.parent_id and category.parent else ""
+    return [("total", ""), ("category", category.code), ("major", major),
+            ("source", case.source), ("department", case.department_code or ""),
+            ("hotspot", f"{case.community_code}|{category.code}")]
+
+
+def bump(case: Case, at: datetime, **counts: int) -> None:
+    """Add ``counts`` (counter name → amount) to the case's rows for the day of ``at``;
+    call inside the transaction of the event."""
+    if not counts:
+        return
+    day = timezone.localtime(at).date()
+    values = [int(counts.get(c, 0)) for c in COUNTERS]
+    rows = [(connection.ops.adapt_datefield_value(day), region, dimension, key, *values)
+            for region in _regions(case) for dimension, key in _keys(case)]
+    with connection.cursor() as cursor:
+        cursor.executemany(_sql(), rows)
+
+
+#: what each case action adds to the counters
+ON_ACTION: dict[str, tuple[str, ...]] = {
+    "report": ("reported",), "duplicate": ("duplicates",), "file": ("filed",),
+    "return": ("returned",), "extend": ("extended",), "verify_fail": ("reworked",),
+    "overdue": ("overdue",),
+}
+
+
+def record(case: Case, action: str, at: datetime) -> None:
+    """Count one case event (from the transition that made it). A duplicate report counts
+    on the case it duplicates (its ``duplicate`` event), not as a problem of its own."""
+    if action == "report" and case.duplicate_of_id is not None:
+        return
+    counts = {name: 1 for name in ON_ACTION.get(action, ())}
+    if action == "verify_pass":
+        counts["closed"] = 1
+        if case.closed_on_time:
+            counts["closed_on_time"] = 1
+    elif action == "evaluate" and case.satisfaction:
+        counts["evaluations"] = 1
+        counts["satisfaction_sum"] = int(case.satisfaction)
+    bump(case, at, **counts)
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _indicators(row: dict[str, Any]) -> dict[str, Any]:
+    out = {c: int(row.get(c) or 0) for c in COUNTERS}
+    out["closure_rate"] = _rate(out["closed"], out["filed"])
+    out["on_time_rate"] = _rate(out["closed_on_time"], out["closed"])
+    out["rework_rate"] = _rate(out["reworked"], out["closed"])
+    out["extension_rate"] = _rate(out["extended"], out["filed"])
+    out["satisfaction"] = (round(out["satisfaction_sum"] / out["evaluations"], 2)
+                           if out["evaluations"] else None)
+    return out
+
+
+def summary(region_code: str, children: list[str], start: date, end: date,
+            *, top: int = 10) -> dict[str, Any]:
+    """The indicators of ``region_code`` (a city, district or street code) for the days
+    ``start``…``end`` (inclusive), with breakdowns, the trend, the children's figures and
+    the high-frequency events; plus the live open and overdue counts."""
+    sums = {c: Sum(c) for c in COUNTERS}
+    rows = CaseStat.objects.filter(region_code=region_code, day__gte=start, day__lte=end)
+    totals: dict[str, Any] = rows.filter(dimension="total").aggregate(**sums)
+    breakdown: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    grouped = (rows.exclude(dimension__in=("total", "hotspot"))
+               .values("dimension", "key").annotate(**sums))
+    for row in grouped:
+        breakdown[row["dimension"]].append({"key": row["key"], **_indicators(row)})
+    for items in breakdown.values():
+        items.sort(key=lambda r: (-r["reported"], -r["filed"], r["key"]))
+    hotspots = list(rows.filter(dimension="hotspot").values("key")
+                    .annotate(count=Sum("reported")).order_by("-count", "key")[:top])
+    trend_rows = {r["day"]: r for r in rows.filter(dimension="total").values(
+        "day", "reported", "filed", "closed")}
+    trend = []
+    day = start
+    while day <= end:
+        row = trend_rows.get(day, {})
+        trend.append({"day": day.isoformat(), "reported": row.get("reported", 0),
+                      "filed": row.get("filed", 0), "closed": row.get("closed", 0)})
+        day += timedelta(days=1)
+    by_child = {r["region_code"]: r for r in CaseStat.objects.filter(
+        region_code__in=children, dimension="total", day__gte=start, day__lte=end)
+        .values("region_code").annotate(**sums)}
+    areas = [{"code": code, **_indicators(by_child.get(code, {}))} for code in children]
+    return {"indicators": _indicators(totals), "by": dict(breakdown), "trend": trend,
+            "areas": areas, "hotspots": [{"community": h["key"].split("|")[0],
+                                          "category": h["key"].split("|")[1],
+                                          "count": h["count"]} for h in hotspots],
+            "live": live(region_code)}
+
+
+def _area_filter(region_code: str) -> dict[str, str]:
+    if region_code.endswith("00000000"):
+        return {"district_code__startswith": region_code[:4]}
+    if region_code.endswith("000000"):
+        return {"district_code": region_code}
+    if region_code.endswith("000"):
+        return {"street_code": region_code}
+    return {"community_code": region_code}
+
+
+def live(region_code: str) -> dict[str, int]:
+    """Open cases and those past their deadline now, in the region."""
+    rows = Case.objects.filter(state__in=OPEN_STATES, **_area_filter(region_code))
+    return {"open": rows.count(),
+            "overdue": rows.filter(due_at__lt=timezone.now()).count()}

@@ -15,6 +15,7 @@ Indicators, as Chinese cities publish them (数字城管 评价指标), for a re
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -100,8 +101,8 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _indicators(row: dict[str, Any]) -> dict[str, Any]:
-    out = {c: int(row.get(c) or 0) for c in COUNTERS}
+def _indicators(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {c: int(row.get(c) or 0) for c in COUNTERS}
     out["closure_rate"] = _rate(out["closed"], out["filed"])
     out["on_time_rate"] = _rate(out["closed_on_time"], out["closed"])
     out["rework_rate"] = _rate(out["reworked"], out["closed"])
@@ -122,22 +123,23 @@ def summary(region_code: str, children: list[str], start: date, end: date,
     breakdown: dict[str, list[dict[str, Any]]] = defaultdict(list)
     grouped = (rows.exclude(dimension__in=("total", "hotspot"))
                .values("dimension", "key").annotate(**sums))
+    row: Any
     for row in grouped:
         breakdown[row["dimension"]].append({"key": row["key"], **_indicators(row)})
     for items in breakdown.values():
         items.sort(key=lambda r: (-r["reported"], -r["filed"], r["key"]))
     hotspots = list(rows.filter(dimension="hotspot").values("key")
                     .annotate(count=Sum("reported")).order_by("-count", "key")[:top])
-    trend_rows = {r["day"]: r for r in rows.filter(dimension="total").values(
+    trend_rows: dict[Any, Any] = {r["day"]: r for r in rows.filter(dimension="total").values(
         "day", "reported", "filed", "closed")}
     trend = []
     day = start
     while day <= end:
-        row = trend_rows.get(day, {})
-        trend.append({"day": day.isoformat(), "reported": row.get("reported", 0),
-                      "filed": row.get("filed", 0), "closed": row.get("closed", 0)})
+        found = trend_rows.get(day, {})
+        trend.append({"day": day.isoformat(), "reported": found.get("reported", 0),
+                      "filed": found.get("filed", 0), "closed": found.get("closed", 0)})
         day += timedelta(days=1)
-    by_child = {r["region_code"]: r for r in CaseStat.objects.filter(
+    by_child: dict[str, Any] = {r["region_code"]: r for r in CaseStat.objects.filter(
         region_code__in=children, dimension="total", day__gte=start, day__lte=end)
         .values("region_code").annotate(**sums)}
     areas = [{"code": code, **_indicators(by_child.get(code, {}))} for code in children]

@@ -157,7 +157,7 @@ class Case(models.Model):
             models.Index(fields=["state", "category", "lon"], name="city_case_nearby"),
             models.Index(fields=["department_code", "state"], name="city_case_dept_state"),
             models.Index(fields=["district_code", "reported_at"], name="city_case_district"),
-            models.Index(fields=["state", "district_code", "street_code"],
+            models.Index(fields=["state", "district_code", "street_code", "due_at"],
                          name="city_case_state_area"),
         ]
         permissions = [
@@ -281,7 +281,8 @@ class CaseStat(models.Model):
         verbose_name = _("案卷统计")
         verbose_name_plural = _("案卷统计")
         permissions = [("view_cockpit", _("查看数字驾驶舱"))]
-        constraints = [models.UniqueConstraint(fields=["region_code", "dimension", "key", "day"],
+        # region, dimension, then the day range: a cockpit query reads one slice of days
+        constraints = [models.UniqueConstraint(fields=["region_code", "dimension", "day", "key"],
                                                name="city_stat_unique")]
 
     def __str__(self) -> str:

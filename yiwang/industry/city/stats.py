@@ -25,6 +25,8 @@ from django.utils import timezone
 
 from yiwang.industry.city.models import OPEN_STATES, Case, CaseStat
 
+#: counters of events before a case has a department (they are not counted by department)
+UNDISPATCHED = {"reported", "duplicates"}
 COUNTERS = ("reported", "duplicates", "filed", "closed", "closed_on_time", "reworked",
             "extended", "returned", "overdue", "evaluations", "satisfaction_sum")
 _UPSERT: dict[str, str] = {}
@@ -37,7 +39,7 @@ def _sql() -> str:
         marks = ", ".join(["%s"] * (4 + len(COUNTERS)))
         updates = ", ".join(f"{c} = city_casestat.{c} + excluded.{c}" for c in COUNTERS)
         sql = (f"INSERT INTO city_casestat (day, region_code, dimension, key, {columns}) "  # noqa: S608
-               f"VALUES ({marks}) ON CONFLICT (region_code, dimension, key, day) "
+               f"VALUES ({marks}) ON CONFLICT (region_code, dimension, day, key) "
                f"DO UPDATE SET {updates}")
         _UPSERT[connection.vendor] = sql
     return sql
@@ -67,8 +69,11 @@ def bump(case: Case, at: datetime, **counts: int) -> None:
         return
     day = timezone.localtime(at).date()
     values = [int(counts.get(c, 0)) for c in COUNTERS]
+    keys = _keys(case)
+    if set(counts) <= UNDISPATCHED:  # no department yet: nothing to count under one
+        keys = [k for k in keys if k[0] != "department"]
     rows = [(connection.ops.adapt_datefield_value(day), region, dimension, key, *values)
-            for region in _regions(case) for dimension, key in _keys(case)]
+            for region in _regions(case) for dimension, key in keys]
     with connection.cursor() as cursor:
         cursor.executemany(_sql(), rows)
 
@@ -121,7 +126,7 @@ def summary(region_code: str, children: list[str], start: date, end: date,
     rows = CaseStat.objects.filter(region_code=region_code, day__gte=start, day__lte=end)
     totals: dict[str, Any] = rows.filter(dimension="total").aggregate(**sums)
     breakdown: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    grouped = (rows.exclude(dimension__in=("total", "hotspot"))
+    grouped = (rows.filter(dimension__in=("category", "major", "source", "department"))
                .values("dimension", "key").annotate(**sums))
     row: Any
     for row in grouped:
@@ -147,21 +152,94 @@ def summary(region_code: str, children: list[str], start: date, end: date,
             "areas": areas, "hotspots": [{"community": h["key"].split("|")[0],
                                           "category": h["key"].split("|")[1],
                                           "count": h["count"]} for h in hotspots],
-            "live": live(region_code)}
+            "live": live(region_code, children)}
 
 
-def _area_filter(region_code: str) -> dict[str, str]:
+def _area_filter(region_code: str, children: list[str]) -> dict[str, Any]:
+    """Equality filters the (state, district, street) index serves: a city by its
+    districts, not by a code prefix (which would scan every case)."""
     if region_code.endswith("00000000"):
-        return {"district_code__startswith": region_code[:4]}
+        return {"district_code__in": children}
     if region_code.endswith("000000"):
         return {"district_code": region_code}
     if region_code.endswith("000"):
-        return {"street_code": region_code}
-    return {"community_code": region_code}
+        return {"district_code": region_code[:6] + "000000", "street_code": region_code}
+    return {"street_code": region_code[:9] + "000", "community_code": region_code}
 
 
-def live(region_code: str) -> dict[str, int]:
-    """Open cases and those past their deadline now, in the region."""
-    rows = Case.objects.filter(state__in=OPEN_STATES, **_area_filter(region_code))
-    return {"open": rows.count(),
-            "overdue": rows.filter(due_at__lt=timezone.now()).count()}
+def live(region_code: str, children: list[str]) -> dict[str, int]:
+    """Open cases and those past their deadline now, in the region (``children``: its
+    child regions, for a city its districts)."""
+    # one pass over the open cases of the area (the state and area index), both counts
+    from django.db.models import Count, Q
+
+    found = Case.objects.filter(state__in=OPEN_STATES, **_area_filter(region_code, children)
+                                ).aggregate(open=Count("id"),
+                                            overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
+    return {"open": int(found["open"] or 0), "overdue": int(found["overdue"] or 0)}
+
+
+def rebuild(progress: Any = None) -> int:
+    """Recompute every statistics row from the cases themselves (after a bulk import, or
+    to repair drifted counters): the cases are counted in the database by community,
+    category, source, department and day of each date (reported, filed, closed, overdue),
+    then spread to the street, district and city rows and the dimensions in Python.
+    Counters without a date of their own count on a related one: returns and extensions on
+    the filing day, rework and evaluations on the closing day; the department is the one
+    the case has now (the kept counters use the one it had at each event, so they differ
+    only for cases returned and dispatched elsewhere). Returns the rows written."""
+    from django.db import transaction
+    from django.db.models import Count, Q, Sum
+    from django.db.models.functions import TruncDate
+
+    from yiwang.industry.city.models import CaseCategory, State
+
+    categories = {c.pk: (c.code, c.parent.code if c.parent else "")
+                  for c in CaseCategory.objects.select_related("parent")}
+    counts: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(COUNTERS))
+    index = {name: i for i, name in enumerate(COUNTERS)}
+    base = ("community_code", "street_code", "district_code", "category_id", "source",
+            "department_code")
+    plans = [
+        ("reported_at", Q(), {"reported": Count("id", filter=Q(duplicate_of__isnull=True)),
+                              "duplicates": Count("id", filter=Q(duplicate_of__isnull=False))}),
+        ("filed_at", Q(filed_at__isnull=False), {"filed": Count("id"),
+                                                  "returned": Sum("return_count"),
+                                                  "extended": Sum("extension_count")}),
+        ("closed_at", Q(state=State.CLOSED), {
+            "closed": Count("id"), "closed_on_time": Count("id", filter=Q(closed_on_time=True)),
+            "reworked": Sum("rework_count"),
+            "evaluations": Count("id", filter=Q(satisfaction__isnull=False)),
+            "satisfaction_sum": Sum("satisfaction")}),
+        ("overdue_at", Q(overdue_at__isnull=False), {"overdue": Count("id")}),
+    ]
+    for column, condition, sums in plans:
+        rows = (Case.objects.filter(condition).annotate(day=TruncDate(column))
+                .values(*base, "day").annotate(**sums).order_by())
+        for row in rows.iterator(chunk_size=20_000):
+            code, major = categories.get(row["category_id"], ("", ""))
+            keys = [("total", ""), ("category", code), ("major", major),
+                    ("source", row["source"]), ("department", row["department_code"] or ""),
+                    ("hotspot", f"{row['community_code']}|{code}")]
+            district = row["district_code"]
+            if set(sums) <= UNDISPATCHED:
+                keys = [k for k in keys if k[0] != "department"]
+            for region in (row["community_code"], row["street_code"], district,
+                           city_code(district)):
+                for dimension, key in keys:
+                    slot = counts[(row["day"], region, dimension, key)]
+                    for name in sums:
+                        slot[index[name]] += int(row[name] or 0)
+        if progress:
+            progress(column)
+    with transaction.atomic():
+        CaseStat.objects.all().delete()
+        batch: list[CaseStat] = []
+        for (day, region, dimension, key), values in counts.items():
+            batch.append(CaseStat(day=day, region_code=region, dimension=dimension, key=key,
+                                  **dict(zip(COUNTERS, values, strict=True))))
+            if len(batch) >= 5000:
+                CaseStat.objects.bulk_create(batch)
+                batch.clear()
+        CaseStat.objects.bulk_create(batch)
+    return len(counts)

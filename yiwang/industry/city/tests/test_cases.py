@@ -187,3 +187,26 @@ def test_the_clock_warns_then_marks_overdue_and_escalates(people) -> None:
     case = service.transition(case, "extend", actor=people["dispatcher"], extra=2)
     assert case.overdue_at is None and case.extension_count == 1
     assert case.due_at > timezone.now()
+
+
+def test_statistics_rebuilt_from_the_cases_equal_the_ones_kept_as_they_happened(
+        people) -> None:
+    from yiwang.industry.city import stats
+    from yiwang.industry.city.models import CaseStat
+
+    case = service.transition(_report(people).case, "file", actor=people["dispatcher"])
+    case = service.transition(case, "handle", actor=people["handler"], note="好",
+                              photos=[photo(people["handler"])])
+    service.transition(case, "verify_pass", actor=people["inspector"],
+                       photos=[photo(people["inspector"])], lon=PLACE[0], lat=PLACE[1])
+    _report(people, at=NEAR)  # a duplicate
+    _report(people, category="city.e.environment.litter", at=(120.035, 30.035))
+
+    def snapshot() -> set[tuple[Any, ...]]:
+        fields = ("day", "region_code", "dimension", "key", *stats.COUNTERS)
+        return {row for row in CaseStat.objects.values_list(*fields)
+                if any(row[4:])}
+
+    kept = snapshot()
+    assert stats.rebuild() > 0
+    assert snapshot() == kept

@@ -82,7 +82,7 @@ def fill(n: int) -> float:
     from django.utils import timezone
 
     from yiwang.industry.city import stats
-    from yiwang.industry.city.models import Case, CaseCategory
+    from yiwang.industry.city.models import CaseCategory
     from yiwang.platform.regions import service as regions
 
     rng = random.Random(6)

@@ -1,4 +1,6 @@
-"""Public facade of the ai app (人工智能): OCR of ID cards and business licences.
+"""Public facade of the ai app (人工智能): OCR of ID cards and business licences, and video
+inspection (a new static object in a no-stall zone; people counted in a zone — see
+``inspection.py``).
 
 OCR runs on rapidocr-onnxruntime with the PP-OCR models shipped inside its wheel: nothing is
 downloaded, at start or at run time. One engine is made per process on first use (guarded by
@@ -11,15 +13,27 @@ fields that differ from what the applicant typed.
 
 from __future__ import annotations
 
+from yiwang.enablement.ai.inspection import (
+    Detection,
+    PeopleCounter,
+    StaticObjectDetector,
+    Zone,
+    annotate,
+)
 from yiwang.enablement.ai.types import CardReading, FieldValue, Mismatch, OcrLine
 
 __all__ = [
     "ID_CARD_FIELDS",
     "LICENCE_FIELDS",
     "CardReading",
+    "Detection",
     "FieldValue",
     "Mismatch",
     "OcrLine",
+    "PeopleCounter",
+    "StaticObjectDetector",
+    "Zone",
+    "annotate",
     "compare_fields",
     "normalise",
     "ocr_text",

@@ -173,9 +173,9 @@ def live(region_code: str, children: list[str]) -> dict[str, int]:
     # one pass over the open cases of the area (the state and area index), both counts
     from django.db.models import Count, Q
 
+    late = Q(due_at__lt=timezone.now())
     found = Case.objects.filter(state__in=OPEN_STATES, **_area_filter(region_code, children)
-                                ).aggregate(open=Count("id"),
-                                            overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
+                                ).aggregate(open=Count("id"), overdue=Count("id", filter=late))
     return {"open": int(found["open"] or 0), "overdue": int(found["overdue"] or 0)}
 
 
@@ -200,7 +200,7 @@ def rebuild(progress: Any = None) -> int:
     index = {name: i for i, name in enumerate(COUNTERS)}
     base = ("community_code", "street_code", "district_code", "category_id", "source",
             "department_code")
-    plans = [
+    plans: list[tuple[str, Q, dict[str, Any]]] = [
         ("reported_at", Q(), {"reported": Count("id", filter=Q(duplicate_of__isnull=True)),
                               "duplicates": Count("id", filter=Q(duplicate_of__isnull=False))}),
         ("filed_at", Q(filed_at__isnull=False), {"filed": Count("id"),

@@ -210,7 +210,8 @@ def _claim_photos(photos: Sequence[str], owner_key: str) -> list[str]:
 def report(*, source: str, category_code: str, title: str, lon: Any, lat: Any,
            description: str = "", address: str = "", reporter: Any = None,
            reporter_name: str = "", reporter_phone: str = "", photos: Sequence[str] = (),
-           photo_owner: str = "", external_ref: str = "", actor: Any = None) -> Reported:
+           photo_owner: str = "", external_ref: str = "", actor: Any = None,
+           at: datetime | None = None) -> Reported:
     """Record a report from any source. A report of the same category within
     ``YIWANG_CASE_DEDUP_METRES`` of an open case reported in the last
     ``YIWANG_CASE_DEDUP_HOURS`` becomes a duplicate of it (its reporter follows that case);
@@ -226,7 +227,7 @@ def report(*, source: str, category_code: str, title: str, lon: Any, lat: Any,
         raise _error(_("标题最多100字，描述最多2000字，地址最多200字"), "too_long", "title")
     grid = _grid(lon, lat)
     lon, lat = float(lon), float(lat)
-    now = timezone.now()
+    now = at or timezone.now()
     since = now - timedelta(hours=float(settings.YIWANG_CASE_DEDUP_HOURS))
     existing = nearby_open(category, lon, lat, metres=float(settings.YIWANG_CASE_DEDUP_METRES),
                            since=since)
@@ -242,9 +243,9 @@ def report(*, source: str, category_code: str, title: str, lon: Any, lat: Any,
         case.duplicate_of = existing
         case.closed_at = now
     case.save()
-    owner = photo_owner or (f"user:{reporter.pk}" if reporter is not None else "")
-    claimed = _claim_photos(photos, owner) if photos else []
     by = actor if actor is not None else reporter
+    owner = photo_owner or (f"user:{by.pk}" if by is not None else "")
+    claimed = _claim_photos(photos, owner) if photos else []
     _event(case, "report", by, at=now, note=description[:500], photos=claimed, lon=lon,
            lat=lat)
     if existing is not None:
@@ -254,7 +255,7 @@ def report(*, source: str, category_code: str, title: str, lon: Any, lat: Any,
                note=_("同一问题的又一次上报：%(number)s") % {"number": case.number})
         return Reported(case, existing)
     if source in TRUSTED_SOURCES:
-        transition(case, "file", actor=None, note=_("可信来源，自动立案"))
+        transition(case, "file", actor=None, note=_("可信来源，自动立案"), at=at)
         case.refresh_from_db()
     return Reported(case, None)
 
@@ -281,11 +282,13 @@ def transition(case: Case | int, action: str, *, actor: Any, expected_version: i
                note: str = "", photos: Sequence[str] = (), photo_owner: str = "",
                lon: float | None = None, lat: float | None = None,
                department_code: str | None = None, assignee: Any = None,
-               extra: int | None = None, satisfaction: int | None = None) -> Case:
+               extra: int | None = None, satisfaction: int | None = None,
+               at: datetime | None = None) -> Case:
     """Take ``action`` on a case (see the module's table). Raises :class:`Conflict` when
     ``expected_version`` is stale, ``PermissionDenied`` when ``actor`` may not, and
     ``ValidationError`` (with a message per field) for an action the state does not allow
-    or missing input."""
+    or missing input. ``at`` records the action as of that time (the simulator and imports
+    of past cases); by default, now."""
     if action not in TRANSITIONS:
         raise _error(_("未知的操作"), "bad_action", "action")
     locked = _lock(case)
@@ -302,7 +305,7 @@ def transition(case: Case | int, action: str, *, actor: Any, expected_version: i
     note = (note or "").strip()
     if action in NEEDS_NOTE and not note:
         raise _error(_("请填写理由"), "no_note", "note")
-    now = timezone.now()
+    now = at or timezone.now()
     claimed: list[str] = []
     if photos:
         owner = photo_owner or (f"user:{actor.pk}" if actor is not None else "")
@@ -317,7 +320,7 @@ def transition(case: Case | int, action: str, *, actor: Any, expected_version: i
     _event(locked, action, actor, at=now, note=note, photos=claimed, lon=lon, lat=lat)
     _notify(locked, action)
     if follow_up:
-        return transition(locked, follow_up, actor=None)
+        return transition(locked, follow_up, actor=None, at=at)
     return locked
 
 

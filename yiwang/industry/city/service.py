@@ -193,6 +193,6 @@ def case_from_alarm(alarm: Any) -> str | None:
     reported = report(source=Source.IOT, category_code=alarm.category_code,
                       title=alarm.rule_name, description=alarm.message, lon=device.lon,
                       lat=device.lat, address=device.address or device.name,
-                      external_ref=ref)
+                      external_ref=ref, at=alarm.started_at)
     case = reported.duplicate_of or reported.case
     return f"case:{case.number}"

@@ -15,7 +15,7 @@ import logging
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -123,7 +123,10 @@ def dispatch(alarm: Alarm, *, retry_later: bool = True) -> bool:
 def evaluate(snapshot: Snapshot,
              evaluations: list[tuple[DeviceSpec, Any, str, float, tuple[int, float] | None]],
              now: datetime) -> Outcome:
-    """Apply the rules to the readings just stored (in device and time order)."""
+    """Apply the rules to the readings just stored (in device and time order). Alarms are
+    raised and cleared at the time of the reading that shows it (never later than ``now``,
+    a device's clock may run fast)."""
+    received = now
     outcome = Outcome()
     watched = {spec.id for spec, _m, metric, _v, _p in evaluations
                if spec.rules_for(metric) or spec.absence_rules}
@@ -135,6 +138,8 @@ def evaluate(snapshot: Snapshot,
     for spec, message, metric, value, previous in evaluations:
         if spec.id not in watched:
             continue
+        # an alarm starts (and ends) when the reading that shows it was measured
+        now = min(received, datetime.fromtimestamp(message.ts / 1000, tz=UTC))
         if spec.id not in absence_cleared:
             absence_cleared.add(spec.id)
             for rule in spec.absence_rules:

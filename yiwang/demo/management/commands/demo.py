@@ -53,6 +53,9 @@ class Command(BaseCommand):
 
         try:
             accounts = loader.load_all(progress)
+            from yiwang.demo.simulate import simulate_demo_week
+
+            simulate_demo_week(progress)  # once: the city's last week, for the cockpit
         finally:
             for bar in bars:
                 bar.close()

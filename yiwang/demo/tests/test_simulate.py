@@ -49,3 +49,30 @@ def test_a_simulated_week_fills_the_city(people: dict[str, Any]) -> None:
     assert figures["indicators"]["closed"] == outcome.closed
     assert sum(day["reported"] for day in figures["trend"]) >= 100
     assert len([d for d in figures["trend"] if d["reported"]]) >= 5
+
+
+def test_periods_of_whole_months_read_the_monthly_rows_with_the_same_result() -> None:
+    from django.db.models import Sum
+
+    from yiwang.industry.city.models import CaseStat
+    from yiwang.industry.city.stats import summary
+
+    people = make_city()
+    Group.objects.create(name="城管指挥中心").user_set.add(people["dispatcher"])
+    Group.objects.create(name="网格监督员").user_set.add(people["inspector"])
+    end = timezone.now()
+    simulate_city(24 * 75, seed=5, per_hour=0.15, end=end)
+    today = timezone.localdate(end)
+    for days in (7, 31, 45, 62, 75):
+        start = today - timedelta(days=days - 1)
+        figures = summary("339900000000", ["339901000000"], start, today)
+        daily = CaseStat.objects.filter(region_code="339900000000", dimension="total",
+                                        day__gte=start, day__lte=today)
+        expected = daily.aggregate(filed=Sum("filed"), closed=Sum("closed"))
+        assert figures["indicators"]["filed"] == (expected["filed"] or 0), days
+        assert figures["indicators"]["closed"] == (expected["closed"] or 0), days
+        hot = CaseStat.objects.filter(region_code="339900000000", dimension="hotspot",
+                                      day__gte=start, day__lte=today).aggregate(
+            n=Sum("reported"))["n"] or 0
+        assert sum(h["count"] for h in figures["hotspots"]) <= hot
+        assert figures["areas"][0]["filed"] == figures["indicators"]["filed"]

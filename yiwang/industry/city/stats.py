@@ -20,11 +20,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from yiwang.industry.city.models import OPEN_STATES, Case, CaseStat
 
+#: the prefix of the monthly rows' dimensions (their day is the month's first): a period of
+#: many months reads twelve rows a key, not 365
+MONTH = "m:"
 #: counters of events before a case has a department (they are not counted by department)
 UNDISPATCHED = {"reported", "duplicates"}
 COUNTERS = ("reported", "duplicates", "filed", "closed", "closed_on_time", "reworked",
@@ -72,7 +75,9 @@ def bump(case: Case, at: datetime, **counts: int) -> None:
     keys = _keys(case)
     if set(counts) <= UNDISPATCHED:  # no department yet: nothing to count under one
         keys = [k for k in keys if k[0] != "department"]
-    rows = [(connection.ops.adapt_datefield_value(day), region, dimension, key, *values)
+    adapt = connection.ops.adapt_datefield_value
+    rows = [(adapt(when), region, prefix + dimension, key, *values)
+            for when, prefix in ((day, ""), (day.replace(day=1), MONTH))
             for region in _regions(case) for dimension, key in keys]
     with connection.cursor() as cursor:
         cursor.executemany(_sql(), rows)
@@ -123,19 +128,29 @@ def summary(region_code: str, children: list[str], start: date, end: date,
     ``start``…``end`` (inclusive), with breakdowns, the trend, the children's figures and
     the high-frequency events; plus the live open and overdue counts."""
     sums = {c: Sum(c) for c in COUNTERS}
-    rows = CaseStat.objects.filter(region_code=region_code, day__gte=start, day__lte=end)
-    totals: dict[str, Any] = rows.filter(dimension="total").aggregate(**sums)
-    breakdown: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    grouped = (rows.filter(dimension__in=("category", "major", "source", "department"))
-               .values("dimension", "key").annotate(**sums))
+    in_period = _period(start, end)
+    mine = CaseStat.objects.filter(region_code=region_code)
+    totals: dict[str, Any] = mine.filter(in_period("total")).aggregate(**sums)
+    breakdown: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    wanted = Q()
+    for dimension in ("category", "major", "source", "department"):
+        wanted |= in_period(dimension)
     row: Any
-    for row in grouped:
-        breakdown[row["dimension"]].append({"key": row["key"], **_indicators(row)})
-    for items in breakdown.values():
-        items.sort(key=lambda r: (-r["reported"], -r["filed"], r["key"]))
-    hotspots = list(rows.filter(dimension="hotspot").values("key")
-                    .annotate(count=Sum("reported")).order_by("-count", "key")[:top])
-    trend_rows: dict[Any, Any] = {r["day"]: r for r in rows.filter(dimension="total").values(
+    for row in mine.filter(wanted).values("dimension", "key").annotate(**sums):
+        dimension = row["dimension"].removeprefix(MONTH)
+        slot = breakdown[dimension].setdefault(row["key"], dict.fromkeys(COUNTERS, 0))
+        for name in COUNTERS:
+            slot[name] += int(row[name] or 0)
+    by = {dimension: sorted(({"key": key, **_indicators(values)}
+                              for key, values in keyed.items()),
+                             key=lambda r: (-r["reported"], -r["filed"], r["key"]))
+          for dimension, keyed in breakdown.items()}
+    hot: dict[str, int] = defaultdict(int)
+    for row in mine.filter(in_period("hotspot")).values("key").annotate(count=Sum("reported")):
+        hot[row["key"]] += int(row["count"] or 0)
+    hotspots = sorted(hot.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    trend_rows: dict[Any, Any] = {r["day"]: r for r in mine.filter(
+        dimension="total", day__gte=start, day__lte=end).values(
         "day", "reported", "filed", "closed")}
     trend = []
     day = start
@@ -145,14 +160,44 @@ def summary(region_code: str, children: list[str], start: date, end: date,
                       "filed": found.get("filed", 0), "closed": found.get("closed", 0)})
         day += timedelta(days=1)
     by_child: dict[str, Any] = {r["region_code"]: r for r in CaseStat.objects.filter(
-        region_code__in=children, dimension="total", day__gte=start, day__lte=end)
-        .values("region_code").annotate(**sums)}
+        in_period("total"), region_code__in=children).values("region_code").annotate(**sums)}
     areas = [{"code": code, **_indicators(by_child.get(code, {}))} for code in children]
-    return {"indicators": _indicators(totals), "by": dict(breakdown), "trend": trend,
-            "areas": areas, "hotspots": [{"community": h["key"].split("|")[0],
-                                          "category": h["key"].split("|")[1],
-                                          "count": h["count"]} for h in hotspots],
+    return {"indicators": _indicators(totals), "by": by, "trend": trend,
+            "areas": areas, "hotspots": [{"community": key.split("|")[0],
+                                          "category": key.split("|")[1],
+                                          "count": count} for key, count in hotspots],
             "live": live(region_code, children)}
+
+
+def _period(start: date, end: date) -> Any:
+    """A function of a dimension giving the filter of its rows for ``start``…``end``: the
+    monthly rows of the whole months inside the period, the daily rows of the days around
+    them."""
+    from django.db.models import Q
+
+    months: list[date] = []
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(
+        day=1)
+    while True:
+        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if following - timedelta(days=1) > end:
+            break
+        months.append(first)
+        first = following
+    if not months:
+        return lambda dimension: Q(dimension=dimension, day__gte=start, day__lte=end)
+    head_end = months[0] - timedelta(days=1)
+    tail_start = (months[-1].replace(day=28) + timedelta(days=4)).replace(day=1)
+
+    def rows(dimension: str) -> Q:
+        q = Q(dimension=MONTH + dimension, day__in=months)
+        if start <= head_end:
+            q |= Q(dimension=dimension, day__gte=start, day__lte=head_end)
+        if tail_start <= end:
+            q |= Q(dimension=dimension, day__gte=tail_start, day__lte=end)
+        return q
+
+    return rows
 
 
 def _area_filter(region_code: str, children: list[str]) -> dict[str, Any]:
@@ -227,9 +272,10 @@ def rebuild(progress: Any = None) -> int:
             for region in (row["community_code"], row["street_code"], district,
                            city_code(district)):
                 for dimension, key in keys:
-                    slot = counts[(row["day"], region, dimension, key)]
-                    for name in sums:
-                        slot[index[name]] += int(row[name] or 0)
+                    for when, prefix in ((row["day"], ""), (row["day"].replace(day=1), MONTH)):
+                        slot = counts[(when, region, prefix + dimension, key)]
+                        for name in sums:
+                            slot[index[name]] += int(row[name] or 0)
         if progress:
             progress(column)
     with transaction.atomic():

@@ -27,6 +27,7 @@ from yiwang.platform.perception import service as perception
 from yiwang.platform.regions import service as regions
 
 Tick = Callable[[int], None]
+PHOTO_OWNER = "demo:simulator"
 SOURCES = [("citizen", 45), ("inspector", 35), ("hotline", 15), ("open311", 5)]
 HEAVY = ("city.e.street_order.vending", "city.e.environment.litter",
          "city.e.street_order.parking", "city.e.ads.posters", "city.e.environment.piled_materials")
@@ -69,8 +70,9 @@ def _photo(owner: Any, rng: random.Random) -> str:
     draw.rectangle((40, 50, 120, 100), fill=tuple(rng.randrange(0, 90) for _ in range(3)))
     buffer = io.BytesIO()
     picture.save(buffer, "JPEG", quality=70)
+    # owned by the simulator, not the person: they must not count against anyone's uploads
     return uploads.accept_upload(buffer.getvalue(), filename="photo.jpg",
-                                 owner_key=f"user:{owner.pk}", purpose="city.photo",
+                                 owner_key=PHOTO_OWNER, purpose="city.photo",
                                  personal=False, actor=owner).token
 
 
@@ -155,7 +157,8 @@ def simulate_cases(start: datetime, end: datetime, per_hour: float, rng: random.
                 title=TITLES.get(category.code, category.name), lon=lon, lat=lat,
                 address=f"{grid.name}附近", reporter=reporter, actor=actor,
                 reporter_name="来电市民" if source == "hotline" else "",
-                photos=[_photo(owner, rng)] if owner is not None else [], at=at)
+                photos=[_photo(owner, rng)] if owner is not None else [],
+                photo_owner=PHOTO_OWNER, at=at)
             reports += 1
             if reported.duplicate_of is None and _handle(reported.case, at, end, people, rng):
                 closed += 1
@@ -192,7 +195,7 @@ def _handle(case: Any, at: datetime, end: datetime, people: dict[str, list[Any]]
         return False
     case = city.transition(case, "accept", actor=handler, at=step)
     case = city.transition(case, "handle", actor=handler, note="已处置完毕，现场恢复",
-                           photos=[_photo(handler, rng)], at=step)
+                           photos=[_photo(handler, rng)], photo_owner=PHOTO_OWNER, at=step)
     step += timedelta(minutes=rng.uniform(20, 180))
     inspector = case.inspector or (rng.choice(people["inspectors"])
                                    if people["inspectors"] else None)
@@ -200,9 +203,11 @@ def _handle(case: Any, at: datetime, end: datetime, people: dict[str, list[Any]]
         return False
     if rng.random() < 0.06:
         city.transition(case, "verify_fail", actor=inspector, note="现场仍有问题，需返工",
-                        photos=[_photo(inspector, rng)], lon=case.lon, lat=case.lat, at=step)
+                        photos=[_photo(inspector, rng)], photo_owner=PHOTO_OWNER,
+                        lon=case.lon, lat=case.lat, at=step)
         return False
-    case = city.transition(case, "verify_pass", actor=inspector, photos=[_photo(inspector, rng)],
+    case = city.transition(case, "verify_pass", actor=inspector,
+                           photos=[_photo(inspector, rng)], photo_owner=PHOTO_OWNER,
                            lon=case.lon, lat=case.lat, at=step)
     if case.reporter_id and rng.random() < 0.5:
         step += timedelta(hours=rng.uniform(1, 20))

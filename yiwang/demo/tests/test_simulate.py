@@ -42,10 +42,8 @@ def test_a_simulated_week_fills_the_city(people: dict[str, Any]) -> None:
     assert closed.count() == outcome.closed
     assert all(c.closed_at is not None and c.closed_at <= end for c in closed)
     # the statistics follow the simulated days, not the moment it ran
-    from yiwang.industry.city.stats import summary
-
-    figures = summary("339900000000", ["339901000000"], (end - timedelta(days=6)).date(),
-                      end.date())
+    figures = city.cockpit_summary("339900000000", ["339901000000"],
+                                   (end - timedelta(days=6)).date(), end.date())
     assert figures["indicators"]["closed"] == outcome.closed
     assert sum(day["reported"] for day in figures["trend"]) >= 100
     assert len([d for d in figures["trend"] if d["reported"]]) >= 5
@@ -54,8 +52,7 @@ def test_a_simulated_week_fills_the_city(people: dict[str, Any]) -> None:
 def test_periods_of_whole_months_read_the_monthly_rows_with_the_same_result() -> None:
     from django.db.models import Sum
 
-    from yiwang.industry.city.models import CaseStat
-    from yiwang.industry.city.stats import summary
+    stats = city.CaseStat.objects
 
     people = make_city()
     Group.objects.create(name="城管指挥中心").user_set.add(people["dispatcher"])
@@ -65,14 +62,26 @@ def test_periods_of_whole_months_read_the_monthly_rows_with_the_same_result() ->
     today = timezone.localdate(end)
     for days in (7, 31, 45, 62, 75):
         start = today - timedelta(days=days - 1)
-        figures = summary("339900000000", ["339901000000"], start, today)
-        daily = CaseStat.objects.filter(region_code="339900000000", dimension="total",
+        figures = city.cockpit_summary("339900000000", ["339901000000"], start, today)
+        daily = stats.filter(region_code="339900000000", dimension="total",
                                         day__gte=start, day__lte=today)
         expected = daily.aggregate(filed=Sum("filed"), closed=Sum("closed"))
         assert figures["indicators"]["filed"] == (expected["filed"] or 0), days
         assert figures["indicators"]["closed"] == (expected["closed"] or 0), days
-        hot = CaseStat.objects.filter(region_code="339900000000", dimension="hotspot",
+        hot = stats.filter(region_code="339900000000", dimension="hotspot",
                                       day__gte=start, day__lte=today).aggregate(
             n=Sum("reported"))["n"] or 0
         assert sum(h["count"] for h in figures["hotspots"]) <= hot
         assert figures["areas"][0]["filed"] == figures["indicators"]["filed"]
+
+
+def test_the_simulator_uploads_count_against_nobody(people: dict[str, Any],
+                                                    settings: Any) -> None:
+    from yiwang.industry.city.testing import photo
+
+    settings.YIWANG_UPLOADS_PER_10_MINUTES = 3
+    outcome = simulate_city(12, seed=4, per_hour=4.0)
+    assert outcome.skipped == [] and outcome.reports == 48
+    # the people the simulator acted as can still upload at once
+    for name in ("citizen", "inspector", "handler"):
+        assert photo(people[name])

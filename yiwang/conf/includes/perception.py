@@ -39,3 +39,8 @@ YIWANG_MQTT_TOPIC_PREFIX = env(
     doc="Topic prefix of device telemetry: devices publish to <prefix>/devices/<code>/"
         "telemetry and gateways to <prefix>/gateways/<code>/telemetry.",
 )
+YIWANG_AI_CONFIDENT = env(
+    "YIWANG_AI_CONFIDENT", 0.7, group=_GROUP,
+    doc="Video detections at or above this confidence (0–1) open a case at once; the others "
+        "wait for a person to confirm or dismiss them.",
+)

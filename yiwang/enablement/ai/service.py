@@ -20,25 +20,39 @@ from yiwang.enablement.ai.inspection import (
     Zone,
     annotate,
 )
+from yiwang.enablement.ai.models import Detection as VideoDetection
+from yiwang.enablement.ai.models import DetectionStatus
 from yiwang.enablement.ai.types import CardReading, FieldValue, Mismatch, OcrLine
+from yiwang.enablement.ai.video import (
+    analyse_frame,
+    read_stream,
+    register_detection_handler,
+    review_detection,
+)
 
 __all__ = [
     "ID_CARD_FIELDS",
     "LICENCE_FIELDS",
     "CardReading",
     "Detection",
+    "DetectionStatus",
     "FieldValue",
     "Mismatch",
     "OcrLine",
     "PeopleCounter",
     "StaticObjectDetector",
+    "VideoDetection",
     "Zone",
+    "analyse_frame",
     "annotate",
     "compare_fields",
     "normalise",
     "ocr_text",
     "read_business_licence",
     "read_id_card",
+    "read_stream",
+    "register_detection_handler",
+    "review_detection",
 ]
 
 #: Fields of the front of a resident ID card (居民身份证), in reading order.

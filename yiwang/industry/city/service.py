@@ -64,6 +64,7 @@ __all__ = [
     "assign_duty",
     "can_see",
     "case_from_alarm",
+    "case_from_detection",
     "case_photo",
     "category_tree",
     "check_attributes",
@@ -180,6 +181,33 @@ def allowed_actions(case: Case, user: Any) -> list[str]:
 def timeline(case: Case) -> list[CaseEvent]:
     """The case's steps, oldest first."""
     return list(case.events.select_related("actor").order_by("at", "id"))
+
+
+DETECTION_TITLES = {"static_object": "视频识别：占道或堆物", "crowding": "视频识别：人员聚集"}
+
+
+def case_from_detection(detection: Any) -> str | None:
+    """The video-inspection handler: a confident (or confirmed) detection whose zone names a
+    case category opens a case at the camera's place with the annotated snapshot, filed and
+    dispatched at once (source: AI); idempotent per detection."""
+    if not detection.category_code:
+        return None
+    ref = f"detection:{detection.pk}"
+    existing = Case.objects.filter(external_ref=ref).values_list("number", flat=True).first()
+    if existing:
+        return f"case:{existing}"
+    camera = detection.camera
+    detail = (f"{camera.name}（{detection.zone}）置信度 {detection.confidence:.2f}"
+              + (f"，停留 {detection.dwell_seconds:.0f} 秒" if detection.dwell_seconds else "")
+              + (f"，{detection.count} 人" if detection.count else ""))
+    reported = report(source=Source.AI, category_code=detection.category_code,
+                      title=DETECTION_TITLES.get(detection.kind, "视频识别"),
+                      description=detail, lon=camera.lon, lat=camera.lat, address=camera.name,
+                      external_ref=ref, at=detection.detected_at,
+                      photos=[detection.snapshot] if detection.snapshot else [],
+                      photo_owner=f"camera:{camera.code}")
+    case = reported.duplicate_of or reported.case
+    return f"case:{case.number}"
 
 
 def case_from_alarm(alarm: Any) -> str | None:

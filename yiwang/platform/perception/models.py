@@ -315,6 +315,38 @@ class Alarm(models.Model):
         return f"{state}_{'ack' if self.acknowledged_at else 'unack'}"
 
 
+class Camera(models.Model):
+    """A video source (视频源) at a place, with the zones of its view that are inspected: a
+    no-stall zone (``static_object``) or a crowding zone (``crowding``), each with its
+    polygon in image pixels, its settings and the case category its detections open."""
+
+    code = models.CharField(_("摄像机编码"), max_length=48, unique=True,
+                            validators=[validate_code])
+    name = models.CharField(_("名称"), max_length=64)
+    department_code = models.CharField(_("权属部门"), max_length=64, db_index=True)
+    lon = models.FloatField(_("经度"))
+    lat = models.FloatField(_("纬度"))
+    grid_code = models.CharField(_("所在网格"), max_length=15, db_index=True)
+    district_code = models.CharField(_("所在区县"), max_length=12, db_index=True)
+    # rtsp://…, http://… (MJPEG) or a file path OpenCV can open
+    stream_url = models.CharField(_("视频流地址"), max_length=500)
+    # [{"name", "polygon": [[x, y], …], "detect": "static_object" | "crowding",
+    #   "dwell_seconds", "min_area", "threshold", "category_code"}]
+    zones = models.JSONField(_("识别区域"), default=list)
+    active = models.BooleanField(_("启用"), default=True)
+    last_frame_at = models.DateTimeField(_("最近分析"), null=True, blank=True)
+    frames = models.BigIntegerField(_("已分析帧数"), default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("视频源")
+        verbose_name_plural = _("视频源")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RollupMark(models.Model):
     """Where the roll-up job stands: the earliest hour bucket (ms) that received readings
     since it last ran (``dirty_from``), so late readings of a past hour are rolled up too."""

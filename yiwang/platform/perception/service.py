@@ -43,6 +43,7 @@ from yiwang.platform.perception.ingest import (
 from yiwang.platform.perception.models import (
     SEVERITY_RANK,
     Alarm,
+    Camera,
     Device,
     DeviceType,
     Gateway,
@@ -61,6 +62,7 @@ __all__ = [
     "SEVERITY_RANK",
     "Alarm",
     "Busy",
+    "Camera",
     "Device",
     "DeviceType",
     "Gateway",
@@ -84,10 +86,12 @@ __all__ = [
     "ingest_readings",
     "issue_token",
     "list_alarms",
+    "list_cameras",
     "list_devices",
     "parse_ts",
     "prune",
     "region_summary",
+    "register_camera",
     "register_device",
     "register_gateway",
     "register_handler",
@@ -344,6 +348,66 @@ def create_rule(name: str, *, kind: str, metric: str = "", device_code: str | No
     registry.changed()
     audit.record("perception.rule_created", rule, detail={"kind": kind, "metric": metric})
     return rule
+
+
+# --- cameras ------------------------------------------------------------------------------
+
+CAMERA_KINDS = ("static_object", "crowding")
+
+
+def _check_zones(zones: Any) -> list[dict[str, Any]]:
+    if not isinstance(zones, list) or not zones:
+        raise _error(_("至少要设置一个识别区域"), "no_zones", "zones")
+    out = []
+    for zone in zones:
+        polygon = zone.get("polygon") if isinstance(zone, dict) else None
+        if (not isinstance(polygon, list) or len(polygon) < 3 or not all(
+                isinstance(p, list | tuple) and len(p) == 2
+                and all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
+                        for v in p) for p in polygon)):
+            raise _error(_("识别区域须为至少三个像素坐标点 [x, y] 的多边形"), "bad_zone", "zones")
+        if zone.get("detect") not in CAMERA_KINDS:
+            raise _error(_("识别类型须为 static_object（占道、堆物）或 crowding（人员聚集）"),
+                         "bad_zone", "zones")
+        category = str(zone.get("category_code") or "")
+        if category and orgs.get_category(category) is None:
+            raise _error(_("事项类别 %(code)s 不存在") % {"code": category}, "no_category",
+                         "zones")
+        out.append({"name": str(zone.get("name") or _("识别区域"))[:64],
+                    "polygon": [[int(x), int(y)] for x, y in polygon],
+                    "detect": zone["detect"],
+                    "dwell_seconds": float(zone.get("dwell_seconds", 60)),
+                    "min_area": float(zone.get("min_area", 0.002)),
+                    "threshold": int(zone.get("threshold", 10)),
+                    "category_code": category})
+    return out
+
+
+@transaction.atomic
+def register_camera(code: str, name: str, *, department_code: str, lon: float, lat: float,
+                    stream_url: str, zones: list[dict[str, Any]]) -> Camera:
+    """Register (or update) a camera at a place, with the zones of its view to inspect:
+    ``[{"name", "polygon": [[x, y], …], "detect": "static_object" | "crowding",
+    "dwell_seconds", "min_area", "threshold", "category_code"}]``."""
+    _check_department(department_code)
+    grid = regions.grid_at(lon, lat)
+    if grid is None:
+        raise _error(_("坐标 (%(lon)s, %(lat)s) 不在本市任何网格内") % {"lon": lon, "lat": lat},
+                     "outside_city", "lon")
+    camera = Camera.objects.filter(code=code).first() or Camera(code=code)
+    camera.name, camera.department_code, camera.stream_url = name, department_code, stream_url
+    camera.lon, camera.lat, camera.grid_code = lon, lat, grid.code
+    camera.district_code = grid.district_code
+    camera.zones = _check_zones(zones)
+    camera.full_clean()
+    camera.save()
+    audit.record("perception.camera_registered", camera, detail={"code": code})
+    return camera
+
+
+def list_cameras(scope: list[str] | None, *, active_only: bool = False) -> QuerySet[Camera]:
+    rows = _scoped(Camera.objects.all(), scope)
+    return rows.filter(active=True) if active_only else rows
 
 
 # --- ingestion --------------------------------------------------------------------------

@@ -190,7 +190,7 @@ def main() -> None:
         seconds = 0.0
         if reuse:
             leaders = list(get_user_model().objects.filter(username__startswith="bench.leader")
-                           .order_by("id"))
+                           .order_by("id"))[:args.clients]
         else:
             leaders, _scopes = prepare(args.clients)
             print(f"filling {args.cases:,} cases on {connection.vendor} …", flush=True)

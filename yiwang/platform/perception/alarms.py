@@ -21,6 +21,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yiwang.platform.perception.models import Alarm, Device, RuleKind
 from yiwang.platform.perception.registry import DeviceSpec, RuleSpec, Snapshot
@@ -29,7 +30,8 @@ logger = logging.getLogger("yiwang.perception")
 
 COMPARE: dict[str, Callable[[float, float], bool]] = {
     "gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
-WORDS = {"gt": "高于", "ge": "达到", "lt": "低于", "le": "不高于"}
+WORDS = {"gt": gettext_lazy("高于"), "ge": gettext_lazy("达到"), "lt": gettext_lazy("低于"),
+         "le": gettext_lazy("不高于")}
 
 Handler = Callable[[Alarm], "str | None"]
 _handlers: dict[str, Handler] = {}

@@ -54,7 +54,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     return render_page(request, "workbench/city_cases.html", "cases", {
         "page": page, "view": view, "views": FILTERS, "q": q, "category": category,
-        "categories": city.category_tree(),
+        "categories": city.category_tree(), "report_source": _report_source(request.user),
     })
 
 
@@ -156,3 +156,59 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     except ValueError:
         messages.error(request, _("请填写数字。"))
     return redirect("workbench:city_case", number=found.number)
+
+
+REPORTERS = {"city.verify_case": "inspector", "city.take_calls": "hotline"}
+
+
+def _report_source(user: Any) -> str | None:
+    """Who reports from the workbench: a grid inspector (巡查上报) or a 12345 operator (热线
+    受理); anyone else has no form here."""
+    for permission, source in REPORTERS.items():
+        if user.has_perm(permission):
+            return source
+    return None
+
+
+@never_cache
+@official_required
+def report(request: HttpRequest) -> HttpResponse:
+    """A grid inspector reports what they found on patrol (works on a phone: the place from
+    the device's position or the map), or a 12345 operator enters a call (the caller's name
+    and number, kept encrypted). Inspectors' reports are filed and dispatched at once; calls
+    go to the command centre."""
+    source = _report_source(request.user)
+    if source is None:
+        raise Http404("no report form for this official")
+    values = {k: request.POST.get(k, "") for k in ("category_code", "title", "description",
+                                                   "address", "lon", "lat", "caller_name",
+                                                   "caller_phone")}
+    errors: list[str] = []
+    if request.method == "POST":
+        try:
+            photos = _photos(request)
+            reported = city.report(
+                source=source, category_code=values["category_code"], title=values["title"],
+                description=values["description"], address=values["address"],
+                lon=values["lon"], lat=values["lat"], actor=request.user, photos=photos,
+                reporter_name=values["caller_name"][:32] if source == "hotline" else "",
+                reporter_phone=values["caller_phone"][:20] if source == "hotline" else "")
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            case = reported.case
+            if reported.duplicate_of is not None:
+                messages.info(request, _("附近已有同类问题 %(number)s 在办，已合并。")
+                              % {"number": reported.duplicate_of.number})
+                return redirect("workbench:city_case", number=reported.duplicate_of.number)
+            messages.success(request, _("已上报，编号 %(number)s。") % {"number": case.number})
+            return redirect("workbench:city_case", number=case.number)
+    from yiwang.platform.regions import service as regions
+
+    grid = regions.all_grids().first()
+    centre = ((grid.min_lon + grid.max_lon) / 2, (grid.min_lat + grid.max_lat) / 2) if grid \
+        else (120.0, 30.0)
+    return render_page(request, "workbench/city_report.html", "cases", {
+        "source": source, "values": values, "errors": errors,
+        "categories": city.category_tree(), "centre": centre,
+    }, status=400 if errors else 200)

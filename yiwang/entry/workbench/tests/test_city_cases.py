@@ -113,3 +113,51 @@ def test_the_empty_list_says_what_will_appear(internal_client: Any, people: Any)
     page = _text(internal_client.get("/city/cases/"))
     assert 'data-testid="cases-empty"' in page
     assert re.search(r"派遣给您所在部门", page)
+
+
+def test_an_inspector_reports_on_patrol_and_it_is_dispatched_at_once(
+        internal_client: Any, people: Any) -> None:
+    sign_in_client(internal_client, people["inspector"])
+    assert 'data-testid="new-case"' in _text(internal_client.get("/city/cases/"))
+    form = _text(internal_client.get("/city/report/"))
+    assert "网格巡查上报" in form and 'capture="environment"' in form
+    response = internal_client.post("/city/report/", {
+        "category_code": "city.e.environment.litter", "title": "路口垃圾堆积",
+        "lon": PLACE[0], "lat": PLACE[1], "photos": _jpeg()})
+    assert response.status_code == 302
+    case = city.Case.objects.get()
+    assert case.source == "inspector" and case.state == "dispatched"
+    assert case.department_code == "cgj" and len(case.events.get(action="report").photos) == 1
+
+
+def test_a_hotline_operator_enters_a_call_for_the_command_centre(
+        internal_client: Any, people: Any) -> None:
+    from yiwang.industry.city.testing import official
+
+    operator = official("hotline.one", "szcg", "city.take_calls")
+    sign_in_client(internal_client, operator)
+    assert "来电号码" in _text(internal_client.get("/city/report/"))
+    bad = internal_client.post("/city/report/", {"category_code": "city.e.other.noise",
+                                                 "title": "", "lon": PLACE[0],
+                                                 "lat": PLACE[1]})
+    assert bad.status_code == 400 and "标题" in _text(bad)
+    internal_client.post("/city/report/", {
+        "category_code": "city.e.other.noise", "title": "夜间装修噪声",
+        "caller_name": "王女士", "caller_phone": "13900001111",
+        "lon": PLACE[0], "lat": PLACE[1]})
+    case = city.Case.objects.get()
+    assert case.source == "hotline" and case.state == "reported"
+    assert case.reporter_phone == "13900001111"  # readable through the model…
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # …and encrypted at rest
+        cursor.execute("SELECT reporter_phone, reporter_name FROM city_case WHERE id = %s",
+                       [case.pk])
+        raw_phone, raw_name = cursor.fetchone()
+    assert "13900001111" not in raw_phone and "王" not in raw_name
+
+
+def test_officials_who_neither_patrol_nor_take_calls_have_no_report_form(
+        internal_client: Any, people: Any) -> None:
+    sign_in_client(internal_client, people["handler"])
+    assert internal_client.get("/city/report/").status_code == 404

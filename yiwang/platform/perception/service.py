@@ -18,7 +18,6 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -31,9 +30,11 @@ from yiwang.core.audit import service as audit
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.perception import alarms, registry
 from yiwang.platform.perception.alarms import register_handler, unregister_handler
+from yiwang.platform.perception.cameras import list_cameras, register_camera
+from yiwang.platform.perception.common import check_department as _check_department
+from yiwang.platform.perception.common import field_error as _error
 from yiwang.platform.perception.ingest import (
     HOUR_MS,
-    ROLLUP_KEY,
     Busy,
     IngestResult,
     Rejection,
@@ -51,11 +52,11 @@ from yiwang.platform.perception.models import (
     Period,
     Reading,
     Rollup,
-    RollupMark,
     Rule,
     RuleKind,
     Severity,
 )
+from yiwang.platform.perception.rollups import prune, roll_up
 from yiwang.platform.regions import service as regions
 
 __all__ = [
@@ -105,11 +106,6 @@ DEVICE_TOKEN_PREFIX = "ywd_"  # noqa: S105 - a prefix, not a secret
 GATEWAY_TOKEN_PREFIX = "ywg_"  # noqa: S105
 RAW_POINTS_MAX = 10_000
 DAY_MS = 86_400_000
-
-
-def _error(message: str, code: str, field: str | None = None) -> ValidationError:
-    error = ValidationError(message, code=code)
-    return ValidationError({field: [error]}) if field else error
 
 
 def _hash(token: str) -> str:
@@ -197,13 +193,6 @@ def _place(device: Device, lon: float, lat: float) -> None:
     device.community_code = grid.community_id
     device.street_code = grid.street_code
     device.district_code = grid.district_code
-
-
-def _check_department(code: str) -> None:
-    department = orgs.get_department(code)
-    if department is None or not department.active:
-        raise _error(_("部门 %(code)s 不存在或已停用") % {"code": code}, "no_department",
-                     "department_code")
 
 
 @transaction.atomic
@@ -350,66 +339,6 @@ def create_rule(name: str, *, kind: str, metric: str = "", device_code: str | No
     return rule
 
 
-# --- cameras ------------------------------------------------------------------------------
-
-CAMERA_KINDS = ("static_object", "crowding")
-
-
-def _check_zones(zones: Any) -> list[dict[str, Any]]:
-    if not isinstance(zones, list) or not zones:
-        raise _error(_("至少要设置一个识别区域"), "no_zones", "zones")
-    out = []
-    for zone in zones:
-        polygon = zone.get("polygon") if isinstance(zone, dict) else None
-        if (not isinstance(polygon, list) or len(polygon) < 3 or not all(
-                isinstance(p, list | tuple) and len(p) == 2
-                and all(isinstance(v, int | float) and not isinstance(v, bool) and v >= 0
-                        for v in p) for p in polygon)):
-            raise _error(_("识别区域须为至少三个像素坐标点 [x, y] 的多边形"), "bad_zone", "zones")
-        if zone.get("detect") not in CAMERA_KINDS:
-            raise _error(_("识别类型须为 static_object（占道、堆物）或 crowding（人员聚集）"),
-                         "bad_zone", "zones")
-        category = str(zone.get("category_code") or "")
-        if category and orgs.get_category(category) is None:
-            raise _error(_("事项类别 %(code)s 不存在") % {"code": category}, "no_category",
-                         "zones")
-        out.append({"name": str(zone.get("name") or _("识别区域"))[:64],
-                    "polygon": [[int(x), int(y)] for x, y in polygon],
-                    "detect": zone["detect"],
-                    "dwell_seconds": float(zone.get("dwell_seconds", 60)),
-                    "min_area": float(zone.get("min_area", 0.002)),
-                    "threshold": int(zone.get("threshold", 10)),
-                    "category_code": category})
-    return out
-
-
-@transaction.atomic
-def register_camera(code: str, name: str, *, department_code: str, lon: float, lat: float,
-                    stream_url: str, zones: list[dict[str, Any]]) -> Camera:
-    """Register (or update) a camera at a place, with the zones of its view to inspect:
-    ``[{"name", "polygon": [[x, y], …], "detect": "static_object" | "crowding",
-    "dwell_seconds", "min_area", "threshold", "category_code"}]``."""
-    _check_department(department_code)
-    grid = regions.grid_at(lon, lat)
-    if grid is None:
-        raise _error(_("坐标 (%(lon)s, %(lat)s) 不在本市任何网格内") % {"lon": lon, "lat": lat},
-                     "outside_city", "lon")
-    camera = Camera.objects.filter(code=code).first() or Camera(code=code)
-    camera.name, camera.department_code, camera.stream_url = name, department_code, stream_url
-    camera.lon, camera.lat, camera.grid_code = lon, lat, grid.code
-    camera.district_code = grid.district_code
-    camera.zones = _check_zones(zones)
-    camera.full_clean()
-    camera.save()
-    audit.record("perception.camera_registered", camera, detail={"code": code})
-    return camera
-
-
-def list_cameras(scope: list[str] | None, *, active_only: bool = False) -> QuerySet[Camera]:
-    rows = _scoped(Camera.objects.all(), scope)
-    return rows.filter(active=True) if active_only else rows
-
-
 # --- ingestion --------------------------------------------------------------------------
 
 def ingest_readings(items: list[Any], *, credential: tuple[str, Any] | None = None,
@@ -535,95 +464,6 @@ def series(device: Device, metric: str, *, start_ms: int, end_ms: int,
                "max": r.maximum, "last": r.last_value} for r in rows_r if r.count
               and r.bucket + (HOUR_MS if resolution == "h" else DAY_MS) > start_ms]
     return {"resolution": resolution, "points": points, "truncated": False}
-
-
-# --- roll-ups and retention -------------------------------------------------------------
-
-def _day_offset_ms() -> int:
-    """Days of the daily roll-up start at local midnight (China has no daylight saving)."""
-    offset = timezone.now().astimezone(ZoneInfo(settings.TIME_ZONE)).utcoffset() or timedelta()
-    return int(offset.total_seconds() * 1000)
-
-
-_ROLLUP_HOURS = """
-INSERT INTO perception_rollup
-    (device_id, metric, period, bucket, count, total, minimum, maximum, last_ts, last_value)
-SELECT g.device_id, g.metric, 'h', g.bucket, g.n, g.total, g.lo, g.hi, g.last_ts, r.value
-FROM (SELECT device_id, metric, ts - (ts %% 3600000) AS bucket, COUNT(*) AS n,
-             SUM(value) AS total, MIN(value) AS lo, MAX(value) AS hi, MAX(ts) AS last_ts
-      FROM perception_reading WHERE ts >= %s AND ts < %s
-      GROUP BY device_id, metric, ts - (ts %% 3600000)) g
-JOIN perception_reading r
-  ON r.device_id = g.device_id AND r.metric = g.metric AND r.ts = g.last_ts
-WHERE 1 = 1
-ON CONFLICT (device_id, metric, period, bucket) DO UPDATE SET
-    count = excluded.count, total = excluded.total, minimum = excluded.minimum,
-    maximum = excluded.maximum, last_ts = excluded.last_ts, last_value = excluded.last_value
-"""
-
-_ROLLUP_DAYS = """
-INSERT INTO perception_rollup
-    (device_id, metric, period, bucket, count, total, minimum, maximum, last_ts, last_value)
-SELECT g.device_id, g.metric, 'd', g.bucket, g.n, g.total, g.lo, g.hi, g.last_ts, h.last_value
-FROM (SELECT device_id, metric, bucket - ((bucket + %s) %% 86400000) AS bucket,
-             SUM(count) AS n, SUM(total) AS total, MIN(minimum) AS lo, MAX(maximum) AS hi,
-             MAX(last_ts) AS last_ts
-      FROM perception_rollup WHERE period = 'h' AND bucket >= %s AND bucket < %s
-      GROUP BY device_id, metric, bucket - ((bucket + %s) %% 86400000)) g
-JOIN perception_rollup h
-  ON h.device_id = g.device_id AND h.metric = g.metric AND h.period = 'h'
-     AND h.last_ts = g.last_ts AND h.bucket = g.last_ts - (g.last_ts %% 3600000)
-WHERE 1 = 1
-ON CONFLICT (device_id, metric, period, bucket) DO UPDATE SET
-    count = excluded.count, total = excluded.total, minimum = excluded.minimum,
-    maximum = excluded.maximum, last_ts = excluded.last_ts, last_value = excluded.last_value
-"""
-
-
-def roll_up(now: datetime | None = None) -> dict[str, int]:
-    """Recompute the hourly and daily roll-ups of every hour that received readings since
-    the last run (late readings included); idempotent."""
-    now_ms = int((now or timezone.now()).timestamp() * 1000)
-    current_hour = now_ms - now_ms % HOUR_MS
-    offset = _day_offset_ms()
-    with transaction.atomic():
-        mark = RollupMark.objects.select_for_update().filter(key=ROLLUP_KEY).first()
-        if mark is None or mark.dirty_from is None:
-            return {"hours": 0, "days": 0}
-        start = mark.dirty_from
-        day_start = start - ((start + offset) % DAY_MS)
-        end = current_hour + HOUR_MS
-        with connection.cursor() as cursor:
-            cursor.execute(_ROLLUP_HOURS, [start, end])
-            hours = cursor.rowcount
-            cursor.execute(_ROLLUP_DAYS, [offset, day_start, end, offset])
-            days = cursor.rowcount
-        mark.dirty_from = current_hour if current_hour >= start else start
-        mark.rolled_at = timezone.now()
-        mark.save(update_fields=["dirty_from", "rolled_at"])
-    return {"hours": max(hours, 0), "days": max(days, 0)}
-
-
-def prune(now: datetime | None = None, *, chunk_hours: int = 6) -> dict[str, int]:
-    """Delete raw readings older than ``YIWANG_PERCEPTION_RAW_DAYS`` and hourly roll-ups
-    older than ``YIWANG_PERCEPTION_HOURLY_DAYS`` (rolled up first), a few hours of data per
-    transaction so ingestion is never blocked for long."""
-    roll_up(now)
-    now_ms = int((now or timezone.now()).timestamp() * 1000)
-    raw_before = now_ms - int(settings.YIWANG_PERCEPTION_RAW_DAYS) * DAY_MS
-    hourly_before = now_ms - int(settings.YIWANG_PERCEPTION_HOURLY_DAYS) * DAY_MS
-    deleted = 0
-    oldest = Reading.objects.order_by("ts").values_list("ts", flat=True).first()
-    while oldest is not None and oldest < raw_before:
-        upto = min(raw_before, oldest + chunk_hours * HOUR_MS)
-        with transaction.atomic():
-            count, _detail = Reading.objects.filter(ts__lt=upto).delete()
-        deleted += count
-        oldest = Reading.objects.order_by("ts").values_list("ts", flat=True).first()
-    with transaction.atomic():
-        hourly, _detail = Rollup.objects.filter(period=Period.HOUR,
-                                                bucket__lt=hourly_before).delete()
-    return {"readings": deleted, "hourly": hourly}
 
 
 # --- alarms -----------------------------------------------------------------------------

@@ -23,7 +23,6 @@ evaluate    closed                    closed (satisfaction 1–5)               
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -53,6 +52,7 @@ from yiwang.industry.city.models import (
     State,
 )
 from yiwang.platform.regions import service as regions
+from yiwang.support.gis import service as gis
 from yiwang.support.notify import service as notify
 
 logger = logging.getLogger("yiwang.city")
@@ -120,14 +120,6 @@ def _next_number(district_code: str, day: date) -> str:
 
 # --- places -------------------------------------------------------------------------------
 
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_000 * math.asin(min(1.0, math.sqrt(a)))
-
-
 def _grid(lon: Any, lat: Any) -> Any:
     try:
         lon, lat = float(lon), float(lat)
@@ -142,15 +134,14 @@ def _grid(lon: Any, lat: Any) -> Any:
 def nearby_open(category: CaseCategory, lon: float, lat: float, *, metres: float,
                 since: datetime) -> Case | None:
     """The nearest open case of ``category`` within ``metres`` reported after ``since``."""
-    dlat = metres / 111_320
-    dlon = metres / (111_320 * max(0.01, math.cos(math.radians(lat))))
+    min_lon, min_lat, max_lon, max_lat = gis.around(lon, lat, metres)
     candidates = Case.objects.filter(
-        category=category, state__in=OPEN_STATES, lon__gte=lon - dlon, lon__lte=lon + dlon,
-        lat__gte=lat - dlat, lat__lte=lat + dlat, reported_at__gte=since,
+        category=category, state__in=OPEN_STATES, lon__gte=min_lon, lon__lte=max_lon,
+        lat__gte=min_lat, lat__lte=max_lat, reported_at__gte=since,
     ).only("pk", "lon", "lat", "number", "state")[:50]
     best, best_d = None, metres
     for case in candidates:
-        d = distance_m(lon, lat, case.lon, case.lat)
+        d = gis.distance_m(lon, lat, case.lon, case.lat)
         if d <= best_d:
             best, best_d = case, d
     return best
@@ -372,7 +363,7 @@ def _apply(case: Case, action: str, *, actor: Any, now: datetime, note: str,
         if lon is None or lat is None:
             raise _error(_("核查须在现场定位"), "no_location", "lon")
         limit = float(settings.YIWANG_CASE_VERIFY_METRES)
-        if distance_m(lon, lat, case.lon, case.lat) > limit:
+        if gis.distance_m(lon, lat, case.lon, case.lat) > limit:
             raise _error(_("核查位置距案发地超过%(m)s米，请到现场核查") % {"m": int(limit)},
                          "not_on_site", "lon")
         if action == "verify_pass":

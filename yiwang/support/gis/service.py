@@ -35,7 +35,9 @@ __all__ = [
     "Layer",
     "LayerKind",
     "NearbyFeature",
+    "around",
     "create_layer",
+    "distance_m",
     "feature_geojson",
     "features",
     "get_layer",
@@ -71,6 +73,14 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     a = (math.sin((p2 - p1) / 2) ** 2
          + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
     return 2 * EARTH_M * math.asin(min(1.0, math.sqrt(a)))
+
+
+def around(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+    """The box (min lon, min lat, max lon, max lat) holding every point within ``metres`` of
+    a point: the SQL prefilter of a radius query, before the exact distance."""
+    dlat = metres / 111_320
+    dlon = metres / (111_320 * max(0.01, math.cos(math.radians(lat))))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
 
 
 def parse_geometry(geojson: Any) -> BaseGeometry:
@@ -233,9 +243,7 @@ def nearby(lon: float, lat: float, metres: float, *, layer_codes: Sequence[str] 
     """Features within ``metres`` of a point (by their nearest part), nearest first."""
     if not 0 < metres <= 50_000:
         raise _error(_("半径须在 0 至 50000 米之间"), "bad_radius", "metres")
-    dlat = metres / 111_320
-    dlon = metres / (111_320 * max(0.01, math.cos(math.radians(lat))))
-    rows = Feature.objects.filter(_box_q(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+    rows = Feature.objects.filter(_box_q(*around(lon, lat, metres)))
     if layer_codes:
         rows = rows.filter(layer__code__in=layer_codes)
     here = Point(lon, lat)

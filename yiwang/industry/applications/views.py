@@ -8,15 +8,12 @@ that is not one's own (or one's enterprise's, for its representative) is a 404.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -27,21 +24,11 @@ from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications import service
 from yiwang.support.identity import service as identity
 
-View = Callable[..., HttpResponse]
 PER_PAGE = 20
 
 
-def signed_in(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or identity.current_session(request) is None:
-            back = (request.get_full_path() if request.method == "GET"
-                    else reverse("applications_portal:mine"))
-            return HttpResponseRedirect(
-                f"{reverse('identity:login')}?{urlencode({'next': back})}")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+#: portal pages for a signed-in person (after a POST, back to applications_portal:mine)
+signed_in = identity.signed_in_required("applications_portal:mine")
 
 
 def _crumbs(*extra: tuple[str, str]) -> list[dict[str, str]]:

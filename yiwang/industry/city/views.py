@@ -8,15 +8,12 @@ latitude, so the form works without JavaScript.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -28,7 +25,6 @@ from yiwang.industry.city import service
 from yiwang.platform.regions import service as regions
 from yiwang.support.identity import service as identity
 
-View = Callable[..., HttpResponse]
 PER_PAGE = 20
 PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTOS = 4
@@ -37,17 +33,8 @@ PUBLIC_ACTIONS = ("report", "file", "not_file", "dispatch", "accept", "handle", 
                   "verify_fail", "evaluate", "duplicate")
 
 
-def signed_in(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or identity.current_session(request) is None:
-            back = (request.get_full_path() if request.method == "GET"
-                    else reverse("city_portal:new"))
-            return HttpResponseRedirect(
-                f"{reverse('identity:login')}?{urlencode({'next': back})}")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+#: portal pages for a signed-in person (after a POST, back to city_portal:new)
+signed_in = identity.signed_in_required("city_portal:new")
 
 
 def _crumbs(*extra: tuple[str, str]) -> list[dict[str, str]]:

@@ -295,6 +295,7 @@ from yiwang.support.identity.accounts import (  # noqa: E402
 from yiwang.support.identity.accounts import (  # noqa: E402
     find_account as find_account_by_login,
 )
+from yiwang.support.identity.guards import signed_in_required  # noqa: E402
 from yiwang.support.identity.pipeline import safe_next  # noqa: E402
 from yiwang.support.identity.realname import verify_real_name  # noqa: E402
 from yiwang.support.identity.sms import SmsError  # noqa: E402
@@ -311,6 +312,7 @@ __all__ += [
     "register_citizen",
     "safe_next",
     "send_sms",
+    "signed_in_required",
     "validate_phone",
     "verify_real_name",
 ]

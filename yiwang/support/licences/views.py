@@ -14,9 +14,6 @@ chose to disclose.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 from urllib.parse import urlencode
 
 import segno
@@ -43,23 +40,10 @@ PER_PAGE = 20
 #: The level of a real-name session (L2 实名认证), needed to show a licence in full.
 REAL_NAME_LEVEL = 2
 DOWNLOAD_DEDUP_SECONDS = 60
-View = Callable[..., HttpResponse]
 
 
-def signed_in(view: View) -> View:
-    """Only for a person signed in with a live identity-provider session; others go to the
-    sign-in page and come back to the page they asked for (a GET)."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or identity.current_session(request) is None:
-            back = (request.get_full_path() if request.method == "GET"
-                    else reverse("licences_portal:wallet"))
-            return HttpResponseRedirect(
-                f"{reverse('identity:login')}?{urlencode({'next': back})}")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+#: portal pages for a signed-in person (after a POST, back to licences_portal:wallet)
+signed_in = identity.signed_in_required("licences_portal:wallet")
 
 
 def _held(request: HttpRequest, pk: int) -> Licence:

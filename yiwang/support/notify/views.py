@@ -7,11 +7,6 @@ person's notification id is a 404 (opening) or ignored (marking read).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-from urllib.parse import urlencode
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -28,22 +23,10 @@ from yiwang.support.notify import service
 from yiwang.support.notify.models import Notification
 
 PER_PAGE = 20
-View = Callable[..., HttpResponse]
 
 
-def signed_in(view: View) -> View:
-    """Only for a signed-in person with a live session; others go to sign in and back."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated or identity.current_session(request) is None:
-            back = (request.get_full_path() if request.method == "GET"
-                    else reverse("notify_portal:list"))
-            return HttpResponseRedirect(
-                f"{reverse('identity:login')}?{urlencode({'next': back})}")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+#: portal pages for a signed-in person (after a POST, back to notify_portal:list)
+signed_in = identity.signed_in_required("notify_portal:list")
 
 
 @never_cache

@@ -19,6 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 
 from yiwang.core.uploads.models import StoredUpload
 from yiwang.core.uploads.sanitise import UploadRejected
@@ -31,6 +33,7 @@ __all__ = [
     "accept_upload",
     "claim_upload",
     "delete_upload",
+    "file_response",
     "get_upload",
     "page_images",
     "purge_unclaimed",
@@ -38,6 +41,8 @@ __all__ = [
 ]
 
 DEFAULT_ACCEPT = ("image/jpeg", "image/png", "application/pdf")
+#: what a browser may show inline; anything else is served as an attachment
+INLINE_TYPES = ("image/png", "image/jpeg")
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
@@ -56,6 +61,20 @@ def accept_upload(f: UploadedFile | bytes, *, filename: str, owner_key: str, pur
 
     return store.accept(f, filename=filename, owner_key=owner_key, purpose=purpose,
                         accept=accept, max_bytes=max_bytes, personal=personal, actor=actor)
+
+
+def file_response(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A response serving an upload's bytes so that a browser can neither sniff them into
+    something active nor run them: images inline, the rest as attachments,
+    ``X-Content-Type-Options: nosniff``, ``Content-Security-Policy: sandbox``, not cached."""
+    inline = content_type in INLINE_TYPES
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(not inline, filename) or ""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def page_images(content: bytes, *, max_pages: int = 1) -> list[Any]:

@@ -97,14 +97,10 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
 @official_required
 def photo(request: HttpRequest, number: str, token: str) -> HttpResponse:
     try:
-        content = city.case_photo(number, token, request.user)
+        found = city.case_photo(number, token, request.user)
     except city.Case.DoesNotExist:
         raise Http404("no such photo") from None
-    response = HttpResponse(content, content_type="image/jpeg" if content[:2] == b"\xff\xd8"
-                            else "image/png")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.file_response(*found)
 
 
 def _photos(request: HttpRequest) -> list[str]:

@@ -1,16 +1,13 @@
 """Opening a material's file (review M5): the official who handles the application, or its
 applicant, reads the upload through ``uploads.read_upload`` (audited as a read of personal
-data, with the purpose), served so that a browser can neither sniff it into something active
-nor run it: ``X-Content-Type-Options: nosniff``, ``Content-Security-Policy: sandbox``, images
-inline and anything else as an attachment."""
+data, with the purpose); the views serve it with ``uploads.file_response`` (nosniff, a
+sandbox CSP, images inline and anything else as an attachment)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
-from django.utils.http import content_disposition_header
 
 from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications.models import Application, Material, MaterialSource
@@ -18,8 +15,6 @@ from yiwang.industry.applications.queries import (
     application_for_applicant,
     application_for_official,
 )
-
-INLINE_TYPES = ("image/png", "image/jpeg")
 
 
 def _material(app: Application, material_pk: Any) -> Material:
@@ -56,13 +51,3 @@ def material_for_applicant(user: Any, app_pk: Any, material_pk: Any
     return _read(user, _material(app, material_pk), "application.applicant")
 
 
-def file_response(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    """A response serving an upload safely: images inline, the rest as attachments."""
-    inline = content_type in INLINE_TYPES
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = content_disposition_header(not inline, filename) or ""
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from yiwang.core.uploads.service import file_response
 from yiwang.industry.applications import clock
 from yiwang.industry.applications.access import (
     department_codes,
@@ -30,7 +31,6 @@ from yiwang.industry.applications.access import (
 )
 from yiwang.industry.applications.bundles import submit_bundle
 from yiwang.industry.applications.downloads import (
-    file_response,
     material_for_applicant,
     material_for_official,
 )

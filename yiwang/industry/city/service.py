@@ -159,15 +159,18 @@ def _prefix(region_code: str) -> str:
     return regions.code_prefix(region_code)
 
 
-def case_photo(number: str, token: str, user: Any) -> bytes:
-    """A photo of a case's timeline, for someone who may see the case (the read is
-    audited by the uploads app); Case.DoesNotExist otherwise."""
+def case_photo(number: str, token: str, user: Any) -> tuple[bytes, str, str]:
+    """``(bytes, content type, file name)`` of a photo of a case's timeline, for someone who
+    may see the case (the read is audited by the uploads app); Case.DoesNotExist otherwise."""
     from yiwang.core.uploads import service as uploads
 
     case = get_case(number, user)
-    if not any(token in (event.photos or []) for event in case.events.all()):
+    upload = uploads.get_upload(token)
+    if upload is None or not any(token in (event.photos or [])
+                                 for event in case.events.all()):
         raise Case.DoesNotExist(number)
-    return uploads.read_upload(token, actor=user, purpose="city.case_photo")
+    content = uploads.read_upload(token, actor=user, purpose="city.case_photo")
+    return content, str(upload.content_type), str(upload.filename or "photo.jpg")
 
 
 def allowed_actions(case: Case, user: Any) -> list[str]:

@@ -144,14 +144,10 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
 def photo(request: HttpRequest, number: str, token: str) -> HttpResponse:
     case = _mine(request, number)
     try:
-        content = service.case_photo(case.number, token, request.user)
+        found = service.case_photo(case.number, token, request.user)
     except service.Case.DoesNotExist:
         raise Http404("no such photo") from None
-    response = HttpResponse(content, content_type="image/jpeg" if content[:2] == b"\xff\xd8"
-                            else "image/png")
-    response["Cache-Control"] = "private, no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return uploads.file_response(*found)
 
 
 @require_POST

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
-from django.db.models import Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from yiwang.industry.city.models import OPEN_STATES, Case, CaseStat
@@ -173,8 +173,6 @@ def _period(start: date, end: date) -> Any:
     """A function of a dimension giving the filter of its rows for ``start``…``end``: the
     monthly rows of the whole months inside the period, the daily rows of the days around
     them."""
-    from django.db.models import Q
-
     months: list[date] = []
     first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(
         day=1)
@@ -216,8 +214,6 @@ def live(region_code: str, children: list[str]) -> dict[str, int]:
     """Open cases and those past their deadline now, in the region (``children``: its
     child regions, for a city its districts)."""
     # one pass over the open cases of the area (the state and area index), both counts
-    from django.db.models import Count, Q
-
     late = Q(due_at__lt=timezone.now())
     found = Case.objects.filter(state__in=OPEN_STATES, **_area_filter(region_code, children)
                                 ).aggregate(open=Count("id"), overdue=Count("id", filter=late))
@@ -233,8 +229,6 @@ def rebuild(progress: Any = None) -> int:
     the filing day, rework and evaluations on the closing day; the department is the one
     the case has now (the kept counters use the one it had at each event, so they differ
     only for cases returned and dispatched elsewhere). Returns the rows written."""
-    from django.db import transaction
-    from django.db.models import Count, Q, Sum
     from django.db.models.functions import TruncDate
 
     from yiwang.industry.city.models import CaseCategory, State

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,23 @@ def builder_output(browser: Any) -> dict[str, Any]:
 
 # --- the flow editor -----------------------------------------------------------------------
 
+def _steps(browser: Any) -> int:
+    return len(browser.find_elements(By.CSS_SELECTOR, "[data-testid^='wfe-step-']"))
+
+
 def add_task(browser: Any, step_id: str, name: str, department: str, position: str) -> None:
-    """A task step from the flow editor's 添加 button: its name, department and position."""
-    click(browser, by_testid(browser, "wfe-add-task"))
+    """A task step from the flow editor's 添加 button: its name, department and position.
+
+    On a loaded machine the first click can land before the editor's script has bound the
+    button: when no step was added, click again (never twice for one step)."""
+    before = _steps(browser)
+    for _attempt in range(3):
+        click(browser, by_testid(browser, "wfe-add-task"))
+        deadline = time.monotonic() + 5
+        while _steps(browser) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if _steps(browser) > before:
+            break
     step = wait_for(lambda: by_testid(browser, f"wfe-step-{step_id}"), f"the step {step_id}")
     name_input = by_testid(browser, "wfe-name", step)
     name_input.clear()

@@ -44,3 +44,8 @@ YIWANG_AI_CONFIDENT = env(
     doc="Video detections at or above this confidence (0–1) open a case at once; the others "
         "wait for a person to confirm or dismiss them.",
 )
+YIWANG_CAMERA_SNAPSHOT_SECONDS = env(
+    "YIWANG_CAMERA_SNAPSHOT_SECONDS", 60, group=_GROUP,
+    doc="How often (seconds of video) the video reader keeps a camera's latest still for the "
+        "workbench and cockpit; the previous one is deleted.",
+)

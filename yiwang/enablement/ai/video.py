@@ -102,7 +102,22 @@ def analyse_frame(camera: perception.Camera, frame: Any, at: datetime) -> list[D
     perception.Camera.objects.filter(pk=camera.pk).update(last_frame_at=at,
                                                           frames=camera.frames + 1)
     camera.frames += 1
+    if perception.snapshot_due(camera, at):
+        _keep_still(camera, frame, at)
     return found
+
+
+def _keep_still(camera: perception.Camera, frame: Any, at: datetime) -> None:
+    """Keep the frame as the camera's latest still (a failure is logged, never fatal)."""
+    import cv2
+
+    ok, encoded = cv2.imencode(".jpg", frame, [int(cv2.IMWRITE_JPEG_QUALITY), 80])
+    if not ok:
+        return
+    try:
+        perception.keep_snapshot(camera, encoded.tobytes(), at)
+    except ValidationError:
+        logger.warning("camera %s: its still could not be kept", camera.code, exc_info=True)
 
 
 @transaction.atomic

@@ -4,8 +4,10 @@ the zones of their view to inspect (video inspection itself is the AI app's). Re
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -75,3 +77,45 @@ def list_cameras(scope: list[str] | None, *, active_only: bool = False) -> Query
     if scope is not None:
         rows = rows.filter(department_code__in=scope)
     return rows.filter(active=True) if active_only else rows
+
+
+def snapshot_due(camera: Camera, at: datetime) -> bool:
+    """Whether the camera's latest still is older than ``YIWANG_CAMERA_SNAPSHOT_SECONDS``
+    at ``at`` (or missing)."""
+    every = timedelta(seconds=float(settings.YIWANG_CAMERA_SNAPSHOT_SECONDS))
+    return camera.snapshot_at is None or at - camera.snapshot_at >= every \
+        or at < camera.snapshot_at
+
+
+@transaction.atomic
+def keep_snapshot(camera: Camera, content: bytes, at: datetime) -> str:
+    """Keep ``content`` (a JPEG still of the view taken at ``at``) as the camera's latest
+    snapshot, encrypted like every image that may show people; the previous one is deleted.
+    Returns its upload token."""
+    from yiwang.core.uploads import service as uploads
+
+    owner = f"camera:{camera.code}"
+    stored = uploads.accept_upload(content, filename=f"{camera.code}.jpg", owner_key=owner,
+                                   purpose="perception.camera_snapshot",
+                                   accept=("image/jpeg",), personal=True, actor=None)
+    uploads.claim_upload(stored, owner)
+    previous = camera.snapshot
+    Camera.objects.filter(pk=camera.pk).update(snapshot=stored.token, snapshot_at=at)
+    camera.snapshot, camera.snapshot_at = stored.token, at
+    if previous:
+        uploads.delete_upload(previous)
+    return stored.token
+
+
+def camera_snapshot(code: str, scope: list[str] | None, *,
+                    actor: Any = None) -> tuple[bytes, str, str]:
+    """``(bytes, content type, file name)`` of a camera's latest still for someone whose
+    ``scope`` covers it (the read is audited); Camera.DoesNotExist otherwise."""
+    from yiwang.core.uploads import service as uploads
+
+    camera = list_cameras(scope).filter(code=code).first()
+    if camera is None or not camera.snapshot:
+        raise Camera.DoesNotExist(code)
+    content = uploads.read_upload(camera.snapshot, actor=actor,
+                                  purpose="perception.camera_snapshot")
+    return content, "image/jpeg", f"{camera.code}.jpg"

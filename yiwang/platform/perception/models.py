@@ -336,6 +336,9 @@ class Camera(models.Model):
     active = models.BooleanField(_("启用"), default=True)
     last_frame_at = models.DateTimeField(_("最近分析"), null=True, blank=True)
     frames = models.BigIntegerField(_("已分析帧数"), default=0)
+    # the latest still of the view (an encrypted upload token), kept by the video reader
+    snapshot = models.CharField(_("最新画面"), max_length=64, blank=True)
+    snapshot_at = models.DateTimeField(_("画面时间"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

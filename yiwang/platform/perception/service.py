@@ -30,7 +30,13 @@ from yiwang.core.audit import service as audit
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.perception import alarms, registry
 from yiwang.platform.perception.alarms import register_handler, unregister_handler
-from yiwang.platform.perception.cameras import list_cameras, register_camera
+from yiwang.platform.perception.cameras import (
+    camera_snapshot,
+    keep_snapshot,
+    list_cameras,
+    register_camera,
+    snapshot_due,
+)
 from yiwang.platform.perception.common import check_department as _check_department
 from yiwang.platform.perception.common import field_error as _error
 from yiwang.platform.perception.ingest import (
@@ -75,6 +81,7 @@ __all__ = [
     "Severity",
     "acknowledge_alarm",
     "authenticate",
+    "camera_snapshot",
     "check_absence",
     "clear_alarm",
     "create_device_type",
@@ -86,6 +93,7 @@ __all__ = [
     "get_device",
     "ingest_readings",
     "issue_token",
+    "keep_snapshot",
     "list_alarms",
     "list_cameras",
     "list_devices",
@@ -98,6 +106,7 @@ __all__ = [
     "register_handler",
     "roll_up",
     "series",
+    "snapshot_due",
     "unregister_handler",
     "update_device",
 ]

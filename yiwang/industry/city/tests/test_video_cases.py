@@ -79,6 +79,27 @@ def test_an_unsure_detection_waits_for_a_person(camera: Any) -> None:
         ai.review_detection(detection.pk, reviewer, ["swj"], confirm=True)
 
 
+def test_the_reader_keeps_the_latest_still_of_each_camera(camera: Any) -> None:
+    from yiwang.core.uploads import service as uploads
+
+    with override_settings(YIWANG_CAMERA_SNAPSHOT_SECONDS=20):
+        ai.read_stream(camera, fps=1)
+    camera.refresh_from_db()
+    # a 60 s video, a still every 20 s of video: the last one kept is from 40 s on
+    assert camera.snapshot and 0 < (camera.last_frame_at - camera.snapshot_at
+                                    ).total_seconds() < 20
+    kept = uploads.StoredUpload.objects.filter(purpose="perception.camera_snapshot")
+    assert list(kept.values_list("token", flat=True)) == [camera.snapshot]  # older deleted
+    content, kind, _name = perception.camera_snapshot("CAM-001", ["cgj"])
+    assert kind == "image/jpeg" and content[:2] == b"\xff\xd8"
+    image = cv2.imdecode(np.frombuffer(content, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (H, W, 3)
+    # the stall is in the still (its red box at 120–180 × 150–190)
+    assert image[170, 150, 2] > 150 and image[170, 150, 0] < 100
+    with pytest.raises(perception.Camera.DoesNotExist):
+        perception.camera_snapshot("CAM-001", ["swj"])
+
+
 def test_camera_zones_are_checked(camera: Any) -> None:
     for zones in ([], [{"polygon": [[0, 0], [1, 1]], "detect": "static_object"}],
                   [{"polygon": [[0, 0], [9, 0], [9, 9]], "detect": "faces"}],

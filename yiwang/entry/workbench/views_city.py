@@ -33,7 +33,7 @@ FILTERS = (("open", gettext_lazy("办理中")), ("mine", gettext_lazy("我的待
            ("overdue", gettext_lazy("已超期")), ("closed", gettext_lazy("已结案")),
            ("all", gettext_lazy("全部")))
 PHOTO_BYTES = 8 * 1024 * 1024
-NOTE_REQUIRED = ("not_file", "return", "verify_fail")
+NOTE_REQUIRED = ("not_file", "return", "verify_fail", "reply")
 PHOTO_REQUIRED = ("handle", "verify_pass", "verify_fail")
 
 
@@ -79,7 +79,7 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
                 "photos": "required" if code in PHOTO_REQUIRED else (
                     "optional" if code == "update" else ""),
                 "location": code in ("verify_pass", "verify_fail"),
-                "secondary": code in NOTE_REQUIRED} for code in codes]
+                "secondary": code in NOTE_REQUIRED and code != "reply"} for code in codes]
     margin = 0.01
     bbox = ",".join(f"{v:.6f}" for v in (found.lon - margin, found.lat - margin,
                                          found.lon + margin, found.lat + margin))

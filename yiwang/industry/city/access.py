@@ -6,7 +6,8 @@
   accept, update, return and report them handled, and see them;
 - an inspector (``city.verify_case``) verifies the handled cases of the grids they patrol
   (a grid duty) or of their departments' regions;
-- a hotline operator (``city.take_calls``) enters calls and calls back;
+- a hotline operator (``city.take_calls``) enters calls, answers the caller (答复, as may
+  the department that handled it) and calls back (回访: the satisfaction) after answering;
 - a citizen sees and evaluates the cases they reported.
 
 Anything else is "not found" to the caller (the API never says that a case exists).
@@ -90,6 +91,10 @@ def may(user: Any, action: str, case: Case) -> bool:
         return bool(case.department_code and case.department_code in unit_codes(user))
     if action in ("verify_pass", "verify_fail"):
         return inspects(user, case)
+    if action == "reply":  # the department that handled the call, or a hotline operator
+        return case.source == "hotline" and (
+            bool(case.department_code and case.department_code in unit_codes(user))
+            or bool(user.has_perm(CALLS) and in_regions(case, region_codes(user))))
     if action == "evaluate":
         if not is_official(user):
             return case.reporter_id == user.pk

@@ -71,6 +71,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "handle": ((State.DISPATCHED, State.HANDLING), State.HANDLED),
     "verify_pass": ((State.HANDLED,), State.CLOSED),
     "verify_fail": ((State.HANDLED,), State.HANDLING),
+    "reply": ((State.HANDLED, State.CLOSED), None),
     "evaluate": ((State.CLOSED,), None),
 }
 ACTION_LABELS = {
@@ -79,11 +80,12 @@ ACTION_LABELS = {
     "accept": gettext_lazy("接单处置"), "update": gettext_lazy("处置进展"),
     "return": gettext_lazy("退回"), "extend": gettext_lazy("延期"),
     "handle": gettext_lazy("处置完成"), "verify_pass": gettext_lazy("核查通过，结案"),
-    "verify_fail": gettext_lazy("核查不通过，返工"), "evaluate": gettext_lazy("评价"),
+    "verify_fail": gettext_lazy("核查不通过，返工"), "reply": gettext_lazy("答复来电人"),
+    "evaluate": gettext_lazy("评价"),
     "duplicate": gettext_lazy("重复上报"), "warned": gettext_lazy("即将超期"),
     "overdue": gettext_lazy("已超期"),
 }
-NEEDS_NOTE = ("not_file", "return", "verify_fail")
+NEEDS_NOTE = ("not_file", "return", "verify_fail", "reply")
 
 
 class Conflict(Exception):
@@ -373,7 +375,14 @@ def _apply(case: Case, action: str, *, actor: Any, now: datetime, note: str,
         else:
             case.rework_count += 1
             case.handled_at = None
+    elif action == "reply":
+        if case.source != Source.HOTLINE:
+            raise _error(_("只有 12345 热线来电需要答复来电人"), "not_a_call", "action")
+        case.replied_at, case.reply = now, note
     elif action == "evaluate":
+        if (case.source == Source.HOTLINE and case.replied_at is None and actor is not None
+                and actor.pk != case.reporter_id):
+            raise _error(_("请先答复来电人，再回访"), "not_replied", "action")
         if satisfaction is None or not 1 <= satisfaction <= 5:
             raise _error(_("满意度须为1至5"), "bad_satisfaction", "satisfaction")
         case.satisfaction = satisfaction

@@ -210,3 +210,44 @@ def test_statistics_rebuilt_from_the_cases_equal_the_ones_kept_as_they_happened(
     kept = snapshot()
     assert stats.rebuild() > 0
     assert snapshot() == kept
+
+
+def test_a_12345_call_is_answered_before_the_call_back(people) -> None:
+    from yiwang.industry.city.testing import CENTRE, official
+
+    operator = official("hotline.operator", CENTRE, "city.take_calls")
+    case = service.report(source="hotline", category_code=VENDING, title="来电反映路口有摊贩",
+                          lon=PLACE[0], lat=PLACE[1], actor=operator, reporter_name="李四",
+                          reporter_phone="13800138000").case
+    assert case.state == "reported"  # 受理: the command centre decides on filing
+    case = service.transition(case, "file", actor=people["dispatcher"])  # 派单
+    case = service.transition(case, "accept", actor=people["handler"])  # 办理
+    assert "reply" not in service.allowed_actions(case, people["handler"])
+    case = service.transition(case, "handle", actor=people["handler"], note="已劝离",
+                              photos=[photo(people["handler"])])
+    assert "reply" in service.allowed_actions(case, people["handler"])
+    assert "reply" in service.allowed_actions(case, operator)
+    assert "reply" not in service.allowed_actions(case, people["inspector"])
+    case = service.transition(case, "verify_pass", actor=people["inspector"],
+                              photos=[photo(people["inspector"])], lon=NEAR[0], lat=NEAR[1])
+    with pytest.raises(ValidationError) as early:  # 回访 before 答复
+        service.transition(case, "evaluate", actor=operator, satisfaction=4)
+    assert early.value.error_dict["action"][0].code == "not_replied"
+    with pytest.raises(ValidationError) as empty:
+        service.transition(case, "reply", actor=operator, note=" ")
+    assert "note" in empty.value.message_dict
+    case = service.transition(case, "reply", actor=operator, note="摊贩已劝离，现场已恢复")  # 答复
+    assert case.replied_at is not None and case.reply == "摊贩已劝离，现场已恢复"
+    case = service.transition(case, "evaluate", actor=operator, satisfaction=4,
+                              note="来电人满意")  # 回访 and 评价
+    assert case.satisfaction == 4
+    assert list(case.events.values_list("action", flat=True))[-3:] == [
+        "verify_pass", "reply", "evaluate"]
+    # a citizen's own report has no caller to answer
+    other = _report(people, at=(PLACE[0] + 0.003, PLACE[1])).case
+    other = service.transition(other, "file", actor=people["dispatcher"])
+    other = service.transition(other, "handle", actor=people["handler"], note="已处理",
+                               photos=[photo(people["handler"])])
+    assert "reply" not in service.allowed_actions(other, operator)
+    with pytest.raises(PermissionDenied):
+        service.transition(other, "reply", actor=people["handler"], note="已处理")

@@ -36,11 +36,13 @@ ANSWERS = [
     ("city.e.other", "cgj"), ("city.e.other.noise", "sthj"),
 ]
 GROUPS = {
-    "城管指挥中心": ["city.dispatch_case"],
+    "城管指挥中心": ["city.dispatch_case", "perception.view_device", "perception.change_alarm",
+               "ai.change_detection"],
     "网格监督员": ["city.verify_case"],
     "12345 话务员": ["city.take_calls"],
     "数字驾驶舱": ["city.view_cockpit"],
-    "感知设备管理员": ["perception.change_device"],
+    "感知设备管理员": ["perception.view_device", "perception.change_device",
+                "perception.change_alarm"],
 }
 DEVICE_TYPES = [
     ("water_level", "积水监测仪", "Waterlogging gauge", 300,
@@ -73,6 +75,13 @@ LAYERS = [
 POIS = [("schools", "学校", "Schools", 8), ("hospitals", "医院", "Hospitals", 4),
         ("parks", "公园", "Parks", 6)]
 DEVICES_PER_TYPE = {"water_level": 24, "manhole": 30, "air": 8}
+SIDEWALK = [[0, 120], [320, 120], [320, 240], [0, 240]]
+CAMERAS = [
+    # code, name, what the simulated video shows: (arrives at s, box, BGR colour), walkers
+    ("CAM-001", "人民路菜场口", ((20, (120, 150, 60, 40), (30, 60, 200)),), 3),  # a stall
+    ("CAM-002", "文化路学校门口", ((20, (200, 160, 24, 14), (110, 118, 125)),), 2),  # unsure
+    ("CAM-003", "滨江广场", (), 4),  # people walking by: nothing to find
+]
 
 
 def _members(department: str, position: str) -> list[Any]:
@@ -148,6 +157,34 @@ def load_perception(rng: random.Random) -> None:
                                    seconds=seconds, severity=severity, category_code=category)
 
 
+def load_cameras(rng: random.Random) -> None:
+    """Three street cameras of the city-management bureau whose streams are synthetic videos
+    in the data directory (what a real camera shows is up to it: see ``street_video``)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from yiwang.enablement.ai.testing import street_video
+
+    folder = Path(settings.DATA_DIR) / "demo-video"
+    folder.mkdir(parents=True, exist_ok=True)
+    grids = list(regions.all_grids())
+    for code, name, objects, walkers in CAMERAS:
+        grid = rng.choice(grids)
+        lon, lat = _point_in(grid, rng)
+        path = folder / f"{code}.avi"
+        if not path.exists():
+            street_video(str(path), seconds=90, objects=objects, walkers=walkers)
+        if perception.Camera.objects.filter(code=code).exists():
+            continue
+        zones = [{"name": "人行道禁止摆摊区", "polygon": SIDEWALK, "detect": "static_object",
+                  "dwell_seconds": 30, "category_code": "city.e.street_order.vending"},
+                 {"name": "人行道", "polygon": SIDEWALK, "detect": "crowding", "threshold": 12,
+                  "category_code": "city.e.emergency"}]
+        perception.register_camera(code, name, department_code="cgj", lon=lon, lat=lat,
+                                   stream_url=str(path), zones=zones)
+
+
 def load_gis(rng: random.Random) -> None:
     grids = list(regions.all_grids())
     for order, (code, name, name_en, kind, per_grid, category) in enumerate(LAYERS, start=1):
@@ -179,6 +216,7 @@ def load_city(progress: Progress) -> None:
     load_categories_and_people()
     tick(1)
     load_perception(rng)
+    load_cameras(rng)
     tick(1)
     load_gis(rng)
     tick(1)

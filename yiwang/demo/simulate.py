@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ TITLES = {"city.e.street_order.vending": "路边流动摊贩占道经营",
 class Outcome:
     readings: int = 0
     alarms: int = 0
+    detections: int = 0
     reports: int = 0
     closed: int = 0
     skipped: list[str] = field(default_factory=list)
@@ -209,12 +211,42 @@ def _handle(case: Any, at: datetime, end: datetime, people: dict[str, list[Any]]
     case = city.transition(case, "verify_pass", actor=inspector,
                            photos=[_photo(inspector, rng)], photo_owner=PHOTO_OWNER,
                            lon=case.lon, lat=case.lat, at=step)
-    if case.reporter_id and rng.random() < 0.5:
+    if case.source == "hotline" and people["operators"]:
+        # 答复 then 回访: the operator tells the caller what was done, and calls back
+        operator = rng.choice(people["operators"])
+        step += timedelta(minutes=rng.uniform(10, 120))
+        if step <= end:
+            city.transition(case, "reply", actor=operator, at=step,
+                            note="您反映的问题已由责任单位处置完毕，经现场核查已结案")
+            step += timedelta(hours=rng.uniform(2, 30))
+            if step <= end:
+                city.transition(case, "evaluate", actor=operator, at=step,
+                                satisfaction=rng.choice((5, 5, 4, 4, 3, 2)),
+                                note="回访：来电人对处理结果表示认可")
+    elif case.reporter_id and rng.random() < 0.5:
         step += timedelta(hours=rng.uniform(1, 20))
         if step <= end:
             city.transition(case, "evaluate", actor=case.reporter,
                             satisfaction=rng.choice((5, 5, 5, 4, 4, 3)), at=step)
     return True
+
+
+def simulate_video(end: datetime, tick: Tick | None = None) -> int:
+    """Video inspection of each active camera whose stream is a file (the demo's synthetic
+    videos), as if its last minutes were just recorded; returns the detections."""
+    from pathlib import Path
+
+    from yiwang.enablement.ai import service as ai
+
+    found = 0
+    for camera in perception.list_cameras(None, active_only=True):
+        if Path(camera.stream_url).is_file():
+            with suppress(ValidationError):  # an unreadable file: that camera shows nothing
+                found += len(ai.read_stream(camera, fps=1,
+                                            started=end - timedelta(minutes=2)))
+        if tick:
+            tick(1)
+    return found
 
 
 def simulate_city(hours: float, *, seed: int = 7, per_hour: float = 6.0,
@@ -241,6 +273,9 @@ def _simulate(hours: float, *, seed: int, per_hour: float, end: datetime | None,
     tick = progress("案卷 cases", total) if progress else None
     outcome.reports, outcome.closed, outcome.skipped = simulate_cases(start, end, per_hour,
                                                                       rng, tick)
+    cameras = perception.list_cameras(None, active_only=True).count()
+    tick = progress("视频巡检 video", cameras) if progress else None
+    outcome.detections = simulate_video(end, tick)
     return outcome
 
 

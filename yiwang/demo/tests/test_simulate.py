@@ -85,3 +85,25 @@ def test_the_simulator_uploads_count_against_nobody(people: dict[str, Any],
     # the people the simulator acted as can still upload at once
     for name in ("citizen", "inspector", "handler"):
         assert photo(people[name])
+
+
+def test_the_simulator_reads_the_cameras_whose_streams_are_files(people: dict[str, Any],
+                                                                 tmp_path: Any) -> None:
+    from yiwang.enablement.ai.testing import street_video
+
+    video = street_video(str(tmp_path / "cam.avi"), seconds=50,
+                         objects=((10, (120, 150, 60, 40), (30, 60, 200)),), walkers=2)
+    zones = [{"name": "人行道", "polygon": [[0, 120], [320, 120], [320, 240], [0, 240]],
+              "detect": "static_object", "dwell_seconds": 20,
+              "category_code": "city.e.street_order.vending"}]
+    for code, url in (("CAM-1", video), ("CAM-2", "rtsp://127.0.0.1:1/live")):
+        perception.register_camera(code, code, department_code="cgj", lon=120.005,
+                                   lat=30.005, stream_url=url, zones=zones)
+    end = timezone.now()
+    outcome = simulate_city(1, seed=2, per_hour=0, end=end)
+    assert outcome.detections == 1  # the live stream is not read by the simulator
+    camera = perception.Camera.objects.get(code="CAM-1")
+    assert camera.snapshot and end - timedelta(minutes=2) <= camera.snapshot_at <= end
+    assert not perception.Camera.objects.get(code="CAM-2").snapshot
+    assert city.Case.objects.filter(source="ai", category__code="city.e.street_order.vending"
+                                    ).count() == 1

@@ -256,3 +256,36 @@ def scanned_pdf(image: bytes, *, on_a4: bool = False, dpi: int = 150) -> bytes:
     out = io.BytesIO()
     picture.save(out, "PDF", resolution=float(dpi))
     return out.getvalue()
+
+
+def street_video(path: str, *, seconds: int = 60, fps: int = 2, size: tuple[int, int] = (320, 240),
+                 objects: tuple[tuple[float, tuple[int, int, int, int], tuple[int, int, int]], ...]
+                 = (), walkers: int = 0, seed: int = 1) -> str:
+    """Write a synthetic street camera's video (MJPEG AVI) to ``path``: road above, pavement
+    below (y ≥ half the height), sensor noise, ``walkers`` people crossing the pavement (moving:
+    not static objects), and ``objects`` — ``(arrives at second, (x, y, w, h), BGR colour)`` —
+    that stay once they arrive (a stall, a pile of materials). Returns ``path``."""
+    import cv2
+    import numpy as np
+
+    width, height = size
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    rng = np.random.default_rng(seed)
+    for n in range(seconds * fps):
+        t = n / fps
+        frame = np.full((height, width, 3), (120, 120, 120), np.uint8)
+        frame[height // 2:] = (150, 155, 160)
+        cv2.line(frame, (0, height // 4), (width, height // 4), (230, 230, 230), 2)
+        for arrives, (x, y, w, h), colour in objects:
+            if t >= arrives:
+                cv2.rectangle(frame, (x, y), (x + w, y + h), colour, -1)
+                cv2.rectangle(frame, (x + 5, y + h), (x + w - 5, y + h + h // 2), (20, 20, 20), -1)
+        for k in range(walkers):
+            speed = 30 + 10 * k
+            x = int((t * speed + 97 * k) % (width + 40)) - 20
+            y = height // 2 + 20 + (k * 37) % (height // 2 - 50)
+            cv2.rectangle(frame, (x, y), (x + 8, y + 24), (60 + 30 * k % 120, 40, 40), -1)
+        noise = rng.normal(0, 2, frame.shape)
+        writer.write(np.clip(frame + noise, 0, 255).astype(np.uint8))
+    writer.release()
+    return path

@@ -40,6 +40,7 @@ class Command(BaseCommand):
                 bar.close()
         self.stdout.write(
             f"simulated {options['hours']:g} h: {outcome.readings:,} readings, "
-            f"{outcome.alarms} alarms, {outcome.reports} reports, {outcome.closed} closed")
+            f"{outcome.alarms} alarms, {outcome.detections} video detections, "
+            f"{outcome.reports} reports, {outcome.closed} closed")
         for problem in outcome.skipped[:5]:
             self.stderr.write(f"  skipped: {problem}")

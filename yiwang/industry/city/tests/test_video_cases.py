@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.test import override_settings
 
 from yiwang.enablement.ai import service as ai
+from yiwang.enablement.ai.testing import street_video
 from yiwang.industry.city import service as city
 from yiwang.industry.city.testing import make_city
 from yiwang.platform.perception import service as perception
@@ -25,19 +26,10 @@ ZONES = [{"name": "人行道", "polygon": [[0, 120], [320, 120], [320, 240], [0,
           "category_code": "city.e.street_order.vending"}]
 
 
-def _video(path: Path, seconds: int = 60, fps: int = 2) -> str:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (W, H))
-    rng = np.random.default_rng(1)
-    for n in range(seconds * fps):
-        frame = np.full((H, W, 3), (120, 120, 120), np.uint8)
-        frame[120:] = (150, 155, 160)
-        if n >= 10 * fps:  # a stall arrives at 10 s and stays
-            cv2.rectangle(frame, (120, 150), (180, 190), (30, 60, 200), -1)
-            cv2.rectangle(frame, (125, 190), (175, 210), (20, 20, 20), -1)
-        noise = rng.normal(0, 2, frame.shape)
-        writer.write(np.clip(frame + noise, 0, 255).astype(np.uint8))
-    writer.release()
-    return str(path)
+def _video(path: Path) -> str:
+    # a stall arrives at 10 s and stays; people walk past on the pavement
+    return street_video(str(path), seconds=60, objects=((10, (120, 150, 60, 40), (30, 60, 200)),),
+                        walkers=2)
 
 
 @pytest.fixture

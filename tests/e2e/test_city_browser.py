@@ -134,3 +134,52 @@ def test_report_dispatch_handle_verify_and_the_cockpit(server: Server) -> None:
         wait_for(lambda: leader.find_elements(By.CSS_SELECTOR, "#cockpit-map path.cockpit-area"),
                  "the cockpit's map")
         _shot(leader, "7-cockpit")
+
+
+DEVICE_ADMIN = "slj.head1"
+
+
+def _images_loaded(browser: Any, selector: str) -> int:
+    return int(browser.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]))"
+        ".filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;", selector))
+
+
+def test_video_review_cameras_and_device_charts(server: Server) -> None:
+    """The command centre confirms what video inspection was unsure of (a case is opened),
+    looks at the cameras' latest stills; the water bureau reads a gauge's chart and its
+    alarms."""
+    with chromium() as official, chromium() as water:
+        sign_in_official(server, official, DISPATCHER, start="/iot/detections/")
+        official.get(f"{server.internal}/iot/detections/")
+        card = wait_for(lambda: _testid(official, "detection"), "a detection to review")
+        wait_for(lambda: _images_loaded(official, ".detection img") >= 1, "its snapshot")
+        _shot(official, "07-detection-review")
+        card.find_element(By.CSS_SELECTOR, "[data-testid='confirm']").click()
+        message = wait_for(lambda: _testid(official, "message").text, "the confirmation")
+        number = re.search(r"\d{19}", message)
+        assert number, message
+        official.get(f"{server.internal}/city/cases/{number.group(0)}/")
+        wait_for(lambda: _testid(official, "case-number").text == number.group(0), "the case")
+        assert "视频智能识别" in _testid(official, "case-summary").text
+
+        official.get(f"{server.internal}/iot/cameras/")
+        wait_for(lambda: _images_loaded(official, ".camera-card img") == 3, "three stills")
+        _shot(official, "08-cameras")
+
+        sign_in_official(server, water, DEVICE_ADMIN, start="/iot/devices/")
+        water.get(f"{server.internal}/iot/devices/?type=water_level")
+        rows = wait_for(lambda: water.find_elements(By.CSS_SELECTOR,
+                                                    "[data-testid='device-row'] a"),
+                        "the water bureau's gauges")
+        rows[0].click()
+        wait_for(lambda: water.find_elements(By.CSS_SELECTOR,
+                                             "[data-testid='chart-level'] canvas"),
+                 "the chart of the water level")
+        assert "min" in water.find_element(By.CSS_SELECTOR, "[data-summary='level']").text
+        _shot(water, "09-device")
+        water.get(f"{server.internal}/iot/alarms/?state=all")
+        assert wait_for(lambda: water.find_elements(By.CSS_SELECTOR,
+                                                    "[data-testid='alarm-row']"),
+                        "the water bureau's alarms")
+        _shot(water, "10-alarms")

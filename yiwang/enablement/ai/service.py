@@ -25,6 +25,8 @@ from yiwang.enablement.ai.models import DetectionStatus
 from yiwang.enablement.ai.types import CardReading, FieldValue, Mismatch, OcrLine
 from yiwang.enablement.ai.video import (
     analyse_frame,
+    detection_snapshot,
+    list_detections,
     read_stream,
     register_detection_handler,
     review_detection,
@@ -46,6 +48,8 @@ __all__ = [
     "analyse_frame",
     "annotate",
     "compare_fields",
+    "detection_snapshot",
+    "list_detections",
     "normalise",
     "ocr_text",
     "read_business_licence",

@@ -162,6 +162,35 @@ def review_detection(detection_id: int, user: Any, scope: list[str] | None, *,
     return detection
 
 
+def list_detections(scope: list[str] | None, *, status: str = "review",
+                    camera_code: str = "") -> Any:
+    """Detections of the cameras of ``scope`` (department codes; None: all), newest first:
+    ``status`` one of :class:`DetectionStatus` or ``""`` for all."""
+    rows = Detection.objects.select_related("camera", "reviewed_by")
+    if scope is not None:
+        rows = rows.filter(department_code__in=scope)
+    if status:
+        rows = rows.filter(status=status)
+    if camera_code:
+        rows = rows.filter(camera__code=camera_code)
+    return rows.order_by("-detected_at", "-id")
+
+
+def detection_snapshot(detection_id: int, scope: list[str] | None, *,
+                       actor: Any = None) -> tuple[bytes, str, str]:
+    """``(bytes, content type, file name)`` of a detection's annotated snapshot for someone
+    whose ``scope`` covers its camera (the read is audited); Detection.DoesNotExist
+    otherwise."""
+    from yiwang.core.uploads import service as uploads
+
+    detection = list_detections(scope, status="").filter(pk=detection_id).first()
+    if detection is None or not detection.snapshot:
+        raise Detection.DoesNotExist(detection_id)
+    content = uploads.read_upload(detection.snapshot, actor=actor,
+                                  purpose="perception.detection_snapshot")
+    return content, "image/jpeg", f"detection-{detection.pk}.jpg"
+
+
 def read_stream(camera: perception.Camera, *, fps: float = 1.0, started: datetime | None = None,
                 max_seconds: float | None = None) -> list[Detection]:
     """Read the camera's stream with OpenCV, analysing ``fps`` frames a second of video,

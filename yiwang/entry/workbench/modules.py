@@ -72,7 +72,8 @@ MODULES: list[Module] = [
     Module("regions", _("区划与网格"), _("浏览行政区划树和网格。"), GOVERN, "workbench:regions"),
     Module("devices", _("感知设备"), _(
         "物联感知设备和视频源的登记、状态监测与读数查看:设备按网格登记,异常读数和视频识别的"
-        "事件可自动生成城市运行案卷。"), GOVERN),
+        "事件可自动生成城市运行案卷。"), GOVERN, "workbench:iot_devices",
+        permission="perception.view_device"),
     Module("cockpit", _("数字驾驶舱"), _(
         "市级、区县级、街道级数字驾驶舱:城市运行体征、办件和案卷的统计与趋势、高频事件和预警,"
         "一屏可视化,辅助决策指挥。"), GOVERN, "workbench:cockpit", permission="city.view_cockpit"),

@@ -105,6 +105,7 @@ __all__ = [
     "register_gateway",
     "register_handler",
     "roll_up",
+    "rules_for",
     "series",
     "snapshot_due",
     "unregister_handler",
@@ -434,6 +435,12 @@ def list_devices(scope: list[str] | None, *, q: str = "", type_code: str = "",
         rows = rows.filter(active=True, last_seen_at__isnull=False).exclude(
             _silent_before(now))
     return rows.order_by("code")
+
+
+def rules_for(device: Device) -> QuerySet[Rule]:
+    """The alarm rules that watch ``device``: its own and its type's."""
+    return Rule.objects.filter(Q(device=device) | Q(device_type_id=device.type_id)
+                               ).order_by("name")
 
 
 def device_health(device: Device, now: datetime | None = None) -> dict[str, Any]:

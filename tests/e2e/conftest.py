@@ -43,6 +43,7 @@ class Server:
     process: subprocess.Popen[str]
     demo_output: str
     example_rp_url: str = ""
+    broker: Any = None  # the Mosquitto broker its MQTT bridge subscribes to (or None)
 
     def get(
         self, url: str, *, headers: dict[str, str] | None = None
@@ -110,10 +111,26 @@ def wait_until_healthy(srv: Server, seconds: float = 60) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A Mosquitto broker for the demo server's MQTT bridge (None where Mosquitto is not
+    installed: the server then runs without the bridge; CI installs it)."""
+    from yiwang.platform.perception.testing import mosquitto, mosquitto_binary
+
+    if mosquitto_binary() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Mosquitto is needed: apt-get install mosquitto")
+        yield None
+        return
+    with mosquitto(tmp_path_factory.mktemp("mosquitto")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, broker: Any) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("yiwang-e2e")
     example_rp_url = f"http://127.0.0.1:{free_port()}"
-    env = instance_env(data_dir, YIWANG_DEMO_EXAMPLE_RP_URL=example_rp_url)
+    env = instance_env(data_dir, YIWANG_DEMO_EXAMPLE_RP_URL=example_rp_url,
+                       **({"YIWANG_MQTT_URL": broker.url()} if broker else {}))
     yiwang("migrate", "--noinput", env=env)
     demo = yiwang("demo", env=env)
     process = subprocess.Popen(
@@ -125,7 +142,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         text=True,
     )
     srv = Server(env["YIWANG_PUBLIC_URL"], env["YIWANG_INTERNAL_URL"], data_dir, env, process,
-                 demo.stdout, example_rp_url)
+                 demo.stdout, example_rp_url, broker)
     try:
         wait_until_healthy(srv)
     except RuntimeError:

@@ -66,6 +66,47 @@ def test_public_api_serves_regions_of_the_demo_city(server):
     assert doc["info"]["title"]
 
 
+def test_serve_runs_the_mqtt_bridge_a_device_publishes_through_mosquitto(server):
+    """`yiwang serve` started the bridge because YIWANG_MQTT_URL is set: a demo gauge that
+    publishes over MQTT 5 has its reading stored."""
+    import json
+    import sqlite3
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    if server.broker is None:
+        pytest.skip("no Mosquitto here")
+    device, password = "WATER-LEVEL-002", "gauge-secret-for-tests"
+    server.broker.add_user(device, password)
+    database = server.data_dir / "yiwang.sqlite3"
+
+    ts = int(time.time() * 1000) - 1000
+
+    def stored() -> int:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM perception_reading r JOIN perception_device d "
+                "ON d.id = r.device_id WHERE d.code = ? AND r.ts = ?", (device, ts)).fetchone()[0]
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"e2e-{time.time_ns()}",
+                         protocol=mqtt.MQTTv5)
+    client.username_pw_set(device, password)
+    client.connect(server.broker.host, server.broker.port)
+    client.loop_start()
+    try:
+        client.publish(f"yiwang/v1/devices/{device}/telemetry",
+                       json.dumps({"ts": ts, "values": {"level": 2.5, "battery": 88}}),
+                       qos=1).wait_for_publish(10)
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    deadline = time.time() + 30
+    while stored() < 2 and time.time() < deadline:
+        time.sleep(0.3)
+    assert stored() == 2  # two values: level and battery
+
+
 def _count(database, table: str) -> int:
     import sqlite3
 

@@ -49,3 +49,9 @@ YIWANG_CAMERA_SNAPSHOT_SECONDS = env(
     doc="How often (seconds of video) the video reader keeps a camera's latest still for the "
         "workbench and cockpit; the previous one is deleted.",
 )
+YIWANG_VIDEO_READER = env(
+    "YIWANG_VIDEO_READER", False, group=_GROUP,
+    doc="Run video inspection of the active cameras' live streams (RTSP, HTTP) inside "
+        "`yiwang serve` (otherwise run `yiwang perception-video` where the cameras are "
+        "reachable).",
+)

@@ -192,10 +192,12 @@ def detection_snapshot(detection_id: int, scope: list[str] | None, *,
 
 
 def read_stream(camera: perception.Camera, *, fps: float = 1.0, started: datetime | None = None,
-                max_seconds: float | None = None) -> list[Detection]:
+                max_seconds: float | None = None,
+                should_stop: Callable[[], bool] | None = None) -> list[Detection]:
     """Read the camera's stream with OpenCV, analysing ``fps`` frames a second of video,
-    until it ends or ``max_seconds`` of video have been read. Frame times are the stream's
-    own (from ``started``, default now) for files, the clock for live streams."""
+    until it ends, ``max_seconds`` of video have been read or ``should_stop()`` says so.
+    Frame times are the stream's own (from ``started``, default now) for files, the clock
+    for live streams."""
     import cv2
 
     _detectors.pop(camera.pk, None)  # a stream read anew starts its models anew
@@ -208,6 +210,8 @@ def read_stream(camera: perception.Camera, *, fps: float = 1.0, started: datetim
     next_at = 0.0
     try:
         while True:
+            if should_stop is not None and should_stop():
+                break
             ok, frame = capture.read()
             if not ok:
                 break

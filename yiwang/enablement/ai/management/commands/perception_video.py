@@ -1,17 +1,24 @@
 """``yiwang perception-video``: read the active cameras' streams and run video inspection
 (see ``yiwang.enablement.ai.video``): one thread per camera, ``--fps`` frames analysed per
-second; a stream that ends or fails is opened again after ``--retry`` seconds."""
+second; a stream that ends or fails is opened again after ``--retry`` seconds.
+
+``--wait`` is the long-running mode ``yiwang serve`` uses (``YIWANG_VIDEO_READER``): only live
+streams (RTSP, HTTP) are read, cameras registered or switched on later are picked up every
+``--rescan`` seconds, a camera switched off stops being read, and having no camera yet is no
+error. ``--once`` reads each stream (typically a recorded file) to its end and stops.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
-import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
+
+LIVE = ("rtsp://", "rtsps://", "http://", "https://")
 
 
 class Command(BaseCommand):
@@ -23,38 +30,65 @@ class Command(BaseCommand):
                             help="only this camera (repeatable)")
         parser.add_argument("--once", action="store_true",
                             help="read each stream once to its end (files), then stop")
+        parser.add_argument("--wait", action="store_true",
+                            help="keep running: live streams only, new cameras picked up")
         parser.add_argument("--retry", type=float, default=10.0)
+        parser.add_argument("--rescan", type=float, default=60.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from yiwang.enablement.ai import service as ai
-        from yiwang.platform.perception import service as perception
-
         if not 0 < options["fps"] <= 25:
             raise CommandError("--fps must be between 0 and 25")
-        cameras = list(perception.list_cameras(None, active_only=True))
-        if options["camera"]:
-            cameras = [c for c in cameras if c.code in options["camera"]]
-        if not cameras:
+        if options["once"] and options["wait"]:
+            raise CommandError("--once and --wait exclude each other")
+        self.options = options
+        self.stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        self.threads: dict[str, threading.Thread] = {}
+        self.wanted: set[str] = set()
+        if not self._scan() and not options["wait"]:
             raise CommandError("no active camera to read")
-        stopping = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-        signal.signal(signal.SIGINT, lambda *_: stopping.set())
+        while not self.stopping.is_set():
+            if not options["wait"] and not any(t.is_alive() for t in self.threads.values()):
+                return
+            self.stopping.wait(options["rescan"] if options["wait"] else 0.5)
+            if options["wait"] and not self.stopping.is_set():
+                self._scan()
+                close_old_connections()  # a database restarted meanwhile is reconnected
 
-        def watch(camera: Any) -> None:
-            while not stopping.is_set():
-                try:
-                    found = ai.read_stream(camera, fps=options["fps"])
-                    self.stdout.write(f"{camera.code}: stream ended, {len(found)} detections")
-                except ValidationError as exc:
-                    self.stderr.write(f"{camera.code}: {' '.join(exc.messages)}")
-                finally:
-                    close_old_connections()
-                if options["once"]:
-                    return
-                stopping.wait(options["retry"])
+    def _scan(self) -> int:
+        """Start a reader for every wanted camera that has none; returns how many are read."""
+        from yiwang.platform.perception import service as perception
 
-        threads = [threading.Thread(target=watch, args=(c,), daemon=True) for c in cameras]
-        for thread in threads:
-            thread.start()
-        while any(t.is_alive() for t in threads) and not stopping.is_set():
-            time.sleep(0.5)
+        cameras = list(perception.list_cameras(None, active_only=True))
+        if self.options["camera"]:
+            cameras = [c for c in cameras if c.code in self.options["camera"]]
+        if self.options["wait"]:
+            cameras = [c for c in cameras if c.stream_url.startswith(LIVE)]
+        self.wanted = {c.code for c in cameras}
+        for camera in cameras:
+            thread = self.threads.get(camera.code)
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(target=self._watch, args=(camera,), daemon=True,
+                                          name=f"camera-{camera.code}")
+                self.threads[camera.code] = thread
+                thread.start()
+                self.stdout.write(f"{camera.code}: reading {camera.stream_url[:80]}")
+        return len(cameras)
+
+    def _watch(self, camera: Any) -> None:
+        from yiwang.enablement.ai import service as ai
+
+        while not self.stopping.is_set() and camera.code in self.wanted:
+            try:
+                found = ai.read_stream(
+                    camera, fps=self.options["fps"],
+                    should_stop=lambda: self.stopping.is_set() or camera.code not in self.wanted)
+                self.stdout.write(f"{camera.code}: stream ended, {len(found)} detections")
+            except ValidationError as exc:
+                self.stderr.write(f"{camera.code}: {' '.join(exc.messages)}")
+            finally:
+                close_old_connections()
+            if self.options["once"]:
+                return
+            self.stopping.wait(self.options["retry"])

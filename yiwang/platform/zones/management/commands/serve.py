@@ -1,8 +1,12 @@
-"""``yiwang serve``: both zones on a production-grade server (gunicorn), plus the worker.
+"""``yiwang serve``: both zones on a production-grade server (gunicorn), plus the background
+processes.
 
 One supervisor process starts gunicorn with one listener per served zone
-(``YIWANG_ZONE``) and the background worker (``yiwang worker``), forwards SIGTERM/SIGINT to
-them, restarts the worker if it dies, and stops everything if the web server dies.
+(``YIWANG_ZONE``) and the background processes: the worker (``yiwang worker``), the MQTT
+bridge (``yiwang perception-mqtt``) when ``YIWANG_MQTT_URL`` names a broker, and video
+inspection (``yiwang perception-video``) when ``YIWANG_VIDEO_READER`` is on. It forwards
+SIGTERM/SIGINT to them, restarts a background process that dies (with back-off up to 30 s),
+and stops everything if the web server dies.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +31,40 @@ from django.db.migrations.executor import MigrationExecutor
 from yiwang.platform.zones.service import Zone, base_url, listeners
 
 
+@dataclass
+class Background:
+    """A background process the supervisor keeps running."""
+
+    name: str
+    command: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    restart_at: float | None = field(default=None)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(self.command, env=env)  # noqa: S603 - our own interpreter
+        self.restart_at = None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def background_processes(*, worker: bool = True) -> list[Background]:
+    """The background processes this instance runs, from its settings."""
+    python = [sys.executable, "-m", "yiwang"]
+    wanted = []
+    if worker:
+        wanted.append(Background("worker", [*python, "worker"]))
+    if settings.YIWANG_MQTT_URL:
+        wanted.append(Background("MQTT bridge", [*python, "perception-mqtt"]))
+    if settings.YIWANG_VIDEO_READER:
+        wanted.append(Background("video inspection", [*python, "perception-video", "--wait"]))
+    return wanted
+
+
 class Command(BaseCommand):
-    help = "Serve the public and internal zones with gunicorn, and run the background worker."
+    help = ("Serve the public and internal zones with gunicorn, and run the background worker "
+            "(and the MQTT bridge and video inspection when configured).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-worker", action="store_true",
@@ -56,45 +93,54 @@ class Command(BaseCommand):
         ]
         for _zone, host, port in binds:
             web_cmd += ["--bind", f"{host}:{port}"]
-        worker_cmd = [sys.executable, "-m", "yiwang", "worker"]
 
         web = subprocess.Popen(web_cmd, env=env)  # noqa: S603 - our own interpreter and args
-        worker = None if options["no_worker"] else subprocess.Popen(worker_cmd, env=env)  # noqa: S603
+        children = background_processes(worker=not options["no_worker"])
+        for child in children:
+            child.start(env)
         stopping = False
 
         def stop(signum: int, _frame: Any) -> None:
             nonlocal stopping
             stopping = True
-            for child in (web, worker):
-                if child and child.poll() is None:
-                    child.send_signal(signal.SIGTERM)
+            for process in (web, *(c.process for c in children)):
+                if process and process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         if self._wait_for_listeners(web, binds):
-            self._announce(binds, worker is not None)
-        restarts = 0
+            self._announce(binds, children)
         while not stopping:
             time.sleep(0.5)
             if web.poll() is not None:
-                if worker and worker.poll() is None:
-                    worker.terminate()
+                for child in children:
+                    if child.running():
+                        child.process.terminate()  # type: ignore[union-attr]
                 raise CommandError(f"the web server stopped (exit code {web.returncode})")
-            if worker and worker.poll() is not None and not stopping:
-                restarts += 1
-                delay = min(30, 2 ** min(restarts, 5))
-                self.stderr.write(f"worker exited ({worker.returncode}); restarting in {delay}s")
-                restart_at = time.monotonic() + delay
-                while not stopping and time.monotonic() < restart_at:
-                    time.sleep(0.2)
-                if not stopping:
-                    worker = subprocess.Popen(worker_cmd, env=env)  # noqa: S603
-        for child in (web, worker):
-            if child:
+            for child in children:
+                self._keep_running(child, env, lambda: stopping)
+        for process in (web, *(c.process for c in children)):
+            if process:
                 try:
-                    child.wait(timeout=30)
+                    process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    child.kill()
+                    process.kill()
+
+    def _keep_running(self, child: Background, env: dict[str, str],
+                      stopping: Any) -> None:
+        """Restart a background process that exited, after a back-off (2, 4 … 30 s)."""
+        if child.running() or stopping():
+            return
+        now = time.monotonic()
+        if child.restart_at is None:
+            child.restarts += 1
+            delay = min(30, 2 ** min(child.restarts, 5))
+            code = child.process.returncode if child.process else None
+            self.stderr.write(f"{child.name} exited ({code}); restarting in {delay}s")
+            child.restart_at = now + delay
+        elif now >= child.restart_at:
+            child.start(env)
 
     def _wait_for_listeners(self, web: subprocess.Popen[bytes],
                             binds: list[tuple[Zone, str, int]]) -> bool:
@@ -115,11 +161,17 @@ class Command(BaseCommand):
         if executor.migration_plan(executor.loader.graph.leaf_nodes()):
             raise CommandError("the database is not up to date: run `yiwang migrate` first")
 
-    def _announce(self, binds: list[tuple[Zone, str, int]], with_worker: bool) -> None:
+    def _announce(self, binds: list[tuple[Zone, str, int]], children: list[Background]
+                  ) -> None:
         names = {Zone.PUBLIC: "门户 portal (政务外网 public zone)",
                  Zone.INTERNAL: "工作台 workbench (政务内网 internal zone)"}
         self.stdout.write(self.style.SUCCESS("yiwang is serving:"))
         for zone, host, port in binds:
             self.stdout.write(f"  {names[zone]}: {base_url(zone)}  (listening on {host}:{port})")
-        self.stdout.write("  background worker: " + ("running" if with_worker else "not started"))
+        started = [c.name for c in children]
+        self.stdout.write("  background worker: " + ("running" if "worker" in started
+                                                     else "not started"))
+        for child in children:
+            if child.name != "worker":
+                self.stdout.write(f"  {child.name}: running")
         self.stdout.write("Press Ctrl+C to stop.")

@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
 from yiwang.entry.api.routers import applications as applications_routes
+from yiwang.entry.api.routers import city as city_routes
 from yiwang.entry.api.routers import cockpit as cockpit_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
 from yiwang.entry.api.routers import licences as licences_routes
@@ -61,3 +62,4 @@ api.add_router("/services", services_routes.internal_router)
 api.add_router("/applications", applications_routes.internal_router)
 api.add_router("/perception", perception_routes.internal_router)
 api.add_router("/cockpit", cockpit_routes.internal_router)
+api.add_router("/city", city_routes.internal_router)

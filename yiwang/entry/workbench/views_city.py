@@ -54,7 +54,7 @@ def cases(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     return render_page(request, "workbench/city_cases.html", "cases", {
         "page": page, "view": view, "views": FILTERS, "q": q, "category": category,
-        "categories": city.category_tree(), "report_source": _report_source(request.user),
+        "categories": city.category_tree(), "report_source": city.report_source(request.user),
     })
 
 
@@ -154,18 +154,6 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     return redirect("workbench:city_case", number=found.number)
 
 
-REPORTERS = {"city.verify_case": "inspector", "city.take_calls": "hotline"}
-
-
-def _report_source(user: Any) -> str | None:
-    """Who reports from the workbench: a grid inspector (巡查上报) or a 12345 operator (热线
-    受理); anyone else has no form here."""
-    for permission, source in REPORTERS.items():
-        if user.has_perm(permission):
-            return source
-    return None
-
-
 @never_cache
 @official_required
 def report(request: HttpRequest) -> HttpResponse:
@@ -173,7 +161,7 @@ def report(request: HttpRequest) -> HttpResponse:
     the device's position or the map), or a 12345 operator enters a call (the caller's name
     and number, kept encrypted). Inspectors' reports are filed and dispatched at once; calls
     go to the command centre."""
-    source = _report_source(request.user)
+    source = city.report_source(request.user)
     if source is None:
         raise Http404("no report form for this official")
     values = {k: request.POST.get(k, "") for k in ("category_code", "title", "description",

@@ -80,6 +80,19 @@ def can_see(user: Any, case: Case) -> bool:
     return inspects(user, case)
 
 
+def report_source(user: Any) -> str | None:
+    """How an official reports a case themselves: a grid inspector's patrol report
+    (``inspector``, filed and dispatched at once), a 12345 operator's call (``hotline``, to
+    the command centre); None for anyone else."""
+    if not is_official(user):
+        return None
+    if user.has_perm(VERIFY):
+        return "inspector"
+    if user.has_perm(CALLS):
+        return "hotline"
+    return None
+
+
 def may(user: Any, action: str, case: Case) -> bool:
     """Whether ``user`` may take ``action`` on ``case`` (None: the platform itself)."""
     if user is None:

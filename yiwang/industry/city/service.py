@@ -80,6 +80,7 @@ __all__ = [
     "open311_services",
     "register_open311_client",
     "report",
+    "report_source",
     "save_category",
     "tick",
     "timeline",
@@ -88,6 +89,7 @@ __all__ = [
 
 can_see = access.can_see
 may = access.may
+report_source = access.report_source
 category_tree = tree
 
 

@@ -105,36 +105,3 @@ def test_camera_zones_are_checked(camera: Any) -> None:
             "CAM-Y", "y", department_code="cgj", lon=120.005, lat=30.005,
             stream_url="/nonexistent.avi", zones=ZONES))
 
-
-def test_the_long_running_reader_follows_the_live_cameras(camera: Any) -> None:
-    """``perception-video --wait`` (what ``yiwang serve`` runs): live streams only, a camera
-    registered later is picked up, a camera switched off stops being read."""
-    import threading
-
-    from yiwang.enablement.ai.management.commands.perception_video import Command
-
-    reader = Command()
-    reader.options = {"camera": [], "wait": True, "once": False, "fps": 1.0, "retry": 0.05}
-    reader.stopping, reader.threads, reader.wanted = threading.Event(), {}, set()
-    assert reader._scan() == 0 and reader.threads == {}  # CAM-001 streams a file
-    perception.register_camera("CAM-LIVE", "直播", department_code="cgj", lon=120.005,
-                               lat=30.005, stream_url="rtsp://127.0.0.1:9/live", zones=ZONES)
-    assert reader._scan() == 1 and set(reader.threads) == {"CAM-LIVE"}
-    watcher = reader.threads["CAM-LIVE"]
-    assert watcher.is_alive()  # its stream cannot be opened: it retries
-    perception.Camera.objects.filter(code="CAM-LIVE").update(active=False)
-    assert reader._scan() == 0
-    watcher.join(10)
-    assert not watcher.is_alive()
-
-
-def test_serve_runs_the_bridge_and_the_reader_when_configured(settings: Any) -> None:
-    from yiwang.platform.zones.management.commands.serve import background_processes
-
-    settings.YIWANG_MQTT_URL, settings.YIWANG_VIDEO_READER = "", False
-    assert [p.name for p in background_processes()] == ["worker"]
-    settings.YIWANG_MQTT_URL = "mqtt://bridge:secret@127.0.0.1:1883"
-    settings.YIWANG_VIDEO_READER = True
-    found = {p.name: p.command[-2:] for p in background_processes(worker=False)}
-    assert found == {"MQTT bridge": ["yiwang", "perception-mqtt"],
-                     "video inspection": ["perception-video", "--wait"]}

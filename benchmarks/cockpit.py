@@ -101,7 +101,8 @@ def fill(n: int) -> float:
                "department_code", "reported_at", "filed_at", "dispatched_at", "due_at",
                "handled_at", "closed_at", "overdue_at", "closed_on_time", "return_count",
                "rework_count", "extension_count", "duplicate_count", "outcome",
-               "satisfaction", "evaluation", "row_version", "created_at", "updated_at"]
+               "satisfaction", "evaluation", "reply", "row_version", "created_at",
+               "updated_at"]
     sql = (f"INSERT INTO city_case ({', '.join(columns)}) "  # noqa: S608
            f"VALUES ({', '.join(['%s'] * len(columns))})")
     adapt = connection.ops.adapt_datetimefield_value
@@ -135,7 +136,7 @@ def fill(n: int) -> float:
                 adapt(due), adapt(handled), adapt(closed), adapt(overdue), on_time,
                 0, int(rng.random() < 0.04), int(rng.random() < 0.03), 0, "",
                 rng.choice((5, 5, 4, 4, 3)) if state == "closed" and rng.random() < 0.3
-                else None, "", 1, adapt(reported), adapt(closed or filed)))
+                else None, "", "", 1, adapt(reported), adapt(closed or filed)))
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(sql, rows)
         done += len(rows)

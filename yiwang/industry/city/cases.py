@@ -34,7 +34,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from yiwang.core.audit import service as audit
 from yiwang.enablement.ledger import service as ledger
@@ -75,8 +75,8 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "evaluate": ((State.CLOSED,), None),
 }
 ACTION_LABELS = {
-    "report": gettext_lazy("上报"), "file": gettext_lazy("立案"),
-    "not_file": gettext_lazy("不予立案"), "dispatch": gettext_lazy("派遣"),
+    "report": gettext_lazy("上报"), "file": pgettext_lazy("case action", "立案"),
+    "not_file": pgettext_lazy("case action", "不予立案"), "dispatch": gettext_lazy("派遣"),
     "accept": gettext_lazy("接单处置"), "update": gettext_lazy("处置进展"),
     "return": gettext_lazy("退回"), "extend": gettext_lazy("延期"),
     "handle": gettext_lazy("处置完成"), "verify_pass": gettext_lazy("核查通过，结案"),

@@ -305,3 +305,17 @@ class CaseSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.district_code} {self.day}: {self.last}"
+
+
+class StatsVersion(models.Model):
+    """How many times statistics rows of a past day changed (a late event, a simulation at
+    past times, a rebuild): the cockpit keeps the sums of past days in a cache under this
+    version, so such a change is seen at once and nothing else recomputes them."""
+
+    key = models.CharField(max_length=16, primary_key=True)
+    version = models.BigIntegerField(default=0)
+    # random per database: a cache shared by several databases (tests) never mixes them up
+    epoch = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.epoch}.{self.version}"

@@ -14,16 +14,18 @@ Indicators, as Chinese cities publish them (数字城管 评价指标), for a re
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
-from yiwang.industry.city.models import OPEN_STATES, Case, CaseStat
+from yiwang.industry.city.models import OPEN_STATES, Case, CaseStat, StatsVersion
 
 #: the prefix of the monthly rows' dimensions (their day is the month's first): a period of
 #: many months reads twelve rows a key, not 365
@@ -33,6 +35,10 @@ UNDISPATCHED = {"reported", "duplicates"}
 COUNTERS = ("reported", "duplicates", "filed", "closed", "closed_on_time", "reworked",
             "extended", "returned", "overdue", "evaluations", "satisfaction_sum")
 _UPSERT: dict[str, str] = {}
+#: events this close to midnight may commit after it: they count as changing a past day
+MIDNIGHT_MARGIN = timedelta(minutes=10)
+DAY_DIMENSIONS = ("total", "category", "major", "source", "department", "hotspot")
+PAST_SECONDS = 3600  # how long cached sums of past days live (the version keeps them right)
 
 
 def _sql() -> str:
@@ -81,6 +87,26 @@ def bump(case: Case, at: datetime, **counts: int) -> None:
             for region in _regions(case) for dimension, key in keys]
     with connection.cursor() as cursor:
         cursor.executemany(_sql(), rows)
+    if day < timezone.localdate(timezone.now() + MIDNIGHT_MARGIN):
+        past_changed()
+
+
+def past_changed() -> None:
+    """Note that statistics of a past day changed (in the caller's transaction)."""
+    if not StatsVersion.objects.filter(key="past").update(version=F("version") + 1):
+        _version_row()
+
+
+def _version_row() -> StatsVersion:
+    row, _created = StatsVersion.objects.get_or_create(
+        key="past", defaults={"version": 1, "epoch": secrets.token_hex(8)})
+    return row
+
+
+def _past_version() -> str:
+    found = StatsVersion.objects.filter(key="past").values_list("epoch", "version").first()
+    epoch, version = found if found else (_version_row().epoch, 1)
+    return f"{epoch}.{version}"
 
 
 #: what each case action adds to the counters
@@ -122,15 +148,13 @@ def _indicators(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def summary(region_code: str, children: list[str], start: date, end: date,
-            *, top: int = 10) -> dict[str, Any]:
-    """The indicators of ``region_code`` (a city, district or street code) for the days
-    ``start``…``end`` (inclusive), with breakdowns, the trend, the children's figures and
-    the high-frequency events; plus the live open and overdue counts."""
+def _sums(region_code: str, children: list[str], start: date, end: date) -> dict[str, Any]:
+    """The statistics rows of ``start``…``end`` summed: totals, breakdowns by dimension and
+    key, hotspots, the daily trend and the children's totals (plain data, cacheable)."""
     sums = {c: Sum(c) for c in COUNTERS}
     in_period = _period(start, end)
     mine = CaseStat.objects.filter(region_code=region_code)
-    totals: dict[str, Any] = mine.filter(in_period("total")).aggregate(**sums)
+    totals = mine.filter(in_period("total")).aggregate(**sums)
     breakdown: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
     wanted = Q()
     for dimension in ("category", "major", "source", "department"):
@@ -141,28 +165,126 @@ def summary(region_code: str, children: list[str], start: date, end: date,
         slot = breakdown[dimension].setdefault(row["key"], dict.fromkeys(COUNTERS, 0))
         for name in COUNTERS:
             slot[name] += int(row[name] or 0)
-    by = {dimension: sorted(({"key": key, **_indicators(values)}
-                              for key, values in keyed.items()),
-                             key=lambda r: (-r["reported"], -r["filed"], r["key"]))
-          for dimension, keyed in breakdown.items()}
     hot: dict[str, int] = defaultdict(int)
     for row in mine.filter(in_period("hotspot")).values("key").annotate(count=Sum("reported")):
         hot[row["key"]] += int(row["count"] or 0)
-    hotspots = sorted(hot.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-    trend_rows: dict[Any, Any] = {r["day"]: r for r in mine.filter(
-        dimension="total", day__gte=start, day__lte=end).values(
-        "day", "reported", "filed", "closed")}
+    trend = {r["day"].isoformat(): (r["reported"], r["filed"], r["closed"])
+             for r in mine.filter(dimension="total", day__gte=start, day__lte=end).values(
+                 "day", "reported", "filed", "closed")}
+    by_child = {r["region_code"]: {c: int(r[c] or 0) for c in COUNTERS}
+                for r in CaseStat.objects.filter(in_period("total"), region_code__in=children)
+                .values("region_code").annotate(**sums)}
+    return {"totals": {c: int(totals[c] or 0) for c in COUNTERS},
+            "breakdown": {d: dict(keyed) for d, keyed in breakdown.items()},
+            "hot": dict(hot), "trend": trend, "children": by_child}
+
+
+def _day_sums(region_code: str, children: list[str], day: date) -> dict[str, Any]:
+    """:func:`_sums` of one day in one query (today's, read on every call): the region's
+    rows of the day (about a thousand for a busy city: mostly hotspots) and its children's
+    totals, summed here."""
+    columns = ", ".join(COUNTERS)
+    marks = ", ".join(["%s"] * len(children)) or "NULL"
+    # every column of the (region, dimension, day, key) index constrained: seeks, not a
+    # scan of the region's whole history; the children's totals only
+    sql = (f"SELECT region_code, dimension, key, {columns} FROM city_casestat "  # noqa: S608
+           f"WHERE region_code = %s AND dimension IN ({', '.join(['%s'] * 6)}) AND day = %s "
+           f"UNION ALL SELECT region_code, dimension, key, {columns} FROM city_casestat "
+           f"WHERE region_code IN ({marks}) AND dimension = 'total' AND day = %s")
+    out: dict[str, Any] = {"totals": dict.fromkeys(COUNTERS, 0), "breakdown": {}, "hot": {},
+                           "trend": {}, "children": {}}
+    when = connection.ops.adapt_datefield_value(day)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [region_code, *DAY_DIMENSIONS, when, *children, when])
+        rows = cursor.fetchall()
+    hot = out["hot"]
+    for row in rows:
+        region, dimension, key = row[0], row[1], row[2]
+        if dimension == "hotspot":  # most rows: only the reports count
+            if region == region_code:
+                hot[key] = hot.get(key, 0) + int(row[3] or 0)
+            continue
+        if region != region_code and dimension != "total":
+            continue
+        counts = dict(zip(COUNTERS, (int(v or 0) for v in row[3:]), strict=True))
+        if region != region_code:
+            _add(out["children"].setdefault(region, {}), counts)
+        elif dimension == "total":
+            _add(out["totals"], counts)
+            out["trend"][day.isoformat()] = (counts["reported"], counts["filed"],
+                                             counts["closed"])
+        else:
+            _add(out["breakdown"].setdefault(dimension, {}).setdefault(key, {}), counts)
+    return out
+
+
+def _add(into: dict[str, int], more: Mapping[str, int]) -> None:
+    for name in COUNTERS:
+        into[name] = into.get(name, 0) + int(more.get(name, 0))
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The sums of two disjoint periods (``a`` is not changed: it may be a cached value)."""
+    totals = dict(a["totals"])
+    _add(totals, b["totals"])
+    breakdown = {d: {k: dict(v) for k, v in keyed.items()} for d, keyed in a["breakdown"].items()}
+    for dimension, keyed in b["breakdown"].items():
+        for key, values in keyed.items():
+            _add(breakdown.setdefault(dimension, {}).setdefault(key, {}), values)
+    hot = dict(a["hot"])
+    for key, count in b["hot"].items():
+        hot[key] = hot.get(key, 0) + count
+    children = {code: dict(values) for code, values in a["children"].items()}
+    for code, values in b["children"].items():
+        _add(children.setdefault(code, {}), values)
+    return {"totals": totals, "breakdown": breakdown, "hot": hot,
+            "trend": {**a["trend"], **b["trend"]}, "children": children}
+
+
+def _past_sums(region_code: str, children: list[str], start: date, end: date
+               ) -> dict[str, Any]:
+    """:func:`_sums` of days before today, from the cache when nothing of them changed
+    since (the version of past days is in the key)."""
+    key = (f"city:stats:{_past_version()}:{region_code}:{start}:{end}:"
+           f"{','.join(children)}")
+    found = cache.get(key)
+    if found is None:
+        found = _sums(region_code, children, start, end)
+        cache.set(key, found, PAST_SECONDS)
+    return found
+
+
+def summary(region_code: str, children: list[str], start: date, end: date,
+            *, top: int = 10) -> dict[str, Any]:
+    """The indicators of ``region_code`` (a city, district or street code) for the days
+    ``start``…``end`` (inclusive), with breakdowns, the trend, the children's figures and
+    the high-frequency events; plus the live open and overdue counts.
+
+    The days before today are summed once and kept (their rows only change by a late event,
+    which moves the version of past days); only today's rows are read on every call."""
+    today = timezone.localdate()
+    if end < today:
+        sums = _past_sums(region_code, children, start, end)
+    elif start >= today:
+        sums = _sums(region_code, children, start, end)
+    else:
+        sums = _merge(_past_sums(region_code, children, start, today - timedelta(days=1)),
+                      _day_sums(region_code, children, today))
+    by = {dimension: sorted(({"key": key, **_indicators(values)}
+                              for key, values in keyed.items()),
+                             key=lambda r: (-r["reported"], -r["filed"], r["key"]))
+          for dimension, keyed in sums["breakdown"].items()}
+    hotspots = sorted(sums["hot"].items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     trend = []
     day = start
     while day <= end:
-        found = trend_rows.get(day, {})
-        trend.append({"day": day.isoformat(), "reported": found.get("reported", 0),
-                      "filed": found.get("filed", 0), "closed": found.get("closed", 0)})
+        reported, filed, closed = sums["trend"].get(day.isoformat(), (0, 0, 0))
+        trend.append({"day": day.isoformat(), "reported": reported, "filed": filed,
+                      "closed": closed})
         day += timedelta(days=1)
-    by_child: dict[str, Any] = {r["region_code"]: r for r in CaseStat.objects.filter(
-        in_period("total"), region_code__in=children).values("region_code").annotate(**sums)}
-    areas = [{"code": code, **_indicators(by_child.get(code, {}))} for code in children]
-    return {"indicators": _indicators(totals), "by": by, "trend": trend,
+    areas = [{"code": code, **_indicators(sums["children"].get(code, {}))}
+             for code in children]
+    return {"indicators": _indicators(sums["totals"]), "by": by, "trend": trend,
             "areas": areas, "hotspots": [{"community": key.split("|")[0],
                                           "category": key.split("|")[1],
                                           "count": count} for key, count in hotspots],
@@ -282,4 +404,5 @@ def rebuild(progress: Any = None) -> int:
                 CaseStat.objects.bulk_create(batch)
                 batch.clear()
         CaseStat.objects.bulk_create(batch)
+        past_changed()
     return len(counts)

@@ -499,10 +499,12 @@ def region_summary(region_code: str) -> dict[str, Any]:
                "started_at": a.started_at, "acknowledged": a.acknowledged_at is not None,
                "lon": a.device.lon, "lat": a.device.lat, "case": a.handled_ref}
               for a in alarms_q.select_related("device").order_by("-started_at")[:10]]
-    devices = Device.objects.filter(_in_region(region_code))
-    health = {status: list_devices(None, status=status).filter(
-        pk__in=devices.values("pk")).count()
-        for status in ("online", "silent", "never", "inactive")}
+    silent = _silent_before(timezone.now())
+    seen = Q(active=True, last_seen_at__isnull=False)
+    health = {k: int(v or 0) for k, v in Device.objects.filter(_in_region(region_code)).aggregate(
+        online=Count("id", filter=seen & ~silent), silent=Count("id", filter=seen & silent),
+        never=Count("id", filter=Q(active=True, last_seen_at__isnull=True)),
+        inactive=Count("id", filter=Q(active=False))).items()}
     return {"alarms": {s: int(by_severity.get(s, 0)) for s in Severity.values},
             "latest_alarms": latest, "devices": health}
 

@@ -6,6 +6,9 @@
   var root = document.getElementById("cockpit");
   if (!root) { return; }
   var COLLECTION = {district: "districts", street: "streets", community: "communities"};
+  // the series' names in the page's language (data-label-* attributes of the template)
+  var REPORTED = root.dataset.labelReported, FILED = root.dataset.labelFiled,
+      CLOSED = root.dataset.labelClosed;
 
   function pct(value) { return value === null || value === undefined ? "—" : (value * 100).toFixed(1) + "%"; }
   function text(selector, value) { var el = root.querySelector(selector); if (el) { el.textContent = value; } }
@@ -104,17 +107,17 @@
       var li = document.createElement("li"); li.textContent = a.message; alarms.appendChild(li);
     });
     chart("chart-trend", {
-      tooltip: {trigger: "axis"}, legend: {data: ["上报", "立案", "结案"], top: 0},
+      tooltip: {trigger: "axis"}, legend: {data: [REPORTED, FILED, CLOSED], top: 0},
       grid: {left: 40, right: 20, top: 36, bottom: 30},
       xAxis: {type: "category", data: data.trend.map(function (d) { return d.day.slice(5); })},
       yAxis: {type: "value", minInterval: 1},
       series: [
-        {name: "上报", type: "line", showSymbol: false, data: data.trend.map(function (d) { return d.reported; })},
-        {name: "立案", type: "line", showSymbol: false, data: data.trend.map(function (d) { return d.filed; })},
-        {name: "结案", type: "line", showSymbol: false, data: data.trend.map(function (d) { return d.closed; })}]
+        {name: REPORTED, type: "line", showSymbol: false, data: data.trend.map(function (d) { return d.reported; })},
+        {name: FILED, type: "line", showSymbol: false, data: data.trend.map(function (d) { return d.filed; })},
+        {name: CLOSED, type: "line", showSymbol: false, data: data.trend.map(function (d) { return d.closed; })}]
     });
-    bars("chart-major", (data.by.major || []).slice(0, 10), "filed", "立案");
-    bars("chart-department", (data.by.department || []).filter(function (d) { return d.key && d.filed; }).slice(0, 10), "filed", "立案");
+    bars("chart-major", (data.by.major || []).slice(0, 10), "filed", FILED);
+    bars("chart-department", (data.by.department || []).filter(function (d) { return d.key && d.filed; }).slice(0, 10), "filed", FILED);
     chart("chart-source", {
       tooltip: {trigger: "item"},
       legend: {top: 0},

@@ -44,8 +44,11 @@ def top_regions(user: Any) -> list[str]:
     return sorted({d.region_id for d in orgs.departments_of(user)})
 
 
-def may_view(user: Any, code: str) -> bool:
-    return any(regions.covers(top, code) for top in top_regions(user))
+def may_view(user: Any, code: str, tops: list[str] | None = None) -> bool:
+    """Whether ``user`` may open the cockpit of region ``code`` (``tops``: their
+    :func:`top_regions`, when the caller has them already)."""
+    return any(regions.covers(top, code) for top in (tops if tops is not None
+                                                      else top_regions(user)))
 
 
 class SummaryQuery(Schema):
@@ -68,12 +71,13 @@ def levels(request: HttpRequest) -> Any:
                      summary="Indicators, breakdowns, trend, hotspots, alarms of a region")
 def summary(request: HttpRequest, params: Query[SummaryQuery]) -> Any:
     user = request.auth
-    code = params.region or next(iter(top_regions(user)), "")
+    tops = top_regions(user)
+    code = params.region or next(iter(tops), "")
     try:
         region = regions.get_region(code) if code else None
     except Exception:  # a malformed or unknown code: the same answer as one out of reach
         region = None
-    if region is None or not may_view(user, region.code):
+    if region is None or not may_view(user, region.code, tops):
         return Status(404, {"detail": gettext("没有可查看的驾驶舱区域")})
     children = [r for r in regions.children(region.code)]
     end = timezone.localdate()
@@ -95,7 +99,7 @@ def summary(request: HttpRequest, params: Query[SummaryQuery]) -> Any:
         place = communities.get(hotspot["community"])
         hotspot["community_name"] = place.name if place else hotspot["community"]
         hotspot["category_name"] = categories.get(hotspot["category"], hotspot["category"])
-    ancestors = [r for r in regions.ancestors(region) if may_view(user, r.code)]
+    ancestors = [r for r in regions.ancestors(region) if may_view(user, r.code, tops)]
     return {
         "region": {"code": region.code, "name": region.name, "level": region.level,
                    "level_name": LEVEL_NAMES.get(region.level, region.level),

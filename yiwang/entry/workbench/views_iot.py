@@ -17,6 +17,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -190,27 +191,28 @@ def cameras(request: HttpRequest) -> HttpResponse:
     rows = perception.list_cameras(scope).order_by("code")
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     pending = dict(ai.list_detections(scope, status="review")
-                   .values_list("camera__code").annotate(n=_count()))
+                   .values_list("camera__code").annotate(n=Count("id")))
     return render_page(request, "workbench/iot_cameras.html", "devices", {
         "tab": "cameras", "page": page, "query": _query(request),
         "rows": [{"camera": c, "pending": pending.get(c.code, 0)} for c in page.object_list],
     })
 
 
-def _count() -> Any:
-    from django.db.models import Count
-
-    return Count("id")
-
-
 @require_safe
 @never_cache
 @permission_required(VIEW)
 def camera_snapshot(request: HttpRequest, code: str) -> HttpResponse:
+    return _image(lambda: perception.camera_snapshot(code, _scope(request),
+                                                     actor=request.user))
+
+
+def _image(load: Any) -> HttpResponse:
+    """The image ``load()`` reads (audited by the uploads app), or 404 when it raises
+    DoesNotExist: out of scope and absent look the same."""
     try:
-        found = perception.camera_snapshot(code, _scope(request), actor=request.user)
-    except perception.Camera.DoesNotExist:
-        raise Http404("no still of this camera") from None
+        found = load()
+    except (perception.Camera.DoesNotExist, ai.VideoDetection.DoesNotExist):
+        raise Http404("no such image") from None
     return uploads.file_response(*found)
 
 
@@ -236,11 +238,8 @@ def detections(request: HttpRequest) -> HttpResponse:
 @never_cache
 @permission_required(VIEW)
 def detection_snapshot(request: HttpRequest, detection_id: int) -> HttpResponse:
-    try:
-        found = ai.detection_snapshot(detection_id, _scope(request), actor=request.user)
-    except ai.VideoDetection.DoesNotExist:
-        raise Http404("no such detection") from None
-    return uploads.file_response(*found)
+    return _image(lambda: ai.detection_snapshot(detection_id, _scope(request),
+                                                actor=request.user))
 
 
 @require_POST

@@ -69,14 +69,23 @@ def make_city() -> dict[str, Any]:
     return {"city": city, **people}
 
 
-def photo(owner: Any, colour: tuple[int, int, int] = (200, 80, 40)) -> str:
-    """An uploaded JPEG photo token of ``owner`` (a user)."""
+def jpeg(name: str = "photo.jpg", colour: tuple[int, int, int] = (200, 80, 40),
+         size: tuple[int, int] = (64, 48)) -> io.BytesIO:
+    """A small JPEG as an open file named ``name``, to post as a form or multipart upload
+    (``.getvalue()`` for its bytes)."""
     from PIL import Image
 
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, "JPEG")
+    buffer.seek(0)
+    buffer.name = name
+    return buffer
+
+
+def photo(owner: Any, colour: tuple[int, int, int] = (200, 80, 40)) -> str:
+    """An uploaded JPEG photo token of ``owner`` (a user)."""
     from yiwang.core.uploads import service as uploads
 
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG")
-    return uploads.accept_upload(buffer.getvalue(), filename="photo.jpg",
+    return uploads.accept_upload(jpeg(colour=colour).getvalue(), filename="photo.jpg",
                                  owner_key=f"user:{owner.pk}", purpose="city.photo",
                                  personal=False, actor=owner).token

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from yiwang.industry.city import service as city
-from yiwang.industry.city.testing import NEAR, PLACE, make_city, official
+from yiwang.industry.city.testing import NEAR, PLACE, jpeg, make_city, official
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +23,7 @@ def people() -> dict[str, Any]:
 
 
 def _jpeg() -> io.BytesIO:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 120, 200)).save(buffer, "JPEG")
-    buffer.seek(0)
-    buffer.name = "site.jpg"
-    return buffer
-
+    return jpeg("site.jpg")
 
 def _photo(client: Any) -> str:
     response = client.post(f"{URL}/photos", {"file": _jpeg()})

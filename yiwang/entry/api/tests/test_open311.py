@@ -13,7 +13,7 @@ from xml.etree import ElementTree  # our own responses, in a test
 import pytest
 
 from yiwang.industry.city import service as city
-from yiwang.industry.city.testing import PLACE, make_city
+from yiwang.industry.city.testing import PLACE, jpeg, make_city
 
 BASE = "/open311/v2"
 
@@ -55,14 +55,7 @@ def test_services_and_definitions_in_json_and_xml(client: Any, people: Any) -> N
 
 
 def _jpeg() -> io.BytesIO:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (30, 90, 200)).save(buffer, "JPEG")
-    buffer.seek(0)
-    buffer.name = "water.jpg"
-    return buffer
-
+    return jpeg("water.jpg")
 
 def test_creating_a_request_opens_a_case(client: Any, api_key: str) -> None:
     response = _create(client, api_key, media=_jpeg())

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from yiwang.industry.city import service as city
-from yiwang.industry.city.testing import NEAR, PLACE, make_city, photo
+from yiwang.industry.city.testing import NEAR, PLACE, jpeg, make_city, photo
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
@@ -31,14 +31,7 @@ def case(people: dict[str, Any]) -> Any:
 
 
 def _jpeg(name: str = "site.jpg") -> io.BytesIO:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 24), (10, 140, 60)).save(buffer, "JPEG")
-    buffer.seek(0)
-    buffer.name = name
-    return buffer
-
+    return jpeg(name, colour=(10, 140, 60))
 
 def _text(response: Any) -> str:
     return response.content.decode()

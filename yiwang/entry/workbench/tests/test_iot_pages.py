@@ -5,7 +5,6 @@ of; nobody sees another department's devices, alarms, cameras or detections."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from django.utils import timezone
 from yiwang.core.audit import service as audit
 from yiwang.enablement.ai import service as ai
 from yiwang.industry.city import service as city
-from yiwang.industry.city.testing import make_city, official
+from yiwang.industry.city.testing import jpeg, make_city, official
 from yiwang.platform.perception import service as perception
 from yiwang.platform.perception.testing import make_device, now_ms
 from yiwang.support.identity.testing import sign_in_client
@@ -24,12 +23,7 @@ VIEW = "perception.view_device"
 
 
 def _jpeg(colour: tuple[int, int, int] = (200, 60, 30)) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), colour).save(buffer, "JPEG")
-    return buffer.getvalue()
-
+    return jpeg(colour=colour).getvalue()
 
 @pytest.fixture
 def world() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from yiwang.industry.city import service as city
-from yiwang.industry.city.testing import NEAR, PLACE, citizen, make_city, photo
+from yiwang.industry.city.testing import NEAR, PLACE, citizen, jpeg, make_city, photo
 from yiwang.support.identity.testing import sign_in_client
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +21,7 @@ def people() -> dict[str, Any]:
 
 
 def _jpeg() -> io.BytesIO:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), (200, 120, 30)).save(buffer, "JPEG")
-    buffer.seek(0)
-    buffer.name = "stall.jpg"
-    return buffer
-
+    return jpeg("stall.jpg")
 
 def _form(**extra: Any) -> dict[str, Any]:
     return {"category_code": "city.e.street_order.vending", "title": "路口有流动摊贩",

@@ -9,6 +9,7 @@ from yiwang.conf.includes.identity import *  # noqa: F403
 from yiwang.conf.includes.ledger import *  # noqa: F403
 from yiwang.conf.includes.licences import *  # noqa: F403
 from yiwang.conf.includes.logging import *  # noqa: F403
+from yiwang.conf.includes.payments import *  # noqa: F403
 from yiwang.conf.includes.perception import *  # noqa: F403
 from yiwang.conf.includes.seals import *  # noqa: F403
 from yiwang.conf.includes.security import *  # noqa: F403

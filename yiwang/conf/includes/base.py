@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "yiwang.support.identity.oidc",
     "oauth2_provider",
     "yiwang.support.notify",
+    "yiwang.support.payments",
     # industry (行业应用层)
     "yiwang.industry.services",
     "yiwang.industry.city",

@@ -171,9 +171,9 @@ def _sums(region_code: str, children: list[str], start: date, end: date) -> dict
     trend = {r["day"].isoformat(): (r["reported"], r["filed"], r["closed"])
              for r in mine.filter(dimension="total", day__gte=start, day__lte=end).values(
                  "day", "reported", "filed", "closed")}
-    by_child = {r["region_code"]: {c: int(r[c] or 0) for c in COUNTERS}
-                for r in CaseStat.objects.filter(in_period("total"), region_code__in=children)
-                .values("region_code").annotate(**sums)}
+    child_rows: Any = CaseStat.objects.filter(in_period("total"), region_code__in=children
+                                              ).values("region_code").annotate(**sums)
+    by_child = {r["region_code"]: {c: int(r[c] or 0) for c in COUNTERS} for r in child_rows}
     return {"totals": {c: int(totals[c] or 0) for c in COUNTERS},
             "breakdown": {d: dict(keyed) for d, keyed in breakdown.items()},
             "hot": dict(hot), "trend": trend, "children": by_child}

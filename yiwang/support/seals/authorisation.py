@@ -41,10 +41,18 @@ def licence_seal_for(department_code: str, licence_type_code: str | None = None
     """The department's active seal and a live standing authorisation to seal licences with
     it — for ``licence_type_code`` when given (``licence:<code>``), else for any licence
     type (``licence:*``) — or ``None``. Used by licence issuance."""
-    now = timezone.now()
     purposes = ["licence:*"]
     if licence_type_code:
         purposes.insert(0, licence_purpose(licence_type_code))
+    return standing_seal_for(department_code, purposes)
+
+
+def standing_seal_for(department_code: str, purposes: list[str]
+                      ) -> tuple[Seal, SealAuthorisation] | None:
+    """The department's active seal and a live standing authorisation for one of
+    ``purposes`` (the newest), or ``None``: what a service that seals its
+    documents unattended (licences, e-receipts) seals with."""
+    now = timezone.now()
     found = with_custodian_checks(
         SealAuthorisation.objects.select_related("seal", "seal__department")
         .filter(seal__department__code=department_code, seal__status=SealStatus.ACTIVE,

@@ -25,6 +25,7 @@ from yiwang.support.seals.authorisation import (
     licence_purpose,
     licence_seal_for,
     recently_verified,
+    standing_seal_for,
     withdraw_authorisation,
 )
 from yiwang.support.seals.models import (
@@ -93,6 +94,7 @@ __all__ = [
     "seals_in_custody",
     "seals_of",
     "set_custodians",
+    "standing_seal_for",
     "suspend_seal",
     "uses",
     "validate_pdf",

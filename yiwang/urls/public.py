@@ -19,6 +19,7 @@ urlpatterns = [
         path("applications/", include("yiwang.industry.applications.urls_portal")),
         path("reports/", include("yiwang.industry.city.urls_portal")),
         path("notifications/", include("yiwang.support.notify.urls_portal")),
+        path("pay/", include("yiwang.support.payments.urls_portal")),
         path("", include("yiwang.entry.portal.urls")),
         prefix_default_language=False,
     ),

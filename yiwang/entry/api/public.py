@@ -8,6 +8,7 @@ from yiwang.entry.api.routers import identifiers as identifier_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
 from yiwang.entry.api.routers import licences as licences_routes
 from yiwang.entry.api.routers import orgs as orgs_routes
+from yiwang.entry.api.routers import payments as payments_routes
 from yiwang.entry.api.routers import regions as regions_routes
 from yiwang.entry.api.routers import seals as seals_routes
 from yiwang.entry.api.routers import services as services_routes
@@ -40,3 +41,4 @@ api.add_router("/licences", licences_routes.public_router)
 api.add_router("/seals", seals_routes.public_router)
 api.add_router("/services", services_routes.public_router)
 api.add_router("/applications", applications_routes.public_router)
+api.add_router("/payments", payments_routes.public_router)

@@ -156,7 +156,9 @@ class LocalBank(Channel):
         txn = LocalBankTxn.objects.create(txn_id="LB" + secrets.token_hex(8).upper(),
                                           kind="pay", order_no=order.order_no,
                                           amount_fen=order.amount_fen)
-        return f"/bank/local/{txn.txn_id}/"
+        from django.urls import reverse
+
+        return reverse("payments_portal:bank", args=[txn.txn_id])
 
     @transaction.atomic
     def start_refund(self, order: Order, refund: Refund) -> None:

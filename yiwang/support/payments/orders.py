@@ -231,7 +231,8 @@ def _replayed(channel_code: str, notice: channels.ChannelNotice) -> Answer:
 def _apply(channel_code: str, notice: channels.ChannelNotice) -> Answer:
     if Notification.objects.filter(channel=channel_code, notify_id=notice.notify_id).exists():
         return _replayed(channel_code, notice)
-    outcome, reason = NotificationOutcome.APPLIED, ""
+    outcome: str = NotificationOutcome.APPLIED
+    reason = ""
     order = Order.objects.select_for_update().filter(order_no=notice.order_no).first()
     if order is None:
         outcome, reason = NotificationOutcome.REJECTED, "unknown order"

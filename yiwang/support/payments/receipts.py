@@ -130,7 +130,8 @@ def render_receipt(order: Order, receipt_no: str, issued: datetime) -> bytes:
     canvas.drawRightString(width - 50, y - 60, f"（小写）¥{order.amount_fen / 100:,.2f}")
     canvas.setFont("WQY", 9)
     canvas.drawString(44, y - 82, f"缴款方式：{order.channel}  交易流水：{order.channel_txn}")
-    canvas.drawString(40, 40, f"执收单位：{department.name if department else order.department_code}")
+    unit = department.name if department else order.department_code
+    canvas.drawString(40, 40, f"执收单位：{unit}")
     canvas.drawString(40, 26, "本票据由财政部门监制，可凭票据代码、号码和校验码查验真伪。")
     canvas.showPage()
     canvas.save()

@@ -78,6 +78,7 @@ __all__ = [
     "Refund",
     "RefundState",
     "amount_in_words",
+    "awaiting_notification",
     "close_order",
     "confirm_local_payment",
     "create_order",
@@ -186,6 +187,13 @@ def _post(body: bytes, signature: str) -> bool:
         return False
     finally:
         connection.close()
+
+
+def awaiting_notification(order: Order) -> bool:
+    """Whether a bank has settled a payment of this unpaid order whose notification has not
+    reached the platform yet (the payer's page says so and refreshes)."""
+    return order.state == OrderState.UNPAID and LocalBankTxn.objects.filter(
+        order_no=order.order_no, kind="pay", state=BankTxnState.SUCCEEDED).exists()
 
 
 def local_statement(day: date) -> bytes:

@@ -16,7 +16,7 @@ from yiwang.platform.regions.testing import CITY, make_chain
 from yiwang.support.identity import service as identity
 from yiwang.support.payments import service
 
-COLLECTOR_PASSWORD = "collector-password-1"
+COLLECTOR_PASSWORD = "collector-password-1"  # noqa: S105 - test accounts only
 
 
 def make_payments(*, with_seal: bool = True) -> dict[str, Any]:

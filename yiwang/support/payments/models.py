@@ -122,7 +122,6 @@ class Notification(models.Model):
                                choices=NotificationOutcome.choices)
     reason = models.CharField(_("原因"), max_length=255, blank=True)
     received_at = models.DateTimeField(_("收到时间"), auto_now_add=True)
-    times = models.PositiveIntegerField(_("收到次数"), default=1)
 
     class Meta:
         verbose_name = _("渠道通知")

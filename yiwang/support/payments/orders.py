@@ -155,10 +155,16 @@ def _lock(order_no: str) -> Order:
 
 
 def _settle(order: Order, *, channel: str, txn: str, at: datetime, actor: Any = None) -> None:
+    """Mark the order paid — only if it is still at the version read (else :class:`_Moved`)
+    — put it on the ledger, audit it, tell its module and queue its receipt."""
+    moved = Order.objects.filter(pk=order.pk, row_version=order.row_version).update(
+        state=OrderState.PAID, channel=channel, channel_txn=txn[:64], paid_at=at,
+        row_version=order.row_version + 1)
+    if not moved:
+        raise _Moved
     order.state, order.channel, order.channel_txn, order.paid_at = (
         OrderState.PAID, channel, txn[:64], at)
     order.row_version += 1
-    order.save(update_fields=["state", "channel", "channel_txn", "paid_at", "row_version"])
     ledger.append("payment.settled", {
         "order_no": order.order_no, "notice_no": order.notice_no, "amount_fen": order.amount_fen,
         "channel": channel, "txn": txn[:64], "department": order.department_code,
@@ -215,29 +221,53 @@ def receive_notification(channel_code: str, body: bytes, signature: str) -> Answ
         audit.record("payments.notification_malformed", None,
                      detail={"channel": channel_code, "why": str(exc)[:200]})
         return Answer(False, NotificationOutcome.REJECTED, "malformed")
+    # a replay is answered from a plain read: no write, no lock (gateways resend a lot)
+    if _seen(channel_code, notice):
+        return REPLAYED
+    # the order is read before the write transaction (which holds SQLite's one write lock):
+    # the settling UPDATE is conditional on its version, and a row that moved meanwhile is
+    # read again, locked, inside
+    known = _order(notice.order_no)
     try:
-        return _apply(channel_code, notice)
+        with transaction.atomic(), audit.together():  # its audit events in one INSERT
+            return _apply(channel_code, notice, known)
     except IntegrityError:  # the same notification applied by a concurrent delivery
-        return _replayed(channel_code, notice)
+        return REPLAYED
 
 
-def _replayed(channel_code: str, notice: channels.ChannelNotice) -> Answer:
-    Notification.objects.filter(channel=channel_code, notify_id=notice.notify_id).update(
-        times=F("times") + 1)
-    return Answer(True, NotificationOutcome.DUPLICATE)
+REPLAYED = Answer(True, NotificationOutcome.DUPLICATE, "replay")
 
 
-@transaction.atomic
-def _apply(channel_code: str, notice: channels.ChannelNotice) -> Answer:
-    if Notification.objects.filter(channel=channel_code, notify_id=notice.notify_id).exists():
-        return _replayed(channel_code, notice)
+def _seen(channel_code: str, notice: channels.ChannelNotice) -> bool:
+    return Notification.objects.filter(channel=channel_code, notify_id=notice.notify_id
+                                       ).exists()
+
+
+def _order(order_no: str, *, lock: bool = False) -> Order | None:
+    # the payer's encrypted name and number are not needed to settle: not read (nor decrypted)
+    rows = Order.objects.defer("payer_name", "payer_id_number")
+    return (rows.select_for_update() if lock else rows).filter(order_no=order_no).first()
+
+
+class _Moved(Exception):
+    """The order changed between the read and the write: decide again on the locked row."""
+
+
+def _apply(channel_code: str, notice: channels.ChannelNotice, known: Order | None) -> Answer:
+    if _seen(channel_code, notice):  # applied since the read above
+        return REPLAYED
     outcome: str = NotificationOutcome.APPLIED
     reason = ""
-    order = Order.objects.select_for_update().filter(order_no=notice.order_no).first()
+    order = known if notice.event == "pay" else _order(notice.order_no, lock=True)
     if order is None:
         outcome, reason = NotificationOutcome.REJECTED, "unknown order"
     elif notice.event == "pay":
-        outcome, reason = _apply_payment(order, channel_code, notice)
+        try:
+            outcome, reason = _apply_payment(order, channel_code, notice)
+        except _Moved:
+            order = _order(notice.order_no, lock=True)
+            assert order is not None
+            outcome, reason = _apply_payment(order, channel_code, notice)
     else:
         outcome, reason = _apply_refund(order, notice)
     Notification.objects.create(

@@ -61,7 +61,8 @@ MODULES: list[Module] = [
         "验证服务,保障跨部门、跨层级的数据交换可信。"), SERVE, "workbench:seals"),
     Module("payments", _("统一支付"), _(
         "查看和核对非税收入、公共服务缴费等收费业务的网上缴纳记录,管理各部门的收费项目,"
-        "与支付渠道对账。"), SERVE),
+        "与支付渠道对账。"), SERVE, "workbench:payments_orders",
+        permission="payments.collect_payment"),
     Module("credit", _("信用"), _(
         "归集各部门的行政许可、行政处罚和信用承诺信息,管理信用红黑名单,为审批和监管提供"
         "信用核查。"), SERVE),

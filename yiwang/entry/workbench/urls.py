@@ -6,6 +6,7 @@ from yiwang.entry.workbench import (
     urls_city,
     urls_ledger,
     urls_licences,
+    urls_payments,
     urls_seals,
     urls_services,
     urls_trust,
@@ -63,6 +64,7 @@ urlpatterns = [
     *urls_services.urlpatterns,
     *urls_applications.urlpatterns,
     *urls_city.urlpatterns,
+    *urls_payments.urlpatterns,
     # 工作日历 of the statutory clock
     *urls_calendar.urlpatterns,
 ]

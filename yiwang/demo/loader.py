@@ -30,6 +30,7 @@ from yiwang.demo import city as demo_city
 from yiwang.demo import geography, population
 from yiwang.demo import ledger as demo_ledger
 from yiwang.demo import licences as demo_licences
+from yiwang.demo import payments as demo_payments
 from yiwang.demo import seals as demo_seals
 from yiwang.demo import services as demo_services
 from yiwang.demo import trust as demo_trust
@@ -357,6 +358,7 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     accounts += load_people_who_sign_in(progress)
     load_trust_core(progress)
     load_one_network_services(progress)
+    demo_payments.load_payments(progress)  # the finance bureau's seal needs the trust core
     load_groups()  # again: the officials created since are handlers too
     demo_applications.load_applications(progress)  # needs the handlers of the line above
     demo_city.load_city(progress)

@@ -18,9 +18,10 @@ from yiwang.platform.orgs import service as orgs
 from yiwang.support.identity import service as identity
 from yiwang.support.licences import service as licences
 from yiwang.support.notify import service as notify
+from yiwang.support.payments import service as payments
 
 __all__ = ["ai", "catalogue", "forms", "identity", "ledger", "licences", "notify", "orgs",
-           "uploads", "workflow"]
+           "payments", "uploads", "workflow"]
 
 # Materials whose images are read by OCR, by the ``material`` code of their file component.
 ID_CARD_MATERIALS = {"id_card", "identity_card", "sfz", "id_card_front"}

@@ -362,6 +362,8 @@ def _record_rest(user: Any, app: Application, plan: Submission) -> Application:
     materials.record(user, app, plan.prepared)
     add_event(app, "submitted", _("提交申请,已受理"), at=now, actor=user,
               note=_("受理编号 %(number)s") % {"number": app.number})
+    if app.fee_fen and not app.fee_notice_no:
+        _open_fee_order(user, app, now)
     progress.write_run(app, plan.flow, actor=user, saved=True)
     audit.record("application.submitted", app, actor=user,
                  detail={"number": app.number, "matter": app.matter_code,
@@ -372,6 +374,32 @@ def _record_rest(user: Any, app: Application, plan: Submission) -> Application:
                           "matter": app.matter_name},
                       link=applicant_link(app))
     return app
+
+
+def _open_fee_order(user: Any, app: Application, now: datetime) -> None:
+    """The fee's order in unified payment (the applicant pays it with its notice number);
+    the order says when it is paid (:func:`fee_paid`)."""
+    order = ext.payments.create_order(
+        title=_("%(matter)s 收费") % {"matter": app.matter_name}, amount_fen=app.fee_fen,
+        department_code=app.department_code,
+        region_code=ext.orgs.region_of(app.department_code) or "000000",
+        source="applications", source_ref=app.number or "", payer=user)
+    app.fee_notice_no = order.notice_no
+    Application.objects.filter(pk=app.pk).update(fee_notice_no=order.notice_no)
+    add_event(app, "fee_order", _("开具缴款单"), at=now,
+              note=_("应缴 ¥%(yuan)s,缴款码 %(notice)s") % {
+                  "yuan": f"{app.fee_fen / 100:.2f}", "notice": ext.payments.grouped(
+                      order.notice_no)})
+
+
+def fee_paid(order: Any) -> None:
+    """Unified payment's word that an application's fee order was paid (idempotent)."""
+    app = Application.objects.filter(number=order.source_ref).first()
+    if app is None or app.fee_paid_at is not None:
+        return
+    Application.objects.filter(pk=app.pk).update(fee_paid_at=order.paid_at)
+    add_event(app, "fee_paid", _("已缴费"), at=order.paid_at,
+              note=_("缴款码 %(notice)s") % {"notice": ext.payments.grouped(order.notice_no)})
 
 
 # --- correction, withdrawal, evaluation ------------------------------------------------------

@@ -95,6 +95,9 @@ class Application(models.Model):  # 办件
     next_timer_at = models.DateTimeField(_("下次定时"), null=True, blank=True)
     fee_fen = models.PositiveIntegerField(_("收费(分)"), default=0)
     fee_items = models.JSONField(_("收费项目"), default=list, blank=True)
+    # the fee's order in unified payment (its notice number) and when it was paid
+    fee_notice_no = models.CharField(_("缴款码"), max_length=20, blank=True)
+    fee_paid_at = models.DateTimeField(_("缴费时间"), null=True, blank=True)
     row_version = models.PositiveIntegerField(_("版本号"), default=1)
     licence_identifier = models.CharField(_("证照标识"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)

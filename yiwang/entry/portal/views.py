@@ -30,13 +30,14 @@ from yiwang.platform.orgs import service as orgs
 DEPARTMENTS_PER_PAGE = 20
 # Modules that had a "not yet available" page and are built now: their old address
 # leads to the real page.
-BUILT = {"account": "identity:login"}
+BUILT = {"account": "identity:login", "reports": "city_portal:mine",
+         "payments": "payments_portal:lookup"}
 
 
 @require_safe
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
-    more = [modules.UNBUILT[s] for s in ("reviews", "payments", "assistant", "credit")]
+    more = [modules.UNBUILT[s] for s in ("reviews", "assistant", "credit")]
     return render(request, "portal/home.html", {
         "nav": "home",
         "personal_events": modules.PERSONAL_EVENTS,

@@ -49,8 +49,14 @@ def lookup(request: HttpRequest) -> HttpResponse:
             error = " ".join(exc.messages)
         else:
             return redirect("payments_portal:order", notice_no=number)
+    mine = []
+    if request.user.is_authenticated:
+        mine = [{"order": o, "grouped": service.grouped(o.notice_no),
+                 "yuan": f"{o.amount_fen / 100:,.2f}", "payable": service.payable(o)}
+                for o in service.list_orders(payer=request.user)[:50]]
     return render(request, "payments/lookup.html", {
-        "notice": raw, "error": error, "crumbs": _crumbs()}, status=400 if error else 200)
+        "notice": raw, "error": error, "mine": mine, "crumbs": _crumbs(), "nav": "payments"},
+        status=400 if error else 200)
 
 
 def _order(request: HttpRequest, notice_no: str) -> Any:
@@ -81,7 +87,7 @@ def order(request: HttpRequest, notice_no: str) -> HttpResponse:
         "department": department.name if department else found.department_code,
         "payable": service.payable(found), "channels": service.online_channels(),
         "waiting": service.awaiting_notification(found),
-        "crumbs": _crumbs((service.grouped(found.notice_no), ""))})
+        "crumbs": _crumbs((service.grouped(found.notice_no), "")), "nav": "payments"})
 
 
 @require_POST

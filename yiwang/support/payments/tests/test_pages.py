@@ -100,3 +100,14 @@ def test_the_notification_endpoint_answers_like_a_gateway_expects(public_client:
     assert post(body, signature).status_code == 429  # too many failures from this address
     looked = public_client.get(f"/api/v1/payments/orders/{order.notice_no}").json()
     assert looked["state"] == "paid" and looked["payer"] == "张*" and not looked["payable"]
+
+
+def test_a_signed_in_payer_sees_their_orders(public_client: Any, people: Any) -> None:
+    sign_in_client(public_client, people["citizen"])
+    assert 'data-testid="no-orders"' in _text(public_client.get("/pay/"))
+    paid, unpaid = order_for(people["citizen"]), order_for(people["citizen"])
+    payments.pay_at_counter(paid.order_no, people["collector"], method="cash")
+    order_for(people["clerk"])  # somebody else's
+    page = _text(public_client.get("/pay/"))
+    assert page.count('data-testid="my-order"') == 2
+    assert f'/pay/{unpaid.notice_no}/' in page and 'data-state="paid"' in page

@@ -11,7 +11,7 @@ def _fresh_process_caches() -> None:
     a primary key that a rolled-back test may reuse) must not stand in for them."""
     from django.core.cache import cache
 
-    from yiwang.industry.applications import integration
+    from yiwang.industry.applications.testing import forget_process_caches
 
     cache.clear()
-    integration.forget_versions()
+    forget_process_caches()

@@ -36,14 +36,7 @@ STATEMENT_BYTES = 20 * 1024 * 1024
 
 
 def _scope(user: Any) -> list[str] | None:
-    if user.is_superuser:
-        return None
-    codes: dict[str, None] = {}
-    for department in orgs.departments_of(user):
-        codes.setdefault(department.code)
-        for code in orgs.units_below(department):
-            codes.setdefault(code)
-    return list(codes)
+    return None if user.is_superuser else orgs.unit_codes_of(user)
 
 
 def _order(request: HttpRequest, order_no: str) -> Any:

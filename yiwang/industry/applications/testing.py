@@ -12,3 +12,11 @@ def grant_handling(user: Any) -> None:
     workbench pages and the internal API both require."""
     user.user_permissions.add(Permission.objects.get(content_type__app_label="applications",
                                                      codename="handle_application"))
+
+
+def forget_process_caches() -> None:
+    """Drop what this process keeps of service versions (keyed by a primary key that a
+    rolled-back test may reuse for another version)."""
+    from yiwang.industry.applications import integration
+
+    integration.forget_versions()

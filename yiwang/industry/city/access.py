@@ -34,12 +34,7 @@ def _departments(user: Any) -> list[Any]:
 
 def unit_codes(user: Any) -> list[str]:
     """The user's departments and their internal units."""
-    codes: dict[str, None] = {}
-    for department in _departments(user):
-        codes.setdefault(department.code)
-        for code in orgs.units_below(department):
-            codes.setdefault(code)
-    return list(codes)
+    return orgs.unit_codes_of(user)
 
 
 def region_codes(user: Any) -> list[str]:

@@ -62,6 +62,7 @@ __all__ = [
     "positions_reordered",
     "region_of",
     "responsible_for",
+    "unit_codes_of",
     "units_below",
 ]
 
@@ -192,6 +193,17 @@ def departments_of(user: Any, *, on: date | None = None) -> list[Department]:
     for membership in memberships_of(user, on=on):
         seen.setdefault(membership.department_id, membership.department)
     return list(seen.values())
+
+
+def unit_codes_of(user: Any) -> list[str]:
+    """The codes of the departments ``user`` belongs to and of those departments' internal
+    units: what an official answers for (their own first, no repeats)."""
+    codes: dict[str, None] = {}
+    for department in departments_of(user):
+        codes.setdefault(department.code)
+        for code in units_below(department):
+            codes.setdefault(code)
+    return list(codes)
 
 
 def is_member(user: Any, department_code: str, *, on: date | None = None,

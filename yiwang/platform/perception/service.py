@@ -129,12 +129,7 @@ def department_scope(user: Any) -> list[str] | None:
     and those departments' internal units; None for a superuser (everything)."""
     if getattr(user, "is_superuser", False):
         return None
-    codes: dict[str, None] = {}
-    for department in orgs.departments_of(user):
-        codes.setdefault(department.code)
-        for code in orgs.units_below(department):
-            codes.setdefault(code)
-    return list(codes)
+    return orgs.unit_codes_of(user)
 
 
 def _scoped(queryset: QuerySet[Any], scope: list[str] | None) -> QuerySet[Any]:

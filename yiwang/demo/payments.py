@@ -1,7 +1,8 @@
 """Demo unified payment (统一支付) of 示例市: the finance bureau (财政局, ``czj``) with its
 receipt seal and a standing authorisation for ``receipt:fiscal``, the fee items of the
-demo's services, the collectors (收款员: the service centre's window staff and the bureau's
-cashier), and a few orders of the first demo citizen — one paid at the counter, one paid
+demo's services, the collectors (收款员: the service centre's window staff, a clerk of each
+collecting bureau and the finance bureau's cashier, who also reconciles: 非税对账员), and a
+few orders of the first demo citizen — one paid at the counter, one paid
 through the simulated bank (its notification handled, its receipt issued), one still to pay
 — so that the portal's 网上缴费 and the workbench's 统一支付 have something to show.
 
@@ -31,6 +32,7 @@ Progress = Callable[[str, int], Callable[[int], None]]
 
 FINANCE = ("czj", "财政局", "Finance Bureau")
 COLLECTORS = "收款员"
+RECONCILERS = "非税对账员"
 FEE_ITEMS = [
     # code, name, department, legal basis, standard (fen)
     ("scjg.archive_copy", "企业登记档案查询复印费", "scjg",
@@ -107,6 +109,10 @@ def _collectors(cashier: Any) -> list[Any]:
                 people.append(membership.user)
                 break
     group.user_set.add(*people)
+    reconcilers, _created = Group.objects.get_or_create(name=RECONCILERS)
+    reconcilers.permissions.add(Permission.objects.get(content_type__app_label="payments",
+                                                       codename="reconcile_payments"))
+    reconcilers.user_set.add(cashier)
     return people
 
 

@@ -36,6 +36,7 @@ DetectionHandler = Callable[[Detection], "str | None"]
 _handlers: dict[str, DetectionHandler] = {}
 _detectors: dict[int, tuple[str, list[Any]]] = {}
 KINDS = ("static_object", "crowding")
+LIVE_SCHEMES = ("rtsp://", "rtsps://", "http://", "https://")
 
 
 def register_detection_handler(name: str, handler: DetectionHandler) -> None:
@@ -205,7 +206,7 @@ def read_stream(camera: perception.Camera, *, fps: float = 1.0, started: datetim
     if not capture.isOpened():
         raise ValidationError(_("无法打开视频流 %(url)s") % {"url": camera.stream_url[:100]})
     started = started or timezone.now()
-    live = camera.stream_url.startswith(("rtsp://", "http://", "https://"))
+    live = camera.stream_url.startswith(LIVE_SCHEMES)
     found: list[Detection] = []
     next_at = 0.0
     try:

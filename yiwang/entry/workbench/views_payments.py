@@ -1,7 +1,9 @@
 """统一支付 in the workbench, for the collectors of a department (``payments.collect_payment``):
 its orders (filters, pagination; payers masked), an order's detail with the counter payment
-(cash, card, scan) and refunds, and the daily reconciliations with the channel's statement
-file and their discrepancy reports.
+(cash, card, scan), refunds and the return of payments a channel settled but the platform did
+not apply; and, for the finance bureau (``payments.reconcile_payments``: the reports cover
+every department), the daily reconciliations with the channel's statement file and their
+discrepancy reports.
 
 An order of another department is a 404. Writes carry the version the page showed: when
 someone else acted first, the action is refused with a plain message.
@@ -33,6 +35,8 @@ from yiwang.support.payments import service as payments
 PER_PAGE = 25
 COLLECT = "payments.collect_payment"
 STATEMENT_BYTES = 20 * 1024 * 1024
+MAX_YUAN = Decimal(10**9)
+RECONCILE = "payments.reconcile_payments"
 
 
 def _scope(user: Any) -> list[str] | None:
@@ -79,7 +83,10 @@ def order(request: HttpRequest, order_no: str) -> HttpResponse:
         "refundable": f"{found.refundable_fen / 100:.2f}",
         "refunds": found.refunds.order_by("-created_at"),
         "notifications": payments.Notification.objects.filter(
-            order_no=found.order_no).order_by("-received_at")[:20]})
+            order_no=found.order_no).order_by("-received_at")[:20],
+        "returned": set(found.refunds.exclude(returns_txn="").values_list("returns_txn",
+                                                                           flat=True)),
+        "awaiting": payments.awaiting_notification(found)})
 
 
 def _fen(raw: str) -> int:
@@ -87,6 +94,8 @@ def _fen(raw: str) -> int:
         value = Decimal(raw.strip())
     except (InvalidOperation, AttributeError):
         raise ValidationError(_("金额须为数字，如 12.50")) from None
+    if not value.is_finite() or not 0 < value <= MAX_YUAN:
+        raise ValidationError(_("金额须大于 0 且不超过十亿元"))
     if value != value.quantize(Decimal("0.01")):
         raise ValidationError(_("金额最多两位小数"))
     return int(value * 100)
@@ -115,6 +124,16 @@ def order_act(request: HttpRequest, order_no: str, action: str) -> HttpResponse:
                                            reason=request.POST.get("reason", "")[:200],
                                            expected_version=_version(request))
             messages.success(request, _("已提交退款 %(no)s。") % {"no": refund.refund_no})
+        elif action == "return":
+            try:
+                note_id = int(request.POST.get("notification", ""))
+            except ValueError:
+                raise Http404("no such notification") from None
+            refund = payments.return_unapplied(note_id, request.user,
+                                               reason=request.POST.get("reason", "")[:200])
+            if refund.order_id != found.pk:
+                raise Http404("not this order's")
+            messages.success(request, _("已提交退还 %(no)s。") % {"no": refund.refund_no})
         else:
             raise Http404("no such action")
     except payments.Conflict as exc:
@@ -128,7 +147,7 @@ def order_act(request: HttpRequest, order_no: str, action: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
-@permission_required(COLLECT)
+@permission_required(RECONCILE)
 def reconciliations(request: HttpRequest) -> HttpResponse:
     """Run a reconciliation (a statement file uploaded, or the simulated bank's own) and
     list the past ones."""
@@ -163,7 +182,7 @@ def reconciliations(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @never_cache
-@permission_required(COLLECT)
+@permission_required(RECONCILE)
 def reconciliation(request: HttpRequest, pk: int) -> HttpResponse:
     report = payments.Reconciliation.objects.filter(pk=pk).first()
     if report is None:

@@ -383,7 +383,8 @@ def _open_fee_order(user: Any, app: Application, now: datetime) -> None:
         title=_("%(matter)s 收费") % {"matter": app.matter_name}, amount_fen=app.fee_fen,
         department_code=app.department_code,
         region_code=ext.orgs.region_of(app.department_code) or "000000",
-        source="applications", source_ref=app.number or "", payer=user)
+        source="applications", source_ref=app.number or "", payer=user,
+        payer_name=getattr(user, "display_name", "") or user.get_username())
     app.fee_notice_no = order.notice_no
     Application.objects.filter(pk=app.pk).update(fee_notice_no=order.notice_no)
     add_event(app, "fee_order", _("开具缴款单"), at=now,
@@ -392,12 +393,18 @@ def _open_fee_order(user: Any, app: Application, now: datetime) -> None:
                       order.notice_no)})
 
 
+def _close_fee_order(app: Application, actor: Any) -> None:
+    order = ext.payments.get_order(notice_no=app.fee_notice_no)
+    if ext.payments.payable(order) and not ext.payments.awaiting_notification(order):
+        ext.payments.close_order(order.order_no, reason=_("申请已撤回"), actor=actor)
+
+
 def fee_paid(order: Any) -> None:
     """Unified payment's word that an application's fee order was paid (idempotent)."""
     app = Application.objects.filter(number=order.source_ref).first()
-    if app is None or app.fee_paid_at is not None:
-        return
-    Application.objects.filter(pk=app.pk).update(fee_paid_at=order.paid_at)
+    if app is None or not Application.objects.filter(
+            pk=app.pk, fee_paid_at__isnull=True).update(fee_paid_at=order.paid_at):
+        return  # unknown, or told already
     add_event(app, "fee_paid", _("已缴费"), at=order.paid_at,
               note=_("缴款码 %(notice)s") % {"notice": ext.payments.grouped(order.notice_no)})
 
@@ -487,6 +494,8 @@ def withdraw_application(user: Any, application: Application, *, reason: str = "
             state=TaskState.CANCELLED)
         add_event(one, "withdrawn", _("申请人撤回申请"), at=now, actor=user,
                   note=reason[:500])
+        if one.fee_notice_no and one.fee_paid_at is None:  # nothing to pay any more
+            _close_fee_order(one, user)
     audit.record("application.withdrawn", app, actor=user, detail={"number": app.number})
     progress.refresh_parent(app, now)
     return app

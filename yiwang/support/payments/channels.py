@@ -176,9 +176,15 @@ class LocalBank(Channel):
     @transaction.atomic
     def confirm(self, txn_id: str, *, rng: Callable[[], float] = random.random) -> LocalBankTxn:
         """The payer confirms on the bank's cashier page: the bank debits them (or declines,
-        at the configured failure rate) and will notify the platform."""
+        at the configured failure rate; or when the order can no longer be paid, as a real
+        gateway's order times out) and will notify the platform."""
         txn = LocalBankTxn.objects.select_for_update().get(txn_id=txn_id, kind="pay")
         if txn.state != BankTxnState.PENDING:
+            return txn
+        order = Order.objects.filter(order_no=txn.order_no).only(
+            "state", "expires_at").first()
+        if order is None or order.state != "unpaid" or timezone.now() >= order.expires_at:
+            self._settle(txn, succeeded=False, failure=_("订单已失效"))
             return txn
         declined = rng() < float(settings.YIWANG_PAY_LOCAL_FAILURE_RATE)
         self._settle(txn, succeeded=not declined,
@@ -294,6 +300,18 @@ class LocalBank(Channel):
             except ValueError as exc:
                 broken.append({"line": number, "error": str(exc)[:200]})
         return lines, broken
+
+
+def awaiting_notification(order_no: str) -> bool:
+    """Whether the simulated bank settled a payment of this order whose notification has
+    not been applied yet."""
+    from yiwang.support.payments.models import Notification
+
+    settled = LocalBankTxn.objects.filter(order_no=order_no, kind="pay",
+                                          state=BankTxnState.SUCCEEDED).values_list(
+        "txn_id", flat=True)
+    return any(not Notification.objects.filter(channel="local", notify_id=f"N{txn}").exists()
+               for txn in settled)
 
 
 register(Counter())

@@ -81,7 +81,8 @@ class Order(models.Model):
         verbose_name = _("缴款单")
         verbose_name_plural = _("缴款单")
         ordering = ["-created_at", "-id"]
-        permissions = [("collect_payment", _("窗口收款、退款与对账（统一支付）"))]
+        permissions = [("collect_payment", _("窗口收款与退款（统一支付）")),
+                       ("reconcile_payments", _("对账（统一支付）"))]
 
     def __str__(self) -> str:
         return self.order_no
@@ -155,6 +156,8 @@ class Refund(models.Model):
     settled_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     channel_refund_id = models.CharField(_("渠道退款流水"), max_length=64, blank=True)
     failure = models.CharField(_("失败原因"), max_length=200, blank=True)
+    # set when the refund gives back a channel payment that was never applied to the order
+    returns_txn = models.CharField(_("退还的渠道流水"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("退款")

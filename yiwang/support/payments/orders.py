@@ -12,8 +12,10 @@ A notification is applied at most once: its (channel, notification id) row is wr
 same transaction as its effect, so a replay finds it and changes nothing (answered as
 success, so the channel stops sending). A forged one (bad signature) is rejected and audited;
 one whose amount differs from the order, or that pays an order already paid by another
-transaction or closed, is recorded as rejected with the reason and left to reconciliation
-(the money is returned there) — never applied.
+transaction, is recorded as rejected with the reason — never applied — and shows in
+reconciliation; a collector gives the money back with :func:`return_unapplied`. A payment
+made in time whose notification arrives after the order was closed for want of payment
+settles it.
 """
 
 from __future__ import annotations
@@ -159,11 +161,12 @@ def _settle(order: Order, *, channel: str, txn: str, at: datetime, actor: Any = 
     — put it on the ledger, audit it, tell its module and queue its receipt."""
     moved = Order.objects.filter(pk=order.pk, row_version=order.row_version).update(
         state=OrderState.PAID, channel=channel, channel_txn=txn[:64], paid_at=at,
-        row_version=order.row_version + 1)
+        closed_at=None, close_reason="", row_version=order.row_version + 1)
     if not moved:
         raise _Moved
     order.state, order.channel, order.channel_txn, order.paid_at = (
         OrderState.PAID, channel, txn[:64], at)
+    order.closed_at, order.close_reason = None, ""
     order.row_version += 1
     ledger.append("payment.settled", {
         "order_no": order.order_no, "notice_no": order.notice_no, "amount_fen": order.amount_fen,
@@ -193,6 +196,8 @@ def pay_at_counter(order_no: str, official: Any, *, method: str,
     if not payable(order):
         raise _error(_("该缴款单当前不能缴款（%(state)s）") % {"state": _state_text(order)},
                      "not_payable")
+    if channels.awaiting_notification(order.order_no):
+        raise _error(_("缴款人已在银行缴款，正在等待银行到账通知，请勿重复收款"), "awaiting")
     txn = f"CT{timezone.localtime().strftime('%Y%m%d')}{secrets.token_hex(5).upper()}:{method}"
     _settle(order, channel="counter", txn=txn, at=timezone.now(), actor=official)
     return order
@@ -210,6 +215,8 @@ class Answer:
 def receive_notification(channel_code: str, body: bytes, signature: str) -> Answer:
     """Handle a channel's asynchronous notification (see the module's description)."""
     channel = channels.get(channel_code)
+    if not channel.online:
+        return Answer(False, NotificationOutcome.REJECTED, "this channel sends no notifications")
     try:
         notice = channel.verify(body, signature)
     except channels.ForgedNotification as exc:
@@ -231,11 +238,15 @@ def receive_notification(channel_code: str, body: bytes, signature: str) -> Answ
     try:
         with transaction.atomic(), audit.together():  # its audit events in one INSERT
             return _apply(channel_code, notice, known)
-    except IntegrityError:  # the same notification applied by a concurrent delivery
-        return REPLAYED
+    except IntegrityError:
+        if _seen(channel_code, notice):  # the same notification applied by a concurrent delivery
+            return REPLAYED
+        logger.exception("%s notification %s not applied", channel_code, notice.notify_id)
+        return RETRY  # not acknowledged: the channel sends it again
 
 
 REPLAYED = Answer(True, NotificationOutcome.DUPLICATE, "replay")
+RETRY = Answer(False, "retry", "not applied: send it again later")
 
 
 def _seen(channel_code: str, notice: channels.ChannelNotice) -> bool:
@@ -292,8 +303,12 @@ def _apply_payment(order: Order, channel_code: str, notice: channels.ChannelNoti
     if order.state != OrderState.UNPAID:
         if order.channel == channel_code and order.channel_txn == notice.txn:
             return NotificationOutcome.DUPLICATE, "already settled by this transaction"
-        return NotificationOutcome.REJECTED, f"order is {order.state} (paid twice?)"
-    # paid after the deadline: the money is in; the order is settled (the payer did pay)
+        # closed for want of payment while the bank's notification of a payment made in
+        # time was still on its way: the payer did pay, the order is settled
+        late_notice = (order.state == OrderState.CLOSED and order.paid_at is None
+                       and notice.at <= order.expires_at)
+        if not late_notice:
+            return NotificationOutcome.REJECTED, f"order is {order.state} (paid twice?)"
     _settle(order, channel=channel_code, txn=notice.txn, at=notice.at)
     return NotificationOutcome.APPLIED, ""
 
@@ -308,6 +323,16 @@ def _apply_refund(order: Order, notice: channels.ChannelNotice) -> tuple[str, st
     if notice.amount_fen != refund.amount_fen:
         return NotificationOutcome.REJECTED, "refund amount mismatch"
     refund.settled_at, refund.channel_refund_id = notice.at, notice.txn[:64]
+    if refund.returns_txn:  # a payment that was never applied: the order is not concerned
+        refund.state = RefundState.SUCCEEDED if notice.succeeded else RefundState.FAILED
+        refund.failure = "" if notice.succeeded else notice.failure[:200]
+        refund.save(update_fields=["state", "failure", "settled_at", "channel_refund_id"])
+        if notice.succeeded:
+            ledger.append("payment.returned", {
+                "order_no": order.order_no, "refund_no": refund.refund_no,
+                "amount_fen": refund.amount_fen, "txn": refund.returns_txn,
+                "at": notice.at.isoformat()})
+        return NotificationOutcome.APPLIED, ""
     if not notice.succeeded:
         refund.state, refund.failure = RefundState.FAILED, notice.failure[:200]
         # the reserved amount is released: it may be refunded again
@@ -324,8 +349,8 @@ def _apply_refund(order: Order, notice: channels.ChannelNotice) -> tuple[str, st
 
 
 def _refund_state(order: Order) -> None:
-    settled = sum(Refund.objects.filter(order=order, state=RefundState.SUCCEEDED)
-                  .values_list("amount_fen", flat=True))
+    settled = sum(Refund.objects.filter(order=order, state=RefundState.SUCCEEDED,
+                                        returns_txn="").values_list("amount_fen", flat=True))
     if settled >= order.amount_fen:
         order.state = OrderState.REFUNDED
     elif settled > 0:
@@ -377,6 +402,34 @@ def refund_order(order_no: str, official: Any, *, amount_fen: int, reason: str,
 
 
 @transaction.atomic
+def return_unapplied(notification_id: int, official: Any, *, reason: str) -> Refund:
+    """Give back a payment a channel settled but the platform did not apply — a second
+    payment of an order already paid, or one for an order closed before it was paid — through
+    the channel it came by. Once per payment."""
+    if not official.has_perm(COLLECT):
+        raise PermissionDenied(_("您没有退款的权限"))
+    note = Notification.objects.select_for_update().filter(
+        pk=notification_id, event="pay", outcome=NotificationOutcome.REJECTED).first()
+    if note is None or note.amount_fen is None or not note.channel_txn:
+        raise _error(_("只有未入账的渠道缴款可以这样退还"), "not_unapplied")
+    order = _lock(note.order_no)
+    if Refund.objects.filter(order=order, returns_txn=note.channel_txn).exists():
+        raise _error(_("这笔缴款已经退还"), "returned")
+    reason = (reason or "").strip()
+    if not reason:
+        raise _error(_("请填写退款原因"), "no_reason", "reason")
+    refund = Refund.objects.create(
+        order=order, refund_no="RF" + timezone.localtime().strftime("%Y%m%d")
+        + secrets.token_hex(6).upper(), amount_fen=note.amount_fen, reason=reason[:200],
+        requested_by=official, returns_txn=note.channel_txn)
+    audit.record("payments.unapplied_returned", order, actor=official,
+                 detail={"refund_no": refund.refund_no, "txn": note.channel_txn,
+                         "amount_fen": note.amount_fen})
+    channels.get(note.channel).start_refund(order, refund)
+    return refund
+
+
+@transaction.atomic
 def close_order(order_no: str, *, reason: str, actor: Any = None) -> Order:
     """Close an unpaid order (withdrawn by its module, or past its deadline)."""
     order = _lock(order_no)
@@ -396,6 +449,8 @@ def expire_orders(now: datetime | None = None) -> int:
     closed = 0
     for order_no in Order.objects.filter(state=OrderState.UNPAID, expires_at__lte=now
                                          ).values_list("order_no", flat=True)[:1000]:
+        if channels.awaiting_notification(order_no):
+            continue  # paid at a bank in time; its notification is on the way
         try:
             close_order(order_no, reason=_("逾期未缴款"))
             closed += 1

@@ -80,9 +80,13 @@ def _next_receipt_no(now: datetime) -> str:
 
 
 def check_code(order: Order, receipt_no: str) -> str:
-    """校验码: six characters anyone can recompute to check a printed receipt."""
+    """校验码: six characters only the platform can compute (a keyed hash of the receipt's
+    code, number, notice number and amount), so a printed receipt can be checked with it."""
+    import hmac
+
+    key = hashlib.sha256(f"yiwang/receipt-check/{settings.SECRET_KEY}".encode()).digest()
     text = f"{RECEIPT_CODE}|{receipt_no}|{order.notice_no}|{order.amount_fen}"
-    return hashlib.sha256(text.encode()).hexdigest()[:6].upper()
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:6].upper()
 
 
 def render_receipt(order: Order, receipt_no: str, issued: datetime) -> bytes:

@@ -38,6 +38,11 @@ def reconcile(channel_code: str, day: date, statement: bytes, *, actor: Any = No
               ) -> Reconciliation:
     """Compare ``statement`` (the channel's file of ``day``) with the orders; the report."""
     channel = channels.get(channel_code)
+    if not channel.online:
+        from django.core.exceptions import ValidationError
+        from django.utils.translation import gettext as _
+
+        raise ValidationError(_("该渠道没有对账单"), code="no_statement")
     lines, broken = channel.parse_statement(statement)
     start, end = _day_bounds(day)
     discrepancies: list[dict[str, Any]] = []

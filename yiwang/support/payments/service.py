@@ -56,6 +56,7 @@ from yiwang.support.payments.orders import (
     payable,
     receive_notification,
     refund_order,
+    return_unapplied,
     start_online_payment,
 )
 from yiwang.support.payments.receipts import ReceiptNotReady, amount_in_words
@@ -98,6 +99,7 @@ __all__ = [
     "reconcile",
     "reconcile_local",
     "refund_order",
+    "return_unapplied",
     "save_fee_item",
     "start_online_payment",
     "validate_notice_number",
@@ -191,9 +193,9 @@ def _post(body: bytes, signature: str) -> bool:
 
 def awaiting_notification(order: Order) -> bool:
     """Whether a bank has settled a payment of this unpaid order whose notification has not
-    reached the platform yet (the payer's page says so and refreshes)."""
-    return order.state == OrderState.UNPAID and LocalBankTxn.objects.filter(
-        order_no=order.order_no, kind="pay", state=BankTxnState.SUCCEEDED).exists()
+    reached the platform yet (the payer's page says so and refreshes; the counter refuses
+    a second payment meanwhile)."""
+    return order.state == OrderState.UNPAID and channels.awaiting_notification(order.order_no)
 
 
 def local_statement(day: date) -> bytes:

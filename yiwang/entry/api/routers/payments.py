@@ -49,7 +49,8 @@ class OrderOut(Schema):
     paid_at: datetime | None
 
 
-@public_router.post("/notify/{channel}", auth=None, response={200: str, 400: str, 429: str},
+@public_router.post("/notify/{channel}", auth=None,
+                    response={200: str, 400: str, 429: str, 503: str},
                     summary="A payment channel's signed notification (pay or refund result)",
                     openapi_extra={"requestBody": {"required": True, "content": {
                         "application/json": {"schema": {"type": "object"}}}}})
@@ -64,6 +65,9 @@ def notify(request: HttpRequest, channel: str) -> HttpResponse:
         answer = payments.receive_notification(channel, body, signature)
     except ValidationError:  # an unknown channel
         return _failed(request)
+    if answer.outcome == "retry":  # ours, not the sender's: not counted against it
+        return HttpResponse("fail", status=503, content_type="text/plain",
+                            headers={"Retry-After": "30"})
     if not answer.ok:
         return _failed(request)
     return HttpResponse("success", content_type="text/plain")

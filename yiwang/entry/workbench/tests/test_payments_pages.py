@@ -64,6 +64,11 @@ def test_a_collector_takes_a_payment_and_refunds_part_of_it(internal_client: Any
     bad = internal_client.post(f"/payments/{order.order_no}/refund/", {
         "amount": "1.234", "reason": "x", "expected_version": order.row_version}, follow=True)
     assert "两位小数" in bad.content.decode()
+    for amount in ("Infinity", "1e100", "NaN", "-1"):
+        odd = internal_client.post(f"/payments/{order.order_no}/refund/", {
+            "amount": amount, "reason": "x", "expected_version": order.row_version},
+            follow=True)
+        assert odd.status_code == 200 and "十亿元" in odd.content.decode(), amount
 
 
 def test_other_departments_and_officials_without_the_right_see_nothing(
@@ -82,6 +87,7 @@ def test_other_departments_and_officials_without_the_right_see_nothing(
 
 
 def test_a_reconciliation_from_the_page(internal_client: Any, people: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from django.utils import timezone
 
     orders = [order_for(people["citizen"], amount_fen=1000 + k) for k in range(2)]
@@ -89,8 +95,15 @@ def test_a_reconciliation_from_the_page(internal_client: Any, people: Any) -> No
         url = payments.start_online_payment(order, "local")
         payments.confirm_local_payment(url.strip("/").split("/")[-1], rng=lambda: 0.9)
     run_jobs()
-    sign_in_client(internal_client, people["collector"])
+    sign_in_client(internal_client, people["collector"])  # collects; does not reconcile
+    assert internal_client.get("/payments/reconciliations/").status_code == 403
+    finance = official("czj.accountant", "czj", "payments.reconcile_payments")
+    sign_in_client(internal_client, finance)
     today = timezone.localdate().isoformat()
+    counter = internal_client.post("/payments/reconciliations/", {
+        "day": today, "channel": "counter", "statement": SimpleUploadedFile(
+            "s.csv", b"x", content_type="text/csv")}, follow=True)
+    assert counter.status_code == 200 and "没有对账单" in counter.content.decode()
     clean = internal_client.post("/payments/reconciliations/", {"day": today,
                                                                 "channel": "local"})
     assert clean.status_code == 302
@@ -98,8 +111,6 @@ def test_a_reconciliation_from_the_page(internal_client: Any, people: Any) -> No
     assert 'data-testid="matched">2<' in report and "账目相符" in report
     statement = payments.local_statement(timezone.localdate()).decode().replace(
         ",1001,", ",1101,")
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     upload = SimpleUploadedFile("statement.csv", (statement + "broken line\n").encode(),
                                 content_type="text/csv")
     found = internal_client.post("/payments/reconciliations/", {

@@ -63,3 +63,10 @@ def test_an_application_without_a_fee_opens_no_order(version: Any, citizen: Any)
     app = submitted(citizen)
     assert app.fee_fen == 0 and not app.fee_notice_no
     assert not payments.Order.objects.exists()
+
+
+def test_a_withdrawn_application_leaves_nothing_to_pay(with_fee: Any, citizen: Any) -> None:
+    app = submitted(citizen)
+    applications.withdraw_application(citizen, app, reason="不办了")
+    order = payments.get_order(notice_no=app.fee_notice_no)
+    assert order.state == "closed" and not payments.payable(order)

@@ -252,11 +252,98 @@ def test_an_order_changed_between_the_read_and_the_write_is_decided_again(
     order = order_for(people["citizen"])
     txn = _pay_at_bank(order)
     stale = orders._order(order.order_no)  # what the handler read first …
-    payments.pay_at_counter(order.order_no, people["collector"], method="cash")  # … then this
+    # … then another channel settles it (the counter would wait for the bank's notice)
+    from django.db.models import F
+
+    payments.Order.objects.filter(pk=order.pk).update(
+        state="paid", channel="counter", channel_txn="CT-OTHER", paid_at=timezone.now(),
+        row_version=F("row_version") + 1)
     real = orders._order
     monkeypatch.setattr(orders, "_order", lambda no, lock=False: real(no, lock=lock) if lock
                         else stale)
     answer = payments.receive_notification("local", *payments.local_bank().notification(txn))
     assert answer.outcome == "rejected" and "paid twice" in answer.reason
     order.refresh_from_db()
-    assert order.channel == "counter" and len(_entries("payment.settled")) == 1
+    assert order.channel == "counter" and _entries("payment.settled") == []
+
+
+def test_a_payment_made_in_time_settles_an_order_closed_before_its_notification(
+        people: Any) -> None:
+    order = order_for(people["citizen"])
+    txn = _pay_at_bank(order)  # paid at the bank in time …
+    payments.Order.objects.filter(pk=order.pk).update(expires_at=timezone.now())
+    assert payments.expire_orders() == 0  # … and the counter knows a notification is coming
+    payments.close_order(order.order_no, reason="逾期未缴款")  # closed anyway
+    answer = payments.receive_notification("local", *payments.local_bank().notification(txn))
+    assert answer.outcome == "applied"
+    order.refresh_from_db()
+    assert order.state == "paid" and order.closed_at is None and order.close_reason == ""
+    # the bank refuses to take money for an order that can no longer be paid
+    late = order_for(people["citizen"], expires_in=timedelta(seconds=-1))
+    url = payments.start_online_payment(order_for(people["citizen"]), "local")
+    bank_txn = payments.LocalBankTxn.objects.get(txn_id=url.strip("/").split("/")[-1])
+    payments.LocalBankTxn.objects.filter(pk=bank_txn.pk).update(order_no=late.order_no)
+    refused = payments.confirm_local_payment(bank_txn.txn_id, rng=lambda: 0.9)
+    assert refused.state == "failed" and refused.failure
+
+
+def test_no_counter_payment_while_a_bank_payment_is_on_its_way(people: Any) -> None:
+    order = order_for(people["citizen"])
+    _pay_at_bank(order)
+    with pytest.raises(ValidationError) as waiting:
+        payments.pay_at_counter(order.order_no, people["collector"], method="cash")
+    assert "等待银行到账通知" in waiting.value.messages[0]
+    run_jobs()
+    order.refresh_from_db()
+    assert order.state == "paid" and order.channel == "local"
+
+
+def test_a_second_payment_is_given_back_through_its_channel(people: Any) -> None:
+    order = order_for(people["citizen"])
+    first = _pay_at_bank(order)
+    second_order = order_for(people["citizen"])
+    second = _pay_at_bank(second_order)
+    payments.LocalBankTxn.objects.filter(pk=second.pk).update(order_no=order.order_no)
+    second.refresh_from_db()
+    run_jobs()  # the first settles the order, the second is rejected as a second payment
+    order.refresh_from_db()
+    assert order.channel_txn == first.txn_id
+    note = payments.Notification.objects.get(channel_txn=second.txn_id)
+    assert note.outcome == "rejected"
+    with pytest.raises(PermissionDenied):
+        payments.return_unapplied(note.pk, people["clerk"], reason="重复缴款")
+    refund = payments.return_unapplied(note.pk, people["collector"], reason="重复缴款")
+    with pytest.raises(ValidationError):
+        payments.return_unapplied(note.pk, people["collector"], reason="重复缴款")
+    run_jobs()
+    refund.refresh_from_db()
+    order.refresh_from_db()
+    assert refund.state == "succeeded" and refund.returns_txn == second.txn_id
+    assert order.state == "paid" and order.refunded_fen == 0  # its own payment is untouched
+    assert [e["txn"] for e in _entries("payment.returned")] == [second.txn_id]
+    applied = payments.Notification.objects.filter(outcome="applied", event="pay")
+    with pytest.raises(ValidationError):
+        payments.return_unapplied(applied.get().pk, people["collector"], reason="x")
+
+
+def test_channels_that_send_nothing_and_database_errors_are_not_acknowledged(
+        people: Any, monkeypatch: Any) -> None:
+    from django.db import IntegrityError
+
+    from yiwang.support.payments import orders
+
+    order = order_for(people["citizen"])
+    txn = _pay_at_bank(order)
+    body, signature = payments.local_bank().notification(txn)
+    assert not payments.receive_notification("counter", body, signature).ok
+    with pytest.raises(ValidationError):
+        payments.reconcile("counter", timezone.localdate(), b"")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise IntegrityError("a constraint of somebody else's table")
+
+    monkeypatch.setattr(orders, "_apply", broken)
+    answer = payments.receive_notification("local", body, signature)
+    assert not answer.ok and answer.outcome == "retry"  # the bank will send it again
+    monkeypatch.undo()
+    assert payments.receive_notification("local", body, signature).outcome == "applied"

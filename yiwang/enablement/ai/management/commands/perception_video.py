@@ -18,7 +18,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
-LIVE = ("rtsp://", "rtsps://", "http://", "https://")
+
+def _settings(camera: Any) -> tuple[str, str, str]:
+    import json
+
+    return (camera.stream_url, camera.department_code,
+            json.dumps(camera.zones, sort_keys=True))
 
 
 class Command(BaseCommand):
@@ -45,7 +50,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
         self.threads: dict[str, threading.Thread] = {}
-        self.wanted: set[str] = set()
+        self.wanted: dict[str, tuple[str, str, str]] = {}
         if not self._scan() and not options["wait"]:
             raise CommandError("no active camera to read")
         while not self.stopping.is_set():
@@ -64,8 +69,12 @@ class Command(BaseCommand):
         if self.options["camera"]:
             cameras = [c for c in cameras if c.code in self.options["camera"]]
         if self.options["wait"]:
-            cameras = [c for c in cameras if c.stream_url.startswith(LIVE)]
-        self.wanted = {c.code for c in cameras}
+            from yiwang.enablement.ai.video import LIVE_SCHEMES
+
+            cameras = [c for c in cameras if c.stream_url.startswith(LIVE_SCHEMES)]
+        # a camera is read with the settings it had when its reading began: one whose
+        # address, owner or zones change is read again with the new ones
+        self.wanted = {c.code: _settings(c) for c in cameras}
         for camera in cameras:
             thread = self.threads.get(camera.code)
             if thread is None or not thread.is_alive():
@@ -76,14 +85,24 @@ class Command(BaseCommand):
                 self.stdout.write(f"{camera.code}: reading {camera.stream_url[:80]}")
         return len(cameras)
 
+    def _stop_when_changed(self, camera: Any) -> Any:
+        """Whether to stop reading ``camera``: stopping, switched off, or its settings
+        changed since (it is then read again with the new ones)."""
+        code, current = camera.code, _settings(camera)
+        return lambda: self.stopping.is_set() or self.wanted.get(code) != current
+
     def _watch(self, camera: Any) -> None:
         from yiwang.enablement.ai import service as ai
+        from yiwang.platform.perception import service as perception
 
         while not self.stopping.is_set() and camera.code in self.wanted:
+            fresh = perception.list_cameras(None, active_only=True).filter(pk=camera.pk).first()
+            if fresh is None:
+                return
+            camera = fresh
             try:
-                found = ai.read_stream(
-                    camera, fps=self.options["fps"],
-                    should_stop=lambda: self.stopping.is_set() or camera.code not in self.wanted)
+                found = ai.read_stream(camera, fps=self.options["fps"],
+                                       should_stop=self._stop_when_changed(fresh))
                 self.stdout.write(f"{camera.code}: stream ended, {len(found)} detections")
             except ValidationError as exc:
                 self.stderr.write(f"{camera.code}: {' '.join(exc.messages)}")

@@ -13,6 +13,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,17 @@ class Server:
                 continue  # a worker that just exited
             total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
         return total
+
+    def drive(self, threads: list[threading.Thread]) -> tuple[float, float]:
+        """Start the client ``threads``, wait for them all; the wall-clock seconds they took
+        and the CPU seconds the server used meanwhile."""
+        cpu = self.cpu_seconds()
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return time.perf_counter() - started, self.cpu_seconds() - cpu
 
     def stop(self) -> None:
         self.proc.terminate()

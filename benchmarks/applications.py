@@ -213,15 +213,8 @@ def main() -> None:
                           Session(internal, "internal", official_keys[i % len(officials)]),
                           citizens[i], image)
             clients = [threading.Thread(target=worker, args=(i,)) for i in range(args.clients)]
-            cpu = server.cpu_seconds()
             client_cpu = time.process_time()
-            started = time.perf_counter()
-            for t in clients:
-                t.start()
-            for t in clients:
-                t.join()
-            wall = time.perf_counter() - started
-            cpu = server.cpu_seconds() - cpu
+            wall, cpu = server.drive(clients)
             client_cpu = time.process_time() - client_cpu
         finally:
             server.stop()

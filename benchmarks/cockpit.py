@@ -216,14 +216,7 @@ def main() -> None:
             threads = [threading.Thread(target=client_loop, args=(
                 port, cookies[i], targets[i], args.requests, i, latencies, errors))
                 for i in range(len(leaders))]
-            cpu = server.cpu_seconds()
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - started
-            cpu = server.cpu_seconds() - cpu
+            wall, cpu = server.drive(threads)
         finally:
             server.stop()
     if errors:

@@ -225,14 +225,7 @@ def main() -> None:
                                         args=(port, cookies[i], args.requests, i, latencies,
                                               errors, args.think))
                        for i in range(args.clients)]
-            cpu = server.cpu_seconds()
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - started
-            cpu = server.cpu_seconds() - cpu
+            wall, cpu = server.drive(threads)
         finally:
             server.stop()
     if errors:

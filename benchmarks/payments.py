@@ -116,14 +116,7 @@ def main() -> None:
             threads = [threading.Thread(target=client_loop, args=(port, share, latencies,
                                                                   errors))
                        for share in shares]
-            cpu = server.cpu_seconds()
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            wall = time.perf_counter() - started
-            cpu = server.cpu_seconds() - cpu
+            wall, cpu = server.drive(threads)
         finally:
             server.stop()
         from yiwang.enablement.ledger import service as ledger

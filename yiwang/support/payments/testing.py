@@ -19,7 +19,15 @@ from yiwang.support.payments import service
 COLLECTOR_PASSWORD = "collector-password-1"  # noqa: S105 - test accounts only
 
 
-def make_payments(*, with_seal: bool = True) -> dict[str, Any]:
+def make_payments(*, with_seal: bool = True, settings: Any = None) -> dict[str, Any]:
+    """The city, departments, people and fee item above; with pytest-django's ``settings``,
+    also a simulated bank that notifies at once and once, and empty rate-limit budgets."""
+    if settings is not None:
+        from django.core.cache import cache
+
+        cache.clear()
+        settings.YIWANG_PAY_LOCAL_DELAY_SECONDS = 0
+        settings.YIWANG_PAY_LOCAL_DUPLICATE_RATE = 0
     make_chain(geometry=False)
     orgs.create_department("scjg", "示例市市场监督管理局", region_code=CITY)
     orgs.create_department("czj", "示例市财政局", region_code=CITY)

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.payments import service as payments
@@ -19,10 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def people(settings: Any) -> dict[str, Any]:
-    cache.clear()
-    settings.YIWANG_PAY_LOCAL_DELAY_SECONDS = 0
-    settings.YIWANG_PAY_LOCAL_DUPLICATE_RATE = 0
-    return make_payments()
+    return make_payments(settings=settings)
 
 
 def _text(response: Any) -> str:

@@ -24,9 +24,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def people(settings: Any) -> dict[str, Any]:
-    settings.YIWANG_PAY_LOCAL_DELAY_SECONDS = 0
-    settings.YIWANG_PAY_LOCAL_DUPLICATE_RATE = 0
-    return make_payments()
+    return make_payments(settings=settings)
 
 
 def _entries(kind: str) -> list[dict[str, Any]]:

@@ -42,6 +42,21 @@ def render_page(request: HttpRequest, template: str, nav: str, context: dict[str
     }, status=status)
 
 
+def page_query(request: HttpRequest) -> str:
+    """The page's query string without ``page``: what filter and pagination links keep."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def expected_version(request: HttpRequest) -> int | None:
+    """The ``row_version`` the page showed (posted as ``expected_version``), or None."""
+    try:
+        return int(request.POST.get("expected_version", ""))
+    except ValueError:
+        return None
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None
                       ) -> HttpResponse:
     """The internal zone's 403 page (``handler403``), in the workbench's layout.

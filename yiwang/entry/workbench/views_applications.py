@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from yiwang.enablement.forms import service as forms
 from yiwang.entry.workbench.access import permission_required
-from yiwang.entry.workbench.views import render_page
+from yiwang.entry.workbench.views import expected_version, render_page
 from yiwang.industry.applications import service as applications
 
 HANDLE = "applications.handle_application"
@@ -92,13 +92,6 @@ def material(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
     return applications.file_response(content, content_type, filename)
 
 
-def _version(request: HttpRequest) -> int | None:
-    try:
-        return int(request.POST.get("expected_version", ""))
-    except ValueError:
-        return None
-
-
 @require_POST
 @permission_required(HANDLE)
 def act(request: HttpRequest, pk: int, task_pk: int, action: str) -> HttpResponse:
@@ -107,7 +100,7 @@ def act(request: HttpRequest, pk: int, task_pk: int, action: str) -> HttpRespons
     task = applications.get_task(task_pk)
     if task is None or task.application_id != app.pk:
         raise Http404("no such task")
-    expected = _version(request)
+    expected = expected_version(request)
     reason = request.POST.get("reason", "")
     try:
         if action == "claim":

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from yiwang.core.uploads import service as uploads
 from yiwang.entry.workbench.access import official_required
-from yiwang.entry.workbench.views import render_page
+from yiwang.entry.workbench.views import expected_version, render_page
 from yiwang.industry.city import service as city
 from yiwang.platform.orgs import service as orgs
 
@@ -128,10 +128,7 @@ def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     found = _case(request, number)
     if action not in city.TRANSITIONS:
         raise Http404("no such action")
-    try:
-        expected = int(request.POST.get("expected_version", ""))
-    except ValueError:
-        expected = None
+    expected = expected_version(request)
     try:
         extra = int(request.POST["extra"]) if request.POST.get("extra") else None
         satisfaction = (int(request.POST["satisfaction"]) if request.POST.get("satisfaction")

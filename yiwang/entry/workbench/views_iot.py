@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST, require_safe
 from yiwang.core.uploads import service as uploads
 from yiwang.enablement.ai import service as ai
 from yiwang.entry.workbench.access import permission_required
-from yiwang.entry.workbench.views import render_page
+from yiwang.entry.workbench.views import page_query, render_page
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.perception import service as perception
 from yiwang.platform.regions import service as regions
@@ -59,15 +59,6 @@ def _choice(request: HttpRequest, name: str, choices: tuple[tuple[Any, ...], ...
     return value if value in {c[0] for c in choices} else default
 
 
-def _query(request: HttpRequest, **changes: Any) -> str:
-    """The page's query string without ``page`` (for filter and pagination links)."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    for key, value in changes.items():
-        params[key] = value
-    return params.urlencode()
-
-
 def _case_number(ref: str) -> str:
     """The case number in a ``handled_ref`` such as ``case:CG…`` (or "")."""
     for part in (ref or "").split(","):
@@ -94,7 +85,7 @@ def devices(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     return render_page(request, "workbench/iot_devices.html", "devices", {
         "tab": "devices", "page": page, "status": status, "q": q, "type_code": type_code,
-        "district": district, "query": _query(request),
+        "district": district, "query": page_query(request),
         "statuses": [(code, label, counts[code]) for code, label in STATUSES],
         "types": perception.DeviceType.objects.order_by("code"),
         "districts": regions.list_regions(level="district"),
@@ -150,7 +141,7 @@ def alarms(request: HttpRequest) -> HttpResponse:
     return render_page(request, "workbench/iot_alarms.html", "devices", {
         "tab": "alarms", "page": page, "state": state, "severity": severity,
         "states": ALARM_STATES, "severities": perception.Severity.choices,
-        "query": _query(request), "may_act": request.user.has_perm("perception.change_alarm"),
+        "query": page_query(request), "may_act": request.user.has_perm("perception.change_alarm"),
         "rows": [{"alarm": a, "case": _case_number(a.handled_ref)}
                  for a in page.object_list],
     })
@@ -193,7 +184,7 @@ def cameras(request: HttpRequest) -> HttpResponse:
     pending = dict(ai.list_detections(scope, status="review")
                    .values_list("camera__code").annotate(n=Count("id")))
     return render_page(request, "workbench/iot_cameras.html", "devices", {
-        "tab": "cameras", "page": page, "query": _query(request),
+        "tab": "cameras", "page": page, "query": page_query(request),
         "rows": [{"camera": c, "pending": pending.get(c.code, 0)} for c in page.object_list],
     })
 
@@ -227,7 +218,7 @@ def detections(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
     return render_page(request, "workbench/iot_detections.html", "devices", {
         "tab": "detections", "page": page, "status": status, "camera": camera,
-        "states": DETECTION_STATES, "query": _query(request),
+        "states": DETECTION_STATES, "query": page_query(request),
         "may_review": request.user.has_perm("ai.change_detection"),
         "rows": [{"detection": d, "case": _case_number(d.handled_ref)}
                  for d in page.object_list],

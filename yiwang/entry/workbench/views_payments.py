@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from yiwang.core.audit import service as audit
 from yiwang.core.masking.service import mask_name
 from yiwang.entry.workbench.access import permission_required
-from yiwang.entry.workbench.views import render_page
+from yiwang.entry.workbench.views import expected_version, page_query, render_page
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.payments import service as payments
 
@@ -61,11 +61,9 @@ def orders(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:32]
     rows = payments.list_orders(department_codes=_scope(request.user), state=state, q=q)
     page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     return render_page(request, "workbench/payments_orders.html", "payments", {
         "page": page, "state": state, "q": q, "states": payments.OrderState.choices,
-        "query": query.urlencode(),
+        "query": page_query(request),
         "rows": [{"order": o, "payer": mask_name(o.payer_name),
                   "yuan": f"{o.amount_fen / 100:,.2f}"} for o in page.object_list]})
 
@@ -101,13 +99,6 @@ def _fen(raw: str) -> int:
     return int(value * 100)
 
 
-def _version(request: HttpRequest) -> int | None:
-    try:
-        return int(request.POST.get("expected_version", ""))
-    except ValueError:
-        return None
-
-
 @require_POST
 @permission_required(COLLECT)
 def order_act(request: HttpRequest, order_no: str, action: str) -> HttpResponse:
@@ -116,13 +107,13 @@ def order_act(request: HttpRequest, order_no: str, action: str) -> HttpResponse:
         if action == "counter":
             payments.pay_at_counter(found.order_no, request.user,
                                     method=request.POST.get("method", ""),
-                                    expected_version=_version(request))
+                                    expected_version=expected_version(request))
             messages.success(request, _("已收款，电子票据稍后开具。"))
         elif action == "refund":
             refund = payments.refund_order(found.order_no, request.user,
                                            amount_fen=_fen(request.POST.get("amount", "")),
                                            reason=request.POST.get("reason", "")[:200],
-                                           expected_version=_version(request))
+                                           expected_version=expected_version(request))
             messages.success(request, _("已提交退款 %(no)s。") % {"no": refund.refund_no})
         elif action == "return":
             try:

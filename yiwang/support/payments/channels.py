@@ -307,11 +307,14 @@ def awaiting_notification(order_no: str) -> bool:
     not been applied yet."""
     from yiwang.support.payments.models import Notification
 
-    settled = LocalBankTxn.objects.filter(order_no=order_no, kind="pay",
-                                          state=BankTxnState.SUCCEEDED).values_list(
-        "txn_id", flat=True)
-    return any(not Notification.objects.filter(channel="local", notify_id=f"N{txn}").exists()
-               for txn in settled)
+    settled = {f"N{txn}" for txn in LocalBankTxn.objects.filter(
+        order_no=order_no, kind="pay", state=BankTxnState.SUCCEEDED).values_list(
+        "txn_id", flat=True)}
+    if not settled:
+        return False
+    received = set(Notification.objects.filter(channel="local", notify_id__in=settled)
+                   .values_list("notify_id", flat=True))
+    return bool(settled - received)
 
 
 register(Counter())

@@ -3,6 +3,7 @@
 from yiwang.conf.includes.base import *  # noqa: F403
 from yiwang.conf.includes.cache import *  # noqa: F403
 from yiwang.conf.includes.city import *  # noqa: F403
+from yiwang.conf.includes.credit import *  # noqa: F403
 from yiwang.conf.includes.database import *  # noqa: F403
 from yiwang.conf.includes.gis import *  # noqa: F403
 from yiwang.conf.includes.identity import *  # noqa: F403

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "yiwang.support.notify",
     "yiwang.support.payments",
+    "yiwang.support.credit",
     # industry (行业应用层)
     "yiwang.industry.services",
     "yiwang.industry.city",

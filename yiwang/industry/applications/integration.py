@@ -8,6 +8,8 @@ import time
 from datetime import datetime
 from typing import Any
 
+from django.utils import timezone
+
 from yiwang.core.uploads import service as uploads
 from yiwang.enablement.ai import service as ai
 from yiwang.enablement.forms import service as forms
@@ -15,12 +17,13 @@ from yiwang.enablement.ledger import service as ledger
 from yiwang.enablement.workflow import service as workflow
 from yiwang.industry.services import service as catalogue
 from yiwang.platform.orgs import service as orgs
+from yiwang.support.credit import service as credit
 from yiwang.support.identity import service as identity
 from yiwang.support.licences import service as licences
 from yiwang.support.notify import service as notify
 from yiwang.support.payments import service as payments
 
-__all__ = ["ai", "catalogue", "forms", "identity", "ledger", "licences", "notify", "orgs",
+__all__ = ["ai", "catalogue", "credit", "forms", "identity", "ledger", "licences", "notify", "orgs",
            "payments", "uploads", "workflow"]
 
 # Materials whose images are read by OCR, by the ``material`` code of their file component.
@@ -89,6 +92,31 @@ def matter_days(matter: Any) -> int:
     """The matter's time limit in working days: the promised one (承诺时限) if set, else the
     statutory one (法定时限)."""
     return int(_first(matter, "promised_days", "statutory_days", default=0) or 0)
+
+
+def legal_basis_text(matter: Any) -> str:
+    """The matter's legal basis (设定依据) as one line of text."""
+    parts = []
+    for item in _first(matter, "legal_basis", default=[]) or []:
+        if isinstance(item, dict):
+            parts.append(" ".join(str(item.get(k) or "").strip() for k in ("title", "article")
+                                  ).strip())
+        elif str(item).strip():
+            parts.append(str(item).strip())
+    return ";".join(p for p in parts if p)
+
+
+def publish_licensing(app: Any, version: Any, issued: Any, *, actor: Any) -> None:
+    """A licensing matter's approval goes to credit publicity (双公示, 行政许可)."""
+    matter = version_matter(version)
+    if _first(matter, "kind", default="") != "licensing":
+        return
+    credit.record_licence(
+        code=issued.holder_code, name=issued.holder_name, matter_name=app.matter_name,
+        legal_basis=legal_basis_text(matter), application_number=app.number or "",
+        licence_name=issued.type.name, licence_no=issued.number,
+        decided_on=timezone.localdate(issued.issued_at),
+        valid_until=issued.valid_until, authority_code=app.department_code, actor=actor)
 
 
 def matter_materials(matter: Any) -> list[dict[str, Any]]:

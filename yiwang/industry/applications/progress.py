@@ -185,6 +185,7 @@ def decide(app: Application, outcome: str, *, actor: Any, now: datetime,
                 type_code, holder=licence_holder(version, app), fields=fields,
                 department_code=app.department_code, actor=actor)
             licence_id = issued.identifier
+            ext.publish_licensing(app, version, issued, actor=actor)
     app.state = State.APPROVED if approved else State.REJECTED
     app.decided_at = now
     app.licence_identifier = licence_id

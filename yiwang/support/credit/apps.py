@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class CreditConfig(AppConfig):
+    name = "yiwang.support.credit"
+    label = "credit"
+    verbose_name = "社会信用 Social credit"
+
+    def ready(self) -> None:
+        from yiwang.support.credit import tasks  # noqa: F401 - registers the daily job

@@ -4,6 +4,7 @@ from ninja import NinjaAPI
 
 from yiwang.entry.api import auth as api_auth
 from yiwang.entry.api.routers import applications as applications_routes
+from yiwang.entry.api.routers import credit as credit_routes
 from yiwang.entry.api.routers import identifiers as identifier_routes
 from yiwang.entry.api.routers import ledger as ledger_routes
 from yiwang.entry.api.routers import licences as licences_routes
@@ -42,3 +43,4 @@ api.add_router("/seals", seals_routes.public_router)
 api.add_router("/services", services_routes.public_router)
 api.add_router("/applications", applications_routes.public_router)
 api.add_router("/payments", payments_routes.public_router)
+api.add_router("/credit", credit_routes.public_router)

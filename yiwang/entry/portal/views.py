@@ -31,13 +31,13 @@ DEPARTMENTS_PER_PAGE = 20
 # Modules that had a "not yet available" page and are built now: their old address
 # leads to the real page.
 BUILT = {"account": "identity:login", "reports": "city_portal:mine",
-         "payments": "payments_portal:lookup"}
+         "payments": "payments_portal:lookup", "credit": "credit_portal:index"}
 
 
 @require_safe
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
-    more = [modules.UNBUILT[s] for s in ("reviews", "assistant", "credit")]
+    more = [modules.UNBUILT[s] for s in ("reviews", "assistant")]
     return render(request, "portal/home.html", {
         "nav": "home",
         "personal_events": modules.PERSONAL_EVENTS,

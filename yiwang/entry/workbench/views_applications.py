@@ -76,6 +76,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": applications.timeline(app, public_only=False),
         "tasks": [{"task": t, "mine": applications.may_act_on_task(request.user, t),
                    "claimed_by_me": t.claimed_by_id == request.user.pk} for t in tasks],
+        "credit": applications.credit_check(app, request.user) if tasks else None,
     })
 
 

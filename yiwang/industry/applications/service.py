@@ -100,6 +100,7 @@ __all__ = [
     "applications_of",
     "attach_upload",
     "claim_task",
+    "credit_check",
     "decide_task",
     "department_codes",
     "evaluate_application",
@@ -136,6 +137,18 @@ def tick_clocks(now: datetime | None = None) -> dict[str, int]:
     and the approval flows' timers, due at ``now`` (the periodic ``applications.tick_clocks``;
     idempotent)."""
     return clock.tick(now)
+
+
+def credit_check(app: Application, actor: Any) -> Any:
+    """The credit check of the party an application is for (联合奖惩): the enterprise it
+    was filed for, else the applicant; None when the applicant has no verified ID number.
+    Audited by the credit platform with the application's number as the purpose."""
+    from yiwang.industry.applications import integration
+
+    code = app.acting_for or getattr(app.applicant, "id_number", "")
+    if not code:
+        return None
+    return integration.credit.check(code, purpose=f"application:{app.number}", actor=actor)
 
 
 def get_task(pk: Any) -> Task | None:

@@ -207,6 +207,10 @@ def publish_record(data: RecordInput, *, authority_code: str, actor: Any = None,
     return record
 
 
+def _wan(amount: Decimal | None) -> str | None:
+    return None if amount is None else format(amount.normalize(), "f")
+
+
 def public_fields(record: Record) -> dict[str, Any]:
     """The fields publicity shows, masked for a natural person."""
     return {
@@ -216,9 +220,8 @@ def public_fields(record: Record) -> dict[str, Any]:
         "content": record.content, "legal_basis": record.legal_basis,
         "licence_name": record.licence_name, "licence_no": record.licence_no,
         "violation_type": record.violation_type, "facts": record.facts,
-        "fine_wan": str(record.fine_wan) if record.fine_wan is not None else None,
-        "confiscated_wan": (str(record.confiscated_wan) if record.confiscated_wan is not None
-                            else None),
+        "fine_wan": _wan(record.fine_wan),
+        "confiscated_wan": _wan(record.confiscated_wan),
         "revoked_licence": record.revoked_licence,
         "decided_on": record.decided_on.isoformat(),
         "valid_from": record.valid_from.isoformat() if record.valid_from else None,

@@ -27,6 +27,7 @@ from yiwang.core.identifiers.service import generate_credit_code, generate_synth
 from yiwang.demo import accounts as demo_accounts
 from yiwang.demo import applications as demo_applications
 from yiwang.demo import city as demo_city
+from yiwang.demo import credit as demo_credit
 from yiwang.demo import geography, population
 from yiwang.demo import ledger as demo_ledger
 from yiwang.demo import licences as demo_licences
@@ -362,6 +363,7 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     load_groups()  # again: the officials created since are handlers too
     demo_applications.load_applications(progress)  # needs the handlers of the line above
     demo_city.load_city(progress)
+    demo_credit.load_credit(progress)  # after the applications, whose licences it publishes
     record(
         "demo.load",
         detail={

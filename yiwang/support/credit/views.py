@@ -58,7 +58,7 @@ def index(request: HttpRequest) -> HttpResponse:
     """Search publicity; the tabs say how many of each kind match."""
     if ratelimit.exceeded("credit.search", request, per_minute=SEARCHES_PER_MINUTE):
         return render(request, "credit/index.html", {
-            "limited": True, "crumbs": _crumbs(), "nav": "credit", "tabs": []}, status=429)
+            "limited": True, "crumbs": _crumbs()[:1], "nav": "credit", "tabs": []}, status=429)
     q = request.GET.get("q", "").strip()[:64]
     tab = request.GET.get("tab", "penalty")
     if tab not in TABS:
@@ -70,7 +70,7 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "credit/index.html", {
         "q": q, "tab": tab, "tabs": tabs, "page": page, "query": query.urlencode(),
         "page_range": page.paginator.get_elided_page_range(page.number),
-        "records": tab in ("penalty", "licensing"), "crumbs": _crumbs(), "nav": "credit"})
+        "records": tab in ("penalty", "licensing"), "crumbs": _crumbs()[:1], "nav": "credit"})
 
 
 @require_safe
@@ -81,7 +81,7 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("not on publicity")
     return render(request, "credit/record.html", {
         "record": found, "fields": service.public_fields(found),
-        "crumbs": _crumbs((found.doc_no, "")), "nav": "credit"})
+        "crumbs": _crumbs(), "nav": "credit"})
 
 
 @require_safe
@@ -95,7 +95,7 @@ def enterprise(request: HttpRequest, code: str) -> HttpResponse:
     entries = service.public_entries().filter(subject=subject)
     return render(request, "credit/enterprise.html", {
         "subject": subject, "records": records[:100], "entries": entries,
-        "crumbs": _crumbs((subject.name_masked, "")), "nav": "credit"})
+        "crumbs": _crumbs(), "nav": "credit"})
 
 
 # --- 我的信用 -----------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def mine(request: HttpRequest) -> HttpResponse:
             "entries": [_mine_row(e, today) for e in entries]})
     return render(request, "credit/mine.html", {
         "subjects": subjects, "disputes": service.disputes_of(request.user)[:50],
-        "crumbs": _crumbs((_("我的信用"), "")), "nav": "credit"})
+        "crumbs": _crumbs(), "nav": "credit"})
 
 
 def _mine_row(target: Any, today: Any) -> dict[str, Any]:
@@ -169,5 +169,5 @@ def dispute(request: HttpRequest, action: str, kind: str, pk: int) -> HttpRespon
         "target": target, "kind": kind, "action": action, "title": title, "errors": errors,
         "form": request.POST if request.method == "POST" else {},
         "repair_from": service.repair_from(target),
-        "crumbs": _crumbs((_("我的信用"), reverse("credit_portal:mine")), (title, "")),
+        "crumbs": _crumbs((_("我的信用"), reverse("credit_portal:mine"))),
         "nav": "credit"}, status=400 if errors else 200)

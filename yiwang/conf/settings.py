@@ -13,6 +13,7 @@ from yiwang.conf.includes.logging import *  # noqa: F403
 from yiwang.conf.includes.payments import *  # noqa: F403
 from yiwang.conf.includes.perception import *  # noqa: F403
 from yiwang.conf.includes.seals import *  # noqa: F403
+from yiwang.conf.includes.search import *  # noqa: F403
 from yiwang.conf.includes.security import *  # noqa: F403
 from yiwang.conf.includes.tasks import *  # noqa: F403
 from yiwang.conf.includes.trust import *  # noqa: F403

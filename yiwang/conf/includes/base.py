@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "yiwang.support.notify",
     "yiwang.support.payments",
     "yiwang.support.credit",
+    "yiwang.support.search",
     # industry (行业应用层)
     "yiwang.industry.services",
     "yiwang.industry.city",

@@ -86,3 +86,25 @@ def permission_required(*perms: str) -> Callable[[View], View]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def any_permission_required(*perms: str) -> Callable[[View], View]:
+    """Decorate a workbench view: an official who holds at least one of ``perms`` (403
+    otherwise), for pages that several roles read while only one of them writes.
+
+    Includes :func:`official_required`, so anonymous visitors are still sent to sign in.
+    """
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            refused = check_official(request)
+            if refused is not None:
+                return refused
+            if not any(request.user.has_perm(p) for p in perms):
+                raise PermissionDenied("missing permission")
+            return view(request, *args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -21,14 +21,18 @@ class Module:
     summary: Promise
     group: str  # a key of GROUPS
     url_name: str | None = None  # None: not built yet
-    permission: str | None = None  # "app_label.codename" needed to see it; None: every official
+    # "app_label.codename" needed to see it (or a tuple: any of them); None: every official
+    permission: str | tuple[str, ...] | None = None
 
     @property
     def built(self) -> bool:
         return self.url_name is not None
 
     def visible_to(self, user: Any) -> bool:
-        return self.permission is None or bool(user and user.has_perm(self.permission))
+        if self.permission is None:
+            return True
+        wanted = (self.permission,) if isinstance(self.permission, str) else self.permission
+        return bool(user) and any(user.has_perm(p) for p in wanted)
 
 
 SERVE, GOVERN, COOPERATE, PLATFORM = "serve", "govern", "cooperate", "platform"
@@ -65,7 +69,8 @@ MODULES: list[Module] = [
         permission="payments.collect_payment"),
     Module("credit", _("信用"), _(
         "归集各部门的行政许可、行政处罚和信用承诺信息,管理信用红黑名单,为审批和监管提供"
-        "信用核查。"), SERVE),
+        "信用核查。"), SERVE, "workbench:credit",
+        permission=("credit.publish_record", "credit.review_dispute", "credit.check_credit")),
     Module("cases", _("案卷处置"), _(
         "一网统管的城市运行案卷:来自感知设备、视频巡检、市民随手拍和网格员上报的事件,按发生地"
         "网格立案,派发到责任部门和人员限时处置,经核查、结案和评价,全过程留痕。"), GOVERN,

@@ -4,6 +4,7 @@ from yiwang.entry.workbench import (
     urls_applications,
     urls_calendar,
     urls_city,
+    urls_credit,
     urls_ledger,
     urls_licences,
     urls_payments,
@@ -65,6 +66,8 @@ urlpatterns = [
     *urls_applications.urlpatterns,
     *urls_city.urlpatterns,
     *urls_payments.urlpatterns,
+    # 社会信用: 双公示, red and black lists, disputes, risk classes, the credit check
+    *urls_credit.urlpatterns,
     # 工作日历 of the statutory clock
     *urls_calendar.urlpatterns,
 ]

@@ -20,6 +20,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from yiwang.core.uploads.service import file_response
 from yiwang.industry.applications import clock
 from yiwang.industry.applications.access import (
@@ -148,7 +150,11 @@ def credit_check(app: Application, actor: Any) -> Any:
     code = app.acting_for or getattr(app.applicant, "id_number", "")
     if not code:
         return None
-    return integration.credit.check(code, purpose=f"application:{app.number}", actor=actor)
+    try:
+        return integration.credit.check(code, purpose=f"application:{app.number}",
+                                        actor=actor)
+    except ValidationError:  # not a code the credit platform knows how to read
+        return None
 
 
 def get_task(pk: Any) -> Task | None:

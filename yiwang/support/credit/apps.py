@@ -7,4 +7,7 @@ class CreditConfig(AppConfig):
     verbose_name = "社会信用 Social credit"
 
     def ready(self) -> None:
-        from yiwang.support.credit import tasks  # noqa: F401 - registers the daily job
+        from yiwang.support.credit import searching, tasks  # noqa: F401 - registers the jobs
+        from yiwang.support.search import service as search
+
+        search.register_source("credit", searching.documents)

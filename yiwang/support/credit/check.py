@@ -16,7 +16,7 @@ from yiwang.support.credit.lists import public_entries
 from yiwang.support.credit.models import ListType, Publication, RecordKind, Subject
 from yiwang.support.credit.records import public_fields, public_records
 from yiwang.support.credit.risk import classify
-from yiwang.support.credit.subjects import find_subject
+from yiwang.support.credit.subjects import find_subject, parse_code
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ def _entry(entry: Any) -> dict[str, Any]:
 
 def check(code: str, *, purpose: str, actor: Any = None) -> CreditCheck:
     """Check the party a credit code or ID number names; ``purpose`` says why (e.g. the
-    application number) and goes to the audit log with the result."""
+    application number) and goes to the audit log with the result. Raises
+    ``ValidationError`` for a code that is neither."""
+    parse_code(code)  # an invalid code is a ValidationError, not an unknown subject
     subject = find_subject(code)
     if subject is None:
         result = CreditCheck(code_known=False)

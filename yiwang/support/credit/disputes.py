@@ -17,13 +17,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
 from yiwang.enablement.workflow import service as workflow
 from yiwang.platform.orgs import service as orgs
+from yiwang.support.credit import searching
 from yiwang.support.credit.models import (
     Dispute,
     DisputeKind,
@@ -109,6 +110,8 @@ def _file(user: Any, target: Record | ListEntry, kind: str, *, statement: str,
                     "authority": target.authority_code})
                 audit.record(f"credit.{kind}_filed", dispute, actor=user,
                              detail={"target": _ref(target)})
+                target.refresh_from_db()
+                searching.sync(target)
             break
         except IntegrityError:
             if Dispute.objects.filter(kind=kind, state=DisputeState.PENDING,
@@ -185,7 +188,8 @@ def list_disputes(*, authority_codes: list[str] | None = None, state: str = "",
         rows = rows.filter(state=state)
     if kind:
         rows = rows.filter(kind=kind)
-    return rows.order_by("state" if not state else "due_at", "due_at", "id")
+    pending_first = Case(When(state=DisputeState.PENDING, then=Value(0)), default=Value(1))
+    return rows.order_by(pending_first, "due_at", "id")
 
 
 def disputes_of(user: Any) -> QuerySet[Dispute]:
@@ -241,6 +245,8 @@ def decide_dispute(user: Any, dispute: Dispute, *, upheld: bool, note: str,
             "authority": dispute.authority_code, "at": now.isoformat(timespec="seconds")})
         audit.record(f"credit.{dispute.kind}_decided", dispute, actor=user,
                      detail={"outcome": state, "target": _ref(target)})
+        target.refresh_from_db()
+        searching.sync(target)
         label = _("信用异议") if dispute.kind == DisputeKind.OBJECTION else _("信用修复申请")
         outcome = (_("异议成立") if dispute.kind == DisputeKind.OBJECTION else _("准予修复")
                    ) if upheld else (_("异议不成立") if dispute.kind == DisputeKind.OBJECTION

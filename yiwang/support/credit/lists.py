@@ -19,12 +19,14 @@ from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
 from yiwang.platform.orgs import service as orgs
+from yiwang.support.credit import searching
 from yiwang.support.credit.models import ListEntry, ListType, Publication
 from yiwang.support.credit.records import add_months
 from yiwang.support.credit.subjects import (
     check_subject,
     digest,
     error,
+    may_write,
     on_ledger,
     subject_for,
 )
@@ -88,6 +90,8 @@ def list_subject(data: ListingInput, *, authority_code: str, actor: Any = None) 
     authority = orgs.get_department(authority_code)
     if authority is None:
         errors["authority"] = [_("认定部门 %(code)s 不存在。") % {"code": authority_code}]
+    elif not may_write(actor, authority_code):
+        errors["authority"] = [_("只能按本部门的认定决定列入名单。")]
     try:
         check_subject(data.code, data.name)
     except ValidationError as exc:
@@ -118,6 +122,7 @@ def list_subject(data: ListingInput, *, authority_code: str, actor: Any = None) 
             audit.record("credit.listed", entry, actor=actor,
                          detail={"list": entry.list_type, "authority": authority.code,
                                  "subject": subject.pk})
+            searching.sync(entry)
     except IntegrityError:
         raise error(_("该主体已按认定文书 %(no)s 列入名单。") % {"no": entry.decision_no},
                     "duplicate", "decision_no") from None
@@ -139,6 +144,8 @@ def remove_entry(entry: ListEntry, *, reason: str, actor: Any,
     reason = (reason or "").strip()
     if not reason:
         raise error(_("请写明移出原因。"), "required", "reason")
+    if not may_write(actor, entry.authority_code):
+        raise error(_("只能移出本部门认定的名单信息。"), "forbidden")
     version = entry.row_version if expected_version is None else expected_version
     today = timezone.localdate()
     with transaction.atomic(), audit.together():
@@ -153,7 +160,8 @@ def remove_entry(entry: ListEntry, *, reason: str, actor: Any,
                                       "on": today.isoformat(), "why": publication})
         audit.record("credit.delisted", entry, actor=actor,
                      detail={"reason": reason[:200], "publication": publication})
-    entry.refresh_from_db()
+        entry.refresh_from_db()
+        searching.sync(entry)
     return entry
 
 
@@ -177,5 +185,6 @@ def expire_entries(today: date | None = None) -> int:
                                           "on": expires_on.isoformat(), "why": "expired"})
             audit.record("credit.expired", ("credit.listentry", str(pk)),
                          detail={"expires_on": expires_on.isoformat()})
+            searching.sync(ListEntry.objects.get(pk=pk))
             removed += 1
     return removed

@@ -15,13 +15,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
 from yiwang.platform.orgs import service as orgs
+from yiwang.support.credit import searching
 from yiwang.support.credit.models import (
     LicensingCategory,
     PenaltyCategory,
@@ -34,6 +35,7 @@ from yiwang.support.credit.subjects import (
     check_subject,
     digest,
     error,
+    may_write,
     on_ledger,
     subject_for,
 )
@@ -132,7 +134,7 @@ def _check(data: RecordInput, today: date) -> dict[str, list[str]]:
             errors["facts"] = [_("请写明违法事实。")]
         if data.severity not in Severity.values:
             errors["severity"] = [_("请选择一般失信行为或严重失信行为。")]
-        if PenaltyCategory.FINE in data.categories and not data.fine_wan:
+        if PenaltyCategory.FINE in data.categories and not str(data.fine_wan or "").strip():
             errors["fine_wan"] = [_("处罚类别含罚款时请填写罚款金额。")]
     if data.valid_from and data.valid_until and data.valid_until < data.valid_from:
         errors["valid_until"] = [_("有效期至不能早于有效期自。")]
@@ -150,10 +152,14 @@ def publish_record(data: RecordInput, *, authority_code: str, actor: Any = None,
     today = timezone.localdate()
     errors = _check(data, today)
     fine = _amount(data.fine_wan, "fine_wan", errors)
+    if fine is not None and fine <= 0 and PenaltyCategory.FINE in data.categories:
+        errors["fine_wan"] = [_("罚款金额应大于 0。")]
     confiscated = _amount(data.confiscated_wan, "confiscated_wan", errors)
     authority = orgs.get_department(authority_code)
     if authority is None:
         errors["authority"] = [_("决定机关 %(code)s 不存在。") % {"code": authority_code}]
+    elif not may_write(actor, authority_code):
+        errors["authority"] = [_("只能报送本部门作出的决定。")]
     source = orgs.get_department(source_code) if source_code else authority
     try:
         check_subject(data.code, data.name)
@@ -191,20 +197,29 @@ def publish_record(data: RecordInput, *, authority_code: str, actor: Any = None,
         source_credit_code=(source or authority).credit_code,
         source_ref=data.source_ref[:64], note=data.note.strip(),
         created_by=actor if getattr(actor, "pk", None) else None)
-    with transaction.atomic(), audit.together():
-        record.subject = subject = subject_for(data.code, data.name)
-        record.save()
-        record.ledger_hash = on_ledger("credit.record_published", {
-            "record": record.pk, "kind": record.kind, "subject": subject.key,
-            "authority": authority.code, "doc_no_sha256": digest({"no": record.doc_no}),
-            "decided_on": record.decided_on.isoformat(),
-            "publish_until": until.isoformat() if until else None,
-            "content_sha256": digest(public_fields(record))})
-        Record.objects.filter(pk=record.pk).update(ledger_hash=record.ledger_hash)
-        audit.record("credit.record_published", record, actor=actor,
-                     detail={"kind": record.kind, "authority": authority.code,
-                             "subject": subject.pk})
+    try:
+        with transaction.atomic(), audit.together():
+            _save_record(record, data, until, actor)
+    except IntegrityError:  # the same decision reported at the same moment
+        raise error(_("决定文书号 %(no)s 的信息已经归集,不能重复报送。") % {
+            "no": record.doc_no}, "duplicate", "doc_no") from None
     return record
+
+
+def _save_record(record: Record, data: RecordInput, until: date | None, actor: Any) -> None:
+    record.subject = subject = subject_for(data.code, data.name)
+    record.save()
+    record.ledger_hash = on_ledger("credit.record_published", {
+        "record": record.pk, "kind": record.kind, "subject": subject.key,
+        "authority": record.authority_code, "doc_no_sha256": digest({"no": record.doc_no}),
+        "decided_on": record.decided_on.isoformat(),
+        "publish_until": until.isoformat() if until else None,
+        "content_sha256": digest(public_fields(record))})
+    Record.objects.filter(pk=record.pk).update(ledger_hash=record.ledger_hash)
+    audit.record("credit.record_published", record, actor=actor,
+                 detail={"kind": record.kind, "authority": record.authority_code,
+                         "subject": subject.pk})
+    searching.sync(record)
 
 
 def _wan(amount: Decimal | None) -> str | None:
@@ -241,23 +256,28 @@ def public_records(today: date | None = None) -> QuerySet[Record]:
             .filter(Q(publish_until__isnull=True) | Q(publish_until__gte=today)))
 
 
-def revoke_record(record: Record, *, reason: str, actor: Any) -> Record:
+def revoke_record(record: Record, *, reason: str, actor: Any,
+                  expected_version: int | None = None) -> Record:
     """The authority revokes a record (its decision was annulled or reported in error)."""
     reason = (reason or "").strip()
     if not reason:
         raise error(_("请写明撤销原因。"), "required", "reason")
+    if not may_write(actor, record.authority_code):
+        raise error(_("只能撤销本部门作出的决定。"), "forbidden")
+    version = record.row_version if expected_version is None else expected_version
     with transaction.atomic(), audit.together():
-        changed = Record.objects.filter(pk=record.pk, row_version=record.row_version).exclude(
+        changed = Record.objects.filter(pk=record.pk, row_version=version).exclude(
             publication=Publication.REVOKED).update(
             publication=Publication.REVOKED, publication_note=reason[:255],
-            row_version=record.row_version + 1)
+            row_version=version + 1)
         if not changed:
             raise error(_("该记录刚被其他人处理过或已撤销,请刷新后再看。"), "conflict")
         on_ledger("credit.record_revoked", {"record": record.pk, "authority":
                                             record.authority_code})
         audit.record("credit.record_revoked", record, actor=actor,
                      detail={"reason": reason[:200]})
-    record.refresh_from_db()
+        record.refresh_from_db()
+        searching.sync(record)
     return record
 
 
@@ -281,7 +301,7 @@ def record_licence(*, code: str, name: str, matter_name: str, legal_basis: str,
                 decided_on=decided_on, legal_basis=legal_basis, content=matter_name,
                 categories=[category], licence_name=licence_name, licence_no=licence_no,
                 valid_until=valid_until, source_ref=application_number),
-                authority_code=authority_code, actor=actor)
+                authority_code=authority_code, actor=None)
     except ValidationError as exc:
         audit.record("credit.record_refused", ("credit.record", application_number),
                      actor=actor, detail={"fields": sorted(exc.message_dict),

@@ -59,13 +59,12 @@ MAX_RULES = 20
 
 
 def current_rules() -> RiskRules:
-    """The rules in force: the latest version (version 1, the defaults, on first use)."""
+    """The rules in force: the latest saved version, else the defaults (version 0, not
+    stored: reading never writes)."""
     found = RiskRules.objects.order_by("-version").first()
     if found is None:
-        with transaction.atomic():
-            found, _created = RiskRules.objects.get_or_create(version=1, defaults={
-                "rules": DEFAULT_RULES, "default_class": RiskClass.A,
-                "note": "默认规则"})
+        found = RiskRules(version=0, rules=DEFAULT_RULES, default_class=RiskClass.A,
+                          note="默认规则")
     return found
 
 
@@ -123,23 +122,23 @@ def facts_of(subject_ids: list[int], today: date | None = None) -> dict[int, dic
                      p3=Count("id"), p1=Count("id", filter=Q(decided_on__gt=one)),
                      s3=Count("id", filter=Q(severity=Severity.SERIOUS)),
                      f1=Sum("fine_wan", filter=Q(decided_on__gt=one))))
-    for row in penalties:
-        found = facts[row["subject_id"]]
-        found.update(penalties_3y=row["p3"], penalties_1y=row["p1"], serious_3y=row["s3"],
-                     fines_wan_1y=float(row["f1"] or Decimal(0)))
+    for counted in penalties:
+        found = facts[counted["subject_id"]]
+        found.update(penalties_3y=counted["p3"], penalties_1y=counted["p1"],
+                     serious_3y=counted["s3"], fines_wan_1y=float(counted["f1"] or Decimal(0)))
     licences = (Record.objects.filter(IN_FORCE, subject_id__in=subject_ids,
                                       kind=RecordKind.LICENSING)
                 .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
                 .values("subject_id").annotate(n=Count("id")))
-    for row in licences:
-        facts[row["subject_id"]]["licences"] = row["n"]
+    for valid in licences:
+        facts[valid["subject_id"]]["licences"] = valid["n"]
     entries = (ListEntry.objects.filter(subject_id__in=subject_ids,
                                         publication=Publication.PUBLISHED,
                                         publish_from__lte=today, expires_on__gt=today)
                .values("subject_id", "list_type").annotate(n=Count("id")))
-    for row in entries:
-        key = "black_listed" if row["list_type"] == ListType.BLACK else "red_listed"
-        facts[row["subject_id"]][key] = row["n"]
+    for listed in entries:
+        key = "black_listed" if listed["list_type"] == ListType.BLACK else "red_listed"
+        facts[listed["subject_id"]][key] = listed["n"]
     return facts
 
 

@@ -158,6 +158,7 @@ def department_records(codes: list[str] | None, *, kind: str = "", publication: 
 
 def department_entries(codes: list[str] | None, *, list_type: str = "",
                        publication: str = "", q: str = "") -> QuerySet[ListEntry]:
+    """List entries of departments (None: all) for the workbench, newest first."""
     rows = ListEntry.objects.select_related("subject")
     if codes is not None:
         rows = rows.filter(authority_code__in=codes)

@@ -140,6 +140,16 @@ def subjects_of(user: Any) -> list[Subject]:
     return list(Subject.objects.filter(key__in=keys).order_by("kind", "id"))
 
 
+def may_write(actor: Any, authority_code: str) -> bool:
+    """Whether ``actor`` may write for ``authority_code``: a system write (no actor), a
+    superuser, or a member of that department."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return True
+    from yiwang.platform.orgs import service as orgs
+
+    return authority_code in orgs.unit_codes_of(actor)
+
+
 def digest(values: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of a record's public fields (what the ledger holds)."""
     text = json.dumps(values, ensure_ascii=False, sort_keys=True, default=str,

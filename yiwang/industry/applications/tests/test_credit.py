@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.industry.applications.tests.conftest import MATTER, publish_matter, submitted
 from yiwang.industry.applications.tests.test_lifecycle import approve_all
 from yiwang.industry.services import service as catalogue

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from yiwang.core.audit.models import AuditEvent
+from yiwang.core.audit.service import AuditEvent
 from yiwang.enablement.ledger import service as ledger
 from yiwang.support.credit import service
 from yiwang.support.credit.testing import black, make_credit, penalty
@@ -233,4 +233,14 @@ def test_risk_classes_follow_the_rules_and_new_rules_apply(people: Any) -> None:
     counts = service.classify_all()
     assert counts["D"] == 2
     assert service.Subject.objects.get(pk=person.subject_id).risk_class == "D"
-    assert service.current_rules().version == 2
+    assert service.current_rules().version == 1  # the defaults were version 0, unsaved
+
+
+def test_publicity_is_searchable_until_an_objection_suspends_it(people: Any) -> None:
+    from yiwang.support.search import service as search
+
+    record = penalty(people["enterprise"].credit_code, "示例市湖畔餐饮有限公司")
+    found = search.search("湖畔餐饮", kind="credit")
+    assert [i["url"] for i in found.items] == [f"/credit/records/{record.pk}/"]
+    service.file_objection(people["citizen"], record, statement="有误。")
+    assert search.search("湖畔餐饮", kind="credit").total == 0

@@ -21,6 +21,7 @@ urlpatterns = [
         path("notifications/", include("yiwang.support.notify.urls_portal")),
         path("pay/", include("yiwang.support.payments.urls_portal")),
         path("credit/", include("yiwang.support.credit.urls_portal")),
+        path("search/", include("yiwang.support.search.urls_portal")),
         path("", include("yiwang.entry.portal.urls")),
         prefix_default_language=False,
     ),

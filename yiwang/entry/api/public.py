@@ -12,6 +12,7 @@ from yiwang.entry.api.routers import orgs as orgs_routes
 from yiwang.entry.api.routers import payments as payments_routes
 from yiwang.entry.api.routers import regions as regions_routes
 from yiwang.entry.api.routers import seals as seals_routes
+from yiwang.entry.api.routers import search as search_routes
 from yiwang.entry.api.routers import services as services_routes
 from yiwang.entry.api.routers import trust as trust_routes
 
@@ -44,3 +45,4 @@ api.add_router("/services", services_routes.public_router)
 api.add_router("/applications", applications_routes.public_router)
 api.add_router("/payments", payments_routes.public_router)
 api.add_router("/credit", credit_routes.public_router)
+api.add_router("/search", search_routes.public_router)

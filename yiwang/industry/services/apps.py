@@ -5,3 +5,8 @@ class ServicesConfig(AppConfig):
     name = "yiwang.industry.services"
     label = "services"
     verbose_name = "政务服务事项 Service catalogue"
+
+    def ready(self) -> None:
+        from yiwang.industry.services import searching
+
+        searching.connect()

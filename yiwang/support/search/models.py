@@ -27,7 +27,7 @@ class Document(models.Model):
 
     key = models.CharField(max_length=128, unique=True)  # "<kind>:<the module's id>"
     kind = models.CharField(_("类别"), max_length=16, choices=Kind.choices, db_index=True)
-    title = models.CharField(_("标题"), max_length=300)
+    title = models.CharField(_("标题"), max_length=300, db_index=True)  # prefix suggestions
     body = models.TextField(_("正文"), blank=True)
     url = models.CharField(max_length=300)
     department_code = models.CharField(_("部门"), max_length=32, blank=True, db_index=True)

@@ -41,6 +41,7 @@ __all__ = [
     "Result",
     "check_query",
     "delete_synonym",
+    "forget_synonyms",
     "index_documents",
     "misses",
     "register_source",
@@ -180,12 +181,13 @@ def synonyms() -> dict[str, list[str]]:
     with _synonym_lock:
         table = {s.term: [t for t in s.targets.replace(";", " ").replace(";", " ").split() if t]
                  for s in Synonym.objects.all()}
-        text.add_words(table)
+        text.add_words([*table, *(t for targets in table.values() for t in targets)])
         _synonyms = (time.monotonic(), table)
     return table
 
 
-def _forget_synonyms() -> None:
+def forget_synonyms() -> None:
+    """Drop this process's copy of the synonym table (tests; after a bulk change)."""
     global _synonyms
     _synonyms = (0.0, {})
 
@@ -204,7 +206,7 @@ def save_synonym(term: str, targets: str, *, actor: Any = None) -> Synonym:
                                                            defaults={"targets": targets})
         audit.record("search.synonym_saved", found, actor=actor,
                      detail={"term": term, "targets": targets})
-    _forget_synonyms()
+    forget_synonyms()
     return found
 
 
@@ -213,7 +215,7 @@ def delete_synonym(term: str, *, actor: Any = None) -> bool:
         deleted, _rows = Synonym.objects.filter(term=term).delete()
         if deleted:
             audit.record("search.synonym_deleted", ("search.synonym", term), actor=actor)
-    _forget_synonyms()
+    forget_synonyms()
     return bool(deleted)
 
 
@@ -253,7 +255,7 @@ def search(q: str, *, kind: str = "", department: str = "", audience: str = "",
         if found is None or (found.visible_until and found.visible_until <= today):
             continue
         items.append({
-            "key": found.key, "kind": found.kind, "kind_label": Kind(found.kind).label,
+            "key": found.key, "kind": found.kind, "kind_label": str(Kind(found.kind).label),
             "title": found.title, "url": found.url, "department": found.department_name,
             "published_on": found.published_on,
             "title_html": text.highlight(found.title, terms),
@@ -265,7 +267,7 @@ def search(q: str, *, kind: str = "", department: str = "", audience: str = "",
     return Result(
         query=query, items=items, total=hits.total, page=page,
         pages=min(MAX_PAGE, (hits.total + per_page - 1) // per_page),
-        kinds=[{"code": k, "label": Kind(k).label, "count": hits.kinds.get(k, 0)}
+        kinds=[{"code": k, "label": str(Kind(k).label), "count": hits.kinds.get(k, 0)}
                for k in Kind.values if hits.kinds.get(k)],
         departments=[{"code": d, "name": names.get(d, d), "count": n}
                      for d, n in hits.departments.items()])
@@ -279,10 +281,18 @@ def suggest(q: str, *, limit: int = 8) -> list[dict[str, str]]:
         return []
     if not query.tokens:
         return []
-    ids = backend().suggest(query, limit=limit)
-    documents = Document.objects.in_bulk(ids)
+    # Titles that begin with what was typed (a range on the title index: "无犯" is not a
+    # word of its own), then the index's word-prefix matches.
+    start = text.normalise(q)
+    ids = list(Document.objects.filter(title__gte=start, title__lt=start + "\uffff")
+               .exclude(kind=Kind.CREDIT).order_by("title").values_list("id", flat=True)
+               [:limit])
+    if len(ids) < limit:
+        ids += [pk for pk in backend().suggest(query, limit=limit) if pk not in ids]
+    documents = Document.objects.in_bulk(ids[:limit])
     return [{"title": documents[pk].title, "url": documents[pk].url,
-             "kind": Kind(documents[pk].kind).label} for pk in ids if pk in documents]
+             "kind": str(Kind(documents[pk].kind).label)} for pk in ids[:limit]
+            if pk in documents]
 
 
 def _record_miss(query: str) -> None:

@@ -26,6 +26,7 @@ from yiwang.core.audit.service import record
 from yiwang.core.identifiers.service import generate_credit_code, generate_synthetic_id_number
 from yiwang.demo import accounts as demo_accounts
 from yiwang.demo import applications as demo_applications
+from yiwang.demo import articles as demo_articles
 from yiwang.demo import city as demo_city
 from yiwang.demo import credit as demo_credit
 from yiwang.demo import geography, population
@@ -33,6 +34,7 @@ from yiwang.demo import ledger as demo_ledger
 from yiwang.demo import licences as demo_licences
 from yiwang.demo import payments as demo_payments
 from yiwang.demo import seals as demo_seals
+from yiwang.demo import search as demo_search
 from yiwang.demo import services as demo_services
 from yiwang.demo import trust as demo_trust
 from yiwang.demo import workflow as demo_workflow
@@ -363,7 +365,9 @@ def load_all(progress: Progress) -> list[DemoAccount]:
     load_groups()  # again: the officials created since are handlers too
     demo_applications.load_applications(progress)  # needs the handlers of the line above
     demo_city.load_city(progress)
+    demo_articles.load_articles(progress)  # 政务公开, by each department's editor
     demo_credit.load_credit(progress)  # after the applications, whose licences it publishes
+    demo_search.load_search(progress)  # last: the synonyms, then a rebuild of the index
     record(
         "demo.load",
         detail={

@@ -3,8 +3,9 @@ with the workbench (which shows the same tree to officials, with its own links).
 
 The pages themselves stay in ``views.py``; what lives here is the part that does not depend
 on the zone: fetching a region with its ancestors, children and child counts, the city
-overview, and rendering the map; and, from ``labels.py``, names and labels in the page's
-language (``local_name``, ``level_label``…).
+overview, and rendering the map; from ``labels.py``, names and labels in the page's
+language (``local_name``, ``level_label``…); and, from ``articles.py``, 政务公开 — the
+departments' policy documents and notices (``save_article``, ``publish_article``…).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from yiwang.entry.portal.articles import (
+    ON_CHANGE,
+    PUBLISH_PERMISSION,
+    department_articles,
+    departments_of_writer,
+    get_published,
+    may_write,
+    publish_article,
+    published_articles,
+    save_article,
+    withdraw_article,
+)
 from yiwang.entry.portal.labels import (
     COUNT_LABELS,
     GRID,
@@ -28,26 +41,41 @@ from yiwang.entry.portal.labels import (
     level_label,
     local_name,
 )
+from yiwang.entry.portal.models import Article, ArticleKind, ArticleState, Topic
 from yiwang.entry.portal.svgmap import Feature, build_svg_map, render_svg_map
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
 
 __all__ = [
+    "ON_CHANGE",
+    "PUBLISH_PERMISSION",
+    "Article",
+    "ArticleKind",
+    "ArticleState",
     "Crumb",
     "Row",
+    "Topic",
     "build_svg_map",
     "city_overview",
+    "department_articles",
     "department_kind_label",
     "department_or_404",
+    "departments_of_writer",
     "enterprise_status_label",
+    "get_published",
     "grid_name_en",
     "grid_page_context",
     "home_region",
     "level_label",
     "local_name",
+    "may_write",
+    "publish_article",
+    "published_articles",
     "region_or_404",
     "region_page_context",
     "render_svg_map",
+    "save_article",
+    "withdraw_article",
 ]
 
 # Link to a region or a grid page of the caller's zone: link(code, is_grid).

@@ -1,5 +1,6 @@
 """Test helpers for the web entries (portal and workbench): a small city with a department,
-and HTML checks (every form input has a label)."""
+HTML checks (every form input has a label), and 政务公开: two departments with an article
+editor each, a citizen, and articles written and published through the service."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+
 from yiwang.core.identifiers.service import generate_credit_code
+from yiwang.entry.portal import service as portal
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions import service as regions
 from yiwang.platform.regions.testing import (
@@ -110,3 +115,56 @@ def html_lang(html: str) -> str | None:
     parser = _FormParser()
     parser.feed(html)
     return parser.html_lang
+
+
+# --- 政务公开 ---------------------------------------------------------------------------------
+
+HOUSING, SOCIAL = "zjj", "rsj"  # the two departments of the article tests
+
+
+@dataclass
+class Newsroom:
+    editor: Any  # 住建局, may publish
+    other_editor: Any  # 人社局, may publish
+    clerk: Any  # 住建局, without the permission
+    citizen: Any
+
+
+def _official(username: str, department: str, *perms: str) -> Any:
+    user = identity.create_official(username, username, password=PASSWORD)
+    orgs.add_member(user, department)
+    for dotted in perms:
+        app_label, codename = dotted.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label,
+                                                         codename=codename))
+    return get_user_model().objects.get(pk=user.pk)  # no stale permission cache
+
+
+def build_newsroom() -> Newsroom:
+    """The city's regions (no geometry), 住建局 and 人社局 with an editor each
+    (``portal.publish_article``), a clerk of 住建局 without it and a citizen."""
+    make_chain(geometry=False)
+    orgs.create_department(HOUSING, "示例市住房和城乡建设局", region_code=CITY)
+    orgs.create_department(SOCIAL, "示例市人力资源和社会保障局", region_code=CITY)
+    citizen = get_user_model().objects.create_user(username="citizen.a", password=PASSWORD)
+    citizen.account_type = "citizen"
+    citizen.save()
+    return Newsroom(
+        editor=_official("zjj.editor", HOUSING, portal.PUBLISH_PERMISSION),
+        other_editor=_official("rsj.editor", SOCIAL, portal.PUBLISH_PERMISSION),
+        clerk=_official("zjj.clerk", HOUSING),
+        citizen=citizen,
+    )
+
+
+def write_article(user: Any, *, kind: str = "policy", title: str = "公共租赁住房申请指引",
+                  department_code: str = HOUSING, publish: bool = False, **fields: Any) -> Any:
+    """An article of ``user``'s department (a draft, or published with ``publish``)."""
+    values: dict[str, Any] = {
+        "doc_no": "示建发〔2026〕3号" if kind == "policy" else "", "summary": "",
+        "body": "第一段。\n\n第二段。", "topic": "housing", "valid_until": None, **fields}
+    article = portal.save_article(user, kind=kind, title=title,
+                                  department_code=department_code, **values)
+    if publish:
+        article = portal.publish_article(user, article, article.row_version)
+    return article

@@ -1,5 +1,6 @@
-"""The public portal (门户, 政务外网): home, city divisions, departments and honest
-"not yet available" (暂未开放) pages for the modules still under construction."""
+"""The public portal (门户, 政务外网): home, city divisions, departments, 政务公开 (the
+departments' policy documents and notices) and honest "not yet available" (暂未开放) pages
+for the modules still under construction."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_safe
 
-from yiwang.entry.portal import modules
+from yiwang.entry.portal import articles, modules
 from yiwang.entry.portal.caching import public_page
+from yiwang.entry.portal.models import ArticleKind, Topic
 from yiwang.entry.portal.service import (
     Crumb,
     city_overview,
@@ -28,10 +31,13 @@ from yiwang.entry.portal.service import (
 from yiwang.platform.orgs import service as orgs
 
 DEPARTMENTS_PER_PAGE = 20
+ARTICLES_PER_PAGE = 20
+HOME_ARTICLES = 5
 # Modules that had a "not yet available" page and are built now: their old address
 # leads to the real page.
 BUILT = {"account": "identity:login", "reports": "city_portal:mine",
-         "payments": "payments_portal:lookup", "credit": "credit_portal:index"}
+         "payments": "payments_portal:lookup", "credit": "credit_portal:index",
+         "search": "search_portal:index"}
 
 
 @require_safe
@@ -44,6 +50,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "enterprise_events": modules.ENTERPRISE_EVENTS,
         "overview": city_overview(),
         "more_modules": more,
+        "latest_policies": articles.published_articles(ArticleKind.POLICY)[:HOME_ARTICLES],
+        "latest_notices": articles.published_articles(ArticleKind.NOTICE)[:HOME_ARTICLES],
     })
 
 
@@ -59,8 +67,6 @@ def unavailable(request: HttpRequest, slug: str) -> HttpResponse:
     context: dict[str, Any] = {"nav": slug, "module": module}
     if slug == "services":
         context["event"] = modules.LIFE_EVENTS.get(request.GET.get("event", ""))
-    if slug == "search":
-        context["query"] = request.GET.get("q", "").strip()[:100]
     return render(request, "portal/unavailable.html", context)
 
 
@@ -116,6 +122,88 @@ def department(request: HttpRequest, code: str) -> HttpResponse:
         "crumbs": [Crumb(_("首页"), reverse("portal:home")),
                    Crumb(pgettext("portal section", "政府部门"), reverse("portal:departments"))],
     })
+
+
+# 政务公开: the list and the page of each kind, by its URL name.
+ARTICLE_URLS: dict[str, tuple[str, str]] = {
+    ArticleKind.POLICY: ("portal:policies", "portal:policy"),
+    ArticleKind.NOTICE: ("portal:notices", "portal:notice"),
+}
+
+
+def _year(raw: str) -> int | None:
+    return int(raw) if len(raw) == 4 and raw.isdigit() else None
+
+
+def _article_list(request: HttpRequest, kind: str) -> HttpResponse:
+    """The published articles of ``kind``, newest first, filtered by department, topic and
+    year of publication."""
+    of_kind = articles.published_articles(kind)
+    department = request.GET.get("department", "").strip()[:64]
+    topic = request.GET.get("topic", "")
+    topic = topic if topic in Topic.values else ""
+    year = _year(request.GET.get("year", ""))
+    found = of_kind
+    if department:
+        found = found.filter(department_code=department)
+    if topic:
+        found = found.filter(topic=topic)
+    if year:
+        found = found.filter(published_at__year=year)
+    page = Paginator(found, ARTICLES_PER_PAGE).get_page(request.GET.get("page"))
+    # The filters offer only what the kind's published articles have.
+    departments = dict(of_kind.order_by("department_code")
+                       .values_list("department_code", "department_name").distinct())
+    years = [d.year for d in of_kind.datetimes("published_at", "year", order="DESC")]
+    return render(request, "portal/articles.html", {
+        "nav": "open", "kind": kind, "kind_label": ArticleKind(kind).label,
+        "detail_url": ARTICLE_URLS[kind][1],
+        "tabs": [(k, ArticleKind(k).label, reverse(ARTICLE_URLS[k][0])) for k in ArticleKind],
+        "page": page, "page_range": page.paginator.get_elided_page_range(page.number),
+        "department": department, "topic": topic, "year": year,
+        "filtered": bool(department or topic or year),
+        "departments": sorted(departments.items()), "topics": Topic.choices, "years": years,
+        "crumbs": [Crumb(_("首页"), reverse("portal:home"))],
+    })
+
+
+def _article_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """One published article; a draft, a withdrawn one or one of the other kind is 404."""
+    found = articles.get_published(pk)
+    if found is None or found.kind != kind:
+        raise Http404("no such article")
+    return render(request, "portal/article.html", {
+        "nav": "open", "article": found,
+        "expired": found.valid_until is not None and found.valid_until < timezone.localdate(),
+        "crumbs": [Crumb(_("首页"), reverse("portal:home")),
+                   Crumb(str(ArticleKind(kind).label), reverse(ARTICLE_URLS[kind][0]))],
+    })
+
+
+@require_safe
+@public_page
+def policies(request: HttpRequest) -> HttpResponse:
+    """政策文件 (the 政务公开 section starts here)."""
+    return _article_list(request, ArticleKind.POLICY)
+
+
+@require_safe
+@public_page
+def notices(request: HttpRequest) -> HttpResponse:
+    """通知公告."""
+    return _article_list(request, ArticleKind.NOTICE)
+
+
+@require_safe
+@public_page
+def policy(request: HttpRequest, pk: int) -> HttpResponse:
+    return _article_page(request, ArticleKind.POLICY, pk)
+
+
+@require_safe
+@public_page
+def notice(request: HttpRequest, pk: int) -> HttpResponse:
+    return _article_page(request, ArticleKind.NOTICE, pk)
 
 
 @require_safe

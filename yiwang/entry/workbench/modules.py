@@ -99,6 +99,9 @@ MODULES: list[Module] = [
         "登记通过统一身份认证登录的政务应用(OpenID Connect 接入应用):回调地址、可申请的"
         "范围、最低认证等级、密钥轮换和停用。"), PLATFORM, "workbench:relying_parties",
         permission="identity.manage_relying_parties"),
+    Module("search", _("统一搜索"), _(
+        "维护搜索同义词,查看群众搜索过但没有结果的词,重建搜索索引。"), PLATFORM,
+        "workbench:search_admin", permission="search.manage_search"),
     Module("ledger", _("防篡改账本"), _(
         "证照签发、用印、信任列表等关键记录的摘要按 RFC 9162 写入只增不改的默克尔日志:"
         "查看签名检查点和各部门见证人的联署,按记录摘要查询包含证明。"), PLATFORM,
@@ -113,6 +116,10 @@ MODULES: list[Module] = [
         "查看每一次重要操作的审计记录:谁、在何时、从哪个网络分区、对什么做了什么。记录只增"
         "不改,可供安全审计和追溯。"), PLATFORM, "workbench:audit",
         permission="audit.view_auditevent"),
+    Module("articles", _("政务公开"), _(
+        "起草、发布和撤回本部门的政策文件和通知公告:发布后在门户的“政务公开”栏目中向公众"
+        "显示,发布后仍可修改。"), COOPERATE, "workbench:articles",
+        permission="portal.publish_article"),
 ]
 
 BY_SLUG = {m.slug: m for m in MODULES}

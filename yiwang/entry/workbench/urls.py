@@ -2,6 +2,7 @@ from django.urls import path
 
 from yiwang.entry.workbench import (
     urls_applications,
+    urls_articles,
     urls_calendar,
     urls_city,
     urls_credit,
@@ -9,6 +10,7 @@ from yiwang.entry.workbench import (
     urls_licences,
     urls_payments,
     urls_seals,
+    urls_search,
     urls_services,
     urls_trust,
     views,
@@ -68,6 +70,10 @@ urlpatterns = [
     *urls_payments.urlpatterns,
     # 社会信用: 双公示, red and black lists, disputes, risk classes, the credit check
     *urls_credit.urlpatterns,
+    # 统一搜索: synonyms, queries that found nothing, rebuilding the index
+    *urls_search.urlpatterns,
     # 工作日历 of the statutory clock
     *urls_calendar.urlpatterns,
+    # 政务公开: the departments' policy documents and notices
+    *urls_articles.urlpatterns,
 ]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -43,13 +44,16 @@ __all__ = [
     "delete_synonym",
     "forget_synonyms",
     "index_documents",
+    "load_synonyms",
     "misses",
+    "queue_reindex",
     "register_source",
     "reindex",
     "remove_documents",
     "save_synonym",
     "search",
     "suggest",
+    "synonym_rows",
     "synonyms",
 ]
 
@@ -208,6 +212,41 @@ def save_synonym(term: str, targets: str, *, actor: Any = None) -> Synonym:
                      detail={"term": term, "targets": targets})
     forget_synonyms()
     return found
+
+
+DEFAULT_SYNONYMS = Path(__file__).with_name("synonyms.tsv")
+
+
+def load_synonyms(path: Path | None = None, *, actor: Any = None) -> int:
+    """Add or replace the synonyms of a tab-separated file (the bundled defaults if none);
+    lines starting with # are comments. Raises ``ValueError`` naming a malformed line."""
+    count = 0
+    lines = (path or DEFAULT_SYNONYMS).read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, sep, targets = line.partition("\t")
+        if not sep or not term.strip() or not targets.strip():
+            raise ValueError(f"line {n}: expected a term, a tab and its synonyms")
+        try:
+            save_synonym(term, targets, actor=actor)
+        except ValidationError as exc:
+            raise ValueError(f"line {n}: {' '.join(exc.messages)}") from None
+        count += 1
+    return count
+
+
+def synonym_rows() -> list[Synonym]:
+    """Every synonym, by term (for editors)."""
+    return list(Synonym.objects.order_by("term"))
+
+
+def queue_reindex(*, actor: Any = None) -> None:
+    """Rebuild the index in the background (the job ``search.reindex``); audited."""
+    from yiwang.core.tasks.service import enqueue
+
+    audit.record("search.reindex_requested", None, actor=actor)
+    transaction.on_commit(lambda: enqueue("search.reindex"))
 
 
 def delete_synonym(term: str, *, actor: Any = None) -> bool:

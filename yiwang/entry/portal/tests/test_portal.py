@@ -65,7 +65,9 @@ def test_layout_has_skip_link_landmarks_and_no_inline_style_or_script(public_cli
     for landmark in ("<header", "<nav", "<main", "<footer"):
         assert landmark in html
     assert "style=" not in html and "<style" not in html
-    assert "<script" not in html
+    # no inline script: only the search box's suggestions, from a file of our own
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/search/suggest.js" defer>']
     csp = public_client.get("/").headers["Content-Security-Policy"]
     assert "style-src 'self'" in csp
 
@@ -131,10 +133,11 @@ def test_home_links_life_events_and_search_to_the_catalogue(public_client, city)
     for event in [*modules.PERSONAL_EVENTS, *modules.ENTERPRISE_EVENTS]:
         assert f'href="/services/?event={event.slug}"' in html
         assert str(event.name) in html
-    assert 'action="/services/" method="get"' in html
-    # the unbuilt unified search still has its honest notice page
-    notice = text(public_client.get("/unavailable/search/", {"q": "社保卡"}))
-    assert "社保卡" in notice and "没有搜索结果" in notice
+    assert 'action="/search/" method="get"' in html  # unified search, with suggestions
+    assert 'data-suggest="/search/suggest"' in html
+    # the old notice page of unified search now leads to it
+    moved = public_client.get("/unavailable/search/")
+    assert moved.status_code == 301 and moved["Location"] == "/search/"
 
 
 def test_home_life_events_are_the_catalogues() -> None:

@@ -1,0 +1,32 @@
+"""Demo unified search: the default synonyms, the search editors (group 搜索运营: the
+service centre's head, who keeps the synonyms and reads the queries that found nothing),
+and a full rebuild of the index from every module — the catalogue, 政务公开 and credit
+publicity are indexed as they are written, so the rebuild changes nothing on a rerun."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib.auth.models import Group, Permission
+
+from yiwang.platform.orgs import service as orgs
+from yiwang.support.search import service as search
+
+Progress = Callable[[str, int], Callable[[int], None]]
+EDITORS = "搜索运营"
+
+
+def load_search(progress: Progress) -> dict[str, int]:
+    tick = progress("统一搜索 search", 3)
+    synonyms = search.load_synonyms()
+    tick(1)
+    group, _created = Group.objects.get_or_create(name=EDITORS)
+    group.permissions.add(Permission.objects.get(content_type__app_label="search",
+                                                 codename="manage_search"))
+    for membership in orgs.members_of("zwfw"):
+        if membership.position is not None and membership.position.code == "head":
+            group.user_set.add(membership.user)
+    tick(1)
+    counts = search.reindex()
+    tick(1)
+    return {"synonyms": synonyms, **counts}

@@ -35,6 +35,11 @@ def _guide_text(matter: Matter) -> str:
     return "\n".join(p.strip() for p in parts if p and p.strip())
 
 
+def _keywords(matter: Matter) -> list[str]:
+    text = (matter.keywords or "").replace(",", " ").replace("，", " ").replace("、", " ")
+    return [w for w in text.replace(";", " ").split() if w][:12]
+
+
 def matter_documents(matter: Matter) -> list[search.DocumentInput]:
     department = _department(matter.department_code)
     url = f"/services/{matter.code}/"
@@ -42,7 +47,7 @@ def matter_documents(matter: Matter) -> list[search.DocumentInput]:
                               "department_name": department, "audience": matter.audience}
     found = [search.DocumentInput(
         key=f"service:{matter.code}", kind="service", title=matter.name,
-        body=_guide_text(matter), url=url, words=(matter.name,),
+        body=_guide_text(matter), url=url, words=(matter.name, *_keywords(matter)),
         published_on=matter.updated_at.date() if matter.updated_at else None, **common)]
     for n, item in enumerate(matter.faq or []):
         if isinstance(item, dict) and item.get("q"):

@@ -44,6 +44,7 @@ class Hits:
     total: int
     kinds: dict[str, int] = field(default_factory=dict)
     departments: dict[str, int] = field(default_factory=dict)
+    department_names: dict[str, str] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -111,7 +112,8 @@ class Fts5Backend:
                                [self._match(query, filters)])
                 return Hits(ids=ids, total=int(cursor.fetchone()[0]))
             cursor.execute(
-                "SELECT d.kind, d.department_code, count(*) FROM search_fts "
+                "SELECT d.kind, d.department_code, max(d.department_name), count(*) "
+                "FROM search_fts "
                 "JOIN search_document d ON d.id = search_fts.rowid "
                 "WHERE search_fts MATCH %s GROUP BY d.kind, d.department_code",
                 [self._match(query, Filters(audience=filters.audience))])
@@ -138,11 +140,14 @@ class Fts5Backend:
             cursor.execute("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
 
 
-def _facets(ids: list[int], groups: list[tuple[str, str, int]], filters: Filters) -> Hits:
+def _facets(ids: list[int], groups: list[tuple[str, str, str, int]], filters: Filters
+            ) -> Hits:
     kinds: Counter[str] = Counter()
     departments: Counter[str] = Counter()
+    names: dict[str, str] = {}
     total = 0
-    for kind, department, count in groups:
+    for kind, department, name, count in groups:
+        names[department] = name or department
         if not filters.department or department == filters.department:
             kinds[kind] += count
         if not filters.kind or kind == filters.kind:
@@ -151,8 +156,9 @@ def _facets(ids: list[int], groups: list[tuple[str, str, int]], filters: Filters
                 not filters.department or department == filters.department):
             total += count
     departments.pop("", None)
-    return Hits(ids=ids, total=total, kinds=dict(kinds),
-                departments=dict(departments.most_common(12)))
+    top = dict(departments.most_common(12))
+    return Hits(ids=ids, total=total, kinds=dict(kinds), departments=top,
+                department_names={d: names[d] for d in top})
 
 
 class PostgresBackend:
@@ -202,7 +208,8 @@ class PostgresBackend:
                 return Hits(ids=ids, total=int(cursor.fetchone()[0]))
             where, params = self._where(Filters(audience=filters.audience))
             cursor.execute(
-                f"SELECT d.kind, d.department_code, count(*) FROM search_document d, "
+                f"SELECT d.kind, d.department_code, max(d.department_name), count(*) "
+                f"FROM search_document d, "
                 f"to_tsquery('simple', %s) q WHERE d.tsv @@ q{where} "
                 "GROUP BY d.kind, d.department_code", [tsquery, *params])
             groups = cursor.fetchall()

@@ -80,7 +80,9 @@ class DocumentInput:
     audience: str = ""
     published_on: date | None = None
     visible_until: date | None = None
-    words: tuple[str, ...] = ()  # whole words for the segmenter (the service's name)
+    # whole words for the segmenter: the service's name, then its keywords (whose pinyin
+    # is indexed too: 社保卡 → shebaoka)
+    words: tuple[str, ...] = ()
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ def _row(item: DocumentInput) -> dict[str, Any]:
         "audience": item.audience[:8], "published_on": item.published_on,
         "visible_until": item.visible_until,
         "title_tokens": text.index_text(item.title), "tokens": text.index_text(item.body),
-        "pinyin": text.pinyin_text(item.title), "tags": " ".join(tags)}
+        "pinyin": text.pinyin_text(item.title, item.words[1:]), "tags": " ".join(tags)}
 
 
 INDEXED = ("id", "title_tokens", "tokens", "pinyin", "tags")
@@ -301,8 +303,7 @@ def search(q: str, *, kind: str = "", department: str = "", audience: str = "",
             "snippet_html": text.highlight(found.body, terms, width=120)})
     if hits.total == 0 and page == 1 and not (kind or department):
         _record_miss(query.text)
-    names = dict(Document.objects.filter(department_code__in=list(hits.departments))
-                 .values_list("department_code", "department_name").distinct())
+    names = hits.department_names
     return Result(
         query=query, items=items, total=hits.total, page=page,
         pages=min(MAX_PAGE, (hits.total + per_page - 1) // per_page),

@@ -95,23 +95,28 @@ def index_text(text: str) -> str:
     return " ".join(tokens(text))
 
 
-def pinyin_text(title: str) -> str:
-    """Full pinyin and initials of a title and of each of its words
-    (无犯罪记录证明 → wufanzuijiluzhengming wfzjlzm …)."""
+def pinyin_text(title: str, extra: Iterable[str] = ()) -> str:
+    """Full pinyin and initials of a title and of its keywords (``extra``), and the pinyin
+    of each word and each pair of adjacent words (无犯罪记录证明 → wufanzuijiluzhengming
+    wfzjlzm fanzui jilu …; 内地居民结婚登记 → … jiehundengji)."""
     from pypinyin import Style, lazy_pinyin
 
     _initialise()
     import jieba
 
-    words = [w for w in jieba.cut(normalise(title)) if _CJK.search(w)]
     out = []
-    whole = "".join(words)
-    if whole:
+    for phrase in (title, *extra):
+        phrase = normalise(phrase)
+        cut = [w for w in jieba.cut(phrase) if _CJK.search(w)]
+        whole = "".join(cut)
+        if not whole:
+            continue
         out.append("".join(lazy_pinyin(whole)))
         out.append("".join(lazy_pinyin(whole, style=Style.FIRST_LETTER)))
-    for word in words:
-        if len(word) >= 2:
-            out.append("".join(lazy_pinyin(word)))
+        words = [w for w in jieba.cut_for_search(phrase) if _CJK.search(w) and len(w) >= 2]
+        short = [w for w in words if len(w) < len(whole)]  # the parts of a long user word
+        words += [a + b for seq in (cut, short) for a, b in zip(seq, seq[1:], strict=False)]
+        out += ["".join(lazy_pinyin(w)) for w in words]
     return " ".join(dict.fromkeys(p for p in out if p.isascii() and p.isalnum()))
 
 

@@ -1,5 +1,6 @@
-"""Demo unified search: the default synonyms, the search editors (group 搜索运营: the
-service centre's head, who keeps the synonyms and reads the queries that found nothing),
+"""Demo unified search and assistant: the default synonyms, the search editors (group
+搜索运营: the service centre's head, who keeps the synonyms and reads the queries that found
+nothing), the assistant's human agents (group 客服坐席: the service centre's window staff),
 and a full rebuild of the index from every module — the catalogue, 政务公开 and credit
 publicity are indexed as they are written, so the rebuild changes nothing on a rerun."""
 
@@ -14,6 +15,7 @@ from yiwang.support.search import service as search
 
 Progress = Callable[[str, int], Callable[[int], None]]
 EDITORS = "搜索运营"
+AGENTS = "客服坐席"
 
 
 def load_search(progress: Progress) -> dict[str, int]:
@@ -23,9 +25,16 @@ def load_search(progress: Progress) -> dict[str, int]:
     group, _created = Group.objects.get_or_create(name=EDITORS)
     group.permissions.add(Permission.objects.get(content_type__app_label="search",
                                                  codename="manage_search"))
+    agents, _created = Group.objects.get_or_create(name=AGENTS)
+    agents.permissions.add(*Permission.objects.filter(
+        content_type__app_label="assistant", codename__in=["answer_chat", "view_unanswered"]))
     for membership in orgs.members_of("zwfw"):
-        if membership.position is not None and membership.position.code == "head":
+        position = membership.position.code if membership.position is not None else ""
+        if position == "head":
             group.user_set.add(membership.user)
+            agents.user_set.add(membership.user)
+        elif position == "window":
+            agents.user_set.add(membership.user)
     tick(1)
     counts = search.reindex()
     tick(1)

@@ -22,6 +22,7 @@ urlpatterns = [
         path("pay/", include("yiwang.support.payments.urls_portal")),
         path("credit/", include("yiwang.support.credit.urls_portal")),
         path("search/", include("yiwang.support.search.urls_portal")),
+        path("assistant/", include("yiwang.support.assistant.urls_portal")),
         path("", include("yiwang.entry.portal.urls")),
         prefix_default_language=False,
     ),

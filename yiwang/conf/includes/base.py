@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "yiwang.support.payments",
     "yiwang.support.credit",
     "yiwang.support.search",
+    "yiwang.support.assistant",
     # industry (行业应用层)
     "yiwang.industry.services",
     "yiwang.industry.city",

@@ -16,7 +16,6 @@ from yiwang.demo import services as demo_services
 from yiwang.platform.orgs import service as orgs
 from yiwang.platform.regions.testing import make_chain
 from yiwang.support.licences import service as licences
-from yiwang.support.search import quality
 from yiwang.support.search import service as search
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +47,27 @@ def _rank(question: str) -> list[str]:
 
 
 def test_the_quality_set_is_answered(catalogue: None) -> None:
-    questions = quality.load_questions()
+    questions = search.quality.load_questions()
     assert len(questions) >= 200
-    report = quality.evaluate(_rank, questions)
+    report = search.quality.evaluate(_rank, questions)
     print(f"top-1 {report.top1_rate:.3f} top-3 {report.top3_rate:.3f}; misses:",
           *report.misses, sep="\n")
     assert report.top3_rate >= 0.90
     assert report.top1_rate >= 0.80
+
+
+def test_the_assistant_ranks_the_quality_set(catalogue: None, settings: Any) -> None:
+    from yiwang.support.assistant import service as assistant
+
+    assistant.forget()
+    questions = search.quality.load_questions()
+    fused = search.quality.evaluate(
+        lambda q: [c.source for c in assistant.rank(q, limit=3)], questions)
+    settings.YIWANG_ASSISTANT_ENCODER = "none"
+    bm25 = search.quality.evaluate(
+        lambda q: [c.source for c in assistant.rank(q, limit=3)], questions)
+    print(f"assistant fused top-1 {fused.top1_rate:.3f} top-3 {fused.top3_rate:.3f}; "
+          f"BM25 only top-1 {bm25.top1_rate:.3f} top-3 {bm25.top3_rate:.3f}; misses:",
+          *fused.misses, sep="\n")
+    assert fused.top3_rate >= 0.90
+    assert fused.top3_rate >= bm25.top3_rate

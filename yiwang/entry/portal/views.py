@@ -37,13 +37,13 @@ HOME_ARTICLES = 5
 # leads to the real page.
 BUILT = {"account": "identity:login", "reports": "city_portal:mine",
          "payments": "payments_portal:lookup", "credit": "credit_portal:index",
-         "search": "search_portal:index"}
+         "search": "search_portal:index", "assistant": "assistant_portal:page"}
 
 
 @require_safe
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
-    more = [modules.UNBUILT[s] for s in ("reviews", "assistant")]
+    more = [modules.UNBUILT[s] for s in ("reviews",)]
     return render(request, "portal/home.html", {
         "nav": "home",
         "personal_events": modules.PERSONAL_EVENTS,

@@ -71,6 +71,9 @@ MODULES: list[Module] = [
         "归集各部门的行政许可、行政处罚和信用承诺信息,管理信用红黑名单,为审批和监管提供"
         "信用核查。"), SERVE, "workbench:credit",
         permission=("credit.publish_record", "credit.review_dispute", "credit.check_credit")),
+    Module("assistant", _("智能客服"), _(
+        "接待群众在智能客服中转人工的对话,查看智能客服未能回答的问题。"), SERVE,
+        "workbench:assistant_queue", permission="assistant.answer_chat"),
     Module("cases", _("案卷处置"), _(
         "一网统管的城市运行案卷:来自感知设备、视频巡检、市民随手拍和网格员上报的事件,按发生地"
         "网格立案,派发到责任部门和人员限时处置,经核查、结案和评价,全过程留痕。"), GOVERN,

@@ -3,6 +3,7 @@ from django.urls import path
 from yiwang.entry.workbench import (
     urls_applications,
     urls_articles,
+    urls_assistant,
     urls_calendar,
     urls_city,
     urls_credit,
@@ -72,6 +73,8 @@ urlpatterns = [
     *urls_credit.urlpatterns,
     # 统一搜索: synonyms, queries that found nothing, rebuilding the index
     *urls_search.urlpatterns,
+    # 智能客服: the human agents' queue of handed-over conversations
+    *urls_assistant.urlpatterns,
     # 工作日历 of the statutory clock
     *urls_calendar.urlpatterns,
     # 政务公开: the departments' policy documents and notices

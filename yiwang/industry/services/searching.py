@@ -1,8 +1,9 @@
-"""The service catalogue in unified search: each published matter is a document (its name,
-summary, keywords and the whole guide — conditions, materials, process, fees, legal basis),
-each of its FAQs another, and each published 一件事 bundle one more. Kept in step by the
-models' ``post_save`` (in the same transaction as the change); the catalogue is also a
-source for a full rebuild."""
+"""The service catalogue in unified search and in the assistant's knowledge: each published
+matter is a search document (its name, summary, keywords and the whole guide — conditions,
+materials, process, fees, legal basis), each of its FAQs another, and each published 一件事
+bundle one more; for the assistant, each section of the guide and each FAQ is a passage
+that links to its place in the guide. Kept in step by the models' ``post_save`` (in the
+same transaction as the change); the catalogue is also a source for full rebuilds."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.db.models.signals import post_delete, post_save
 
 from yiwang.industry.services.models import Bundle, Matter
 from yiwang.platform.orgs import service as orgs
+from yiwang.support.assistant import service as assistant
 from yiwang.support.search import service as search
 
 
@@ -68,19 +70,67 @@ def bundle_document(bundle: Bundle) -> search.DocumentInput:
         words=(bundle.name,))
 
 
+def _lines(items: Any, *names: str) -> str:
+    out = []
+    for n, item in enumerate(items or [], start=1):
+        if isinstance(item, dict):
+            text = " ".join(str(item.get(k) or "").strip() for k in names).strip()
+            if text:
+                out.append(f"{n}. {text}")
+    return ";".join(out)
+
+
+def matter_passages(matter: Matter) -> list[assistant.PassageInput]:
+    """The guide's sections and FAQs as the assistant's passages."""
+    url = f"/services/{matter.code}/"
+    days = ""
+    if matter.promised_days or matter.statutory_days:
+        days = f"承诺 {matter.promised_days or '—'} 个工作日办结,法定 " \
+               f"{matter.statutory_days or '—'} 个工作日。"
+    sections = [
+        ("事项简介", "basic", f"{matter.summary} {days}"),
+        ("受理条件", "conditions", matter.conditions),
+        ("申请材料", "materials", _lines(matter.materials, "name", "note")),
+        ("办理流程", "process", _lines(matter.process, "name", "description")),
+        ("收费标准", "fees", matter.fee_description),
+        ("办理地点", "channels", _lines(matter.channels, "name", "address", "hours")),
+        ("设定依据", "basis", _lines(matter.legal_basis, "title", "article")),
+    ]
+    found = [assistant.PassageInput(source=f"service:{matter.code}", section=name,
+                                    title=matter.name, text=text.strip(),
+                                    url=f"{url}#{anchor}")
+             for name, anchor, text in sections if text and text.strip()]
+    for n, item in enumerate(matter.faq or []):
+        if isinstance(item, dict) and item.get("q") and item.get("a"):
+            found.append(assistant.PassageInput(
+                source=f"service:{matter.code}", section=f"常见问题 {n + 1}",
+                title=matter.name, text=f"{item['q']} {item['a']}", url=f"{url}#faq"))
+    return found
+
+
+def bundle_passages(bundle: Bundle) -> list[assistant.PassageInput]:
+    document = bundle_document(bundle)
+    return [assistant.PassageInput(source=document.key, section="一件事", title=bundle.name,
+                                   text=document.body, url=document.url)]
+
+
 def sync_matter(matter: Matter) -> None:
     search.remove_documents(prefix=f"faq:{matter.code}:")
     if matter.published:
         search.index_documents(matter_documents(matter))
+        assistant.replace_passages(f"service:{matter.code}", matter_passages(matter))
     else:
         search.remove_documents([f"service:{matter.code}"])
+        assistant.replace_passages(f"service:{matter.code}", [])
 
 
 def sync_bundle(bundle: Bundle) -> None:
     if bundle.published:
         search.index_documents([bundle_document(bundle)])
+        assistant.replace_passages(f"service:bundle:{bundle.code}", bundle_passages(bundle))
     else:
         search.remove_documents([f"service:bundle:{bundle.code}"])
+        assistant.replace_passages(f"service:bundle:{bundle.code}", [])
 
 
 def service_documents() -> Iterator[search.DocumentInput]:
@@ -103,6 +153,14 @@ def _matter_saved(sender: Any, instance: Matter, raw: bool = False, **kwargs: An
 def _matter_deleted(sender: Any, instance: Matter, **kwargs: Any) -> None:
     search.remove_documents([f"service:{instance.code}"])
     search.remove_documents(prefix=f"faq:{instance.code}:")
+    assistant.replace_passages(f"service:{instance.code}", [])
+
+
+def catalogue_passages() -> Iterator[assistant.PassageInput]:
+    for matter in Matter.objects.filter(published=True).order_by("code"):
+        yield from matter_passages(matter)
+    for bundle in Bundle.objects.filter(published=True).order_by("code"):
+        yield from bundle_passages(bundle)
 
 
 def _bundle_saved(sender: Any, instance: Bundle, raw: bool = False, **kwargs: Any) -> None:
@@ -116,3 +174,4 @@ def connect() -> None:
     post_save.connect(_bundle_saved, sender=Bundle, dispatch_uid="search_bundle_saved")
     search.register_source("service", service_documents)
     search.register_source("faq", faq_documents)
+    assistant.register_source("service", catalogue_passages)

@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
-from yiwang.support.search import text
+from yiwang.support.search import quality, text
 from yiwang.support.search.backends import Filters, backend
 from yiwang.support.search.models import Document, Kind, Miss, Synonym
 
@@ -46,6 +46,7 @@ __all__ = [
     "index_documents",
     "load_synonyms",
     "misses",
+    "quality",
     "queue_reindex",
     "register_source",
     "reindex",

@@ -16,6 +16,7 @@ import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -115,7 +116,7 @@ def pinyin_text(title: str, extra: Iterable[str] = ()) -> str:
         out.append("".join(lazy_pinyin(whole, style=Style.FIRST_LETTER)))
         words = [w for w in jieba.cut_for_search(phrase) if _CJK.search(w) and len(w) >= 2]
         short = [w for w in words if len(w) < len(whole)]  # the parts of a long user word
-        words += [a + b for seq in (cut, short) for a, b in zip(seq, seq[1:], strict=False)]
+        words += [a + b for seq in (cut, short) for a, b in pairwise(seq)]
         out += ["".join(lazy_pinyin(w)) for w in words]
     return " ".join(dict.fromkeys(p for p in out if p.isascii() and p.isalnum()))
 

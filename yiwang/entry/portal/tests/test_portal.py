@@ -65,9 +65,10 @@ def test_layout_has_skip_link_landmarks_and_no_inline_style_or_script(public_cli
     for landmark in ("<header", "<nav", "<main", "<footer"):
         assert landmark in html
     assert "style=" not in html and "<style" not in html
-    # no inline script: only the search box's suggestions, from a file of our own
+    # no inline script: only the search box's suggestions and the chat widget, from files
     assert re.findall(r"<script[^>]*>", html) == [
-        '<script src="/static/search/suggest.js" defer>']
+        '<script src="/static/search/suggest.js" defer>',
+        '<script src="/static/assistant/chat.js" defer>']
     csp = public_client.get("/").headers["Content-Security-Policy"]
     assert "style-src 'self'" in csp
 

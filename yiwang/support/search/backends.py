@@ -14,6 +14,7 @@ the same four methods against its own index — see docs/search.md.
 # ruff: noqa: S608 - the SQL is built from constants and column names; values are parameters
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ from django.utils.module_loading import import_string
 from yiwang.support.search.text import Query
 
 TITLE_WEIGHT, BODY_WEIGHT, PINYIN_WEIGHT = 10.0, 1.0, 3.0
+BUDGET = 2000  # documents ranked per query at most (a few microseconds each)
+COUNT_CAP = 10_000  # totals are exact up to this, then "10,000+"
+FACET_DEPTH = 1000  # facets count the best this many results
+DF_SECONDS = 300.0
+_df_cache: dict[tuple[str, str], tuple[int, float]] = {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Hits:
 
     ids: list[int]
     total: int
+    capped: bool = False  # the total is at least this, or facets count the best results
     kinds: dict[str, int] = field(default_factory=dict)
     departments: dict[str, int] = field(default_factory=dict)
     department_names: dict[str, str] = field(default_factory=dict)
@@ -86,52 +93,132 @@ class Fts5Backend:
                 " VALUES ('delete', %s, %s, %s, %s, %s)",
                 [(r["id"], *(r[c] for c in self.COLUMNS)) for r in rows])
 
+    @staticmethod
+    def _tags(filters: Filters | None) -> str:
+        """The filters as tag terms ANDed to an expression (so they use the index)."""
+        tags = []
+        if filters is not None:
+            tags += [f"k_{filters.kind}"] if filters.kind else []
+            tags += [f"d_{filters.department}"] if filters.department else []
+            tags += [f"a_{filters.audience}"] if filters.audience else []
+        return "".join(f" AND tags : {_quote(t)}" for t in tags)
+
     def _match(self, query: Query, filters: Filters | None) -> str:
         if query.pinyin:
             expression = f"pinyin : {_quote(query.tokens[0])}*"
         else:
             expression = "{title_tokens tokens} : (" + " OR ".join(
                 _quote(t) for t in query.terms) + ")"
-        tags = []
-        if filters is not None:
-            tags += [f"k_{filters.kind}"] if filters.kind else []
-            tags += [f"d_{filters.department}"] if filters.department else []
-            tags += [f"a_{filters.audience}"] if filters.audience else []
-        return expression + "".join(f" AND tags : {_quote(t)}" for t in tags)
+        return expression + self._tags(filters)
+
+    def _capped(self, cursor: Any, expression: str, cap: int) -> int:
+        cursor.execute("SELECT count(*) FROM (SELECT rowid FROM search_fts WHERE search_fts "
+                       "MATCH %s LIMIT %s)", [expression, cap + 1])
+        return int(cursor.fetchone()[0])
+
+    def _df(self, cursor: Any, column: str, term: str) -> int:
+        """How many documents hold ``term`` (in ``column``: both, or the title), counted up
+        to the budget and kept for a few minutes."""
+        key = (column, term)
+        found = _df_cache.get(key)
+        if found is not None and time.monotonic() - found[1] < DF_SECONDS:
+            return found[0]
+        count = self._capped(cursor, f"{{{column}}} : {_quote(term)}", BUDGET)
+        if len(_df_cache) > 50_000:
+            _df_cache.clear()
+        _df_cache[key] = (count, time.monotonic())
+        return count
+
+    def _candidates(self, cursor: Any, query: Query) -> tuple[str, bool | None]:
+        """The expression whose matches are ranked, and whether it is every match.
+
+        BM25 reads the whole document list of every word in the expression (for its
+        weight) and then scores each match, so a query whose words are common is not
+        ranked over all its matches: the candidates are the documents holding its rarer
+        words (cheapest first, up to ``BUDGET`` documents) and those with its other words
+        in their title (titles weigh ten times the body). A document that holds only
+        common words, and only in its body, is counted in the total but not ranked — BM25
+        would have put it far down anyway. When every word is that common (a query of
+        "公司" alone), nothing is ranked: ``None`` says the newest documents holding all
+        the words (or any, when none holds all) come first."""
+        both = "{title_tokens tokens}"
+        every = f"{both} : (" + " OR ".join(_quote(t) for t in query.terms) + ")"
+        counts = {t: self._df(cursor, "title_tokens tokens", t) for t in query.terms}
+        if sum(counts.values()) <= BUDGET:
+            return every, True
+        parts, spent = [], 0
+        for term in sorted(query.terms, key=lambda t: counts[t]):
+            if counts[term] and spent + counts[term] <= BUDGET:
+                parts.append(f"{both} : {_quote(term)}")
+                spent += counts[term]
+        for term in query.terms:
+            if spent >= BUDGET or f"{both} : {_quote(term)}" in parts:
+                continue
+            in_titles = self._df(cursor, "title_tokens", term)
+            if in_titles and spent + in_titles <= BUDGET:
+                parts.append(f"{{title_tokens}} : {_quote(term)}")
+                spent += in_titles
+        if not parts:  # every word is common, even in titles: not ranked (see search())
+            together = f"{both} : (" + " AND ".join(_quote(t) for t in query.terms) + ")"
+            return (together if self._capped(cursor, together, 0) else every), None
+        return "(" + " OR ".join(parts) + ")", False
 
     def search(self, query: Query, filters: Filters, *, offset: int, limit: int,
                facets: bool = True) -> Hits:
         rank = f"bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, {PINYIN_WEIGHT}, 0.0)"
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rowid FROM search_fts WHERE search_fts MATCH %s ORDER BY {rank} "
-                "LIMIT %s OFFSET %s", [self._match(query, filters), limit, offset])
-            ids = [row[0] for row in cursor.fetchall()]
-            if not facets:
-                cursor.execute("SELECT count(*) FROM search_fts WHERE search_fts MATCH %s",
-                               [self._match(query, filters)])
-                return Hits(ids=ids, total=int(cursor.fetchone()[0]))
-            cursor.execute(
-                "SELECT d.kind, d.department_code, max(d.department_name), count(*) "
-                "FROM search_fts "
-                "JOIN search_document d ON d.id = search_fts.rowid "
-                "WHERE search_fts MATCH %s GROUP BY d.kind, d.department_code",
-                [self._match(query, Filters(audience=filters.audience))])
-            groups = cursor.fetchall()
-        return _facets(ids, groups, filters)
+            if query.pinyin:
+                candidates, everything = self._match(query, None), True
+            else:
+                candidates, everything = self._candidates(cursor, query)
+            # the total is counted over every match (not only the ranked candidates), up to
+            # COUNT_CAP; facets over the best FACET_DEPTH candidates, read with the page
+            # in one ranked query when there is no kind or department filter
+            total = self._capped(cursor, self._match(query, filters), COUNT_CAP)
+            unfiltered = Filters(audience=filters.audience)
+            order, outer = "score", "f.score"
+            if everything is None:  # newest first: BM25 would read every word's list
+                rank, order, outer = "rowid", "rowid DESC", "f.rowid DESC"
+            sql = ("SELECT f.rowid, d.kind, d.department_code, d.department_name FROM "
+                   f"(SELECT rowid, {rank} AS score FROM search_fts WHERE search_fts MATCH %s "
+                   f"ORDER BY {order} LIMIT %s) f JOIN search_document d ON d.id = f.rowid "
+                   f"ORDER BY {outer}")
+            if facets and filters == unfiltered and offset + limit <= FACET_DEPTH:
+                cursor.execute(sql, [candidates + self._tags(filters), FACET_DEPTH])
+                best = cursor.fetchall()
+                ids = [row[0] for row in best[offset:offset + limit]]
+            else:
+                cursor.execute(
+                    f"SELECT rowid FROM search_fts WHERE search_fts MATCH %s ORDER BY "
+                    f"{'rowid DESC' if everything is None else rank} LIMIT %s OFFSET %s",
+                    [candidates + self._tags(filters), limit, offset])
+                ids = [row[0] for row in cursor.fetchall()]
+                if not facets:
+                    return Hits(ids=ids, total=min(total, COUNT_CAP),
+                                capped=total > COUNT_CAP)
+                cursor.execute(sql, [candidates + self._tags(unfiltered), FACET_DEPTH])
+                best = cursor.fetchall()
+            groups: Counter[tuple[str, str, str]] = Counter(
+                (kind, department, name) for _pk, kind, department, name in best)
+            flat = [(k, d, n, count) for (k, d, n), count in groups.items()]
+        found = _facets(ids, flat, filters)
+        found.total = min(total, COUNT_CAP)
+        found.capped = total > COUNT_CAP or (everything is not True and total > FACET_DEPTH)
+        return found
 
     def suggest(self, query: Query, *, limit: int) -> list[int]:
+        """Documents whose title (or its pinyin) completes what is typed: the first
+        matches found, not ranked — ranking a one-character prefix would read most titles;
+        the caller orders them."""
         if query.pinyin:
             expression = f"pinyin : {_quote(query.tokens[0])}*"
         else:
             *whole, last = query.tokens or [""]
             parts = [_quote(t) for t in whole] + [f"{_quote(last)}*"]
             expression = "title_tokens : (" + " AND ".join(parts) + ")"
-        rank = f"bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, {PINYIN_WEIGHT}, 0.0)"
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT rowid FROM search_fts WHERE search_fts MATCH %s ORDER BY {rank} "
-                "LIMIT %s", [f"({expression}) NOT tags : k_credit", limit])
+            cursor.execute("SELECT rowid FROM search_fts WHERE search_fts MATCH %s LIMIT %s",
+                           [f"({expression}) NOT tags : k_credit", limit * 4])
             return [row[0] for row in cursor.fetchall()]
 
     def rebuild(self) -> None:

@@ -275,6 +275,7 @@ class Result:
     total: int
     page: int
     pages: int
+    capped: bool = False  # more than ``total`` match; facets count the best results
     kinds: list[dict[str, Any]] = field(default_factory=list)
     departments: list[dict[str, Any]] = field(default_factory=list)
 
@@ -306,7 +307,7 @@ def search(q: str, *, kind: str = "", department: str = "", audience: str = "",
         _record_miss(query.text)
     names = hits.department_names
     return Result(
-        query=query, items=items, total=hits.total, page=page,
+        query=query, items=items, total=hits.total, page=page, capped=hits.capped,
         pages=min(MAX_PAGE, (hits.total + per_page - 1) // per_page),
         kinds=[{"code": k, "label": str(Kind(k).label), "count": hits.kinds.get(k, 0)}
                for k in Kind.values if hits.kinds.get(k)],
@@ -325,11 +326,15 @@ def suggest(q: str, *, limit: int = 8) -> list[dict[str, str]]:
     # Titles that begin with what was typed (a range on the title index: "无犯" is not a
     # word of its own), then the index's word-prefix matches.
     start = text.normalise(q)
-    ids = list(Document.objects.filter(title__gte=start, title__lt=start + "\uffff")
-               .exclude(kind=Kind.CREDIT).order_by("title").values_list("id", flat=True)
-               [:limit])
+    # a bounded slice of the title index (credit records are read and skipped: a common
+    # first character must not scan a million company names)
+    prefixed = (Document.objects.filter(title__gte=start, title__lt=start + "\uffff")
+                .order_by("title").values_list("id", "kind")[:limit * 8])
+    ids = [pk for pk, kind in prefixed if kind != Kind.CREDIT][:limit]
     if len(ids) < limit:
-        ids += [pk for pk in backend().suggest(query, limit=limit) if pk not in ids]
+        more = Document.objects.in_bulk(backend().suggest(query, limit=limit))
+        ids += [d.pk for d in sorted(more.values(), key=lambda d: (len(d.title), d.pk))
+                if d.pk not in ids]
     documents = Document.objects.in_bulk(ids[:limit])
     return [{"title": documents[pk].title, "url": documents[pk].url,
              "kind": str(Kind(documents[pk].kind).label)} for pk in ids[:limit]

@@ -51,7 +51,8 @@ class Facet(Schema):
 
 
 class SearchOut(Schema):
-    total: int
+    total: int = Field(description="结果数(capped 为真时:至少这么多)")
+    capped: bool = Field(description="结果超过可精确计数的上限;分面只统计最相关的结果")
     page: int
     pages: int
     tokens: list[str] = Field(description="分词后的检索词(已去除停用词)")
@@ -84,7 +85,8 @@ def search_all(request: HttpRequest,
         found = search.search(q, kind=kind, department=department, page=page)
     except ValidationError as exc:
         return Status(400, {"detail": " ".join(exc.messages)})
-    return {"total": found.total, "page": found.page, "pages": found.pages,
+    return {"total": found.total, "capped": found.capped, "page": found.page,
+            "pages": found.pages,
             "tokens": found.query.tokens, "expansions": found.query.expansions,
             "items": [{k: v for k, v in i.items() if k in Hit.model_fields}
                       for i in found.items],

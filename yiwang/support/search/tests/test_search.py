@@ -131,3 +131,26 @@ def test_reindex_rebuilds_from_the_sources(corpus: None) -> None:
         assert keys(search.search("防汛")) == ["notice:n2"]
     finally:
         search.register_source("notice", lambda: [])
+
+
+def test_common_words_are_not_ranked_over_every_match(monkeypatch: Any, db: Any) -> None:
+    """At scale BM25 ranks only candidates (rare words, words in titles): here with a
+    budget of 5 documents instead of 2,000, on SQLite's backend."""
+    from django.db import connection
+
+    from yiwang.support.search import backends
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the candidate budget is the FTS5 backend's")
+    monkeypatch.setattr(backends, "BUDGET", 5)
+    monkeypatch.setattr(backends, "FACET_DEPTH", 10)
+    backends._df_cache.clear()
+    search.index_documents([doc(f"n{n}", f"第 {n} 号通知", "关于公司年报的通知。", kind="notice")
+                            for n in range(30)])
+    search.index_documents([doc("rare", "企业年报公示", "公司年报和火山灰报送。", kind="notice")])
+    found = search.search("公司 火山灰")
+    assert found.items[0]["key"] == "notice:rare"  # the rare word's document, ranked
+    assert found.total == 31 and found.capped
+    newest = search.search("公司")  # only a common word: the newest first, unranked
+    assert newest.items[0]["key"] == "notice:rare" and newest.total == 31
+    assert newest.items[1]["key"] == "notice:n29"

@@ -115,7 +115,7 @@ def facts_of(subject_ids: list[int], today: date | None = None) -> dict[int, dic
     """The facts of each subject, counted in four grouped queries."""
     today = today or timezone.localdate()
     one, three = today - timedelta(days=365), today - timedelta(days=3 * 365)
-    facts = {pk: {k: 0 for k in FACTS} for pk in subject_ids}
+    facts: dict[int, dict[str, Any]] = {pk: dict.fromkeys(FACTS, 0) for pk in subject_ids}
     penalties = (Record.objects.filter(IN_FORCE, subject_id__in=subject_ids,
                                        kind=RecordKind.PENALTY, decided_on__gt=three)
                  .values("subject_id").annotate(

@@ -59,11 +59,13 @@ def _public(target: Record | ListEntry) -> bool:
 def sync(target: Record | ListEntry) -> None:
     """Put the target in the index or take it out, by whether it is on publicity."""
     if isinstance(target, Record):
-        key, make = f"credit:r{target.pk}", record_document
+        key = f"credit:r{target.pk}"
+        made = record_document(target) if _public(target) else None
     else:
-        key, make = f"credit:e{target.pk}", entry_document
-    if _public(target):
-        search.index_documents([make(target)])  # type: ignore[arg-type]
+        key = f"credit:e{target.pk}"
+        made = entry_document(target) if _public(target) else None
+    if made is not None:
+        search.index_documents([made])
     else:
         search.remove_documents([key])
 

@@ -167,8 +167,9 @@ class Fts5Backend:
                facets: bool = True) -> Hits:
         rank = f"bm25(search_fts, {TITLE_WEIGHT}, {BODY_WEIGHT}, {PINYIN_WEIGHT}, 0.0)"
         with connection.cursor() as cursor:
+            everything: bool | None = True
             if query.pinyin:
-                candidates, everything = self._match(query, None), True
+                candidates = self._match(query, None)
             else:
                 candidates, everything = self._candidates(cursor, query)
             # the total is counted over every match (not only the ranked candidates), up to

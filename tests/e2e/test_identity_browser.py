@@ -111,7 +111,8 @@ def test_citizen_signs_in_once_for_portal_and_relying_parties(server):  # type: 
         # 4. Sign out, then sign in to the portal with the password and TOTP.
         citizen.get(server.public + "/account/logout/")
         # Opening the login page before the post lands could cancel it.
-        click_and_land(citizen, citizen.find_element(By.CSS_SELECTOR, "form button[type=submit]"),
+        click_and_land(citizen, citizen.find_element(By.CSS_SELECTOR,
+                                                     "main form button[type=submit]"),
                        "the sign-out")
         citizen.get(server.public + "/account/login/")
         wait_for(lambda: citizen.find_elements(By.NAME, "login"), "the sign-in form")

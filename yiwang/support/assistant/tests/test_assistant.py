@@ -101,13 +101,26 @@ def test_hand_over_to_a_person_and_the_first_agent_wins(guides: None) -> None:
         assistant.ask(conversation, "还在吗")
 
 
-def test_an_unclear_question_gets_a_clarifying_question(guides: None) -> None:
+def test_an_unclear_question_gets_a_clarifying_question(guides: None, monkeypatch: Any) -> None:
+    """Two guides scored close together (the vectors prefer one, BM25 the other): the
+    assistant asks which; choosing one answers from it."""
+    from yiwang.support.assistant import dialogue
+
+    passages = {p.source: p.pk for p in assistant.Passage.objects.order_by("id")}
+    close = [dialogue.Candidate("service:WFZ", 0.211, passages["service:WFZ"], 0.30, 1),
+             dialogue.Candidate("service:CS", 0.211, passages["service:CS"], 0.28, 0)]
+    real_rank = dialogue.rank
+    monkeypatch.setattr(dialogue, "rank", lambda q, limit=5: close)
     reply = assistant.answer("证明")
     assert reply.outcome == "clarify"
     labels = [c["label"] for c in reply.choices]
-    assert {"无犯罪记录证明开具", "出生医学证明首次签发"} <= set(labels)
-    chosen = assistant.answer(reply.choices[labels.index("出生医学证明首次签发")]["value"])
+    assert labels == ["无犯罪记录证明开具", "出生医学证明首次签发"]
+    monkeypatch.setattr(dialogue, "rank", real_rank)
+    chosen = assistant.answer(reply.choices[1]["value"])
     assert chosen.outcome == "answer" and chosen.citations[0]["url"] == "/services/CS/"
+    apart = [close[0], dialogue.Candidate("service:CS", 0.1, passages["service:CS"], 0.2, 3)]
+    monkeypatch.setattr(dialogue, "rank", lambda q, limit=5: apart)
+    assert assistant.answer("证明").outcome == "answer"  # a clear winner is answered
 
 
 def test_greetings_and_thanks_are_answered_without_a_search(guides: None) -> None:

@@ -27,10 +27,10 @@ def document(article: Article) -> search.DocumentInput:
 
 
 def sync(article: Article) -> None:
+    # under either kind: an article's kind may have been changed since it was indexed
+    search.remove_documents([f"{kind}:{article.pk}" for kind in PATHS])
     if article.state == ArticleState.PUBLISHED:
         search.index_documents([document(article)])
-    else:
-        search.remove_documents([f"{article.kind}:{article.pk}"])
 
 
 def _documents(kind: str) -> Iterator[search.DocumentInput]:

@@ -49,12 +49,14 @@ def ask(conversation: Conversation, text: str) -> list[Message]:
     if conversation.state == State.CLOSED:
         raise ValidationError(_("这次对话已经结束,请开始新的对话。"), code="closed")
     text = dialogue.check(text)
+    # the reply is worked out before the write transaction (ranking reads the index and
+    # runs the encoder: no writer should wait for that)
+    reply = dialogue.answer(text) if conversation.state == State.BOT else None
     with transaction.atomic():
         mine = _add(conversation, Role.USER, text)
-        if conversation.state in (State.WAITING, State.HUMAN):
+        if reply is None:
             _bump(conversation)
             return [mine]  # a person answers
-        reply = dialogue.answer(text)
         if reply.outcome == "refused":
             _bump(conversation, abusive=conversation.abusive + 1)
             if conversation.abusive >= ABUSE_LIMIT:

@@ -91,7 +91,8 @@ def rank(question: str, *, limit: int = 5) -> list[Candidate]:
                     sorted(best.items(), key=lambda kv: -kv[1][0])):
                 found[source] = Candidate(source, 1 / (RRF_K + place + 1), pk, score)
     try:
-        hits = search.search(question, per_page=LEXICAL_DEPTH, facets=False).items
+        hits = search.search(question[:search.MAX_QUERY], per_page=LEXICAL_DEPTH,
+                             facets=False, record_miss=False).items
     except ValidationError:
         hits = []
     place = 0

@@ -23,6 +23,7 @@ from yiwang.support.assistant import service
 
 SESSION_KEY = "assistant_conversation"
 QUESTIONS_PER_MINUTE = 30
+HANDOVERS_PER_MINUTE = 3
 
 
 def _conversation(request: HttpRequest, *, create: bool) -> Any:
@@ -46,9 +47,9 @@ def _state(conversation: Any) -> str:
 
 
 def _ask(request: HttpRequest, text: str) -> tuple[Any, list[Any], str]:
-    conversation = _conversation(request, create=True)
     if ratelimit.exceeded("assistant.ask", request, per_minute=QUESTIONS_PER_MINUTE):
-        return conversation, [], _("提问过于频繁,请稍后再试。")
+        return _conversation(request, create=False), [], _("提问过于频繁,请稍后再试。")
+    conversation = _conversation(request, create=True)
     try:
         return conversation, service.ask(conversation, text[:2000]), ""
     except ValidationError as exc:
@@ -62,8 +63,8 @@ def page(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         if request.POST.get("action") == "human":
-            conversation = _conversation(request, create=True)
-            service.request_human(conversation)
+            if not _handover_limited(request):
+                service.request_human(_conversation(request, create=True))
             return redirect("assistant_portal:page")
         if request.POST.get("action") == "new":
             request.session.pop(SESSION_KEY, None)
@@ -99,8 +100,17 @@ def messages(request: HttpRequest) -> HttpResponse:
                          "state": _state(conversation), "csrf": get_token(request)})
 
 
+def _handover_limited(request: HttpRequest) -> bool:
+    """Hand-overs fill the agents' queue: a few a minute per address."""
+    return ratelimit.exceeded("assistant.human", request, per_minute=HANDOVERS_PER_MINUTE)
+
+
 @require_POST
 def human(request: HttpRequest) -> HttpResponse:
+    if _handover_limited(request):
+        return JsonResponse({"detail": _("转人工请求过于频繁,请稍后再试。"),
+                             "state": _state(_conversation(request, create=False))},
+                            status=429)
     conversation = _conversation(request, create=True)
     new = service.request_human(conversation)
     return JsonResponse({"messages": [_message(m) for m in new],

@@ -12,8 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from yiwang.core.audit import service as audit
-from yiwang.support.credit.lists import public_entries
-from yiwang.support.credit.models import ListType, Publication, RecordKind, Subject
+from yiwang.support.credit.models import ListEntry, ListType, Publication, RecordKind, Subject
 from yiwang.support.credit.records import public_fields, public_records
 from yiwang.support.credit.risk import classify
 from yiwang.support.credit.subjects import find_subject, parse_code
@@ -42,7 +41,8 @@ class CreditCheck:
 
 
 def _entry(entry: Any) -> dict[str, Any]:
-    return {"list_name": entry.list_name, "reason": entry.reason,
+    return {"list_name": entry.list_name,
+            "under_objection": entry.publication == Publication.SUSPENDED, "reason": entry.reason,
             "legal_basis": entry.legal_basis, "authority": entry.authority_name,
             "decision_no": entry.decision_no, "measures": entry.measures,
             "publish_from": entry.publish_from, "expires_on": entry.expires_on}
@@ -58,7 +58,11 @@ def check(code: str, *, purpose: str, actor: Any = None) -> CreditCheck:
         result = CreditCheck(code_known=False)
     else:
         today = timezone.localdate()
-        entries = list(public_entries(today).filter(subject=subject))
+        # for the officer, an entry under objection still stands (it is only off the
+        # public pages): flagged, and marked as under objection
+        entries = list(ListEntry.objects.filter(
+            subject=subject, publication__in=[Publication.PUBLISHED, Publication.SUSPENDED],
+            publish_from__lte=today, expires_on__gt=today))
         penalties = [public_fields(r) for r in public_records(today).filter(
             subject=subject, kind=RecordKind.PENALTY)[:20]]
         objections = (subject.records.filter(publication=Publication.SUSPENDED).count()

@@ -100,11 +100,13 @@ def _file(user: Any, target: Record | ListEntry, kind: str, *, statement: str,
         try:
             with transaction.atomic(), audit.together():
                 dispute.save()
-                if kind == DisputeKind.OBJECTION:
-                    _model(target).objects.filter(pk=target.pk).update(
+                if kind == DisputeKind.OBJECTION and not _model(target).objects.filter(
+                        pk=target.pk).exclude(publication__in=ENDED).update(
                         publication=Publication.SUSPENDED,
                         publication_note=_("信用主体提出异议,暂停公示"),
-                        row_version=F("row_version") + 1)
+                        row_version=F("row_version") + 1):
+                    # revoked, repaired or removed meanwhile: nothing to suspend
+                    raise _Ended
                 on_ledger(f"credit.{kind}_filed", {
                     "dispute": dispute.number, "target": _ref(target),
                     "authority": target.authority_code})
@@ -113,6 +115,8 @@ def _file(user: Any, target: Record | ListEntry, kind: str, *, statement: str,
                 target.refresh_from_db()
                 searching.sync(target)
             break
+        except _Ended:
+            raise error(_("这条信息已不再公示,无需提出异议。"), "ended") from None
         except IntegrityError:
             if Dispute.objects.filter(kind=kind, state=DisputeState.PENDING,
                                       **_target_fields(target)).exists():
@@ -122,6 +126,10 @@ def _file(user: Any, target: Record | ListEntry, kind: str, *, statement: str,
         raise error(_("系统繁忙,请稍后再试。"), "busy")
     target.refresh_from_db()
     return dispute
+
+
+class _Ended(Exception):
+    """The target left publicity while the objection was being filed."""
 
 
 def _ref(target: Record | ListEntry) -> str:
@@ -140,6 +148,11 @@ def file_objection(user: Any, target: Record | ListEntry, *, statement: str) -> 
     if Dispute.objects.filter(kind=DisputeKind.OBJECTION, state=DisputeState.PENDING,
                               **_target_fields(target)).exists():
         raise error(_("这条信息已有一件待处理的异议,请等待处理结果。"), "pending")
+    if Dispute.objects.filter(kind=DisputeKind.OBJECTION, state=DisputeState.DISMISSED,
+                              **_target_fields(target)).exists():
+        # a dismissed objection may not suspend publication again and again
+        raise error(_("对这条信息的异议已经核实处理,不能重复提出。如有新的证据,请联系决定机关"
+                      "或申请行政复议。"), "decided")
     return _file(user, target, DisputeKind.OBJECTION, statement=statement)
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -98,6 +98,14 @@ def check_rules(rules: Any, default_class: str) -> list[dict[str, Any]]:
 def save_rules(rules: Any, *, default_class: str, note: str, actor: Any) -> RiskRules:
     """A new version of the rules (the old ones stay, for the record)."""
     clean = check_rules(rules, default_class)
+    try:
+        return _save_rules(clean, default_class, note, actor)
+    except IntegrityError:  # another editor saved a version at the same moment
+        raise error(_("规则刚被其他人修改过,请刷新后再改。"), "conflict") from None
+
+
+def _save_rules(clean: list[dict[str, Any]], default_class: str, note: str,
+                actor: Any) -> RiskRules:
     with transaction.atomic(), audit.together():
         latest = current_rules()
         saved = RiskRules.objects.create(version=latest.version + 1, rules=clean,
@@ -132,8 +140,9 @@ def facts_of(subject_ids: list[int], today: date | None = None) -> dict[int, dic
                 .values("subject_id").annotate(n=Count("id")))
     for valid in licences:
         facts[valid["subject_id"]]["licences"] = valid["n"]
-    entries = (ListEntry.objects.filter(subject_id__in=subject_ids,
-                                        publication=Publication.PUBLISHED,
+    entries = (ListEntry.objects.filter(subject_id__in=subject_ids,  # under objection: still
+                                        publication__in=[Publication.PUBLISHED,
+                                                         Publication.SUSPENDED],
                                         publish_from__lte=today, expires_on__gt=today)
                .values("subject_id", "list_type").annotate(n=Count("id")))
     for listed in entries:

@@ -46,8 +46,8 @@ def entry_document(entry: ListEntry) -> search.DocumentInput:
         visible_until=entry.expires_on)
 
 
-def _public(target: Record | ListEntry) -> bool:
-    today = timezone.localdate()
+def _public(target: Record | ListEntry, today: Any = None) -> bool:
+    today = today or timezone.localdate()
     if target.publication != Publication.PUBLISHED:
         return False
     if isinstance(target, Record):
@@ -56,14 +56,14 @@ def _public(target: Record | ListEntry) -> bool:
     return target.publish_from <= today < target.expires_on
 
 
-def sync(target: Record | ListEntry) -> None:
+def sync(target: Record | ListEntry, today: Any = None) -> None:
     """Put the target in the index or take it out, by whether it is on publicity."""
     if isinstance(target, Record):
         key = f"credit:r{target.pk}"
-        made = record_document(target) if _public(target) else None
+        made = record_document(target) if _public(target, today) else None
     else:
         key = f"credit:e{target.pk}"
-        made = entry_document(target) if _public(target) else None
+        made = entry_document(target) if _public(target, today) else None
     if made is not None:
         search.index_documents([made])
     else:
@@ -79,3 +79,25 @@ def documents() -> Iterator[search.DocumentInput]:
         yield record_document(record)
     for entry in public_entries().iterator(chunk_size=1000):
         yield entry_document(entry)
+
+
+def sync_dates(today: Any = None) -> int:
+    """What dates change without a write: list entries whose publication starts today or
+    has ended, records whose publicity ended — put in or taken out of the index (the
+    daily job, just after midnight)."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    today = today or timezone.localdate()
+    window = (today - timedelta(days=2), today)
+    count = 0
+    for entry in ListEntry.objects.select_related("subject").filter(
+            Q(publish_from__range=window) | Q(expires_on__range=window)):
+        sync(entry, today)
+        count += 1
+    for record in Record.objects.select_related("subject").filter(
+            publish_until__range=(window[0] - timedelta(days=1), window[1])):
+        sync(record, today)
+        count += 1
+    return count

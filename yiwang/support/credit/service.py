@@ -129,7 +129,16 @@ __all__ = [
     "search_public",
     "subject_summary",
     "subjects_of",
+    "sync_index",
 ]
+
+
+def sync_index(today: Any = None) -> int:
+    """Put list entries whose publication starts today into unified search, and take out
+    entries and records whose publicity has ended (the daily job ``credit.sync_index``)."""
+    from yiwang.support.credit import searching
+
+    return searching.sync_dates(today)
 
 
 def search_public(q: str) -> Q:

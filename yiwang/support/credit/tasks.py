@@ -16,3 +16,10 @@ def expire_entries() -> int:
 def classify() -> dict[str, int]:
     """Recompute every subject's risk class under the current rules."""
     return service.classify_all()
+
+
+@periodic(name="credit.sync_index", at="00:10")
+def sync_index() -> int:
+    """Unified search follows publicity's dates: entries starting today go in, ended ones
+    come out."""
+    return service.sync_index()

@@ -76,6 +76,9 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_safe
 def record(request: HttpRequest, pk: int) -> HttpResponse:
     """One record on publicity, every field of the data standard (persons masked)."""
+    if ratelimit.exceeded("credit.search", request, per_minute=SEARCHES_PER_MINUTE):
+        return HttpResponse(_("查询过于频繁,请一分钟后再试。"), status=429,
+                            content_type="text/plain; charset=utf-8")
     found = service.public_records().filter(pk=pk).first()
     if found is None:
         raise Http404("not on publicity")
@@ -88,6 +91,9 @@ def record(request: HttpRequest, pk: int) -> HttpResponse:
 def enterprise(request: HttpRequest, code: str) -> HttpResponse:
     """An enterprise's publicity: its records and list entries in force (natural persons
     are not looked up by ID number here)."""
+    if ratelimit.exceeded("credit.search", request, per_minute=SEARCHES_PER_MINUTE):
+        return HttpResponse(_("查询过于频繁,请一分钟后再试。"), status=429,
+                            content_type="text/plain; charset=utf-8")
     subject = service.find_subject(code)
     if subject is None or subject.kind == service.SubjectKind.PERSON:
         raise Http404("no such enterprise on publicity")

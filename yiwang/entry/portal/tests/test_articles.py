@@ -267,3 +267,15 @@ def test_a_published_article_is_found_by_search_until_withdrawn(room) -> None:
     assert [i["url"] for i in found.items] == [f"/policies/{article.pk}/"]
     portal.withdraw_article(room.editor, article, "已废止", article.row_version)
     assert search.search("带押过户").total == 0
+
+
+def test_an_article_whose_kind_changed_leaves_search_when_withdrawn(room) -> None:
+    from yiwang.support.search import service as search
+
+    article = write_article(room.editor, title="关于调整防汛值班安排的说明", publish=True)
+    article = portal.save_article(
+        room.editor, pk=article.pk, kind="notice", title=article.title, doc_no="",
+        department_code=article.department_code, summary="", body=article.body, topic="",
+        valid_until=None, expected_version=article.row_version)
+    portal.withdraw_article(room.editor, article, "已过时", article.row_version)
+    assert search.search("防汛值班").total == 0

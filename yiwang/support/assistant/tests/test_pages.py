@@ -42,3 +42,11 @@ def test_the_page_works_without_javascript_and_hands_over(public_client: Any,
 def test_every_portal_page_has_the_widget(public_client: Any, guides: None) -> None:  # noqa: F811
     home = public_client.get("/search/").content.decode()
     assert 'data-testid="chat-widget"' in home and "/static/assistant/chat.js" in home
+
+
+def test_hand_overs_are_rate_limited(public_client: Any, guides: None) -> None:  # noqa: F811
+    from yiwang.support.assistant import service as assistant
+
+    answers = [public_client.post("/assistant/human").status_code for _n in range(6)]
+    assert answers.count(429) >= 2
+    assert assistant.queue(state="waiting").count() <= 3

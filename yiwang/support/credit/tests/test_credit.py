@@ -244,3 +244,48 @@ def test_publicity_is_searchable_until_an_objection_suspends_it(people: Any) -> 
     assert [i["url"] for i in found.items] == [f"/credit/records/{record.pk}/"]
     service.file_objection(people["citizen"], record, statement="有误。")
     assert search.search("湖畔餐饮", kind="credit").total == 0
+
+
+def test_an_objection_does_not_hide_a_black_listing_from_the_officer(people: Any) -> None:
+    today = timezone.localdate()
+    code = people["enterprise"].credit_code
+    entry = black(code, "示例市湖畔餐饮有限公司", publish_from=today,
+                  expires_on=today + timedelta(days=90))
+    dispute = service.file_objection(people["citizen"], entry, statement="有误。")
+    found = service.check(code, purpose="application:3", actor=people["officer"])
+    assert found.flagged and found.black[0]["under_objection"]
+    assert found.risk_class == "D"
+    service.decide_dispute(people["officer"], dispute, upheld=False, note="核实无误。")
+    with pytest.raises(ValidationError) as caught:  # not again and again
+        service.file_objection(people["citizen"], entry, statement="还是有误。")
+    assert caught.value.code == "decided"
+    entry.refresh_from_db()
+    assert entry.publication == service.Publication.PUBLISHED
+
+
+def test_an_objection_to_a_record_revoked_meanwhile_changes_nothing(people: Any) -> None:
+    record = penalty(people["enterprise"].credit_code, "示例市湖畔餐饮有限公司")
+    stale = service.Record.objects.get(pk=record.pk)
+    service.revoke_record(record, reason="决定已撤销", actor=people["officer"])
+    with pytest.raises(ValidationError) as caught:
+        service.file_objection(people["citizen"], stale, statement="有误。")
+    assert caught.value.code == "ended"
+    record.refresh_from_db()
+    assert record.publication == service.Publication.REVOKED
+    assert not service.Dispute.objects.exists()
+
+
+def test_search_follows_publicity_dates(people: Any) -> None:
+    from yiwang.support.search import service as search
+
+    today = timezone.localdate()
+    service.list_subject(service.ListingInput(
+        list_type="black", list_name="严重违法失信主体名单",
+        code=people["enterprise"].credit_code, name="示例市湖畔餐饮有限公司",
+        reason="提供虚假材料", legal_basis="《市场监督管理严重违法失信名单管理办法》第九条",
+        decision_no="示市监信〔2026〕7号", decided_on=today,
+        publish_from=today + timedelta(days=1), expires_on=today + timedelta(days=30)),
+        authority_code="scjg")
+    assert search.search("湖畔餐饮", kind="credit").total == 0  # not yet published
+    assert service.sync_index(today + timedelta(days=1)) == 1  # the job, tomorrow
+    assert search.search("湖畔餐饮", kind="credit").total == 1

@@ -154,3 +154,9 @@ def test_common_words_are_not_ranked_over_every_match(monkeypatch: Any, db: Any)
     newest = search.search("公司")  # only a common word: the newest first, unranked
     assert newest.items[0]["key"] == "notice:rare" and newest.total == 31
     assert newest.items[1]["key"] == "notice:n29"
+
+
+def test_personal_data_in_a_query_that_found_nothing_is_masked(corpus: None) -> None:
+    search.search("我的手机13812345678收不到验证码")
+    stored = Miss.objects.get().query
+    assert "13812345678" not in stored and "138****5678" in stored

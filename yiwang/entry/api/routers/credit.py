@@ -99,6 +99,15 @@ def _limited(request: HttpRequest) -> bool:
     return ratelimit.exceeded("credit.api", request, per_minute=LOOKUPS_PER_MINUTE)
 
 
+def _page(response: HttpResponse, rows: Any, page: int, out: Any) -> list[dict[str, Any]]:
+    """One page of ``rows`` as ``out`` makes them, the total in ``X-Total-Count``."""
+    found = Paginator(rows, PER_PAGE)
+    response["X-Total-Count"] = str(found.count)
+    if page > found.num_pages:
+        return []
+    return [out(row) for row in found.page(page).object_list]
+
+
 def _too_many() -> Any:
     return Status(429, {"detail": gettext("查询过于频繁，请一分钟后再试")})
 
@@ -114,11 +123,7 @@ def records(request: HttpRequest, response: HttpResponse,
     rows = credit.public_records().filter(credit.search_public(q))
     if kind in credit.RecordKind.values:
         rows = rows.filter(kind=kind)
-    found = Paginator(rows.order_by("-decided_on", "-id"), PER_PAGE)
-    response["X-Total-Count"] = str(found.count)
-    if page > found.num_pages:
-        return []
-    return [_record(r) for r in found.page(page).object_list]
+    return _page(response, rows.order_by("-decided_on", "-id"), page, _record)
 
 
 @public_router.get("/records/{record_id}", auth=None,
@@ -144,11 +149,7 @@ def lists(request: HttpRequest, response: HttpResponse,
     rows = credit.public_entries().filter(credit.search_public(q))
     if type in credit.ListType.values:
         rows = rows.filter(list_type=type)
-    found = Paginator(rows.order_by("-publish_from", "-id"), PER_PAGE)
-    response["X-Total-Count"] = str(found.count)
-    if page > found.num_pages:
-        return []
-    return [_entry(e) for e in found.page(page).object_list]
+    return _page(response, rows.order_by("-publish_from", "-id"), page, _entry)
 
 
 @public_router.get("/enterprises/{credit_code}", auth=None,

@@ -144,6 +144,11 @@ def prefill(definition: Mapping[str, Any], sources: Mapping[str, Any]) -> dict[s
     return _submission.prefill(definition, sources)
 
 
+def prefill_names(definition: Mapping[str, Any]) -> set[str]:
+    """The ``prefill`` sources the definition's fields name (so a caller reads only those)."""
+    return _submission.prefill_names(definition)
+
+
 def to_json_schema(definition: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON Schema (2020-12) of the data of ``definition``, for API clients.
 

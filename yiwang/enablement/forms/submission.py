@@ -429,6 +429,12 @@ def _source(sources: Mapping[str, Any], name: str) -> Any:
     return node
 
 
+def prefill_names(definition: Mapping[str, Any]) -> set[str]:
+    """See ``service.prefill_names``."""
+    return {str(f.comp["prefill"]) for f in _fields(definition.get("components"))
+            if isinstance(f.comp.get("prefill"), str)}
+
+
 def prefill(definition: Mapping[str, Any], sources: Mapping[str, Any]) -> dict[str, Any]:
     """See ``service.prefill``."""
     values: dict[str, Any] = {}

@@ -102,6 +102,11 @@ def act(request: HttpRequest, pk: int, task_pk: int, action: str) -> HttpRespons
     if task is None or task.application_id != app.pk:
         raise Http404("no such task")
     expected = expected_version(request)
+    if expected is None:
+        # the page's version is what tells a decision on what the official saw from one on
+        # something that changed meanwhile: a post without it is refused, never applied
+        messages.error(request, _("页面信息不完整或已过期,您的操作没有生效。请刷新页面后再操作。"))
+        return redirect("workbench:applications_detail", pk=app.pk)
     reason = request.POST.get("reason", "")
     try:
         if action == "claim":

@@ -18,6 +18,7 @@ from yiwang.industry.applications.common import add_event, error, masked_applica
 from yiwang.industry.applications.lifecycle import (
     Submission,
     as_dict,
+    check_applicant,
     enterprise_name,
     prepare_submission,
     record_submission,
@@ -51,10 +52,33 @@ def submit_bundle(user: Any, bundle_code: str, data: Mapping[str, Any], *,
     if problems:
         raise ext.forms.SubmissionInvalid(problems)
     code = access.check_may_file_for(user, acting_for) if acting_for else ""
+    for member, _data in members:
+        check_applicant(member.version, code)
+    _refuse_repeat(user, bundle, cleaned, code)
     own = materials.prepare(user, None, None, cleaned, definition=bundle.form, ocr=False)
     plans = [(member, prepare_submission(user, member.version, Application(), member_data))
              for member, member_data in members]
     return _submit_bundle(user, bundle, cleaned, own, plans, code)
+
+
+IN_FLIGHT = (State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
+
+
+def _refuse_repeat(user: Any, bundle: Any, cleaned: dict[str, Any], code: str) -> None:
+    """The same person filing the same bundle with the same answers while the first is
+    still being handled is a repeat (a second click, a second tab): refused with the first
+    one's number, since each member would register the same event twice (a newborn would
+    get two ID numbers). Uploaded files are left out of the comparison."""
+    files = {c["key"] for c in ext.forms.file_fields(bundle.form, cleaned)}
+    answers = {k: v for k, v in cleaned.items() if k not in files}
+    earlier = (Application.objects.filter(
+        applicant=user, acting_for=code, bundle_code=bundle.code, parent__isnull=True,
+        state__in=IN_FLIGHT).order_by("-submitted_at")[:5])
+    for app in earlier:
+        if {k: v for k, v in (app.data or {}).items() if k not in files} == answers:
+            raise error(_("您已提交过内容相同的“%(name)s”申请(受理编号 %(number)s),正在办理中,"
+                          "请勿重复提交。可在“我的办件”查看进度。")
+                        % {"name": bundle.name, "number": app.number}, "repeat")
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from yiwang.core.uploads import service as uploads
 from yiwang.enablement.ai import service as ai
@@ -17,6 +18,7 @@ from yiwang.enablement.ledger import service as ledger
 from yiwang.enablement.workflow import service as workflow
 from yiwang.industry.services import service as catalogue
 from yiwang.platform.orgs import service as orgs
+from yiwang.platform.registry import service as registry
 from yiwang.support.credit import service as credit
 from yiwang.support.identity import service as identity
 from yiwang.support.licences import service as licences
@@ -104,6 +106,72 @@ def legal_basis_text(matter: Any) -> str:
         elif str(item).strip():
             parts.append(str(item).strip())
     return ";".join(p for p in parts if p)
+
+
+def applicant_problem(version: Any, acting_for: str) -> str | None:
+    """Why this applicant may not file for the version's matter, or None: a matter for
+    individuals (服务对象 个人) is filed by the person, not for an enterprise; and when the
+    approval issues a licence to the applicant, the applicant must be the kind of holder
+    the licence type has (a person's licence to a person, an enterprise's to an enterprise,
+    filed by its representative or an agent). Without this check the application is
+    accepted and the licence cannot be issued at the decision."""
+    matter = version_matter(version)
+    name = str(_first(matter, "name", default=""))
+    if acting_for and _first(matter, "audience", default="") == "person":
+        return _("“%(name)s”是面向个人的事项,请切换为以本人身份办理。") % {"name": name}
+    licence = dict(_first(version, "licence", default={}) or {})
+    if not licence.get("type") or licence.get("holder"):
+        return None  # nothing issued, or issued to someone the form names
+    ltype = _licence_type(str(licence["type"]))
+    if ltype is None:
+        return None
+    if ltype[0] == "enterprise" and not acting_for:
+        return _("本事项签发的“%(licence)s”发给企业或其他组织,请先切换为代表企业办理"
+                 "(需企业的办事申报授权)。") % {"licence": ltype[1]}
+    if ltype[0] == "person" and acting_for:
+        return _("本事项签发的“%(licence)s”发给个人,请切换为以本人身份办理。") % {
+            "licence": ltype[1]}
+    return None
+
+
+_LICENCE_TYPES: dict[str, tuple[float, tuple[str, str] | None]] = {}
+
+
+def _licence_type(code: str) -> tuple[str, str] | None:
+    """(holder kind, name) of a licence type, kept for a minute (asked on every submit)."""
+    now = time.monotonic()
+    cached = _LICENCE_TYPES.get(code)
+    if cached is not None and now - cached[0] < VERSION_CACHE_SECONDS:
+        return cached[1]
+    found = licences.get_type(code)
+    value = (str(found.holder_kind), str(found.name)) if found is not None else None
+    if len(_LICENCE_TYPES) >= VERSION_CACHE_SIZE:
+        _LICENCE_TYPES.clear()
+    _LICENCE_TYPES[code] = (now, value)
+    return value
+
+
+def person_address(user: Any) -> dict[str, str] | None:
+    """The person's address in the population registry (户籍住址) as an address value,
+    read for pre-filling their own form (the read is audited), or None."""
+    id_number = getattr(user, "id_number", "") or ""
+    person = registry.find_person(id_number) if id_number else None
+    if person is None or not person.address:
+        return None
+    shown = registry.reveal_person(person, ["address"], purpose=_("申请表单预填(免填)"),
+                                   actor=user)
+    return {"region": person.region_code, "detail": shown["address"]}
+
+
+def enterprise_prefill(credit_code: str, wanted: set[str]) -> dict[str, str]:
+    """The enterprise's registered address and legal representative's name, when the form
+    asks for them (public registration data, 公示信息)."""
+    if not wanted & {"enterprise.address", "enterprise.legal_representative"}:
+        return {}
+    found = registry.find_enterprise(credit_code)
+    if found is None:
+        return {}
+    return {"address": found.address, "legal_representative": found.legal_representative.name}
 
 
 def publish_licensing(app: Any, version: Any, issued: Any, *, actor: Any) -> None:

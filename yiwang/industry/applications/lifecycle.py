@@ -55,6 +55,19 @@ def _version_or_error(matter_code: str) -> Any:
     return version
 
 
+def check_applicant(version: Any, acting_for: str) -> None:
+    """Refuse an applicant of the wrong kind for the version (see
+    ``integration.applicant_problem``)."""
+    problem = ext.applicant_problem(version, acting_for)
+    if problem:
+        raise error(problem, "applicant_kind")
+
+
+def _department_name(app: Application) -> str:
+    found = ext.orgs.get_department(app.department_code)
+    return str(getattr(found, "name", "") or _("受理部门"))
+
+
 def as_dict(data: Any) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise error(_("申请数据格式不正确。"), "data")
@@ -96,6 +109,7 @@ def save_draft(user: Any, matter_code: str, data: Mapping[str, Any], *,
         version = _version_or_error(matter_code)
         matter = ext.version_matter(version)
         code = access.check_may_file_for(user, acting_for) if acting_for else ""
+        check_applicant(version, code)
         department = ext.matter_department(matter)
         app = Application(
             matter_code=matter.code, matter_name=matter.name[:128], version_pk=version.pk,
@@ -251,6 +265,12 @@ def submit_application(user: Any, application: Application, *,
     if app.state != State.DRAFT:
         raise error(_("该申请已提交,不能重复提交。"), "state")
     version = ext.get_version(app.version_pk)
+    if ext.published_version(app.matter_code) is None:
+        # withdrawn (撤下) since the draft was saved: running applications finish on their
+        # version, but no new one starts
+        raise error(_("事项“%(name)s”已停止网上办理,草稿不能再提交。如有疑问请咨询%(dept)s。")
+                    % {"name": app.matter_name, "dept": _department_name(app)}, "unpublished")
+    check_applicant(version, app.acting_for)
     merged = app.data if data is None else with_attached_files(version, app, as_dict(data))
     cleaned = validate(version, app, merged)
     plan = prepare_submission(user, version, app, cleaned)

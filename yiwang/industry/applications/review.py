@@ -216,6 +216,12 @@ def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
     version = ext.get_version(app.version_pk)
     run = ext.workflow.complete(ext.version_bpmn(version), app.workflow_state,
                                 task.wf_task_id, outcome=outcome, data=app.data, now=now)
+    if run.finished and run.outcome == "approved" and app.fee_fen and app.fee_paid_at is None:
+        # 先缴费后发证: the approval that ends the flow issues the licence and closes the
+        # application; until the fee is paid the earlier steps may go on, this one waits
+        raise error(_("申请人尚未缴纳本事项的费用(¥%(amount)s),缴费到账后才能作出准予决定并办结。"
+                      ) % {"amount": f"{app.fee_fen / 100:.2f}"},
+                    "fee_unpaid")
     plan = progress.plan_run(app, run, now=now, version=version, decided=task.pk)
     with transaction.atomic(), audit.together(), events_together():
         swap_version(app.pk, expected)

@@ -55,33 +55,48 @@ def _errors(exc: ValidationError) -> dict[str, list[str]]:
     return {"__all__": [str(m) for m in exc.messages]}
 
 
-def _prefill_sources(request: HttpRequest) -> dict[str, Any]:
+def _prefill_sources(request: HttpRequest, form: dict[str, Any]) -> dict[str, Any]:
+    """What the form's ``prefill`` sources read (免填): the account's name, ID number, phone
+    and e-mail, the registry's address (read only when the form asks for it, and audited),
+    the enterprise the person acts for, and fields of the person's licences."""
     user = request.user
-    sources: dict[str, Any] = {"profile": {
+    wanted = ext.forms.prefill_names(form)
+    profile: dict[str, Any] = {
         "name": getattr(user, "real_name", "") or "",
         "id_number": getattr(user, "id_number", "") or "",
-        "phone": getattr(user, "phone", "") or ""}}
+        "phone": getattr(user, "phone", "") or "",
+        "email": getattr(user, "email", "") or ""}
+    if "profile.address" in wanted:
+        profile["address"] = ext.person_address(user)
+    sources: dict[str, Any] = {"profile": profile}
     acting = identity.current_acting(request)
     if acting is not None:
-        sources["enterprise"] = {"credit_code": acting.credit_code, "name": acting.name}
-    held: dict[str, Any] = {}
-    for licence in ext.licences.licences_of(user, status="active")[:50]:
-        held.setdefault(licence.type.code, dict(licence.fields or {}))
-    sources["licence"] = held
+        sources["enterprise"] = {"credit_code": acting.credit_code, "name": acting.name,
+                                 **ext.enterprise_prefill(acting.credit_code, wanted)}
+    if any(name.startswith("licence:") for name in wanted):
+        held: dict[str, Any] = {}
+        for licence in ext.licences.licences_of(user, status="active")[:50]:
+            held.setdefault(licence.type.code, dict(licence.fields or {}))
+        sources["licence"] = held
     return sources
 
 
 def _reusable(request: HttpRequest, version: Any, file_fields: list[dict[str, Any]]
-              ) -> dict[str, list[Any]]:
-    """For each file field, the user's active licences of a type that may replace it."""
+              ) -> list[dict[str, Any]]:
+    """For each file field a licence may replace, its key, label and the user's active
+    licences of such a type (fields the user holds none for are left out)."""
     types_by_code = {m.get("code"): list(m.get("licence_types") or [])
                      for m in ext.matter_materials(ext.version_matter(version))}
-    out: dict[str, list[Any]] = {}
+    out: list[dict[str, Any]] = []
     for component in file_fields:
         types = types_by_code.get(component.get("material", ""), [])
-        if types:
-            out[component["key"]] = list(ext.licences.licences_of(
-                request.user, status="active").filter(type__code__in=types)[:10])
+        if not types:
+            continue
+        held = list(ext.licences.licences_of(request.user, status="active")
+                    .filter(type__code__in=types).select_related("type")[:10])
+        if held:
+            out.append({"key": component["key"],
+                        "label": component.get("label") or component["key"], "licences": held})
     return out
 
 
@@ -116,6 +131,9 @@ def _apply_context(request: HttpRequest, version: Any, app: Any, data: dict[str,
             "materials": list(app.materials.all()) if app is not None and app.pk else [],
             "material_url": "applications_portal:material",
             "acting": identity.current_acting(request),
+            "applicant_problem": ext.applicant_problem(
+                version, app.acting_for if app is not None and app.pk
+                else _acting_code(request)),
             "crumbs": _crumbs()}
 
 
@@ -142,8 +160,9 @@ def apply(request: HttpRequest, matter_code: str) -> HttpResponse:
         raise Http404("matter not open online")
     form = ext.version_form(version)
     if request.method != "POST":
-        data = draft.data if draft is not None else ext.forms.prefill(
-            form, _prefill_sources(request))
+        data = ext.forms.prefill(form, _prefill_sources(request, form))
+        if draft is not None:  # what the draft holds wins; what it left empty is pre-filled
+            data = {**data, **{k: v for k, v in draft.data.items() if v not in ("", None)}}
         return render(request, "applications/apply.html",
                       _apply_context(request, version, draft, data, {}))
     data = ext.forms.parse_post(form, request.POST)
@@ -308,7 +327,7 @@ def apply_bundle(request: HttpRequest, bundle_code: str) -> HttpResponse:
     context: dict[str, Any] = {"bundle": bundle, "definition": form, "errors": {},
                                "crumbs": _crumbs(), "acting": identity.current_acting(request)}
     if request.method != "POST":
-        context["data"] = ext.forms.prefill(form, _prefill_sources(request))
+        context["data"] = ext.forms.prefill(form, _prefill_sources(request, form))
         return render(request, "applications/apply_bundle.html", context)
     data = ext.forms.parse_post(form, request.POST)
     try:

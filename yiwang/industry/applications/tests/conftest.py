@@ -27,6 +27,7 @@ _rng = random.Random(20261127)
 _seq = itertools.count(1)
 DEPARTMENTS = {"gaj": "公安局", "scjg": "市场监管局", "rsj": "人社局"}
 MATTER = "339900-gaj-0001"
+LEGAL_MATTER = "339900-gaj-0005"  # the same form for legal persons, issuing nothing
 
 FORM: dict[str, Any] = {"version": 1, "components": [
     {"type": "text", "key": "name", "label": "姓名", "label_en": "Name", "required": True,
@@ -122,9 +123,10 @@ def city(db: Any) -> Any:
 
 def publish_matter(code: str = MATTER, *, form: dict[str, Any] | None = None,
                    flow: dict[str, Any] | None = None, licence: dict[str, Any] | None = None,
-                   department: str = "gaj", promised_days: int = 5) -> Any:
+                   department: str = "gaj", promised_days: int = 5,
+                   audience: str = "person") -> Any:
     matter = catalogue.get_matter(code) or catalogue.create_matter(
-        code=code, name="无犯罪记录证明", department_code=department, audience="person",
+        code=code, name="无犯罪记录证明", department_code=department, audience=audience,
         promised_days=promised_days, statutory_days=20,
         materials=[{"code": "id_card", "name": "身份证", "required": True,
                     "licence_types": [], "form_key": "id_card"}])
@@ -138,6 +140,12 @@ def publish_matter(code: str = MATTER, *, form: dict[str, Any] | None = None,
 @pytest.fixture
 def version(city: Any) -> Any:
     return publish_matter()
+
+
+@pytest.fixture
+def legal_version(version: Any) -> Any:
+    """A matter enterprises file (服务对象 法人), with the same form, issuing no licence."""
+    return publish_matter(LEGAL_MATTER, licence={}, audience="legal")
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from django.utils import timezone
 from yiwang.enablement.workflow import service as workflow
 from yiwang.industry.applications import service as applications
 from yiwang.industry.applications.tests.conftest import (
+    LEGAL_MATTER,
     MATTER,
     form_data,
     make_official,
@@ -51,9 +52,9 @@ def test_officials_see_only_their_departments(version: Any, citizen: Any, office
 
 
 def test_an_agent_files_for_the_enterprise_and_the_representative_sees_it(
-        version: Any, citizen: Any, other_citizen: Any, enterprise: Any) -> None:
+        legal_version: Any, citizen: Any, other_citizen: Any, enterprise: Any) -> None:
     code = enterprise.credit_code
-    app = applications.save_draft(other_citizen, MATTER, form_data(other_citizen),
+    app = applications.save_draft(other_citizen, LEGAL_MATTER, form_data(other_citizen),
                                   acting_for=code)
     assert app.acting_for == code and app.applicant_masked == enterprise.name
     # The representative sees the enterprise's applications; the agent their own.
@@ -247,7 +248,8 @@ def test_countersign_needs_every_party(city: Any, citizen: Any, officer: Any) ->
 
 
 def test_a_revoked_agent_loses_the_enterprises_applications(
-        public_client: Any, version: Any, citizen: Any, other_citizen: Any, enterprise: Any,
+        public_client: Any, legal_version: Any, citizen: Any, other_citizen: Any,
+        enterprise: Any,
         officer: Any) -> None:
     from django.core.exceptions import PermissionDenied
     from django.urls import reverse
@@ -258,7 +260,7 @@ def test_a_revoked_agent_loses_the_enterprises_applications(
 
     code = enterprise.credit_code
     agent = other_citizen
-    app = applications.save_draft(agent, MATTER, form_data(agent), acting_for=code)
+    app = applications.save_draft(agent, LEGAL_MATTER, form_data(agent), acting_for=code)
     applications.attach_upload(agent, app, "id_card", upload(agent, plain_png()))
     app = applications.submit_application(agent, app)
     task = applications.open_tasks(app)[0]
@@ -288,7 +290,7 @@ def test_a_revoked_agent_loses_the_enterprises_applications(
     assert list(applications.applications_of(citizen, acting_for=code)) == [app]
 
 
-def test_an_agent_without_the_apply_scope_sees_nothing(version: Any, citizen: Any,
+def test_an_agent_without_the_apply_scope_sees_nothing(legal_version: Any, citizen: Any,
                                                       other_citizen: Any,
                                                       enterprise: Any) -> None:
     from datetime import timedelta
@@ -299,7 +301,7 @@ def test_an_agent_without_the_apply_scope_sees_nothing(version: Any, citizen: An
     from yiwang.support.identity import service as identity
 
     code = enterprise.credit_code
-    app = applications.save_draft(other_citizen, MATTER, form_data(other_citizen),
+    app = applications.save_draft(other_citizen, LEGAL_MATTER, form_data(other_citizen),
                                   acting_for=code)
     identity.revoke_mandate(identity.mandate_of(other_citizen, code), actor=citizen,
                             reason="改为只查询")

@@ -26,6 +26,7 @@ from yiwang.enablement.forms import service as forms
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.views import expected_version, render_page
 from yiwang.industry.applications import service as applications
+from yiwang.platform.orgs import service as orgs
 
 HANDLE = "applications.handle_application"
 STATES = (("open", gettext_lazy("待办")), ("mine", gettext_lazy("我签收的")),
@@ -59,6 +60,18 @@ def _application(request: HttpRequest, pk: int) -> Any:
         raise Http404("not this official's application") from None
 
 
+def _who(task: Any) -> str:
+    """The department and post a task is for, by their names (codes only for ones that are
+    not set up)."""
+    department = orgs.get_department(task.department_code)
+    label = str(department.name) if department is not None else task.department_code
+    if task.position_code:
+        post = (orgs.positions_of(department).filter(code=task.position_code).first()
+                if department is not None else None)
+        label += " / " + (str(post.name) if post is not None else task.position_code)
+    return label
+
+
 @require_safe
 @never_cache
 @permission_required(HANDLE)
@@ -75,7 +88,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "material_url": "workbench:applications_material",
         "events": applications.timeline(app, public_only=False),
         "tasks": [{"task": t, "mine": applications.may_act_on_task(request.user, t),
-                   "claimed_by_me": t.claimed_by_id == request.user.pk} for t in tasks],
+                   "claimed_by_me": t.claimed_by_id == request.user.pk, "who": _who(t)}
+                  for t in tasks],
         "credit": applications.credit_check(app, request.user) if tasks else None,
     })
 

@@ -190,7 +190,7 @@ def test_the_same_bundle_is_not_filed_twice_while_the_first_is_handled(
 
 def test_prefill_reads_email_registry_address_and_the_enterprise(
         city: Any, citizen: Any, enterprise: Any, public_client: Any) -> None:
-    from yiwang.core.audit.models import AuditEvent
+    from yiwang.core.audit.service import AuditEvent
     from yiwang.platform.registry import service as registry
     from yiwang.support.identity.testing import sign_in_client
 
@@ -217,3 +217,14 @@ def test_prefill_reads_email_registry_address_and_the_enterprise(
         enterprise.credit_code, {"enterprise.legal_representative"}
     )["legal_representative"] == citizen.real_name
     assert integration.enterprise_prefill(enterprise.credit_code, {"profile.name"}) == {}
+
+
+def test_the_workbench_names_the_task_department_and_says_the_fee_is_unpaid(
+        with_fee: Any, citizen: Any, officer: Any, internal_client: Any) -> None:
+    from yiwang.support.identity.testing import sign_in_client
+
+    app = submitted(citizen)
+    sign_in_client(internal_client, officer)
+    page = internal_client.get(f"/applications/{app.pk}/").content.decode()
+    assert "公安局 ·" in page and "gaj ·" not in page
+    assert 'data-testid="fee-unpaid"' in page

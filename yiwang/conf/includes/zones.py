@@ -15,12 +15,15 @@ YIWANG_PUBLIC_PORT = env("YIWANG_PUBLIC_PORT", 8000, group="Zones and serving",
                          doc="Port of the public listener (portal).")
 YIWANG_INTERNAL_PORT = env("YIWANG_INTERNAL_PORT", 8001, group="Zones and serving",
                            doc="Port of the internal listener (workbench).")
-YIWANG_PUBLIC_URL = env("YIWANG_PUBLIC_URL", "http://localhost:8000", group="Zones and serving",
+YIWANG_PUBLIC_URL = env("YIWANG_PUBLIC_URL", f"http://localhost:{YIWANG_PUBLIC_PORT}",
+                        group="Zones and serving",
+                        show_default="http://localhost:(YIWANG_PUBLIC_PORT)",
                         doc="How people reach the portal (used in links, printed URLs and as "
                             "the OpenID Connect issuer). A host name, not an IP address: "
                             "browsers allow passkeys only on a domain or `localhost`.")
-YIWANG_INTERNAL_URL = env("YIWANG_INTERNAL_URL", "http://localhost:8001",
+YIWANG_INTERNAL_URL = env("YIWANG_INTERNAL_URL", f"http://localhost:{YIWANG_INTERNAL_PORT}",
                           group="Zones and serving",
+                          show_default="http://localhost:(YIWANG_INTERNAL_PORT)",
                           doc="How officials reach the workbench.")
 YIWANG_WEB_WORKERS = env("YIWANG_WEB_WORKERS", 4, group="Zones and serving",
                          doc="Web server processes per listener set: about two per core "

@@ -85,6 +85,10 @@ def test_year_grid_tells_the_kinds_apart_in_text(internal_client: Any, keeper: A
     assert "节假日 1 天、调休上班 1 天" in page
     if getattr(workflow, "calendar_days", None) is not None:
         assert "国庆节" in cell("2026-10-01")
+    assert 'data-testid="calendar-empty"' not in page
+    # a year nobody has entered the holidays of says so
+    later = text(internal_client.get(url("workbench:calendar") + "?year=2031"))
+    assert 'data-testid="calendar-empty"' in later and "2031 年尚未录入" in later
 
 
 def test_bad_year_falls_back_and_is_bounded(internal_client: Any, keeper: Any) -> None:

@@ -29,6 +29,10 @@ from yiwang.entry.workbench.views_services_common import has_template as _has_te
 from yiwang.entry.workbench.views_services_common import version_or_403 as _version
 from yiwang.industry.services import service
 
+# 持证主体 kinds and their sources. ``holders`` is not re-exported by the facade (yet): it is
+# reached through the facade's module, as the import rules allow only ``service``.
+holders = service.holders
+
 
 def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
     """The fee table from the editor's rows (amounts typed in yuan, kept in fen)."""
@@ -58,7 +62,20 @@ def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
     return {"hit_policy": post.get("fee_hit_policy") or "FIRST", "rows": rows}, problems
 
 
+def _json_source(text: str, what: str, problems: list[str]) -> Any:
+    """A posted source: a form key, or JSON Logic when it starts with ``{``."""
+    if not text.startswith("{"):
+        return text
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        problems.append(_("%(what)s的规则不是有效的 JSON。") % {"what": what})
+        return None
+
+
 def _licence_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
+    """The licence mapping from the editor's section 4: the type, its field map and the
+    holder (持证主体) when a kind other than the applicant is chosen."""
     code = (post.get("licence_type") or "").strip()
     if not code:
         return {}, []
@@ -68,32 +85,72 @@ def _licence_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
         if not key.startswith("licence_map__") or not value.strip():
             continue
         field = key.removeprefix("licence_map__")
-        text = value.strip()
-        if text.startswith("{"):
-            try:
-                mapping[field] = json.loads(text)
-            except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
-                problems.append(_("字段“%(field)s”的规则不是有效的 JSON。") % {"field": field})
-        else:
-            mapping[field] = text
-    return {"type": code, "map": mapping}, problems
+        source = _json_source(value.strip(), _("字段“%(field)s”") % {"field": field}, problems)
+        if source is not None:
+            mapping[field] = source
+    licence: dict[str, Any] = {"type": code, "map": mapping}
+    kind = (post.get("licence_holder_kind") or "").strip()
+    if kind:
+        holder: dict[str, Any] = {"kind": kind}
+        # Only the chosen kind's sources: fields of a kind chosen before are left behind.
+        for name, label, _required in holders.sources_of(kind):
+            text = (post.get(f"licence_holder__{name}") or "").strip()
+            if text:
+                source = _json_source(text, _("持证主体的“%(name)s”") % {"name": label},
+                                      problems)
+                if source is not None:
+                    holder[name] = source
+        licence["holder"] = holder  # an unknown kind is named by the service's check
+    return licence, problems
 
 
-def _licence_rows(version: service.ServiceVersion, type_code: str) -> list[dict[str, Any]]:
+def _source_text(source: Any) -> str:
+    return source if isinstance(source, str) else json.dumps(source, ensure_ascii=False)
+
+
+def _licence_rows(mapping: dict[str, Any], type_code: str) -> list[dict[str, Any]]:
+    """The licence type's fields with their sources (``mapping``: field → source)."""
     from yiwang.support.licences import service as licences
 
     ltype = licences.get_type(type_code) if type_code else None
     if ltype is None:
         return []
-    mapping = (version.licence or {}).get("map") or {}
     rows = []
     for spec in (ltype.schema or {}).get("fields", []):
-        source = mapping.get(spec["key"], "")
         rows.append({"key": spec["key"], "label": spec["label"],
                      "required": spec.get("required", False), "holder": spec.get("holder"),
-                     "source": source if isinstance(source, str)
-                     else json.dumps(source, ensure_ascii=False)})
+                     "source": _source_text(mapping.get(spec["key"], ""))})
     return rows
+
+
+def _holder_part(holder: dict[str, Any], type_code: str) -> dict[str, Any]:
+    """Section 4's 持证主体: the kinds that fit the licence type (and the chosen one, even when
+    it does not fit, so that saving names the problem rather than dropping it) and one row
+    per source of the chosen kind (``holder``: the chosen kind and its sources)."""
+    from yiwang.support.licences import service as licences
+
+    ltype = licences.get_type(type_code) if type_code else None
+    kind = str(holder.get("kind") or "")
+    kinds = holders.kinds_for(str(ltype.holder_kind)) if ltype is not None else []
+    if kind and kind not in kinds:
+        kinds.append(kind)
+    return {
+        "holder_kinds": [(k, str(holders.KIND_LABELS.get(k, k))) for k in kinds],
+        "holder_kind": kind,
+        "holder_rows": [{"name": name, "label": label, "required": required,
+                         "source": _source_text(holder.get(name, ""))}
+                        for name, label, required in holders.sources_of(kind)],
+    }
+
+
+def _posted_licence(post: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The licence map and holder as typed (text, unparsed), to show them again."""
+    mapping = {k.removeprefix("licence_map__"): v for k, v in post.items()
+               if k.startswith("licence_map__")}
+    kind = (post.get("licence_holder_kind") or "").strip()
+    holder = {"kind": kind, **{name: post.get(f"licence_holder__{name}", "")
+                               for name, _label, _required in holders.sources_of(kind)}}
+    return mapping, holder
 
 
 def _fee_display_rows(table: dict[str, Any]) -> list[dict[str, Any]]:
@@ -154,9 +211,14 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
     from yiwang.enablement.workflow import service as workflow
     from yiwang.support.licences import service as licences
 
-    licence_type = (request.POST.get("licence_type") if request.method == "POST"
-                    else (version.licence or {}).get("type", "")) or ""
     posted = request.method == "POST"
+    licence_type = (request.POST.get("licence_type") if posted
+                    else (version.licence or {}).get("type", "")) or ""
+    if posted:
+        licence_map, licence_holder = _posted_licence(request.POST)
+    else:
+        licence_map = (version.licence or {}).get("map") or {}
+        licence_holder = (version.licence or {}).get("holder") or {}
     form_json = (request.POST.get("form_definition") if posted
                  else json.dumps(version.form or {"version": 1, "components": []},
                                  ensure_ascii=False))
@@ -188,7 +250,8 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
         "hit_policy": (version.fee_table or {}).get("hit_policy", "FIRST"),
         "licence_types": licences.types_issued_by(version.matter.department_code),
         "licence_type": licence_type,
-        "licence_rows": _licence_rows(version, licence_type),
+        "licence_rows": _licence_rows(licence_map, licence_type),
+        **_holder_part(licence_holder, licence_type),
         "may_publish": service.may_publish(request.user, version.matter),
     })
 

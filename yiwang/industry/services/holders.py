@@ -31,6 +31,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yiwang.core.crypto.service import blind_index
 from yiwang.core.identifiers.service import InvalidIdentifier, validate_id_number
@@ -48,8 +49,46 @@ KINDS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
         "person", ("name", "sex", "born_on", "mother_id_number"),
         ("father_id_number", "region", "address", "when")),
 }
+# The version editor's names for the kinds and their sources (持证主体).
+KIND_LABELS: dict[str, Any] = {
+    "new_individual_business": gettext_lazy("新设个体工商户"),
+    "newborn": gettext_lazy("新生儿"),
+}
+SOURCE_LABELS: dict[str, Any] = {
+    "operator_name": gettext_lazy("经营者姓名"),
+    "operator_id_number": gettext_lazy("经营者公民身份号码"),
+    "region": gettext_lazy("登记区划"),
+    "address": gettext_lazy("地址"),
+    "capital": gettext_lazy("资金数额"),
+    "industry": gettext_lazy("行业"),
+    "when": gettext_lazy("适用条件(JSON Logic)"),
+    "sex": gettext_lazy("性别"),
+    "born_on": gettext_lazy("出生日期"),
+    "mother_id_number": gettext_lazy("母亲公民身份号码"),
+    "father_id_number": gettext_lazy("父亲公民身份号码"),
+}
+# ``name`` is the new 个体工商户's name, or the newborn's.
+_NAME_LABELS: dict[str, Any] = {"new_individual_business": gettext_lazy("名称"),
+                                "newborn": gettext_lazy("姓名")}
 NEWBORN_KEY_PURPOSE = "services.newborn"
 INDIVIDUAL_BUSINESS = "个体工商户"
+
+
+def kinds_for(holder_kind: str) -> list[str]:
+    """The holder kinds a licence type whose holder is ``holder_kind`` (``person`` or
+    ``enterprise``) may use."""
+    return [kind for kind, (needed, _required, _optional) in KINDS.items()
+            if needed == holder_kind]
+
+
+def sources_of(kind: str) -> list[tuple[str, str, bool]]:
+    """The sources a holder of ``kind`` maps, in order: ``(name, label, required)``; none for
+    an unknown kind."""
+    if kind not in KINDS:
+        return []
+    _needed, required, optional = KINDS[kind]
+    return [(name, str(_NAME_LABELS[kind] if name == "name" else SOURCE_LABELS.get(name, name)),
+             name in required) for name in (*required, *optional)]
 
 
 def _source_problem(name: str, source: Any, keys: set[str]) -> list[str]:

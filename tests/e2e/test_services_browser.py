@@ -6,7 +6,8 @@ ID-card upload, a two-step approval (窗口受理 by a 工作人员, then 审核
 and a 社会保障卡 licence mapping — and publishes it. A citizen finds it by search on
 /services/, applies with a generated ID-card image (read by OCR and matched against the
 form), the 工作人员 asks for a correction (补正), the citizen corrects, both steps approve,
-and the citizen downloads the sealed licence from the wallet; it verifies.
+and the citizen downloads the sealed licence from the wallet; it verifies (through the API
+and on the portal's 证照核验 page).
 
 Screenshots of each step: var/artifacts/e2e/services/ (``YIWANG_E2E_ARTIFACTS`` overrides).
 """
@@ -201,7 +202,7 @@ def correct(server: Server, citizen: Any) -> None:
     click_and_land(citizen, row[0].find_element(By.TAG_NAME, "a"), "the progress page")
     assert state_of(citizen) == "correction"
     assert "门牌号" in by_testid(citizen, "correction-needed").text
-    citizen.get(citizen.current_url.rstrip("/") + "/correct/")
+    click_and_land(citizen, by_testid(citizen, "correct-link"), "the correction form (去补正)")
     form = wait_for(lambda: by_testid(citizen, "correct-form"), "the correction form")
     assert "门牌号" in by_testid(citizen, "correction-reason").text
     field = form.find_element(By.NAME, "mail_address")
@@ -267,3 +268,17 @@ def test_build_a_service_apply_correct_approve_and_verify(server: Server,
             assert passed(result, check), (check, result["checks"])
         assert result["valid"] is True, result["checks"]
         (artifacts_dir() / "12-licence.pdf").write_bytes(licence.pdf)
+        # and as anyone shown it would: uploaded on the portal's 证照核验 page
+        pdf_path = tmp_path / "licence.pdf"
+        pdf_path.write_bytes(licence.pdf)
+        citizen.get(f"{server.public}/licences/verify/")
+        citizen.find_element(By.CSS_SELECTOR, "input[name='kind'][value='pdf']").click()
+        citizen.find_element(By.CSS_SELECTOR, "input[type='file'][name='file']").send_keys(
+            str(pdf_path))
+        click_and_land(citizen, citizen.find_element(
+            By.CSS_SELECTOR, "form.lic-verify button[type='submit']"), "the verification result")
+        verdict = wait_for(lambda: citizen.find_element(By.ID, "lic-result-title").text,
+                           "the verdict")
+        assert verdict == "核验通过", body_text(citizen)
+        assert "社会保障卡" in body_text(citizen)
+        screenshot(citizen, "13-verified")

@@ -8,6 +8,7 @@ service pages are not page-cached, see ADR 0022).
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -37,6 +38,11 @@ HIT_POLICIES = ("FIRST", "COLLECT", "UNIQUE")
 # decision date, a fresh serial (e.g. a card number the card system would assign) and the
 # application's receipt number (passed by the caller).
 SYSTEM_SOURCES = ("$today", "$serial", "$application_number")
+# What a gateway condition may read besides the form's fields: the workflow engine records
+# each task's decision (``outcomes.<task id>``) and the last one (``outcome``) in the flow's
+# data; the application's form data is all else the flow gets (``workflow.start``/``complete``).
+FLOW_VARIABLES = frozenset({"outcome", "outcomes"})
+_BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,68 @@ def check_licence(licence: Any, form: dict[str, Any] | None,
     return clean
 
 
+def _spec_conditions(steps: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """``(where, rule)`` of every branch condition of a (checked) flow spec's gateways."""
+    found: list[tuple[str, Any]] = []
+    for step in steps:
+        gateway = step.get("name") or step.get("id")
+        for number, branch in enumerate(step.get("branches") or [], start=1):
+            if "when" in branch:
+                found.append((_("网关“%(gateway)s”第%(n)d个分支%(branch)s的条件") % {
+                    "gateway": gateway, "n": number,
+                    "branch": f"“{branch['name']}”" if branch.get("name") else ""},
+                    branch["when"]))
+            found.extend(_spec_conditions(branch.get("steps") or []))
+    return found
+
+
+def _bpmn_conditions(xml: str) -> list[tuple[str, Any]]:
+    """``(where, rule)`` of every JSON Logic condition of an imported (normalised) BPMN."""
+    from lxml import etree
+
+    # The XML comes from ``workflow.import_bpmn``; parsed as untrusted all the same.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
+                             huge_tree=False)
+    try:
+        root = etree.fromstring(xml.encode("utf-8"), parser)
+    except etree.XMLSyntaxError:
+        return []  # the workflow's import names it
+    names = {el.get("id"): el.get("name") or el.get("id")
+             for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    found: list[tuple[str, Any]] = []
+    for flow in root.iter(f"{{{_BPMN_NS}}}sequenceFlow"):
+        condition = flow.find(f"{{{_BPMN_NS}}}conditionExpression")
+        if condition is None or (condition.get("language") or "").lower() != "jsonlogic":
+            continue
+        try:
+            rule = json.loads(condition.text or "")
+        except (ValueError, RecursionError):
+            continue  # refused by the workflow's import
+        found.append((_("网关“%(gateway)s”通往“%(target)s”的条件") % {
+            "gateway": names.get(flow.get("sourceRef"), flow.get("sourceRef")),
+            "target": flow.get("name") or names.get(flow.get("targetRef"),
+                                                    flow.get("targetRef"))}, rule))
+    return found
+
+
+def check_gateway_conditions(flow_spec: dict[str, Any] | None, bpmn: str | None,
+                             form: dict[str, Any] | None) -> None:
+    """Every gateway condition of the flow (the editor's spec, else the imported BPMN) reads
+    only the form's fields (or :data:`FLOW_VARIABLES`): a branch on a field the form does not
+    have could never be taken. Raises ``ValidationError`` naming the gateway and the field."""
+    conditions = (_spec_conditions((flow_spec or {}).get("steps") or []) if flow_spec
+                  else _bpmn_conditions(bpmn) if bpmn else [])
+    keys = form_keys(form) | FLOW_VARIABLES
+    problems: list[str] = []
+    for where, rule in conditions:
+        try:
+            forms.check_logic(rule, known_keys=keys, where=where)
+        except ValidationError as exc:
+            problems.extend(_messages(exc))
+    if problems:
+        raise ValidationError(problems)
+
+
 def _check_parts(matter: Matter, *, form: Any, flow_spec: Any, bpmn: str | None,
                  fee_table: Any, licence: Any) -> dict[str, Any]:
     """Check each part with its owner (forms, workflow, ours); one error per part."""
@@ -285,6 +353,11 @@ def _check_parts(matter: Matter, *, form: Any, flow_spec: Any, bpmn: str | None,
             problems["flow"] = _messages(exc)
     else:
         clean["flow_spec"], clean["bpmn"] = {}, ""
+    if "flow" not in problems:
+        try:
+            check_gateway_conditions(clean["flow_spec"], clean["bpmn"], clean["form"])
+        except ValidationError as exc:
+            problems["flow"] = _messages(exc)
     try:
         clean["fee_table"] = check_fee_table(fee_table, clean["form"])
     except ValidationError as exc:

@@ -252,13 +252,25 @@ def test_bpmn_import_in_the_version_editor(internal_client: Any, matter: service
     draft.refresh_from_db()
     assert not draft.bpmn
     good = (examples / "individual-business-registration.bpmn").read_bytes()
+    # Its gateway branches on business_kind and area, which this form does not have.
+    response = internal_client.post(url, {"bpmn": SimpleUploadedFile("y.bpmn", good)},
+                                    HTTP_ACCEPT="application/json")
+    assert response.status_code == 400
+    assert "网关“经营类别？”通往“食品经营”的条件：引用了不存在的字段“business_kind”" in (
+        response.json()["errors"])
+    draft.refresh_from_db()
+    assert not draft.bpmn
+    form = {**FORM, "components": [
+        *FORM["components"], {"type": "text", "key": "business_kind", "label": "经营类别"},
+        {"type": "number", "key": "area", "label": "经营面积"}]}
+    service.save_draft(draft, form=form)
     response = internal_client.post(url, {"bpmn": SimpleUploadedFile("y.bpmn", good)})
     assert response.status_code == 302
     draft.refresh_from_db()
     assert "userTask" in draft.bpmn and draft.flow_spec == {}
     # Saving the rest of the draft with the editor's empty spec keeps the imported flow.
     internal_client.post(workbench("workbench:services_version", draft.pk), {
-        "form_definition": json.dumps(FORM), "flow_spec": '{"version": 1, "steps": []}',
+        "form_definition": json.dumps(form), "flow_spec": '{"version": 1, "steps": []}',
         "fee_hit_policy": "FIRST", "action": "save"})
     draft.refresh_from_db()
     assert "userTask" in draft.bpmn

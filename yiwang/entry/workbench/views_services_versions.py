@@ -53,9 +53,13 @@ def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
             value = Decimal(amount.strip() or "0")
             if not value.is_finite():
                 raise ValueError(amount)
-            fen = int((value * 100).to_integral_exact())
+            cents = value * 100
+            fen = int(cents)
         except (ArithmeticError, ValueError):  # InvalidOperation and Overflow among them
             problems.append(_("第%(n)d行的金额不是数字(单位:元,最多两位小数)。") % {"n": number})
+            continue
+        if cents != fen:  # the service's check sees whole fen only: 12.345 would be 1234
+            problems.append(_("第%(n)d行的金额最多两位小数(单位:元)。") % {"n": number})
             continue
         rows.append({"when": when, "item": item.strip(), "item_en": item_en.strip(),
                      "amount_fen": fen})

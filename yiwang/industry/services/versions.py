@@ -185,8 +185,9 @@ def check_fee_table(table: Any, form: dict[str, Any] | None) -> dict[str, Any]:
             problems.append(_("第%(n)d行缺少收费项目名称。") % {"n": number})
         amount = row.get("amount_fen")
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_FEN:
-            problems.append(_("第%(n)d行的金额必须是0到%(max)d之间的整数(单位:分)。")
-                            % {"n": number, "max": MAX_FEN})
+            # Said in yuan, as officials type it; ``amount_fen`` is whole fen.
+            problems.append(_("第%(n)d行的金额必须在0到%(max)d元之间,最多两位小数。")
+                            % {"n": number, "max": MAX_FEN // 100})
         when = row.get("when", True)
         if when is not True:
             try:

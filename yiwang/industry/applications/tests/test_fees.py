@@ -35,7 +35,8 @@ def test_the_fee_is_paid_through_unified_payment(with_fee: Any, citizen: Any,
     app = submitted(citizen)
     sign_in_client(public_client, citizen)
     page = public_client.get(f"/applications/{app.pk}/").content.decode()
-    assert f'href="/pay/{app.fee_notice_no}/"' in page and "¥26" in page
+    assert f'href="/pay/{app.fee_notice_no}/"' in page and "¥25.50" in page
+    assert "2550" not in page  # yuan for the public, not a figure in fen
     assert app.fee_fen == 2550 and app.fee_notice_no
     order = payments.get_order(notice_no=app.fee_notice_no)
     assert (order.amount_fen, order.source, order.source_ref, order.payer) == (

@@ -311,6 +311,10 @@ def test_discard_a_draft_with_confirmation_and_only_in_its_department(
     ("fee_amount", "Infinity", "第1行的金额不是数字"),
     ("fee_amount", "1e999999", "第1行的金额不是数字"),
     ("fee_amount", "NaN", "第1行的金额不是数字"),
+    # Officials type yuan: the messages speak of yuan, never of fen.
+    ("fee_amount", "12.345", "第1行的金额最多两位小数(单位:元)"),
+    ("fee_amount", "-1", "第1行的金额必须在0到1000000元之间,最多两位小数"),
+    ("fee_amount", "1000000.01", "第1行的金额必须在0到1000000元之间,最多两位小数"),
     ("fee_when", '{"a": 1' + "0" * 5000 + "}", "第1行的条件不是有效的 JSON"),
     ("form_definition", "[" * 100_000 + "]" * 100_000, "表单定义不是有效的 JSON"),
     ("flow_spec", '{"steps": 1' + "0" * 5000 + "}", "审批流程不是有效的 JSON"),
@@ -331,4 +335,5 @@ def test_editor_input_that_python_cannot_parse_is_named_not_a_500(
     response = internal_client.post(workbench("workbench:services_version", draft.pk), post)
     assert response.status_code == 200
     assert message in response.content.decode()
+    assert "单位:分" not in response.content.decode()
     assert not (service.get_version(draft.pk).fee_table or {}).get("rows")  # not saved

@@ -167,6 +167,66 @@ def _fee_display_rows(table: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+class _Names:
+    """Department and position names for the flow summary, each department read once."""
+
+    def __init__(self, matter_department: str) -> None:
+        self.matter_department = matter_department
+        self._known: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def _department(self, code: str) -> tuple[str, dict[str, str]]:
+        from yiwang.platform.orgs import service as orgs
+
+        if code not in self._known:
+            found = orgs.get_department(code)
+            self._known[code] = (code, {}) if found is None else (
+                found.name, {p.code: p.name for p in orgs.positions_of(found)})
+        return self._known[code]
+
+    def who(self, department: str | None, position: str | None) -> str:
+        if department == "$applicant_department":
+            return _("申请人所在部门") + (f" · {position}" if position else "")
+        code = self.matter_department if department == "$matter" else department or ""
+        name, positions = self._department(code)
+        if department == "$matter":
+            name = _("%(name)s(本事项实施部门)") % {"name": name}
+        return f"{name} · {positions.get(position, position)}" if position else name
+
+
+def _readable_steps(steps: list[dict[str, Any]], names: _Names) -> list[dict[str, Any]]:
+    """A flow spec's steps for people: who does each, in how many days; gateways with their
+    branches (conditions as JSON Logic) and the steps of each, nested."""
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        item: dict[str, Any] = {"kind": step.get("kind"), "name": step.get("name") or "",
+                                "days": step.get("days"), "timer": step.get("timer")}
+        if step.get("kind") == "task":
+            item["who"] = [names.who(step.get("department"), step.get("position"))]
+        elif step.get("kind") == "countersign":
+            item["who"] = [names.who(p.get("department"), p.get("position"))
+                           for p in step.get("parties") or []]
+        elif step.get("kind") == "gateway":
+            item["branches"] = [{
+                "name": branch.get("name") or "", "otherwise": bool(branch.get("otherwise")),
+                "when": "" if branch.get("otherwise")
+                else json.dumps(branch.get("when"), ensure_ascii=False),
+                "steps": _readable_steps(branch.get("steps") or [], names),
+            } for branch in step.get("branches") or []]
+        out.append(item)
+    return out
+
+
+def _flow_summary(version: service.ServiceVersion) -> list[dict[str, Any]]:
+    """The frozen version's flow as readable steps ([] for a BPMN drawn elsewhere)."""
+    from yiwang.enablement.workflow import service as workflow
+
+    spec = version.flow_spec or (workflow.spec_from_bpmn(version.bpmn) if version.bpmn
+                                 else None)
+    if not spec:
+        return []
+    return _readable_steps(spec.get("steps") or [], _Names(version.matter.department_code))
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @never_cache
 @permission_required(CHANGE)
@@ -240,10 +300,13 @@ def services_version(request: HttpRequest, pk: int) -> HttpResponse:
                    and _has_template("workflow/editor.html"))
     if posted and flow_context is not None and request.POST.get("flow_spec"):
         flow_context["spec_json"] = request.POST["flow_spec"]
+    flow_steps = [] if editable else _flow_summary(version)
+    flow_svg = "" if editable or flow_steps else (flow_context or {}).get("imported_svg", "")
     return render_page(request, "workbench/services_version.html", NAV, {
         "version": version, "matter": version.matter, "editable": editable, "errors": errors,
         "form_json": form_json, "flow_json": flow_json,
         "builder": builder, "flow_editor": flow_editor,
+        "flow_steps": flow_steps, "flow_svg": flow_svg,
         "builder_html": render_to_string(
             "forms/builder.html", {"definition_json": form_json, "field_name": "form_definition",
                                    "errors": errors.get("form")}, request) if builder else "",
@@ -288,7 +351,7 @@ def services_version_bpmn(request: HttpRequest, pk: int) -> HttpResponse:
     version = _version(request, pk)
     upload = request.FILES.get("bpmn") or request.FILES.get("file")
     problems: list[str] = []
-    if upload is None or upload.size > 1024 * 1024:
+    if upload is None or (upload.size or 0) > 1024 * 1024:
         problems.append(_("请选择不超过 1 MB 的 BPMN 文件。"))
     else:
         try:

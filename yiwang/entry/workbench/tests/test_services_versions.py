@@ -177,3 +177,22 @@ def test_a_frozen_version_shows_its_holder_read_only(internal_client: Any,
     fieldset = next(when.iterancestors("fieldset"))
     assert fieldset.get("disabled") is not None
     assert 'data-testid="version-save"' not in page
+
+
+def test_a_frozen_version_shows_its_flow_as_readable_steps(internal_client: Any,
+                                                           demo_city: Any) -> None:
+    matter = load_pack("339900-bdc-qr-001.json")
+    live = service.published_version(matter.code)
+    sign_in_client(internal_client, official("bdc"))
+    page = internal_client.get(url("workbench:services_version", live.pk)).content.decode()
+    summary = lxml.html.fromstring(page).find_class("svc-flow-steps")[0]
+    steps = [" ".join(li.text_content().split()) for li in summary.iterchildren("li")]
+    assert steps[0] == "受理 — 不动产登记中心 · 工作人员,1 个工作日"
+    assert steps[1].startswith("条件分支“按转移原因”")
+    assert '“继承” 条件: {"==": [{"var": "reason"}, "inherit"]}' in steps[1]
+    assert "继承材料核查 — 不动产登记中心 · 登记审核员,2 个工作日" in steps[1]
+    assert "其他情况 不经过审批环节。" in steps[1]
+    assert steps[2] == "税费核验 会签 — 税务局 · 税收管理员、不动产登记中心 · 登记审核员,1 个工作日"
+    assert steps[3] == "登簿 — 不动产登记中心 · 登记审核员,1 个工作日;超过 1 个工作日预警"
+    # The raw definition is still there, folded away.
+    assert 'data-testid="flow-json"' in page and "<details>" in page

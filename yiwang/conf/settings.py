@@ -1,5 +1,6 @@
 """The settings Django loads. Each concern lives in its own module under ``includes/``."""
 
+from yiwang.conf.includes.applications import *  # noqa: F403
 from yiwang.conf.includes.assistant import *  # noqa: F403
 from yiwang.conf.includes.base import *  # noqa: F403
 from yiwang.conf.includes.cache import *  # noqa: F403

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from yiwang.entry.portal import views
+from yiwang.entry.portal import views, views_reviews
 
 app_name = "portal"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("policies/<int:pk>/", views.policy, name="policy"),
     path("notices/", views.notices, name="notices"),
     path("notices/<int:pk>/", views.notice, name="notice"),
+    path("reviews/", views_reviews.reviews, name="reviews"),
     path("unavailable/<slug:slug>/", views.unavailable, name="unavailable"),
     path("about/", views.about, name="about"),
     path("accessibility/", views.accessibility, name="accessibility"),

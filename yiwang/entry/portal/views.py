@@ -37,19 +37,18 @@ HOME_ARTICLES = 5
 # leads to the real page.
 BUILT = {"account": "identity:login", "reports": "city_portal:mine",
          "payments": "payments_portal:lookup", "credit": "credit_portal:index",
-         "search": "search_portal:index", "assistant": "assistant_portal:page"}
+         "search": "search_portal:index", "assistant": "assistant_portal:page",
+         "reviews": "portal:reviews"}
 
 
 @require_safe
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
-    more = [modules.UNBUILT[s] for s in ("reviews",)]
     return render(request, "portal/home.html", {
         "nav": "home",
         "personal_events": modules.PERSONAL_EVENTS,
         "enterprise_events": modules.ENTERPRISE_EVENTS,
         "overview": city_overview(),
-        "more_modules": more,
         "latest_policies": articles.published_articles(ArticleKind.POLICY)[:HOME_ARTICLES],
         "latest_notices": articles.published_articles(ArticleKind.NOTICE)[:HOME_ARTICLES],
     })

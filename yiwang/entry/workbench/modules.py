@@ -48,6 +48,10 @@ MODULES: list[Module] = [
         "受理、审查和审批一网通办的申请件:按事项配置的审批流程在工作台流转,支持材料核验、"
         "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE,
         "workbench:applications_inbox", permission="applications.handle_application"),
+    Module("evaluations", _("好差评"), _(
+        "本部门办件的“好差评”:按评价等级、事项、日期和整改状态查看评价,统计满意度和好评率;"
+        "每条差评在规定的工作日内核实整改并答复申请人,逾期未整改的醒目提示。"), SERVE,
+        "workbench:evaluations", permission="applications.handle_application"),
     Module("services", _("服务事项"), _(
         "政务服务事项目录和办事指南:编写办事指南,用表单搭建器和流程编辑器配置申请表单、审批流程、"
         "收费和证照,发布后在一网通办门户上线;版本可追溯,已受理的办件按原版本办理。"), SERVE,

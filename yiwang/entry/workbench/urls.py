@@ -7,6 +7,7 @@ from yiwang.entry.workbench import (
     urls_calendar,
     urls_city,
     urls_credit,
+    urls_evaluations,
     urls_ledger,
     urls_licences,
     urls_payments,
@@ -67,6 +68,8 @@ urlpatterns = [
     # 一网通办: the service builder and the officials' inbox
     *urls_services.urlpatterns,
     *urls_applications.urlpatterns,
+    # 好差评: the departments' evaluations and the follow-up of 差评
+    *urls_evaluations.urlpatterns,
     *urls_city.urlpatterns,
     *urls_payments.urlpatterns,
     # 社会信用: 双公示, red and black lists, disputes, risk classes, the credit check

@@ -1,5 +1,5 @@
-"""The applicant's side of an application: drafts, submission, correction, withdrawal and
-evaluation (materials: :mod:`.materials`; bundles: :mod:`.bundles`).
+"""The applicant's side of an application: drafts, submission, correction and withdrawal
+(materials: :mod:`.materials`; bundles: :mod:`.bundles`; evaluation: :mod:`.evaluations`).
 
 Every write checks and computes first — validation, JSON Logic, the uploads' rules, OCR,
 the fee, the approval flow's first step, the due time — and only then opens its
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,17 +34,15 @@ from yiwang.industry.applications.links import applicant_link, official_link
 from yiwang.industry.applications.materials import EDITABLE, owner_key
 from yiwang.industry.applications.models import (
     Application,
-    Evaluation,
     MaterialSource,
     State,
     TaskState,
 )
 
 WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
-COMMENT_MAX = 500
 
-__all__ = ["EDITABLE", "WITHDRAWABLE", "evaluate_application", "owner_key", "save_draft",
-           "submit_application", "submit_correction", "withdraw_application"]
+__all__ = ["EDITABLE", "WITHDRAWABLE", "owner_key", "save_draft", "submit_application",
+           "submit_correction", "withdraw_application"]
 
 
 def _version_or_error(matter_code: str) -> Any:
@@ -429,7 +427,7 @@ def fee_paid(order: Any) -> None:
               note=_("缴款码 %(notice)s") % {"notice": ext.payments.grouped(order.notice_no)})
 
 
-# --- correction, withdrawal, evaluation ------------------------------------------------------
+# --- correction and withdrawal -------------------------------------------------------------
 
 def submit_correction(user: Any, application: Application, *, data: Mapping[str, Any],
                       expected_version: int | None = None,
@@ -520,28 +518,3 @@ def withdraw_application(user: Any, application: Application, *, reason: str = "
     progress.refresh_parent(app, now)
     return app
 
-
-def evaluate_application(user: Any, application: Application, *, score: int,
-                         comment: str = "") -> Evaluation:
-    """The applicant's evaluation (好差评) of a decided application: 1–5, once."""
-    app = access.own_application(user, application)
-    if app.state not in (State.APPROVED, State.REJECTED):
-        raise error(_("办结后才能评价。"), "state")
-    try:
-        score = int(score)
-    except (TypeError, ValueError):
-        score = 0
-    if not 1 <= score <= 5:
-        raise error(_("评分须为 1 到 5 分。"), "score", "score")
-    comment = (comment or "").strip()
-    if len(comment) > COMMENT_MAX:
-        raise error(_("评价内容不能超过 %(n)d 个字。") % {"n": COMMENT_MAX}, "comment",
-                    "comment")
-    try:
-        with transaction.atomic():
-            evaluation = Evaluation.objects.create(application=app, score=score,
-                                                   comment=comment)
-            audit.record("application.evaluated", app, actor=user, detail={"score": score})
-    except IntegrityError:
-        raise error(_("该办件已评价过,每件只能评价一次。"), "evaluated") from None
-    return evaluation

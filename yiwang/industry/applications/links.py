@@ -37,3 +37,8 @@ def correction_link(app: Any) -> str:
 def official_link(app: Any) -> str:
     """The application's detail in the officials' workbench (internal zone)."""
     return _neutral("workbench:applications_detail", app.pk, INTERNAL_URLCONF)
+
+
+def evaluation_link(evaluation: Any) -> str:
+    """An evaluation and its follow-up in the officials' workbench (internal zone)."""
+    return _neutral("workbench:evaluation", evaluation.pk, INTERNAL_URLCONF)

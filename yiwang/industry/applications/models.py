@@ -1,5 +1,6 @@
 """Models of the applications app (办件): applications, their materials, the officials'
-tasks (the inbox), the timeline and the evaluation (好差评).
+tasks (the inbox), the timeline, the evaluation (好差评) and the follow-up of a bad one
+(差评整改).
 
 Other apps go through ``service.py``. What a person submitted (the form data, the workflow
 state that carries it, OCR readings, reasons written about them) is encrypted at rest. The
@@ -249,16 +250,81 @@ class Event(models.Model):  # 办理进度
 
 
 class Evaluation(models.Model):  # 好差评
-    """The applicant's evaluation of the service, once per application."""
+    """The applicant's evaluation of the service, once per application: 5 非常满意 to
+    1 非常不满意 (see :mod:`.evaluations`). It repeats the application's department and
+    matter, so that a department's list and the public figures read one table."""
 
     application = models.OneToOneField(Application, on_delete=models.CASCADE,
                                        related_name="evaluation")
     score = models.PositiveSmallIntegerField(_("评分"))
     comment = EncryptedTextField(_("评价内容"), blank=True, default="")
+    # Who evaluated (the applicant, or an enterprise's representative): told of the reply.
+    evaluator = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("评价人"),
+                                  null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    department_code = models.CharField(_("受理部门"), max_length=32, blank=True)
+    matter_code = models.CharField(_("事项编码"), max_length=64, blank=True)
+    matter_name = models.CharField(_("事项名称"), max_length=128, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # A department's evaluations, newest first (the workbench list).
+            models.Index(fields=["department_code", "-created_at"],
+                         name="applications_eval_dept_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.score} for application {self.application_id}"
+
+
+class RectificationState(models.TextChoices):
+    PENDING = "pending", _("待整改")
+    DONE = "done", _("已整改")
+
+
+class Rectification(models.Model):  # 差评整改
+    """The follow-up of a bad evaluation by the accepting department: due a number of
+    working days after the evaluation; what was done and the reply to the applicant."""
+
+    audit_writes = False  # evaluate_application and rectify_evaluation record their events
+
+    evaluation = models.OneToOneField(Evaluation, on_delete=models.CASCADE,
+                                      related_name="rectification")
+    department_code = models.CharField(_("责任部门"), max_length=32)
+    state = models.CharField(_("状态"), max_length=16, choices=RectificationState.choices,
+                             default=RectificationState.PENDING)
+    due_at = models.DateTimeField(_("整改期限"))
+    action_taken = EncryptedTextField(_("整改情况"), blank=True, default="")
+    reply = EncryptedTextField(_("答复内容"), blank=True, default="")
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("整改人"),
+                                   null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    handled_at = models.DateTimeField(_("整改时间"), null=True, blank=True)
+    row_version = models.PositiveIntegerField(_("版本号"), default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # A department's open follow-ups by due time (the overdue ones first).
+            models.Index(fields=["department_code", "state", "due_at"],
+                         name="applications_rectify_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rectification of evaluation {self.evaluation_id}"
+
+    def overdue_at(self, now: Any) -> bool:
+        """Still open after its due time."""
+        return self.state == RectificationState.PENDING and self.due_at < now
+
+    @property
+    def late(self) -> bool:
+        """Done after its due time."""
+        return (self.state == RectificationState.DONE and self.handled_at is not None
+                and self.handled_at > self.due_at)
 
 
 class ReceiptSequence(models.Model):

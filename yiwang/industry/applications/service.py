@@ -7,12 +7,12 @@ a person can act on (``SubmissionInvalid`` with a message per field for form dat
 officials' writes take the ``row_version`` they saw (``expected_version``): of two acting at
 once, one wins and the other is told plainly.
 
-The work is done in :mod:`.lifecycle` (drafts, submission, correction, withdrawal,
-evaluation), :mod:`.materials` (the fields' file rules, uploads, reused licences),
-:mod:`.bundles`, :mod:`.review` (claim, decide, ask for correction),
-:mod:`.progress` (the approval flow's tasks, the decision, licence and ledger),
-:mod:`.clock` (time limits on the working calendar), :mod:`.queries` (inbox and lists) and
-:mod:`.access` (who sees what).
+The work is done in :mod:`.lifecycle` (drafts, submission, correction, withdrawal),
+:mod:`.evaluations` (好差评 and the follow-up of a bad one, 差评整改), :mod:`.materials`
+(the fields' file rules, uploads, reused licences), :mod:`.bundles`, :mod:`.review` (claim,
+decide, ask for correction), :mod:`.progress` (the approval flow's tasks, the decision,
+licence and ledger), :mod:`.clock` (time limits on the working calendar), :mod:`.queries`
+(inbox and lists) and :mod:`.access` (who sees what).
 """
 
 from __future__ import annotations
@@ -36,8 +36,24 @@ from yiwang.industry.applications.downloads import (
     material_for_applicant,
     material_for_official,
 )
-from yiwang.industry.applications.lifecycle import (
+from yiwang.industry.applications.evaluations import (
+    LEVELS,
+    RECTIFICATION_FILTERS,
+    SCORE_FILTERS,
+    EvaluationFilter,
+    Figures,
+    PublicFigures,
+    Summary,
     evaluate_application,
+    evaluation_for_official,
+    evaluation_matters,
+    evaluation_of,
+    evaluation_summary,
+    evaluations_for_official,
+    public_satisfaction,
+    rectify_evaluation,
+)
+from yiwang.industry.applications.lifecycle import (
     save_draft,
     submit_application,
     submit_correction,
@@ -60,6 +76,8 @@ from yiwang.industry.applications.models import (
     Event,
     Material,
     MaterialSource,
+    Rectification,
+    RectificationState,
     State,
     Task,
     TaskState,
@@ -86,13 +104,22 @@ __all__ = [
     "ACTIVE_STATES",
     "COUNT_CAP",
     "FINAL_STATES",
+    "LEVELS",
+    "RECTIFICATION_FILTERS",
+    "SCORE_FILTERS",
     "Application",
     "Evaluation",
+    "EvaluationFilter",
     "Event",
+    "Figures",
     "InboxPage",
     "Material",
     "MaterialSource",
+    "PublicFigures",
+    "Rectification",
+    "RectificationState",
     "State",
+    "Summary",
     "Task",
     "TaskState",
     "accept_files",
@@ -106,6 +133,11 @@ __all__ = [
     "decide_task",
     "department_codes",
     "evaluate_application",
+    "evaluation_for_official",
+    "evaluation_matters",
+    "evaluation_of",
+    "evaluation_summary",
+    "evaluations_for_official",
     "file_response",
     "file_rule",
     "get_task",
@@ -121,6 +153,8 @@ __all__ = [
     "open_task_rows",
     "open_tasks",
     "owner_key",
+    "public_satisfaction",
+    "rectify_evaluation",
     "request_correction",
     "reuse_licence",
     "save_draft",

@@ -228,13 +228,22 @@ def _detail_context(request: HttpRequest, app: Any) -> dict[str, Any]:
             "materials": list(app.materials.all()),
             "material_url": "applications_portal:material",
             "children": list(app.children.all().defer("data_text", "workflow_text")),
-            "evaluation": getattr(app, "evaluation", None) if app.state in (
-                "approved", "rejected") else None,
-            "may_evaluate": app.state in ("approved", "rejected")
-            and not hasattr(app, "evaluation"),
+            **_evaluation_context(app),
             "may_withdraw": app.state in ("submitted", "in_review", "correction", "draft"),
             "correction": corrections[-1] if corrections else None,
             "crumbs": _crumbs()}
+
+
+def _evaluation_context(app: Any) -> dict[str, Any]:
+    """The evaluation (好差评) part of the progress page: the form, or the evaluation given
+    and, for a 差评, the department's reply once it has followed it up."""
+    decided = app.state in ("approved", "rejected")
+    evaluation = service.evaluation_of(app) if decided else None
+    rectification = getattr(evaluation, "rectification", None) if evaluation else None
+    return {"evaluation": evaluation, "may_evaluate": decided and evaluation is None,
+            "evaluation_level": service.LEVELS.get(evaluation.score) if evaluation else "",
+            "levels": sorted(service.LEVELS.items(), reverse=True),
+            "rectification": rectification}
 
 
 @require_safe

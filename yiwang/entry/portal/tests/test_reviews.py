@@ -1,0 +1,98 @@
+"""The portal's 好差评 page: what a visitor reads about each department's and each matter's
+satisfaction — figures only, never a name, a comment or a receipt number — reached from the
+footer of every page (the old "not yet available" address leads to it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from yiwang.entry.portal.testing import html_lang, unlabelled_inputs
+from yiwang.industry.applications import service as applications
+from yiwang.industry.applications.testing import decided_application, make_evaluation_city
+
+pytestmark = pytest.mark.django_db
+FOOD = ("339900-scjg-0001", "食品经营许可")
+
+
+@pytest.fixture
+def people() -> dict[str, Any]:
+    return make_evaluation_city()
+
+
+def evaluate(people: dict[str, Any], score: int, *, department: str = "gaj",
+             matter: tuple[str, str] = ("339900-gaj-0001", "无犯罪记录证明"),
+             comment: str = "") -> Any:
+    app = decided_application(people["citizen"], department=department,
+                              matter_code=matter[0], matter_name=matter[1])
+    return applications.evaluate_application(people["citizen"], app, score=score,
+                                             comment=comment)
+
+
+def text(response: Any) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def test_the_footer_leads_to_the_page_and_the_old_address_moved(public_client: Any) -> None:
+    home = text(public_client.get("/"))
+    footer = home[home.index('class="site-footer"'):]
+    assert '<a href="/reviews/">好差评</a>' in footer
+    assert "/unavailable/reviews/" not in home
+    moved = public_client.get("/unavailable/reviews/")
+    assert moved.status_code == 301 and moved["Location"] == "/reviews/"
+
+
+def test_figures_by_department_and_matter_without_personal_data(public_client: Any,
+                                                                people: Any) -> None:
+    for score in (5, 4, 4, 2):
+        evaluate(people, score, comment="窗口人员很耐心")
+    evaluate(people, 1, department="scjg", matter=FOOD, comment="跑了三次")
+    bad = applications.Evaluation.objects.get(score=2)
+    applications.rectify_evaluation(people["gaj"], bad, action_taken="培训",
+                                    reply="已整改,感谢您的监督。")
+
+    html = text(public_client.get("/reviews/"))
+    assert 'data-testid="total-count">5<' in html
+    assert 'data-testid="total-average">3.20<' in html
+    assert 'data-testid="total-good-rate">60.0%<' in html
+    assert 'data-testid="total-bad">2<' in html
+    assert 'data-testid="total-rectified-rate">50.0%<' in html
+    police = html[html.index('data-department="gaj"'):]
+    police = police[:police.index("</tr>")]
+    assert '<a href="/departments/gaj/">示例市公安局</a>' in police
+    assert "<td class=\"num\">4</td><td class=\"num\">3.75</td>" in police
+    assert 'data-matter="339900-scjg-0001"' in html and "食品经营许可" in html
+    # no person: not the applicant, not their comment, not the reply, not a receipt number
+    for private in ("李小明", "李*", "窗口人员很耐心", "跑了三次", "已整改,感谢您的监督。",
+                    bad.application.number):
+        assert private not in html, private
+    assert html_lang(html) == "zh-Hans" and unlabelled_inputs(html) == []
+
+    english = text(public_client.get("/en/reviews/"))
+    assert html_lang(english) == "en" and 'data-testid="reviews-departments"' in english
+
+
+def test_periods_and_the_empty_page(public_client: Any, people: Any) -> None:
+    assert 'data-testid="reviews-empty"' in text(public_client.get("/reviews/"))
+    old = evaluate(people, 5)
+    applications.Evaluation.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=200))
+    evaluate(people, 3)
+    assert 'data-testid="total-count">2<' in text(public_client.get("/reviews/"))
+    assert 'data-testid="total-count">2<' in text(public_client.get("/reviews/?period=year"))
+    quarter = text(public_client.get("/reviews/?period=quarter"))
+    assert 'data-testid="total-count">1<' in quarter
+    assert 'href="?period=quarter" aria-current="page"' in quarter
+    assert 'data-testid="total-count">2<' in text(public_client.get("/reviews/?period=nope"))
+
+
+def test_the_page_reads_a_fixed_number_of_queries(public_client: Any, people: Any,
+                                                  django_assert_max_num_queries: Any) -> None:
+    for n in range(30):
+        evaluate(people, 1 + n % 5, matter=(f"339900-gaj-{n:04d}", f"事项{n}"))
+    with django_assert_max_num_queries(8):
+        text(public_client.get("/reviews/?period=all"))

@@ -222,6 +222,11 @@ def mine(request: HttpRequest) -> HttpResponse:
 def _detail_context(request: HttpRequest, app: Any) -> dict[str, Any]:
     version = service.matter_version(app)
     form = ext.version_form(version) if version is not None else {}
+    if version is None and app.bundle_code and app.parent_id is None:
+        # a 一件事's own application: its answers on the bundle's one form (the materials
+        # went to each member's application, listed with them)
+        bundle = ext.catalogue.get_bundle(app.bundle_code)
+        form = dict(bundle.form or {}) if bundle is not None else {}
     corrections = [e for e in service.timeline(app, public_only=True) if e.kind == "correction"]
     return {"application": app, "events": service.timeline(app, public_only=True),
             "fields": ext.forms.describe(form, app.data) if form else [],

@@ -228,3 +228,15 @@ def test_the_workbench_names_the_task_department_and_says_the_fee_is_unpaid(
     page = internal_client.get(f"/applications/{app.pk}/").content.decode()
     assert "公安局 ·" in page and "gaj ·" not in page
     assert 'data-testid="fee-unpaid"' in page
+
+
+def test_a_bundle_progress_page_shows_its_answers(bundle: Any, citizen: Any,  # noqa: F811
+                                                  public_client: Any) -> None:
+    from yiwang.support.identity.testing import sign_in_client
+
+    parent = applications.submit_bundle(
+        citizen, "test-bundle", form_data(citizen, id_card=[upload(citizen, plain_png())]))
+    sign_in_client(public_client, citizen)
+    page = public_client.get(f"/applications/{parent.pk}/").content.decode()
+    summary = page.split("申请内容")[1].split("</dl>")[0]
+    assert "<dt>用途</dt><dd>入职</dd>" in summary and citizen.real_name in summary

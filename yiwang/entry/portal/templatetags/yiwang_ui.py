@@ -25,6 +25,20 @@ def local_name(obj: Any) -> str:
 
 
 @register.filter
+def yuan(fen: Any) -> str:
+    """An amount kept in fen (分) as yuan with two decimals: ``{{ 1250|yuan }}`` → ``12.50``;
+    — for none."""
+    if fen is None or fen == "":
+        return "—"
+    try:
+        value = int(fen)
+    except (TypeError, ValueError):
+        return str(fen)
+    sign = "-" if value < 0 else ""
+    return f"{sign}{abs(value) // 100}.{abs(value) % 100:02d}"
+
+
+@register.filter
 def department_kind(department: Any) -> str:
     """A department's type (类型), as the label of one department."""
     return labels.department_kind_label(getattr(department, "kind", "") or "")

@@ -29,10 +29,6 @@ from yiwang.entry.workbench.views_services_common import has_template as _has_te
 from yiwang.entry.workbench.views_services_common import version_or_403 as _version
 from yiwang.industry.services import service
 
-# 持证主体 kinds and their sources. ``holders`` is not re-exported by the facade (yet): it is
-# reached through the facade's module, as the import rules allow only ``service``.
-holders = service.holders
-
 
 def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
     """The fee table from the editor's rows (amounts typed in yuan, kept in fen)."""
@@ -97,7 +93,7 @@ def _licence_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
     if kind:
         holder: dict[str, Any] = {"kind": kind}
         # Only the chosen kind's sources: fields of a kind chosen before are left behind.
-        for name, label, _required in holders.sources_of(kind):
+        for name, label, _required in service.holder_sources_of(kind):
             text = (post.get(f"licence_holder__{name}") or "").strip()
             if text:
                 source = _json_source(text, _("持证主体的“%(name)s”") % {"name": label},
@@ -135,15 +131,15 @@ def _holder_part(holder: dict[str, Any], type_code: str) -> dict[str, Any]:
 
     ltype = licences.get_type(type_code) if type_code else None
     kind = str(holder.get("kind") or "")
-    kinds = holders.kinds_for(str(ltype.holder_kind)) if ltype is not None else []
+    kinds = service.holder_kinds_for(str(ltype.holder_kind)) if ltype is not None else []
     if kind and kind not in kinds:
         kinds.append(kind)
     return {
-        "holder_kinds": [(k, str(holders.KIND_LABELS.get(k, k))) for k in kinds],
+        "holder_kinds": [(k, str(service.HOLDER_KIND_LABELS.get(k, k))) for k in kinds],
         "holder_kind": kind,
         "holder_rows": [{"name": name, "label": label, "required": required,
                          "source": _source_text(holder.get(name, ""))}
-                        for name, label, required in holders.sources_of(kind)],
+                        for name, label, required in service.holder_sources_of(kind)],
     }
 
 
@@ -153,7 +149,7 @@ def _posted_licence(post: Any) -> tuple[dict[str, Any], dict[str, Any]]:
                if k.startswith("licence_map__")}
     kind = (post.get("licence_holder_kind") or "").strip()
     holder = {"kind": kind, **{name: post.get(f"licence_holder__{name}", "")
-                               for name, _label, _required in holders.sources_of(kind)}}
+                               for name, _label, _required in service.holder_sources_of(kind)}}
     return mapping, holder
 
 

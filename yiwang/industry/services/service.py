@@ -46,6 +46,9 @@ from yiwang.industry.services.catalogue import (
     update_guide,
 )
 from yiwang.industry.services.common import logic_vars
+from yiwang.industry.services.holders import KIND_LABELS as HOLDER_KIND_LABELS
+from yiwang.industry.services.holders import kinds_for as holder_kinds_for
+from yiwang.industry.services.holders import sources_of as holder_sources_of
 from yiwang.industry.services.models import (
     Audience,
     Bundle,
@@ -108,6 +111,7 @@ def licence_holder(version: ServiceVersion, data: dict, *, application_number: s
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "HOLDER_KIND_LABELS",
     "Audience",
     "Bundle",
     "BundleMember",
@@ -136,6 +140,8 @@ __all__ = [
     "get_life_event",
     "get_matter",
     "get_version",
+    "holder_kinds_for",
+    "holder_sources_of",
     "import_definition",
     "latest_draft",
     "licence_fields",

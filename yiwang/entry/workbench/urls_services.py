@@ -15,6 +15,8 @@ urlpatterns = [
     path("services/versions/<int:pk>/", versions.services_version, name="services_version"),
     path("services/versions/<int:pk>/bpmn/", versions.services_version_bpmn,
          name="services_version_bpmn"),
+    path("services/versions/<int:pk>/bpmn/file/", versions.services_version_bpmn_file,
+         name="services_version_bpmn_file"),
     path("services/versions/<int:pk>/publish/", versions.services_version_publish,
          name="services_version_publish"),
     path("services/bundles/", bundles.services_bundles, name="services_bundles"),

@@ -13,13 +13,13 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.views import render_page
@@ -381,3 +381,18 @@ def services_version_publish(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("workbench:services_version", pk=version.pk)
     messages.success(request, _("第 %(n)d 版已发布,立即生效。") % {"n": version.number})
     return redirect("workbench:services_matter", code=version.matter.code)
+
+
+@require_safe
+@never_cache
+@permission_required(CHANGE)
+def services_version_bpmn_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """The version's approval flow as a BPMN 2.0 file (with its diagram), to open in Camunda
+    Modeler or keep with the department's records; 404 when the version has no flow."""
+    version = _version(request, pk)
+    if not version.bpmn:
+        raise Http404("no flow")
+    name = f"{version.matter.code}-v{version.number}.bpmn"
+    response = HttpResponse(version.bpmn, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -13,6 +13,7 @@ import lxml.html
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse as _reverse
 
 from yiwang.demo import population
@@ -196,3 +197,35 @@ def test_a_frozen_version_shows_its_flow_as_readable_steps(internal_client: Any,
     assert steps[3] == "登簿 — 不动产登记中心 · 登记审核员,1 个工作日;超过 1 个工作日预警"
     # The raw definition is still there, folded away.
     assert 'data-testid="flow-json"' in page and "<details>" in page
+
+
+def test_a_versions_flow_downloads_as_bpmn_that_imports_again(internal_client: Any,
+                                                              demo_city: Any) -> None:
+    matter = load_pack("339900-bdc-qr-001.json")  # gateways and a countersign
+    live = service.published_version(matter.code)
+    assert live is not None and live.bpmn
+    sign_in_client(internal_client, official("bdc"))
+    page = internal_client.get(url("workbench:services_version", live.pk)).content.decode()
+    assert 'data-testid="bpmn-download"' in page
+    response = internal_client.get(url("workbench:services_version_bpmn_file", live.pk))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{matter.code}-v{live.number}.bpmn"')
+    xml = response.content.decode()
+    assert "bpmn:definitions" in xml or "<definitions" in xml
+    assert "BPMNDiagram" in xml  # with its diagram, so a modeller draws it
+    # the round trip: the file imports into a new draft as it is
+    internal_client.post(url("workbench:services_new_version", matter.code))
+    draft = service.latest_draft(matter)
+    assert draft is not None
+    answer = internal_client.post(
+        url("workbench:services_version_bpmn", draft.pk),
+        {"bpmn": SimpleUploadedFile("flow.bpmn", response.content, "application/xml")},
+        HTTP_ACCEPT="application/json")
+    assert answer.json() == {"ok": True, "errors": []}
+    assert service.get_version(draft.pk).bpmn
+    # another department's official gets no file
+    internal_client.logout()
+    sign_in_client(internal_client, official("scjg"))
+    assert internal_client.get(
+        url("workbench:services_version_bpmn_file", live.pk)).status_code in (403, 404)

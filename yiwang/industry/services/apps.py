@@ -7,6 +7,6 @@ class ServicesConfig(AppConfig):
     verbose_name = "政务服务事项 Service catalogue"
 
     def ready(self) -> None:
-        from yiwang.industry.services import searching
+        from yiwang.industry.services import searching, tasks  # noqa: F401 - registers the job
 
         searching.connect()

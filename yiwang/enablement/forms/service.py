@@ -144,9 +144,11 @@ def prefill(definition: Mapping[str, Any], sources: Mapping[str, Any]) -> dict[s
     return _submission.prefill(definition, sources)
 
 
-def prefill_names(definition: Mapping[str, Any]) -> set[str]:
-    """The ``prefill`` sources the definition's fields name (so a caller reads only those)."""
-    return _submission.prefill_names(definition)
+def prefill_names(definition: Mapping[str, Any], *,
+                  skip_keys: Collection[str] = ()) -> set[str]:
+    """The ``prefill`` sources the definition's fields name (so a caller reads only those),
+    leaving out the fields ``skip_keys`` names (already filled in)."""
+    return _submission.prefill_names(definition, skip_keys=skip_keys)
 
 
 def to_json_schema(definition: Mapping[str, Any]) -> dict[str, Any]:

@@ -429,10 +429,11 @@ def _source(sources: Mapping[str, Any], name: str) -> Any:
     return node
 
 
-def prefill_names(definition: Mapping[str, Any]) -> set[str]:
+def prefill_names(definition: Mapping[str, Any], *,
+                  skip_keys: Collection[str] = ()) -> set[str]:
     """See ``service.prefill_names``."""
     return {str(f.comp["prefill"]) for f in _fields(definition.get("components"))
-            if isinstance(f.comp.get("prefill"), str)}
+            if isinstance(f.comp.get("prefill"), str) and f.comp["key"] not in skip_keys}
 
 
 def prefill(definition: Mapping[str, Any], sources: Mapping[str, Any]) -> dict[str, Any]:

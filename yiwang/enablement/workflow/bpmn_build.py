@@ -191,7 +191,7 @@ class _Graph:
             for n, party in enumerate(step["parties"]):
                 task = self.task(
                     countersign_task_id(step["id"], n),
-                    f"{step['name']}（{party.get('name') or _party(party['department'])}）",
+                    f"{step['name']}（{party.get('name') or party['department']}）",
                     party["department"],
                     party.get("position"),
                     step.get("days"),
@@ -463,12 +463,3 @@ def strip_embedded_spec(root: etree._Element) -> None:
             parent = prop.getparent()
             if parent is not None:
                 parent.remove(prop)
-
-
-def _party(code: str) -> str:
-    """A countersign party's department by its name; the code itself for a placeholder
-    such as ``$matter`` or a department not set up yet."""
-    from yiwang.platform.orgs import service as orgs
-
-    found = orgs.get_department(code) if not code.startswith("$") else None
-    return str(found.name) if found is not None else code

@@ -23,6 +23,10 @@ from yiwang.industry.applications import service as applications
 PERIODS = (("all", gettext_lazy("全部"), None), ("year", gettext_lazy("近一年"), 365),
            ("quarter", gettext_lazy("近三个月"), 91))
 
+# A matter with fewer evaluations shows no average or 好评率: one or two scores could be
+# told apart, and their authors known to the department (the counts stay).
+FEW = 3
+
 
 @require_safe
 @public_page
@@ -37,6 +41,6 @@ def reviews(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/reviews.html", {
         "nav": "reviews", "figures": applications.public_satisfaction(since=since),
         "period": period, "periods": [(code, label) for code, label, _days in PERIODS],
-        "levels": sorted(applications.LEVELS.items(), reverse=True),
+        "levels": sorted(applications.LEVELS.items(), reverse=True), "few": FEW,
         "crumbs": [Crumb(_("首页"), reverse("portal:home"))],
     })

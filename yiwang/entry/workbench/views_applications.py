@@ -91,6 +91,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
                    "claimed_by_me": t.claimed_by_id == request.user.pk, "who": _who(t)}
                   for t in tasks],
         "credit": applications.credit_check(app, request.user) if tasks else None,
+        "fee_lapsed": applications.fee_order_lapsed(app),
     })
 
 
@@ -105,6 +106,21 @@ def material(request: HttpRequest, pk: int, material_pk: int) -> HttpResponse:
     except PermissionDenied:
         raise Http404("no such material") from None
     return applications.file_response(content, content_type, filename)
+
+
+@require_POST
+@permission_required(HANDLE)
+def renew_fee(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new fee order for the applicant in place of one that lapsed unpaid."""
+    app = _application(request, pk)
+    try:
+        applications.renew_fee_order(request.user, app)
+        messages.success(request, _("已重新开具缴款单并通知申请人。"))
+    except PermissionDenied:
+        raise Http404("not this official's application") from None
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("workbench:applications_detail", pk=app.pk)
 
 
 @require_POST

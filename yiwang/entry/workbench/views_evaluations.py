@@ -136,6 +136,9 @@ def rectify(request: HttpRequest, pk: int) -> HttpResponse:
     found = _evaluation(request, pk)
     values = {"action_taken": request.POST.get("action_taken", ""),
               "reply": request.POST.get("reply", "")}
+    if expected_version(request) is None:  # as every other write of the workbench
+        messages.error(request, _("页面信息不完整或已过期,您的操作没有生效。请刷新页面后再操作。"))
+        return redirect("workbench:evaluation", pk=found.pk)
     try:
         applications.rectify_evaluation(request.user, found, **values,
                                         expected_version=expected_version(request))

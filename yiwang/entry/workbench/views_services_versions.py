@@ -49,6 +49,10 @@ def _fee_rows_from_post(post: Any) -> tuple[dict[str, Any], list[str]]:
             value = Decimal(amount.strip() or "0")
             if not value.is_finite():
                 raise ValueError(amount)
+            if value.adjusted() > 9:  # ten digits of yuan: out of range whatever follows (and
+                # ``int()`` of 1e999999 would keep a worker busy for half a minute)
+                problems.append(_("第%(n)d行的金额超出范围。") % {"n": number})
+                continue
             cents = value * 100
             fen = int(cents)
         except (ArithmeticError, ValueError):  # InvalidOperation and Overflow among them

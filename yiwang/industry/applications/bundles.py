@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,7 +55,7 @@ def submit_bundle(user: Any, bundle_code: str, data: Mapping[str, Any], *,
     code = access.check_may_file_for(user, acting_for) if acting_for else ""
     for member, _data in members:
         check_applicant(member.version, code)
-    _refuse_repeat(user, bundle, cleaned, code)
+    _refuse_repeat(user, bundle, cleaned, code)  # early, before uploads are read
     own = materials.prepare(user, None, None, cleaned, definition=bundle.form, ocr=False)
     plans = [(member, prepare_submission(user, member.version, Application(), member_data))
              for member, member_data in members]
@@ -86,6 +87,11 @@ def _submit_bundle(user: Any, bundle: Any, cleaned: dict[str, Any],
                    own: materials.Prepared, plans: list[tuple[Any, Submission]],
                    code: str) -> Application:
     now = timezone.now()
+    # Again under the applicant's row lock: two clicks at once are serialised here (on
+    # SQLite the IMMEDIATE transaction serialises them already), and the second finds the first.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list(
+        "pk", flat=True).first()
+    _refuse_repeat(user, bundle, cleaned, code)
     # Every token of the parent's data is this person's and is kept (review L4).
     materials.claim_all(user, own)
     masked = masked_applicant(user, enterprise_name(code))

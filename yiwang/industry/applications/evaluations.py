@@ -16,6 +16,7 @@ comment, no receipt number).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -111,12 +112,16 @@ def evaluate_application(user: Any, application: Application, *, score: int,
             if due is not None:
                 _tell_department(app, evaluation, due)
     except IntegrityError:
-        raise error(_("该办件已评价过,每件只能评价一次。"), "evaluated") from None
+        if Evaluation.objects.filter(application=app).exists():
+            raise error(_("该办件已评价过,每件只能评价一次。"), "evaluated") from None
+        raise  # another constraint: not the person's doing, not to be explained as theirs
     return evaluation
 
 
 def _tell_department(app: Application, evaluation: Evaluation, due: datetime) -> None:
     for user in clock.lead_officials(app.department_code):
+        if not user.has_perm(access.HANDLE_PERMISSION):
+            continue  # the link would answer 403: the head is told only if they may act
         ext.notify.notify(
             user, kind="application.bad_evaluation",
             title=_("办件 %(number)s 收到差评") % {"number": app.number},
@@ -326,6 +331,7 @@ class Figures:
     rectified: int = 0
     on_time: int = 0
     department: Any = None  # a department row, for its name in the page's language
+    bundle: bool = False  # the key is a 一件事's code, not a matter's
 
     @property
     def rectified_rate(self) -> float | None:
@@ -425,9 +431,13 @@ def public_satisfaction(*, since: datetime | None = None) -> PublicFigures:
         found = departments.get(code)
         return found.name if found is not None else code
 
+    # a 一件事's own application is evaluated under the bundle's code
+    bundles = set(ext.catalogue.list_bundles(published_only=False).filter(
+        code__in=[r["matter_code"] for r in by_matter]).values_list("code", flat=True))
     return PublicFigures(
         total=_figures("", "", total),
         departments=[_figures(r["department_code"], name_of(r["department_code"]), r,
                               departments.get(r["department_code"])) for r in by_department],
-        matters=[_figures(r["matter_code"], r["name"], r,
-                          departments.get(r["department_code"])) for r in by_matter])
+        matters=[dataclasses.replace(_figures(r["matter_code"], r["name"], r,
+                                              departments.get(r["department_code"])),
+                                     bundle=r["matter_code"] in bundles) for r in by_matter])

@@ -55,6 +55,7 @@ VERSION_CACHE_SIZE = 256
 def forget_versions() -> None:
     """Drop the kept versions (tests, whose rolled-back rows may reuse a primary key)."""
     _VERSIONS.clear()
+    _LICENCE_TYPES.clear()
 
 
 def get_version(pk: int) -> Any:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Field
 from django.utils import timezone
@@ -41,8 +42,8 @@ from yiwang.industry.applications.models import (
 
 WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
 
-__all__ = ["EDITABLE", "WITHDRAWABLE", "owner_key", "save_draft", "submit_application",
-           "submit_correction", "withdraw_application"]
+__all__ = ["EDITABLE", "WITHDRAWABLE", "fee_order_lapsed", "owner_key", "renew_fee_order",
+           "save_draft", "submit_application", "submit_correction", "withdraw_application"]
 
 
 def _version_or_error(matter_code: str) -> Any:
@@ -268,7 +269,10 @@ def submit_application(user: Any, application: Application, *,
         # version, but no new one starts
         raise error(_("事项“%(name)s”已停止网上办理,草稿不能再提交。如有疑问请咨询%(dept)s。")
                     % {"name": app.matter_name, "dept": _department_name(app)}, "unpublished")
-    check_applicant(version, app.acting_for)
+    problem = ext.applicant_problem(version, app.acting_for)
+    if problem:  # a draft saved before the rule: its applicant cannot change
+        raise error(_("%(problem)s这份草稿是以原身份保存的,不能再提交:请以正确的身份重新申请,"
+                      "并可撤回这份草稿。") % {"problem": problem}, "applicant_kind")
     merged = app.data if data is None else with_attached_files(version, app, as_dict(data))
     cleaned = validate(version, app, merged)
     plan = prepare_submission(user, version, app, cleaned)
@@ -409,6 +413,60 @@ def _open_fee_order(user: Any, app: Application, now: datetime) -> None:
               note=_("应缴 ¥%(yuan)s,缴款码 %(notice)s") % {
                   "yuan": f"{app.fee_fen / 100:.2f}", "notice": ext.payments.grouped(
                       order.notice_no)})
+
+
+FEE_STATES = (State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
+
+
+def fee_order_lapsed(app: Application) -> bool:
+    """Whether the application's fee is still due but its order can no longer be paid
+    (past its deadline, or closed): a new order is needed (:func:`renew_fee_order`)."""
+    if not app.fee_fen or app.fee_paid_at is not None or not app.fee_notice_no:
+        return False
+    try:
+        order = ext.payments.get_order(notice_no=app.fee_notice_no)
+    except ext.payments.Order.DoesNotExist:
+        return True
+    return (not ext.payments.payable(order) and order.state != "paid"
+            and not ext.payments.awaiting_notification(order))
+
+
+def renew_fee_order(user: Any, application: Application) -> Application:
+    """A new fee order in place of one that lapsed unpaid (past its deadline, or closed),
+    asked for by the applicant or by an official who handles the application: the old
+    notice number is closed, the new one is on the progress page and the applicant is told.
+    Without it an application whose order lapsed could never be approved (the approval
+    that issues the licence waits for the fee)."""
+    app = Application.objects.get(pk=application.pk)
+    official = access.is_official(user)
+    if official:
+        if not access.may_handle(user, app):
+            raise PermissionDenied("not this official's application")
+    else:
+        access.own_application(user, app)
+    if app.state not in FEE_STATES:
+        raise error(_("该办件当前状态不需要缴费。"), "state")
+    if not fee_order_lapsed(app):
+        raise error(_("缴款单仍可缴款或已缴费,不需要重新开具。"), "not_lapsed")
+    now = timezone.now()
+    with transaction.atomic():
+        old = ext.payments.get_order(notice_no=app.fee_notice_no)
+        if old.state == "unpaid":  # past its deadline but not closed yet
+            ext.payments.close_order(old.order_no, reason=_("逾期未缴,已重新开具"), actor=user)
+        payer = app.applicant
+        _open_fee_order(payer, app, now)
+        audit.record("application.fee_order_renewed", app, actor=user,
+                     detail={"number": app.number, "old": old.notice_no,
+                             "new": app.fee_notice_no})
+        if official:
+            ext.notify.notify(
+                payer, kind="application.fee_order", title=_("请缴纳办件 %(number)s 的费用")
+                % {"number": app.number}, body=_("缴款单已重新开具,应缴 ¥%(yuan)s,缴款码 "
+                                                  "%(notice)s。") % {
+                    "yuan": f"{app.fee_fen / 100:.2f}",
+                    "notice": ext.payments.grouped(app.fee_notice_no)},
+                link=applicant_link(app))
+    return app
 
 
 def _close_fee_order(app: Application, actor: Any) -> None:

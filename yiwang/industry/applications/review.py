@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from yiwang.core.audit import service as audit
-from yiwang.industry.applications import access, clock, progress
+from yiwang.industry.applications import access, clock, lifecycle, progress
 from yiwang.industry.applications import integration as ext
 from yiwang.industry.applications.common import (
     add_event,
@@ -219,9 +219,10 @@ def decide_task(user: Any, task_id: int | str, outcome: str, reason: str,
     if run.finished and run.outcome == "approved" and app.fee_fen and app.fee_paid_at is None:
         # 先缴费后发证: the approval that ends the flow issues the licence and closes the
         # application; until the fee is paid the earlier steps may go on, this one waits
+        lapsed = (_("缴款单已过期未缴,可在本页重新开具并通知申请人。")
+                  if lifecycle.fee_order_lapsed(app) else "")
         raise error(_("申请人尚未缴纳本事项的费用(¥%(amount)s),缴费到账后才能作出准予决定并办结。"
-                      ) % {"amount": f"{app.fee_fen / 100:.2f}"},
-                    "fee_unpaid")
+                      ) % {"amount": f"{app.fee_fen / 100:.2f}"} + lapsed, "fee_unpaid")
     plan = progress.plan_run(app, run, now=now, version=version, decided=task.pk)
     with transaction.atomic(), audit.together(), events_together():
         swap_version(app.pk, expected)

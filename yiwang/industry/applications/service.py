@@ -54,6 +54,8 @@ from yiwang.industry.applications.evaluations import (
     rectify_evaluation,
 )
 from yiwang.industry.applications.lifecycle import (
+    fee_order_lapsed,
+    renew_fee_order,
     save_draft,
     submit_application,
     submit_correction,
@@ -138,6 +140,7 @@ __all__ = [
     "evaluation_of",
     "evaluation_summary",
     "evaluations_for_official",
+    "fee_order_lapsed",
     "file_response",
     "file_rule",
     "get_task",
@@ -155,6 +158,7 @@ __all__ = [
     "owner_key",
     "public_satisfaction",
     "rectify_evaluation",
+    "renew_fee_order",
     "request_correction",
     "reuse_licence",
     "save_draft",

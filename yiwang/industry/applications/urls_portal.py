@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/materials/<int:material_pk>/", views.material, name="material"),
     path("<int:pk>/receipt/", views.receipt, name="receipt"),
+    path("<int:pk>/fee/renew/", views.renew_fee, name="renew_fee"),
     path("<int:pk>/correct/", views.correct, name="correct"),
     path("<int:pk>/evaluate/", views.evaluate, name="evaluate"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),

@@ -8,6 +8,7 @@ that is not one's own (or one's enterprise's, for its representative) is a 404.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.contrib import messages
@@ -55,12 +56,13 @@ def _errors(exc: ValidationError) -> dict[str, list[str]]:
     return {"__all__": [str(m) for m in exc.messages]}
 
 
-def _prefill_sources(request: HttpRequest, form: dict[str, Any]) -> dict[str, Any]:
+def _prefill_sources(request: HttpRequest, form: dict[str, Any], *,
+                     filled: Collection[str] = ()) -> dict[str, Any]:
     """What the form's ``prefill`` sources read (免填): the account's name, ID number, phone
     and e-mail, the registry's address (read only when the form asks for it, and audited),
     the enterprise the person acts for, and fields of the person's licences."""
     user = request.user
-    wanted = ext.forms.prefill_names(form)
+    wanted = ext.forms.prefill_names(form, skip_keys=filled)  # what a draft holds: not read
     profile: dict[str, Any] = {
         "name": getattr(user, "real_name", "") or "",
         "id_number": getattr(user, "id_number", "") or "",
@@ -160,9 +162,9 @@ def apply(request: HttpRequest, matter_code: str) -> HttpResponse:
         raise Http404("matter not open online")
     form = ext.version_form(version)
     if request.method != "POST":
-        data = ext.forms.prefill(form, _prefill_sources(request, form))
-        if draft is not None:  # what the draft holds wins; what it left empty is pre-filled
-            data = {**data, **{k: v for k, v in draft.data.items() if v not in ("", None)}}
+        held = {k: v for k, v in draft.data.items() if v not in ("", None)} if draft else {}
+        # what the draft holds wins (and is not read again); what it left empty is pre-filled
+        data = {**ext.forms.prefill(form, _prefill_sources(request, form, filled=held)), **held}
         return render(request, "applications/apply.html",
                       _apply_context(request, version, draft, data, {}))
     data = ext.forms.parse_post(form, request.POST)
@@ -234,6 +236,7 @@ def _detail_context(request: HttpRequest, app: Any) -> dict[str, Any]:
             "material_url": "applications_portal:material",
             "children": list(app.children.all().defer("data_text", "workflow_text")),
             **_evaluation_context(app),
+            "fee_lapsed": service.fee_order_lapsed(app),
             "may_withdraw": app.state in ("submitted", "in_review", "correction", "draft"),
             "correction": corrections[-1] if corrections else None,
             "crumbs": _crumbs()}
@@ -261,6 +264,19 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{reverse('applications_portal:apply', args=[app.matter_code])}"
                         f"?draft={app.pk}")
     return render(request, "applications/detail.html", _detail_context(request, app))
+
+
+@require_POST
+@signed_in
+def renew_fee(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new fee order in place of one that lapsed unpaid."""
+    app = _mine(request, pk)
+    try:
+        service.renew_fee_order(request.user, app)
+        messages.success(request, _("已重新开具缴款单,请在缴款期限内缴费。"))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("applications_portal:detail", pk=app.pk)
 
 
 @require_safe

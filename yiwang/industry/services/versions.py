@@ -32,6 +32,7 @@ from yiwang.industry.services.common import (
 )
 from yiwang.industry.services.holders import check_holder
 from yiwang.industry.services.models import Matter, ServiceVersion, VersionState
+from yiwang.platform.orgs import service as orgs
 
 HIT_POLICIES = ("FIRST", "COLLECT", "UNIQUE")
 # Licence field sources the system fills at decision time rather than the form: the
@@ -156,6 +157,26 @@ def _messages(exc: ValidationError) -> list[str]:
     return [str(m) for m in exc.messages]
 
 
+def _name_parties(spec: dict[str, Any]) -> dict[str, Any]:
+    """A countersign party without a name of its own is named after its department (its
+    task reads 税费核验（示例市税务局）, not 税费核验（swj）), in the spec itself: the BPMN is
+    built from the spec alone, and so built again the same."""
+
+    def walk(steps: list[dict[str, Any]]) -> None:
+        for step in steps:
+            for party in step.get("parties") or ():
+                code = str(party.get("department") or "")
+                if not party.get("name") and code and not code.startswith("$"):
+                    found = orgs.get_department(code)
+                    if found is not None:
+                        party["name"] = str(found.name)[:64]
+            for branch in step.get("branches") or ():
+                walk(branch.get("steps") or [])
+
+    walk(spec.get("steps") or [])
+    return spec
+
+
 def check_fee_table(table: Any, form: dict[str, Any] | None) -> dict[str, Any]:
     """Validate a fee decision table against the form; return it normalised.
 
@@ -185,9 +206,10 @@ def check_fee_table(table: Any, form: dict[str, Any] | None) -> dict[str, Any]:
             problems.append(_("第%(n)d行缺少收费项目名称。") % {"n": number})
         amount = row.get("amount_fen")
         if isinstance(amount, bool) or not isinstance(amount, int) or not 0 <= amount <= MAX_FEN:
-            # Said in yuan, as officials type it; ``amount_fen`` is whole fen.
-            problems.append(_("第%(n)d行的金额必须在0到%(max)d元之间,最多两位小数。")
-                            % {"n": number, "max": MAX_FEN // 100})
+            # Said in yuan, as officials type it, and in fen for ``amount_fen`` (API clients)
+            problems.append(_("第%(n)d行的金额必须在0到%(max)d元之间,最多两位小数"
+                              "(amount_fen 为 0 到 %(max_fen)d 的整数,单位分)。")
+                            % {"n": number, "max": MAX_FEN // 100, "max_fen": MAX_FEN})
         when = row.get("when", True)
         if when is not True:
             try:
@@ -348,7 +370,7 @@ def _check_parts(matter: Matter, *, form: Any, flow_spec: Any, bpmn: str | None,
             problems["flow"] = _messages(exc)
     elif flow_spec:
         try:
-            clean["flow_spec"] = workflow.check_spec(flow_spec)
+            clean["flow_spec"] = _name_parties(workflow.check_spec(flow_spec))
             clean["bpmn"] = workflow.build_bpmn(clean["flow_spec"])
         except ValidationError as exc:
             problems["flow"] = _messages(exc)

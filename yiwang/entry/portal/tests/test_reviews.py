@@ -96,3 +96,19 @@ def test_the_page_reads_a_fixed_number_of_queries(public_client: Any, people: An
         evaluate(people, 1 + n % 5, matter=(f"339900-gaj-{n:04d}", f"事项{n}"))
     with django_assert_max_num_queries(8):
         text(public_client.get("/reviews/?period=all"))
+
+
+def test_a_matter_with_few_evaluations_publishes_no_score(public_client: Any,
+                                                          people: Any) -> None:
+    from yiwang.entry.portal.views_reviews import FEW
+
+    evaluate(people, 1, department="scjg", matter=FOOD)  # one person: their score
+    for score in (5, 4, 3):
+        evaluate(people, score)
+    html = text(public_client.get("/reviews/"))
+    rows = {r.split('data-matter="')[1].split('"')[0]: r
+            for r in html.split('data-testid="matter-row"')[1:]}
+    food = rows[FOOD[0]].split("</tr>")[0]
+    assert 'data-testid="few"' in food and "1.00" not in food and FEW > 1
+    others = rows["339900-gaj-0001"].split("</tr>")[0]
+    assert 'data-testid="few"' not in others and "4.00" in others

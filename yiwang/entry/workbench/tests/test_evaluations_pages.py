@@ -179,6 +179,11 @@ def test_following_up_a_bad_evaluation(internal_client: Any, people: Any) -> Non
     assert (rect.state, rect.row_version) == ("pending", 1)
     assert not notify.Notification.objects.filter(kind="application.rectified").exists()
 
+    unversioned = internal_client.post(f"/evaluations/{bad.pk}/rectify/", {
+        "action_taken": "核实", "reply": "答复"}, follow=True)
+    assert "页面信息不完整或已过期" in _text(unversioned)
+    assert applications.Rectification.objects.get(evaluation=bad).state == "pending"
+
     stale = internal_client.post(f"/evaluations/{bad.pk}/rectify/", {
         "action_taken": "核实", "reply": "答复", "expected_version": "7"}, follow=True)
     assert "刷新" in _text(stale)

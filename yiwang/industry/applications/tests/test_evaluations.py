@@ -313,3 +313,16 @@ def test_the_migration_fills_in_earlier_evaluations(people: Any) -> None:
     assert due.weekday() < 5 and (due.hour, due.minute) == (23, 59)
     assert timedelta(days=15) <= due - timezone.now() <= timedelta(days=24)
     assert not applications.Rectification.objects.filter(evaluation=good).exists()
+
+
+def test_a_head_who_may_not_handle_applications_is_not_sent_a_link(people: Any) -> None:
+    from yiwang.platform.orgs import service as orgs
+    from yiwang.platform.regions import testing as regions_testing
+    from yiwang.support.identity import service as identity
+
+    orgs.create_department("swj", "税务局", region_code=regions_testing.CITY)
+    head = identity.create_official("swj.head", "税务局局长", password="head-officer-123")
+    orgs.add_member(head, department_code="swj")  # no 办理办件 permission
+    bad = evaluated(people, 1, department="swj", matter=("339900-swj-0001", "纳税申报"))
+    assert bad.rectification.state == "pending"  # the follow-up is open all the same
+    assert notifications(head, "application.bad_evaluation") == []

@@ -240,3 +240,110 @@ def test_a_bundle_progress_page_shows_its_answers(bundle: Any, citizen: Any,  # 
     page = public_client.get(f"/applications/{parent.pk}/").content.decode()
     summary = page.split("申请内容")[1].split("</dl>")[0]
     assert "<dt>用途</dt><dd>入职</dd>" in summary and citizen.real_name in summary
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_at_once_file_the_bundle_once(bundle: Any, citizen: Any) -> None:  # noqa: F811
+    import threading
+
+    from django.db import close_old_connections, connection
+
+    tokens = [upload(citizen, plain_png()) for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def click(token: str) -> None:
+        try:
+            barrier.wait(timeout=10)
+            applications.submit_bundle(citizen, "test-bundle",
+                                       form_data(citizen, id_card=[token]))
+            results.append("filed")
+        except ValidationError as exc:
+            results.append(str(exc.error_list[0].code))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=click, args=(t,)) for t in tokens]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == ["filed", "repeat"], results
+    assert Application.objects.filter(bundle_code="test-bundle", parent__isnull=True).count() == 1
+
+
+def test_a_resumed_draft_holding_the_address_does_not_read_the_registry_again(
+        city: Any, citizen: Any, public_client: Any) -> None:
+    from yiwang.core.audit.service import AuditEvent
+    from yiwang.platform.registry import service as registry
+    from yiwang.support.identity.testing import sign_in_client
+
+    person = registry.find_person(citizen.id_number)
+    person.address = "示例市东城区中山路8号"
+    person.save(update_fields=["address"])
+    form = {"version": 1, "components": [
+        {"type": "text", "key": "note", "label": "说明"},
+        {"type": "address", "key": "home", "label": "住址", "prefill": "profile.address"}]}
+    publish_matter("339900-gaj-0003", form=form, licence={})
+    draft = applications.save_draft(citizen, "339900-gaj-0003", {
+        "note": "x", "home": {"region": person.region_code, "detail": "另一处住址9号"}})
+    sign_in_client(public_client, citizen)
+    reads = AuditEvent.objects.filter(action__contains="personal").count()
+    page = public_client.get(
+        f"/applications/apply/339900-gaj-0003/?draft={draft.pk}").content.decode()
+    assert "另一处住址9号" in page and "中山路8号" not in page
+    assert AuditEvent.objects.filter(action__contains="personal").count() == reads
+
+
+def test_a_lapsed_fee_order_is_renewed_and_the_approval_goes_through(
+        with_fee: Any, citizen: Any, officer: Any, stranger_official: Any,
+        public_client: Any, internal_client: Any, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from yiwang.support.identity.testing import sign_in_client
+    from yiwang.support.notify import service as notify
+    from yiwang.support.payments import service as payments
+    from yiwang.support.payments.testing import run_jobs
+
+    settings.YIWANG_PAY_LOCAL_DELAY_SECONDS = 0
+    settings.YIWANG_PAY_LOCAL_DUPLICATE_RATE = 0
+    app = submitted(citizen)
+    first = app.fee_notice_no
+    payments.Order.objects.filter(notice_no=first).update(
+        expires_at=timezone.now() - timedelta(days=1))  # 15 days passed unpaid
+    assert applications.fee_order_lapsed(app)
+    app, last = _through_first_step(app, officer)
+    with pytest.raises(ValidationError) as exc:
+        applications.decide_task(officer, last.pk, "approve", "", app.row_version)
+    assert "已过期未缴" in _messages(exc)
+    # the progress page offers a new order; the workbench too
+    sign_in_client(public_client, citizen)
+    page = public_client.get(f"/applications/{app.pk}/").content.decode()
+    assert 'data-testid="renew-fee"' in page and 'data-testid="pay-fee"' not in page
+    sign_in_client(internal_client, officer)
+    assert 'data-testid="renew-fee"' in internal_client.get(
+        f"/applications/{app.pk}/").content.decode()
+    with pytest.raises(PermissionDenied):  # another department's official
+        applications.renew_fee_order(stranger_official, app)
+    # the official renews it: the applicant is told the new number
+    answer = internal_client.post(f"/applications/{app.pk}/fee/renew/")
+    assert answer.status_code == 302
+    app.refresh_from_db()
+    assert app.fee_notice_no and app.fee_notice_no != first
+    assert payments.get_order(notice_no=first).state == "closed"
+    told = notify.Notification.objects.filter(recipient=citizen, kind="application.fee_order")
+    assert told.count() == 1 and payments.grouped(app.fee_notice_no) in told[0].body
+    assert not applications.fee_order_lapsed(app)
+    with pytest.raises(ValidationError):  # nothing to renew now
+        applications.renew_fee_order(citizen, app)
+    order = payments.get_order(notice_no=app.fee_notice_no)
+    url = payments.start_online_payment(order, "local")
+    payments.confirm_local_payment(url.strip("/").split("/")[-1], rng=lambda: 0.9)
+    run_jobs()
+    app.refresh_from_db()
+    app = applications.decide_task(officer, last.pk, "approve", "", app.row_version)
+    assert app.state == State.APPROVED and app.licence_identifier

@@ -103,3 +103,23 @@ def test_publishing_checks_again(matter: service.Matter) -> None:
         service.publish_version(service.get_version(draft.pk))
     assert "引用了不存在的字段“kind”" in " ".join(flow_messages(caught))
     assert service.published_version(matter.code) is None
+
+
+def test_a_countersign_party_without_a_name_is_named_after_its_department(db: Any) -> None:
+    from yiwang.enablement.workflow import service as workflow
+    from yiwang.industry.services.versions import _name_parties
+    from yiwang.platform.orgs import service as orgs
+    from yiwang.platform.regions import testing as regions_testing
+
+    regions_testing.make_chain(geometry=False)
+    for code, name in (("swj", "示例市税务局"), ("bdc", "示例市不动产登记中心")):
+        orgs.create_department(code, name, region_code=regions_testing.CITY)
+    spec = workflow.check_spec({"version": 1, "steps": [
+        {"kind": "countersign", "id": "cs", "name": "会签", "days": 2, "parties": [
+            {"department": "swj", "position": None},
+            {"department": "bdc", "position": None, "name": "登记"}]}]})
+    named = _name_parties(spec)
+    assert [p.get("name") for p in named["steps"][0]["parties"]] == ["示例市税务局", "登记"]
+    xml = workflow.build_bpmn(named)
+    assert "会签（示例市税务局）" in xml and "会签（swj）" not in xml
+    assert workflow.build_bpmn(named) == xml  # built from the spec alone: the same again

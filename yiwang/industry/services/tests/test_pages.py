@@ -309,7 +309,8 @@ def test_discard_a_draft_with_confirmation_and_only_in_its_department(
 
 @pytest.mark.parametrize("field,value,message", [
     ("fee_amount", "Infinity", "第1行的金额不是数字"),
-    ("fee_amount", "1e999999", "第1行的金额不是数字"),
+    ("fee_amount", "1e999999", "第1行的金额超出范围"),
+    ("fee_amount", "1e999990", "第1行的金额超出范围"),  # was half a minute of a worker's CPU
     ("fee_amount", "NaN", "第1行的金额不是数字"),
     # Officials type yuan: the messages speak of yuan, never of fen.
     ("fee_amount", "12.345", "第1行的金额最多两位小数(单位:元)"),

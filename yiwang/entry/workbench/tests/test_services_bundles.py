@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse as _reverse
 
 from yiwang.core.audit import service as audit
+from yiwang.demo.testing import make_demo_departments
 from yiwang.entry.portal.testing import unlabelled_inputs
 from yiwang.industry.services import service
 from yiwang.platform.orgs import service as orgs
@@ -295,17 +296,9 @@ def test_list_pages_and_links(internal_client: Any, health: Any,
 def test_the_demo_birth_bundle_is_covered_and_publishes(internal_client: Any, db: Any) -> None:
     """The real data: the demo's 出生一件事 (constant JSON Logic sources included) shows no
     missing required field and publishes again from the editor."""
-    from yiwang.demo import population
     from yiwang.demo import services as demo
-    from yiwang.support.licences import service as licences
 
-    regions_testing.make_chain(geometry=False)
-    for spec in population.DEPARTMENTS:
-        orgs.create_department(spec.code, spec.name, name_en=spec.name_en,
-                               region_code=regions_testing.CITY)
-        for code, name in spec.positions:
-            orgs.create_position(spec.code, code=code, name=name)
-    licences.load_catalogue()
+    make_demo_departments()
     demo.load_services(lambda label, total: (lambda n: None))
     sign_in_client(internal_client, official("wjw.demo", "wjw", *EDITOR))
     page = internal_client.get(url("workbench:services_bundle_edit", "birth")).content.decode()

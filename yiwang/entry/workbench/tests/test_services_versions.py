@@ -16,13 +16,11 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse as _reverse
 
-from yiwang.demo import population
+from yiwang.demo.testing import make_demo_departments
 from yiwang.industry.services import service
 from yiwang.platform.orgs import service as orgs
-from yiwang.platform.regions import testing as regions_testing
 from yiwang.support.identity import service as identity
 from yiwang.support.identity.testing import sign_in_client
-from yiwang.support.licences import service as licences
 
 pytestmark = pytest.mark.django_db
 
@@ -36,13 +34,7 @@ def url(name: str, *args: Any) -> str:
 
 @pytest.fixture
 def demo_city(db: Any) -> None:
-    regions_testing.make_chain(geometry=False)
-    for spec in population.DEPARTMENTS:
-        orgs.create_department(spec.code, spec.name, name_en=spec.name_en,
-                               region_code=regions_testing.CITY)
-        for code, name in spec.positions:
-            orgs.create_position(spec.code, code=code, name=name)
-    licences.load_catalogue()
+    make_demo_departments()
 
 
 def official(department: str) -> Any:

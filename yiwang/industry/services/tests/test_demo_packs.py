@@ -7,12 +7,10 @@ from typing import Any
 
 import pytest
 
-from yiwang.demo import population
 from yiwang.demo import services as demo
+from yiwang.demo.testing import make_demo_departments
 from yiwang.enablement.forms import service as forms
 from yiwang.industry.services import service
-from yiwang.platform.orgs import service as orgs
-from yiwang.platform.regions import testing as regions_testing
 from yiwang.support.licences import service as licences
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +34,7 @@ def _progress(label: str, total: int) -> Any:
 
 @pytest.fixture
 def demo_city(db: Any) -> None:
-    regions_testing.make_chain(geometry=False)
-    for spec in population.DEPARTMENTS:
-        orgs.create_department(spec.code, spec.name, name_en=spec.name_en,
-                               region_code=regions_testing.CITY)
-        for code, name in spec.positions:
-            orgs.create_position(spec.code, code=code, name=name)
-    licences.load_catalogue()
+    make_demo_departments()
 
 
 def test_demo_catalogue_loads_and_is_idempotent(demo_city: Any) -> None:

@@ -17,13 +17,12 @@ from django.utils import timezone
 
 from yiwang.core.crypto.service import blind_index
 from yiwang.core.identifiers.service import (
-    generate_credit_code,
     generate_synthetic_id_number,
     validate_credit_code,
     validate_id_number,
 )
-from yiwang.demo import population
 from yiwang.demo import services as demo
+from yiwang.demo.testing import make_demo_departments
 from yiwang.industry.applications import service as applications
 from yiwang.industry.applications.testing import grant_handling
 from yiwang.industry.services import service
@@ -135,14 +134,7 @@ def packs(db: Any, settings: Any) -> dict[str, Any]:
     a verified citizen in the registry."""
     settings.YIWANG_LICENCES_SEAL_LEVEL = "B-B"
     settings.YIWANG_LICENCES_TRUST_CACHE_SECONDS = 0
-    regions_testing.make_chain(geometry=False)
-    for spec in population.DEPARTMENTS:
-        orgs.create_department(spec.code, spec.name, name_en=spec.name_en,
-                               region_code=regions_testing.CITY,
-                               credit_code=generate_credit_code("339900", rng=_rng))
-        for code, name in spec.positions:
-            orgs.create_position(spec.code, code=code, name=name)
-    licences.load_catalogue()
+    make_demo_departments(credit_codes=_rng)
     licences.authorise_issuers()
     demo.load_services(lambda label, total: (lambda n: None))
     return {"citizen": _citizen("mother", "陈静"),

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import NinjaAPI
 from ninja.security import SessionAuth
 
+from yiwang.entry.api import errors as api_errors
 from yiwang.entry.api.routers import applications as applications_routes
 from yiwang.entry.api.routers import city as city_routes
 from yiwang.entry.api.routers import cockpit as cockpit_routes
@@ -43,6 +44,7 @@ api = NinjaAPI(
     docs_url="/docs",
     auth=official_session,
 )
+api_errors.install(api)  # malformed requests answered in the interface's language
 
 
 @api.get("/ping", tags=["meta"], summary="Check the API answers", auth=None)

@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from yiwang.entry.api import auth as api_auth
+from yiwang.entry.api import errors as api_errors
 from yiwang.entry.api.routers import applications as applications_routes
 from yiwang.entry.api.routers import credit as credit_routes
 from yiwang.entry.api.routers import identifiers as identifier_routes
@@ -26,6 +27,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 api_auth.install(api)  # refused bearer tokens answer with RFC 6750 challenges
+api_errors.install(api)  # malformed requests answered in the interface's language
 
 
 @api.get("/ping", tags=["meta"], summary="Check the API answers")

@@ -56,7 +56,7 @@ UNREADABLE_BODY = "Cannot parse request body"
 
 def _readable(error: dict[str, Any]) -> dict[str, Any]:
     known = MESSAGES.get(str(error.get("type", "")))
-    shown = {key: error[key] for key in ("type", "loc") if key in error}
+    shown: dict[str, Any] = {key: error[key] for key in ("type", "loc") if key in error}
     shown["msg"] = str(known) if known is not None else _("格式不正确:%(why)s") % {
         "why": str(error.get("msg", ""))[:200]}
     return shown

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from yiwang.industry.services import bundles, catalogue, versions
+from yiwang.industry.services import bundles, catalogue, checks, versions
 from yiwang.industry.services.common import error
 from yiwang.industry.services.models import Bundle, LifeEvent, Matter, VersionState
 
@@ -184,9 +184,9 @@ def _import_version(matter: Matter, spec: dict[str, Any], actor: Any) -> None:
         parts["flow_spec"] = spec["flow_spec"]
     elif spec.get("bpmn"):
         parts["bpmn"] = spec["bpmn"]
-    clean = versions._check_parts(matter, form=parts["form"],
-                                  flow_spec=parts.get("flow_spec"), bpmn=parts.get("bpmn"),
-                                  fee_table=parts["fee_table"], licence=parts["licence"])
+    clean = checks.check_parts(matter, form=parts["form"],
+                               flow_spec=parts.get("flow_spec"), bpmn=parts.get("bpmn"),
+                               fee_table=parts["fee_table"], licence=parts["licence"])
     live = versions.published_version(matter.code)
     wanted_state = spec.get("state", VersionState.PUBLISHED)
     if live is not None and _content({p: getattr(live, p) for p in VERSION_PARTS}) == \

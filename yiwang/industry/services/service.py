@@ -45,6 +45,7 @@ from yiwang.industry.services.catalogue import (
     may_publish,
     update_guide,
 )
+from yiwang.industry.services.checks import check_fee_table, check_licence
 from yiwang.industry.services.common import logic_vars
 from yiwang.industry.services.holders import KIND_LABELS as HOLDER_KIND_LABELS
 from yiwang.industry.services.holders import kinds_for as holder_kinds_for
@@ -68,8 +69,6 @@ from yiwang.industry.services.packs import (
 from yiwang.industry.services.versions import (
     FeeItem,
     FeeQuote,
-    check_fee_table,
-    check_licence,
     compute_fee,
     create_draft,
     discard_draft,

@@ -107,7 +107,7 @@ def test_publishing_checks_again(matter: service.Matter) -> None:
 
 def test_a_countersign_party_without_a_name_is_named_after_its_department(db: Any) -> None:
     from yiwang.enablement.workflow import service as workflow
-    from yiwang.industry.services.versions import _name_parties
+    from yiwang.industry.services.checks import _name_parties
     from yiwang.platform.orgs import service as orgs
     from yiwang.platform.regions import testing as regions_testing
 

@@ -14,7 +14,8 @@ def test_a_body_that_is_not_json_is_told_so_in_chinese(public_client: Any) -> No
     answer = public_client.post("/api/v1/licences/verify", data="{not json",
                                 content_type="application/json")
     assert answer.status_code == 400
-    assert answer.json() == {"detail": "请求体不是有效的 JSON,请检查格式(如引号、逗号和括号)后重试。"}
+    assert answer.json() == {
+        "detail": "请求体不是有效的 JSON,请检查格式(如引号、逗号和括号)后重试。"}
 
 
 def test_a_body_of_the_wrong_shape_names_the_field_in_chinese(public_client: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ MODULES: list[Module] = [
         "受理、审查和审批一网通办的申请件:按事项配置的审批流程在工作台流转,支持材料核验、"
         "电子证照复用、限时办结和超期提醒;办结后签发电子证照并加盖电子印章。"), SERVE,
         "workbench:applications_inbox", permission="applications.handle_application"),
-    Module("evaluations", _("好差评"), _(
+    Module("evaluations", pgettext_lazy("workbench module", "好差评"), _(
         "本部门办件的“好差评”:按评价等级、事项、日期和整改状态查看评价,统计满意度和好评率;"
         "每条差评在规定的工作日内核实整改并答复申请人,逾期未整改的醒目提示。"), SERVE,
         "workbench:evaluations", permission="applications.handle_application"),

@@ -23,7 +23,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from yiwang.entry.workbench.access import permission_required
 from yiwang.entry.workbench.views import expected_version, page_query, render_page
@@ -128,12 +128,15 @@ def evaluation(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _evaluation(request, pk))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @permission_required(HANDLE)
 def rectify(request: HttpRequest, pk: int) -> HttpResponse:
     """Record the follow-up of a 差评; refused (nothing written) with the reasons by the
-    fields, or with a plain message when another official replied first."""
+    fields, or with a plain message when another official replied first. A refused form is
+    shown at this address: opened again (GET), it leads back to the evaluation."""
     found = _evaluation(request, pk)
+    if request.method != "POST":
+        return redirect("workbench:evaluation", pk=found.pk)
     values = {"action_taken": request.POST.get("action_taken", ""),
               "reply": request.POST.get("reply", "")}
     if expected_version(request) is None:  # as every other write of the workbench

@@ -112,3 +112,15 @@ def test_a_matter_with_few_evaluations_publishes_no_score(public_client: Any,
     assert 'data-testid="few"' in food and "1.00" not in food and FEW > 1
     others = rows["339900-gaj-0001"].split("</tr>")[0]
     assert 'data-testid="few"' not in others and "4.00" in others
+    # the same for a department: market regulation has one rating
+    departments = {r.split('data-department="')[1].split('"')[0]: r.split("</tr>")[0]
+                   for r in html.split('data-testid="department-row"')[1:]}
+    assert 'data-testid="few"' in departments["scjg"] and "1.00" not in departments["scjg"]
+    assert 'data-testid="few"' not in departments["gaj"]
+
+
+def test_one_rating_in_all_publishes_no_overall_score(public_client: Any, people: Any) -> None:
+    evaluate(people, 2)
+    html = text(public_client.get("/reviews/"))
+    assert 'data-testid="total-count">1<' in html
+    assert 'data-testid="total-average">—<' in html and "2.00" not in html

@@ -179,6 +179,9 @@ def test_following_up_a_bad_evaluation(internal_client: Any, people: Any) -> Non
     assert (rect.state, rect.row_version) == ("pending", 1)
     assert not notify.Notification.objects.filter(kind="application.rectified").exists()
 
+    again = internal_client.get(f"/evaluations/{bad.pk}/rectify/")  # the refused form's address
+    assert again.status_code == 302 and again["Location"] == f"/evaluations/{bad.pk}/"
+
     unversioned = internal_client.post(f"/evaluations/{bad.pk}/rectify/", {
         "action_taken": "核实", "reply": "答复"}, follow=True)
     assert "页面信息不完整或已过期" in _text(unversioned)

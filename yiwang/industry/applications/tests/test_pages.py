@@ -55,6 +55,7 @@ def test_apply_save_draft_then_submit(public_client: Any, version: Any, citizen:
         "action": "submit", "draft": draft.pk, "name": citizen.real_name,
         "id_number": citizen.id_number, "purpose": "job"})
     assert refused.status_code == 400 and 'data-testid="errors"' in refused.content.decode()
+    assert refused.content.decode().count('class="error-summary"') == 1  # one list, not two
     done = public_client.post(portal("apply", MATTER), {
         "action": "submit", "draft": draft.pk, "name": citizen.real_name,
         "id_number": citizen.id_number, "purpose": "job", "id_card__upload": _png()})

@@ -347,3 +347,20 @@ def test_a_lapsed_fee_order_is_renewed_and_the_approval_goes_through(
     app.refresh_from_db()
     app = applications.decide_task(officer, last.pk, "approve", "", app.row_version)
     assert app.state == State.APPROVED and app.licence_identifier
+
+
+def test_the_apply_page_says_who_may_file_and_offers_no_buttons_to_the_wrong_applicant(
+        version: Any, citizen: Any, enterprise: Any, public_client: Any) -> None:
+    from yiwang.support.identity.testing import sign_in_client
+
+    sign_in_client(public_client, citizen)
+    url = f"/applications/apply/{MATTER}/"
+    page = public_client.get(url).content.decode()
+    assert 'data-testid="applicant-problem"' not in page and 'data-testid="submit"' in page
+    # the representative switches to acting for the enterprise (办事身份)
+    switched = public_client.post("/account/enterprise/switch/",
+                                  {"credit_code": enterprise.credit_code})
+    assert switched.status_code == 302
+    page = public_client.get(url).content.decode()
+    assert 'data-testid="applicant-problem"' in page and "面向个人的事项" in page
+    assert 'data-testid="submit"' not in page and 'data-testid="save-draft"' not in page

@@ -80,3 +80,15 @@ def decided_application(applicant: Any, *, department: str = "gaj",
         matter_name=matter_name, version_pk=1, applicant=applicant, state=state,
         department_code=department, applicant_masked=masked_applicant(applicant),
         submitted_at=now, accepted_at=now, decided_at=now)
+
+
+def evaluated(people: dict[str, Any], score: int, *, department: str = "gaj",
+              matter: tuple[str, str] = ("339900-gaj-0001", "无犯罪记录证明"),
+              who: str = "citizen", comment: str = "") -> Any:
+    """A decided application of ``people[who]`` (see :func:`make_evaluation_city`) of
+    ``matter`` (code, name) at ``department``, rated ``score`` by them."""
+    from yiwang.industry.applications import service as applications
+
+    app = decided_application(people[who], department=department, matter_code=matter[0],
+                              matter_name=matter[1])
+    return applications.evaluate_application(people[who], app, score=score, comment=comment)

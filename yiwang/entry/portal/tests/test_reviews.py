@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from yiwang.entry.portal.testing import html_lang, unlabelled_inputs
 from yiwang.industry.applications import service as applications
-from yiwang.industry.applications.testing import decided_application, make_evaluation_city
+from yiwang.industry.applications.testing import evaluated as evaluate
+from yiwang.industry.applications.testing import make_evaluation_city
 
 pytestmark = pytest.mark.django_db
 FOOD = ("339900-scjg-0001", "食品经营许可")
@@ -21,15 +22,6 @@ FOOD = ("339900-scjg-0001", "食品经营许可")
 @pytest.fixture
 def people() -> dict[str, Any]:
     return make_evaluation_city()
-
-
-def evaluate(people: dict[str, Any], score: int, *, department: str = "gaj",
-             matter: tuple[str, str] = ("339900-gaj-0001", "无犯罪记录证明"),
-             comment: str = "") -> Any:
-    app = decided_application(people["citizen"], department=department,
-                              matter_code=matter[0], matter_name=matter[1])
-    return applications.evaluate_application(people["citizen"], app, score=score,
-                                             comment=comment)
 
 
 def text(response: Any) -> str:

@@ -16,7 +16,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from yiwang.industry.applications import service as applications
-from yiwang.industry.applications.testing import decided_application, make_evaluation_city
+from yiwang.industry.applications.testing import (
+    evaluated,
+    make_evaluation_city,
+)
 from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.notify import service as notify
 
@@ -28,15 +31,6 @@ ID_CARD = ("339900-gaj-0002", "居民身份证换领")
 @pytest.fixture
 def people() -> dict[str, Any]:
     return make_evaluation_city()
-
-
-def evaluated(people: dict[str, Any], score: int, *, department: str = "gaj",
-              matter: tuple[str, str] = ("339900-gaj-0001", "无犯罪记录证明"),
-              comment: str = "") -> Any:
-    app = decided_application(people["citizen"], department=department,
-                              matter_code=matter[0], matter_name=matter[1])
-    return applications.evaluate_application(people["citizen"], app, score=score,
-                                             comment=comment)
 
 
 def _text(response: Any, status: int = 200) -> str:

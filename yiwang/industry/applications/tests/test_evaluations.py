@@ -17,7 +17,11 @@ from django.utils import timezone
 from yiwang.core.audit import service as audit
 from yiwang.industry.applications import clock
 from yiwang.industry.applications import service as applications
-from yiwang.industry.applications.testing import decided_application, make_evaluation_city
+from yiwang.industry.applications.testing import (
+    decided_application,
+    evaluated,
+    make_evaluation_city,
+)
 from yiwang.support.identity.testing import sign_in_client
 from yiwang.support.notify import service as notify
 
@@ -27,14 +31,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def people() -> dict[str, Any]:
     return make_evaluation_city()
-
-
-def evaluated(people: dict[str, Any], score: int, *, department: str = "gaj",
-              matter: tuple[str, str] = ("339900-gaj-0001", "无犯罪记录证明"),
-              who: str = "citizen", comment: str = "") -> Any:
-    app = decided_application(people[who], department=department, matter_code=matter[0],
-                              matter_name=matter[1])
-    return applications.evaluate_application(people[who], app, score=score, comment=comment)
 
 
 def notifications(user: Any, kind: str) -> list[Any]:

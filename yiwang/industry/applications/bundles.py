@@ -24,7 +24,7 @@ from yiwang.industry.applications.lifecycle import (
     prepare_submission,
     record_submission,
 )
-from yiwang.industry.applications.models import Application, State
+from yiwang.industry.applications.models import OPEN_STATES, Application, State
 
 
 def submit_bundle(user: Any, bundle_code: str, data: Mapping[str, Any], *,
@@ -62,9 +62,6 @@ def submit_bundle(user: Any, bundle_code: str, data: Mapping[str, Any], *,
     return _submit_bundle(user, bundle, cleaned, own, plans, code)
 
 
-IN_FLIGHT = (State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
-
-
 def _refuse_repeat(user: Any, bundle: Any, cleaned: dict[str, Any], code: str) -> None:
     """The same person filing the same bundle with the same answers while the first is
     still being handled is a repeat (a second click, a second tab): refused with the first
@@ -74,7 +71,7 @@ def _refuse_repeat(user: Any, bundle: Any, cleaned: dict[str, Any], code: str) -
     answers = {k: v for k, v in cleaned.items() if k not in files}
     earlier = (Application.objects.filter(
         applicant=user, acting_for=code, bundle_code=bundle.code, parent__isnull=True,
-        state__in=IN_FLIGHT).order_by("-submitted_at")[:5])
+        state__in=OPEN_STATES).order_by("-submitted_at")[:5])
     for app in earlier:
         if {k: v for k, v in (app.data or {}).items() if k not in files} == answers:
             raise error(_("您已提交过内容相同的“%(name)s”申请(受理编号 %(number)s),正在办理中,"

@@ -34,13 +34,14 @@ from yiwang.industry.applications.common import (
 from yiwang.industry.applications.links import applicant_link, official_link
 from yiwang.industry.applications.materials import EDITABLE, owner_key
 from yiwang.industry.applications.models import (
+    OPEN_STATES,
     Application,
     MaterialSource,
     State,
     TaskState,
 )
 
-WITHDRAWABLE = (State.DRAFT, State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
+WITHDRAWABLE = (State.DRAFT, *OPEN_STATES)
 
 __all__ = ["EDITABLE", "WITHDRAWABLE", "fee_order_lapsed", "owner_key", "renew_fee_order",
            "save_draft", "submit_application", "submit_correction", "withdraw_application"]
@@ -415,9 +416,6 @@ def _open_fee_order(user: Any, app: Application, now: datetime) -> None:
                       order.notice_no)})
 
 
-FEE_STATES = (State.SUBMITTED, State.IN_REVIEW, State.CORRECTION)
-
-
 def fee_order_lapsed(app: Application) -> bool:
     """Whether the application's fee is still due but its order can no longer be paid
     (past its deadline, or closed): a new order is needed (:func:`renew_fee_order`)."""
@@ -444,7 +442,7 @@ def renew_fee_order(user: Any, application: Application) -> Application:
             raise PermissionDenied("not this official's application")
     else:
         access.own_application(user, app)
-    if app.state not in FEE_STATES:
+    if app.state not in OPEN_STATES:
         raise error(_("该办件当前状态不需要缴费。"), "state")
     if not fee_order_lapsed(app):
         raise error(_("缴款单仍可缴款或已缴费,不需要重新开具。"), "not_lapsed")

@@ -37,6 +37,8 @@ class State(models.TextChoices):
 
 
 ACTIVE_STATES = (State.SUBMITTED, State.IN_REVIEW)
+# submitted and not decided yet: the clock running, or paused for a correction (补正)
+OPEN_STATES = (*ACTIVE_STATES, State.CORRECTION)
 FINAL_STATES = (State.APPROVED, State.REJECTED, State.WITHDRAWN)
 
 
